@@ -1,0 +1,62 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Couplet: a Postgres-backed job-queue worker pool that keeps an ERP and a CRM in step.
+///
+/// Modules depend downwards only: CLibPQ → Postgres → (CoupletSchema) → couplet.
+let package = Package(
+    name: "Couplet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "couplet", targets: ["couplet"]),
+        .library(name: "Postgres", targets: ["Postgres"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .target(
+            name: "Postgres",
+            dependencies: ["CLibPQ"]
+        ),
+        .executableTarget(
+            name: "EmbedSchemaTool",
+            path: "Sources/EmbedSchemaTool"
+        ),
+        .plugin(
+            name: "EmbedSchemaPlugin",
+            capability: .buildTool(),
+            dependencies: ["EmbedSchemaTool"],
+            path: "Sources/EmbedSchemaPlugin"
+        ),
+        .target(
+            name: "CoupletSchema",
+            dependencies: ["Postgres"],
+            plugins: ["EmbedSchemaPlugin"]
+        ),
+        .executableTarget(
+            name: "couplet",
+            dependencies: [
+                "Postgres",
+                "CoupletSchema",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "PostgresTests",
+            dependencies: ["Postgres"]
+        ),
+        .testTarget(
+            name: "CoupletTests",
+            dependencies: ["Postgres", "CoupletSchema"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,58 @@
+/// PostgreSQL's text form of one-dimensional arrays: `{1,2,NULL}`, `{"a b","c\"d"}`.
+enum PostgresArrayLiteral {
+    /// Formats elements (nil for NULL), quoting every non-NULL element.
+    static func format(_ elements: [String?]) -> String {
+        var text = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { text += "," }
+            guard let element else {
+                text += "NULL"
+                continue
+            }
+            text += "\""
+            for character in element {
+                if character == "\"" || character == "\\" { text.append("\\") }
+                text.append(character)
+            }
+            text += "\""
+        }
+        return text + "}"
+    }
+
+    /// Parses a one-dimensional array literal into its elements (nil for NULL); nil if malformed.
+    static func parse(_ text: String) -> [String?]? {
+        var characters = Substring(text)
+        if characters.first == "[" {  // optional explicit bounds: [0:2]={...}
+            guard let equals = characters.firstIndex(of: "=") else { return nil }
+            characters = characters[characters.index(after: equals)...]
+        }
+        guard characters.first == "{", characters.last == "}" else { return nil }
+        let body = characters.dropFirst().dropLast()
+        if body.isEmpty { return [] }
+        var elements: [String?] = []
+        var current = ""
+        var quoted = false, inQuotes = false, escaping = false
+        for character in body {
+            if escaping {
+                current.append(character)
+                escaping = false
+            } else if character == "\\" {
+                escaping = true
+            } else if character == "\"" {
+                inQuotes.toggle()
+                quoted = true
+            } else if character == "," && !inQuotes {
+                elements.append(quoted || current != "NULL" ? current : nil)
+                current = ""
+                quoted = false
+            } else if character == "{" && !inQuotes {
+                return nil  // multi-dimensional arrays are not supported
+            } else {
+                current.append(character)
+            }
+        }
+        guard !inQuotes, !escaping else { return nil }
+        elements.append(quoted || current != "NULL" ? current : nil)
+        return elements
+    }
+}

@@ -1,0 +1,317 @@
+import CLibPQ
+import Dispatch
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One connection to PostgreSQL, safe to share between tasks but used by one task at a time.
+///
+/// Every libpq call blocks, so each connection runs its calls on its own serial dispatch queue
+/// and the awaiting task is resumed through a continuation: Swift's cooperative thread pool is
+/// never blocked, even while a connection waits for notifications. Cancelling the awaiting task
+/// sends the server a cancel request for the running statement (or ends a notification wait).
+///
+/// Statements from several tasks are serialised, but a transaction belongs to the connection, so
+/// give each concurrent unit of work its own connection.
+public final class PostgresConnection: Sendable {
+    /// Where this connection points; printing it never shows the password.
+    public let configuration: PostgresConfiguration
+    private let handle: Mutex<OpaquePointer?>
+    private let canceller: Mutex<OpaquePointer?>
+    private let transactionDepth = Mutex(0)
+    /// A pipe whose read end a notification wait polls beside the socket; writing wakes it.
+    private let wakePipe: (read: Int32, write: Int32)
+    private let queue: DispatchQueue
+
+    /// Connects; `applicationName` shows in `pg_stat_activity` unless the string sets its own.
+    public static func connect(
+        _ configuration: PostgresConfiguration, applicationName: String = "couplet"
+    ) async throws -> PostgresConnection {
+        let queue = DispatchQueue(label: "couplet.postgres.connection")
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result {
+                    try PostgresConnection(configuration, applicationName: applicationName, queue: queue)
+                })
+            }
+        }
+    }
+
+    /// Connects from a URL or keyword string.
+    public static func connect(_ connectionString: String, applicationName: String = "couplet") async throws
+        -> PostgresConnection
+    {
+        try await connect(PostgresConfiguration(connectionString), applicationName: applicationName)
+    }
+
+    /// Blocks the calling thread (the connection's queue) until connected.
+    private init(_ configuration: PostgresConfiguration, applicationName: String, queue: DispatchQueue) throws {
+        // connect_timeout comes first so that the connection string may override it; both arrays end in NULL.
+        let keywords = ["connect_timeout", "dbname", "fallback_application_name", nil]
+        let values = ["10", configuration.connectionString, applicationName, nil]
+        let connection = Self.withCStrings(keywords) { keywordPointers in
+            Self.withCStrings(values) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
+        }
+        guard let connection, PQstatus(connection) == CONNECTION_OK else {
+            let reason = connection.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
+            PQfinish(connection)
+            throw PostgresError(
+                .connectionFailed,
+                message: "cannot connect to \(configuration): \(configuration.scrub(Self.trimmed(reason)))")
+        }
+        var descriptors: [Int32] = [-1, -1]
+        guard pipe(&descriptors) == 0 else {
+            PQfinish(connection)
+            throw PostgresError(.connectionFailed, message: "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        for descriptor in descriptors {
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        }
+        self.wakePipe = (descriptors[0], descriptors[1])
+        self.configuration = configuration
+        self.queue = queue
+        self.canceller = Mutex(Self.makeCanceller(connection))
+        self.handle = Mutex(connection)
+    }
+
+    /// A `PGcancel` for the connection. libpq documents it as independent of the connection once
+    /// made and safe to use from any thread, which is why it may leave the connection's region.
+    private static func makeCanceller(_ connection: OpaquePointer) -> sending OpaquePointer? {
+        nonisolated(unsafe) let canceller = PQgetCancel(connection)
+        return canceller
+    }
+
+    deinit {
+        handle.withLock { PQfinish($0) }
+        canceller.withLock { PQfreeCancel($0) }
+        Glibc.close(wakePipe.read)
+        Glibc.close(wakePipe.write)
+    }
+
+    /// Closes the connection now; later calls fail with `connectionClosed`.
+    public func close() {
+        handle.withLock { connection in
+            PQfinish(connection)
+            connection = nil
+        }
+    }
+
+    /// Runs one statement with its bound parameters and returns its rows; `name` identifies the
+    /// statement in errors (its values never appear there).
+    @discardableResult
+    public func query(_ query: PostgresQuery, name: String? = nil) async throws -> PostgresRows {
+        let (sql, bindings) = query.rendered()
+        return try await perform(onCancel: .cancelStatement) { connection in
+            let result = Self.withCStrings(bindings.map(\.text)) { values in
+                PQexecParams(connection, sql, Int32(bindings.count), bindings.map { Oid($0.type.oid) }, values, nil, nil, 0)
+            }
+            return try Self.rows(of: result, on: connection, statementName: name, configuration: self.configuration)
+        }
+    }
+
+    /// Runs trusted SQL text that may hold several statements (a migration file) in one round trip.
+    ///
+    /// Outside a transaction the server runs the statements as one implicit transaction.
+    public func runScript(_ script: String, name: String) async throws {
+        try await perform(onCancel: .cancelStatement) { connection in
+            // PQexec stops at the first failing statement and returns its result, else the last one.
+            _ = try Self.rows(
+                of: PQexec(connection, script), on: connection, statementName: name, configuration: self.configuration)
+        }
+    }
+
+    /// True while libpq considers the connection usable.
+    public var isConnected: Bool {
+        handle.withLock { connection in connection.map { PQstatus($0) == CONNECTION_OK } ?? false }
+    }
+
+    /// The server's process id for this session (`pg_stat_activity.pid`).
+    public var backendPID: Int32 {
+        handle.withLock { connection in connection.map { PQbackendPID($0) } ?? 0 }
+    }
+
+    /// Re-establishes a broken connection with the same settings.
+    ///
+    /// Session state is gone afterwards: an open transaction was rolled back by the server, and
+    /// channels must be listened to again.
+    public func reconnect() async throws {
+        try await perform(onCancel: .none) { connection in
+            PQreset(connection)
+            guard PQstatus(connection) == CONNECTION_OK else {
+                throw PostgresError(
+                    .connectionFailed,
+                    message: "cannot reconnect to \(self.configuration): "
+                        + self.configuration.scrub(Self.trimmed(String(cString: PQerrorMessage(connection)))))
+            }
+            self.canceller.withLock { canceller in
+                PQfreeCancel(canceller)
+                canceller = Self.makeCanceller(connection)
+            }
+        }
+        transactionDepth.withLock { $0 = 0 }
+    }
+
+    // MARK: - Transactions
+
+    /// The isolation level of a transaction.
+    public enum IsolationLevel: String, Sendable {
+        case readCommitted = "READ COMMITTED"
+        case repeatableRead = "REPEATABLE READ"
+        case serializable = "SERIALIZABLE"
+    }
+
+    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
+    ///
+    /// Called inside another transaction it becomes a savepoint, so an inner failure undoes only
+    /// the inner work and the outer transaction goes on.
+    public func withTransaction<Result>(
+        _ level: IsolationLevel = .readCommitted,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let depth = transactionDepth.withLock { depth in
+            depth += 1
+            return depth
+        }
+        defer { transactionDepth.withLock { $0 -= 1 } }
+        let savepoint = "couplet_savepoint_\(depth)"
+        try await runScript(depth == 1 ? "BEGIN ISOLATION LEVEL \(level.rawValue)" : "SAVEPOINT \(savepoint)", name: "begin")
+        let result: Result
+        do {
+            result = try await body(self)
+        } catch {
+            let rollback = depth == 1 ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)"
+            try? await runScript(rollback, name: "rollback")
+            throw error
+        }
+        try await runScript(depth == 1 ? "COMMIT" : "RELEASE SAVEPOINT \(savepoint)", name: "commit")
+        return result
+    }
+
+    // MARK: - Running on the connection's queue
+
+    enum CancelAction {
+        case none
+        case cancelStatement
+        case wakeWaiter
+    }
+
+    /// Runs `body` with the libpq handle on the connection's queue and resumes the caller with its result.
+    func perform<T: Sendable>(
+        onCancel action: CancelAction, _ body: @escaping @Sendable (OpaquePointer) throws -> T
+    ) async throws -> T {
+        if Task.isCancelled {
+            throw PostgresError(.cancelled, message: "the task was cancelled before the statement was sent")
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result {
+                        try self.handle.withLock { connection throws -> T in
+                            guard let connection else {
+                                throw PostgresError(.connectionClosed, message: "the connection was closed")
+                            }
+                            return try body(connection)
+                        }
+                    })
+                }
+            }
+        } onCancel: {
+            switch action {
+            case .none: break
+            case .cancelStatement: self.requestCancel()
+            case .wakeWaiter: self.wake()
+            }
+        }
+    }
+
+    /// Asks the server to cancel the statement now running; safe from any thread.
+    private func requestCancel() {
+        DispatchQueue.global().async {
+            self.canceller.withLock { canceller in
+                guard let canceller else { return }
+                var buffer = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(canceller, &buffer, Int32(buffer.count))
+            }
+        }
+    }
+
+    /// Ends a notification wait early.
+    func wake() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakePipe.write, &byte, 1)
+    }
+
+    /// Clears wake-ups, including one left over from an earlier cancellation; true if there was one.
+    func consumeWake() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        var woken = false
+        while Glibc.read(wakePipe.read, &buffer, buffer.count) > 0 { woken = true }
+        return woken
+    }
+
+    /// The descriptor that `wake()` makes readable.
+    var wakeFileDescriptor: Int32 { wakePipe.read }
+
+    // MARK: - Results and errors
+
+    /// Turns a `PGresult` into rows or a `PostgresError`, and clears it.
+    static func rows(
+        of result: OpaquePointer?, on connection: OpaquePointer, statementName: String?,
+        configuration: PostgresConfiguration
+    ) throws -> PostgresRows {
+        guard let result else {
+            throw connectionError(connection, statementName: statementName, configuration: configuration)
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN:
+            return PostgresRows(copying: result)
+        default:
+            throw serverError(result, on: connection, statementName: statementName, configuration: configuration)
+        }
+    }
+
+    /// The error a failed `PGresult` describes, as a connection loss when the connection broke.
+    static func serverError(
+        _ result: OpaquePointer, on connection: OpaquePointer, statementName: String?,
+        configuration: PostgresConfiguration
+    ) -> PostgresError {
+        func field(_ code: Int32) -> String? { PQresultErrorField(result, code).map { String(cString: $0) } }
+        guard let message = field(CLIBPQ_DIAG_MESSAGE_PRIMARY) else {
+            return connectionError(connection, statementName: statementName, configuration: configuration)
+        }
+        let broken = PQstatus(connection) != CONNECTION_OK
+        return PostgresError(
+            broken ? .connectionClosed : .server, message: configuration.scrub(message),
+            sqlState: field(CLIBPQ_DIAG_SQLSTATE), detail: field(CLIBPQ_DIAG_MESSAGE_DETAIL),
+            hint: field(CLIBPQ_DIAG_MESSAGE_HINT), statementName: statementName)
+    }
+
+    /// The error libpq reports for the connection itself.
+    static func connectionError(
+        _ connection: OpaquePointer, statementName: String?, configuration: PostgresConfiguration
+    ) -> PostgresError {
+        let message = configuration.scrub(trimmed(String(cString: PQerrorMessage(connection))))
+        let broken = PQstatus(connection) != CONNECTION_OK
+        return PostgresError(
+            broken ? .connectionClosed : .server,
+            message: message.isEmpty ? "the server closed the connection" : message,
+            statementName: statementName)
+    }
+
+    static func trimmed(_ message: String) -> String {
+        message.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Calls `body` with a C array of NUL-terminated copies of `strings` (nil stays NULL).
+    static func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        let copies = strings.map { $0.map { UnsafePointer(strdup($0)!) } }
+        defer { copies.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+        return body(copies)
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `couplet` command: one binary for the migrations, the worker pool, the scheduler and the tools.
+@main
+struct Couplet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "couplet",
+        abstract: "Keep an ERP and a CRM in step: a Postgres-backed job queue that runs table-mapping syncs.",
+        discussion: """
+            Every command talks to the coordination database named by COUPLET_DATABASE_URL (or \
+            --database-url), a postgres:// URL or a libpq keyword string. Prefer the environment \
+            variable or a ~/.pgpass file for passwords: a password on the command line is visible \
+            to other users in the process list.
+            """,
+        subcommands: [MigrateCommand.self, StatusCommand.self, BenchCommand.self]
+    )
+}

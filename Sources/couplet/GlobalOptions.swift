@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+
+/// The options every command that touches the database shares: where it is and how to log.
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .customLong("database-url"),
+        help: ArgumentHelp(
+            "The coordination database: a postgres:// URL or libpq keyword string.",
+            discussion: "Defaults to $COUPLET_DATABASE_URL.", valueName: "url"))
+    var databaseURL: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Log level: trace, debug, info, notice, warning, error or critical.",
+            discussion: "Defaults to $COUPLET_LOG_LEVEL, else info.", valueName: "level"))
+    var logLevel: Logger.Level?
+
+    @Option(
+        help: ArgumentHelp(
+            "Log format: human (readable lines) or json (one JSON object per line).",
+            discussion: "Defaults to $COUPLET_LOG_FORMAT, else human.", valueName: "format"))
+    var logFormat: LogFormat?
+
+    /// The database configuration from the flag or the environment; a clear error when neither is set.
+    func databaseConfiguration() throws -> PostgresConfiguration {
+        guard let text = databaseURL ?? ProcessInfo.processInfo.environment["COUPLET_DATABASE_URL"] else {
+            throw ValidationError(
+                "No coordination database: set COUPLET_DATABASE_URL or pass --database-url (deploy/local-postgres url prints one for a local cluster).")
+        }
+        return try PostgresConfiguration(text)
+    }
+
+    /// Sets up logging once per process and returns a logger labelled `label`.
+    func makeLogger(_ label: String) throws -> Logger {
+        let environment = ProcessInfo.processInfo.environment
+        let level = try logLevel ?? Self.parse(environment["COUPLET_LOG_LEVEL"], as: Logger.Level.self, name: "COUPLET_LOG_LEVEL") ?? .info
+        let format = try logFormat ?? Self.parse(environment["COUPLET_LOG_FORMAT"], as: LogFormat.self, name: "COUPLET_LOG_FORMAT") ?? .human
+        LoggingBootstrap.once(format: format)
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+
+    private static func parse<T: ExpressibleByArgument>(_ text: String?, as type: T.Type, name: String) throws -> T? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let value = T(argument: text) else {
+            throw ValidationError("\(name)=\(text) is not valid; expected one of: \(T.allValueStrings.joined(separator: ", "))")
+        }
+        return value
+    }
+
+    /// Connects to the coordination database, warning once when the password came on the command line.
+    func connect(_ logger: Logger, applicationName: String = "couplet") async throws -> PostgresConnection {
+        let configuration = try databaseConfiguration()
+        if databaseURL != nil, configuration.containsPassword {
+            logger.warning("the --database-url password is visible in the process list; prefer COUPLET_DATABASE_URL or ~/.pgpass")
+        }
+        return try await PostgresConnection.connect(configuration, applicationName: applicationName)
+    }
+}
+
+/// How log lines are written to standard error.
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case human
+    case json
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
