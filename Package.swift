@@ -49,13 +49,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "PostgresTestSupport",
+            dependencies: ["Postgres"],
+            path: "Tests/PostgresTestSupport"
+        ),
         .testTarget(
             name: "PostgresTests",
-            dependencies: ["Postgres"]
+            dependencies: ["Postgres", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "CoupletTests",
-            dependencies: ["Postgres", "CoupletSchema"]
+            dependencies: ["Postgres", "CoupletSchema", "PostgresTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -6,7 +6,9 @@ import Foundation
 /// The text is kept private. `description` shows user, host, port and database only, and every
 /// message derived from libpq is scrubbed of the password before it can reach an error or a log.
 public struct PostgresConfiguration: Sendable, CustomStringConvertible {
-    let connectionString: String
+    /// The full connection string, password included: hand it only to a child process's environment
+    /// (`COUPLET_DATABASE_URL`), never to a log, an argument list or a message.
+    public let connectionString: String
     private let options: [String: String]
 
     /// Validates a connection string with libpq's own parser; the error never repeats the string.

@@ -168,6 +168,7 @@ public final class PostgresConnection: Sendable {
     ///
     /// Called inside another transaction it becomes a savepoint, so an inner failure undoes only
     /// the inner work and the outer transaction goes on.
+    @discardableResult
     public func withTransaction<Result>(
         _ level: IsolationLevel = .readCommitted,
         isolation: isolated (any Actor)? = #isolation,

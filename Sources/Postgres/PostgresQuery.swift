@@ -111,6 +111,11 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
             segments.append(.binding(PostgresBinding(value)))
         }
 
+        /// An optional value, bound as the next `$n` parameter (NULL when nil).
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+            segments.append(.binding(PostgresBinding(value)))
+        }
+
         /// A prepared binding, bound as the next `$n` parameter.
         public mutating func appendInterpolation(_ binding: PostgresBinding) {
             segments.append(.binding(binding))

@@ -77,7 +77,7 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
         let fieldCount = Int(PQnfields(result))
         let rowCount = Int(PQntuples(result))
         let columns = PostgresColumns(
-            names: (0..<fieldCount).map { String(cString: PQfname(result, Int32($0))) },
+            names: (0..<fieldCount).map { PQfname(result, Int32($0)).map { String(cString: $0) } ?? "?column?" },
             types: (0..<fieldCount).map { PostgresDataType(oid: PQftype(result, Int32($0))) })
         self.columns = columns
         self.rows = (0..<rowCount).map { row in
@@ -88,7 +88,7 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
                         ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(field)))
                 })
         }
-        self.affectedRows = Int(String(cString: PQcmdTuples(result))) ?? 0
+        self.affectedRows = PQcmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0
     }
 
     public var startIndex: Int { rows.startIndex }
