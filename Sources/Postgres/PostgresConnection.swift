@@ -22,19 +22,31 @@ public final class PostgresConnection: Sendable {
     private let handle: Mutex<OpaquePointer?>
     private let canceller: Mutex<OpaquePointer?>
     private let transactionDepth = Mutex(0)
+    /// Whether statements are prepared once and reused (see `connect`).
+    public let usesPreparedStatements: Bool
+    /// SQL text and parameter types → name of its prepared statement on this session.
+    private let preparedStatements = Mutex<[String: String]>([:])
+    /// Numbers prepared statement names; never reused within a process, so names never collide.
+    private let statementNumber = Atomic<Int>(0)
     /// A pipe whose read end a notification wait polls beside the socket; writing wakes it.
     private let wakePipe: (read: Int32, write: Int32)
     private let queue: DispatchQueue
 
     /// Connects; `applicationName` shows in `pg_stat_activity` unless the string sets its own.
+    ///
+    /// Statements are prepared once per connection and reused, which saves the server parsing and
+    /// planning them again; pass `usesPreparedStatements: false` behind a pooler that cannot keep
+    /// them (PgBouncer in transaction mode before 1.21, or without `max_prepared_statements`).
     public static func connect(
-        _ configuration: PostgresConfiguration, applicationName: String = "couplet"
+        _ configuration: PostgresConfiguration, applicationName: String = "couplet", usesPreparedStatements: Bool = true
     ) async throws -> PostgresConnection {
         let queue = DispatchQueue(label: "couplet.postgres.connection")
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result {
-                    try PostgresConnection(configuration, applicationName: applicationName, queue: queue)
+                    try PostgresConnection(
+                        configuration, applicationName: applicationName, usesPreparedStatements: usesPreparedStatements,
+                        queue: queue)
                 })
             }
         }
@@ -48,7 +60,9 @@ public final class PostgresConnection: Sendable {
     }
 
     /// Blocks the calling thread (the connection's queue) until connected.
-    private init(_ configuration: PostgresConfiguration, applicationName: String, queue: DispatchQueue) throws {
+    private init(
+        _ configuration: PostgresConfiguration, applicationName: String, usesPreparedStatements: Bool, queue: DispatchQueue
+    ) throws {
         // connect_timeout comes first so that the connection string may override it; both arrays end in NULL.
         let keywords = ["connect_timeout", "dbname", "fallback_application_name", nil]
         let values = ["10", configuration.connectionString, applicationName, nil]
@@ -73,6 +87,7 @@ public final class PostgresConnection: Sendable {
         }
         self.wakePipe = (descriptors[0], descriptors[1])
         self.configuration = configuration
+        self.usesPreparedStatements = usesPreparedStatements
         self.queue = queue
         self.canceller = Mutex(Self.makeCanceller(connection))
         self.handle = Mutex(connection)
@@ -106,12 +121,55 @@ public final class PostgresConnection: Sendable {
     public func query(_ query: PostgresQuery, name: String? = nil) async throws -> PostgresRows {
         let (sql, bindings) = query.rendered()
         return try await perform(onCancel: .cancelStatement) { connection in
-            let result = Self.withCStrings(bindings.map(\.text)) { values in
-                PQexecParams(connection, sql, Int32(bindings.count), bindings.map { Oid($0.type.oid) }, values, nil, nil, 0)
-            }
-            return try Self.rows(of: result, on: connection, statementName: name, configuration: self.configuration)
+            try self.execute(sql, bindings, on: connection, statementName: name)
         }
     }
+
+    /// Runs a statement, prepared once per connection and reused when `usesPreparedStatements`.
+    private func execute(
+        _ sql: String, _ bindings: [PostgresBinding], on connection: OpaquePointer, statementName: String?
+    ) throws -> PostgresRows {
+        let types = bindings.map { Oid($0.type.oid) }
+        let count = Int32(bindings.count)
+        return try Self.withCStrings(bindings.map(\.text)) { values in
+            guard usesPreparedStatements else {
+                let result = PQexecParams(connection, sql, count, types, values, nil, nil, 0)
+                return try Self.rows(of: result, on: connection, statementName: statementName, configuration: configuration)
+            }
+            func run() throws -> PostgresRows {
+                let prepared = try prepare(sql, types: types, on: connection, statementName: statementName)
+                let result = PQexecPrepared(connection, prepared, count, values, nil, nil, 0)
+                return try Self.rows(of: result, on: connection, statementName: statementName, configuration: configuration)
+            }
+            do {
+                return try run()
+            } catch let error as PostgresError where error.sqlState == "0A000" || error.sqlState == "26000" {
+                // A table changed its columns under the cached plan, or the session was reset (DISCARD ALL):
+                // prepare afresh. Outside a transaction nothing was done yet, so run it again at once.
+                preparedStatements.withLock { $0[sql + types.description] = nil }
+                guard transactionDepth.withLock({ $0 }) == 0 else { throw error }
+                return try run()
+            }
+        }
+    }
+
+    /// The name of the prepared statement for `sql` with these parameter types, preparing it the first time.
+    private func prepare(_ sql: String, types: [Oid], on connection: OpaquePointer, statementName: String?) throws -> String {
+        let key = sql + types.description
+        if let name = preparedStatements.withLock({ $0[key] }) { return name }
+        if preparedStatements.withLock({ $0.count }) >= Self.preparedStatementLimit {
+            _ = try Self.rows(of: PQexec(connection, "DEALLOCATE ALL"), on: connection, statementName: "deallocate", configuration: configuration)
+            preparedStatements.withLock { $0.removeAll() }
+        }
+        let name = "couplet_\(statementNumber.add(1, ordering: .relaxed).newValue)"
+        let result = PQprepare(connection, name, sql, Int32(types.count), types)
+        _ = try Self.rows(of: result, on: connection, statementName: statementName, configuration: configuration)
+        preparedStatements.withLock { $0[key] = name }
+        return name
+    }
+
+    /// Statements kept prepared per connection; past this the cache starts afresh.
+    private static let preparedStatementLimit = 200
 
     /// Runs trusted SQL text that may hold several statements (a migration file) in one round trip.
     ///
@@ -153,6 +211,7 @@ public final class PostgresConnection: Sendable {
             }
         }
         transactionDepth.withLock { $0 = 0 }
+        preparedStatements.withLock { $0.removeAll() }
     }
 
     // MARK: - Transactions
@@ -310,9 +369,9 @@ public final class PostgresConnection: Sendable {
     }
 
     /// Calls `body` with a C array of NUL-terminated copies of `strings` (nil stays NULL).
-    static func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    static func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) throws -> R) rethrows -> R {
         let copies = strings.map { $0.map { UnsafePointer(strdup($0)!) } }
         defer { copies.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
-        return body(copies)
+        return try body(copies)
     }
 }

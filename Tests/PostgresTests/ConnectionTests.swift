@@ -308,3 +308,41 @@ struct CopyTests {
         }
     }
 }
+
+@Suite("Prepared statements")
+struct PreparedStatementTests {
+    @Test("a reused statement follows a table whose columns changed")
+    func changedTable() async throws {
+        try await withTestConnection { db in
+            try await db.query("CREATE TABLE account (id int8)")
+            try await db.query("INSERT INTO account VALUES (\(1))")
+            #expect(try await db.query("SELECT * FROM account").columns.names == ["id"])
+            try await db.query("ALTER TABLE account ADD COLUMN name text DEFAULT 'x'")
+            #expect(try await db.query("SELECT * FROM account").columns.names == ["id", "name"])
+        }
+    }
+
+    @Test("without prepared statements (for poolers in transaction mode) queries work the same")
+    func unprepared() async throws {
+        try await TestDatabase.with { database in
+            let db = try await PostgresConnection.connect(database.configuration, usesPreparedStatements: false)
+            for value in 0..<3 {
+                #expect(try await db.query("SELECT \(value) + 1").single().decode(Int.self, at: 0) == value + 1)
+            }
+            let prepared = try await db.query("SELECT count(*) FROM pg_prepared_statements").single().decode(Int.self, at: 0)
+            #expect(prepared == 0)
+        }
+    }
+
+    @Test("hundreds of distinct statements stay within the per-connection cache")
+    func boundedCache() async throws {
+        try await withTestConnection { db in
+            for value in 0..<450 {
+                let sql = PostgresQuery(unsafeSQL: "SELECT $1::int + \(value)", bindings: [PostgresBinding(1)])
+                #expect(try await db.query(sql).single().decode(Int.self, at: 0) == value + 1)
+            }
+            let prepared = try await db.query("SELECT count(*) FROM pg_prepared_statements").single().decode(Int.self, at: 0)
+            #expect(prepared <= 200)
+        }
+    }
+}
