@@ -25,6 +25,9 @@ let package = Package(
             name: "Postgres",
             dependencies: ["CLibPQ"]
         ),
+        .target(
+            name: "Cron"
+        ),
         .executableTarget(
             name: "EmbedSchemaTool",
             path: "Sources/EmbedSchemaTool"
@@ -57,6 +60,10 @@ let package = Package(
         .testTarget(
             name: "PostgresTests",
             dependencies: ["Postgres", "PostgresTestSupport"]
+        ),
+        .testTarget(
+            name: "CronTests",
+            dependencies: ["Cron"]
         ),
         .testTarget(
             name: "CoupletTests",
