@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -24,6 +25,14 @@ let package = Package(
         .target(
             name: "Postgres",
             dependencies: ["CLibPQ"]
+        ),
+        .target(
+            name: "Queue",
+            dependencies: [
+                "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "Cron"
@@ -47,8 +56,10 @@ let package = Package(
             name: "couplet",
             dependencies: [
                 "Postgres",
+                "Queue",
                 "CoupletSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -60,6 +71,10 @@ let package = Package(
         .testTarget(
             name: "PostgresTests",
             dependencies: ["Postgres", "PostgresTestSupport"]
+        ),
+        .testTarget(
+            name: "QueueTests",
+            dependencies: ["Queue", "Postgres", "CoupletSchema", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "CronTests",

@@ -141,6 +141,11 @@ public struct PostgresJSON<Value: Codable & Sendable>: Sendable {
         self.value = value
     }
 
+    /// Decodes JSON text read from the server or from a job's arguments.
+    public static func decoded(from json: String) throws -> Value {
+        try PostgresJSON(decoding: json).value
+    }
+
     /// Decodes JSON text read from the server.
     init(decoding json: String) throws {
         let decoder = JSONDecoder()

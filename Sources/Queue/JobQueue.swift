@@ -1,0 +1,289 @@
+import Foundation
+import Postgres
+
+/// The queue's statements on `couplet.jobs`: enqueue, claim, finish, heartbeat and maintenance.
+///
+/// Every statement takes the connection to run on, so enqueueing can share the caller's
+/// transaction: the job exists exactly when the caller's own writes commit.
+public enum JobQueue {
+    /// The channel that wakes workers; the payload is the queue that has new work.
+    public static let wakeChannel = try! PostgresIdentifier("couplet_jobs")
+    /// The channel that asks a worker to stop a running job; the payload is the job id.
+    public static let cancelChannel = try! PostgresIdentifier("couplet_cancel")
+
+    // MARK: Enqueue
+
+    /// Enqueues one job and returns its id. With a `uniqueKey` that a pending or running job
+    /// holds, nothing is inserted and that job's id is returned (race-free: a unique index decides).
+    @discardableResult
+    public static func enqueue(_ job: NewJob, on connection: PostgresConnection) async throws -> Int64 {
+        try await connection.query(
+            """
+            SELECT couplet.enqueue(\(job.kind), \(job.arguments)::jsonb, \(job.queue), \(job.priority), \(job.runAt),
+                \(job.maxAttempts), \(job.uniqueKey), \(job.concurrencyKey),
+                \(job.timeout?.seconds) * interval '1 second', \(job.expiresAt), \(job.scheduleName))
+            """, name: "enqueue job"
+        ).single().decode(Int64.self, at: 0)
+    }
+
+    /// Enqueues many jobs in one statement and returns the ids of those inserted; a job whose
+    /// `uniqueKey` is held by a pending or running job is skipped.
+    @discardableResult
+    public static func enqueue(_ jobs: [NewJob], on connection: PostgresConnection) async throws -> [Int64] {
+        guard !jobs.isEmpty else { return [] }
+        return try await connection.query(
+            """
+            INSERT INTO couplet.jobs (kind, args, queue, priority, run_at, state, max_attempts, unique_key,
+                                      concurrency_key, timeout, expires_at, schedule_name)
+            SELECT kind, args::jsonb, queue, priority, coalesce(run_at, now()),
+                   CASE WHEN run_at > now() THEN 'scheduled' ELSE 'available' END,
+                   max_attempts, unique_key, concurrency_key, timeout * interval '1 second', expires_at, schedule_name
+            FROM unnest(\(jobs.map(\.kind)), \(jobs.map(\.arguments)), \(jobs.map(\.queue)), \(jobs.map(\.priority)),
+                        \(jobs.map(\.runAt)), \(jobs.map(\.maxAttempts)), \(jobs.map(\.uniqueKey)),
+                        \(jobs.map(\.concurrencyKey)), \(jobs.map { $0.timeout?.seconds }), \(jobs.map(\.expiresAt)),
+                        \(jobs.map(\.scheduleName)))
+                 AS j(kind, args, queue, priority, run_at, max_attempts, unique_key, concurrency_key, timeout,
+                      expires_at, schedule_name)
+            ON CONFLICT (unique_key)
+                WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable', 'on_hold')
+                DO NOTHING
+            RETURNING id
+            """, name: "enqueue jobs"
+        ).map { try $0.decode(Int64.self, at: 0) }
+    }
+
+    // MARK: Claim and finish
+
+    /// Claims up to `limit` due jobs from `queues` for `workerID`, in priority order, in one
+    /// statement: `FOR NO KEY UPDATE SKIP LOCKED` on the partial index of pending jobs, at most
+    /// one job per concurrency key and none whose key is already running, none past `expires_at`.
+    static func claim(
+        limit: Int, queues: [String], workerID: UUID, lease: Duration, on connection: PostgresConnection
+    ) async throws -> [ClaimedJob] {
+        let rows = try await connection.query(
+            """
+            WITH candidates AS MATERIALIZED (
+                SELECT j.id, j.concurrency_key, j.priority, j.run_at
+                FROM couplet.jobs j
+                WHERE j.state IN ('available', 'scheduled', 'retryable')
+                  AND j.queue = ANY(\(queues))
+                  AND j.run_at <= now()
+                  AND (j.expires_at IS NULL OR j.expires_at > now())
+                  AND (j.concurrency_key IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM couplet.jobs r WHERE r.concurrency_key = j.concurrency_key AND r.state = 'running'))
+                ORDER BY j.priority, j.run_at, j.id
+                LIMIT \(limit)
+                FOR NO KEY UPDATE OF j SKIP LOCKED
+            ), chosen AS (
+                SELECT id FROM (
+                    SELECT id, concurrency_key,
+                           row_number() OVER (PARTITION BY concurrency_key ORDER BY priority, run_at, id) AS rank
+                    FROM candidates) ranked
+                WHERE concurrency_key IS NULL OR rank = 1
+            )
+            UPDATE couplet.jobs j
+            SET state = 'running', attempt = j.attempt + 1, worker_id = \(workerID), attempted_at = now(),
+                lease_expires_at = now() + \(lease.seconds) * interval '1 second', cancel_requested_at = NULL
+            FROM chosen
+            WHERE j.id = chosen.id
+            RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts,
+                      extract(epoch FROM j.timeout)::float8, j.created_at, j.concurrency_key
+            """, name: "claim jobs")
+        return try rows.map { row in
+            let (id, kind, queue, arguments, attempt, maxAttempts, timeout, createdAt, concurrencyKey) = try row.decode(
+                (Int64, String, String, String, Int, Int, Double?, Date, String?).self)
+            return ClaimedJob(
+                id: id, kind: kind, queue: queue, arguments: arguments, attempt: attempt, maxAttempts: maxAttempts,
+                timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }, createdAt: createdAt,
+                concurrencyKey: concurrencyKey)
+        }
+    }
+
+    /// Writes the outcomes of many attempts in one statement and logs each in `couplet.job_attempts`.
+    ///
+    /// Each write is fenced on `state = 'running' AND attempt = n`: an outcome for an attempt that
+    /// was rescued (and perhaps claimed again) is refused, so an old owner can never overwrite it.
+    /// Returns the ids whose outcome was accepted.
+    static func finish(_ outcomes: [JobOutcome], on connection: PostgresConnection) async throws -> Set<Int64> {
+        guard !outcomes.isEmpty else { return [] }
+        let rows = try await connection.query(
+            """
+            WITH outcome AS (
+                SELECT * FROM unnest(\(outcomes.map(\.jobID)), \(outcomes.map(\.attempt)), \(outcomes.map(\.state.rawValue)),
+                                     \(outcomes.map(\.runAt)), \(outcomes.map { $0.error?.code.description }),
+                                     \(outcomes.map { $0.error?.message }))
+                    AS o(id, attempt, state, run_at, error_code, error_message)
+            ), finished AS (
+                UPDATE couplet.jobs j
+                SET state = o.state,
+                    run_at = coalesce(o.run_at, j.run_at),
+                    attempt = CASE WHEN o.state = 'available' THEN j.attempt - 1 ELSE j.attempt END,
+                    errors = CASE WHEN o.error_message IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(
+                        jsonb_build_object('attempt', j.attempt, 'at', now(), 'kind', o.error_code, 'error', o.error_message)) END,
+                    finished_at = CASE WHEN o.state IN ('completed', 'failed', 'cancelled') THEN now() END,
+                    lease_expires_at = NULL,
+                    cancel_requested_at = NULL
+                FROM outcome o
+                WHERE j.id = o.id AND j.state = 'running' AND j.attempt = o.attempt
+                RETURNING j.id, o.attempt, j.kind, j.queue, j.worker_id, j.attempted_at, o.state, o.error_code,
+                          o.error_message, j.concurrency_key
+            ), logged AS (
+                INSERT INTO couplet.job_attempts (job_id, attempt, kind, queue, worker_id, started_at, outcome, error)
+                SELECT id, attempt, kind, queue, worker_id, attempted_at,
+                       CASE state WHEN 'retryable' THEN 'retry' WHEN 'available' THEN 'released' ELSE state END,
+                       CASE WHEN error_message IS NOT NULL THEN jsonb_build_object('kind', error_code, 'error', error_message) END
+                FROM finished
+            )
+            SELECT id, CASE WHEN concurrency_key IS NOT NULL OR state = 'available' THEN pg_notify('couplet_jobs', queue) END
+            FROM finished
+            """, name: "finish jobs")
+        return Set(try rows.map { try $0.decode(Int64.self, at: 0) })
+    }
+
+    // MARK: Workers
+
+    /// Records a starting worker process.
+    static func register(_ worker: WorkerRegistration, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO couplet.workers (id, hostname, pid, queues, concurrency, lease)
+            VALUES (\(worker.id), \(worker.hostname), \(worker.pid), \(worker.queues), \(worker.concurrency),
+                    \(worker.lease.seconds) * interval '1 second')
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopping_at = NULL
+            """, name: "register worker")
+    }
+
+    /// Marks the worker as stopping, for people watching `workers_live`.
+    static func markStopping(_ workerID: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "UPDATE couplet.workers SET stopping_at = now() WHERE id = \(workerID)", name: "mark worker stopping")
+    }
+
+    /// Removes a worker that stopped cleanly.
+    static func deregister(_ workerID: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM couplet.workers WHERE id = \(workerID)", name: "deregister worker")
+    }
+
+    /// Proves the worker alive and extends the leases of all its running jobs in one round trip.
+    /// Returns whether the worker's row still exists and which of its jobs a person asked to cancel.
+    static func heartbeat(
+        _ workerID: UUID, lease: Duration, on connection: PostgresConnection
+    ) async throws -> (registered: Bool, cancelRequested: [Int64]) {
+        try await connection.query(
+            """
+            WITH worker AS (
+                UPDATE couplet.workers SET heartbeat_at = now() WHERE id = \(workerID) RETURNING id
+            ), leases AS (
+                UPDATE couplet.jobs SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
+                WHERE worker_id = \(workerID) AND state = 'running'
+                RETURNING id, cancel_requested_at
+            )
+            SELECT EXISTS (SELECT 1 FROM worker),
+                   coalesce(array_agg(id) FILTER (WHERE cancel_requested_at IS NOT NULL), '{}')
+            FROM leases
+            """, name: "heartbeat"
+        ).single().decode((Bool, [Int64]).self)
+    }
+
+    // MARK: Maintenance
+
+    /// Runs `body` only if no other process is doing maintenance right now (a transaction-level
+    /// advisory lock, so it also works behind PgBouncer in transaction mode). Returns nil when skipped.
+    static func asMaintenanceLeader<T: Sendable>(
+        on connection: PostgresConnection, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T? {
+        try await connection.withTransaction { transaction in
+            let leader = try await transaction.query(
+                "SELECT pg_try_advisory_xact_lock(\(Self.maintenanceLockKey))", name: "lock maintenance"
+            ).single().decode(Bool.self, at: 0)
+            return leader ? try await body(transaction) : nil
+        }
+    }
+
+    private static let maintenanceLockKey = 0x636F_7570_6C65_7401
+
+    /// Puts running jobs whose lease expired (their worker died or lost the database) back to
+    /// available, or to failed when their attempts are used up; logs each as `rescued`.
+    /// Returns how many jobs were rescued.
+    static func rescueExpiredLeases(on connection: PostgresConnection) async throws -> Int {
+        try await connection.query(
+            """
+            WITH lost AS (
+                UPDATE couplet.jobs j
+                SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'available' END,
+                    run_at = now(),
+                    finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+                    lease_expires_at = NULL,
+                    errors = j.errors || jsonb_build_array(jsonb_build_object(
+                        'attempt', j.attempt, 'at', now(), 'kind', 'rescued',
+                        'error', 'the worker running it stopped heartbeating; its lease expired'))
+                WHERE j.state = 'running' AND j.lease_expires_at < now()
+                RETURNING j.id, j.attempt, j.kind, j.queue, j.worker_id, j.attempted_at
+            ), logged AS (
+                INSERT INTO couplet.job_attempts (job_id, attempt, kind, queue, worker_id, started_at, outcome, error)
+                SELECT id, attempt, kind, queue, worker_id, attempted_at, 'rescued',
+                       jsonb_build_object('kind', 'rescued', 'error', 'the worker stopped heartbeating; its lease expired')
+                FROM lost
+            )
+            SELECT count(pg_notify('couplet_jobs', queue)) FROM lost
+            """, name: "rescue jobs"
+        ).single().decode(Int.self, at: 0)
+    }
+
+    /// Cancels pending jobs that were not started before their `expires_at`; returns how many.
+    static func cancelExpired(on connection: PostgresConnection) async throws -> Int {
+        try await connection.query(
+            """
+            UPDATE couplet.jobs
+            SET state = 'cancelled', finished_at = now(),
+                errors = errors || jsonb_build_array(jsonb_build_object(
+                    'attempt', attempt, 'at', now(), 'kind', 'expired', 'error', 'not started before it expired at ' || expires_at))
+            WHERE expires_at <= now() AND state IN ('scheduled', 'available', 'retryable', 'on_hold')
+            """, name: "cancel expired jobs"
+        ).affectedRows
+    }
+
+    /// Deletes finished jobs, their attempts and long-gone workers older than `retention`, at most
+    /// `batch` jobs per call so the delete never holds locks for long. Returns the jobs deleted.
+    static func prune(olderThan retention: Duration, batch: Int = 10_000, on connection: PostgresConnection) async throws -> Int {
+        try await connection.query(
+            """
+            WITH old AS (
+                SELECT id FROM couplet.jobs
+                WHERE state IN ('completed', 'failed', 'cancelled')
+                  AND finished_at < now() - \(retention.seconds) * interval '1 second'
+                ORDER BY finished_at
+                LIMIT \(batch)
+            ), jobs AS (
+                DELETE FROM couplet.jobs j USING old WHERE j.id = old.id RETURNING j.id
+            ), attempts AS (
+                DELETE FROM couplet.job_attempts a USING jobs WHERE a.job_id = jobs.id
+            ), workers AS (
+                DELETE FROM couplet.workers WHERE heartbeat_at < now() - \(retention.seconds) * interval '1 second'
+            )
+            SELECT count(*) FROM jobs
+            """, name: "prune jobs"
+        ).single().decode(Int.self, at: 0)
+    }
+}
+
+/// A worker process as it registers in `couplet.workers`.
+struct WorkerRegistration: Sendable {
+    var id: UUID
+    var hostname: String
+    var pid: Int32
+    var queues: [String]
+    var concurrency: Int
+    var lease: Duration
+}
+
+/// The result of one attempt, as the worker writes it back.
+struct JobOutcome: Sendable {
+    var jobID: Int64
+    var attempt: Int
+    /// completed, retryable, failed, cancelled, or available (released on shutdown).
+    var state: JobState
+    /// When a retryable job runs next.
+    var runAt: Date?
+    var error: JobError?
+}

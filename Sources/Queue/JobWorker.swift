@@ -1,0 +1,257 @@
+import Foundation
+import Logging
+import Postgres
+import ServiceLifecycle
+import Synchronization
+
+/// A worker process's job runner: claims due jobs in batches and runs up to `concurrency` of them
+/// at once, as child tasks of one task group (the shape of swift-jobs' `JobQueueProcessor`).
+///
+/// Beside the jobs run a heartbeat (extends every lease at a third of its length), maintenance
+/// (rescues jobs of dead workers, cancels expired ones, prunes old ones — one process at a time),
+/// a listener (LISTEN/NOTIFY wake-ups and cancel requests), and a finisher that writes outcomes
+/// in batches, fenced on the attempt so a rescued job is never overwritten by its old owner.
+///
+/// On graceful shutdown (SIGTERM, SIGINT) it stops claiming, lets running jobs finish within the
+/// grace period, cancels and releases the rest back to available, writes every outcome and
+/// deregisters. Delivery is at least once.
+public final class JobWorker: Service, Sendable {
+    /// This process's id in `couplet.workers`, fresh for every start.
+    public let id = UUID()
+    private let configuration: JobWorkerConfiguration
+    private let registry: JobRegistry
+    private let database: PostgresConfiguration
+    private let logger: Logger
+    private let pool: PostgresConnectionPool
+    private let state = WorkerState()
+
+    /// A worker for `registry`'s kinds on the coordination database `database`.
+    public init(
+        configuration: JobWorkerConfiguration, registry: JobRegistry, database: PostgresConfiguration, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.registry = registry
+        self.database = database
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(id)"
+        self.logger = logger
+        self.pool = PostgresConnectionPool(
+            database, maximumConnections: max(2, configuration.concurrency), applicationName: "couplet worker",
+            usesPreparedStatements: configuration.usesPreparedStatements)
+    }
+
+    /// Runs until graceful shutdown, then finishes or releases what is in flight and returns.
+    public func run() async throws {
+        let control = try await connect("couplet worker")
+        let registration = WorkerRegistration(
+            id: id, hostname: ProcessInfo.processInfo.hostName, pid: getpid(), queues: configuration.queues,
+            concurrency: configuration.concurrency, lease: configuration.lease)
+        try await JobQueue.register(registration, on: control)
+        logger.info(
+            "worker started",
+            metadata: ["queues": "\(configuration.queues.joined(separator: ","))", "concurrency": "\(configuration.concurrency)"])
+        try await withGracefulShutdownHandler {
+            try await runLoops(control: control, registration: registration)
+        } onGracefulShutdown: {
+            self.state.beginStopping()
+        }
+        try? await JobQueue.deregister(id, on: control)
+        pool.close()
+        logger.info("worker stopped")
+    }
+
+    private func runLoops(control: PostgresConnection, registration: WorkerRegistration) async throws {
+        let finisher = try await connect("couplet worker finisher")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.heartbeats(registration) }
+            group.addTask { try await self.maintenance() }
+            if configuration.listensForNotifications { group.addTask { try await self.listen() } }
+            async let finished: Void = writeOutcomes(on: finisher)
+            try await processJobs(on: control)
+            try? await JobQueue.markStopping(id, on: control)
+            state.outcomes.close()
+            try await finished
+            group.cancelAll()
+        }
+    }
+
+    // MARK: Claiming and running
+
+    /// The claim loop: fills free slots with due jobs, then waits for a wake-up, a free slot or the poll interval.
+    private func processJobs(on connection: PostgresConnection) async throws {
+        await withDiscardingTaskGroup { jobs in
+            while !state.isStopping {
+                let free = configuration.concurrency - state.running
+                var claimed: [ClaimedJob] = []
+                if free > 0 {
+                    claimed = await claim(free, on: connection)
+                    for job in claimed {
+                        state.started()
+                        jobs.addTask { await self.execute(job) }
+                    }
+                }
+                if free > 0 && claimed.count == free { continue }  // there may be more due
+                await state.wakeUp.wait(upTo: configuration.pollInterval)
+            }
+            await drain(jobs: &jobs)
+        }
+    }
+
+    /// After a stop request: waits up to the grace period for running jobs, then cancels the rest,
+    /// which release their jobs back to available.
+    private func drain(jobs: inout DiscardingTaskGroup) async {
+        let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
+        if state.running > 0 { logger.info("stopping: waiting for running jobs", metadata: ["running": "\(state.running)"]) }
+        while state.running > 0, ContinuousClock.now < deadline {
+            await state.wakeUp.wait(upTo: ContinuousClock.now.duration(to: deadline))
+        }
+        if state.running > 0 {
+            logger.warning("grace period over: releasing running jobs", metadata: ["running": "\(state.running)"])
+            jobs.cancelAll()
+        }
+    }
+
+    /// Claims up to `limit` jobs; a database failure is logged and retried after the poll interval.
+    private func claim(_ limit: Int, on connection: PostgresConnection) async -> [ClaimedJob] {
+        do {
+            return try await JobQueue.claim(
+                limit: limit, queues: configuration.queues, workerID: id, lease: configuration.lease, on: connection)
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            // Two workers claimed jobs with the same concurrency key at once; the index refused one. Try again.
+            logger.debug("claim raced on a concurrency key; claiming again")
+            return []
+        } catch {
+            await recover(connection, after: error, doing: "claim jobs")
+            return []
+        }
+    }
+
+    /// Runs one attempt and hands its outcome to the finisher.
+    private func execute(_ job: ClaimedJob) async {
+        var logger = logger
+        logger[metadataKey: "job"] = "\(job.id)"
+        logger[metadataKey: "kind"] = "\(job.kind)"
+        logger[metadataKey: "attempt"] = "\(job.attempt)"
+        let outcome = await JobExecution(job: job, registry: registry, stopRequest: state.stopRequest(for: job.id))
+            .run(context: JobContext(job: job, workerID: id, logger: logger, database: pool))
+        state.finished(job.id)
+        if let error = outcome.error {
+            logger.warning("job attempt failed", metadata: ["outcome": "\(outcome.state.rawValue)", "error": "\(error)"])
+        } else {
+            logger.debug("job completed")
+        }
+        state.outcomes.append(outcome)
+    }
+
+    // MARK: Finishing
+
+    /// Writes outcomes in batches as they come, until the buffer is closed and empty.
+    private func writeOutcomes(on connection: PostgresConnection) async throws {
+        while let batch = await state.outcomes.next() {
+            var written = false
+            while !written {
+                do {
+                    let accepted = try await JobQueue.finish(batch, on: connection)
+                    for refused in batch where !accepted.contains(refused.jobID) {
+                        logger.warning(
+                            "outcome refused: the job was rescued from this worker",
+                            metadata: ["job": "\(refused.jobID)", "attempt": "\(refused.attempt)"])
+                    }
+                    written = true
+                } catch {
+                    await recover(connection, after: error, doing: "write job outcomes")
+                }
+            }
+        }
+    }
+
+    // MARK: Heartbeat, maintenance, notifications
+
+    private func heartbeats(_ registration: WorkerRegistration) async throws {
+        let connection = try await connect("couplet worker heartbeat")
+        while !Task.isCancelled {
+            try await Task.sleep(for: configuration.heartbeatInterval)
+            do {
+                let beat = try await JobQueue.heartbeat(id, lease: configuration.lease, on: connection)
+                if !beat.registered { try await JobQueue.register(registration, on: connection) }
+                for job in beat.cancelRequested { state.requestStop(job) }
+            } catch {
+                await recover(connection, after: error, doing: "heartbeat")
+            }
+        }
+    }
+
+    private func maintenance() async throws {
+        let connection = try await connect("couplet worker maintenance")
+        var lastPrune = ContinuousClock.now - .seconds(3600)
+        while !Task.isCancelled {
+            try await Task.sleep(for: configuration.maintenanceInterval)
+            let pruneNow = lastPrune.duration(to: .now) > .seconds(60)
+            do {
+                let report = try await JobQueue.asMaintenanceLeader(on: connection) { leader in
+                    (rescued: try await JobQueue.rescueExpiredLeases(on: leader),
+                     expired: try await JobQueue.cancelExpired(on: leader),
+                     pruned: pruneNow ? try await JobQueue.prune(olderThan: configuration.retention, on: leader) : 0)
+                }
+                if pruneNow && report != nil { lastPrune = .now }
+                if let report, report.rescued + report.expired + report.pruned > 0 {
+                    logger.info(
+                        "maintenance",
+                        metadata: ["rescued": "\(report.rescued)", "expired": "\(report.expired)", "pruned": "\(report.pruned)"])
+                }
+            } catch {
+                await recover(connection, after: error, doing: "maintenance")
+            }
+        }
+    }
+
+    /// Wakes the claim loop when jobs arrive in one of its queues, and stops jobs a person cancelled.
+    private func listen() async throws {
+        let connection = try await connect("couplet worker listener")
+        var listening = false
+        while !Task.isCancelled {
+            do {
+                if !listening {
+                    try await connection.listen(JobQueue.wakeChannel)
+                    try await connection.listen(JobQueue.cancelChannel)
+                    listening = true
+                    state.wakeUp.signal()  // catch up on anything sent while not listening
+                }
+                for notification in try await connection.notifications(timeout: .seconds(30)) {
+                    if notification.channel == JobQueue.cancelChannel.parts[0], let job = Int64(notification.payload) {
+                        state.requestStop(job)
+                    } else if configuration.queues.contains(notification.payload) {
+                        state.wakeUp.signal()
+                    }
+                }
+            } catch let error as PostgresError where error.code == .cancelled {
+                return
+            } catch {
+                listening = false
+                await recover(connection, after: error, doing: "listen for notifications")
+            }
+        }
+    }
+
+    // MARK: Connections
+
+    private func connect(_ applicationName: String) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            database, applicationName: applicationName, usesPreparedStatements: configuration.usesPreparedStatements)
+    }
+
+    /// Logs a failed database step; reconnects when the connection broke; waits a little before the retry.
+    private func recover(_ connection: PostgresConnection, after error: Error, doing what: String) async {
+        guard !Task.isCancelled else { return }
+        logger.error("cannot \(what)", metadata: ["error": "\(error)"])
+        try? await Task.sleep(for: min(configuration.pollInterval, .seconds(1)))
+        if !connection.isConnected {
+            do {
+                try await connection.reconnect()
+                logger.info("reconnected", metadata: ["after": "\(what)"])
+            } catch {
+                logger.error("cannot reconnect", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+/// How a worker process claims and runs jobs.
+public struct JobWorkerConfiguration: Sendable {
+    /// The queues to claim from.
+    public var queues: [String] = ["default"]
+    /// How many jobs run at once in this process.
+    public var concurrency: Int = 10
+    /// How long a claimed job stays this worker's without a heartbeat; heartbeats come every
+    /// third of it, and a job whose lease runs out is rescued by another process.
+    public var lease: Duration = .seconds(30)
+    /// How often an idle worker looks for due jobs when no notification arrives (and always for
+    /// jobs scheduled for later or retried after a delay).
+    public var pollInterval: Duration = .seconds(1)
+    /// Wake on LISTEN/NOTIFY; false polls only (for PgBouncer in transaction mode).
+    public var listensForNotifications = true
+    /// On SIGTERM, how long running jobs may take to finish before they are cancelled and released.
+    public var shutdownGracePeriod: Duration = .seconds(25)
+    /// Finished jobs and their attempts older than this are deleted.
+    public var retention: Duration = .seconds(7 * 24 * 3600)
+    /// Whether connections prepare statements (false behind PgBouncer in transaction mode before 1.21).
+    public var usesPreparedStatements = true
+
+    /// The default configuration.
+    public init() {}
+
+    /// How often the worker heartbeats: under half the lease, as leases require.
+    var heartbeatInterval: Duration { lease / 3 }
+    /// How often rescue and expiry run (by one process at a time).
+    var maintenanceInterval: Duration { max(lease / 4, .milliseconds(500)) }
+}

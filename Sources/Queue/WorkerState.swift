@@ -1,0 +1,86 @@
+import Synchronization
+
+/// What a worker's loops share: whether it is stopping, how many jobs run, their stop requests
+/// and the outcomes waiting to be written.
+final class WorkerState: Sendable {
+    private struct Counters {
+        var stopping = false
+        var running = 0
+        var stopRequests: [Int64: WakeUp] = [:]
+    }
+
+    private let counters = Mutex(Counters())
+    /// Wakes the claim loop: a notification, a free slot, or a stop request.
+    let wakeUp = WakeUp()
+    /// Outcomes on their way to the database.
+    let outcomes = OutcomeBuffer()
+
+    var isStopping: Bool { counters.withLock { $0.stopping } }
+    var running: Int { counters.withLock { $0.running } }
+
+    func beginStopping() {
+        counters.withLock { $0.stopping = true }
+        wakeUp.signal()
+    }
+
+    func started() { counters.withLock { $0.running += 1 } }
+
+    /// A job's attempt ended: frees its slot and wakes the claim loop.
+    func finished(_ job: Int64) {
+        counters.withLock { counters in
+            counters.running -= 1
+            counters.stopRequests[job] = nil
+        }
+        wakeUp.signal()
+    }
+
+    /// The signal that asks the running job `job` to stop, created on first use.
+    func stopRequest(for job: Int64) -> WakeUp {
+        counters.withLock { counters in
+            if let existing = counters.stopRequests[job] { return existing }
+            let request = WakeUp()
+            counters.stopRequests[job] = request
+            return request
+        }
+    }
+
+    /// Asks the running job `job` to stop, if it runs here.
+    func requestStop(_ job: Int64) {
+        counters.withLock { $0.stopRequests[job] }?.signal()
+    }
+}
+
+/// Outcomes collected from finished jobs, taken by the finisher as one batch per write.
+final class OutcomeBuffer: Sendable {
+    private struct State {
+        var pending: [JobOutcome] = []
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let arrival = WakeUp()
+
+    func append(_ outcome: JobOutcome) {
+        state.withLock { $0.pending.append(outcome) }
+        arrival.signal()
+    }
+
+    /// No more outcomes will come; `next()` returns nil once the buffer is empty.
+    func close() {
+        state.withLock { $0.closed = true }
+        arrival.signal()
+    }
+
+    /// Everything buffered, waiting for at least one outcome; nil when closed and empty.
+    func next() async -> [JobOutcome]? {
+        while true {
+            let (batch, closed) = state.withLock { state in
+                defer { state.pending.removeAll(keepingCapacity: true) }
+                return (state.pending, state.closed)
+            }
+            if !batch.isEmpty { return batch }
+            if closed { return nil }
+            await arrival.wait(upTo: .seconds(1))
+        }
+    }
+}

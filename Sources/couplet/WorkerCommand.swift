@@ -1,0 +1,77 @@
+import Foundation
+import ArgumentParser
+import Logging
+import Queue
+import ServiceLifecycle
+
+/// `couplet worker`: a worker process that claims and runs jobs until SIGTERM or SIGINT.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Claim and run jobs from the queue until stopped.",
+        discussion: """
+            Run as many workers as you like, on as many servers: each claims due jobs with row locks \
+            (FOR NO KEY UPDATE SKIP LOCKED), heartbeats its leases and writes results back. On SIGTERM \
+            or SIGINT it stops claiming, lets running jobs finish within the grace period, releases the \
+            rest back to the queue and exits 0. Durations read like 500ms, 30s, 5m, 1h30m, 7d.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Comma-separated queues to claim from.")
+    var queues: String = "default"
+
+    @Option(help: "How many jobs run at once in this process.")
+    var concurrency: Int = 10
+
+    @Option(help: "How long a claimed job stays this worker's without a heartbeat before another worker rescues it.")
+    var lease: Duration = .seconds(30)
+
+    @Option(help: "How often an idle worker looks for due jobs without a notification.")
+    var pollInterval: Duration = .seconds(1)
+
+    @Flag(help: "Poll only, without LISTEN/NOTIFY (behind PgBouncer in transaction mode).")
+    var pollOnly = false
+
+    @Flag(help: "Do not prepare statements (PgBouncer in transaction mode before 1.21).")
+    var noPreparedStatements = false
+
+    @Option(help: "On SIGTERM, how long running jobs may take to finish before they are released.")
+    var grace: Duration = .seconds(25)
+
+    @Option(help: "Delete finished jobs and their attempts after this long.")
+    var retention: Duration = .seconds(7 * 24 * 3600)
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard !queueNames.isEmpty else { throw ValidationError("--queues must name at least one queue") }
+        guard lease >= .seconds(1) else { throw ValidationError("--lease must be at least 1s") }
+    }
+
+    private var queueNames: [String] {
+        queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.worker")
+        var configuration = JobWorkerConfiguration()
+        configuration.queues = queueNames
+        configuration.concurrency = concurrency
+        configuration.lease = lease
+        configuration.pollInterval = pollInterval
+        configuration.listensForNotifications = !pollOnly
+        configuration.usesPreparedStatements = !noPreparedStatements
+        configuration.shutdownGracePeriod = grace
+        configuration.retention = retention
+        var registry = JobRegistry()
+        DiagnosticHandlers.register(in: &registry)
+        let worker = JobWorker(
+            configuration: configuration, registry: registry, database: try global.databaseConfiguration(), logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
