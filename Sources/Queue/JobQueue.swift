@@ -19,8 +19,8 @@ public enum JobQueue {
     public static func enqueue(_ job: NewJob, on connection: PostgresConnection) async throws -> Int64 {
         try await connection.query(
             """
-            SELECT couplet.enqueue(\(job.kind), \(job.arguments)::jsonb, \(job.queue), \(job.priority), \(job.runAt),
-                \(job.maxAttempts), \(job.uniqueKey), \(job.concurrencyKey),
+            SELECT couplet.enqueue(\(job.kind), \(job.arguments)::jsonb, \(job.queue), \(job.priority)::int, \(job.runAt),
+                \(job.maxAttempts)::int, \(job.uniqueKey), \(job.concurrencyKey),
                 \(job.timeout?.seconds) * interval '1 second', \(job.expiresAt), \(job.scheduleName))
             """, name: "enqueue job"
         ).single().decode(Int64.self, at: 0)
