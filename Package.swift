@@ -82,7 +82,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoupletTests",
-            dependencies: ["Postgres", "CoupletSchema", "PostgresTestSupport"]
+            dependencies: ["Postgres", "Queue", "CoupletSchema", "PostgresTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -19,29 +19,65 @@ struct CoupletProcess {
 
     /// Runs `couplet ARGUMENTS` with `environment` added to a clean one, and waits for it to exit.
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var base = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("COUPLET_") }
-        base.merge(environment) { $1 }
-        process.environment = base
-        let output = FileManager.default.temporaryDirectory.appending(path: "couplet-\(UUID().uuidString).out")
-        let errors = FileManager.default.temporaryDirectory.appending(path: "couplet-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        defer {
+        try await start(arguments, environment: environment).waitForExit()
+    }
+
+    /// Starts `couplet ARGUMENTS` in the background.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+        try Running(arguments, environment: environment)
+    }
+
+    /// A `couplet` process that runs until it exits, is terminated or is killed.
+    final class Running: @unchecked Sendable {
+        private let process = Process()
+        private let output = FileManager.default.temporaryDirectory.appending(path: "couplet-\(UUID().uuidString).out")
+        private let errors = FileManager.default.temporaryDirectory.appending(path: "couplet-\(UUID().uuidString).err")
+        private let exit = AsyncStream<Int32>.makeStream()
+
+        fileprivate init(_ arguments: [String], environment: [String: String]) throws {
+            process.executableURL = CoupletProcess.binary
+            process.arguments = arguments
+            var base = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("COUPLET_") }
+            base.merge(environment) { $1 }
+            process.environment = base
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: output)
+            process.standardError = try FileHandle(forWritingTo: errors)
+            let continuation = exit.continuation
+            process.terminationHandler = { process in
+                continuation.yield(process.terminationStatus)
+                continuation.finish()
+            }
+            try process.run()
+        }
+
+        deinit {
+            if process.isRunning { process.terminate() }
             try? FileManager.default.removeItem(at: output)
             try? FileManager.default.removeItem(at: errors)
         }
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, Error>) in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+
+        /// The process id.
+        var pid: Int32 { process.processIdentifier }
+
+        /// Sends SIGTERM, as systemd or Kubernetes would to stop it.
+        func terminate() { Foundation.kill(process.processIdentifier, SIGTERM) }
+
+        /// Sends SIGKILL: the process dies at once, without cleaning up.
+        func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
+
+        /// What it printed to standard error so far.
+        var standardError: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+
+        /// Waits for the process to exit and returns its status and output.
+        func waitForExit() async throws -> Outcome {
+            var status: Int32 = -1
+            for await code in exit.stream { status = code }
+            return Outcome(
+                status: status,
+                standardOutput: try String(contentsOf: output, encoding: .utf8),
+                standardError: try String(contentsOf: errors, encoding: .utf8))
         }
-        return Outcome(
-            status: status,
-            standardOutput: try String(contentsOf: output, encoding: .utf8),
-            standardError: try String(contentsOf: errors, encoding: .utf8))
     }
 }
