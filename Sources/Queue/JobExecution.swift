@@ -54,11 +54,10 @@ struct JobExecution: Sendable {
                 }
             }
             group.addTask {
-                let timeout = job.timeout ?? .seconds(100 * 365 * 24 * 3600)
                 let start = ContinuousClock.now
-                await stopRequest.wait(upTo: timeout)
+                await stopRequest.wait(upTo: job.timeout)
                 if Task.isCancelled { return nil }
-                return start.duration(to: .now) >= timeout ? .timedOut : .stopRequested
+                return job.timeout.map { start.duration(to: .now) >= $0 } == true ? .timedOut : .stopRequested
             }
             // The watcher yields nil only when cancelled; then the handler's own ending follows.
             var ending: Ending?

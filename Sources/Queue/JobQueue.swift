@@ -54,11 +54,12 @@ public enum JobQueue {
 
     // MARK: Claim and finish
 
-    /// Claims up to `limit` due jobs from `queues` for `workerID`, in priority order, in one
-    /// statement: `FOR NO KEY UPDATE SKIP LOCKED` on the partial index of pending jobs, at most
-    /// one job per concurrency key and none whose key is already running, none past `expires_at`.
-    static func claim(
-        limit: Int, queues: [String], workerID: UUID, lease: Duration, on connection: PostgresConnection
+    /// Claims up to `limit` due jobs from `queue` for `workerID`, in priority order, in one
+    /// statement: `FOR NO KEY UPDATE SKIP LOCKED` on the partial index of pending jobs (one queue
+    /// per statement, so the scan follows the index's order and stops after `limit` rows), at
+    /// most one job per concurrency key and none whose key is already running, none past `expires_at`.
+    public static func claim(
+        limit: Int, queue: String, workerID: UUID, lease: Duration, on connection: PostgresConnection
     ) async throws -> [ClaimedJob] {
         let rows = try await connection.query(
             """
@@ -66,7 +67,7 @@ public enum JobQueue {
                 SELECT j.id, j.concurrency_key, j.priority, j.run_at
                 FROM couplet.jobs j
                 WHERE j.state IN ('available', 'scheduled', 'retryable')
-                  AND j.queue = ANY(\(queues))
+                  AND j.queue = \(queue)
                   AND j.run_at <= now()
                   AND (j.expires_at IS NULL OR j.expires_at > now())
                   AND (j.concurrency_key IS NULL OR NOT EXISTS (
@@ -104,7 +105,7 @@ public enum JobQueue {
     /// Each write is fenced on `state = 'running' AND attempt = n`: an outcome for an attempt that
     /// was rescued (and perhaps claimed again) is refused, so an old owner can never overwrite it.
     /// Returns the ids whose outcome was accepted.
-    static func finish(_ outcomes: [JobOutcome], on connection: PostgresConnection) async throws -> Set<Int64> {
+    public static func finish(_ outcomes: [JobOutcome], on connection: PostgresConnection) async throws -> Set<Int64> {
         guard !outcomes.isEmpty else { return [] }
         let rows = try await connection.query(
             """
@@ -277,13 +278,25 @@ struct WorkerRegistration: Sendable {
     var lease: Duration
 }
 
-/// The result of one attempt, as the worker writes it back.
-struct JobOutcome: Sendable {
-    var jobID: Int64
-    var attempt: Int
+/// The result of one attempt, as a worker writes it back.
+public struct JobOutcome: Sendable {
+    /// The job.
+    public var jobID: Int64
+    /// The attempt this outcome belongs to: the fence.
+    public var attempt: Int
     /// completed, retryable, failed, cancelled, or available (released on shutdown).
-    var state: JobState
+    public var state: JobState
     /// When a retryable job runs next.
-    var runAt: Date?
-    var error: JobError?
+    public var runAt: Date?
+    /// What went wrong, for any state but completed.
+    public var error: JobError?
+
+    /// Describes an outcome.
+    public init(jobID: Int64, attempt: Int, state: JobState, runAt: Date? = nil, error: JobError? = nil) {
+        self.jobID = jobID
+        self.attempt = attempt
+        self.state = state
+        self.runAt = runAt
+        self.error = error
+    }
 }

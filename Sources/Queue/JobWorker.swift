@@ -78,20 +78,29 @@ public final class JobWorker: Service, Sendable {
     // MARK: Claiming and running
 
     /// The claim loop: fills free slots with due jobs, then waits for a wake-up, a free slot or the poll interval.
+    ///
+    /// While a backlog remains (the last claim filled every free slot), it claims again once half
+    /// the slots are free or a few milliseconds have passed, so that short jobs are claimed in
+    /// batches rather than one round trip per freed slot.
     private func processJobs(on connection: PostgresConnection) async throws {
+        let cooldown = Duration.milliseconds(5)
         await withDiscardingTaskGroup { jobs in
+            var backlog = false
+            var lastClaim = ContinuousClock.now
             while !state.isStopping {
                 let free = configuration.concurrency - state.running
-                var claimed: [ClaimedJob] = []
-                if free > 0 {
-                    claimed = await claim(free, on: connection)
+                let batchReady = !backlog || free * 2 >= configuration.concurrency || lastClaim.duration(to: .now) >= cooldown
+                if free > 0, batchReady {
+                    let claimed = await claim(free, on: connection)
+                    lastClaim = .now
                     for job in claimed {
                         state.started()
                         jobs.addTask { await self.execute(job) }
                     }
+                    backlog = !claimed.isEmpty && claimed.count == free
+                    if backlog && claimed.count < configuration.concurrency { continue }
                 }
-                if free > 0 && claimed.count == free { continue }  // there may be more due
-                await state.wakeUp.wait(upTo: configuration.pollInterval)
+                await state.wakeUp.wait(upTo: backlog ? cooldown : configuration.pollInterval)
             }
             await drain(jobs: &jobs)
         }
@@ -111,11 +120,16 @@ public final class JobWorker: Service, Sendable {
         }
     }
 
-    /// Claims up to `limit` jobs; a database failure is logged and retried after the poll interval.
+    /// Claims up to `limit` jobs from the queues in the order configured; a database failure is
+    /// logged and retried after the poll interval.
     private func claim(_ limit: Int, on connection: PostgresConnection) async -> [ClaimedJob] {
         do {
-            return try await JobQueue.claim(
-                limit: limit, queues: configuration.queues, workerID: id, lease: configuration.lease, on: connection)
+            var claimed: [ClaimedJob] = []
+            for queue in configuration.queues where claimed.count < limit {
+                claimed += try await JobQueue.claim(
+                    limit: limit - claimed.count, queue: queue, workerID: id, lease: configuration.lease, on: connection)
+            }
+            return claimed
         } catch let error as PostgresError where error.sqlState == "23505" {
             // Two workers claimed jobs with the same concurrency key at once; the index refused one. Try again.
             logger.debug("claim raced on a concurrency key; claiming again")
@@ -235,9 +249,19 @@ public final class JobWorker: Service, Sendable {
 
     // MARK: Connections
 
+    /// Session settings for the queue's own statements: no JIT (their plans are estimated expensive
+    /// but run in a millisecond), and commits that do not wait for the WAL flush (see `connect`).
+    public static let queueSessionSettings = "SET jit TO off; SET synchronous_commit TO off"
+
+    /// A connection for the queue's own statements. They commit without waiting for the WAL flush
+    /// (`synchronous_commit = off`): a crash can lose only the last few milliseconds of claims and
+    /// outcomes, and a lost claim leaves its job available while a lost outcome gets its job rescued
+    /// and run again — both within at-least-once delivery. Handlers' own connections stay durable.
     private func connect(_ applicationName: String) async throws -> PostgresConnection {
-        try await PostgresConnection.connect(
+        let connection = try await PostgresConnection.connect(
             database, applicationName: applicationName, usesPreparedStatements: configuration.usesPreparedStatements)
+        try await connection.runScript(Self.queueSessionSettings, name: "queue session settings")
+        return connection
     }
 
     /// Logs a failed database step; reconnects when the connection broke; waits a little before the retry.

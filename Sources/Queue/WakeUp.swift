@@ -25,9 +25,10 @@ final class WakeUp: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when signalled, when `timeout` has passed, or when the task is cancelled.
-    func wait(upTo timeout: Duration) async {
+    /// Returns when signalled, when `timeout` (if any) has passed, or when the task is cancelled.
+    func wait(upTo timeout: Duration?) async {
         if consumePending() { return }
+        guard let timeout else { return await waitForSignal() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: timeout) }
             group.addTask { await self.waitForSignal() }

@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Couplet on this machine.",
-        subcommands: [RoundTripBench.self])
+        subcommands: [RoundTripBench.self, QueueBench.self])
 }
 
 /// `couplet bench roundtrip`: the rate of trivial parameterised queries on one connection.
@@ -39,25 +39,12 @@ struct RoundTripBench: AsyncParsableCommand {
             guard value == count else { throw ValidationError("the server answered \(value) to \(count)") }
             count += 1
         }
-        let elapsed = start.duration(to: clock.now)
-        let perSecond = Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        let peakRSS = ProcessMemory.peakResidentMegabytes()
+        let perSecond = Double(count) / BenchSupport.seconds(since: start)
+        let peakRSS = Int(BenchSupport.memory(of: getpid()).peak)
         if json {
             print(#"{"roundtrips_per_s": \#(Int(perSecond)), "mean_latency_us": \#(Int(1e6 / perSecond)), "peak_rss_mb": \#(peakRSS)}"#)
         } else {
             print("SELECT $1::int on one connection: \(Int(perSecond)) round trips/s (mean \(Int(1e6 / perSecond)) µs), peak RSS \(peakRSS) MB")
         }
-    }
-}
-
-/// Reads this process's memory use from /proc.
-enum ProcessMemory {
-    /// Peak resident set size (VmHWM) in megabytes, or 0 where /proc is unavailable.
-    static func peakResidentMegabytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
-        else { return 0 }
-        return kilobytes / 1024
     }
 }

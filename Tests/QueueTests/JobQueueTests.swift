@@ -153,10 +153,10 @@ struct ClaimTests {
                     job("low", priority: 9), job("high", priority: 0), job("normal"), job("other", queue: "sync"),
                     job("future", runAt: Date().addingTimeInterval(600)), job("expired", expiresAt: Date().addingTimeInterval(-1)),
                 ], on: db)
-            let claimed = try await JobQueue.claim(limit: 10, queues: ["default"], workerID: worker, lease: .seconds(30), on: db)
+            let claimed = try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db)
             #expect(claimed.map(\.kind) == ["high", "normal", "low"])
             #expect(claimed.allSatisfy { $0.attempt == 1 })
-            #expect(try await JobQueue.claim(limit: 10, queues: ["default"], workerID: worker, lease: .seconds(30), on: db).isEmpty)
+            #expect(try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db).isEmpty)
         }
     }
 
@@ -171,13 +171,13 @@ struct ClaimTests {
             }
             jobs.append(NewJob(kind: "free"))
             try await JobQueue.enqueue(jobs, on: db)
-            let first = try await JobQueue.claim(limit: 10, queues: ["default"], workerID: worker, lease: .seconds(30), on: db)
+            let first = try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db)
             #expect(first.compactMap(\.concurrencyKey).sorted() == ["CUSTOMER", "ITEM"])
             #expect(first.count == 3)
-            #expect(try await JobQueue.claim(limit: 10, queues: ["default"], workerID: worker, lease: .seconds(30), on: db).isEmpty)
+            #expect(try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db).isEmpty)
             let customer = try #require(first.first { $0.concurrencyKey == "CUSTOMER" })
             try await JobQueue.finish([JobOutcome(jobID: customer.id, attempt: 1, state: .completed)], on: db)
-            let next = try await JobQueue.claim(limit: 10, queues: ["default"], workerID: worker, lease: .seconds(30), on: db)
+            let next = try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db)
             #expect(next.map(\.concurrencyKey) == ["CUSTOMER"])
         }
     }
@@ -186,11 +186,11 @@ struct ClaimTests {
     func fence() async throws {
         try await withQueueDatabase { _, db in
             let id = try await JobQueue.enqueue(NewJob(kind: "k"), on: db)
-            let firstOwner = try await JobQueue.claim(limit: 1, queues: ["default"], workerID: UUID(), lease: .seconds(30), on: db)
+            let firstOwner = try await JobQueue.claim(limit: 1, queue: "default", workerID: UUID(), lease: .seconds(30), on: db)
             #expect(firstOwner.first?.attempt == 1)
             try await db.query("UPDATE couplet.jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(id)")
             #expect(try await JobQueue.rescueExpiredLeases(on: db) == 1)
-            let secondOwner = try await JobQueue.claim(limit: 1, queues: ["default"], workerID: UUID(), lease: .seconds(30), on: db)
+            let secondOwner = try await JobQueue.claim(limit: 1, queue: "default", workerID: UUID(), lease: .seconds(30), on: db)
             #expect(secondOwner.first?.attempt == 2)
             let late = JobOutcome(jobID: id, attempt: 1, state: .completed)
             #expect(try await JobQueue.finish([late], on: db).isEmpty)
@@ -209,7 +209,7 @@ struct ClaimTests {
             var job = NewJob(kind: "k")
             job.maxAttempts = 1
             let id = try await JobQueue.enqueue(job, on: db)
-            _ = try await JobQueue.claim(limit: 1, queues: ["default"], workerID: worker, lease: .seconds(30), on: db)
+            _ = try await JobQueue.claim(limit: 1, queue: "default", workerID: worker, lease: .seconds(30), on: db)
             try await db.query("UPDATE couplet.jobs SET lease_expires_at = now() - interval '1 second'")
             #expect(try await JobQueue.rescueExpiredLeases(on: db) == 1)
             let (state, error) = try await db.query("SELECT state, errors->0->>'error' FROM couplet.jobs WHERE id = \(id)")
@@ -223,7 +223,7 @@ struct ClaimTests {
     func outcomes() async throws {
         try await withQueueDatabase { _, db in
             let ids = try await JobQueue.enqueue((0..<4).map { _ in NewJob(kind: "k") }, on: db)
-            _ = try await JobQueue.claim(limit: 4, queues: ["default"], workerID: worker, lease: .seconds(30), on: db)
+            _ = try await JobQueue.claim(limit: 4, queue: "default", workerID: worker, lease: .seconds(30), on: db)
             let retryAt = Date().addingTimeInterval(120)
             let oops = JobError(.handlerFailed, "oops", isRetryable: true)
             let accepted = try await JobQueue.finish(
@@ -252,7 +252,7 @@ struct ClaimTests {
             expiring.expiresAt = Date().addingTimeInterval(-5)
             let expired = try await JobQueue.enqueue(expiring, on: db)
             let done = try await JobQueue.enqueue(NewJob(kind: "k"), on: db)
-            _ = try await JobQueue.claim(limit: 1, queues: ["default"], workerID: worker, lease: .seconds(30), on: db)
+            _ = try await JobQueue.claim(limit: 1, queue: "default", workerID: worker, lease: .seconds(30), on: db)
             try await JobQueue.finish([JobOutcome(jobID: done, attempt: 1, state: .completed)], on: db)
             #expect(try await JobQueue.cancelExpired(on: db) == 1)
             #expect(try await jobStates(db)[expired] == "cancelled")

@@ -1,0 +1,80 @@
+import Foundation
+import Postgres
+
+/// What the benchmarks share: a throwaway database on the chosen server, child worker processes,
+/// and memory readings from /proc.
+enum BenchSupport {
+    /// The server to measure on: --database-url or COUPLET_DATABASE_URL, else the repository's
+    /// local cluster (`deploy/local-postgres start`, run from the current folder).
+    static func server(_ global: GlobalOptions) throws -> PostgresConfiguration {
+        if global.databaseURL != nil || ProcessInfo.processInfo.environment["COUPLET_DATABASE_URL"] != nil {
+            return try global.databaseConfiguration()
+        }
+        let script = URL(fileURLWithPath: "deploy/local-postgres")
+        guard FileManager.default.isExecutableFile(atPath: script.path) else {
+            throw PostgresError(
+                .invalidConfiguration,
+                message: "no database: pass --database-url, set COUPLET_DATABASE_URL, or run from the repository so deploy/local-postgres can start one")
+        }
+        let process = Process()
+        process.executableURL = script
+        process.arguments = ["start"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let url = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return try PostgresConfiguration(url.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Creates a fresh database on `server`, runs `body` with it and drops it afterwards.
+    static func withScratchDatabase<T>(
+        on server: PostgresConfiguration, isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConfiguration) async throws -> T
+    ) async throws -> T {
+        let name = "couplet_bench_\(UInt32.random(in: 0...UInt32.max))"
+        let admin = try await PostgresConnection.connect(server, applicationName: "couplet bench")
+        try await admin.runScript("CREATE DATABASE \(name)", name: "create bench database")
+        defer { admin.close() }
+        do {
+            let result = try await body(server.replacingDatabase(with: name))
+            try await admin.runScript("DROP DATABASE \(name) WITH (FORCE)", name: "drop bench database")
+            return result
+        } catch {
+            try? await admin.runScript("DROP DATABASE \(name) WITH (FORCE)", name: "drop bench database")
+            throw error
+        }
+    }
+
+    /// Starts this binary as `couplet ARGUMENTS` against `database` (passed in the environment,
+    /// never on the command line), its output discarded.
+    static func startChild(_ arguments: [String], database: PostgresConfiguration) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["COUPLET_DATABASE_URL"] = database.connectionString
+        environment["COUPLET_LOG_LEVEL"] = "warning"
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Resident and peak resident memory of a process, in MB, from /proc/PID/status.
+    static func memory(of pid: Int32) -> (resident: Double, peak: Double) {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
+        func kilobytes(_ field: String) -> Double {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }) else { return 0 }
+            return Double(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+        }
+        return (kilobytes("VmRSS:") / 1024, kilobytes("VmHWM:") / 1024)
+    }
+
+    /// Seconds elapsed since `start`.
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = start.duration(to: .now)
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
