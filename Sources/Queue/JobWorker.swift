@@ -160,10 +160,13 @@ public final class JobWorker: Service, Sendable {
     // MARK: Finishing
 
     /// Writes outcomes in batches as they come, until the buffer is closed and empty.
+    ///
+    /// A failed write is retried; once the worker is stopping it gives up after the grace period
+    /// (the database is unreachable), and the jobs concerned are rescued when their leases expire.
     private func writeOutcomes(on connection: PostgresConnection) async throws {
         while let batch = await state.outcomes.next() {
-            var written = false
-            while !written {
+            let firstTry = ContinuousClock.now
+            while true {
                 do {
                     let accepted = try await JobQueue.finish(batch, on: connection)
                     for refused in batch where !accepted.contains(refused.jobID) {
@@ -171,8 +174,14 @@ public final class JobWorker: Service, Sendable {
                             "outcome refused: the job was rescued from this worker",
                             metadata: ["job": "\(refused.jobID)", "attempt": "\(refused.attempt)"])
                     }
-                    written = true
+                    break
                 } catch {
+                    if state.isStopping, firstTry.duration(to: .now) > configuration.shutdownGracePeriod {
+                        logger.error(
+                            "giving up writing outcomes; their jobs will be rescued when their leases expire",
+                            metadata: ["jobs": "\(batch.map(\.jobID))", "error": "\(error)"])
+                        break
+                    }
                     await recover(connection, after: error, doing: "write job outcomes")
                 }
             }
