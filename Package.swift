@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Couplet: a Postgres-backed job-queue worker pool that keeps an ERP and a CRM in step.
 ///
-/// Modules depend downwards only: CLibPQ → Postgres → (CoupletSchema) → couplet.
+/// Modules depend downwards only: CLibPQ → Postgres → Queue → Cron (→ Sync) → couplet.
 let package = Package(
     name: "Couplet",
     platforms: [.macOS(.v15)],
@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,7 +36,14 @@ let package = Package(
             ]
         ),
         .target(
-            name: "Cron"
+            name: "Cron",
+            dependencies: [
+                "Postgres",
+                "Queue",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .executableTarget(
             name: "EmbedSchemaTool",
@@ -57,6 +65,7 @@ let package = Package(
             dependencies: [
                 "Postgres",
                 "Queue",
+                "Cron",
                 "CoupletSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,7 +87,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CronTests",
-            dependencies: ["Cron"]
+            dependencies: ["Cron", "Postgres", "Queue", "CoupletSchema", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "CoupletTests",
