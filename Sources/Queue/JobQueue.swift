@@ -105,6 +105,7 @@ public enum JobQueue {
     /// Each write is fenced on `state = 'running' AND attempt = n`: an outcome for an attempt that
     /// was rescued (and perhaps claimed again) is refused, so an old owner can never overwrite it.
     /// Returns the ids whose outcome was accepted.
+    @discardableResult
     public static func finish(_ outcomes: [JobOutcome], on connection: PostgresConnection) async throws -> Set<Int64> {
         guard !outcomes.isEmpty else { return [] }
         let rows = try await connection.query(
