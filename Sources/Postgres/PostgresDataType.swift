@@ -36,6 +36,7 @@ public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
     public static let int8Array = PostgresDataType(oid: 1016)
     public static let float8Array = PostgresDataType(oid: 1022)
     public static let timestamptzArray = PostgresDataType(oid: 1185)
+    public static let intervalArray = PostgresDataType(oid: 1187)
     public static let numericArray = PostgresDataType(oid: 1231)
     public static let uuidArray = PostgresDataType(oid: 2951)
     public static let jsonbArray = PostgresDataType(oid: 3807)
@@ -46,14 +47,14 @@ public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
         1043: "varchar", 1082: "date", 1114: "timestamp", 1184: "timestamptz", 1186: "interval",
         1700: "numeric", 2950: "uuid", 3802: "jsonb", 1000: "bool[]", 1005: "int2[]",
         1007: "int4[]", 1009: "text[]", 1015: "varchar[]", 1016: "int8[]", 1022: "float8[]",
-        1185: "timestamptz[]", 1231: "numeric[]", 2951: "uuid[]", 3807: "jsonb[]",
+        1185: "timestamptz[]", 1187: "interval[]", 1231: "numeric[]", 2951: "uuid[]", 3807: "jsonb[]",
     ]
 
     /// Element type → array type, for the types this client binds.
     private static let arrayTypes: [PostgresDataType: PostgresDataType] = [
         .unknown: .textArray, .text: .textArray, .varchar: .varcharArray, .bool: .boolArray,
         .int2: .int2Array, .int4: .int4Array, .int8: .int8Array, .float8: .float8Array,
-        .timestamptz: .timestamptzArray, .numeric: .numericArray, .uuid: .uuidArray,
+        .timestamptz: .timestamptzArray, .interval: .intervalArray, .numeric: .numericArray, .uuid: .uuidArray,
         .jsonb: .jsonbArray,
     ]
 

@@ -105,6 +105,16 @@ extension Data: PostgresEncodable {
     }
 }
 
+extension Duration: PostgresEncodable {
+    /// A duration binds as an `interval` of whole microseconds, the server's precision.
+    public static var postgresType: PostgresDataType { .interval }
+    public var postgresText: String? {
+        let (seconds, attoseconds) = components
+        let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        return "\(microseconds) microseconds"
+    }
+}
+
 extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     /// NULL is declared with the wrapped type, so the server knows what kind of NULL it is.
     public static var postgresType: PostgresDataType { Wrapped.postgresType }

@@ -21,7 +21,7 @@ public enum JobQueue {
             """
             SELECT couplet.enqueue(\(job.kind), \(job.arguments)::jsonb, \(job.queue), \(job.priority)::int, \(job.runAt),
                 \(job.maxAttempts)::int, \(job.uniqueKey), \(job.concurrencyKey),
-                \(job.timeout?.seconds) * interval '1 second', \(job.expiresAt), \(job.scheduleName))
+                \(job.timeout), \(job.expiresAt), \(job.scheduleName))
             """, name: "enqueue job"
         ).single().decode(Int64.self, at: 0)
     }
@@ -37,10 +37,10 @@ public enum JobQueue {
                                       concurrency_key, timeout, expires_at, schedule_name)
             SELECT kind, args::jsonb, queue, priority, coalesce(run_at, now()),
                    CASE WHEN run_at > now() THEN 'scheduled' ELSE 'available' END,
-                   max_attempts, unique_key, concurrency_key, timeout * interval '1 second', expires_at, schedule_name
+                   max_attempts, unique_key, concurrency_key, timeout, expires_at, schedule_name
             FROM unnest(\(jobs.map(\.kind)), \(jobs.map(\.arguments)), \(jobs.map(\.queue)), \(jobs.map(\.priority)),
                         \(jobs.map(\.runAt)), \(jobs.map(\.maxAttempts)), \(jobs.map(\.uniqueKey)),
-                        \(jobs.map(\.concurrencyKey)), \(jobs.map { $0.timeout?.seconds }), \(jobs.map(\.expiresAt)),
+                        \(jobs.map(\.concurrencyKey)), \(jobs.map(\.timeout)), \(jobs.map(\.expiresAt)),
                         \(jobs.map(\.scheduleName)))
                  AS j(kind, args, queue, priority, run_at, max_attempts, unique_key, concurrency_key, timeout,
                       expires_at, schedule_name)
@@ -84,7 +84,7 @@ public enum JobQueue {
             )
             UPDATE couplet.jobs j
             SET state = 'running', attempt = j.attempt + 1, worker_id = \(workerID), attempted_at = now(),
-                lease_expires_at = now() + \(lease.seconds) * interval '1 second', cancel_requested_at = NULL
+                lease_expires_at = now() + \(lease), cancel_requested_at = NULL
             FROM chosen
             WHERE j.id = chosen.id
             RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts,
@@ -150,7 +150,7 @@ public enum JobQueue {
             """
             INSERT INTO couplet.workers (id, hostname, pid, queues, concurrency, lease)
             VALUES (\(worker.id), \(worker.hostname), \(worker.pid), \(worker.queues), \(worker.concurrency),
-                    \(worker.lease.seconds) * interval '1 second')
+                    \(worker.lease))
             ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopping_at = NULL
             """, name: "register worker")
     }
@@ -176,7 +176,7 @@ public enum JobQueue {
             WITH worker AS (
                 UPDATE couplet.workers SET heartbeat_at = now() WHERE id = \(workerID) RETURNING id
             ), leases AS (
-                UPDATE couplet.jobs SET lease_expires_at = now() + \(lease.seconds) * interval '1 second'
+                UPDATE couplet.jobs SET lease_expires_at = now() + \(lease)
                 WHERE worker_id = \(workerID) AND state = 'running'
                 RETURNING id, cancel_requested_at
             )
@@ -253,7 +253,7 @@ public enum JobQueue {
             WITH old AS (
                 SELECT id FROM couplet.jobs
                 WHERE state IN ('completed', 'failed', 'cancelled')
-                  AND finished_at < now() - \(retention.seconds) * interval '1 second'
+                  AND finished_at < now() - \(retention)
                 ORDER BY finished_at
                 LIMIT \(batch)
             ), jobs AS (
@@ -261,7 +261,7 @@ public enum JobQueue {
             ), attempts AS (
                 DELETE FROM couplet.job_attempts a USING jobs WHERE a.job_id = jobs.id
             ), workers AS (
-                DELETE FROM couplet.workers WHERE heartbeat_at < now() - \(retention.seconds) * interval '1 second'
+                DELETE FROM couplet.workers WHERE heartbeat_at < now() - \(retention)
             )
             SELECT count(*) FROM jobs
             """, name: "prune jobs"

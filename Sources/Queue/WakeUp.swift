@@ -4,7 +4,7 @@ import Synchronization
 ///
 /// A signal sent while nobody waits is kept for the next wait, so none is lost; several signals
 /// before a wait count as one. Waiting is cancellable. One task waits at a time.
-final class WakeUp: Sendable {
+public final class WakeUp: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -12,8 +12,11 @@ final class WakeUp: Sendable {
 
     private let state = Mutex(State())
 
+    /// A wake-up with nothing pending.
+    public init() {}
+
     /// Wakes the waiter, or the next one to wait.
-    func signal() {
+    public func signal() {
         let waiter = state.withLock { state in
             guard let waiter = state.waiter else {
                 state.pending = true
@@ -26,7 +29,7 @@ final class WakeUp: Sendable {
     }
 
     /// Returns when signalled, when `timeout` (if any) has passed, or when the task is cancelled.
-    func wait(upTo timeout: Duration?) async {
+    public func wait(upTo timeout: Duration?) async {
         if consumePending() { return }
         guard let timeout else { return await waitForSignal() }
         await withTaskGroup(of: Void.self) { group in

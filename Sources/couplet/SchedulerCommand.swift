@@ -1,0 +1,68 @@
+import ArgumentParser
+import Cron
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `couplet scheduler`: turns cron schedules into jobs until SIGTERM or SIGINT.
+struct SchedulerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduler",
+        abstract: "Enqueue the jobs of the cron schedules in couplet.schedules, each tick exactly once.",
+        discussion: """
+            Run two or more for availability: one leads (it holds the lease row couplet.scheduler_leader) \
+            and the others take over within --leader-lease when it dies, at once when it stops. A schedule \
+            changed by SQL or by `couplet schedules apply` takes effect without a restart.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "How long the leader's lease lasts without renewal.")
+    var leaderLease: Duration = .seconds(10)
+
+    @Option(help: "A tick up to this late still fires; older ones follow each schedule's misfire policy.")
+    var misfireThreshold: Duration = .seconds(60)
+
+    @Flag(help: "Do not LISTEN for schedule changes; see them at the next renewal (PgBouncer in transaction mode).")
+    var pollOnly = false
+
+    @Option(help: ArgumentHelp("Rehearse with simulated time starting at this ISO 8601 instant.", visibility: .hidden))
+    var simulateFrom: String?
+
+    @Option(help: ArgumentHelp("The real Unix time at which simulated time reads --simulate-from.", visibility: .hidden))
+    var simulateAnchor: Double?
+
+    @Option(help: ArgumentHelp("Simulated seconds per real second.", visibility: .hidden))
+    var simulateRate: Double = 1
+
+    func validate() throws {
+        guard misfireThreshold > leaderLease else {
+            throw ValidationError("--misfire-threshold must exceed --leader-lease, or a leader change could skip ticks")
+        }
+    }
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.scheduler")
+        var configuration = SchedulerConfiguration()
+        configuration.leaderLease = leaderLease
+        configuration.misfireThreshold = misfireThreshold
+        configuration.listensForNotifications = !pollOnly
+        let scheduler = Scheduler(
+            configuration: configuration, database: try global.databaseConfiguration(), clock: try clock(), logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+
+    private func clock() throws -> any SchedulerClock {
+        guard let simulateFrom else { return SystemSchedulerClock() }
+        guard let start = ISO8601DateFormatter().date(from: simulateFrom) else {
+            throw ValidationError("--simulate-from \(simulateFrom) is not an ISO 8601 instant such as 2026-01-01T00:00:00Z")
+        }
+        let anchor = simulateAnchor.map { Date(timeIntervalSince1970: $0) } ?? Date()
+        return SimulatedSchedulerClock(start: start, anchor: anchor, rate: simulateRate)
+    }
+}
