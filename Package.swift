@@ -91,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoupletTests",
-            dependencies: ["Postgres", "Queue", "CoupletSchema", "PostgresTestSupport"]
+            dependencies: ["Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -76,7 +76,7 @@ public final class Scheduler: Service, Sendable {
 
     /// One round per wake-up: renew or take the lease, and while leading fire what is due.
     private func rounds(on connection: PostgresConnection, until stopping: StopFlag) async {
-        var leading = false
+        var leading: Bool?
         while !stopping.isSet {
             var nextFire: Date?
             do {

@@ -55,17 +55,17 @@ public struct TickPlan: Sendable, Equatable {
     ) -> TickPlan {
         let zone = schedule.timeZone
         let since = lastTick ?? firstSeen
-        let onTimeFrom = max(since, now.addingTimeInterval(-threshold))
+        let thresholdStart = now.addingTimeInterval(-threshold)
+        // On time: after the last tick handled and no older than the threshold (inclusive).
+        let missedSome = thresholdStart > since
         var due: [Date] = []
-        var cursor = schedule.expression.next(after: onTimeFrom, in: zone)
+        var cursor = schedule.expression.next(after: missedSome ? thresholdStart.addingTimeInterval(-0.001) : since, in: zone)
         while let tick = cursor, tick <= now {
             due.append(tick)
             cursor = schedule.expression.next(after: tick, in: zone)
         }
         var dropped = false
-        if onTimeFrom > since, let latestMissed = schedule.expression.previous(before: onTimeFrom.addingTimeInterval(0.001), in: zone),
-            latestMissed > since
-        {
+        if missedSome, let latestMissed = schedule.expression.previous(before: thresholdStart, in: zone), latestMissed > since {
             if schedule.misfirePolicy == .runOnce, now.timeIntervalSince(latestMissed) <= schedule.catchUpWindow {
                 due.insert(latestMissed, at: 0)
             } else {
