@@ -12,6 +12,9 @@ struct Couplet: AsyncParsableCommand {
             variable or a ~/.pgpass file for passwords: a password on the command line is visible \
             to other users in the process list.
             """,
-        subcommands: [MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, BenchCommand.self]
+        subcommands: [
+            MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, EnqueueCommand.self,
+            JobsCommand.self, BenchCommand.self,
+        ]
     )
 }
