@@ -60,9 +60,9 @@ public final class Scheduler: Service, Sendable {
         let connection = try await PostgresConnection.connect(
             database, applicationName: "couplet scheduler", usesPreparedStatements: configuration.usesPreparedStatements)
         let stopping = StopFlag()
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                if configuration.listensForNotifications { group.addTask { try await self.listen() } }
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                if configuration.listensForNotifications { group.addTask { await self.listen() } }
                 await self.rounds(on: connection, until: stopping)
                 group.cancelAll()
             }
@@ -139,14 +139,17 @@ public final class Scheduler: Service, Sendable {
     }
 
     /// Wakes the scheduler when schedules change.
-    private func listen() async throws {
-        let connection = try await PostgresConnection.connect(database, applicationName: "couplet scheduler listener")
-        let channel = try PostgresIdentifier("couplet_schedules")
+    private func listen() async {
+        var connection: PostgresConnection?
         var listening = false
         while !Task.isCancelled {
             do {
+                if connection == nil {
+                    connection = try await PostgresConnection.connect(database, applicationName: "couplet scheduler listener")
+                }
+                guard let connection else { continue }
                 if !listening {
-                    try await connection.listen(channel)
+                    try await connection.listen(Self.changeChannel)
                     listening = true
                 }
                 if try await !connection.notifications(timeout: .seconds(30)).isEmpty { wakeUp.signal() }
@@ -156,10 +159,12 @@ public final class Scheduler: Service, Sendable {
                 listening = false
                 logger.error("cannot listen for schedule changes", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
-                if !connection.isConnected { try? await connection.reconnect() }
+                if connection?.isConnected == false { try? await connection?.reconnect() }
             }
         }
     }
+
+    private static let changeChannel = try! PostgresIdentifier("couplet_schedules")
 }
 
 /// When this process first saw each schedule: where a schedule without ticks starts.

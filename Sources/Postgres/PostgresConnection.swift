@@ -267,6 +267,7 @@ public final class PostgresConnection: Sendable {
         if Task.isCancelled {
             throw PostgresError(.cancelled, message: "the task was cancelled before the statement was sent")
         }
+        let operation = Operation()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 queue.async {
@@ -275,6 +276,10 @@ public final class PostgresConnection: Sendable {
                             guard let connection else {
                                 throw PostgresError(.connectionClosed, message: "the connection was closed")
                             }
+                            guard operation.start() else {
+                                throw PostgresError(.cancelled, message: "the task was cancelled before the statement was sent")
+                            }
+                            defer { operation.finish() }
                             return try body(connection)
                         }
                     })
@@ -283,19 +288,46 @@ public final class PostgresConnection: Sendable {
         } onCancel: {
             switch action {
             case .none: break
-            case .cancelStatement: self.requestCancel()
+            case .cancelStatement: self.cancel(operation)
             case .wakeWaiter: self.wake()
             }
         }
     }
 
-    /// Asks the server to cancel the statement now running; safe from any thread.
-    private func requestCancel() {
+    /// One call's progress on the connection's queue, so a cancellation knows what to stop.
+    private final class Operation: Sendable {
+        private static let queued = 0, running = 1, done = 2, cancelledBeforeStart = 3
+        private let state = Atomic(Operation.queued)
+
+        /// Marks the call running; false when it was cancelled while queued (it must not run).
+        func start() -> Bool {
+            state.compareExchange(expected: Self.queued, desired: Self.running, ordering: .acquiringAndReleasing).exchanged
+        }
+
+        func finish() { state.store(Self.done, ordering: .releasing) }
+
+        /// Cancels a queued call; true when the call is running and the server must be asked.
+        func cancel() -> Bool {
+            let (exchanged, current) = state.compareExchange(
+                expected: Self.queued, desired: Self.cancelledBeforeStart, ordering: .acquiringAndReleasing)
+            return !exchanged && current == Self.running
+        }
+
+        var isRunning: Bool { state.load(ordering: .acquiring) == Self.running }
+    }
+
+    /// Stops `operation`: a queued one never runs; for a running one the server is asked to cancel
+    /// it, again every 100 ms while it runs (a request that overtakes the statement is lost), for up to 10 s.
+    private func cancel(_ operation: Operation) {
+        guard operation.cancel() else { return }
         DispatchQueue.global().async {
-            self.canceller.withLock { canceller in
-                guard let canceller else { return }
-                var buffer = [CChar](repeating: 0, count: 256)
-                _ = PQcancel(canceller, &buffer, Int32(buffer.count))
+            for _ in 0..<100 where operation.isRunning {
+                self.canceller.withLock { canceller in
+                    guard let canceller, operation.isRunning else { return }
+                    var buffer = [CChar](repeating: 0, count: 256)
+                    _ = PQcancel(canceller, &buffer, Int32(buffer.count))
+                }
+                Thread.sleep(forTimeInterval: 0.1)
             }
         }
     }

@@ -178,6 +178,29 @@ struct WorkerProcessTests {
         }
     }
 
+    @Test("a running job cancelled by a DBA stops promptly and ends cancelled")
+    func cancelRunning() async throws {
+        try await WorkerFixture.with { fixture in
+            let worker = try fixture.startWorker(["--concurrency", "2"])
+            let id = try await JobQueue.enqueue(NewJob(kind: "diagnostic.sleep", argumentsJSON: #"{"milliseconds": 60000}"#), on: fixture.db)
+            #expect(try await eventually(within: .seconds(10)) {
+                try await fixture.count("SELECT count(*) FROM couplet.jobs WHERE state = 'running'") == 1
+            })
+            let answer = try await fixture.db.query("SELECT couplet.cancel_job(\(id))").single().decode(String.self, at: 0)
+            #expect(answer == "cancelling")
+            let cancelledAt = ContinuousClock.now
+            #expect(try await eventually(within: .seconds(10)) {
+                try await fixture.count("SELECT count(*) FROM couplet.jobs WHERE state = 'cancelled'") == 1
+            })
+            #expect(cancelledAt.duration(to: .now) < .seconds(3), "the worker heard the cancel at once (NOTIFY)")
+            let kind = try await fixture.db.query("SELECT errors->-1->>'kind' FROM couplet.jobs WHERE id = \(id)").single()
+                .decode(String.self, at: 0)
+            #expect(kind == "cancelled")
+            worker.terminate()
+            #expect(try await worker.waitForExit().status == 0)
+        }
+    }
+
     @Test("two workers never run two jobs with the same concurrency key at once")
     func concurrencyKeys() async throws {
         try await WorkerFixture.with { fixture in
