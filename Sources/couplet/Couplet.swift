@@ -12,6 +12,6 @@ struct Couplet: AsyncParsableCommand {
             variable or a ~/.pgpass file for passwords: a password on the command line is visible \
             to other users in the process list.
             """,
-        subcommands: [MigrateCommand.self, StatusCommand.self, WorkerCommand.self, BenchCommand.self]
+        subcommands: [MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulesCommand.self, BenchCommand.self]
     )
 }
