@@ -16,7 +16,7 @@ import Foundation
 ///   month without a fifth occurrence has no `#5` day) and `5L` (last Friday).
 /// - Macros `@yearly` = `@annually` (`0 0 1 1 *`), `@monthly` (`0 0 1 * *`), `@weekly`
 ///   (`0 0 * * 0`), `@daily` = `@midnight` (`0 0 * * *`), `@hourly` (`0 * * * *`), and
-///   `@every DURATION` with whole numbers of `d`, `h`, `m`, `s` in that order (`90s`, `5m`, `1h30m`).
+///   `@every DURATION` with a whole number of seconds in the syntax of `Duration(parsing:)` (`90s`, `5m`, `1h30m`).
 /// - An optional leading `CRON_TZ=Area/City ` evaluates the expression in that zone.
 ///
 /// ## Day-of-month and day-of-week (the Vixie rule)

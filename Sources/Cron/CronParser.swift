@@ -16,9 +16,6 @@ struct CronParser {
         "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
     ]
 
-    /// Duration units of `@every`, in the order they must appear, with their lengths in seconds.
-    private static let durationUnits: [(unit: Character, seconds: Int)] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)]
-
     init(_ input: String) {
         self.input = input
         text = Array(input)
@@ -73,40 +70,30 @@ struct CronParser {
         }
         let end = endOfWord(from: start)
         try expectEnd(from: end, after: "the @every duration")
-        return try parseDuration(start..<end)
+        let token = String(text[start..<end])
+        let duration: Duration
+        do {
+            duration = try Duration(parsing: token)
+        } catch {
+            throw self.error("@every duration \"\(token)\" \(Self.everyProblem(error.reason))", at: start + error.offset)
+        }
+        let (seconds, attoseconds) = duration.components
+        guard attoseconds == 0 else {
+            throw error("@every duration \"\(token)\" must be a whole number of seconds", at: start)
+        }
+        guard seconds > 0 else {
+            throw error("@every duration \"\(token)\" must be longer than zero", at: start)
+        }
+        return Int(seconds)
     }
 
-    /// `<number><unit>` pairs with units d, h, m, s in that order, each at most once.
-    private func parseDuration(_ range: Range<Int>) throws(CronParseError) -> Int {
-        let token = String(text[range])
-        var total = 0
-        var index = range.lowerBound
-        var remainingUnits = Self.durationUnits[...]
-        while index < range.upperBound {
-            let part = try durationPart(at: index, before: range.upperBound, token: token)
-            guard let unit = remainingUnits.firstIndex(where: { $0.unit == part.unit }) else {
-                throw error("@every duration \"\(token)\" is invalid: units must come in the order d, h, m, s, each at most once", at: index)
-            }
-            total += part.number * remainingUnits[unit].seconds
-            remainingUnits = remainingUnits[(unit + 1)...]
-            index = part.end
+    /// How `@every` words a duration problem (it names the units it takes, whole seconds and up).
+    private static func everyProblem(_ reason: DurationParseError.Reason) -> String {
+        switch reason {
+        case .malformed: "is invalid: expected whole numbers with units d, h, m or s, such as 90s or 1h30m"
+        case .unitOrder: "is invalid: units must come in the order d, h, m, s, each at most once"
+        case .numberTooLong: "is too long"
         }
-        guard total > 0 else {
-            throw error("@every duration \"\(token)\" must be longer than zero", at: range.lowerBound)
-        }
-        return total
-    }
-
-    /// One `<number><unit>` of the duration `token`, starting at `start`.
-    private func durationPart(at start: Int, before end: Int, token: String) throws(CronParseError) -> (number: Int, unit: Character, end: Int) {
-        let unitIndex = text[start..<end].firstIndex { !($0.isASCII && $0.isNumber) } ?? end
-        guard unitIndex > start, unitIndex < end, Self.durationUnits.contains(where: { $0.unit == text[unitIndex] }) else {
-            throw error("@every duration \"\(token)\" is invalid: expected whole numbers with units d, h, m or s, such as 90s or 1h30m", at: unitIndex)
-        }
-        guard unitIndex - start <= 9, let number = Int(String(text[start..<unitIndex])) else {
-            throw error("@every duration \"\(token)\" is too long", at: start)
-        }
-        return (number, text[unitIndex], unitIndex + 1)
     }
 
     // MARK: - Fields

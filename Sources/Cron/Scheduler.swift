@@ -190,10 +190,8 @@ private final class StopFlag: Sendable {
 extension SchedulerStatements.StoredSchedule {
     /// The schedule ready to plan, or an error a person can fix (shown in `schedule_status.last_error`).
     func planned() throws -> PlannedSchedule {
-        guard let zone = TimeZone(identifier: timeZone) else {
-            throw CronParseError(message: "unknown time zone \"\(timeZone)\"", position: 1, input: timeZone)
-        }
         let expression = try CronExpression(self.expression)
+        let zone = try expression.scheduleZone(named: timeZone).zone
         return PlannedSchedule(
             name: name, expression: expression, timeZone: zone,
             misfirePolicy: MisfirePolicy(rawValue: misfirePolicy) ?? .skip, catchUpWindow: catchUpWindow)

@@ -26,11 +26,11 @@ public struct PlannedSchedule: Sendable {
     }
 }
 
-/// What to do about ticks missed while no scheduler ran (downtime, a long leader handover).
+/// What the scheduler does with ticks missed while no scheduler ran (`couplet.schedules.misfire_policy`).
 public enum MisfirePolicy: String, Sendable, Codable, CaseIterable {
-    /// Missed ticks are not run.
+    /// Missed ticks are dropped; the schedule goes on from its next tick.
     case skip
-    /// One job runs for the latest tick missed within the catch-up window.
+    /// One job for the latest tick missed within the catch-up window.
     case runOnce = "run_once"
 }
 

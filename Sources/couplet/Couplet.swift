@@ -13,8 +13,8 @@ struct Couplet: AsyncParsableCommand {
             to other users in the process list.
             """,
         subcommands: [
-            MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, EnqueueCommand.self,
-            JobsCommand.self, BenchCommand.self,
+            MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, SchedulesCommand.self,
+            EnqueueCommand.self, JobsCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,356 @@
+import Foundation
+import Yams
+
+/// The schedules file: the YAML a person keeps in version control and applies with
+/// `couplet schedules apply`.
+///
+/// ```yaml
+/// schedules:
+///   - name: customer-delta
+///     cron: "*/5 * * * *"        # quote expressions that start with *
+///     timezone: Europe/Oslo      # default UTC, or the expression's CRON_TZ=
+///     job: sync.delta
+///     args: {mapping: CUSTOMER}  # default {}
+///     queue: sync                # default default
+///     priority: 3                # 0-9, default 5
+///     max_attempts: 3            # default 5
+///     misfire: run_once          # or skip (default)
+///     catch_up_window: 2h        # default 1h
+///     no_overlap: true           # default false
+///     enabled: true              # default true
+/// ```
+///
+/// Only `name`, `cron` and `job` are required. In `args`, only `true` and `false` are booleans:
+/// `NO` (Norway) and `on` stay strings.
+public enum ScheduleFile {
+    /// Reads every schedule in `yaml`, the text of the file named `file`.
+    ///
+    /// - Throws: `ScheduleFileError` with every problem in the file, each at the line and column
+    ///   of the node it concerns, when there is any.
+    public static func parse(_ yaml: String, file: String) throws(ScheduleFileError) -> [ScheduleDefinition] {
+        var reader = ScheduleFileReader(file: file)
+        let definitions = reader.read(yaml)
+        guard reader.problems.isEmpty else { throw ScheduleFileError(problems: inFileOrder(reader.problems)) }
+        return definitions
+    }
+
+    /// The problems sorted by line and column; problems at the same place keep the order they were found in.
+    private static func inFileOrder(_ problems: [ScheduleFileError.Problem]) -> [ScheduleFileError.Problem] {
+        problems.enumerated()
+            .sorted { ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset) }
+            .map(\.element)
+    }
+}
+
+/// Why a schedules file was rejected: every problem found, each with its place in the file.
+public struct ScheduleFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// One problem at one place, printed like a compiler diagnostic.
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        /// The file's name, as given to `ScheduleFile.parse`.
+        public var file: String
+        /// The 1-based line.
+        public var line: Int
+        /// The 1-based column, in Unicode scalars.
+        public var column: Int
+        /// What is wrong.
+        public var message: String
+
+        /// Creates a problem at `file:line:column`.
+        public init(file: String, line: Int, column: Int, message: String) {
+            self.file = file
+            self.line = line
+            self.column = column
+            self.message = message
+        }
+
+        /// `file:line:column: message`.
+        public var description: String { "\(file):\(line):\(column): \(message)" }
+    }
+
+    /// Every problem, in the order of the file.
+    public var problems: [Problem]
+
+    /// Creates an error listing `problems`.
+    public init(problems: [Problem]) {
+        self.problems = problems
+    }
+
+    /// One problem per line.
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+/// Walks the YAML tree of a schedules file, collecting definitions and located problems.
+private struct ScheduleFileReader {
+    typealias Field = ScheduleDefinition.Field
+
+    let file: String
+    var problems: [ScheduleFileError.Problem] = []
+    /// The line where each schedule name was first defined.
+    private var names: [String: Int] = [:]
+
+    init(file: String) {
+        self.file = file
+    }
+
+    mutating func read(_ yaml: String) -> [ScheduleDefinition] {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            report(yamlError: error, in: yaml)
+            return []
+        }
+        guard let root else {
+            report(at: nil, "the file is empty: expected a mapping with the key schedules and a list of schedules")
+            return []
+        }
+        guard let list = scheduleList(in: root) else { return [] }
+        return list.compactMap { definition(from: $0) }
+    }
+
+    // MARK: - The document
+
+    /// The items of the top-level `schedules:` list.
+    private mutating func scheduleList(in root: Node) -> [Node]? {
+        guard case .mapping(let mapping) = root else {
+            report(at: root, "expected a mapping with the key schedules and a list of schedules")
+            return nil
+        }
+        var list: [Node]?
+        var hasKey = false
+        for (key, value) in mapping {
+            guard key.string == "schedules" else {
+                report(at: key, "unknown key \(key.summary) at the top level; expected schedules")
+                continue
+            }
+            hasKey = true
+            guard case .sequence(let items) = value else {
+                report(at: value, "schedules must be a list of schedules (write schedules: [] for none)")
+                continue
+            }
+            list = Array(items)
+        }
+        if !hasKey {
+            report(at: root, "missing the key schedules: expected a list of schedules")
+        }
+        return list
+    }
+
+    // MARK: - One schedule
+
+    private mutating func definition(from item: Node) -> ScheduleDefinition? {
+        guard case .mapping(let mapping) = item else {
+            report(at: item, "each schedule must be a mapping with the keys name, cron and job")
+            return nil
+        }
+        let nodes = fieldNodes(of: mapping)
+        for field in [Field.name, .expression, .jobKind] where nodes[field] == nil {
+            report(at: item, "schedule is missing the required key \(field.rawValue)")
+        }
+        var fields = ScheduleFieldReader(nodes: nodes, item: item)
+        let definition = fields.definition()
+        for failure in fields.failures { report(failure.error, at: failure.node) }
+        if let name = fields.name, let node = nodes[.name] { noteName(name, at: node) }
+        return definition
+    }
+
+    /// The value node of each known key; unknown keys are reported.
+    private mutating func fieldNodes(of mapping: Node.Mapping) -> [Field: Node] {
+        var nodes: [Field: Node] = [:]
+        for (key, value) in mapping {
+            guard let field = key.string.flatMap(Field.init(rawValue:)) else {
+                let known = Field.allCases.map(\.rawValue).joined(separator: ", ")
+                report(at: key, "unknown key \(key.summary); expected one of \(known)")
+                continue
+            }
+            nodes[field] = value
+        }
+        return nodes
+    }
+
+    /// Remembers where `name` was defined, reporting a second definition.
+    private mutating func noteName(_ name: String, at node: Node) {
+        if let line = names[name] {
+            report(at: node, "duplicate schedule name \"\(name)\": first defined at line \(line)")
+        } else {
+            names[name] = node.mark?.line ?? 1
+        }
+    }
+
+    // MARK: - Reporting
+
+    private mutating func report(at node: Node?, _ message: String) {
+        let mark = node?.mark
+        report(line: mark?.line ?? 1, column: mark?.column ?? 1, message)
+    }
+
+    /// Reports a field's problem where it is: deep inside the value when known, else at the value.
+    private mutating func report(_ error: any Error, at node: Node) {
+        if let place = (error as? InvalidField)?.place {
+            report(line: place.line, column: place.column, InvalidField.message(of: error))
+        } else {
+            report(at: node, InvalidField.message(of: error))
+        }
+    }
+
+    private mutating func report(line: Int, column: Int, _ message: String) {
+        problems.append(.init(file: file, line: line, column: column, message: message))
+    }
+
+    private mutating func report(yamlError error: any Error, in yaml: String) {
+        guard let error = error as? YamlError else {
+            report(line: 1, column: 1, "cannot read the YAML: \(error)")
+            return
+        }
+        let (place, message) = Self.locate(error, in: yaml)
+        report(line: place.line, column: place.column, message)
+    }
+
+    /// Where a YAML syntax error is, and what to say about it.
+    private static func locate(_ error: YamlError, in yaml: String) -> ((line: Int, column: Int), String) {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let during = context.map { " (\($0.text))" } ?? ""
+            let hint = context?.text.contains("alias") == true ? "; quote values that start with *, as in cron: \"*/5 * * * *\"" : ""
+            return ((mark.line, mark.column), "invalid YAML: \(problem)\(during)\(hint)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
+            return ((context.mark.line, context.mark.column), "the key \(keys) appears more than once in this mapping")
+        case .reader(let problem, let offset, _, _):
+            return (place(ofUTF8Offset: offset ?? 0, in: yaml), "invalid YAML: \(problem)")
+        default:
+            return ((1, 1), "invalid YAML: \(error)")
+        }
+    }
+
+    /// The line and column of a UTF-8 byte offset.
+    private static func place(ofUTF8Offset offset: Int, in yaml: String) -> (line: Int, column: Int) {
+        let before = yaml.utf8.prefix(offset)
+        let line = before.count { $0 == UInt8(ascii: "\n") } + 1
+        let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { before.index(after: $0) } ?? before.startIndex
+        let column = String(decoding: before[lineStart...], as: UTF8.self).unicodeScalars.count + 1
+        return (line, column)
+    }
+}
+
+/// Reads the fields of one schedule, each checked by the rules of `ScheduleDefinition`, and
+/// collects every failure with the node it concerns.
+private struct ScheduleFieldReader {
+    typealias Field = ScheduleDefinition.Field
+
+    let nodes: [Field: Node]
+    /// The schedule's mapping, where problems without a field of their own are reported.
+    let item: Node
+    /// Every field that failed, with its error.
+    private(set) var failures: [(error: any Error, node: Node)] = []
+    /// The schedule's name, when it is valid.
+    private(set) var name: String?
+
+    /// Defaults for absent keys: those of `ScheduleDefinition.init`, so they are written down once.
+    /// (The literal arguments are valid, so this cannot fail.)
+    private static let defaults = try! ScheduleDefinition(name: "defaults", expression: "@daily", jobKind: "defaults")
+
+    init(nodes: [Field: Node], item: Node) {
+        self.nodes = nodes
+        self.item = item
+    }
+
+    /// The definition, or nil when a field failed or a required one is missing.
+    mutating func definition() -> ScheduleDefinition? {
+        name = value(.name) { try ScheduleDefinition.validName(Self.text($0, .name)) }
+        let expression = value(.expression) { try ScheduleDefinition.validExpression(Self.text($0, .expression)) }
+        let zone = value(.timeZone) { try ScheduleDefinition.validTimeZone(Self.text($0, .timeZone), for: expression) }
+        let kind = value(.jobKind) { try ScheduleDefinition.validJobKind(Self.text($0, .jobKind)) }
+        let arguments = value(.arguments) { try Self.arguments($0) }
+        let queue = value(.queue) { try ScheduleDefinition.validQueue(Self.text($0, .queue)) }
+        let priority = value(.priority) { try ScheduleDefinition.validPriority(Self.integer($0, .priority)) }
+        let attempts = value(.maxAttempts) { try ScheduleDefinition.validMaxAttempts(Self.integer($0, .maxAttempts)) }
+        let misfire = value(.misfirePolicy) { try Self.misfirePolicy($0) }
+        let window = value(.catchUpWindow) { try Self.duration($0, .catchUpWindow) }
+        let noOverlap = value(.noOverlap) { try Self.boolean($0, .noOverlap) }
+        let enabled = value(.isEnabled) { try Self.boolean($0, .isEnabled) }
+        guard failures.isEmpty, let name, let expression, let kind else { return nil }
+        let defaults = Self.defaults
+        do {
+            return try ScheduleDefinition(
+                name: name, expression: expression.description, timeZone: zone, jobKind: kind,
+                arguments: arguments ?? defaults.arguments, queue: queue ?? defaults.queue, priority: priority ?? defaults.priority,
+                maxAttempts: attempts ?? defaults.maxAttempts, isEnabled: enabled ?? defaults.isEnabled,
+                misfirePolicy: misfire ?? defaults.misfirePolicy, catchUpWindow: window ?? defaults.catchUpWindow,
+                noOverlap: noOverlap ?? defaults.noOverlap)
+        } catch {
+            failures += error.problems.map { (InvalidField($0.message), nodes[$0.field] ?? item) }
+            return nil
+        }
+    }
+
+    /// The field's value read by `read`, or nil when it is absent or fails (the failure is kept).
+    private mutating func value<T>(_ field: Field, _ read: (Node) throws -> T) -> T? {
+        guard let node = nodes[field] else { return nil }
+        do { return try read(node) } catch {
+            failures.append((error, node))
+            return nil
+        }
+    }
+
+    // MARK: - Typed values
+
+    private static func text(_ node: Node, _ field: Field) throws(InvalidField) -> String {
+        guard case .scalar(let scalar) = node, !node.isTagged(.null) else {
+            throw InvalidField("\(field.rawValue) must be text")
+        }
+        return scalar.string
+    }
+
+    private static func integer(_ node: Node, _ field: Field) throws(InvalidField) -> Int {
+        guard node.isTagged(.int), let value = node.int else {
+            throw InvalidField("\(field.rawValue) must be a whole number, not \(node.summary)")
+        }
+        return value
+    }
+
+    private static func boolean(_ node: Node, _ field: Field) throws(InvalidField) -> Bool {
+        guard node.isTagged(.bool), let value = node.bool else {
+            throw InvalidField("\(field.rawValue) must be true or false, not \(node.summary)")
+        }
+        return value
+    }
+
+    private static func duration(_ node: Node, _ field: Field) throws(InvalidField) -> Duration {
+        let text = try text(node, field)
+        do { return try Duration(parsing: text) } catch { throw InvalidField("\(field.rawValue): \(error)") }
+    }
+
+    private static func misfirePolicy(_ node: Node) throws(InvalidField) -> MisfirePolicy {
+        let text = try text(node, .misfirePolicy)
+        guard let policy = MisfirePolicy(rawValue: text) else {
+            throw InvalidField("misfire must be skip or run_once, not \"\(text)\"")
+        }
+        return policy
+    }
+
+    private static func arguments(_ node: Node) throws(InvalidField) -> String {
+        guard case .mapping = node else {
+            throw InvalidField("args must be a mapping, such as {mapping: CUSTOMER}, not \(node.summary)")
+        }
+        return try JSONValue(yaml: node).jsonText()
+    }
+}
+
+extension Node {
+    /// A short description for messages: a scalar's text in quotes, else what kind of node it is.
+    var summary: String {
+        switch self {
+        case .scalar(let scalar): "\"\(scalar.string)\""
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    /// Whether the node's resolved tag is `name` (plain `3` is an int, quoted `"3"` a string).
+    func isTagged(_ name: Tag.Name) -> Bool {
+        tag.rawValue == name.rawValue
+    }
+}
