@@ -45,6 +45,15 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "Sync",
+            dependencies: [
+                "Postgres",
+                "Queue",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "EmbedSchemaTool",
             path: "Sources/EmbedSchemaTool"
@@ -66,6 +75,7 @@ let package = Package(
                 "Postgres",
                 "Queue",
                 "Cron",
+                "Sync",
                 "CoupletSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,6 +94,10 @@ let package = Package(
         .testTarget(
             name: "QueueTests",
             dependencies: ["Queue", "Postgres", "CoupletSchema", "PostgresTestSupport"]
+        ),
+        .testTarget(
+            name: "SyncTests",
+            dependencies: ["Sync", "Postgres", "Queue", "CoupletSchema", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "CronTests",

@@ -1,0 +1,132 @@
+import Foundation
+
+/// The outcome of the last pass that carried one side's changes.
+public enum SyncResult: String, Sendable, Equatable {
+    /// The record was handled: written, found unchanged, uncoupled or left to the opposite pass.
+    case success
+    /// The record failed; the side's `lastError` says why.
+    case failure
+}
+
+/// What a coupling remembers about one side of the pair.
+///
+/// The result and error belong to the pass whose *source* is this side: the integration
+/// side's `lastResult` is the outcome of the last integration → local pass for the record.
+public struct CouplingSide: Sendable, Equatable {
+    /// The side's modified-on as of the last successful sync (after the integration's own
+    /// write, so that the write does not echo back); `nil` if never synced.
+    public var lastSyncedModifiedOn: Date?
+    /// The outcome of the last pass from this side; `nil` if none ran.
+    public var lastResult: SyncResult?
+    /// The message of the last failure of a pass from this side.
+    public var lastError: String?
+    /// When a pass from this side last handled the record.
+    public var lastRun: Date?
+
+    /// A side state; all `nil` means never synchronized.
+    public init(lastSyncedModifiedOn: Date? = nil, lastResult: SyncResult? = nil,
+                lastError: String? = nil, lastRun: Date? = nil) {
+        self.lastSyncedModifiedOn = lastSyncedModifiedOn
+        self.lastResult = lastResult
+        self.lastError = lastError
+        self.lastRun = lastRun
+    }
+}
+
+/// A coupled pair of records, one on each side, with what the last syncs left behind.
+public struct Coupling: Sendable, Equatable {
+    /// The local (ERP) record's id.
+    public var localID: String
+    /// The integration (CRM) record's id.
+    public var integrationID: String
+    /// What is known about the local side.
+    public var local: CouplingSide
+    /// What is known about the integration side.
+    public var integration: CouplingSide
+    /// The record failed twice in a row with the same error and is left alone until retried.
+    public var isSkipped: Bool
+
+    /// A coupling of two records; by default never synchronized and not skipped.
+    public init(localID: String, integrationID: String, local: CouplingSide = CouplingSide(),
+                integration: CouplingSide = CouplingSide(), isSkipped: Bool = false) {
+        self.localID = localID
+        self.integrationID = integrationID
+        self.local = local
+        self.integration = integration
+        self.isSkipped = isSkipped
+    }
+
+    /// The id on `side`.
+    public func id(on side: SyncSide) -> String {
+        side == .local ? localID : integrationID
+    }
+
+    /// The state of `side`.
+    public subscript(side: SyncSide) -> CouplingSide {
+        get { side == .local ? local : integration }
+        set {
+            if side == .local { local = newValue } else { integration = newValue }
+        }
+    }
+
+    /// Whether `side` counts as changed: its record's modified-on is later than the stored one
+    /// (or none is stored), or its last pass failed and the coupling is not skipped.
+    ///
+    /// A modified-on equal to the stored one is the integration's own write: not a change.
+    public func hasChanged(_ side: SyncSide, modifiedOn: Date) -> Bool {
+        let state = self[side]
+        if let synced = state.lastSyncedModifiedOn, modifiedOn <= synced {
+            return state.lastResult == .failure && !isSkipped
+        }
+        return true
+    }
+
+    /// Whether a failure turns into a skip: it repeats the previous failure's message exactly.
+    ///
+    /// `previousError` is the last error of the same side, `nil` when its last pass succeeded.
+    public static func becomesSkipped(previousError: String?, newError: String) -> Bool {
+        previousError == newError
+    }
+
+    /// The coupling after a pass in `direction` handled the record without failing.
+    ///
+    /// Stores the source's modified-on, and the target's (its modified-on after the write, or
+    /// as read when nothing was written) when given, so that neither counts as changed next
+    /// time; clears the source side's error and the skip.
+    public func recordingSuccess(direction: SyncDirection, sourceModifiedOn: Date,
+                                 targetModifiedOn: Date?, at time: Date) -> Coupling {
+        var result = self
+        result[direction.source] = CouplingSide(lastSyncedModifiedOn: sourceModifiedOn,
+                                                lastResult: .success, lastError: nil, lastRun: time)
+        if let targetModifiedOn {
+            result[direction.target].lastSyncedModifiedOn = targetModifiedOn
+        }
+        result.isSkipped = false
+        return result
+    }
+
+    /// The coupling after a pass in `direction` failed with `message`.
+    ///
+    /// The source side keeps its stored modified-on (so the record is retried), records the
+    /// failure, and the coupling becomes skipped when the same side failed with the same
+    /// message last time.
+    public func recordingFailure(direction: SyncDirection, message: String, at time: Date) -> Coupling {
+        var result = self
+        let previous = self[direction.source]
+        let previousError = previous.lastResult == .failure ? previous.lastError : nil
+        result[direction.source].lastResult = .failure
+        result[direction.source].lastError = message
+        result[direction.source].lastRun = time
+        result.isSkipped = isSkipped || Self.becomesSkipped(previousError: previousError, newError: message)
+        return result
+    }
+
+    /// The coupling released from a skip by a person, so that the next run tries again.
+    ///
+    /// The last error stays: failing once more with it skips the record again.
+    public func retrying() -> Coupling {
+        var result = self
+        result.isSkipped = false
+        return result
+    }
+}

@@ -1,0 +1,103 @@
+/// The values one pass writes to a target record: the source record's fields carried through
+/// the field mappings of that direction and compared with what the target already holds.
+///
+/// Guarantees: a field mapped only the other way is never written; a field whose new value
+/// equals the target's current value (by its `FieldComparison`) is not written; a "not null"
+/// field is never written NULL or empty (the record fails naming the field); a rule that fails
+/// fails the record naming the field and the rule, unless the field clears on failure. A new
+/// record (insert, restore) must have a value for every "not null" field.
+public struct FieldDiff: Sendable {
+    /// The mapping the fields belong to, for messages.
+    public let mapping: MappingSettings
+    /// The pass the values are computed for.
+    public let direction: SyncDirection
+    /// The field mappings this pass carries, in configuration order.
+    public let fields: [FieldMapping]
+
+    /// The diff of `direction` over `fields`; fields not mapped in `direction` are dropped.
+    public init(mapping: MappingSettings, fields: [FieldMapping], direction: SyncDirection) {
+        self.mapping = mapping
+        self.direction = direction
+        self.fields = fields.filter { $0.direction.includes(direction) }
+    }
+
+    /// The mappings whose couplings the rules look up, to be loaded before the pass.
+    public var referencedMappings: Set<String> {
+        fields.reduce(into: Set()) { $0.formUnion($1.transformation(for: direction).referencedMappings) }
+    }
+
+    /// The target values to write, keyed by target column.
+    ///
+    /// With `target` present (an update), only fields that differ from it; a column missing
+    /// from `target` counts as different. With `target` nil (an insert or a restore), every
+    /// field whose value is not NULL, so that the target's defaults fill the rest.
+    /// `lookup` resolves `lookup(...)` rules from source ids to target ids.
+    public func changes(sourceID: String, source: FieldValues, target: FieldValues?,
+                        lookup: LookupResolver? = nil) throws(SyncFailure) -> FieldValues {
+        let record = mapping.record(sourceID, on: direction.source)
+        var changes: FieldValues = [:]
+        for field in fields {
+            let value = try newValue(of: field, record: record, source: source, lookup: lookup)
+            let column = field.field(on: direction.target)
+            let writes = needsWriting(value, to: column, of: target, comparison: field.comparison)
+            if writes || target == nil { try checkNotNull(field, value, record: record) }
+            if writes { changes.updateValue(value, forKey: column) }
+        }
+        return changes
+    }
+
+    /// Whether `value` must be written to `column`: for an insert when it is not NULL; for an
+    /// update when the column was not read or holds something else.
+    private func needsWriting(_ value: String?, to column: String, of target: FieldValues?,
+                              comparison: FieldComparison) -> Bool {
+        guard let target else { return value != nil }
+        guard let current = target[column] else { return true }
+        return !comparison.same(value, current)
+    }
+
+    private func newValue(of field: FieldMapping, record: RecordIdentity, source: FieldValues,
+                          lookup: LookupResolver?) throws(SyncFailure) -> String? {
+        let raw = try rawValue(of: field, record: record, source: source)
+        do {
+            return try field.transformation(for: direction).apply(to: raw, lookup: lookup)
+        } catch {
+            if field.clearOnFailure { return nil }
+            throw failure(error, field: field, record: record)
+        }
+    }
+
+    private func rawValue(of field: FieldMapping, record: RecordIdentity, source: FieldValues) throws(SyncFailure) -> String? {
+        if let constant = field.constant { return constant }
+        let column = field.field(on: direction.source)
+        guard let value = source[column] else {
+            throw SyncFailure(
+                code: .missingField,
+                message: "\(record) cannot be synchronized by mapping \(mapping.name): a field mapping reads column \(column), which was not read from \(record.table). Check the column name in the field mappings of \(mapping.name), then run it again.",
+                field: column)
+        }
+        return value
+    }
+
+    private func checkNotNull(_ field: FieldMapping, _ value: String?, record: RecordIdentity) throws(SyncFailure) {
+        guard field.notNull, value?.isEmpty ?? true else { return }
+        let source = field.constant == nil ? field.field(on: direction.source) : "the constant"
+        let target = "\(mapping.table(on: direction.target)).\(field.field(on: direction.target))"
+        throw SyncFailure(
+            code: .emptyNotNullField,
+            message: "\(record) cannot be synchronized by mapping \(mapping.name): \(target) must not be empty, but the value from \(source) is empty. Fill in \(source) on \(record) (or clear \"not null\" on the field mapping), then run \(mapping.name) again.",
+            field: field.field(on: direction.source))
+    }
+
+    private func failure(_ error: TransformationError, field: FieldMapping, record: RecordIdentity) -> SyncFailure {
+        let source = field.field(on: direction.source)
+        if error.code == .uncoupledReference, let referenced = error.referencedMapping, let value = error.value {
+            return .uncoupledReference(mapping: mapping.name, record: record, field: source,
+                                       value: value, referencedMapping: referenced)
+        }
+        let target = field.field(on: direction.target)
+        return SyncFailure(
+            code: .transformationFailed,
+            message: "\(record) cannot be synchronized by mapping \(mapping.name): field \(source) → \(target): \(error.message). Correct \(source) on \(record) or the field's rules, then run \(mapping.name) again.",
+            field: source, detail: field.transformation(for: direction).description)
+    }
+}

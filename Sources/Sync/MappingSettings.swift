@@ -1,0 +1,79 @@
+/// What happens when both coupled records changed since the last sync and their fields differ.
+///
+/// Named after Business Central's options; the winner is a side, not a direction.
+public enum UpdateConflictPolicy: String, Sendable, Equatable, CaseIterable {
+    /// Neither record is written; the record fails until a person resolves the conflict.
+    case fail
+    /// The local (ERP) record wins: its values are sent to the integration (CRM) side.
+    case sendToIntegration
+    /// The integration (CRM) record wins: its values are copied to the local (ERP) side.
+    case getFromIntegration
+
+    /// The side whose values are kept, or `nil` for `fail`.
+    public var winner: SyncSide? {
+        switch self {
+        case .fail: nil
+        case .sendToIntegration: .local
+        case .getFromIntegration: .integration
+        }
+    }
+}
+
+/// What happens when one record of a coupled pair has been deleted.
+public enum DeletionConflictPolicy: String, Sendable, Equatable, CaseIterable {
+    /// Nothing changes; the record fails until a person decides.
+    case fail
+    /// The deleted record is created again from the surviving one and the pair re-coupled.
+    case restore
+    /// The coupling is deleted; the surviving record stays as it is.
+    case removeCoupling
+}
+
+/// The settings of one table mapping that the per-record decision depends on.
+public struct MappingSettings: Sendable, Equatable {
+    /// The mapping's name, e.g. `CUSTOMER`.
+    public var name: String
+    /// The local (ERP) table, e.g. `customer`.
+    public var localTable: String
+    /// The integration (CRM) table, e.g. `account`.
+    public var integrationTable: String
+    /// Which passes the mapping makes.
+    public var direction: MappingDirection
+    /// Only coupled records are synchronized: uncoupled ones are neither matched nor inserted.
+    public var syncOnlyCoupled: Bool
+    /// New target records may be created (there is a template or the insert is allowed).
+    public var allowInsert: Bool
+    /// Some field mappings are used for match-based coupling.
+    public var matchConfigured: Bool
+    /// What happens when both records changed and differ (bidirectional mappings only).
+    public var updateConflictPolicy: UpdateConflictPolicy
+    /// What happens when one record of a coupled pair was deleted.
+    public var deletionConflictPolicy: DeletionConflictPolicy
+
+    /// Settings with Business Central's defaults: sync only coupled records, inserts allowed,
+    /// no match fields, conflicts fail.
+    public init(name: String, localTable: String, integrationTable: String,
+                direction: MappingDirection, syncOnlyCoupled: Bool = true, allowInsert: Bool = true,
+                matchConfigured: Bool = false, updateConflictPolicy: UpdateConflictPolicy = .fail,
+                deletionConflictPolicy: DeletionConflictPolicy = .fail) {
+        self.name = name
+        self.localTable = localTable
+        self.integrationTable = integrationTable
+        self.direction = direction
+        self.syncOnlyCoupled = syncOnlyCoupled
+        self.allowInsert = allowInsert
+        self.matchConfigured = matchConfigured
+        self.updateConflictPolicy = updateConflictPolicy
+        self.deletionConflictPolicy = deletionConflictPolicy
+    }
+
+    /// The table on `side`.
+    public func table(on side: SyncSide) -> String {
+        side == .local ? localTable : integrationTable
+    }
+
+    /// The record `id` of the table on `side`, for messages.
+    public func record(_ id: String, on side: SyncSide) -> RecordIdentity {
+        RecordIdentity(table: table(on: side), id: id)
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// Whether a record exists, and when it was last modified.
+public enum RecordPresence: Sendable, Equatable {
+    /// The record exists; `modifiedOn` is its last-modified time as the endpoint reports it.
+    case present(modifiedOn: Date)
+    /// The record no longer exists.
+    case deleted
+}
+
+/// What match-based coupling found for an uncoupled source record.
+public enum MatchOutcome: Sendable, Equatable {
+    /// Matching has not been tried for this record (yet).
+    case notTried
+    /// No target record has the same match-field values.
+    case notFound
+    /// Exactly one uncoupled target record matches.
+    case found(targetID: String)
+    /// `count` target records match.
+    case ambiguous(count: Int)
+    /// The only match `targetID` is already coupled to the source record `coupledSourceID`.
+    case alreadyCoupled(targetID: String, coupledSourceID: String)
+}
+
+/// The other side of a source record: a coupled record, or not coupled at all.
+public enum Counterpart: Sendable, Equatable {
+    /// No coupling exists; `match` says what match-based coupling found so far.
+    case notCoupled(match: MatchOutcome)
+    /// A coupling exists; `target` is the coupled target record's state.
+    case coupled(Coupling, target: RecordPresence)
+}
+
+/// Everything the decision needs to know about one source record in one pass.
+public struct RecordSyncInput: Sendable, Equatable {
+    /// The pass being run.
+    public var direction: SyncDirection
+    /// The source record's id.
+    public var sourceID: String
+    /// The source record's state.
+    public var source: RecordPresence
+    /// The coupling and target record, if any.
+    public var counterpart: Counterpart
+
+    /// The input for record `sourceID` in a pass in `direction`.
+    public init(direction: SyncDirection, sourceID: String, source: RecordPresence, counterpart: Counterpart) {
+        self.direction = direction
+        self.sourceID = sourceID
+        self.source = source
+        self.counterpart = counterpart
+    }
+}

@@ -1,0 +1,213 @@
+/// Why a record is left alone and counted as skipped.
+public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
+    /// The mapping does not synchronize in this pass's direction.
+    case directionNotMapped
+    /// The coupling is skipped after failing twice with the same error.
+    case couplingSkipped
+    /// The record is not coupled and the mapping synchronizes only coupled records.
+    case notCoupled
+    /// The record is not coupled, no match was found, and the mapping may not insert.
+    case insertNotAllowed
+    /// The source record was deleted; the opposite pass handles its coupling.
+    case sourceDeleted
+
+    /// The reason in words, for the sync log.
+    public var description: String {
+        switch self {
+        case .directionNotMapped: "the mapping does not synchronize in this direction"
+        case .couplingSkipped: "the coupling is skipped after failing twice with the same error; retry it to synchronize the record again"
+        case .notCoupled: "the record is not coupled and the mapping synchronizes only coupled records"
+        case .insertNotAllowed: "the record is not coupled, no match was found, and the mapping does not insert new records"
+        case .sourceDeleted: "the record was deleted; the opposite direction applies the deletion-conflict policy"
+        }
+    }
+}
+
+/// Why a coupling is removed.
+public enum UncouplingReason: String, Sendable, Equatable {
+    /// The deletion-conflict policy is to remove the coupling.
+    case deletionPolicy
+    /// Both records were deleted: nothing is left to synchronize.
+    case bothDeleted
+}
+
+/// What the engine does with one source record in one pass.
+///
+/// Made by `init(for:in:changes:)`, which follows DOMAIN.md's sync run, step 2, in this order:
+/// direction not mapped → skip; coupling skipped → skip; a record of the pair deleted →
+/// deletion-conflict policy; not coupled → match, else insert if allowed, else skip; source
+/// unchanged → unchanged; both changed and a field differs (bidirectional mapping) →
+/// update-conflict policy; otherwise write the changed fields (none → unchanged).
+public enum SyncDecision: Sendable, Equatable {
+    /// Leave the record alone; counted as skipped.
+    case skip(SkipReason)
+    /// Nothing to write; counted as unchanged. The engine may still store the source's
+    /// modified-on in the coupling.
+    case unchanged
+    /// Run match-based coupling for the record, then decide again with its `MatchOutcome`.
+    case match
+    /// Insert a target record with these values (the target's defaults fill the rest) and
+    /// couple it to the source.
+    case insert(FieldValues)
+    /// Couple the source to the matched target `targetID`, then write these changed values.
+    /// The pass that finds the match copies its source into the target.
+    case couple(targetID: String, changes: FieldValues)
+    /// Write these changed values to the coupled target. `resolvedConflict` is the policy
+    /// that let the source win when both records had changed, `nil` when there was no conflict.
+    case update(FieldValues, resolvedConflict: UpdateConflictPolicy?)
+    /// Both records changed and differ, and the policy lets the target win: write nothing and
+    /// leave the coupling as it is; the opposite pass copies the target's values.
+    case keepTarget(UpdateConflictPolicy)
+    /// The coupled target was deleted: create it again with these values and re-couple.
+    case restore(FieldValues)
+    /// Delete the coupling; the records stay as they are.
+    case removeCoupling(UncouplingReason)
+    /// The record fails with this failure.
+    case fail(SyncFailure)
+
+    /// The decision for `record` in `mapping`.
+    ///
+    /// `changes` computes the values to write (normally `FieldDiff.changes`) against the
+    /// target's current values, or against no target when there is none (insert, restore);
+    /// it is called only when the decision depends on it, at most once. Its failure fails the
+    /// record.
+    public init(for record: RecordSyncInput, in mapping: MappingSettings,
+                changes: () throws(SyncFailure) -> FieldValues) {
+        guard mapping.direction.includes(record.direction) else {
+            self = .skip(.directionNotMapped)
+            return
+        }
+        self = withoutActuallyEscaping(changes) { changes in
+            DecisionContext(record: record, mapping: mapping, changes: changes).decide()
+        }
+    }
+}
+
+/// The steps of the decision, sharing the record, the mapping and the changes.
+private struct DecisionContext {
+    let record: RecordSyncInput
+    let mapping: MappingSettings
+    let changes: () throws(SyncFailure) -> FieldValues
+
+    private var direction: SyncDirection { record.direction }
+    private var source: RecordIdentity { mapping.record(record.sourceID, on: direction.source) }
+
+    func decide() -> SyncDecision {
+        switch record.counterpart {
+        case .notCoupled(let match): uncoupled(match: match)
+        case .coupled(let coupling, let target): coupled(coupling, target: target)
+        }
+    }
+
+    private func uncoupled(match: MatchOutcome) -> SyncDecision {
+        guard record.source != .deleted else { return .skip(.sourceDeleted) }
+        guard !mapping.syncOnlyCoupled else { return .skip(.notCoupled) }
+        switch match {
+        case .notTried: return mapping.matchConfigured ? .match : insertOrSkip()
+        case .notFound: return insertOrSkip()
+        case .found(let targetID): return withChanges { .couple(targetID: targetID, changes: $0) }
+        case .ambiguous(let count): return .fail(ambiguousMatch(count))
+        case .alreadyCoupled(let targetID, let other): return .fail(matchAlreadyCoupled(targetID, other))
+        }
+    }
+
+    private func coupled(_ coupling: Coupling, target: RecordPresence) -> SyncDecision {
+        guard !coupling.isSkipped else { return .skip(.couplingSkipped) }
+        switch (record.source, target) {
+        case (.deleted, .deleted): return .removeCoupling(.bothDeleted)
+        case (.present, .deleted): return targetDeleted(coupling)
+        case (.deleted, .present): return sourceDeleted(coupling)
+        case (.present(let sourceModifiedOn), .present(let targetModifiedOn)):
+            let sourceChanged = coupling.hasChanged(direction.source, modifiedOn: sourceModifiedOn)
+            let targetChanged = coupling.hasChanged(direction.target, modifiedOn: targetModifiedOn)
+            guard sourceChanged else { return .unchanged }
+            return withChanges { update($0, coupling: coupling, targetChanged: targetChanged) }
+        }
+    }
+
+    private func insertOrSkip() -> SyncDecision {
+        mapping.allowInsert ? withChanges { .insert($0) } : .skip(.insertNotAllowed)
+    }
+
+    private func update(_ changes: FieldValues, coupling: Coupling, targetChanged: Bool) -> SyncDecision {
+        guard !changes.isEmpty else { return .unchanged }
+        guard targetChanged, mapping.direction == .bidirectional else {
+            return .update(changes, resolvedConflict: nil)
+        }
+        let policy = mapping.updateConflictPolicy
+        switch policy.winner {
+        case nil: return .fail(updateConflict(changes, coupling: coupling))
+        case direction.source: return .update(changes, resolvedConflict: policy)
+        default: return .keepTarget(policy)
+        }
+    }
+
+    private func targetDeleted(_ coupling: Coupling) -> SyncDecision {
+        switch mapping.deletionConflictPolicy {
+        case .fail: .fail(deletedCounterpart(coupling, deleted: direction.target))
+        case .restore: withChanges { .restore($0) }
+        case .removeCoupling: .removeCoupling(.deletionPolicy)
+        }
+    }
+
+    /// In a bidirectional mapping the opposite pass sees the surviving record and applies the
+    /// policy; in a one-way mapping this pass is the only one.
+    private func sourceDeleted(_ coupling: Coupling) -> SyncDecision {
+        guard mapping.direction != .bidirectional else { return .skip(.sourceDeleted) }
+        switch mapping.deletionConflictPolicy {
+        case .fail: return .fail(deletedCounterpart(coupling, deleted: direction.source))
+        case .restore: return .fail(restoreNotPossible(coupling))
+        case .removeCoupling: return .removeCoupling(.deletionPolicy)
+        }
+    }
+
+    private func withChanges(_ decide: (FieldValues) -> SyncDecision) -> SyncDecision {
+        do {
+            return decide(try changes())
+        } catch {
+            return .fail(error)
+        }
+    }
+}
+
+/// The failure messages of the decision.
+private extension DecisionContext {
+    func ambiguousMatch(_ count: Int) -> SyncFailure {
+        SyncFailure(
+            code: .ambiguousMatch,
+            message: "\(source) cannot be coupled by mapping \(mapping.name): \(count) \(mapping.table(on: direction.target)) records have the same match-field values. Make the match fields unique (or add one), or couple \(source) manually, then run \(mapping.name) again.")
+    }
+
+    func matchAlreadyCoupled(_ targetID: String, _ coupledSourceID: String) -> SyncFailure {
+        let target = mapping.record(targetID, on: direction.target)
+        let other = mapping.record(coupledSourceID, on: direction.source)
+        return SyncFailure(
+            code: .matchAlreadyCoupled,
+            message: "\(source) cannot be coupled by mapping \(mapping.name): it matches \(target), which is already coupled to \(other). Check the match fields for duplicates, or couple \(source) manually, then run \(mapping.name) again.")
+    }
+
+    func updateConflict(_ changes: FieldValues, coupling: Coupling) -> SyncFailure {
+        let target = mapping.record(coupling.id(on: direction.target), on: direction.target)
+        let fields = changes.keys.sorted().joined(separator: ", ")
+        return SyncFailure(
+            code: .updateConflict,
+            message: "\(source) and \(target) were both changed since the last sync and differ in \(fields). Make the two records agree, or set the update-conflict policy of mapping \(mapping.name) to send to or get from the integration table, then run \(mapping.name) again.",
+            detail: fields)
+    }
+
+    func deletedCounterpart(_ coupling: Coupling, deleted side: SyncSide) -> SyncFailure {
+        let survivor = mapping.record(coupling.id(on: side.opposite), on: side.opposite)
+        let deleted = mapping.record(coupling.id(on: side), on: side)
+        return SyncFailure(
+            code: .deletedCounterpart,
+            message: "\(survivor) is coupled to \(deleted), which was deleted. Remove the coupling, or set the deletion-conflict policy of mapping \(mapping.name) to restore or remove coupling, then run \(mapping.name) again.")
+    }
+
+    func restoreNotPossible(_ coupling: Coupling) -> SyncFailure {
+        let survivor = mapping.record(coupling.id(on: direction.target), on: direction.target)
+        let deleted = mapping.record(coupling.id(on: direction.source), on: direction.source)
+        return SyncFailure(
+            code: .restoreNotPossible,
+            message: "\(survivor) is coupled to \(deleted), which was deleted, and mapping \(mapping.name) cannot restore it because it only writes to \(mapping.table(on: direction.target)). Remove the coupling, or set the deletion-conflict policy of \(mapping.name) to remove coupling, then run \(mapping.name) again.")
+    }
+}

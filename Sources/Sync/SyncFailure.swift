@@ -1,0 +1,60 @@
+/// Why one record could not be synchronized, in words a person can act on.
+///
+/// `message` names the record, what is wrong and what to do next; it is what the sync log
+/// shows and what two consecutive runs compare to decide whether to skip the record.
+/// `detail` carries the underlying technical text, if any.
+public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kind of failure, for code and for grouping in the sync log.
+    public enum Code: String, Sendable, Equatable {
+        /// A field's transformation rule could not handle the value.
+        case transformationFailed
+        /// A referenced record (salesperson, currency, parent account) is not coupled.
+        case uncoupledReference
+        /// A "not null" field would be written empty.
+        case emptyNotNullField
+        /// A field the mapping reads is not among the source record's columns.
+        case missingField
+        /// Both records changed since the last sync, differ, and the policy is to fail.
+        case updateConflict
+        /// The coupled record on the other side was deleted and the policy is to fail.
+        case deletedCounterpart
+        /// The deletion policy asks to restore a record the mapping never writes.
+        case restoreNotPossible
+        /// Match-based coupling found more than one candidate.
+        case ambiguousMatch
+        /// Match-based coupling found a candidate that is coupled to another record.
+        case matchAlreadyCoupled
+    }
+
+    /// The kind of failure.
+    public let code: Code
+    /// What happened and what to do, naming the record.
+    public let message: String
+    /// The source column concerned, if any: the one a person would correct.
+    public let field: String?
+    /// Technical detail for troubleshooting, if any.
+    public let detail: String?
+
+    /// A failure with the given parts.
+    public init(code: Code, message: String, field: String? = nil, detail: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+        self.detail = detail
+    }
+
+    /// The message.
+    public var description: String { message }
+
+    /// The failure for a reference that is not coupled, e.g. `customer 10000 cannot be
+    /// synchronized by mapping CUSTOMER: its salesperson_code "JR" is not coupled in mapping
+    /// SALESPEOPLE. Couple that record in SALESPEOPLE (manually or by match-based coupling),
+    /// then run CUSTOMER again.`
+    public static func uncoupledReference(mapping: String, record: RecordIdentity, field: String,
+                                          value: String, referencedMapping: String) -> SyncFailure {
+        SyncFailure(
+            code: .uncoupledReference,
+            message: "\(record) cannot be synchronized by mapping \(mapping): its \(field) \(quoted(value)) is not coupled in mapping \(referencedMapping). Couple that record in \(referencedMapping) (manually or by match-based coupling), then run \(mapping) again.",
+            field: field)
+    }
+}

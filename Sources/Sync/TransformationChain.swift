@@ -1,0 +1,47 @@
+/// Rules applied one after another, as a field mapping configures them: `trim | uppercase`.
+///
+/// Parsed once (regular expressions compiled, patterns and time zones checked) and then
+/// applied to any number of values from any number of tasks.
+public struct TransformationChain: Sendable, Equatable, CustomStringConvertible {
+    /// The rules, first applied first.
+    public let rules: [Transformation]
+
+    /// No rules: values pass unchanged.
+    public static let identity = TransformationChain([])
+
+    /// The chain of `rules`.
+    public init(_ rules: [Transformation]) {
+        self.rules = rules
+    }
+
+    /// Reads the text form, e.g. `trim | substring(1, 10) | lookup(SALESPEOPLE)`.
+    ///
+    /// Throws a `TransformationError` whose message says what is wrong and whose `position` is
+    /// the 1-based character it refers to: unexpected characters, unterminated strings, unknown
+    /// rules (listing the known ones), wrong argument counts or types, out-of-range numbers,
+    /// regular expressions that do not compile, bad date patterns, unknown time zones.
+    public init(parsing text: String) throws(TransformationError) {
+        rules = try RuleParser.rules(of: text)
+    }
+
+    /// The text form; `TransformationChain(parsing:)` reads it back to an equal chain.
+    public var description: String {
+        rules.map(\.description).joined(separator: " | ")
+    }
+
+    /// The mappings whose couplings `lookup` rules read, so that the engine can load them first.
+    public var referencedMappings: Set<String> {
+        Set(rules.compactMap { rule in
+            if case .lookup(let mapping) = rule { mapping } else { nil }
+        })
+    }
+
+    /// `value` passed through every rule in order; the first failing rule's error is thrown.
+    public func apply(to value: String?, lookup resolver: LookupResolver? = nil) throws(TransformationError) -> String? {
+        var result = value
+        for rule in rules {
+            result = try rule.apply(to: result, lookup: resolver)
+        }
+        return result
+    }
+}

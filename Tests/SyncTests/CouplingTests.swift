@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+@testable import Sync
+
+@Suite("Coupling")
+struct CouplingTests {
+    @Test("a side counts as changed when its modified-on is later than the stored one", arguments: [
+        (-1, false), (0, false), (1, true),
+    ])
+    func changedByModifiedOn(offset: Int, changed: Bool) {
+        #expect(Timeline.coupling().hasChanged(.local, modifiedOn: minute(offset)) == changed)
+    }
+
+    @Test("a side never synced counts as changed")
+    func neverSynced() {
+        #expect(Coupling(localID: "1", integrationID: "a").hasChanged(.integration, modifiedOn: minute(-100)))
+    }
+
+    @Test("a side whose last pass failed counts as changed unless the coupling is skipped")
+    func failedCountsAsChanged() {
+        #expect(Timeline.coupling(localResult: .failure).hasChanged(.local, modifiedOn: minute(0)))
+        #expect(!Timeline.coupling(skipped: true, localResult: .failure).hasChanged(.local, modifiedOn: minute(0)))
+        #expect(!Timeline.coupling(localResult: .failure).hasChanged(.integration, modifiedOn: minute(0)))
+    }
+
+    @Test("the same error twice in a row skips; a different one or a first one does not", arguments: [
+        (Optional<String>.none, "A", false), ("A", "A", true), ("A", "B", false), ("A", "a", false), ("", "", true),
+    ])
+    func skipRule(previous: String?, new: String, skipped: Bool) {
+        #expect(Coupling.becomesSkipped(previousError: previous, newError: new) == skipped)
+    }
+
+    @Test("a first failure is recorded on the source side and keeps the stored modified-on")
+    func firstFailure() {
+        let coupling = Timeline.coupling().recordingFailure(direction: .toIntegration, message: "E", at: minute(9))
+        #expect(coupling.local == CouplingSide(lastSyncedModifiedOn: minute(0), lastResult: .failure, lastError: "E", lastRun: minute(9)))
+        #expect(coupling.integration == Timeline.coupling().integration)
+        #expect(!coupling.isSkipped)
+    }
+
+    @Test("failing twice in a row with the same message skips the coupling")
+    func secondIdenticalFailureSkips() {
+        let coupling = Timeline.coupling()
+            .recordingFailure(direction: .fromIntegration, message: "E", at: minute(1))
+            .recordingFailure(direction: .fromIntegration, message: "E", at: minute(2))
+        #expect(coupling.isSkipped)
+        #expect(coupling.integration.lastRun == minute(2))
+    }
+
+    @Test("failing twice with different messages does not skip")
+    func differentFailuresDoNotSkip() {
+        let coupling = Timeline.coupling()
+            .recordingFailure(direction: .toIntegration, message: "E1", at: minute(1))
+            .recordingFailure(direction: .toIntegration, message: "E2", at: minute(2))
+        #expect(!coupling.isSkipped)
+        #expect(coupling.local.lastError == "E2")
+    }
+
+    @Test("failures of different sides are not consecutive failures of one side")
+    func sidesAreSeparate() {
+        let coupling = Timeline.coupling()
+            .recordingFailure(direction: .toIntegration, message: "E", at: minute(1))
+            .recordingFailure(direction: .fromIntegration, message: "E", at: minute(2))
+        #expect(!coupling.isSkipped)
+    }
+
+    @Test("a success in between breaks the run of failures")
+    func successBreaksTheRun() {
+        let coupling = Timeline.coupling()
+            .recordingFailure(direction: .toIntegration, message: "E", at: minute(1))
+            .recordingSuccess(direction: .toIntegration, sourceModifiedOn: minute(1), targetModifiedOn: minute(1), at: minute(1))
+            .recordingFailure(direction: .toIntegration, message: "E", at: minute(2))
+        #expect(!coupling.isSkipped)
+    }
+
+    @Test("a success stores both modified-ons so the write does not echo back")
+    func successStoresBothSides() {
+        let coupling = Timeline.coupling(localResult: .failure)
+            .recordingSuccess(direction: .toIntegration, sourceModifiedOn: minute(5), targetModifiedOn: minute(6), at: minute(7))
+        #expect(coupling.local == CouplingSide(lastSyncedModifiedOn: minute(5), lastResult: .success, lastError: nil, lastRun: minute(7)))
+        #expect(coupling.integration.lastSyncedModifiedOn == minute(6))
+        #expect(coupling.integration.lastResult == .success)
+        #expect(!coupling.hasChanged(.integration, modifiedOn: minute(6)))
+        #expect(!coupling.hasChanged(.local, modifiedOn: minute(5)))
+    }
+
+    @Test("a success without a target write leaves the target side as it was")
+    func successWithoutWrite() {
+        let before = Timeline.coupling(integrationResult: .failure)
+        let after = before.recordingSuccess(direction: .toIntegration, sourceModifiedOn: minute(5), targetModifiedOn: nil, at: minute(7))
+        #expect(after.integration == before.integration)
+    }
+
+    @Test("a person's retry releases the skip, and the same error skips again at once")
+    func retry() {
+        let skipped = Timeline.coupling()
+            .recordingFailure(direction: .toIntegration, message: "E", at: minute(1))
+            .recordingFailure(direction: .toIntegration, message: "E", at: minute(2))
+        let retried = skipped.retrying()
+        #expect(!retried.isSkipped)
+        #expect(retried.local.lastError == "E")
+        #expect(retried.recordingFailure(direction: .toIntegration, message: "E", at: minute(3)).isSkipped)
+    }
+
+    @Test("a skipped record stays out of runs until retried: end to end with the decision")
+    func skipEndToEnd() {
+        var coupling = Timeline.coupling()
+        var decisions: [SyncDecision] = []
+        for run in 1...3 {
+            let decision = decide(source: Timeline.changed, counterpart: .coupled(coupling, target: Timeline.unchanged),
+                                  probe: ChangesProbe(.failure(diffFailure)))
+            decisions.append(decision)
+            if case .fail(let failure) = decision {
+                coupling = coupling.recordingFailure(direction: .toIntegration, message: failure.message, at: minute(run))
+            }
+        }
+        #expect(decisions == [.fail(diffFailure), .fail(diffFailure), .skip(.couplingSkipped)])
+    }
+
+    @Test("ids and side states are addressed by side")
+    func sides() {
+        var coupling = Timeline.coupling()
+        #expect(coupling.id(on: .local) == "10000")
+        #expect(coupling.id(on: .integration) == "acc-1")
+        coupling[.integration].lastError = "x"
+        #expect(coupling.integration.lastError == "x")
+        #expect(coupling[.local] == coupling.local)
+    }
+}
+
+@Suite("Directions and sides")
+struct DirectionTests {
+    @Test("a pass reads its source side and writes the other")
+    func passSides() {
+        #expect(SyncDirection.toIntegration.source == .local)
+        #expect(SyncDirection.toIntegration.target == .integration)
+        #expect(SyncDirection.fromIntegration.source == .integration)
+        #expect(SyncDirection.fromIntegration.target == .local)
+        #expect(SyncSide.local.opposite == .integration)
+    }
+
+    @Test("a mapping's passes run to the integration side first", arguments: [
+        (MappingDirection.toIntegration, [SyncDirection.toIntegration]),
+        (.fromIntegration, [.fromIntegration]),
+        (.bidirectional, [.toIntegration, .fromIntegration]),
+    ])
+    func passes(direction: MappingDirection, passes: [SyncDirection]) {
+        #expect(direction.passes == passes)
+        for pass in SyncDirection.allCases {
+            #expect(direction.includes(pass) == passes.contains(pass))
+        }
+    }
+
+    @Test("field mappings name their column and rules per side and direction")
+    func fieldMappingSides() throws {
+        let field = FieldMapping(local: "no", integration: "accountnumber", toIntegration: try chain("trim"), fromIntegration: try chain("uppercase"))
+        #expect(field.field(on: .local) == "no")
+        #expect(field.field(on: .integration) == "accountnumber")
+        #expect(field.transformation(for: .toIntegration).rules == [.trim])
+        #expect(field.transformation(for: .fromIntegration).rules == [.uppercase])
+    }
+
+    @Test("mapping settings name tables and records per side, with Business Central's defaults")
+    func mappingSettings() {
+        let mapping = MappingSettings(name: "ITEM-PRODUCT", localTable: "item", integrationTable: "product", direction: .bidirectional)
+        #expect(mapping.table(on: .integration) == "product")
+        #expect(mapping.record("1000", on: .local).description == "item 1000")
+        #expect(mapping.syncOnlyCoupled && mapping.allowInsert && !mapping.matchConfigured)
+        #expect(mapping.updateConflictPolicy == .fail && mapping.deletionConflictPolicy == .fail)
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+@testable import Sync
+
+/// One decision out of every combination of settings, states and diff outcomes.
+struct DecisionCase {
+    let mapping: MappingSettings
+    let direction: SyncDirection
+    let source: RecordPresence
+    let counterpart: Counterpart
+    let diff: Result<FieldValues, SyncFailure>
+    let decision: SyncDecision
+    let changesCalls: Int
+
+    var coupling: Coupling? {
+        if case .coupled(let coupling, _) = counterpart { coupling } else { nil }
+    }
+
+    var target: RecordPresence? {
+        if case .coupled(_, let target) = counterpart { target } else { nil }
+    }
+
+    var sourceChanged: Bool {
+        guard let coupling, case .present(let modifiedOn) = source else { return false }
+        return coupling.hasChanged(direction.source, modifiedOn: modifiedOn)
+    }
+
+    var writes: Bool {
+        switch decision {
+        case .insert, .couple, .update, .restore: true
+        default: false
+        }
+    }
+
+    /// All combinations: 216 settings × 2 passes × 3 source states × 29 counterparts × 3 diff outcomes.
+    static let all: [DecisionCase] = {
+        var cases: [DecisionCase] = []
+        for mapping in settings {
+            for direction in SyncDirection.allCases {
+                for source in [Timeline.changed, Timeline.unchanged, .deleted] {
+                    for counterpart in counterparts {
+                        for diff in diffs {
+                            cases.append(make(mapping, direction, source, counterpart, diff))
+                        }
+                    }
+                }
+            }
+        }
+        return cases
+    }()
+
+    private static func make(_ mapping: MappingSettings, _ direction: SyncDirection, _ source: RecordPresence,
+                             _ counterpart: Counterpart, _ diff: Result<FieldValues, SyncFailure>) -> DecisionCase {
+        var calls = 0
+        let record = RecordSyncInput(direction: direction, sourceID: "1", source: source, counterpart: counterpart)
+        let decision = SyncDecision(for: record, in: mapping) { () throws(SyncFailure) -> FieldValues in
+            calls += 1
+            return try diff.get()
+        }
+        return DecisionCase(mapping: mapping, direction: direction, source: source, counterpart: counterpart,
+                            diff: diff, decision: decision, changesCalls: calls)
+    }
+
+    private static let diffs: [Result<FieldValues, SyncFailure>] = [.success(Timeline.values), .success([:]), .failure(diffFailure)]
+
+    private static let settings: [MappingSettings] = {
+        var result: [MappingSettings] = []
+        for direction in MappingDirection.allCases {
+            for syncOnlyCoupled in [false, true] {
+                for allowInsert in [false, true] {
+                    for matchConfigured in [false, true] {
+                        for update in UpdateConflictPolicy.allCases {
+                            for deletion in DeletionConflictPolicy.allCases {
+                                result.append(Timeline.mapping(direction, syncOnlyCoupled: syncOnlyCoupled, allowInsert: allowInsert,
+                                                               matchConfigured: matchConfigured, update: update, deletion: deletion))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }()
+
+    private static let counterparts: [Counterpart] = {
+        var result: [Counterpart] = [
+            .notCoupled(match: .notTried), .notCoupled(match: .notFound), .notCoupled(match: .found(targetID: "9")),
+            .notCoupled(match: .ambiguous(count: 2)), .notCoupled(match: .alreadyCoupled(targetID: "9", coupledSourceID: "8")),
+        ]
+        for skipped in [false, true] {
+            for localResult in [SyncResult.success, .failure] {
+                for integrationResult in [SyncResult.success, .failure] {
+                    for target in [Timeline.changed, Timeline.unchanged, .deleted] {
+                        let coupling = Timeline.coupling(skipped: skipped, localResult: localResult, integrationResult: integrationResult)
+                        result.append(.coupled(coupling, target: target))
+                    }
+                }
+            }
+        }
+        return result
+    }()
+}
+
+/// The cases of the matrix that break a rule, shown briefly when there are any.
+func expectNone(_ rule: Comment, sourceLocation: SourceLocation = #_sourceLocation,
+                violating isViolation: (DecisionCase) -> Bool) {
+    let violations = DecisionCase.all.filter(isViolation)
+    let count = violations.count
+    let examples = violations.prefix(2).map(\.summary).joined(separator: "; ")
+    #expect(count == 0, "\(rule), e.g. \(examples)", sourceLocation: sourceLocation)
+}
+
+extension DecisionCase {
+    /// The inputs and the decision in one line.
+    var summary: String {
+        "\(mapping.direction) \(direction) sync-only-coupled=\(mapping.syncOnlyCoupled) insert=\(mapping.allowInsert) "
+            + "match=\(mapping.matchConfigured) \(mapping.updateConflictPolicy)/\(mapping.deletionConflictPolicy) "
+            + "source=\(source) \(counterpart) diff=\(diff) → \(decision)"
+    }
+}
+
+@Suite("Decision: invariants over every combination")
+struct DecisionMatrixTests {
+    @Test("the matrix covers every combination")
+    func size() {
+        #expect(DecisionCase.all.count == 216 * 2 * 3 * 29 * 3)
+    }
+
+    @Test("a pass the mapping does not make never does anything else")
+    func unmappedPassSkips() {
+        expectNone("unmapped pass not skipped") { item in
+            !item.mapping.direction.includes(item.direction)
+                && (item.decision != .skip(.directionNotMapped) || item.changesCalls != 0)
+        }
+    }
+
+    @Test("the changes are computed once for decisions that use them, never for the others")
+    func changesComputedOnlyWhenUsed() {
+        expectNone("changes computed the wrong number of times") { item in
+            switch item.decision {
+            case .skip, .match, .removeCoupling: item.changesCalls != 0
+            case .insert, .couple, .update, .restore, .keepTarget: item.changesCalls != 1
+            case .unchanged, .fail: item.changesCalls > 1
+            }
+        }
+    }
+
+    @Test("written values are exactly the diff's, and a failing diff fails the record")
+    func valuesComeFromTheDiff() {
+        expectNone("decision does not follow the diff") { item in
+            guard item.changesCalls == 1 else { return false }
+            switch (item.diff, item.decision) {
+            case (.failure(let failure), let decision): return decision != .fail(failure)
+            case (.success(let values), .insert(let written)), (.success(let values), .restore(let written)),
+                 (.success(let values), .update(let written, _)), (.success(let values), .couple(_, let written)):
+                return written != values
+            default: return false
+            }
+        }
+    }
+
+    @Test("an update never writes nothing")
+    func updatesAreNeverEmpty() {
+        expectNone("empty update") { item in
+            if case .update(let values, _) = item.decision { values.isEmpty } else { false }
+        }
+    }
+
+    @Test("a skipped coupling is always skipped")
+    func skippedIsSkipped() {
+        expectNone("skipped coupling not skipped") { item in
+            item.mapping.direction.includes(item.direction) && item.coupling?.isSkipped == true
+                && item.decision != .skip(.couplingSkipped)
+        }
+    }
+
+    @Test("inserts, matches and match couplings happen only to uncoupled records the settings allow")
+    func uncoupledOutcomes() {
+        expectNone("insert, match or couple not allowed") { item in
+            switch item.decision {
+            case .insert: item.coupling != nil || item.mapping.syncOnlyCoupled || !item.mapping.allowInsert
+            case .match: item.counterpart != .notCoupled(match: .notTried) || !item.mapping.matchConfigured || item.mapping.syncOnlyCoupled
+            case .couple: item.coupling != nil || item.mapping.syncOnlyCoupled
+            default: false
+            }
+        }
+    }
+
+    @Test("a deleted source is never written from")
+    func deletedSourceNeverWrites() {
+        expectNone("write from a deleted source") { $0.source == .deleted && $0.writes }
+    }
+
+    @Test("restores and policy uncouplings happen only under their deletion policy")
+    func deletionOutcomes() {
+        expectNone("deletion outcome without its policy") { item in
+            switch item.decision {
+            case .restore: item.mapping.deletionConflictPolicy != .restore || item.target != .deleted
+            case .removeCoupling(.deletionPolicy): item.mapping.deletionConflictPolicy != .removeCoupling
+            case .removeCoupling(.bothDeleted): item.source != .deleted || item.target != .deleted
+            default: false
+            }
+        }
+    }
+
+    @Test("conflicts are resolved only in bidirectional mappings, in favour of the policy's winner")
+    func conflictOutcomes() {
+        expectNone("conflict outcome against the policy") { item in
+            switch item.decision {
+            case .update(_, let policy?): item.mapping.direction != .bidirectional || policy.winner != item.direction.source
+            case .keepTarget(let policy): item.mapping.direction != .bidirectional || policy.winner != item.direction.target
+            case .fail(let failure) where failure.code == .updateConflict:
+                item.mapping.direction != .bidirectional || item.mapping.updateConflictPolicy != .fail
+            default: false
+            }
+        }
+    }
+
+    @Test("a coupled source that did not change is never written from")
+    func unchangedSourceNeverWrites() {
+        expectNone("write from an unchanged source") { item in
+            item.coupling != nil && item.target != .deleted && !item.sourceChanged && item.writes
+        }
+    }
+}
