@@ -84,7 +84,7 @@ let package = Package(
         ),
         .target(
             name: "PostgresTestSupport",
-            dependencies: ["Postgres"],
+            dependencies: ["Postgres", "CoupletSchema"],
             path: "Tests/PostgresTestSupport"
         ),
         .testTarget(

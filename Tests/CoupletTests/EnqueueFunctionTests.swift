@@ -7,7 +7,7 @@ import Testing
 struct EnqueueFunctionTests {
     @Test("a unique key returns the pending job's id until that job finishes, then enqueues a new one")
     func uniqueKey() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let first = try await db.query("SELECT couplet.enqueue('sync.delta', unique_key => 'delta:CUSTOMER')")
                 .single().decode(Int64.self, at: 0)
             let second = try await db.query("SELECT couplet.enqueue('sync.delta', unique_key => 'delta:CUSTOMER')")
@@ -23,7 +23,7 @@ struct EnqueueFunctionTests {
 
     @Test("a run_at in the future makes the job scheduled; now or past makes it available")
     func scheduled() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let rows = try await db.query("""
                 SELECT couplet.enqueue('sync.full', run_at => now() + interval '1 hour'),
                        couplet.enqueue('sync.full', run_at => now() - interval '1 hour'),
@@ -37,7 +37,7 @@ struct EnqueueFunctionTests {
 
     @Test("eight connections enqueueing the same unique key at once make exactly one job")
     func concurrentEnqueuers() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let connections = try await withThrowingTaskGroup(of: PostgresConnection.self) { group in
                 for _ in 0..<8 { group.addTask { try await database.connect() } }
                 return try await group.reduce(into: []) { $0.append($1) }

@@ -9,7 +9,7 @@ struct JobFunctionTests {
 
     @Test("retry_job makes a finished or pending job available now", arguments: ["failed", "cancelled", "completed", "retryable", "scheduled"])
     func retry(state: String) async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let id = try await db.insert(TestJob(state: state, runIn: 3600, expiresIn: -10, attempt: 5, maxAttempts: 5, cancelRequested: true))
             #expect(try await db.change("retry_job", id) == "available")
             let (newState, dueNow, finished, maxAttempts, cancelRequested, expires) = try await db.query("""
@@ -28,7 +28,7 @@ struct JobFunctionTests {
 
     @Test("retry_job keeps max_attempts when attempts are left")
     func retryKeepsAttempts() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let id = try await db.insert(TestJob(state: "failed", attempt: 2, maxAttempts: 5))
             _ = try await db.change("retry_job", id)
             #expect(try await db.query("SELECT max_attempts FROM couplet.jobs WHERE id = \(id)").single().decode(Int.self, at: 0) == 5)
@@ -37,7 +37,7 @@ struct JobFunctionTests {
 
     @Test("retry_job refuses a running or held job, and a missing one")
     func retryRefusals() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let running = try await db.insert(TestJob(state: "running"))
             let held = try await db.insert(TestJob(state: "on_hold"))
             await expectRefusal("55000", "cannot retry job \(running): it is running") { _ = try await db.change("retry_job", running) }
@@ -50,7 +50,7 @@ struct JobFunctionTests {
 
     @Test("retry_job refuses a job whose unique key another pending job holds, naming that job")
     func retryUniqueKey() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let old = try await db.insert(TestJob(state: "completed", uniqueKey: "delta:CUSTOMER"))
             let holder = try await db.insert(TestJob(state: "available", uniqueKey: "delta:CUSTOMER"))
             await expectRefusal(
@@ -65,7 +65,7 @@ struct JobFunctionTests {
 
     @Test("cancel_job cancels a pending or held job at once", arguments: ["scheduled", "available", "retryable", "on_hold"])
     func cancelPending(state: String) async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let id = try await db.insert(TestJob(state: state))
             #expect(try await db.change("cancel_job", id) == "cancelled")
             let (newState, finished) = try await db.query("SELECT state, finished_at IS NOT NULL FROM couplet.jobs WHERE id = \(id)")
@@ -77,7 +77,7 @@ struct JobFunctionTests {
 
     @Test("cancel_job asks a running job's worker to stop it and notifies couplet_cancel")
     func cancelRunning() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let id = try await db.insert(TestJob(state: "running"))
             let listener = try await database.connect()
             defer { listener.close() }
@@ -96,7 +96,7 @@ struct JobFunctionTests {
 
     @Test("cancel_job refuses a finished job", arguments: ["completed", "failed", "cancelled"])
     func cancelFinished(state: String) async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let id = try await db.insert(TestJob(state: state))
             await expectRefusal("55000", "cannot cancel job \(id): it is \(state)") { _ = try await db.change("cancel_job", id) }
             await expectRefusal("P0002", "job \(id + 1) does not exist") { _ = try await db.change("cancel_job", id + 1) }
@@ -107,7 +107,7 @@ struct JobFunctionTests {
 
     @Test("hold_job holds a pending job; resume_job makes it available again and wakes its queue")
     func holdAndResume() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let id = try await db.insert(TestJob(state: "retryable", queue: "sync"))
             #expect(try await db.change("hold_job", id) == "on_hold")
             #expect(try await db.state(of: id).state == "on_hold")
@@ -121,7 +121,7 @@ struct JobFunctionTests {
 
     @Test("resume_job makes a held job that is not due yet scheduled, without waking anyone")
     func resumeNotDue() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let id = try await db.insert(TestJob(state: "on_hold", runIn: 3600))
             let listener = try await database.connect()
             defer { listener.close() }
@@ -134,7 +134,7 @@ struct JobFunctionTests {
 
     @Test("hold_job refuses a job that is not pending", arguments: ["running", "on_hold", "completed", "failed", "cancelled"])
     func holdRefusals(state: String) async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let id = try await db.insert(TestJob(state: state))
             await expectRefusal("55000", "cannot hold job \(id): it is \(state)") { _ = try await db.change("hold_job", id) }
             #expect(try await db.state(of: id).state == state)
@@ -143,7 +143,7 @@ struct JobFunctionTests {
 
     @Test("resume_job refuses a job that is not on hold", arguments: ["available", "running", "failed"])
     func resumeRefusals(state: String) async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let id = try await db.insert(TestJob(state: state))
             await expectRefusal("55000", "cannot resume job \(id): it is \(state)") { _ = try await db.change("resume_job", id) }
             await expectRefusal("P0002", "job \(id + 1) does not exist") { _ = try await db.change("resume_job", id + 1) }
@@ -154,7 +154,7 @@ struct JobFunctionTests {
 
     @Test("retry_job notifies couplet_jobs with the queue when the caller commits, and not when it rolls back")
     func retryNotifiesOnCommit() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let id = try await db.insert(TestJob(state: "failed", queue: "crm"))
             let listener = try await database.connect()
             defer { listener.close() }
@@ -179,7 +179,7 @@ struct JobFunctionTests {
 
     @Test("a job locked by another transaction is changed only after that transaction ends, and sees its outcome")
     func waitsForRowLock() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let id = try await db.insert(TestJob(state: "available"))
             let other = try await database.connect()
             defer { other.close() }

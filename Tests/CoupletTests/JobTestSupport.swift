@@ -4,19 +4,6 @@ import Postgres
 import PostgresTestSupport
 import Testing
 
-/// Runs `body` with a fresh database of its own, migrated to the current schema, and one connection to it.
-func withJobDatabase<T>(
-    isolation: isolated (any Actor)? = #isolation,
-    _ body: (TestDatabase, PostgresConnection) async throws -> T
-) async throws -> T {
-    try await TestDatabase.with { database in
-        let connection = try await database.connect()
-        defer { connection.close() }
-        try await CoupletSchema.migrator.migrate(on: connection)
-        return try await body(database, connection)
-    }
-}
-
 /// A job row as a test sets it up: only what the test cares about differs from the defaults.
 struct TestJob {
     var state = "available"

@@ -7,7 +7,7 @@ import Testing
 struct JobViewTests {
     @Test("job_status: a due job whose concurrency key a running job holds is waiting on that job")
     func waiting() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let running = try await db.insert(TestJob(state: "running", concurrencyKey: "CUSTOMER"))
             let waiting = try await db.insert(TestJob(state: "available", concurrencyKey: "CUSTOMER"))
             let notDue = try await db.insert(TestJob(state: "retryable", concurrencyKey: "CUSTOMER", runIn: 600))
@@ -22,7 +22,7 @@ struct JobViewTests {
 
     @Test("job_status: scheduled, cancelling and expired")
     func statuses() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let cases: [(TestJob, String, String)] = [
                 (TestJob(state: "scheduled", runIn: 600), "scheduled", "not due yet"),
                 (TestJob(state: "available", runIn: 600), "scheduled", "an available job with run_at ahead is not due"),
@@ -44,7 +44,7 @@ struct JobViewTests {
 
     @Test("job_status: last_error is the message of the last error")
     func lastError() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let cases: [(errors: String, lastError: String?)] = [
                 ("[]", nil),
                 (#"[{"attempt": 1, "at": "2025-06-01T09:00:00Z", "error": "timeout"}]"#, "timeout"),
@@ -62,7 +62,7 @@ struct JobViewTests {
 
     @Test("job_status: worker_host names the worker while it is live")
     func workerHost() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let live = try await db.insertWorker(hostname: "erp-sync-1", pid: 4242)
             let gone = try await db.insertWorker(hostname: "erp-sync-2", pid: 77, heartbeatAgo: 120)
             let onLive = try await db.insert(TestJob(state: "running", workerID: live))
@@ -75,7 +75,7 @@ struct JobViewTests {
 
     @Test("queue_summary counts open and failed jobs per queue and state, and the last five minutes of attempts")
     func queueSummary() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             for job in [
                 TestJob(state: "available"), TestJob(state: "available"), TestJob(state: "running"),
                 TestJob(state: "failed"), TestJob(state: "completed"), TestJob(state: "cancelled"),
@@ -111,7 +111,7 @@ struct JobViewTests {
 
     @Test("workers_live shows only workers whose heartbeat is within their lease, with their running jobs")
     func workersLive() async throws {
-        try await withJobDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let live = try await db.insertWorker(hostname: "erp-sync-1", pid: 11)
             let stopping = try await db.insertWorker(hostname: "erp-sync-2", pid: 22, heartbeatAgo: 20, stopping: true)
             let gone = try await db.insertWorker(hostname: "erp-sync-3", pid: 33, heartbeatAgo: 31)

@@ -12,7 +12,7 @@ struct JobsCommandTests {
 
     @Test("enqueue passes every option to couplet.enqueue and prints the job id")
     func enqueue() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let outcome = try await CoupletProcess.run([
                 "enqueue", "sync.delta", "--args", #"{"mapping": "CUSTOMER", "mode": "delta"}"#, "--queue", "sync",
                 "--priority", "2", "--in", "1h30m", "--max-attempts", "3", "--unique-key", "delta:CUSTOMER",
@@ -56,7 +56,7 @@ struct JobsCommandTests {
         (["--queue", "sync queue"], #"--queue "sync queue" is not a valid name"#),
     ])
     func enqueueRefusals(arguments: [String], message: String) async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let outcome = try await CoupletProcess.run(["enqueue", "sync.delta"] + arguments, environment: Self.environment(database))
             #expect(outcome.status != 0)
             #expect(outcome.standardError.contains(message), "\(outcome.standardError)")
@@ -66,7 +66,7 @@ struct JobsCommandTests {
 
     @Test("jobs list shows status, attempts, age, worker and last error, newest first, with filters")
     func list() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let running = try await db.insert(TestJob(state: "running", kind: "sync.delta", concurrencyKey: "CUSTOMER"))
             let waiting = try await db.insert(TestJob(state: "available", kind: "sync.delta", concurrencyKey: "CUSTOMER"))
             let failed = try await db.insert(TestJob(
@@ -100,7 +100,7 @@ struct JobsCommandTests {
 
     @Test("jobs show prints every field, the arguments, every error and every attempt")
     func show() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let id = try await db.insert(TestJob(
                 state: "retryable", kind: "sync.delta", uniqueKey: "delta:CUSTOMER", attempt: 2,
                 errors: #"[{"attempt": 1, "at": "2025-06-01T09:00:00Z", "error": "timeout"}, {"attempt": 2, "at": "2025-06-01T09:05:00Z", "error": "connection refused\nby 10.0.0.5"}]"#))
@@ -130,7 +130,7 @@ struct JobsCommandTests {
 
     @Test("jobs retry, hold, resume and cancel change the job and print its new state")
     func changes() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let id = try await db.insert(TestJob(state: "failed"))
             let steps: [(String, String, String)] = [
                 ("retry", "Job \(id) is available", "available"),
@@ -149,7 +149,7 @@ struct JobsCommandTests {
 
     @Test("a refused change exits non-zero with the server's message and hint")
     func refusals() async throws {
-        try await withJobDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let completed = try await db.insert(TestJob(state: "completed"))
             let running = try await db.insert(TestJob(state: "running"))
             let cases: [([String], String)] = [

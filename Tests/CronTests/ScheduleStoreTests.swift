@@ -7,18 +7,6 @@ import Testing
 
 @testable import Cron
 
-/// A fresh database with Couplet's schema, for one schedule-store test.
-func withScheduleStoreDatabase<T>(
-    isolation: isolated (any Actor)? = #isolation, _ body: (TestDatabase, PostgresConnection) async throws -> T
-) async throws -> T {
-    try await TestDatabase.with { database in
-        let connection = try await database.connect()
-        defer { connection.close() }
-        try await CoupletSchema.migrator.migrate(on: connection)
-        return try await body(database, connection)
-    }
-}
-
 /// A valid definition with the given changes to the defaults.
 func schedule(
     _ name: String, _ expression: String = "*/5 * * * *", zone: String? = nil, job: String = "sync.delta",
@@ -47,7 +35,7 @@ func updateTimes(_ db: PostgresConnection) async throws -> [String: Date] {
 struct ScheduleStoreTests {
     @Test("apply creates, updates only what changed, leaves the rest, and prunes on request")
     func applyLifecycle() async throws {
-        try await withScheduleStoreDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let first = [schedule("a"), schedule("b", "0 2 * * *", zone: "Europe/Oslo"), schedule("c", "@every 90s")]
             #expect(try await ScheduleStore.apply(first, prune: false, on: db)
                 == ApplyReport(created: ["a", "b", "c"], updated: [], unchanged: [], deleted: []))
@@ -77,7 +65,7 @@ struct ScheduleStoreTests {
 
     @Test("a dry run reports what apply would do and writes nothing")
     func planWritesNothing() async throws {
-        try await withScheduleStoreDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             try await ScheduleStore.apply([schedule("a"), schedule("b")], prune: false, on: db)
             let plan = try await ScheduleStore.plan([schedule("a", priority: 1), schedule("new")], prune: true, on: db)
             #expect(plan == ApplyReport(created: ["new"], updated: ["a"], unchanged: [], deleted: ["b"]))
@@ -89,7 +77,7 @@ struct ScheduleStoreTests {
 
     @Test("list reads every setting back, with the last tick and its job's state")
     func listReadsBack() async throws {
-        try await withScheduleStoreDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let definition = try ScheduleDefinition(
                 name: "customer-delta", expression: "*/5 * * * *", timeZone: "Europe/Oslo", jobKind: "sync.delta",
                 arguments: #"{"mapping": "CUSTOMER", "batch": 500}"#, queue: "sync", priority: 3, maxAttempts: 3,
@@ -117,7 +105,7 @@ struct ScheduleStoreTests {
 
     @Test("a schedule written by SQL that breaks the rules reads back as invalid")
     func invalidStoredSchedule() async throws {
-        try await withScheduleStoreDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             try await db.query("INSERT INTO couplet.schedules (name, expression, timezone, job_kind) VALUES ('odd', '0 0 30 2 *', 'Mars/Olympus', 'k')")
             let stored = try #require(try await ScheduleStore.list(on: db).first)
             #expect(throws: ScheduleDefinitionError.self) { try stored.definition() }
@@ -126,7 +114,7 @@ struct ScheduleStoreTests {
 
     @Test("an apply that changes schedules notifies couplet_schedules once; one that changes nothing stays silent")
     func notifies() async throws {
-        try await withScheduleStoreDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let listener = try await database.connect()
             defer { listener.close() }
             try await listener.listen(PostgresIdentifier("couplet_schedules"))
@@ -145,7 +133,7 @@ struct ScheduleStoreTests {
     }
 
     @Test func refusesDuplicateNames() async throws {
-        try await withScheduleStoreDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             await #expect(throws: ScheduleDefinitionError.self) {
                 try await ScheduleStore.apply([schedule("a"), schedule("a", "@daily")], prune: true, on: db)
             }

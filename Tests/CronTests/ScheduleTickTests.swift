@@ -8,18 +8,11 @@ import Testing
 
 @Suite("Firing ticks")
 struct ScheduleTickTests {
-    func withTicksDatabase(_ body: (PostgresConnection) async throws -> Void) async throws {
-        try await withTestConnection { db in
-            try await CoupletSchema.migrator.migrate(on: db)
-            try await body(db)
-        }
-    }
-
     let first = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z
 
     @Test("each tick is enqueued once, however often it is fired")
     func exactlyOnce() async throws {
-        try await withTicksDatabase { db in
+        try await withMigratedDatabase { _, db in
             try await db.query("INSERT INTO couplet.schedules (name, expression, job_kind) VALUES ('a', '*/5 * * * *', 'diagnostic.noop')")
             let ticks = [("a", first), ("a", first), ("a", first.addingTimeInterval(300))]
             let fired = try await SchedulerStatements.fire(ticks.map { ($0.0, $0.1) }, by: UUID(), on: db)
@@ -34,7 +27,7 @@ struct ScheduleTickTests {
 
     @Test("no_overlap skips a tick while the schedule's previous job is pending or running")
     func noOverlap() async throws {
-        try await withTicksDatabase { db in
+        try await withMigratedDatabase { _, db in
             try await db.query(
                 "INSERT INTO couplet.schedules (name, expression, job_kind, no_overlap) VALUES ('sync', '*/5 * * * *', 'sync.delta', true)")
             let scheduler = UUID()
@@ -54,7 +47,7 @@ struct ScheduleTickTests {
 
     @Test("a disabled schedule fires nothing")
     func disabled() async throws {
-        try await withTicksDatabase { db in
+        try await withMigratedDatabase { _, db in
             try await db.query(
                 "INSERT INTO couplet.schedules (name, expression, job_kind, enabled) VALUES ('off', '* * * * *', 'diagnostic.noop', false)")
             #expect(try await SchedulerStatements.fire([("off", first)], by: UUID(), on: db).isEmpty)
@@ -63,7 +56,7 @@ struct ScheduleTickTests {
 
     @Test("leadership: one holder at a time, taken over when the lease expires or is resigned")
     func leadership() async throws {
-        try await withTicksDatabase { db in
+        try await withMigratedDatabase { _, db in
             let (a, b) = (UUID(), UUID())
             #expect(try await SchedulerStatements.lead(a, hostname: "h", pid: 1, lease: .seconds(30), on: db))
             #expect(try await !SchedulerStatements.lead(b, hostname: "h", pid: 2, lease: .seconds(30), on: db))

@@ -6,18 +6,6 @@ import Testing
 
 @testable import Queue
 
-/// A fresh database with Couplet's schema, for one test.
-func withQueueDatabase<T>(
-    isolation: isolated (any Actor)? = #isolation, _ body: (TestDatabase, PostgresConnection) async throws -> T
-) async throws -> T {
-    try await TestDatabase.with { database in
-        let connection = try await database.connect()
-        defer { connection.close() }
-        try await CoupletSchema.migrator.migrate(on: connection)
-        return try await body(database, connection)
-    }
-}
-
 func jobStates(_ db: PostgresConnection) async throws -> [Int64: String] {
     var states: [Int64: String] = [:]
     for row in try await db.query("SELECT id, state FROM couplet.jobs") {
@@ -31,7 +19,7 @@ func jobStates(_ db: PostgresConnection) async throws -> [Int64: String] {
 struct EnqueueTests {
     @Test("a job is available now, or scheduled for later")
     func states() async throws {
-        try await withQueueDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let now = try await JobQueue.enqueue(NewJob(kind: "k"), on: db)
             var later = NewJob(kind: "k")
             later.runAt = Date().addingTimeInterval(3600)
@@ -44,7 +32,7 @@ struct EnqueueTests {
 
     @Test("eight concurrent enqueuers of the same unique keys make one job per key")
     func uniqueKeysUnderConcurrency() async throws {
-        try await withQueueDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let idsPerEnqueuer = try await withThrowingTaskGroup(of: [String: Int64].self) { group in
                 for _ in 0..<8 {
                     group.addTask {
@@ -76,7 +64,7 @@ struct EnqueueTests {
 
     @Test("a batch of thousands goes in one statement, skipping held unique keys")
     func batch() async throws {
-        try await withQueueDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             var held = NewJob(kind: "k")
             held.uniqueKey = "held"
             try await JobQueue.enqueue(held, on: db)
@@ -94,7 +82,7 @@ struct EnqueueTests {
     @Test("an enqueue inside the caller's transaction exists exactly when it commits")
     func transactional() async throws {
         struct Abort: Error {}
-        try await withQueueDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             try await db.query("CREATE TABLE customer (no text)")
             try? await db.withTransaction { tx in
                 try await tx.query("INSERT INTO customer VALUES ('10000')")
@@ -112,7 +100,7 @@ struct EnqueueTests {
 
     @Test("one notification per transaction and queue, however many jobs")
     func debouncedNotify() async throws {
-        try await withQueueDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let listener = try await database.connect()
             try await listener.listen(JobQueue.wakeChannel)
             try await db.withTransaction { tx in
@@ -139,7 +127,7 @@ struct ClaimTests {
 
     @Test("claims follow priority, skip future, expired and other queues' jobs")
     func claimOrder() async throws {
-        try await withQueueDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             func job(_ name: String, priority: Int = 5, queue: String = "default", runAt: Date? = nil, expiresAt: Date? = nil) -> NewJob {
                 var job = NewJob(kind: name)
                 job.priority = priority
@@ -162,7 +150,7 @@ struct ClaimTests {
 
     @Test("at most one job per concurrency key runs, and none while its key runs")
     func concurrencyKeys() async throws {
-        try await withQueueDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             var jobs: [NewJob] = []
             for key in ["CUSTOMER", "CUSTOMER", "CUSTOMER", "ITEM", "ITEM"] {
                 var job = NewJob(kind: "sync.delta")
@@ -184,7 +172,7 @@ struct ClaimTests {
 
     @Test("an old owner's outcome is refused once the job was rescued and claimed again")
     func fence() async throws {
-        try await withQueueDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let id = try await JobQueue.enqueue(NewJob(kind: "k"), on: db)
             let firstOwner = try await JobQueue.claim(limit: 1, queue: "default", workerID: UUID(), lease: .seconds(30), on: db)
             #expect(firstOwner.first?.attempt == 1)
@@ -205,7 +193,7 @@ struct ClaimTests {
 
     @Test("a rescued job whose attempts are used up fails with a readable error")
     func rescueExhausted() async throws {
-        try await withQueueDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             var job = NewJob(kind: "k")
             job.maxAttempts = 1
             let id = try await JobQueue.enqueue(job, on: db)
@@ -221,7 +209,7 @@ struct ClaimTests {
 
     @Test("retries, failures, releases and cancellations land in the right state, logged")
     func outcomes() async throws {
-        try await withQueueDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             let ids = try await JobQueue.enqueue((0..<4).map { _ in NewJob(kind: "k") }, on: db)
             _ = try await JobQueue.claim(limit: 4, queue: "default", workerID: worker, lease: .seconds(30), on: db)
             let retryAt = Date().addingTimeInterval(120)
@@ -247,7 +235,7 @@ struct ClaimTests {
 
     @Test("maintenance cancels expired jobs and prunes old finished ones with their attempts")
     func maintenance() async throws {
-        try await withQueueDatabase { _, db in
+        try await withMigratedDatabase { _, db in
             var expiring = NewJob(kind: "k")
             expiring.expiresAt = Date().addingTimeInterval(-5)
             let expired = try await JobQueue.enqueue(expiring, on: db)
@@ -265,7 +253,7 @@ struct ClaimTests {
 
     @Test("only one process at a time runs maintenance")
     func maintenanceLeader() async throws {
-        try await withQueueDatabase { database, db in
+        try await withMigratedDatabase { database, db in
             let other = try await database.connect()
             let inner = try await JobQueue.asMaintenanceLeader(on: db) { _ in
                 try await JobQueue.asMaintenanceLeader(on: other) { _ in "second" }
