@@ -34,6 +34,7 @@ public final class PostgresConnectionPool: Sendable {
     }
 
     /// Lends a connection to `body` and takes it back afterwards.
+    @discardableResult
     public func withConnection<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result

@@ -6,6 +6,10 @@
 public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure, for code and for grouping in the sync log.
     public enum Code: String, Sendable, Equatable {
+        /// The mapping's configuration cannot be used (a missing mapping, an unknown policy, a bad rule).
+        case configuration
+        /// The target refused the write (a value that does not fit its column, a constraint).
+        case writeRefused
         /// A field's transformation rule could not handle the value.
         case transformationFailed
         /// A referenced record (salesperson, currency, parent account) is not coupled.

@@ -3,6 +3,7 @@ import ArgumentParser
 import Logging
 import Queue
 import ServiceLifecycle
+import Sync
 
 /// `couplet worker`: a worker process that claims and runs jobs until SIGTERM or SIGINT.
 struct WorkerCommand: AsyncParsableCommand {
@@ -65,6 +66,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.retention = retention
         var registry = JobRegistry()
         DiagnosticHandlers.register(in: &registry)
+        SyncJobs.register(in: &registry)
         let worker = JobWorker(
             configuration: configuration, registry: registry, database: try global.databaseConfiguration(), logger: logger)
         let group = ServiceGroup(

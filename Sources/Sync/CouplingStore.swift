@@ -1,0 +1,91 @@
+import Foundation
+import Postgres
+
+/// Reads and writes `couplet.couplings`, a batch per statement.
+enum CouplingStore {
+    /// The couplings of records on `side` with these ids, keyed by that id.
+    static func load(mapping: String, side: SyncSide, ids: [String], on db: PostgresConnection) async throws -> [String: Coupling] {
+        let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
+        let rows = try await db.query(
+            """
+            SELECT local_id, integration_id, local_modified_at, local_result, local_error, local_run_at,
+                   integration_modified_at, integration_result, integration_error, integration_run_at, skipped
+            FROM couplet.couplings WHERE mapping = \(mapping) AND \(idColumn) = ANY(\(ids))
+            """, name: "load couplings")
+        var couplings: [String: Coupling] = [:]
+        for row in rows {
+            let (localID, integrationID) = try row.decode((String, String).self)
+            let coupling = Coupling(
+                localID: localID, integrationID: integrationID, local: try couplingSide(row, from: 2),
+                integration: try couplingSide(row, from: 6), isSkipped: try row.decode(Bool.self, at: 10))
+            couplings[side == .local ? localID : integrationID] = coupling
+        }
+        return couplings
+    }
+
+    private static func couplingSide(_ row: PostgresRow, from offset: Int) throws -> CouplingSide {
+        CouplingSide(
+            lastSyncedModifiedOn: try row.decode(Date?.self, at: offset),
+            lastResult: try row.decode(String?.self, at: offset + 1).flatMap(SyncResult.init(rawValue:)),
+            lastError: try row.decode(String?.self, at: offset + 2), lastRun: try row.decode(Date?.self, at: offset + 3))
+    }
+
+    /// Inserts or replaces these couplings in one statement.
+    static func save(_ couplings: [Coupling], mapping: String, on db: PostgresConnection) async throws {
+        guard !couplings.isEmpty else { return }
+        try await db.query(
+            """
+            INSERT INTO couplet.couplings AS c (mapping, local_id, integration_id, local_modified_at, local_result, local_error,
+                local_run_at, integration_modified_at, integration_result, integration_error, integration_run_at, skipped)
+            SELECT \(mapping), * FROM unnest(\(couplings.map(\.localID)), \(couplings.map(\.integrationID)),
+                \(couplings.map(\.local.lastSyncedModifiedOn)), \(couplings.map { $0.local.lastResult?.rawValue }),
+                \(couplings.map(\.local.lastError)), \(couplings.map(\.local.lastRun)),
+                \(couplings.map(\.integration.lastSyncedModifiedOn)), \(couplings.map { $0.integration.lastResult?.rawValue }),
+                \(couplings.map(\.integration.lastError)), \(couplings.map(\.integration.lastRun)), \(couplings.map(\.isSkipped)))
+            ON CONFLICT (mapping, local_id) DO UPDATE SET
+                integration_id = excluded.integration_id, local_modified_at = excluded.local_modified_at,
+                local_result = excluded.local_result, local_error = excluded.local_error, local_run_at = excluded.local_run_at,
+                integration_modified_at = excluded.integration_modified_at, integration_result = excluded.integration_result,
+                integration_error = excluded.integration_error, integration_run_at = excluded.integration_run_at,
+                skipped = excluded.skipped
+            """, name: "save couplings")
+    }
+
+    /// Deletes the couplings of these local ids.
+    static func remove(localIDs: [String], mapping: String, on db: PostgresConnection) async throws {
+        guard !localIDs.isEmpty else { return }
+        try await db.query(
+            "DELETE FROM couplet.couplings WHERE mapping = \(mapping) AND local_id = ANY(\(localIDs))", name: "remove couplings")
+    }
+}
+
+/// The couplings of other mappings that `lookup(...)` rules read, loaded once per batch.
+struct LookupTable {
+    private var targets: [String: [String: String]] = [:]
+
+    /// Loads, for each mapping the pass's rules look up, the counterparts of the values in `records`.
+    static func load(for diff: FieldDiff, direction: SyncDirection, records: [SyncRecord], on db: PostgresConnection) async throws -> LookupTable {
+        var table = LookupTable()
+        for field in diff.fields {
+            let referenced = field.transformation(for: direction).referencedMappings
+            guard !referenced.isEmpty else { continue }
+            let values = Array(Set(records.compactMap { $0.values[field.field(on: direction.source)] ?? nil }))
+            for mapping in referenced {
+                let (from, to) = direction == .toIntegration ? ("local_id", "integration_id") : ("integration_id", "local_id")
+                let rows = try await db.query(
+                    """
+                    SELECT \(try PostgresIdentifier(from)), \(try PostgresIdentifier(to)) FROM couplet.couplings
+                    WHERE mapping = \(mapping) AND \(try PostgresIdentifier(from)) = ANY(\(values))
+                    """, name: "lookup couplings")
+                for row in rows {
+                    let (value, target) = try row.decode((String, String).self)
+                    table.targets[mapping, default: [:]][value] = target
+                }
+            }
+        }
+        return table
+    }
+
+    /// The counterpart of `value` through `mapping`'s couplings; nil when it is not coupled.
+    func resolve(_ mapping: String, _ value: String) -> String? { targets[mapping]?[value] }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Postgres
+
+/// Finds endpoints' connection strings: `COUPLET_ENDPOINT_<NAME>_URL` in the environment.
+///
+/// Connection strings are never stored in a table, a job, a log or an error; messages name the
+/// endpoint and the variable only.
+public struct EndpointDirectory: Sendable {
+    private let environment: [String: String]
+
+    /// Reads from `environment` (the process's own by default).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// The variable that names `endpoint`'s connection string.
+    public static func variable(for endpoint: String) -> String { "COUPLET_ENDPOINT_\(endpoint.uppercased())_URL" }
+
+    /// The configuration of `endpoint`, or a clear error naming the missing variable.
+    public func configuration(of endpoint: String) throws -> PostgresConfiguration {
+        let variable = Self.variable(for: endpoint)
+        guard let text = environment[variable], !text.isEmpty else {
+            throw SyncFailure(code: .configuration, message: "endpoint \(endpoint) has no connection string: set \(variable)")
+        }
+        return try PostgresConfiguration(text)
+    }
+
+    /// A session on `endpoint`, in UTC so that timestamps read as text compare and transform alike.
+    public func connect(_ endpoint: String) async throws -> PostgresConnection {
+        let connection = try await PostgresConnection.connect(configuration(of: endpoint), applicationName: "couplet sync")
+        try await connection.runScript("SET TimeZone TO 'UTC'", name: "session time zone")
+        return connection
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Postgres
+
+/// One side of a table mapping as configured: where its records live and how to read them.
+public struct MappingSide: Sendable {
+    /// The endpoint's name in `couplet.endpoints`.
+    public var endpoint: String
+    /// The table, possibly schema-qualified.
+    public var table: PostgresIdentifier
+    /// The key column (one column; its text form identifies a record).
+    public var key: PostgresIdentifier
+    /// The modified-on column (`timestamptz`, set by the side's own writers).
+    public var modified: PostgresIdentifier
+    /// A SQL predicate selecting the records to synchronize, if any.
+    public var filter: String?
+    /// The newest modified-on fully handled on this side.
+    public var watermark: Date?
+}
+
+/// A table mapping with its field mappings, as the engine runs it.
+public struct MappingDefinition: Sendable {
+    /// The settings the per-record decision needs.
+    public var settings: MappingSettings
+    /// The field mappings in configuration order.
+    public var fields: [FieldMapping]
+    /// The local (ERP) side.
+    public var local: MappingSide
+    /// The integration (CRM) side.
+    public var integration: MappingSide
+    /// Records read and written per batch.
+    public var batchSize: Int
+
+    /// One side by name.
+    public func side(_ side: SyncSide) -> MappingSide { side == .local ? local : integration }
+
+    /// The columns a pass reads on `side`: every field mapped there.
+    public func columns(on side: SyncSide) -> [String] {
+        Array(Set(fields.map { $0.field(on: side) })).sorted()
+    }
+}
+
+/// Reads mappings from `couplet.table_mappings` and `couplet.field_mappings`.
+public enum MappingStore {
+    /// The mapping called `name`, with a clear error when it does not exist or its rules do not parse.
+    public static func load(_ name: String, on db: PostgresConnection) async throws -> MappingDefinition {
+        let rows = try await db.query(
+            """
+            SELECT local_endpoint, local_table, local_key, local_modified, local_filter, local_watermark,
+                   integration_endpoint, integration_table, integration_key, integration_modified, integration_filter,
+                   integration_watermark, direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict,
+                   batch_size
+            FROM couplet.table_mappings WHERE name = \(name)
+            """, name: "load mapping")
+        guard let row = rows.first else { throw SyncFailure(code: .configuration, message: "there is no mapping \"\(name)\"") }
+        let local = try side(row, offset: 0, what: "\(name) local")
+        let integration = try side(row, offset: 6, what: "\(name) integration")
+        let settings = MappingSettings(
+            name: name, localTable: local.table.description, integrationTable: integration.table.description,
+            direction: try MappingDirection(stored: row.decode(String.self, column: "direction")),
+            syncOnlyCoupled: try row.decode(Bool.self, column: "sync_only_coupled"),
+            allowInsert: try row.decode(Bool.self, column: "allow_insert"),
+            matchConfigured: false,
+            updateConflictPolicy: try stored(UpdateConflictPolicy.self, row.decode(String.self, column: "update_conflict")),
+            deletionConflictPolicy: try stored(DeletionConflictPolicy.self, row.decode(String.self, column: "deletion_conflict")))
+        return MappingDefinition(
+            settings: settings, fields: try await fields(of: name, on: db), local: local, integration: integration,
+            batchSize: try row.decode(Int.self, column: "batch_size"))
+    }
+
+    private static func side(_ row: PostgresRow, offset: Int, what: String) throws -> MappingSide {
+        let (endpoint, table, key, modified, filter, watermark) = (
+            try row.decode(String.self, at: offset), try row.decode(String.self, at: offset + 1),
+            try row.decode(String.self, at: offset + 2), try row.decode(String.self, at: offset + 3),
+            try row.decode(String?.self, at: offset + 4), try row.decode(Date?.self, at: offset + 5))
+        return MappingSide(
+            endpoint: endpoint, table: try PostgresIdentifier(qualified: table, what: "\(what) table"),
+            key: try PostgresIdentifier(key, what: "\(what) key column"),
+            modified: try PostgresIdentifier(modified, what: "\(what) modified-on column"), filter: filter, watermark: watermark)
+    }
+
+    private static func fields(of mapping: String, on db: PostgresConnection) async throws -> [FieldMapping] {
+        try await db.query(
+            """
+            SELECT local_field, integration_field, direction, to_integration_rule, from_integration_rule, constant,
+                   not_null, clear_on_failure, comparison
+            FROM couplet.field_mappings WHERE mapping = \(mapping) ORDER BY position
+            """, name: "load field mappings"
+        ).map { row in
+            let (local, integration, direction, toRule, fromRule, constant, notNull, clear, comparison) = try row.decode(
+                (String, String, String, String?, String?, String?, Bool, Bool, String).self)
+            return FieldMapping(
+                local: local, integration: integration, direction: try MappingDirection(stored: direction),
+                toIntegration: try toRule.map { try TransformationChain(parsing: $0) } ?? .identity,
+                fromIntegration: try fromRule.map { try TransformationChain(parsing: $0) } ?? .identity,
+                constant: constant, notNull: notNull, clearOnFailure: clear,
+                comparison: comparison == "date_time" ? .dateTime : comparison == "numeric" ? .numeric : .text)
+        }
+    }
+
+    /// The enum case stored as `snake_case` text.
+    static func stored<T: RawRepresentable & CaseIterable>(_ type: T.Type, _ text: String) throws -> T where T.RawValue == String {
+        guard let value = T.allCases.first(where: { $0.rawValue.snakeCased == text }) else {
+            throw SyncFailure(code: .configuration, message: "\"\(text)\" is not a valid \(T.self)")
+        }
+        return value
+    }
+}
+
+extension MappingDirection {
+    /// Reads `to_integration`, `from_integration` or `bidirectional`.
+    init(stored text: String) throws {
+        self = try MappingStore.stored(MappingDirection.self, text)
+    }
+}
+
+extension SyncDirection {
+    /// `to_integration` or `from_integration`, as stored in `couplet.sync_runs`.
+    var storedName: String { rawValue.snakeCased }
+}
+
+extension String {
+    /// `toIntegration` → `to_integration`.
+    var snakeCased: String {
+        reduce(into: "") { text, character in
+            if character.isUppercase { text += "_" + character.lowercased() } else { text.append(character) }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Queue
+
+/// The sync job kinds, registered with the queue: `sync.full` and `sync.delta`, `{"mapping": "CUSTOMER"}`.
+///
+/// Enqueue them with the mapping as the concurrency key (`SyncJobs.job(for:kind:)` does), so one
+/// mapping never syncs twice at once. Both are idempotent: a rerun after a crash finds the
+/// couplings written so far and continues from the last watermark.
+public enum SyncJobs {
+    /// The arguments of a sync job.
+    public struct Arguments: Codable, Sendable {
+        /// The mapping to synchronize.
+        public var mapping: String
+    }
+
+    /// Registers the sync kinds, reading endpoints' connection strings from `endpoints`.
+    public static func register(in registry: inout JobRegistry, endpoints: EndpointDirectory = EndpointDirectory()) {
+        registry.register(SyncHandler(kind: .full, endpoints: endpoints))
+        registry.register(DeltaHandler(endpoints: endpoints))
+    }
+
+    /// A job that runs `mapping`: up to 10 attempts like Business Central's sync jobs, one at a time per mapping.
+    public static func job(for mapping: String, kind: SyncKind) throws -> NewJob {
+        var job = try NewJob(kind: "sync.\(kind.rawValue)", arguments: Arguments(mapping: mapping))
+        job.queue = "sync"
+        job.concurrencyKey = "sync:\(mapping)"
+        job.maxAttempts = kind == .full ? 2 : 10
+        return job
+    }
+}
+
+/// `sync.full`: every record of the mapping's tables, both directions the mapping syncs.
+struct SyncHandler: JobHandler {
+    static let kind = "sync.full"
+    let kind: SyncKind
+    let endpoints: EndpointDirectory
+    var retryPolicy: RetryPolicy { RetryPolicy(backoff: .fixed(.seconds(30))) }
+
+    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
+        try await context.database.withConnection { db in
+            try await SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger)
+                .run(mapping: arguments.mapping, kind: kind, jobID: context.job.id)
+        }
+    }
+}
+
+/// `sync.delta`: the records changed since each side's watermark.
+struct DeltaHandler: JobHandler {
+    static let kind = "sync.delta"
+    let endpoints: EndpointDirectory
+    var retryPolicy: RetryPolicy { RetryPolicy(backoff: .fixed(.seconds(30))) }
+
+    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
+        try await SyncHandler(kind: .delta, endpoints: endpoints).run(arguments, context: context)
+    }
+}

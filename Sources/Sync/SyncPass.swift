@@ -1,0 +1,208 @@
+import Foundation
+import Logging
+import Postgres
+
+/// One direction of one run of a mapping: source side → target side.
+struct SyncPass {
+    let mapping: MappingDefinition
+    let direction: SyncDirection
+    let kind: SyncKind
+    let coordination: PostgresConnection
+    let source: PostgresTableEndpoint
+    let target: PostgresTableEndpoint
+    let diff: FieldDiff
+    let logger: Logger
+
+    init(
+        mapping: MappingDefinition, direction: SyncDirection, kind: SyncKind, coordination: PostgresConnection,
+        source: PostgresConnection, target: PostgresConnection, logger: Logger
+    ) throws {
+        self.mapping = mapping
+        self.direction = direction
+        self.kind = kind
+        self.coordination = coordination
+        self.source = try PostgresTableEndpoint(
+            connection: source, side: mapping.side(direction.source), columns: mapping.columns(on: direction.source))
+        self.target = try PostgresTableEndpoint(
+            connection: target, side: mapping.side(direction.target), columns: mapping.columns(on: direction.target))
+        self.diff = FieldDiff(mapping: mapping.settings, fields: mapping.fields, direction: direction)
+        self.logger = logger
+    }
+
+    private var mappingName: String { mapping.settings.name }
+
+    /// Runs the pass and logs it in `couplet.sync_runs`.
+    func run(jobID: Int64?) async throws -> SyncCounts {
+        let runID = try await coordination.query(
+            """
+            INSERT INTO couplet.sync_runs (mapping, kind, direction, job_id)
+            VALUES (\(mappingName), \(kind.rawValue), \(direction.storedName), \(jobID)) RETURNING id
+            """, name: "start sync run"
+        ).single().decode(Int64.self, at: 0)
+        var counts = SyncCounts()
+        do {
+            try await retryFailures(runID: runID, counts: &counts)
+            try await readChanges(runID: runID, counts: &counts)
+            try await finishRun(runID, counts: counts, state: "succeeded", message: nil)
+        } catch {
+            try? await finishRun(runID, counts: counts, state: "failed", message: "\(error)")
+            throw error
+        }
+        logger.info(
+            "sync pass finished",
+            metadata: ["mapping": "\(mappingName)", "direction": "\(direction.storedName)", "counts": "\(counts)"])
+        return counts
+    }
+
+    /// Records that failed last time and are not skipped go first.
+    private func retryFailures(runID: Int64, counts: inout SyncCounts) async throws {
+        let side = direction.source
+        let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
+        let resultColumn = try PostgresIdentifier(side == .local ? "local_result" : "integration_result")
+        let ids = try await coordination.query(
+            """
+            SELECT \(idColumn) FROM couplet.couplings WHERE mapping = \(mappingName) AND \(resultColumn) = 'failure' AND NOT skipped
+            UNION
+            SELECT record_id FROM couplet.sync_failures WHERE mapping = \(mappingName) AND side = \(side.rawValue) AND NOT skipped
+            """, name: "failed records"
+        ).map { try $0.decode(String.self, at: 0) }
+        for start in stride(from: 0, to: ids.count, by: mapping.batchSize) {
+            let batch = try await source.records(ids: Array(ids[start..<min(start + mapping.batchSize, ids.count)]))
+            try await process(batch, runID: runID, counts: &counts)
+        }
+    }
+
+    /// Changed records (all, for a full run) in (modified-on, key) order, batch by batch; then the watermark.
+    private func readChanges(runID: Int64, counts: inout SyncCounts) async throws {
+        let cap = try await source.watermarkCap()
+        let since = kind == .full ? nil : mapping.side(direction.source).watermark
+        var cursor: ChangeCursor?
+        var newest = since
+        while true {
+            let batch = try await source.changes(since: since, after: cursor, limit: mapping.batchSize)
+            guard let last = batch.last else { break }
+            try await process(batch, runID: runID, counts: &counts)
+            cursor = ChangeCursor(modifiedOn: last.modifiedOn, id: last.id)
+            newest = max(newest ?? last.modifiedOn, last.modifiedOn)
+        }
+        if let newest { try await advanceWatermark(to: min(newest, cap)) }
+    }
+
+    private func advanceWatermark(to watermark: Date) async throws {
+        let column = try PostgresIdentifier(direction.source == .local ? "local_watermark" : "integration_watermark")
+        try await coordination.query(
+            "UPDATE couplet.table_mappings SET \(column) = greatest(\(column), \(watermark)) WHERE name = \(mappingName)",
+            name: "advance watermark")
+    }
+
+    private func finishRun(_ runID: Int64, counts: SyncCounts, state: String, message: String?) async throws {
+        try await coordination.query(
+            """
+            UPDATE couplet.sync_runs SET state = \(state), finished_at = now(), inserted = \(counts.inserted),
+                modified = \(counts.modified), deleted = \(counts.deleted), unchanged = \(counts.unchanged),
+                skipped = \(counts.skipped), failed = \(counts.failed), coupled = \(counts.coupled),
+                uncoupled = \(counts.uncoupled), message = \(message)
+            WHERE id = \(runID)
+            """, name: "finish sync run")
+    }
+
+    // MARK: One batch
+
+    /// Decides and writes one batch of source records.
+    private func process(_ records: [SyncRecord], runID: Int64, counts: inout SyncCounts) async throws {
+        guard !records.isEmpty else { return }
+        let couplings = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: records.map(\.id), on: coordination)
+        let targets = Dictionary(
+            try await target.records(ids: couplings.values.map { $0.id(on: direction.target) }).map { ($0.id, $0) },
+            uniquingKeysWith: { first, _ in first })
+        let lookups = try await LookupTable.load(for: diff, direction: direction, records: records, on: coordination)
+        var batch = BatchOutcome()
+        for record in records {
+            let coupling = couplings[record.id]
+            let targetRecord = coupling.flatMap { targets[$0.id(on: direction.target)] }
+            let input = RecordSyncInput(
+                direction: direction, sourceID: record.id, source: .present(modifiedOn: record.modifiedOn),
+                counterpart: coupling.map { .coupled($0, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) } ?? .deleted) }
+                    ?? .notCoupled(match: .notTried))
+            let decision = SyncDecision(for: input, in: mapping.settings) { () throws(SyncFailure) in
+                try diff.changes(sourceID: record.id, source: record.values, target: targetRecord?.values, lookup: lookups.resolve)
+            }
+            batch.add(decision, for: record, coupling: coupling, target: targetRecord, direction: direction)
+        }
+        try await write(&batch)
+        try await batch.save(mapping: mappingName, direction: direction, runID: runID, on: coordination)
+        counts.add(batch.counts)
+    }
+
+    /// Inserts and updates the batch's targets; a refused batch is retried record by record.
+    private func write(_ batch: inout BatchOutcome) async throws {
+        let inserts = batch.inserts
+        if !inserts.isEmpty {
+            for (item, result) in zip(inserts, try await writeEach(inserts.map(\.values)) { try await target.insert($0) }) {
+                switch result {
+                case .success(let written): batch.inserted(item, targetID: written.id, targetModifiedOn: written.modifiedOn)
+                case .failure(let refusal): batch.refused(item.record, coupling: item.coupling, message: refusal.message)
+                }
+            }
+        }
+        let updates = batch.updates
+        if !updates.isEmpty {
+            let changes = updates.map { (id: $0.coupling.id(on: direction.target), values: $0.values) }
+            let results = try await writeEach(changes) { batch in
+                let written = try await target.update(batch)
+                return try batch.map { change in
+                    guard let modified = written[change.id] else {
+                        throw SyncFailure(code: .writeRefused, message: "the target record \(change.id) no longer exists")
+                    }
+                    return modified
+                }
+            }
+            for (item, result) in zip(updates, results) {
+                switch result {
+                case .success(let modified): batch.updated(item, targetModifiedOn: modified)
+                case .failure(let refusal): batch.refused(item.record, coupling: item.coupling, message: refusal.message)
+                }
+            }
+        }
+    }
+
+    /// Writes all items in one call; if the target refuses, writes them one by one so that only
+    /// the refused ones fail (with the server's message).
+    private func writeEach<Item, Written>(
+        _ items: [Item], _ write: ([Item]) async throws -> [Written]
+    ) async throws -> [Result<Written, WriteRefusal>] {
+        do {
+            return try await write(items).map { .success($0) }
+        } catch let error as PostgresError where !error.isConnectionLoss {
+            var results: [Result<Written, WriteRefusal>] = []
+            for item in items {
+                do {
+                    results.append(.success(try await write([item])[0]))
+                } catch let error as PostgresError where !error.isConnectionLoss {
+                    results.append(.failure(WriteRefusal(message: error.message + (error.detail.map { " (\($0))" } ?? ""))))
+                } catch let failure as SyncFailure {
+                    results.append(.failure(WriteRefusal(message: failure.message)))
+                }
+            }
+            return results
+        }
+    }
+}
+
+/// Why the target refused one record's write, in the server's words.
+struct WriteRefusal: Error {
+    let message: String
+}
+
+extension SyncCounts {
+    mutating func add(_ other: SyncCounts) {
+        inserted += other.inserted
+        modified += other.modified
+        deleted += other.deleted
+        unchanged += other.unchanged
+        skipped += other.skipped
+        failed += other.failed
+        coupled += other.coupled
+        uncoupled += other.uncoupled
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Postgres
+
+/// One record read from a side: its id (the key's text), modified-on and field values as text.
+public struct SyncRecord: Sendable {
+    /// The key's text form.
+    public var id: String
+    /// When the record last changed.
+    public var modifiedOn: Date
+    /// The mapped columns' values as text (nil: NULL).
+    public var values: FieldValues
+}
+
+/// Where a pass resumes reading changes: after this modified-on and key.
+public struct ChangeCursor: Sendable {
+    /// The modified-on of the last record read.
+    public var modifiedOn: Date
+    /// Its key, breaking ties between records changed at the same instant.
+    public var id: String
+}
+
+/// The narrow boundary between the engine and a system being integrated; other connectors
+/// (an HTTP/OData API) implement the same five calls.
+public protocol TableEndpoint: Sendable {
+    /// Records changed after `since` (all when nil), in (modified-on, key) order, after `cursor`, at most `limit`.
+    func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord]
+    /// The records with these ids that exist (and pass the filter).
+    func records(ids: [String]) async throws -> [SyncRecord]
+    /// Inserts records with these values; returns each new record's id and modified-on, in order.
+    /// Throws, writing nothing, when any record is refused.
+    func insert(_ records: [FieldValues]) async throws -> [(id: String, modifiedOn: Date)]
+    /// Updates these records with these values; returns each one's new modified-on by id.
+    /// Throws, writing nothing, when any record is refused.
+    func update(_ changes: [(id: String, values: FieldValues)]) async throws -> [String: Date]
+    /// The newest modified-on a delta may advance to now without missing a late commit (see `PostgresTableEndpoint`).
+    func watermarkCap() async throws -> Date
+}
+
+/// A table in a PostgreSQL database.
+///
+/// Every value travels as text and is bound as a parameter (writes go through
+/// `json_populate_recordset`, so the server casts text to each column's type); identifiers from
+/// the mapping are quoted. Reads run in read-only transactions, so a filter predicate from the
+/// configuration cannot write; the extended protocol refuses a second statement in it.
+///
+/// **Delta correctness.** A writer stamps modified-on no earlier than its transaction's start
+/// (`now()`, `statement_timestamp()`, `clock_timestamp()` all qualify), but its row becomes
+/// visible only when it commits — possibly after a delta read newer rows. `watermarkCap()`
+/// returns the start of the oldest transaction still open in the database (or now, if none):
+/// every row committed later carries a modified-on at or after that instant. The engine never
+/// advances a watermark past the cap, so such a row is read by the next delta; rows between the
+/// cap and the newest seen are re-read, and the couplings' stored modified-on make them
+/// `unchanged`. The endpoint role needs `pg_read_all_stats` to see other roles' transactions.
+public struct PostgresTableEndpoint: TableEndpoint {
+    private let connection: PostgresConnection
+    private let side: MappingSide
+    private let columns: [PostgresIdentifier]
+
+    /// An endpoint for one side of a mapping, reading `columns` besides the key and modified-on.
+    public init(connection: PostgresConnection, side: MappingSide, columns: [String]) throws {
+        self.connection = connection
+        self.side = side
+        self.columns = try columns.map { try PostgresIdentifier($0, what: "column") }
+    }
+
+    private var selectList: PostgresQuery {
+        var list: PostgresQuery = "\(side.key)::text, \(side.modified)"
+        for column in columns { list = "\(list), \(column)::text" }
+        return list
+    }
+
+    private var filter: PostgresQuery { PostgresQuery(unsafeSQL: side.filter.map { "(\($0))" } ?? "true") }
+
+    public func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord] {
+        let since: PostgresQuery = since.map { "\(side.modified) > \($0)" } ?? "true"
+        let after: PostgresQuery = cursor.map { "(\(side.modified), \(side.key)) > (\($0.modifiedOn), \($0.id))" } ?? "true"
+        return try await read(
+            "SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(since) AND \(after) ORDER BY \(side.modified), \(side.key) LIMIT \(limit)")
+    }
+
+    public func records(ids: [String]) async throws -> [SyncRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(side.key)::text = ANY(\(ids))")
+    }
+
+    private func read(_ query: PostgresQuery) async throws -> [SyncRecord] {
+        let names = columns.map { $0.parts[0] }
+        return try await connection.withTransaction { read in
+            try await read.runScript("SET TRANSACTION READ ONLY", name: "read only")
+            return try await read.query(query, name: "read \(side.table)").map { row in
+                var values: FieldValues = [:]
+                for (index, name) in names.enumerated() { values[name] = row.values[index + 2] }
+                return SyncRecord(id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values)
+            }
+        }
+    }
+
+    public func insert(_ records: [FieldValues]) async throws -> [(id: String, modifiedOn: Date)] {
+        var written = [(id: String, modifiedOn: Date)?](repeating: nil, count: records.count)
+        for group in Self.groupedByColumns(records.enumerated().map { ($0.offset, $0.element) }) {
+            let columns = try group.columns.map { try PostgresIdentifier($0, what: "column") }
+            let rows = try await connection.query(
+                """
+                INSERT INTO \(side.table) (\(columns))
+                SELECT \(columns) FROM json_populate_recordset(NULL::\(side.table), \(try Self.json(group.rows.map(\.1)))::json)
+                RETURNING \(side.key)::text, \(side.modified)
+                """, name: "insert into \(side.table)")
+            // INSERT … SELECT returns rows in the order the SELECT produced them.
+            for (row, (offset, _)) in zip(rows, group.rows) {
+                written[offset] = (try row.decode(String.self, at: 0), try row.decode(Date.self, at: 1))
+            }
+        }
+        return written.compactMap { $0 }
+    }
+
+    public func update(_ changes: [(id: String, values: FieldValues)]) async throws -> [String: Date] {
+        var written: [String: Date] = [:]
+        let keyName = side.key.parts[0]
+        let keyed = changes.map { change in
+            var values = change.values
+            values[keyName] = change.id
+            return (change.id, values)
+        }
+        for group in Self.groupedByColumns(keyed) {
+            let columns = try group.columns.filter { $0 != keyName }.map { try PostgresIdentifier($0, what: "column") }
+            guard !columns.isEmpty else { continue }
+            let assignments = PostgresQuery.joined(columns.map { "\($0) = r.\($0)" }, separator: ", ")
+            let rows = try await connection.query(
+                """
+                UPDATE \(side.table) AS t SET \(assignments)
+                FROM json_populate_recordset(NULL::\(side.table), \(try Self.json(group.rows.map(\.1)))::json) AS r
+                WHERE t.\(side.key) = r.\(side.key)
+                RETURNING t.\(side.key)::text, t.\(side.modified)
+                """, name: "update \(side.table)")
+            for row in rows { written[try row.decode(String.self, at: 0)] = try row.decode(Date.self, at: 1) }
+        }
+        return written
+    }
+
+    public func watermarkCap() async throws -> Date {
+        try await connection.query(
+            """
+            SELECT coalesce(min(xact_start), now()) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+            """, name: "watermark cap"
+        ).single().decode(Date.self, at: 0)
+    }
+
+    /// Records grouped by the set of columns they write, so each group is one statement.
+    private static func groupedByColumns<ID>(_ records: [(ID, FieldValues)]) -> [(columns: [String], rows: [(ID, FieldValues)])] {
+        var groups: [[String]: [(ID, FieldValues)]] = [:]
+        var order: [[String]] = []
+        for record in records {
+            let columns = record.1.keys.sorted()
+            if groups[columns] == nil { order.append(columns) }
+            groups[columns, default: []].append(record)
+        }
+        return order.map { ($0, groups[$0]!) }
+    }
+
+    /// The records as a JSON array of objects whose values are strings or null.
+    private static func json(_ records: [FieldValues]) throws -> String {
+        let objects = records.map { record in record.mapValues { $0.map { $0 as Any } ?? NSNull() } }
+        return String(decoding: try JSONSerialization.data(withJSONObject: objects), as: UTF8.self)
+    }
+}
