@@ -127,7 +127,7 @@ CREATE TABLE couplet.sync_errors (
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE INDEX sync_errors_recent ON couplet.sync_errors (created_at DESC);
+CREATE INDEX sync_errors_created ON couplet.sync_errors (created_at DESC);
 
 CREATE VIEW couplet.sync_errors_recent AS
 SELECT e.created_at, e.mapping, e.direction, e.local_id, e.integration_id, e.message, e.detail, e.run_id

@@ -85,7 +85,8 @@ struct SyncPass {
             cursor = ChangeCursor(modifiedOn: last.modifiedOn, id: last.id)
             newest = max(newest ?? last.modifiedOn, last.modifiedOn)
         }
-        if let newest { try await advanceWatermark(to: min(newest, cap)) }
+        // Rows stamped at the cap itself may still commit: stop just before it (deltas read `> watermark`).
+        if let newest { try await advanceWatermark(to: newest < cap ? newest : cap.addingTimeInterval(-0.000_001)) }
     }
 
     private func advanceWatermark(to watermark: Date) async throws {

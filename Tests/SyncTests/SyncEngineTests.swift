@@ -1,0 +1,155 @@
+import Foundation
+import Postgres
+import Testing
+
+@testable import Sync
+
+@Suite("Sync engine against real databases")
+struct SyncEngineTests {
+    @Test("a full sync inserts and couples; a delta then writes only what changed; nothing echoes back")
+    func fullThenDelta() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping()
+            try await f.erp.runScript(
+                """
+                INSERT INTO customer (no, name, city, credit_limit) VALUES
+                    ('10000', 'The Cannon Group', '  London ', '1500.50'), ('20000', 'Selangorian Ltd.', 'Kuala Lumpur', NULL)
+                """, name: "customers")
+            let full = try await f.sync(.full)
+            #expect(full[.toIntegration]?.inserted == 2)
+            #expect(full[.toIntegration]?.coupled == 2)
+            #expect(full[.fromIntegration]?.inserted == 0, "the accounts just written are not synced back")
+            let accounts = try await f.accounts()
+            #expect(accounts["10000"]?.city == "London", "the trim rule ran")
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account WHERE credit_limit = 1500.50") == 1)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == 2)
+
+            let quiet = try await f.sync()
+            #expect(quiet[.toIntegration] == SyncCounts() || quiet[.toIntegration]?.modified == 0)
+            #expect(quiet[.fromIntegration]?.modified == 0 && quiet[.fromIntegration]?.inserted == 0)
+
+            try await f.erp.runScript("UPDATE customer SET city = 'Oxford' WHERE no = '10000'", name: "edit")
+            let delta = try await f.sync()
+            #expect(delta[.toIntegration]?.modified == 1)
+            #expect(delta[.fromIntegration]?.modified == 0, "no echo of the write")
+            #expect(try await f.accounts()["10000"]?.city == "Oxford")
+
+            try await f.crm.runScript("UPDATE account SET name = 'Cannon Group PLC' WHERE account_number = '10000'", name: "crm edit")
+            let back = try await f.sync()
+            #expect(back[.fromIntegration]?.modified == 1)
+            #expect(try await f.erp.query("SELECT name FROM customer WHERE no = '10000'").single().decode(String.self, at: 0) == "Cannon Group PLC")
+            let silent = try await f.sync()
+            #expect(silent.values.allSatisfy { $0.modified == 0 && $0.inserted == 0 }, "a third sync finds nothing to do")
+        }
+    }
+
+    @Test("a row committed late by a transaction that started before the read is not missed")
+    func lateCommit() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'early')", name: "early")
+            try await f.sync()
+            // A writer starts its transaction (its modified_at is that start) and commits only after the next sync read.
+            let slow = try await PostgresConnection.connect(f.endpoints.configuration(of: "erp"))
+            try await slow.runScript("BEGIN; INSERT INTO customer (no, name) VALUES ('2', 'slow writer')", name: "slow")
+            try await Task.sleep(for: .milliseconds(50))
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('3', 'quick writer')", name: "quick")
+            let during = try await f.sync()
+            #expect(during[.toIntegration]?.inserted == 1, "only the committed row is visible")
+            try await slow.runScript("COMMIT", name: "commit")
+            let after = try await f.sync()
+            #expect(after[.toIntegration]?.inserted == 1, "the late row is picked up")
+            #expect(Set(try await f.accounts().keys) == ["1", "2", "3"])
+        }
+    }
+
+    @Test("a value that does not fit the target fails alone; the rest of the batch is synced and logged")
+    func badValueFailsAlone() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.erp.runScript(
+                "INSERT INTO customer (no, name, credit_limit) VALUES ('1', 'a', '10'), ('2', 'b', 'lots'), ('3', 'c', '30')",
+                name: "customers")
+            let counts = try await f.sync(.full)
+            #expect(counts[.toIntegration]?.inserted == 2)
+            #expect(counts[.toIntegration]?.failed == 1)
+            #expect(Set(try await f.accounts().keys) == ["1", "3"])
+            let message = try await f.coordination.query("SELECT local_id, message FROM couplet.sync_errors").single()
+                .decode((String, String).self)
+            #expect(message.0 == "2")
+            #expect(message.1.contains("invalid input syntax for type numeric"))
+            // Fixed at the source, the failed record is retried first and succeeds.
+            try await f.erp.runScript("UPDATE customer SET credit_limit = '20' WHERE no = '2'", name: "fix")
+            #expect(try await f.sync()[.toIntegration]?.inserted == 1)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.sync_failures") == 0)
+        }
+    }
+
+    @Test("a record failing the same way twice is skipped until retried")
+    func skipAfterTwoFailures() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.erp.runScript("INSERT INTO customer (no, name, credit_limit) VALUES ('1', 'a', 'lots')", name: "bad")
+            #expect(try await f.sync(.full)[.toIntegration]?.failed == 1)
+            #expect(try await f.sync()[.toIntegration]?.failed == 1, "retried first, failed the same way")
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.sync_failures WHERE skipped") == 1)
+            #expect(try await f.sync()[.toIntegration]?.failed == 0, "skipped now")
+        }
+    }
+
+    @Test("both sides changed: the fail policy logs a conflict, get_from_integration lets the CRM win")
+    func conflicts() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping()
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'original')", name: "one")
+            try await f.sync(.full)
+            try await f.erp.runScript("UPDATE customer SET name = 'erp edit'", name: "erp edit")
+            try await f.crm.runScript("UPDATE account SET name = 'crm edit'", name: "crm edit")
+            let conflicted = try await f.sync()
+            #expect(conflicted[.toIntegration]?.failed == 1)
+            let message = try await f.coordination.query("SELECT message FROM couplet.sync_errors LIMIT 1").single().decode(String.self, at: 0)
+            #expect(message.contains("both"), "\(message)")
+            try await f.coordination.runScript(
+                "UPDATE couplet.table_mappings SET update_conflict = 'get_from_integration'", name: "policy")
+            try await f.sync()
+            #expect(try await f.erp.query("SELECT name FROM customer").single().decode(String.self, at: 0) == "crm edit")
+            #expect(try await f.accounts()["1"]?.name == "crm edit")
+        }
+    }
+
+    @Test("a filter smuggling a second statement is refused and nothing is dropped")
+    func hostileFilter() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration", filter: "true; DROP TABLE customer")
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'a')", name: "one")
+            await #expect(throws: PostgresError.self) { try await f.sync(.full) }
+            #expect(try await f.count(f.erp, "SELECT count(*) FROM customer") == 1)
+            let state = try await f.coordination.query("SELECT state, message FROM couplet.sync_runs").single().decode((String, String).self)
+            #expect(state.0 == "failed")
+        }
+    }
+
+    @Test("a reference through another mapping's couplings: an uncoupled salesperson fails the customer with advice")
+    func uncoupledSalesperson() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.coordination.runScript(
+                """
+                INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
+                    integration_endpoint, integration_table, integration_key, integration_modified, direction)
+                VALUES ('SALESPEOPLE', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'from_integration');
+                INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES ('SALESPEOPLE', 'PS', 'user-ps');
+                INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, to_integration_rule)
+                VALUES ('CUSTOMER', 5, 'salesperson_code', 'owner_id', 'to_integration', 'lookup(SALESPEOPLE)');
+                """, name: "salespeople")
+            try await f.erp.runScript(
+                "INSERT INTO customer (no, name, salesperson_code) VALUES ('1', 'coupled', 'PS'), ('2', 'uncoupled', 'JR')", name: "two")
+            let counts = try await f.sync(.full)
+            #expect(counts[.toIntegration]?.inserted == 1 && counts[.toIntegration]?.failed == 1)
+            #expect(try await f.crm.query("SELECT owner_id FROM account").single().decode(String.self, at: 0) == "user-ps")
+            let message = try await f.coordination.query("SELECT message FROM couplet.sync_errors").single().decode(String.self, at: 0)
+            #expect(message.contains("\"JR\""), "\(message)")
+            #expect(message.contains("SALESPEOPLE"), "\(message)")
+        }
+    }
+}

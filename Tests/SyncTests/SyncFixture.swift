@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import Postgres
+import PostgresTestSupport
+
+@testable import Sync
+
+/// A coordination database and two endpoint databases — an ERP with `customer` and a CRM with
+/// `account` — each of its own, with a CUSTOMER mapping between them.
+struct SyncFixture {
+    let coordination: PostgresConnection
+    let erp: PostgresConnection
+    let crm: PostgresConnection
+    let endpoints: EndpointDirectory
+
+    static let erpSchema = """
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
+        CREATE TABLE customer (no text PRIMARY KEY, name text NOT NULL, city text, credit_limit text, salesperson_code text,
+                               modified_at timestamptz NOT NULL DEFAULT now());
+        CREATE TRIGGER touch BEFORE UPDATE ON customer FOR EACH ROW EXECUTE FUNCTION touch();
+        """
+    static let crmSchema = """
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
+        CREATE TABLE account (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), account_number text, name text NOT NULL, city text,
+                              credit_limit numeric(12, 2), owner_id text, modified_at timestamptz NOT NULL DEFAULT now());
+        CREATE TRIGGER touch BEFORE UPDATE ON account FOR EACH ROW EXECUTE FUNCTION touch();
+        """
+
+    static func with(
+        isolation: isolated (any Actor)? = #isolation, _ body: (SyncFixture) async throws -> Void
+    ) async throws {
+        try await withMigratedDatabase { _, coordination in
+            try await TestDatabase.with { erpDatabase in
+                try await TestDatabase.with { crmDatabase in
+                    let erp = try await erpDatabase.connect()
+                    let crm = try await crmDatabase.connect()
+                    defer {
+                        erp.close()
+                        crm.close()
+                    }
+                    try await erp.runScript(erpSchema, name: "erp schema")
+                    try await crm.runScript(crmSchema, name: "crm schema")
+                    let endpoints = EndpointDirectory(environment: [
+                        "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
+                        "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
+                    ])
+                    try await coordination.runScript(
+                        "INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
+                    try await body(SyncFixture(coordination: coordination, erp: erp, crm: crm, endpoints: endpoints))
+                }
+            }
+        }
+    }
+
+    /// The CUSTOMER mapping: customer ↔ account, keyed no ↔ account_number for new ERP records.
+    func addCustomerMapping(
+        direction: String = "bidirectional", updateConflict: String = "fail", filter: String? = nil
+    ) async throws {
+        try await coordination.query(
+            """
+            INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified, local_filter,
+                integration_endpoint, integration_table, integration_key, integration_modified, direction, update_conflict, batch_size)
+            VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', \(filter), 'crm', 'account', 'id', 'modified_at',
+                    \(direction), \(updateConflict), 50)
+            """)
+        try await coordination.runScript(
+            """
+            INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, to_integration_rule, comparison) VALUES
+                ('CUSTOMER', 1, 'no', 'account_number', 'bidirectional', NULL, 'text'),
+                ('CUSTOMER', 2, 'name', 'name', 'bidirectional', NULL, 'text'),
+                ('CUSTOMER', 3, 'city', 'city', 'bidirectional', 'trim', 'text'),
+                ('CUSTOMER', 4, 'credit_limit', 'credit_limit', 'to_integration', NULL, 'numeric')
+            """, name: "fields")
+    }
+
+    @discardableResult
+    func sync(_ kind: SyncKind = .delta) async throws -> [SyncDirection: SyncCounts] {
+        try await SyncEngine(coordination: coordination, endpoints: endpoints, logger: Logger(label: "test"))
+            .run(mapping: "CUSTOMER", kind: kind)
+    }
+
+    func accounts() async throws -> [String: (name: String, city: String?)] {
+        var accounts: [String: (name: String, city: String?)] = [:]
+        for row in try await crm.query("SELECT account_number, name, city FROM account") {
+            let (number, name, city) = try row.decode((String?, String, String?).self)
+            accounts[number ?? "?"] = (name, city)
+        }
+        return accounts
+    }
+
+    func count(_ connection: PostgresConnection, _ sql: PostgresQuery) async throws -> Int {
+        try await connection.query(sql).single().decode(Int.self, at: 0)
+    }
+}
