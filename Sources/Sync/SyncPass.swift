@@ -43,9 +43,10 @@ struct SyncPass {
         do {
             try await retryFailures(runID: runID, counts: &counts)
             try await readChanges(runID: runID, counts: &counts)
-            try await finishRun(runID, counts: counts, state: "succeeded", message: nil)
+            if kind == .full { try await findDeletedSources(runID: runID, counts: &counts) }
+            try await updateRun(runID, counts: counts, finalState: "succeeded")
         } catch {
-            try? await finishRun(runID, counts: counts, state: "failed", message: "\(error)")
+            try? await updateRun(runID, counts: counts, finalState: "failed", message: "\(error)")
             throw error
         }
         logger.info(
@@ -89,6 +90,26 @@ struct SyncPass {
         if let newest { try await advanceWatermark(to: newest < cap ? newest : cap.addingTimeInterval(-0.000_001)) }
     }
 
+    /// A full run also walks the couplings, batch by batch, for source records that no longer
+    /// exist: each meets the deletion-conflict policy.
+    private func findDeletedSources(runID: Int64, counts: inout SyncCounts) async throws {
+        let idColumn = try PostgresIdentifier(direction.source == .local ? "local_id" : "integration_id")
+        var after = ""
+        while true {
+            let ids = try await coordination.query(
+                """
+                SELECT \(idColumn) FROM couplet.couplings WHERE mapping = \(mappingName) AND \(idColumn) > \(after)
+                ORDER BY \(idColumn) LIMIT \(mapping.batchSize)
+                """, name: "walk couplings"
+            ).map { try $0.decode(String.self, at: 0) }
+            guard let last = ids.last else { return }
+            let existing = try await source.existingIDs(ids)
+            let gone = ids.filter { !existing.contains($0) }.map { SyncRecord(id: $0, modifiedOn: .distantPast, values: [:]) }
+            try await process(gone, sourceDeleted: true, runID: runID, counts: &counts)
+            after = last
+        }
+    }
+
     private func advanceWatermark(to watermark: Date) async throws {
         let column = try PostgresIdentifier(direction.source == .local ? "local_watermark" : "integration_watermark")
         try await coordination.query(
@@ -96,21 +117,25 @@ struct SyncPass {
             name: "advance watermark")
     }
 
-    private func finishRun(_ runID: Int64, counts: SyncCounts, state: String, message: String?) async throws {
+    /// Writes the run's counts (its progress, for `couplet sync --wait`); with a final state, ends it.
+    private func updateRun(_ runID: Int64, counts: SyncCounts, finalState: String? = nil, message: String? = nil) async throws {
         try await coordination.query(
             """
-            UPDATE couplet.sync_runs SET state = \(state), finished_at = now(), inserted = \(counts.inserted),
-                modified = \(counts.modified), deleted = \(counts.deleted), unchanged = \(counts.unchanged),
-                skipped = \(counts.skipped), failed = \(counts.failed), coupled = \(counts.coupled),
-                uncoupled = \(counts.uncoupled), message = \(message)
+            UPDATE couplet.sync_runs SET state = coalesce(\(finalState), state),
+                finished_at = CASE WHEN \(finalState)::text IS NULL THEN NULL ELSE now() END,
+                inserted = \(counts.inserted), modified = \(counts.modified), deleted = \(counts.deleted),
+                unchanged = \(counts.unchanged), skipped = \(counts.skipped), failed = \(counts.failed),
+                coupled = \(counts.coupled), uncoupled = \(counts.uncoupled), message = \(message)
             WHERE id = \(runID)
-            """, name: "finish sync run")
+            """, name: "update sync run")
     }
 
     // MARK: One batch
 
     /// Decides and writes one batch of source records.
-    private func process(_ records: [SyncRecord], runID: Int64, counts: inout SyncCounts) async throws {
+    private func process(
+        _ records: [SyncRecord], sourceDeleted: Bool = false, runID: Int64, counts: inout SyncCounts
+    ) async throws {
         guard !records.isEmpty else { return }
         let couplings = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: records.map(\.id), on: coordination)
         let targets = Dictionary(
@@ -122,7 +147,8 @@ struct SyncPass {
             let coupling = couplings[record.id]
             let targetRecord = coupling.flatMap { targets[$0.id(on: direction.target)] }
             let input = RecordSyncInput(
-                direction: direction, sourceID: record.id, source: .present(modifiedOn: record.modifiedOn),
+                direction: direction, sourceID: record.id,
+                source: sourceDeleted ? .deleted : .present(modifiedOn: record.modifiedOn),
                 counterpart: coupling.map { .coupled($0, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) } ?? .deleted) }
                     ?? .notCoupled(match: .notTried))
             let decision = SyncDecision(for: input, in: mapping.settings) { () throws(SyncFailure) in
@@ -133,6 +159,7 @@ struct SyncPass {
         try await write(&batch)
         try await batch.save(mapping: mappingName, direction: direction, runID: runID, on: coordination)
         counts.add(batch.counts)
+        try await updateRun(runID, counts: counts)
     }
 
     /// Inserts and updates the batch's targets; a refused batch is retried record by record.

@@ -26,6 +26,8 @@ public protocol TableEndpoint: Sendable {
     func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord]
     /// The records with these ids that exist (and pass the filter).
     func records(ids: [String]) async throws -> [SyncRecord]
+    /// Which of these ids still exist, whatever the filter (a record outside it is not deleted).
+    func existingIDs(_ ids: [String]) async throws -> Set<String>
     /// Inserts records with these values; returns each new record's id and modified-on, in order.
     /// Throws, writing nothing, when any record is refused.
     func insert(_ records: [FieldValues]) async throws -> [(id: String, modifiedOn: Date)]
@@ -81,6 +83,14 @@ public struct PostgresTableEndpoint: TableEndpoint {
     public func records(ids: [String]) async throws -> [SyncRecord] {
         guard !ids.isEmpty else { return [] }
         return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(side.key)::text = ANY(\(ids))")
+    }
+
+    public func existingIDs(_ ids: [String]) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return Set(
+            try await connection.query(
+                "SELECT \(side.key)::text FROM \(side.table) WHERE \(side.key)::text = ANY(\(ids))", name: "find \(side.table)"
+            ).map { try $0.decode(String.self, at: 0) })
     }
 
     private func read(_ query: PostgresQuery) async throws -> [SyncRecord] {

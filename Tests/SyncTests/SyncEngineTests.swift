@@ -152,4 +152,27 @@ struct SyncEngineTests {
             #expect(message.contains("SALESPEOPLE"), "\(message)")
         }
     }
+
+    @Test("deleted records meet the deletion policy: fail, remove the coupling, or restore")
+    func deletions() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'a'), ('2', 'b')", name: "two")
+            try await f.sync(.full)
+            try await f.erp.runScript("DELETE FROM customer WHERE no = '1'", name: "delete source")
+            let failing = try await f.sync(.full)
+            #expect(failing[.toIntegration]?.failed == 1)
+            let message = try await f.coordination.query("SELECT message FROM couplet.sync_errors").single().decode(String.self, at: 0)
+            #expect(message.contains("deleted"), "\(message)")
+            try await f.coordination.runScript("UPDATE couplet.table_mappings SET deletion_conflict = 'remove_coupling'", name: "policy")
+            #expect(try await f.sync(.full)[.toIntegration]?.uncoupled == 1)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == 1)
+
+            try await f.crm.runScript("DELETE FROM account WHERE account_number = '2'", name: "delete target")
+            try await f.coordination.runScript("UPDATE couplet.table_mappings SET deletion_conflict = 'restore'", name: "restore")
+            let restored = try await f.sync(.full)
+            #expect(restored[.toIntegration]?.inserted == 1)
+            #expect(Set(try await f.accounts().keys) == ["1", "2"], "account 2 restored; account 1 was only uncoupled, never deleted")
+        }
+    }
 }

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Postgres
+import Queue
+import Sync
+
+/// `couplet sync MAPPING`: enqueue a sync of one mapping now, and optionally follow it to the end.
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Synchronize a mapping now: enqueue a delta (or --full) sync job for the workers.",
+        discussion: """
+            The job runs on a worker of the `sync` queue, one at a time per mapping. With --wait the \
+            command follows the run's counters until the job ends, prints them, and exits non-zero \
+            when the job failed.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mapping, e.g. CUSTOMER.")
+    var mapping: String
+
+    @Flag(help: "Every record, not only those changed since the last run.")
+    var full = false
+
+    @Flag(help: "Follow the run until it ends.")
+    var wait = false
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.sync")
+        let db = try await global.connect(logger, applicationName: "couplet sync")
+        let exists = try await db.query("SELECT count(*) FROM couplet.table_mappings WHERE name = \(mapping)").single()
+            .decode(Int.self, at: 0)
+        guard exists == 1 else { throw ValidationError("there is no mapping \"\(mapping)\" (couplet mappings list shows them)") }
+        let job = try await JobQueue.enqueue(SyncJobs.job(for: mapping, kind: full ? .full : .delta), on: db)
+        print("Enqueued \(full ? "full" : "delta") sync of \(mapping) as job \(job).")
+        guard wait else { return }
+        let state = try await follow(job, on: db)
+        guard state == "completed" else { throw ExitCode.failure }
+    }
+
+    /// Prints the run's counters as they change until the job ends; returns its final state.
+    private func follow(_ job: Int64, on db: PostgresConnection) async throws -> String {
+        let terminal = isatty(STDOUT_FILENO) == 1
+        var shown = ""
+        while true {
+            let state = try await db.query("SELECT state FROM couplet.jobs WHERE id = \(job)").single().decode(String.self, at: 0)
+            let progress = try await progressLine(job, on: db) + "  [\(state)]"
+            if progress != shown {
+                let line = terminal ? "\r\u{1B}[K" + progress : progress + "\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+                shown = progress
+            }
+            if ["completed", "failed", "cancelled"].contains(state) {
+                if terminal { print() }
+                let error = try await db.query("SELECT errors->-1->>'error' FROM couplet.jobs WHERE id = \(job)").single()
+                    .decode(String?.self, at: 0)
+                if state != "completed", let error { print("The job \(state): \(error)") }
+                return state
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    private func progressLine(_ job: Int64, on db: PostgresConnection) async throws -> String {
+        let runs = try await db.query(
+            """
+            SELECT direction, inserted, modified, unchanged, skipped, failed, uncoupled
+            FROM couplet.sync_runs WHERE job_id = \(job) ORDER BY id
+            """)
+        guard !runs.isEmpty else { return "\(mapping): waiting for a worker" }
+        return try runs.map { row in
+            let (direction, inserted, modified, unchanged, skipped, failed, uncoupled) = try row.decode(
+                (String, Int, Int, Int, Int, Int, Int).self)
+            let arrow = direction == "to_integration" ? "→ integration" : "← integration"
+            return "\(mapping) \(arrow): \(inserted) inserted, \(modified) modified, \(unchanged) unchanged, "
+                + "\(skipped) skipped, \(failed) failed, \(uncoupled) uncoupled"
+        }.joined(separator: "; ")
+    }
+}
