@@ -166,7 +166,7 @@ struct SyncPass {
     private func write(_ batch: inout BatchOutcome) async throws {
         let inserts = batch.inserts
         if !inserts.isEmpty {
-            for (item, result) in zip(inserts, try await writeEach(inserts.map(\.values)) { try await target.insert($0) }) {
+            for (item, result) in zip(inserts, try await writeEach(inserts.map { NewRecord(values: $0.values, token: token(for: $0.record)) }) { try await target.insert($0) }) {
                 switch result {
                 case .success(let written): batch.inserted(item, targetID: written.id, targetModifiedOn: written.modifiedOn)
                 case .failure(let refusal): batch.refused(item.record, coupling: item.coupling, message: refusal.message)
@@ -193,6 +193,9 @@ struct SyncPass {
             }
         }
     }
+
+    /// What names a source record for good: the mapping, the direction and its id.
+    private func token(for record: SyncRecord) -> String { "\(mappingName)/\(direction.storedName)/\(record.id)" }
 
     /// Writes all items in one call; if the target refuses, writes them one by one so that only
     /// the refused ones fail (with the server's message).

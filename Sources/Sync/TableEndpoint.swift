@@ -11,6 +11,14 @@ public struct SyncRecord: Sendable {
     public var values: FieldValues
 }
 
+/// A record to insert: its values, and a token that identifies its source across attempts.
+public struct NewRecord: Sendable {
+    /// The values to write.
+    public var values: FieldValues
+    /// Stable for the same source record in the same mapping and direction.
+    public var token: String
+}
+
 /// Where a pass resumes reading changes: after this modified-on and key.
 public struct ChangeCursor: Sendable {
     /// The modified-on of the last record read.
@@ -28,9 +36,12 @@ public protocol TableEndpoint: Sendable {
     func records(ids: [String]) async throws -> [SyncRecord]
     /// Which of these ids still exist, whatever the filter (a record outside it is not deleted).
     func existingIDs(_ ids: [String]) async throws -> Set<String>
-    /// Inserts records with these values; returns each new record's id and modified-on, in order.
-    /// Throws, writing nothing, when any record is refused.
-    func insert(_ records: [FieldValues]) async throws -> [(id: String, modifiedOn: Date)]
+    /// Inserts records (values, and a token naming their source for good); returns each new
+    /// record's id and modified-on, in order. Throws, writing nothing, when any record is refused.
+    ///
+    /// Idempotent: inserting the same token again (a rerun after a crash between this write and
+    /// the coupling's) updates the record the first attempt wrote instead of duplicating it.
+    func insert(_ records: [NewRecord]) async throws -> [(id: String, modifiedOn: Date)]
     /// Updates these records with these values; returns each one's new modified-on by id.
     /// Throws, writing nothing, when any record is refused.
     func update(_ changes: [(id: String, values: FieldValues)]) async throws -> [String: Date]
@@ -105,14 +116,17 @@ public struct PostgresTableEndpoint: TableEndpoint {
         }
     }
 
-    public func insert(_ records: [FieldValues]) async throws -> [(id: String, modifiedOn: Date)] {
+    public func insert(_ records: [NewRecord]) async throws -> [(id: String, modifiedOn: Date)] {
+        let keyed = try await withKeys(records)
         var written = [(id: String, modifiedOn: Date)?](repeating: nil, count: records.count)
-        for group in Self.groupedByColumns(records.enumerated().map { ($0.offset, $0.element) }) {
+        for group in Self.groupedByColumns(keyed.enumerated().map { ($0.offset, $0.element) }) {
             let columns = try group.columns.map { try PostgresIdentifier($0, what: "column") }
+            let assignments = PostgresQuery.joined(columns.map { "\($0) = excluded.\($0)" }, separator: ", ")
             let rows = try await connection.query(
                 """
                 INSERT INTO \(side.table) (\(columns))
                 SELECT \(columns) FROM json_populate_recordset(NULL::\(side.table), \(try Self.json(group.rows.map(\.1)))::json)
+                ON CONFLICT (\(side.key)) DO UPDATE SET \(assignments)
                 RETURNING \(side.key)::text, \(side.modified)
                 """, name: "insert into \(side.table)")
             // INSERT … SELECT returns rows in the order the SELECT produced them.
@@ -121,6 +135,38 @@ public struct PostgresTableEndpoint: TableEndpoint {
             }
         }
         return written.compactMap { $0 }
+    }
+
+    /// The records' values with a key each: the mapped one, or — for a uuid or text key the
+    /// mapping does not fill — one derived from the token (`md5(token)` as a uuid), so that a rerun
+    /// finds the record the first attempt wrote. Keys from a sequence are left to the database.
+    private func withKeys(_ records: [NewRecord]) async throws -> [FieldValues] {
+        let keyName = side.key.parts[0]
+        let needKeys = records.filter { ($0.values[keyName] ?? nil) == nil }
+        guard !needKeys.isEmpty, try await keyTakesDerivedValues() else { return records.map(\.values) }
+        let derived = try await connection.query(
+            """
+            SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21)
+            FROM unnest(\(needKeys.map(\.token))) WITH ORDINALITY AS t(token, n), LATERAL md5(token) AS h ORDER BY n
+            """, name: "derive keys"
+        ).map { try $0.decode(String.self, at: 0) }
+        var keys = derived.makeIterator()
+        return records.map { record in
+            guard (record.values[keyName] ?? nil) == nil, let key = keys.next() else { return record.values }
+            var values = record.values
+            values[keyName] = key
+            return values
+        }
+    }
+
+    private func keyTakesDerivedValues() async throws -> Bool {
+        let type = try await connection.query(
+            """
+            SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+            WHERE a.attrelid = \(side.table.quoted)::regclass AND a.attname = \(side.key.parts[0])
+            """, name: "key type"
+        ).single().decode(String.self, at: 0)
+        return type == "uuid" || type == "text" || type.hasPrefix("character varying")
     }
 
     public func update(_ changes: [(id: String, values: FieldValues)]) async throws -> [String: Date] {

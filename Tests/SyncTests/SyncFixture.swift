@@ -13,19 +13,6 @@ struct SyncFixture {
     let crm: PostgresConnection
     let endpoints: EndpointDirectory
 
-    static let erpSchema = """
-        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
-        CREATE TABLE customer (no text PRIMARY KEY, name text NOT NULL, city text, credit_limit text, salesperson_code text,
-                               modified_at timestamptz NOT NULL DEFAULT now());
-        CREATE TRIGGER touch BEFORE UPDATE ON customer FOR EACH ROW EXECUTE FUNCTION touch();
-        """
-    static let crmSchema = """
-        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
-        CREATE TABLE account (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), account_number text, name text NOT NULL, city text,
-                              credit_limit numeric(12, 2), owner_id text, modified_at timestamptz NOT NULL DEFAULT now());
-        CREATE TRIGGER touch BEFORE UPDATE ON account FOR EACH ROW EXECUTE FUNCTION touch();
-        """
-
     static func with(
         isolation: isolated (any Actor)? = #isolation, _ body: (SyncFixture) async throws -> Void
     ) async throws {
@@ -38,8 +25,8 @@ struct SyncFixture {
                         erp.close()
                         crm.close()
                     }
-                    try await erp.runScript(erpSchema, name: "erp schema")
-                    try await crm.runScript(crmSchema, name: "crm schema")
+                    try await erp.runScript(SampleTables.erp, name: "erp schema")
+                    try await crm.runScript(SampleTables.crm, name: "crm schema")
                     let endpoints = EndpointDirectory(environment: [
                         "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
                         "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
@@ -63,14 +50,7 @@ struct SyncFixture {
             VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', \(filter), 'crm', 'account', 'id', 'modified_at',
                     \(direction), \(updateConflict), 50)
             """)
-        try await coordination.runScript(
-            """
-            INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, to_integration_rule, comparison) VALUES
-                ('CUSTOMER', 1, 'no', 'account_number', 'bidirectional', NULL, 'text'),
-                ('CUSTOMER', 2, 'name', 'name', 'bidirectional', NULL, 'text'),
-                ('CUSTOMER', 3, 'city', 'city', 'bidirectional', 'trim', 'text'),
-                ('CUSTOMER', 4, 'credit_limit', 'credit_limit', 'to_integration', NULL, 'numeric')
-            """, name: "fields")
+        try await coordination.runScript(SampleTables.customerFields, name: "fields")
     }
 
     @discardableResult

@@ -1,0 +1,91 @@
+import Foundation
+import Postgres
+import PostgresTestSupport
+import Testing
+
+/// Coordination, ERP and CRM databases with the CUSTOMER mapping, for sync runs by real processes.
+struct SyncProcessFixture {
+    let coordination: PostgresConnection
+    let erp: PostgresConnection
+    let crm: PostgresConnection
+    let environment: [String: String]
+
+    static func with(customers: Int, _ body: (SyncProcessFixture) async throws -> Void) async throws {
+        try await withMigratedDatabase { coordinationDatabase, coordination in
+            try await TestDatabase.with { erpDatabase in
+                try await TestDatabase.with { crmDatabase in
+                    let erp = try await erpDatabase.connect()
+                    let crm = try await crmDatabase.connect()
+                    defer {
+                        erp.close()
+                        crm.close()
+                    }
+                    try await erp.runScript(SampleTables.erp, name: "erp")
+                    try await crm.runScript(SampleTables.crm, name: "crm")
+                    try await erp.query(
+                        "INSERT INTO customer (no, name, city) SELECT n::text, 'Customer ' || n, 'City ' || (n % 50) FROM generate_series(1, \(customers)) n")
+                    try await coordination.runScript(
+                        """
+                        INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm');
+                        INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
+                            integration_endpoint, integration_table, integration_key, integration_modified, direction, batch_size)
+                        VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'to_integration', 100);
+                        """ + SampleTables.customerFields, name: "mapping")
+                    let environment = [
+                        "COUPLET_DATABASE_URL": coordinationDatabase.configuration.connectionString,
+                        "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
+                        "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
+                    ]
+                    try await body(SyncProcessFixture(coordination: coordination, erp: erp, crm: crm, environment: environment))
+                }
+            }
+        }
+    }
+
+    func count(_ connection: PostgresConnection, _ sql: PostgresQuery) async throws -> Int {
+        try await connection.query(sql).single().decode(Int.self, at: 0)
+    }
+}
+
+@Suite("Sync jobs run by worker processes", .serialized)
+struct SyncProcessTests {
+    @Test("couplet sync --full --wait runs on a worker and reports the counts")
+    func syncAndWait() async throws {
+        try await SyncProcessFixture.with(customers: 120) { f in
+            let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: f.environment)
+            let outcome = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment)
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+            #expect(outcome.standardOutput.contains("120 inserted"), "\(outcome.standardOutput)")
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 120)
+            let missing = try await CoupletProcess.run(["sync", "NOPE"], environment: f.environment)
+            #expect(missing.status != 0 && missing.standardError.contains("there is no mapping \"NOPE\""))
+            worker.terminate()
+            #expect(try await worker.waitForExit().status == 0)
+        }
+    }
+
+    @Test("a worker killed mid-sync: the job is rescued and rerun, with no duplicate and nothing lost")
+    func killedMidSync() async throws {
+        try await SyncProcessFixture.with(customers: 20_000) { f in
+            let victim = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: f.environment)
+            let enqueued = try await CoupletProcess.run(["sync", "CUSTOMER", "--full"], environment: f.environment)
+            #expect(enqueued.status == 0)
+            #expect(try await eventually(within: .seconds(30), every: .milliseconds(20)) {
+                try await f.count(f.crm, "SELECT count(*) FROM account") >= 2_000
+            })
+            victim.kill()
+            let partial = try await f.count(f.crm, "SELECT count(*) FROM account")
+            #expect(partial < 20_000, "killed before the end (\(partial) written)")
+            let rescuer = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: f.environment)
+            #expect(try await eventually(within: .seconds(90), every: .milliseconds(200)) {
+                try await f.count(f.coordination, "SELECT count(*) FROM couplet.jobs WHERE state = 'completed'") == 1
+            })
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 20_000)
+            #expect(try await f.count(f.crm, "SELECT count(DISTINCT account_number) FROM account") == 20_000)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == 20_000)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.job_attempts WHERE outcome = 'rescued'") == 1)
+            rescuer.terminate()
+            #expect(try await rescuer.waitForExit().status == 0)
+        }
+    }
+}

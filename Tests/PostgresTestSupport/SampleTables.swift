@@ -1,0 +1,29 @@
+/// The sample ERP and CRM tables that sync tests run against, and the CUSTOMER mapping's fields.
+///
+/// The ERP's `customer` is keyed by its number; the CRM's `account` by a uuid. Both stamp
+/// `modified_at` with the transaction's start on insert and update, as real applications do.
+public enum SampleTables {
+    /// The ERP: `customer`.
+    public static let erp = """
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
+        CREATE TABLE customer (no text PRIMARY KEY, name text NOT NULL, city text, credit_limit text, salesperson_code text,
+                               modified_at timestamptz NOT NULL DEFAULT now());
+        CREATE TRIGGER touch BEFORE UPDATE ON customer FOR EACH ROW EXECUTE FUNCTION touch();
+        """
+    /// The CRM: `account`.
+    public static let crm = """
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
+        CREATE TABLE account (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), account_number text, name text NOT NULL, city text,
+                              credit_limit numeric(12, 2), owner_id text, modified_at timestamptz NOT NULL DEFAULT now());
+        CREATE TRIGGER touch BEFORE UPDATE ON account FOR EACH ROW EXECUTE FUNCTION touch();
+        """
+
+    /// The CUSTOMER mapping's field mappings (insert after its `couplet.table_mappings` row).
+    public static let customerFields = """
+        INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, to_integration_rule, comparison) VALUES
+            ('CUSTOMER', 1, 'no', 'account_number', 'bidirectional', NULL, 'text'),
+            ('CUSTOMER', 2, 'name', 'name', 'bidirectional', NULL, 'text'),
+            ('CUSTOMER', 3, 'city', 'city', 'bidirectional', 'trim', 'text'),
+            ('CUSTOMER', 4, 'credit_limit', 'credit_limit', 'to_integration', NULL, 'numeric')
+        """
+}
