@@ -29,7 +29,7 @@ struct BatchOutcome {
     private let now = Date()
 
     /// Files one record's decision.
-    mutating func add(_ decision: SyncDecision, for record: SyncRecord, coupling: Coupling?, target: SyncRecord?, direction: SyncDirection) {
+    mutating func add(_ decision: SyncDecision, for record: SyncRecord, coupling: Coupling?, direction: SyncDirection) {
         self.direction = direction
         switch decision {
         case .skip:
@@ -39,8 +39,9 @@ struct BatchOutcome {
         case .unchanged:
             counts.unchanged += 1
             if let coupling {
+                // Only the source is known to be synced: the target may hold changes the opposite pass has yet to carry.
                 couplings.append(
-                    coupling.recordingSuccess(direction: direction, sourceModifiedOn: record.modifiedOn, targetModifiedOn: target?.modifiedOn, at: now))
+                    coupling.recordingSuccess(direction: direction, sourceModifiedOn: record.modifiedOn, targetModifiedOn: nil, at: now))
             }
         case .insert(let values):
             inserts.append(Insert(record: record, coupling: nil, values: values))

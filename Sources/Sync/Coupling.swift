@@ -69,13 +69,15 @@ public struct Coupling: Sendable, Equatable {
         }
     }
 
-    /// Whether `side` counts as changed: its record's modified-on is later than the stored one
+    /// Whether `side` counts as changed: its record's modified-on differs from the stored one
     /// (or none is stored), or its last pass failed and the coupling is not skipped.
     ///
-    /// A modified-on equal to the stored one is the integration's own write: not a change.
+    /// A modified-on equal to the stored one is the integration's own write: not a change. An
+    /// *earlier* one is a change: a writer stamping `now()` (its transaction's start) can commit
+    /// after the integration's write and still carry an older stamp than it.
     public func hasChanged(_ side: SyncSide, modifiedOn: Date) -> Bool {
         let state = self[side]
-        if let synced = state.lastSyncedModifiedOn, modifiedOn <= synced {
+        if let synced = state.lastSyncedModifiedOn, modifiedOn == synced {
             return state.lastResult == .failure && !isSkipped
         }
         return true

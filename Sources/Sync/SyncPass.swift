@@ -154,7 +154,7 @@ struct SyncPass {
             let decision = SyncDecision(for: input, in: mapping.settings) { () throws(SyncFailure) in
                 try diff.changes(sourceID: record.id, source: record.values, target: targetRecord?.values, lookup: lookups.resolve)
             }
-            batch.add(decision, for: record, coupling: coupling, target: targetRecord, direction: direction)
+            batch.add(decision, for: record, coupling: coupling, direction: direction)
         }
         try await write(&batch)
         try await batch.save(mapping: mappingName, direction: direction, runID: runID, on: coordination)
