@@ -2,7 +2,55 @@ import Foundation
 import Postgres
 
 /// Reads and writes `couplet.couplings`, a batch per statement.
-enum CouplingStore {
+public enum CouplingStore {
+    /// Couples two records by hand. Refuses, naming the existing pair, a record already coupled.
+    public static func couple(mapping: String, localID: String, integrationID: String, on db: PostgresConnection) async throws {
+        let taken = try await db.query(
+            """
+            SELECT local_id, integration_id FROM couplet.couplings
+            WHERE mapping = \(mapping) AND (local_id = \(localID) OR integration_id = \(integrationID))
+            """, name: "find couplings")
+        if let pair = taken.first {
+            let (local, integration) = try pair.decode((String, String).self)
+            throw SyncFailure(
+                code: .configuration,
+                message: "\(mapping): \(local) is already coupled to \(integration); uncouple it first (couplet uncouple \(mapping) \(local))")
+        }
+        try await db.query(
+            "INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES (\(mapping), \(localID), \(integrationID))",
+            name: "couple")
+    }
+
+    /// Removes one record's coupling; returns whether there was one.
+    public static func uncouple(mapping: String, localID: String, on db: PostgresConnection) async throws -> Bool {
+        try await db.query(
+            "DELETE FROM couplet.couplings WHERE mapping = \(mapping) AND local_id = \(localID)", name: "uncouple"
+        ).affectedRows == 1
+    }
+
+    /// Removes up to `limit` couplings of `mapping`; returns how many (0 when none are left).
+    public static func uncouple(mapping: String, limit: Int, on db: PostgresConnection) async throws -> Int {
+        try await db.query(
+            """
+            DELETE FROM couplet.couplings WHERE (mapping, local_id) IN (
+                SELECT mapping, local_id FROM couplet.couplings WHERE mapping = \(mapping) LIMIT \(limit))
+            """, name: "uncouple batch"
+        ).affectedRows
+    }
+
+    /// Releases skipped records (coupled or not) so the next run retries them; returns how many.
+    public static func retrySkipped(mapping: String, on db: PostgresConnection) async throws -> Int {
+        try await db.withTransaction { tx in
+            let coupled = try await tx.query(
+                "UPDATE couplet.couplings SET skipped = false WHERE mapping = \(mapping) AND skipped", name: "retry skipped couplings"
+            ).affectedRows
+            let uncoupled = try await tx.query(
+                "UPDATE couplet.sync_failures SET skipped = false WHERE mapping = \(mapping) AND skipped", name: "retry skipped failures"
+            ).affectedRows
+            return coupled + uncoupled
+        }
+    }
+
     /// The couplings of records on `side` with these ids, keyed by that id.
     static func load(mapping: String, side: SyncSide, ids: [String], on db: PostgresConnection) async throws -> [String: Coupling] {
         let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")

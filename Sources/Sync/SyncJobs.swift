@@ -17,6 +17,16 @@ public enum SyncJobs {
     public static func register(in registry: inout JobRegistry, endpoints: EndpointDirectory = EndpointDirectory()) {
         registry.register(SyncHandler(kind: .full, endpoints: endpoints))
         registry.register(DeltaHandler(endpoints: endpoints))
+        registry.register(UncoupleHandler())
+    }
+
+    /// A job that removes every coupling of `mapping`, one at a time per mapping like its syncs.
+    public static func uncoupleJob(for mapping: String) throws -> NewJob {
+        var job = try NewJob(kind: UncoupleHandler.kind, arguments: Arguments(mapping: mapping))
+        job.queue = "sync"
+        job.concurrencyKey = "sync:\(mapping)"
+        job.maxAttempts = 2
+        return job
     }
 
     /// A job that runs `mapping`: up to 10 attempts like Business Central's sync jobs, one at a time per mapping.
@@ -52,5 +62,21 @@ struct DeltaHandler: JobHandler {
 
     func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
         try await SyncHandler(kind: .delta, endpoints: endpoints).run(arguments, context: context)
+    }
+}
+
+/// `sync.uncouple`: removes every coupling of a mapping, 10,000 per statement (the records stay).
+struct UncoupleHandler: JobHandler {
+    static let kind = "sync.uncouple"
+
+    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
+        try await context.database.withConnection { db in
+            var removed = 0
+            while case let batch = try await CouplingStore.uncouple(mapping: arguments.mapping, limit: 10_000, on: db), batch > 0 {
+                removed += batch
+                try Task.checkCancellation()
+            }
+            context.logger.info("uncoupled", metadata: ["mapping": "\(arguments.mapping)", "couplings": "\(removed)"])
+        }
     }
 }

@@ -14,7 +14,8 @@ struct Couplet: AsyncParsableCommand {
             """,
         subcommands: [
             MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, SchedulesCommand.self,
-            EnqueueCommand.self, JobsCommand.self, SyncCommand.self, BenchCommand.self,
+            EnqueueCommand.self, JobsCommand.self, SyncCommand.self, CoupleCommand.self,
+            UncoupleCommand.self, BenchCommand.self,
         ]
     )
 }

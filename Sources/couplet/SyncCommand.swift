@@ -4,10 +4,19 @@ import Postgres
 import Queue
 import Sync
 
-/// `couplet sync MAPPING`: enqueue a sync of one mapping now, and optionally follow it to the end.
+/// `couplet sync`: synchronize a mapping now, or release its skipped records.
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
+        abstract: "Synchronize a mapping now (couplet sync CUSTOMER [--full] [--wait]), or retry its skipped records.",
+        subcommands: [SyncRunCommand.self, RetrySkippedCommand.self],
+        defaultSubcommand: SyncRunCommand.self)
+}
+
+/// `couplet sync [run] MAPPING`: enqueue a sync of one mapping now, and optionally follow it to the end.
+struct SyncRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Synchronize a mapping now: enqueue a delta (or --full) sync job for the workers.",
         discussion: """
             The job runs on a worker of the `sync` queue, one at a time per mapping. With --wait the \
@@ -76,5 +85,24 @@ struct SyncCommand: AsyncParsableCommand {
             return "\(mapping) \(arrow): \(inserted) inserted, \(modified) modified, \(unchanged) unchanged, "
                 + "\(skipped) skipped, \(failed) failed, \(uncoupled) uncoupled"
         }.joined(separator: "; ")
+    }
+}
+
+/// `couplet sync retry-skipped MAPPING`: records skipped after failing the same way twice are retried by the next run.
+struct RetrySkippedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry-skipped",
+        abstract: "Release a mapping's skipped records so that its next run retries them first.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mapping, e.g. CUSTOMER.")
+    var mapping: String
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.sync")
+        let db = try await global.connect(logger, applicationName: "couplet sync")
+        let released = try await CouplingStore.retrySkipped(mapping: mapping, on: db)
+        print("Released \(released) skipped record(s) of \(mapping); the next run retries them first (couplet sync \(mapping)).")
     }
 }

@@ -64,6 +64,36 @@ struct SyncProcessTests {
         }
     }
 
+    @Test("couple, uncouple and retry-skipped by hand")
+    func couplingCommands() async throws {
+        try await SyncProcessFixture.with(customers: 2) { f in
+            try await f.crm.query("INSERT INTO account (id, account_number, name) VALUES ('00000000-0000-0000-0000-000000000001', '1', 'old')")
+            let couple = try await CoupletProcess.run(
+                ["couple", "CUSTOMER", "1", "00000000-0000-0000-0000-000000000001"], environment: f.environment)
+            #expect(couple.status == 0, "\(couple.standardError)")
+            let again = try await CoupletProcess.run(["couple", "CUSTOMER", "1", "other"], environment: f.environment)
+            #expect(again.status != 0)
+            #expect(again.standardError.contains("1 is already coupled to 00000000-0000-0000-0000-000000000001"))
+            let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: f.environment)
+            let synced = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment)
+            #expect(synced.standardOutput.contains("1 inserted, 1 modified"), "\(synced.standardOutput)")
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 2, "the coupled account was updated, not duplicated")
+
+            try await f.coordination.query("UPDATE couplet.couplings SET skipped = true WHERE local_id = '2'")
+            let released = try await CoupletProcess.run(["sync", "retry-skipped", "CUSTOMER"], environment: f.environment)
+            #expect(released.standardOutput.contains("Released 1 skipped record"))
+            let one = try await CoupletProcess.run(["uncouple", "CUSTOMER", "2"], environment: f.environment)
+            #expect(one.status == 0)
+            let all = try await CoupletProcess.run(["uncouple", "CUSTOMER", "--all"], environment: f.environment)
+            #expect(all.status == 0)
+            #expect(try await eventually(within: .seconds(10)) {
+                try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == 0
+            })
+            worker.terminate()
+            _ = try await worker.waitForExit()
+        }
+    }
+
     @Test("a worker killed mid-sync: the job is rescued and rerun, with no duplicate and nothing lost")
     func killedMidSync() async throws {
         try await SyncProcessFixture.with(customers: 20_000) { f in

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Queue
+import Sync
+
+/// `couplet couple MAPPING LOCAL_ID INTEGRATION_ID`: couple two records by hand, so that the
+/// first full sync updates them instead of creating duplicates.
+struct CoupleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "couple",
+        abstract: "Couple a local (ERP) record to an integration (CRM) record by hand.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mapping, e.g. CUSTOMER.")
+    var mapping: String
+
+    @Argument(help: "The local record's key, e.g. 10000.")
+    var localID: String
+
+    @Argument(help: "The integration record's key.")
+    var integrationID: String
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.couple")
+        let db = try await global.connect(logger, applicationName: "couplet couple")
+        do {
+            try await CouplingStore.couple(mapping: mapping, localID: localID, integrationID: integrationID, on: db)
+        } catch let failure as SyncFailure {
+            throw ValidationError(failure.message)
+        }
+        print("Coupled \(mapping) \(localID) ↔ \(integrationID); the next sync of \(mapping) brings them in step.")
+    }
+}
+
+/// `couplet uncouple MAPPING LOCAL_ID` or `couplet uncouple MAPPING --all` (as a job).
+struct UncoupleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "uncouple",
+        abstract: "Remove one record's coupling, or (with --all, as a job) every coupling of a mapping. The records stay.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mapping, e.g. CUSTOMER.")
+    var mapping: String
+
+    @Argument(help: "The local record's key.")
+    var localID: String?
+
+    @Flag(help: "Every coupling of the mapping, by a sync.uncouple job.")
+    var all = false
+
+    func validate() throws {
+        guard (localID == nil) == all else { throw ValidationError("name one local record, or pass --all for the whole mapping") }
+    }
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.uncouple")
+        let db = try await global.connect(logger, applicationName: "couplet uncouple")
+        if let localID {
+            guard try await CouplingStore.uncouple(mapping: mapping, localID: localID, on: db) else {
+                throw ValidationError("\(mapping) \(localID) is not coupled")
+            }
+            print("Uncoupled \(mapping) \(localID).")
+        } else {
+            let job = try await JobQueue.enqueue(SyncJobs.uncoupleJob(for: mapping), on: db)
+            print("Enqueued job \(job) to uncouple every record of \(mapping).")
+        }
+    }
+}
