@@ -30,6 +30,8 @@ CREATE TABLE couplet.table_mappings (
                                CHECK (update_conflict IN ('fail', 'send_to_integration', 'get_from_integration')),
     deletion_conflict      text        NOT NULL DEFAULT 'fail'
                                CHECK (deletion_conflict IN ('fail', 'restore', 'remove_coupling')),
+    local_template         jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    integration_template   jsonb       NOT NULL DEFAULT '{}'::jsonb,
     depends_on             text[]      NOT NULL DEFAULT '{}',
     batch_size             integer     NOT NULL DEFAULT 1000 CHECK (batch_size BETWEEN 1 AND 100000),
     enabled                boolean     NOT NULL DEFAULT true,
@@ -40,7 +42,7 @@ CREATE TABLE couplet.table_mappings (
 );
 
 COMMENT ON TABLE couplet.table_mappings IS
-    'One row per synchronized table pair. The watermarks are the newest modified-on fully handled on each side, never past the start of a transaction still open when the run read (so a late commit is never missed)';
+    'One row per synchronized table pair; the templates are default values ({"column": "text"}) for records a sync creates on that side. The watermarks are the newest modified-on fully handled on each side, never past the start of a transaction still open when the run read (so a late commit is never missed)';
 
 CREATE TABLE couplet.field_mappings (
     mapping                  text    NOT NULL REFERENCES couplet.table_mappings (name) ON DELETE CASCADE,
@@ -55,8 +57,13 @@ CREATE TABLE couplet.field_mappings (
     not_null                 boolean NOT NULL DEFAULT false,
     clear_on_failure         boolean NOT NULL DEFAULT false,
     comparison               text    NOT NULL DEFAULT 'text' CHECK (comparison IN ('text', 'numeric', 'date_time')),
+    match_priority           integer CHECK (match_priority >= 0),
+    match_case_sensitive     boolean NOT NULL DEFAULT false,
     PRIMARY KEY (mapping, position)
 );
+
+COMMENT ON COLUMN couplet.field_mappings.match_priority IS
+    'Used for match-based coupling when set: fields of the lowest priority are tried first, together';
 
 CREATE TABLE couplet.couplings (
     mapping                  text        NOT NULL REFERENCES couplet.table_mappings (name) ON DELETE CASCADE,
@@ -96,7 +103,7 @@ CREATE TABLE couplet.sync_failures (
 CREATE TABLE couplet.sync_runs (
     id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     mapping      text        NOT NULL,
-    kind         text        NOT NULL CHECK (kind IN ('full', 'delta')),
+    kind         text        NOT NULL CHECK (kind IN ('full', 'delta', 'records', 'match')),
     direction    text        NOT NULL CHECK (direction IN ('to_integration', 'from_integration')),
     job_id       bigint,
     state        text        NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'succeeded', 'failed')),

@@ -54,8 +54,17 @@ struct BatchOutcome {
             counts.uncoupled += 1
         case .fail(let failure):
             fail(record, coupling: coupling, message: failure.message, detail: failure.detail)
-        case .match, .couple:
-            fail(record, coupling: coupling, message: "match-based coupling is not configured for this mapping", detail: nil)
+        case .couple(let targetID, let changes):
+            let fresh = direction == .toIntegration
+                ? Coupling(localID: record.id, integrationID: targetID) : Coupling(localID: targetID, integrationID: record.id)
+            counts.coupled += 1
+            if changes.isEmpty {
+                couplings.append(fresh.recordingSuccess(direction: direction, sourceModifiedOn: record.modifiedOn, targetModifiedOn: nil, at: now))
+            } else {
+                updates.append(Update(record: record, coupling: fresh, values: changes))
+            }
+        case .match:
+            preconditionFailure("the pass decides again with the match outcome")
         }
     }
 

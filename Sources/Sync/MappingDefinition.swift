@@ -15,6 +15,18 @@ public struct MappingSide: Sendable {
     public var filter: String?
     /// The newest modified-on fully handled on this side.
     public var watermark: Date?
+    /// Default values for records a sync creates on this side.
+    public var template: FieldValues
+}
+
+/// A field used for match-based coupling.
+public struct MatchField: Sendable {
+    /// The field mapping whose two columns must hold equal values.
+    public var field: FieldMapping
+    /// Fields of the lowest priority are tried first, together.
+    public var priority: Int
+    /// Whether `ABC` and `abc` differ.
+    public var caseSensitive: Bool
 }
 
 /// A table mapping with its field mappings, as the engine runs it.
@@ -29,6 +41,8 @@ public struct MappingDefinition: Sendable {
     public var integration: MappingSide
     /// Records read and written per batch.
     public var batchSize: Int
+    /// The fields match-based coupling compares, lowest priority first.
+    public var matchFields: [MatchField]
 
     /// One side by name.
     public func side(_ side: SyncSide) -> MappingSide { side == .local ? local : integration }
@@ -52,22 +66,24 @@ public enum MappingStore {
             FROM couplet.table_mappings WHERE name = \(name)
             """, name: "load mapping")
         guard let row = rows.first else { throw SyncFailure(code: .configuration, message: "there is no mapping \"\(name)\"") }
-        let local = try side(row, offset: 0, what: "\(name) local")
-        let integration = try side(row, offset: 6, what: "\(name) integration")
+        let templates = try await templates(of: name, on: db)
+        let local = try side(row, offset: 0, template: templates["local"] ?? [:], what: "\(name) local")
+        let integration = try side(row, offset: 6, template: templates["integration"] ?? [:], what: "\(name) integration")
+        let (fields, matchFields) = try await fields(of: name, on: db)
         let settings = MappingSettings(
             name: name, localTable: local.table.description, integrationTable: integration.table.description,
             direction: try MappingDirection(stored: row.decode(String.self, column: "direction")),
             syncOnlyCoupled: try row.decode(Bool.self, column: "sync_only_coupled"),
             allowInsert: try row.decode(Bool.self, column: "allow_insert"),
-            matchConfigured: false,
+            matchConfigured: !matchFields.isEmpty,
             updateConflictPolicy: try stored(UpdateConflictPolicy.self, row.decode(String.self, column: "update_conflict")),
             deletionConflictPolicy: try stored(DeletionConflictPolicy.self, row.decode(String.self, column: "deletion_conflict")))
         return MappingDefinition(
-            settings: settings, fields: try await fields(of: name, on: db), local: local, integration: integration,
-            batchSize: try row.decode(Int.self, column: "batch_size"))
+            settings: settings, fields: fields, local: local, integration: integration,
+            batchSize: try row.decode(Int.self, column: "batch_size"), matchFields: matchFields)
     }
 
-    private static func side(_ row: PostgresRow, offset: Int, what: String) throws -> MappingSide {
+    private static func side(_ row: PostgresRow, offset: Int, template: FieldValues, what: String) throws -> MappingSide {
         let (endpoint, table, key, modified, filter, watermark) = (
             try row.decode(String.self, at: offset), try row.decode(String.self, at: offset + 1),
             try row.decode(String.self, at: offset + 2), try row.decode(String.self, at: offset + 3),
@@ -75,17 +91,48 @@ public enum MappingStore {
         return MappingSide(
             endpoint: endpoint, table: try PostgresIdentifier(qualified: table, what: "\(what) table"),
             key: try PostgresIdentifier(key, what: "\(what) key column"),
-            modified: try PostgresIdentifier(modified, what: "\(what) modified-on column"), filter: filter, watermark: watermark)
+            modified: try PostgresIdentifier(modified, what: "\(what) modified-on column"), filter: filter, watermark: watermark,
+            template: template)
     }
 
-    private static func fields(of mapping: String, on db: PostgresConnection) async throws -> [FieldMapping] {
-        try await db.query(
+    /// The templates, as text: `jsonb_each_text` turns JSON numbers and booleans into their text.
+    private static func templates(of mapping: String, on db: PostgresConnection) async throws -> [String: FieldValues] {
+        var templates: [String: FieldValues] = ["local": [:], "integration": [:]]
+        for row in try await db.query(
+            """
+            SELECT 'local', t.key, t.value FROM couplet.table_mappings m, jsonb_each_text(m.local_template) t WHERE m.name = \(mapping)
+            UNION ALL
+            SELECT 'integration', t.key, t.value FROM couplet.table_mappings m, jsonb_each_text(m.integration_template) t
+            WHERE m.name = \(mapping)
+            """, name: "load templates")
+        {
+            let (side, column, value) = try row.decode((String, String, String?).self)
+            templates[side, default: [:]][column] = value
+        }
+        return templates
+    }
+
+    private static func fields(of mapping: String, on db: PostgresConnection) async throws -> ([FieldMapping], [MatchField]) {
+        var fields: [FieldMapping] = []
+        var matchFields: [MatchField] = []
+        for row in try await db.query(
             """
             SELECT local_field, integration_field, direction, to_integration_rule, from_integration_rule, constant,
-                   not_null, clear_on_failure, comparison
+                   not_null, clear_on_failure, comparison, match_priority, match_case_sensitive
             FROM couplet.field_mappings WHERE mapping = \(mapping) ORDER BY position
-            """, name: "load field mappings"
-        ).map { row in
+            """, name: "load field mappings")
+        {
+            let field = try fieldMapping(row)
+            fields.append(field)
+            if let priority = try row.decode(Int?.self, column: "match_priority") {
+                matchFields.append(
+                    MatchField(field: field, priority: priority, caseSensitive: try row.decode(Bool.self, column: "match_case_sensitive")))
+            }
+        }
+        return (fields, matchFields.sorted { $0.priority < $1.priority })
+    }
+
+    private static func fieldMapping(_ row: PostgresRow) throws -> FieldMapping {
             let (local, integration, direction, toRule, fromRule, constant, notNull, clear, comparison) = try row.decode(
                 (String, String, String, String?, String?, String?, Bool, Bool, String).self)
             return FieldMapping(
@@ -94,7 +141,6 @@ public enum MappingStore {
                 fromIntegration: try fromRule.map { try TransformationChain(parsing: $0) } ?? .identity,
                 constant: constant, notNull: notNull, clearOnFailure: clear,
                 comparison: comparison == "date_time" ? .dateTime : comparison == "numeric" ? .numeric : .text)
-        }
     }
 
     /// The enum case stored as `snake_case` text.

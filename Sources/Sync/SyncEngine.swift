@@ -2,10 +2,12 @@ import Foundation
 import Logging
 import Postgres
 
-/// Full (every record) or delta (records changed since the watermark).
+/// Full (every record), delta (records changed since the watermark), or match (uncoupled records
+/// coupled to their counterparts by the match fields).
 public enum SyncKind: String, Sendable, Codable {
     case full
     case delta
+    case match
 }
 
 /// What one pass did, as logged in `couplet.sync_runs`.
@@ -37,9 +39,12 @@ public struct SyncEngine: Sendable {
         self.logger = logger
     }
 
-    /// Runs every pass of `mapping`; returns the counts per direction.
+    /// Runs every pass of `mapping` (a match run: the pass from the local side, or the only one);
+    /// returns the counts per direction. `createUnmatched` lets a match run create the records it found no match for.
     @discardableResult
-    public func run(mapping name: String, kind: SyncKind, jobID: Int64? = nil) async throws -> [SyncDirection: SyncCounts] {
+    public func run(
+        mapping name: String, kind: SyncKind, jobID: Int64? = nil, createUnmatched: Bool = false
+    ) async throws -> [SyncDirection: SyncCounts] {
         let mapping = try await MappingStore.load(name, on: coordination)
         let local = try await endpoints.connect(mapping.local.endpoint)
         let integration = try await endpoints.connect(mapping.integration.endpoint)
@@ -48,11 +53,19 @@ public struct SyncEngine: Sendable {
             integration.close()
         }
         var report: [SyncDirection: SyncCounts] = [:]
-        for direction in mapping.settings.direction.passes {
+        let passes = mapping.settings.direction.passes
+        for direction in kind == .match ? Array(passes.prefix(1)) : passes {
             let connections = direction == .toIntegration ? (local, integration) : (integration, local)
-            let pass = try SyncPass(
+            var pass = try SyncPass(
                 mapping: mapping, direction: direction, kind: kind, coordination: coordination,
                 source: connections.0, target: connections.1, logger: logger)
+            if kind == .match {
+                guard !mapping.matchFields.isEmpty else {
+                    throw SyncFailure(code: .configuration, message: "\(name) has no match fields (field_mappings.match_priority)")
+                }
+                pass.matchOnly = true
+                pass.createsUnmatched = createUnmatched
+            }
             report[direction] = try await pass.run(jobID: jobID)
         }
         return report

@@ -11,6 +11,8 @@ public enum SyncJobs {
     public struct Arguments: Codable, Sendable {
         /// The mapping to synchronize.
         public var mapping: String
+        /// For `sync.match`: create the records no match was found for.
+        public var create: Bool?
     }
 
     /// Registers the sync kinds, reading endpoints' connection strings from `endpoints`.
@@ -18,11 +20,22 @@ public enum SyncJobs {
         registry.register(SyncHandler(kind: .full, endpoints: endpoints))
         registry.register(DeltaHandler(endpoints: endpoints))
         registry.register(UncoupleHandler())
+        registry.register(MatchHandler(endpoints: endpoints))
     }
 
     /// A job that removes every coupling of `mapping`, one at a time per mapping like its syncs.
     public static func uncoupleJob(for mapping: String) throws -> NewJob {
-        var job = try NewJob(kind: UncoupleHandler.kind, arguments: Arguments(mapping: mapping))
+        var job = try NewJob(kind: UncoupleHandler.kind, arguments: Arguments(mapping: mapping, create: nil))
+        job.queue = "sync"
+        job.concurrencyKey = "sync:\(mapping)"
+        job.maxAttempts = 2
+        return job
+    }
+
+    /// A `sync.match` job: couples `mapping`'s uncoupled records by its match fields (and with
+    /// `create`, creates the counterparts of those without a match).
+    public static func matchJob(for mapping: String, create: Bool) throws -> NewJob {
+        var job = try NewJob(kind: MatchHandler.kind, arguments: Arguments(mapping: mapping, create: create))
         job.queue = "sync"
         job.concurrencyKey = "sync:\(mapping)"
         job.maxAttempts = 2
@@ -31,7 +44,7 @@ public enum SyncJobs {
 
     /// A job that runs `mapping`: up to 10 attempts like Business Central's sync jobs, one at a time per mapping.
     public static func job(for mapping: String, kind: SyncKind) throws -> NewJob {
-        var job = try NewJob(kind: "sync.\(kind.rawValue)", arguments: Arguments(mapping: mapping))
+        var job = try NewJob(kind: "sync.\(kind.rawValue)", arguments: Arguments(mapping: mapping, create: nil))
         job.queue = "sync"
         job.concurrencyKey = "sync:\(mapping)"
         job.maxAttempts = kind == .full ? 2 : 10
@@ -62,6 +75,19 @@ struct DeltaHandler: JobHandler {
 
     func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
         try await SyncHandler(kind: .delta, endpoints: endpoints).run(arguments, context: context)
+    }
+}
+
+/// `sync.match`: match-based coupling of the mapping's uncoupled records.
+struct MatchHandler: JobHandler {
+    static let kind = "sync.match"
+    let endpoints: EndpointDirectory
+
+    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
+        try await context.database.withConnection { db in
+            try await SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger)
+                .run(mapping: arguments.mapping, kind: .match, jobID: context.job.id, createUnmatched: arguments.create ?? false)
+        }
     }
 }
 

@@ -12,6 +12,10 @@ struct SyncPass {
     let target: PostgresTableEndpoint
     let diff: FieldDiff
     let logger: Logger
+    /// A match run: only uncoupled records are looked at, and coupled by their match fields.
+    var matchOnly = false
+    /// In a match run, whether records without a match are created on the target.
+    var createsUnmatched = false
 
     init(
         mapping: MappingDefinition, direction: SyncDirection, kind: SyncKind, coordination: PostgresConnection,
@@ -41,7 +45,7 @@ struct SyncPass {
         ).single().decode(Int64.self, at: 0)
         var counts = SyncCounts()
         do {
-            try await retryFailures(runID: runID, counts: &counts)
+            if kind != .match { try await retryFailures(runID: runID, counts: &counts) }
             try await readChanges(runID: runID, counts: &counts)
             if kind == .full { try await findDeletedSources(runID: runID, counts: &counts) }
             try await updateRun(runID, counts: counts, finalState: "succeeded")
@@ -76,7 +80,7 @@ struct SyncPass {
     /// Changed records (all, for a full run) in (modified-on, key) order, batch by batch; then the watermark.
     private func readChanges(runID: Int64, counts: inout SyncCounts) async throws {
         let cap = try await source.watermarkCap()
-        let since = kind == .full ? nil : mapping.side(direction.source).watermark
+        let since = kind == .delta ? mapping.side(direction.source).watermark : nil
         var cursor: ChangeCursor?
         var newest = since
         while true {
@@ -87,7 +91,7 @@ struct SyncPass {
             newest = max(newest ?? last.modifiedOn, last.modifiedOn)
         }
         // Rows stamped at the cap itself may still commit: stop just before it (deltas read `> watermark`).
-        if let newest { try await advanceWatermark(to: newest < cap ? newest : cap.addingTimeInterval(-0.000_001)) }
+        if let newest, kind != .match { try await advanceWatermark(to: newest < cap ? newest : cap.addingTimeInterval(-0.000_001)) }
     }
 
     /// A full run also walks the couplings, batch by batch, for source records that no longer
@@ -143,18 +147,21 @@ struct SyncPass {
             uniquingKeysWith: { first, _ in first })
         let lookups = try await LookupTable.load(for: diff, direction: direction, records: records, on: coordination)
         var batch = BatchOutcome()
+        var toMatch: [SyncRecord] = []
         for record in records {
             let coupling = couplings[record.id]
+            if matchOnly && coupling != nil { continue }
             let targetRecord = coupling.flatMap { targets[$0.id(on: direction.target)] }
-            let input = RecordSyncInput(
-                direction: direction, sourceID: record.id,
-                source: sourceDeleted ? .deleted : .present(modifiedOn: record.modifiedOn),
-                counterpart: coupling.map { .coupled($0, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) } ?? .deleted) }
-                    ?? .notCoupled(match: .notTried))
-            let decision = SyncDecision(for: input, in: mapping.settings) { () throws(SyncFailure) in
-                try diff.changes(sourceID: record.id, source: record.values, target: targetRecord?.values, lookup: lookups.resolve)
-            }
-            batch.add(decision, for: record, coupling: coupling, direction: direction)
+            let counterpart: Counterpart = coupling.map {
+                .coupled($0, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) } ?? .deleted)
+            } ?? .notCoupled(match: .notTried)
+            let decision = decide(record, counterpart: counterpart, deleted: sourceDeleted, target: targetRecord, lookups: lookups)
+            if decision == .match { toMatch.append(record) } else { batch.add(decision, for: record, coupling: coupling, direction: direction) }
+        }
+        for (record, outcome) in try await matchOutcomes(toMatch) {
+            var decision = decide(record, counterpart: .notCoupled(match: outcome), deleted: false, target: nil, lookups: lookups)
+            if matchOnly, !createsUnmatched, case .insert = decision { decision = .skip(.notCoupled) }
+            batch.add(decision, for: record, coupling: nil, direction: direction)
         }
         try await write(&batch)
         try await batch.save(mapping: mappingName, direction: direction, runID: runID, on: coordination)
@@ -162,11 +169,71 @@ struct SyncPass {
         try await updateRun(runID, counts: counts)
     }
 
+    private func decide(
+        _ record: SyncRecord, counterpart: Counterpart, deleted: Bool, target: SyncRecord?, lookups: LookupTable
+    ) -> SyncDecision {
+        let input = RecordSyncInput(
+            direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(modifiedOn: record.modifiedOn),
+            counterpart: counterpart)
+        return SyncDecision(for: input, in: mapping.settings) { () throws(SyncFailure) in
+            try diff.changes(sourceID: record.id, source: record.values, target: target?.values, lookup: lookups.resolve)
+        }
+    }
+
+    // MARK: Match-based coupling
+
+    /// Finds each record's counterpart by the match fields, priority by priority: the first
+    /// priority that finds exactly one candidate decides; several candidates are ambiguous; a
+    /// candidate already coupled (or claimed by an earlier record of the batch) is refused.
+    private func matchOutcomes(_ records: [SyncRecord]) async throws -> [(SyncRecord, MatchOutcome)] {
+        var outcomes: [String: MatchOutcome] = [:]
+        var pending = records
+        for fields in Dictionary(grouping: mapping.matchFields, by: \.priority).sorted(by: { $0.key < $1.key }).map(\.value) {
+            let tupled = pending.compactMap { record in matchTuple(record, fields).map { (record, $0) } }
+            let found = try await target.candidates(
+                matching: fields.map { $0.field.field(on: direction.target) }, values: tupled.map(\.1),
+                caseSensitive: fields.allSatisfy(\.caseSensitive))
+            for ((record, _), ids) in zip(tupled, found) where !ids.isEmpty {
+                outcomes[record.id] = ids.count == 1 ? .found(targetID: ids[0]) : .ambiguous(count: ids.count)
+            }
+            pending = pending.filter { outcomes[$0.id] == nil }
+        }
+        return try await refuseTaken(records.map { ($0, outcomes[$0.id] ?? .notFound) })
+    }
+
+    /// Turns a found target that is coupled already, or found for two records, into `alreadyCoupled`.
+    private func refuseTaken(_ outcomes: [(SyncRecord, MatchOutcome)]) async throws -> [(SyncRecord, MatchOutcome)] {
+        let found = outcomes.compactMap { if case .found(let id) = $0.1 { id } else { nil } }
+        let coupled = try await CouplingStore.load(mapping: mappingName, side: direction.target, ids: found, on: coordination)
+        var claimed: [String: String] = coupled.mapValues { $0.id(on: direction.source) }
+        return outcomes.map { record, outcome in
+            guard case .found(let id) = outcome else { return (record, outcome) }
+            if let other = claimed[id] { return (record, .alreadyCoupled(targetID: id, coupledSourceID: other)) }
+            claimed[id] = record.id
+            return (record, outcome)
+        }
+    }
+
+    /// The record's values for `fields`, as the target would hold them; nil when one is missing.
+    private func matchTuple(_ record: SyncRecord, _ fields: [MatchField]) -> [String]? {
+        var tuple: [String] = []
+        for match in fields {
+            let raw = record.values[match.field.field(on: direction.source)] ?? nil
+            guard let value = try? match.field.transformation(for: direction).apply(to: raw), !value.isEmpty else {
+                return nil
+            }
+            tuple.append(value)
+        }
+        return tuple
+    }
+
     /// Inserts and updates the batch's targets; a refused batch is retried record by record.
     private func write(_ batch: inout BatchOutcome) async throws {
         let inserts = batch.inserts
         if !inserts.isEmpty {
-            for (item, result) in zip(inserts, try await writeEach(inserts.map { NewRecord(values: $0.values, token: token(for: $0.record)) }) { try await target.insert($0) }) {
+            let template = mapping.side(direction.target).template
+            let records = inserts.map { NewRecord(values: template.merging($0.values) { _, mapped in mapped }, token: token(for: $0.record)) }
+            for (item, result) in zip(inserts, try await writeEach(records) { try await target.insert($0) }) {
                 switch result {
                 case .success(let written): batch.inserted(item, targetID: written.id, targetModifiedOn: written.modifiedOn)
                 case .failure(let refusal): batch.refused(item.record, coupling: item.coupling, message: refusal.message)

@@ -45,6 +45,9 @@ public protocol TableEndpoint: Sendable {
     /// Updates these records with these values; returns each one's new modified-on by id.
     /// Throws, writing nothing, when any record is refused.
     func update(_ changes: [(id: String, values: FieldValues)]) async throws -> [String: Date]
+    /// For each tuple of `values` (one value per column), the ids of the records whose `columns`
+    /// hold those values, compared case-insensitively unless `caseSensitive`.
+    func candidates(matching columns: [String], values: [[String]], caseSensitive: Bool) async throws -> [[String]]
     /// The newest modified-on a delta may advance to now without missing a late commit (see `PostgresTableEndpoint`).
     func watermarkCap() async throws -> Date
 }
@@ -106,13 +109,18 @@ public struct PostgresTableEndpoint: TableEndpoint {
 
     private func read(_ query: PostgresQuery) async throws -> [SyncRecord] {
         let names = columns.map { $0.parts[0] }
-        return try await connection.withTransaction { read in
+        return try await read(query) { row in
+            var values: FieldValues = [:]
+            for (index, name) in names.enumerated() { values[name] = row.values[index + 2] }
+            return SyncRecord(id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values)
+        }
+    }
+
+    /// Runs a query in a read-only transaction, so a filter from the configuration cannot write.
+    private func read<T: Sendable>(_ query: PostgresQuery, decode: @Sendable (PostgresRow) throws -> T) async throws -> [T] {
+        try await connection.withTransaction { read in
             try await read.runScript("SET TRANSACTION READ ONLY", name: "read only")
-            return try await read.query(query, name: "read \(side.table)").map { row in
-                var values: FieldValues = [:]
-                for (index, name) in names.enumerated() { values[name] = row.values[index + 2] }
-                return SyncRecord(id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values)
-            }
+            return try await read.query(query, name: "read \(side.table)").map(decode)
         }
     }
 
@@ -191,6 +199,28 @@ public struct PostgresTableEndpoint: TableEndpoint {
             for row in rows { written[try row.decode(String.self, at: 0)] = try row.decode(Date.self, at: 1) }
         }
         return written
+    }
+
+    public func candidates(matching columns: [String], values: [[String]], caseSensitive: Bool) async throws -> [[String]] {
+        guard !values.isEmpty, !columns.isEmpty else { return values.map { _ in [] } }
+        let identifiers = try columns.map { try PostgresIdentifier($0, what: "match column") }
+        func normalized(_ expression: PostgresQuery) -> PostgresQuery { caseSensitive ? expression : "lower(\(expression))" }
+        let arrays = PostgresQuery.joined(
+            identifiers.indices.map { index in "\(values.map { $0[index] })::text[]" }, separator: ", ")
+        let inputColumns = identifiers.indices.map { try! PostgresIdentifier("v\($0)") }
+        let conditions = PostgresQuery.joined(
+            zip(identifiers, inputColumns).map { column, input in "\(normalized("t.\(column)::text")) = \(normalized("i.\(input)"))" },
+            separator: " AND ")
+        let rows = try await read(
+            """
+            SELECT i.n, t.\(side.key)::text
+            FROM unnest(\(arrays)) WITH ORDINALITY AS i(\(inputColumns), n)
+            JOIN \(side.table) AS t ON \(conditions)
+            WHERE \(filter)
+            """, decode: { row in (try row.decode(Int.self, at: 0), try row.decode(String.self, at: 1)) })
+        var found = values.map { _ in [String]() }
+        for (ordinal, id) in rows { found[ordinal - 1].append(id) }
+        return found
     }
 
     public func watermarkCap() async throws -> Date {

@@ -67,3 +67,35 @@ struct UncoupleCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// `couplet match MAPPING`: couple uncoupled records to their counterparts by the match fields, as a job.
+struct MatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "match",
+        abstract: "Couple a mapping's uncoupled records by their match fields (a sync.match job).",
+        discussion: """
+            Fields with a match priority are compared, lowest priority first (case-insensitively unless \
+            the field says otherwise). A single candidate is coupled and takes the record's values; several \
+            candidates, or one coupled already, fail the record with the reason in couplet.sync_errors.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mapping, e.g. CUSTOMER.")
+    var mapping: String
+
+    @Flag(help: "Create the counterparts of records that match nothing.")
+    var create = false
+
+    @Flag(help: "Follow the run until it ends.")
+    var wait = false
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.match")
+        let db = try await global.connect(logger, applicationName: "couplet match")
+        let job = try await JobQueue.enqueue(SyncJobs.matchJob(for: mapping, create: create), on: db)
+        print("Enqueued match-based coupling of \(mapping) as job \(job).")
+        guard wait else { return }
+        guard try await SyncProgress(mapping: mapping).follow(job, on: db) == "completed" else { throw ExitCode.failure }
+    }
+}

@@ -44,12 +44,35 @@ struct SyncRunCommand: AsyncParsableCommand {
         let job = try await JobQueue.enqueue(SyncJobs.job(for: mapping, kind: full ? .full : .delta), on: db)
         print("Enqueued \(full ? "full" : "delta") sync of \(mapping) as job \(job).")
         guard wait else { return }
-        let state = try await follow(job, on: db)
-        guard state == "completed" else { throw ExitCode.failure }
+        guard try await SyncProgress(mapping: mapping).follow(job, on: db) == "completed" else { throw ExitCode.failure }
     }
+}
+
+/// `couplet sync retry-skipped MAPPING`: records skipped after failing the same way twice are retried by the next run.
+struct RetrySkippedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry-skipped",
+        abstract: "Release a mapping's skipped records so that its next run retries them first.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The mapping, e.g. CUSTOMER.")
+    var mapping: String
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.sync")
+        let db = try await global.connect(logger, applicationName: "couplet sync")
+        let released = try await CouplingStore.retrySkipped(mapping: mapping, on: db)
+        print("Released \(released) skipped record(s) of \(mapping); the next run retries them first (couplet sync \(mapping)).")
+    }
+}
+
+/// Follows a sync job's runs, printing their counters as they change.
+struct SyncProgress {
+    let mapping: String
 
     /// Prints the run's counters as they change until the job ends; returns its final state.
-    private func follow(_ job: Int64, on db: PostgresConnection) async throws -> String {
+    func follow(_ job: Int64, on db: PostgresConnection) async throws -> String {
         let terminal = isatty(STDOUT_FILENO) == 1
         var shown = ""
         while true {
@@ -85,24 +108,5 @@ struct SyncRunCommand: AsyncParsableCommand {
             return "\(mapping) \(arrow): \(inserted) inserted, \(modified) modified, \(unchanged) unchanged, "
                 + "\(skipped) skipped, \(failed) failed, \(uncoupled) uncoupled"
         }.joined(separator: "; ")
-    }
-}
-
-/// `couplet sync retry-skipped MAPPING`: records skipped after failing the same way twice are retried by the next run.
-struct RetrySkippedCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "retry-skipped",
-        abstract: "Release a mapping's skipped records so that its next run retries them first.")
-
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "The mapping, e.g. CUSTOMER.")
-    var mapping: String
-
-    func run() async throws {
-        let logger = try global.makeLogger("couplet.sync")
-        let db = try await global.connect(logger, applicationName: "couplet sync")
-        let released = try await CouplingStore.retrySkipped(mapping: mapping, on: db)
-        print("Released \(released) skipped record(s) of \(mapping); the next run retries them first (couplet sync \(mapping)).")
     }
 }

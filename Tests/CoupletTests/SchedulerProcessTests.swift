@@ -54,12 +54,12 @@ struct SchedulerProcessTests {
         try await SchedulerFixture.with { fixture in
             for name in ["erp-customers", "crm-accounts", "statistics"] { try await fixture.addSchedule(name, "*/5 * * * *") }
             let rate = 2880.0  // a day in 30 seconds
-            let anchor = Date().addingTimeInterval(1)
+            let anchor = Date().addingTimeInterval(5)  // the processes are up well before the simulated day starts
             let options = ["--leader-lease", "1s", "--misfire-threshold", "3h"]
             var schedulers = try (0..<2).map { _ in
                 try fixture.startScheduler(simulating: Self.dayStart, anchor: anchor, rate: rate, extra: options)
             }
-            try await Task.sleep(for: .seconds(12))
+            try await Task.sleep(for: .seconds(16))
             let leaderPID = try await fixture.count("SELECT pid FROM couplet.scheduler_leader")
             let leader = try #require(schedulers.firstIndex { $0.pid == Int32(leaderPID) })
             schedulers[leader].kill()

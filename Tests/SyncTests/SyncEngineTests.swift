@@ -175,4 +175,58 @@ struct SyncEngineTests {
             #expect(Set(try await f.accounts().keys) == ["1", "2"], "account 2 restored; account 1 was only uncoupled, never deleted")
         }
     }
+
+    @Test("match-based coupling: a unique match couples, ambiguous and taken ones fail with a reason, no match is left or created")
+    func matching() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.coordination.runScript(
+                "UPDATE couplet.field_mappings SET match_priority = 1 WHERE mapping = 'CUSTOMER' AND local_field = 'name'", name: "match")
+            try await f.erp.runScript(
+                "INSERT INTO customer (no, name) VALUES ('1', 'The Cannon Group'), ('2', 'dup'), ('3', 'coupled'), ('4', 'Lonely')",
+                name: "customers")
+            try await f.crm.runScript(
+                """
+                INSERT INTO account (id, name) VALUES ('00000000-0000-0000-0000-00000000000a', 'THE CANNON GROUP'),
+                    ('00000000-0000-0000-0000-00000000000b', 'Dup'), ('00000000-0000-0000-0000-00000000000c', 'DUP'),
+                    ('00000000-0000-0000-0000-00000000000d', 'Coupled')
+                """, name: "accounts")
+            try await f.coordination.runScript(
+                "INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES ('CUSTOMER', '99', '00000000-0000-0000-0000-00000000000d')",
+                name: "taken")
+            let engine = SyncEngine(coordination: f.coordination, endpoints: f.endpoints, logger: .init(label: "test"))
+            let counts = try await engine.run(mapping: "CUSTOMER", kind: .match)[.toIntegration]
+            #expect(counts?.coupled == 1 && counts?.failed == 2 && counts?.skipped == 1 && counts?.inserted == 0, "\(String(describing: counts))")
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings WHERE local_id = '1' AND integration_id = '00000000-0000-0000-0000-00000000000a'") == 1)
+            let reasons = try await f.coordination.query("SELECT local_id, message FROM couplet.sync_errors ORDER BY local_id")
+                .map { try $0.decode((String, String).self) }
+            #expect(reasons.map(\.0) == ["2", "3"])
+            #expect(reasons[0].1.contains("2"), "ambiguous: \(reasons[0].1)")
+            #expect(reasons[1].1.contains("99"), "names the record it is coupled to: \(reasons[1].1)")
+            #expect(try await f.accounts()["1"]?.name == "The Cannon Group", "the matched account took the customer's values")
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 4)
+            let created = try await engine.run(mapping: "CUSTOMER", kind: .match, createUnmatched: true)[.toIntegration]
+            #expect(created?.inserted == 1, "Lonely is created")
+        }
+    }
+
+    @Test("a full sync with match fields couples what both sides already hold instead of duplicating it; templates fill new records")
+    func fullSyncMatchesFirst() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.coordination.runScript(
+                """
+                UPDATE couplet.field_mappings SET match_priority = 1 WHERE mapping = 'CUSTOMER' AND local_field = 'no';
+                UPDATE couplet.table_mappings SET integration_template = '{"city": "Unknown", "owner_id": "sales-team"}';
+                """, name: "setup")
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'Adatum'), ('2', 'Trey Research')", name: "erp")
+            try await f.crm.runScript("INSERT INTO account (account_number, name) VALUES ('1', 'Adatum Corp')", name: "crm")
+            let counts = try await f.sync(.full)[.toIntegration]
+            #expect(counts?.coupled == 2 && counts?.inserted == 1, "\(String(describing: counts))")
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 2)
+            #expect(try await f.accounts()["1"]?.name == "Adatum")
+            let new = try await f.crm.query("SELECT city, owner_id FROM account WHERE account_number = '2'").single().decode((String, String).self)
+            #expect(new == ("Unknown", "sales-team"))
+        }
+    }
 }
