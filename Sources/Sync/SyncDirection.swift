@@ -1,5 +1,5 @@
 /// One of the two systems a table mapping connects.
-public enum SyncSide: String, Sendable, Hashable, CaseIterable {
+public enum SyncSide: String, Sendable, Hashable, CaseIterable, Codable {
     /// The ERP side (Business Central's own tables).
     case local
     /// The CRM side (Business Central's "integration table").

@@ -2,12 +2,27 @@ import Foundation
 import Logging
 import Postgres
 
-/// Full (every record), delta (records changed since the watermark), or match (uncoupled records
-/// coupled to their counterparts by the match fields).
+/// Full (every record), delta (records changed since the watermark), match (uncoupled records
+/// coupled to their counterparts by the match fields), or records (chosen records only).
 public enum SyncKind: String, Sendable, Codable {
     case full
     case delta
     case match
+    case records
+}
+
+/// Chosen records of one side, for a `records` run.
+public struct ChosenRecords: Sendable, Codable {
+    /// The side the ids belong to; the pass from that side runs.
+    public var side: SyncSide
+    /// The records' keys.
+    public var ids: [String]
+
+    /// Names records of one side.
+    public init(side: SyncSide, ids: [String]) {
+        self.side = side
+        self.ids = ids
+    }
 }
 
 /// What one pass did, as logged in `couplet.sync_runs`.
@@ -43,7 +58,7 @@ public struct SyncEngine: Sendable {
     /// returns the counts per direction. `createUnmatched` lets a match run create the records it found no match for.
     @discardableResult
     public func run(
-        mapping name: String, kind: SyncKind, jobID: Int64? = nil, createUnmatched: Bool = false
+        mapping name: String, kind: SyncKind, jobID: Int64? = nil, createUnmatched: Bool = false, records: ChosenRecords? = nil
     ) async throws -> [SyncDirection: SyncCounts] {
         let mapping = try await MappingStore.load(name, on: coordination)
         let local = try await endpoints.connect(mapping.local.endpoint)
@@ -53,12 +68,15 @@ public struct SyncEngine: Sendable {
             integration.close()
         }
         var report: [SyncDirection: SyncCounts] = [:]
-        let passes = mapping.settings.direction.passes
-        for direction in kind == .match ? Array(passes.prefix(1)) : passes {
+        var passes = mapping.settings.direction.passes
+        if kind == .match { passes = Array(passes.prefix(1)) }
+        if let records { passes = passes.filter { $0.source == records.side } }
+        for direction in passes {
             let connections = direction == .toIntegration ? (local, integration) : (integration, local)
             var pass = try SyncPass(
                 mapping: mapping, direction: direction, kind: kind, coordination: coordination,
                 source: connections.0, target: connections.1, logger: logger)
+            pass.chosenIDs = records?.ids
             if kind == .match {
                 guard !mapping.matchFields.isEmpty else {
                     throw SyncFailure(code: .configuration, message: "\(name) has no match fields (field_mappings.match_priority)")

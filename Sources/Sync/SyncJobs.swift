@@ -13,6 +13,15 @@ public enum SyncJobs {
         public var mapping: String
         /// For `sync.match`: create the records no match was found for.
         public var create: Bool?
+        /// For `sync.records`: the records to synchronize.
+        public var records: ChosenRecords?
+
+        /// Arguments for `mapping`.
+        public init(mapping: String, create: Bool? = nil, records: ChosenRecords? = nil) {
+            self.mapping = mapping
+            self.create = create
+            self.records = records
+        }
     }
 
     /// Registers the sync kinds, reading endpoints' connection strings from `endpoints`.
@@ -21,11 +30,12 @@ public enum SyncJobs {
         registry.register(DeltaHandler(endpoints: endpoints))
         registry.register(UncoupleHandler())
         registry.register(MatchHandler(endpoints: endpoints))
+        registry.register(RecordsHandler(endpoints: endpoints))
     }
 
     /// A job that removes every coupling of `mapping`, one at a time per mapping like its syncs.
     public static func uncoupleJob(for mapping: String) throws -> NewJob {
-        var job = try NewJob(kind: UncoupleHandler.kind, arguments: Arguments(mapping: mapping, create: nil))
+        var job = try NewJob(kind: UncoupleHandler.kind, arguments: Arguments(mapping: mapping))
         job.queue = "sync"
         job.concurrencyKey = "sync:\(mapping)"
         job.maxAttempts = 2
@@ -42,9 +52,18 @@ public enum SyncJobs {
         return job
     }
 
+    /// A `sync.records` job: synchronizes chosen records now (Business Central's "Synchronize now" on a selection).
+    public static func recordsJob(for mapping: String, records: ChosenRecords) throws -> NewJob {
+        var job = try NewJob(kind: RecordsHandler.kind, arguments: Arguments(mapping: mapping, records: records))
+        job.queue = "sync"
+        job.concurrencyKey = "sync:\(mapping)"
+        job.maxAttempts = 2
+        return job
+    }
+
     /// A job that runs `mapping`: up to 10 attempts like Business Central's sync jobs, one at a time per mapping.
     public static func job(for mapping: String, kind: SyncKind) throws -> NewJob {
-        var job = try NewJob(kind: "sync.\(kind.rawValue)", arguments: Arguments(mapping: mapping, create: nil))
+        var job = try NewJob(kind: "sync.\(kind.rawValue)", arguments: Arguments(mapping: mapping))
         job.queue = "sync"
         job.concurrencyKey = "sync:\(mapping)"
         job.maxAttempts = kind == .full ? 2 : 10
@@ -87,6 +106,22 @@ struct MatchHandler: JobHandler {
         try await context.database.withConnection { db in
             try await SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger)
                 .run(mapping: arguments.mapping, kind: .match, jobID: context.job.id, createUnmatched: arguments.create ?? false)
+        }
+    }
+}
+
+/// `sync.records`: the chosen records of one side, and their counterparts.
+struct RecordsHandler: JobHandler {
+    static let kind = "sync.records"
+    let endpoints: EndpointDirectory
+
+    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
+        guard let records = arguments.records else {
+            throw JobError(.undecodableArguments, "sync.records needs \"records\": {\"side\": …, \"ids\": […]}", isRetryable: false)
+        }
+        try await context.database.withConnection { db in
+            try await SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger)
+                .run(mapping: arguments.mapping, kind: .records, jobID: context.job.id, records: records)
         }
     }
 }

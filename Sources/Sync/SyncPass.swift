@@ -12,6 +12,8 @@ struct SyncPass {
     let target: PostgresTableEndpoint
     let diff: FieldDiff
     let logger: Logger
+    /// A records run: only these source records.
+    var chosenIDs: [String]?
     /// A match run: only uncoupled records are looked at, and coupled by their match fields.
     var matchOnly = false
     /// In a match run, whether records without a match are created on the target.
@@ -45,8 +47,12 @@ struct SyncPass {
         ).single().decode(Int64.self, at: 0)
         var counts = SyncCounts()
         do {
-            if kind != .match { try await retryFailures(runID: runID, counts: &counts) }
-            try await readChanges(runID: runID, counts: &counts)
+            if let chosenIDs {
+                try await syncChosen(chosenIDs, runID: runID, counts: &counts)
+            } else {
+                if kind != .match { try await retryFailures(runID: runID, counts: &counts) }
+                try await readChanges(runID: runID, counts: &counts)
+            }
             if kind == .full { try await findDeletedSources(runID: runID, counts: &counts) }
             try await updateRun(runID, counts: counts, finalState: "succeeded")
         } catch {
@@ -57,6 +63,18 @@ struct SyncPass {
             "sync pass finished",
             metadata: ["mapping": "\(mappingName)", "direction": "\(direction.storedName)", "counts": "\(counts)"])
         return counts
+    }
+
+    /// Chosen records, batch by batch; a chosen record that no longer exists meets the deletion policy.
+    private func syncChosen(_ ids: [String], runID: Int64, counts: inout SyncCounts) async throws {
+        for start in stride(from: 0, to: ids.count, by: mapping.batchSize) {
+            let batch = Array(ids[start..<min(start + mapping.batchSize, ids.count)])
+            let found = try await source.records(ids: batch)
+            try await process(found, runID: runID, counts: &counts)
+            let existing = try await source.existingIDs(batch)
+            let gone = batch.filter { !existing.contains($0) }.map { SyncRecord(id: $0, modifiedOn: .distantPast, values: [:]) }
+            try await process(gone, sourceDeleted: true, runID: runID, counts: &counts)
+        }
     }
 
     /// Records that failed last time and are not skipped go first.

@@ -32,6 +32,25 @@ struct SyncRunCommand: AsyncParsableCommand {
     @Flag(help: "Every record, not only those changed since the last run.")
     var full = false
 
+    @Option(help: "Only these records (comma-separated keys), e.g. --records 10000,20000.")
+    var records: String?
+
+    @Option(help: "The side --records names: local (ERP) or integration (CRM).")
+    var side: String = "local"
+
+    func validate() throws {
+        guard SyncSide(rawValue: side) != nil else { throw ValidationError("--side must be local or integration") }
+        guard records == nil || !full else { throw ValidationError("--records and --full do not go together") }
+    }
+
+    private var job: NewJob {
+        get throws {
+            guard let records else { return try SyncJobs.job(for: mapping, kind: full ? .full : .delta) }
+            let ids = records.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return try SyncJobs.recordsJob(for: mapping, records: ChosenRecords(side: SyncSide(rawValue: side)!, ids: ids))
+        }
+    }
+
     @Flag(help: "Follow the run until it ends.")
     var wait = false
 
@@ -41,8 +60,8 @@ struct SyncRunCommand: AsyncParsableCommand {
         let exists = try await db.query("SELECT count(*) FROM couplet.table_mappings WHERE name = \(mapping)").single()
             .decode(Int.self, at: 0)
         guard exists == 1 else { throw ValidationError("there is no mapping \"\(mapping)\" (couplet mappings list shows them)") }
-        let job = try await JobQueue.enqueue(SyncJobs.job(for: mapping, kind: full ? .full : .delta), on: db)
-        print("Enqueued \(full ? "full" : "delta") sync of \(mapping) as job \(job).")
+        let job = try await JobQueue.enqueue(self.job, on: db)
+        print("Enqueued \(records != nil ? "records" : full ? "full" : "delta") sync of \(mapping) as job \(job).")
         guard wait else { return }
         guard try await SyncProgress(mapping: mapping).follow(job, on: db) == "completed" else { throw ExitCode.failure }
     }

@@ -229,4 +229,18 @@ struct SyncEngineTests {
             #expect(new == ("Unknown", "sales-team"))
         }
     }
+
+    @Test("a records run synchronizes only the chosen records")
+    func chosenRecords() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping()
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'a'), ('2', 'b'), ('3', 'c')", name: "three")
+            let engine = SyncEngine(coordination: f.coordination, endpoints: f.endpoints, logger: .init(label: "test"))
+            let counts = try await engine.run(
+                mapping: "CUSTOMER", kind: .records, records: ChosenRecords(side: .local, ids: ["2", "9"]))
+            #expect(counts.keys.sorted { $0.rawValue < $1.rawValue } == [.toIntegration], "only the pass from the chosen side")
+            #expect(counts[.toIntegration]?.inserted == 1)
+            #expect(Set(try await f.accounts().keys) == ["2"])
+        }
+    }
 }
