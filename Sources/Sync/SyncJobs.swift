@@ -1,11 +1,12 @@
 import Foundation
 import Queue
 
-/// The sync job kinds, registered with the queue: `sync.full` and `sync.delta`, `{"mapping": "CUSTOMER"}`.
+/// The sync job kinds, registered with the queue: `sync.full`, `sync.delta`, `sync.records`,
+/// `sync.match` and `sync.uncouple`, each with `{"mapping": "CUSTOMER", …}`.
 ///
-/// Enqueue them with the mapping as the concurrency key (`SyncJobs.job(for:kind:)` does), so one
-/// mapping never syncs twice at once. Both are idempotent: a rerun after a crash finds the
-/// couplings written so far and continues from the last watermark.
+/// The jobs made here run on queue `sync` with the mapping as their concurrency key, so one
+/// mapping never syncs twice at once. All are idempotent: a rerun after a crash finds the
+/// couplings written so far, and inserts find the records an earlier attempt wrote.
 public enum SyncJobs {
     /// The arguments of a sync job.
     public struct Arguments: Codable, Sendable {
@@ -26,103 +27,101 @@ public enum SyncJobs {
 
     /// Registers the sync kinds, reading endpoints' connection strings from `endpoints`.
     public static func register(in registry: inout JobRegistry, endpoints: EndpointDirectory = EndpointDirectory()) {
-        registry.register(SyncHandler(kind: .full, endpoints: endpoints))
-        registry.register(DeltaHandler(endpoints: endpoints))
-        registry.register(UncoupleHandler())
+        registry.register(FullSyncHandler(endpoints: endpoints))
+        registry.register(DeltaSyncHandler(endpoints: endpoints))
+        registry.register(RecordsSyncHandler(endpoints: endpoints))
         registry.register(MatchHandler(endpoints: endpoints))
-        registry.register(RecordsHandler(endpoints: endpoints))
+        registry.register(UncoupleHandler())
     }
 
-    /// A job that removes every coupling of `mapping`, one at a time per mapping like its syncs.
-    public static func uncoupleJob(for mapping: String) throws -> NewJob {
-        var job = try NewJob(kind: UncoupleHandler.kind, arguments: Arguments(mapping: mapping))
-        job.queue = "sync"
-        job.concurrencyKey = "sync:\(mapping)"
-        job.maxAttempts = 2
-        return job
+    /// A full or delta run of `mapping`: a delta retries up to 10 times like Business Central's sync jobs.
+    public static func job(for mapping: String, kind: SyncKind) throws -> NewJob {
+        try job("sync.\(kind.rawValue)", Arguments(mapping: mapping), maxAttempts: kind == .delta ? 10 : 2)
+    }
+
+    /// A `sync.records` job: synchronizes chosen records now (Business Central's "Synchronize now" on a selection).
+    public static func recordsJob(for mapping: String, records: ChosenRecords) throws -> NewJob {
+        try job(RecordsSyncHandler.kind, Arguments(mapping: mapping, records: records), maxAttempts: 2)
     }
 
     /// A `sync.match` job: couples `mapping`'s uncoupled records by its match fields (and with
     /// `create`, creates the counterparts of those without a match).
     public static func matchJob(for mapping: String, create: Bool) throws -> NewJob {
-        var job = try NewJob(kind: MatchHandler.kind, arguments: Arguments(mapping: mapping, create: create))
-        job.queue = "sync"
-        job.concurrencyKey = "sync:\(mapping)"
-        job.maxAttempts = 2
-        return job
+        try job(MatchHandler.kind, Arguments(mapping: mapping, create: create), maxAttempts: 2)
     }
 
-    /// A `sync.records` job: synchronizes chosen records now (Business Central's "Synchronize now" on a selection).
-    public static func recordsJob(for mapping: String, records: ChosenRecords) throws -> NewJob {
-        var job = try NewJob(kind: RecordsHandler.kind, arguments: Arguments(mapping: mapping, records: records))
-        job.queue = "sync"
-        job.concurrencyKey = "sync:\(mapping)"
-        job.maxAttempts = 2
-        return job
+    /// A `sync.uncouple` job: removes every coupling of `mapping`.
+    public static func uncoupleJob(for mapping: String) throws -> NewJob {
+        try job(UncoupleHandler.kind, Arguments(mapping: mapping), maxAttempts: 2)
     }
 
-    /// A job that runs `mapping`: up to 10 attempts like Business Central's sync jobs, one at a time per mapping.
-    public static func job(for mapping: String, kind: SyncKind) throws -> NewJob {
-        var job = try NewJob(kind: "sync.\(kind.rawValue)", arguments: Arguments(mapping: mapping))
+    private static func job(_ kind: String, _ arguments: Arguments, maxAttempts: Int) throws -> NewJob {
+        var job = try NewJob(kind: kind, arguments: arguments)
         job.queue = "sync"
-        job.concurrencyKey = "sync:\(mapping)"
-        job.maxAttempts = kind == .full ? 2 : 10
+        job.concurrencyKey = "sync:\(arguments.mapping)"
+        job.maxAttempts = maxAttempts
         return job
     }
 }
 
-/// `sync.full`: every record of the mapping's tables, both directions the mapping syncs.
-struct SyncHandler: JobHandler {
-    static let kind = "sync.full"
-    let kind: SyncKind
-    let endpoints: EndpointDirectory
+/// A handler that runs the sync engine with a coordination connection from the worker's pool.
+protocol SyncEngineHandler: JobHandler where Arguments == SyncJobs.Arguments {
+    var endpoints: EndpointDirectory { get }
+    /// Runs the engine for this kind of job.
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws
+}
+
+extension SyncEngineHandler {
+    /// A failed run is tried again after 30 s (Business Central's rerun delay).
     var retryPolicy: RetryPolicy { RetryPolicy(backoff: .fixed(.seconds(30))) }
 
     func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
         try await context.database.withConnection { db in
-            try await SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger)
-                .run(mapping: arguments.mapping, kind: kind, jobID: context.job.id)
+            try await run(SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger), arguments, job: context.job.id)
         }
+    }
+}
+
+/// `sync.full`: every record of the mapping's tables, in each direction the mapping syncs.
+struct FullSyncHandler: SyncEngineHandler {
+    static let kind = "sync.full"
+    let endpoints: EndpointDirectory
+
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws {
+        try await engine.run(mapping: arguments.mapping, kind: .full, jobID: job)
     }
 }
 
 /// `sync.delta`: the records changed since each side's watermark.
-struct DeltaHandler: JobHandler {
+struct DeltaSyncHandler: SyncEngineHandler {
     static let kind = "sync.delta"
     let endpoints: EndpointDirectory
-    var retryPolicy: RetryPolicy { RetryPolicy(backoff: .fixed(.seconds(30))) }
 
-    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
-        try await SyncHandler(kind: .delta, endpoints: endpoints).run(arguments, context: context)
-    }
-}
-
-/// `sync.match`: match-based coupling of the mapping's uncoupled records.
-struct MatchHandler: JobHandler {
-    static let kind = "sync.match"
-    let endpoints: EndpointDirectory
-
-    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
-        try await context.database.withConnection { db in
-            try await SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger)
-                .run(mapping: arguments.mapping, kind: .match, jobID: context.job.id, createUnmatched: arguments.create ?? false)
-        }
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws {
+        try await engine.run(mapping: arguments.mapping, kind: .delta, jobID: job)
     }
 }
 
 /// `sync.records`: the chosen records of one side, and their counterparts.
-struct RecordsHandler: JobHandler {
+struct RecordsSyncHandler: SyncEngineHandler {
     static let kind = "sync.records"
     let endpoints: EndpointDirectory
 
-    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws {
         guard let records = arguments.records else {
             throw JobError(.undecodableArguments, "sync.records needs \"records\": {\"side\": …, \"ids\": […]}", isRetryable: false)
         }
-        try await context.database.withConnection { db in
-            try await SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger)
-                .run(mapping: arguments.mapping, kind: .records, jobID: context.job.id, records: records)
-        }
+        try await engine.run(mapping: arguments.mapping, kind: .records, jobID: job, records: records)
+    }
+}
+
+/// `sync.match`: match-based coupling of the mapping's uncoupled records.
+struct MatchHandler: SyncEngineHandler {
+    static let kind = "sync.match"
+    let endpoints: EndpointDirectory
+
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws {
+        try await engine.run(mapping: arguments.mapping, kind: .match, jobID: job, createUnmatched: arguments.create ?? false)
     }
 }
 
