@@ -3,7 +3,8 @@ import PackageDescription
 
 /// Couplet: a Postgres-backed job-queue worker pool that keeps an ERP and a CRM in step.
 ///
-/// Modules depend downwards only: CLibPQ → Postgres → Queue → Cron (→ Sync) → couplet.
+/// Modules depend downwards only: CLibPQ → Postgres → Queue → Cron (→ Sync) → couplet; Cron and Sync read
+/// their YAML files through YAMLFile (which knows only Yams).
 let package = Package(
     name: "Couplet",
     platforms: [.macOS(.v15)],
@@ -36,10 +37,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "YAMLFile",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "Cron",
             dependencies: [
                 "Postgres",
                 "Queue",
+                "YAMLFile",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
@@ -50,6 +56,7 @@ let package = Package(
             dependencies: [
                 "Postgres",
                 "Queue",
+                "YAMLFile",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -76,6 +83,7 @@ let package = Package(
                 "Queue",
                 "Cron",
                 "Sync",
+                "YAMLFile",
                 "CoupletSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 import Foundation
+import YAMLFile
 import Yams
 
 /// A JSON value built from YAML, for job arguments written in a schedules file.

@@ -1,4 +1,5 @@
 import Foundation
+import YAMLFile
 import Yams
 
 /// The schedules file: the YAML a person keeps in version control and applies with
@@ -30,76 +31,29 @@ public enum ScheduleFile {
     public static func parse(_ yaml: String, file: String) throws(ScheduleFileError) -> [ScheduleDefinition] {
         var reader = ScheduleFileReader(file: file)
         let definitions = reader.read(yaml)
-        guard reader.problems.isEmpty else { throw ScheduleFileError(problems: inFileOrder(reader.problems)) }
+        if let error = reader.problems.error { throw error }
         return definitions
-    }
-
-    /// The problems sorted by line and column; problems at the same place keep the order they were found in.
-    private static func inFileOrder(_ problems: [ScheduleFileError.Problem]) -> [ScheduleFileError.Problem] {
-        problems.enumerated()
-            .sorted { ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset) }
-            .map(\.element)
     }
 }
 
 /// Why a schedules file was rejected: every problem found, each with its place in the file.
-public struct ScheduleFileError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// One problem at one place, printed like a compiler diagnostic.
-    public struct Problem: Sendable, Equatable, CustomStringConvertible {
-        /// The file's name, as given to `ScheduleFile.parse`.
-        public var file: String
-        /// The 1-based line.
-        public var line: Int
-        /// The 1-based column, in Unicode scalars.
-        public var column: Int
-        /// What is wrong.
-        public var message: String
-
-        /// Creates a problem at `file:line:column`.
-        public init(file: String, line: Int, column: Int, message: String) {
-            self.file = file
-            self.line = line
-            self.column = column
-            self.message = message
-        }
-
-        /// `file:line:column: message`.
-        public var description: String { "\(file):\(line):\(column): \(message)" }
-    }
-
-    /// Every problem, in the order of the file.
-    public var problems: [Problem]
-
-    /// Creates an error listing `problems`.
-    public init(problems: [Problem]) {
-        self.problems = problems
-    }
-
-    /// One problem per line.
-    public var description: String { problems.map(\.description).joined(separator: "\n") }
-}
+public typealias ScheduleFileError = FileProblems
 
 /// Walks the YAML tree of a schedules file, collecting definitions and located problems.
 private struct ScheduleFileReader {
     typealias Field = ScheduleDefinition.Field
 
-    let file: String
-    var problems: [ScheduleFileError.Problem] = []
+    var problems: ProblemCollector
     /// The line where each schedule name was first defined.
     private var names: [String: Int] = [:]
 
     init(file: String) {
-        self.file = file
+        problems = ProblemCollector(file: file)
     }
 
     mutating func read(_ yaml: String) -> [ScheduleDefinition] {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            report(yamlError: error, in: yaml)
-            return []
-        }
+        let root = problems.compose(yaml)
+        guard !problems.hasErrors else { return [] }
         guard let root else {
             report(at: nil, "the file is empty: expected a mapping with the key schedules and a list of schedules")
             return []
@@ -144,9 +98,7 @@ private struct ScheduleFileReader {
             return nil
         }
         let nodes = fieldNodes(of: mapping)
-        for field in [Field.name, .expression, .jobKind] where nodes[field] == nil {
-            report(at: item, "schedule is missing the required key \(field.rawValue)")
-        }
+        problems.require([Field.name, .expression, .jobKind], in: nodes, at: item, what: "schedule")
         var fields = ScheduleFieldReader(nodes: nodes, item: item)
         let definition = fields.definition()
         for failure in fields.failures { report(failure.error, at: failure.node) }
@@ -156,16 +108,7 @@ private struct ScheduleFileReader {
 
     /// The value node of each known key; unknown keys are reported.
     private mutating func fieldNodes(of mapping: Node.Mapping) -> [Field: Node] {
-        var nodes: [Field: Node] = [:]
-        for (key, value) in mapping {
-            guard let field = key.string.flatMap(Field.init(rawValue:)) else {
-                let known = Field.allCases.map(\.rawValue).joined(separator: ", ")
-                report(at: key, "unknown key \(key.summary); expected one of \(known)")
-                continue
-            }
-            nodes[field] = value
-        }
-        return nodes
+        problems.values(of: mapping, keys: Field.self)
     }
 
     /// Remembers where `name` was defined, reporting a second definition.
@@ -180,57 +123,13 @@ private struct ScheduleFileReader {
     // MARK: - Reporting
 
     private mutating func report(at node: Node?, _ message: String) {
-        let mark = node?.mark
-        report(line: mark?.line ?? 1, column: mark?.column ?? 1, message)
+        problems.report(at: node, message)
     }
 
     /// Reports a field's problem where it is: deep inside the value when known, else at the value.
     private mutating func report(_ error: any Error, at node: Node) {
-        if let place = (error as? InvalidField)?.place {
-            report(line: place.line, column: place.column, InvalidField.message(of: error))
-        } else {
-            report(at: node, InvalidField.message(of: error))
-        }
-    }
-
-    private mutating func report(line: Int, column: Int, _ message: String) {
-        problems.append(.init(file: file, line: line, column: column, message: message))
-    }
-
-    private mutating func report(yamlError error: any Error, in yaml: String) {
-        guard let error = error as? YamlError else {
-            report(line: 1, column: 1, "cannot read the YAML: \(error)")
-            return
-        }
-        let (place, message) = Self.locate(error, in: yaml)
-        report(line: place.line, column: place.column, message)
-    }
-
-    /// Where a YAML syntax error is, and what to say about it.
-    private static func locate(_ error: YamlError, in yaml: String) -> ((line: Int, column: Int), String) {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let during = context.map { " (\($0.text))" } ?? ""
-            let hint = context?.text.contains("alias") == true ? "; quote values that start with *, as in cron: \"*/5 * * * *\"" : ""
-            return ((mark.line, mark.column), "invalid YAML: \(problem)\(during)\(hint)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
-            return ((context.mark.line, context.mark.column), "the key \(keys) appears more than once in this mapping")
-        case .reader(let problem, let offset, _, _):
-            return (place(ofUTF8Offset: offset ?? 0, in: yaml), "invalid YAML: \(problem)")
-        default:
-            return ((1, 1), "invalid YAML: \(error)")
-        }
-    }
-
-    /// The line and column of a UTF-8 byte offset.
-    private static func place(ofUTF8Offset offset: Int, in yaml: String) -> (line: Int, column: Int) {
-        let before = yaml.utf8.prefix(offset)
-        let line = before.count { $0 == UInt8(ascii: "\n") } + 1
-        let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { before.index(after: $0) } ?? before.startIndex
-        let column = String(decoding: before[lineStart...], as: UTF8.self).unicodeScalars.count + 1
-        return (line, column)
+        let place = (error as? InvalidField)?.place.map { FilePlace(line: $0.line, column: $0.column) }
+        problems.report(at: place ?? node.place, InvalidField.message(of: error))
     }
 }
 
@@ -296,33 +195,24 @@ private struct ScheduleFieldReader {
 
     // MARK: - Typed values
 
-    private static func text(_ node: Node, _ field: Field) throws(InvalidField) -> String {
-        guard case .scalar(let scalar) = node, !node.isTagged(.null) else {
-            throw InvalidField("\(field.rawValue) must be text")
-        }
-        return scalar.string
+    private static func text(_ node: Node, _ field: Field) throws(NodeValueError) -> String {
+        try node.text(field.rawValue)
     }
 
-    private static func integer(_ node: Node, _ field: Field) throws(InvalidField) -> Int {
-        guard node.isTagged(.int), let value = node.int else {
-            throw InvalidField("\(field.rawValue) must be a whole number, not \(node.summary)")
-        }
-        return value
+    private static func integer(_ node: Node, _ field: Field) throws(NodeValueError) -> Int {
+        try node.integer(field.rawValue)
     }
 
-    private static func boolean(_ node: Node, _ field: Field) throws(InvalidField) -> Bool {
-        guard node.isTagged(.bool), let value = node.bool else {
-            throw InvalidField("\(field.rawValue) must be true or false, not \(node.summary)")
-        }
-        return value
+    private static func boolean(_ node: Node, _ field: Field) throws(NodeValueError) -> Bool {
+        try node.boolean(field.rawValue)
     }
 
-    private static func duration(_ node: Node, _ field: Field) throws(InvalidField) -> Duration {
+    private static func duration(_ node: Node, _ field: Field) throws -> Duration {
         let text = try text(node, field)
         do { return try Duration(parsing: text) } catch { throw InvalidField("\(field.rawValue): \(error)") }
     }
 
-    private static func misfirePolicy(_ node: Node) throws(InvalidField) -> MisfirePolicy {
+    private static func misfirePolicy(_ node: Node) throws -> MisfirePolicy {
         let text = try text(node, .misfirePolicy)
         guard let policy = MisfirePolicy(rawValue: text) else {
             throw InvalidField("misfire must be skip or run_once, not \"\(text)\"")
@@ -335,22 +225,5 @@ private struct ScheduleFieldReader {
             throw InvalidField("args must be a mapping, such as {mapping: CUSTOMER}, not \(node.summary)")
         }
         return try JSONValue(yaml: node).jsonText()
-    }
-}
-
-extension Node {
-    /// A short description for messages: a scalar's text in quotes, else what kind of node it is.
-    var summary: String {
-        switch self {
-        case .scalar(let scalar): "\"\(scalar.string)\""
-        case .mapping: "a mapping"
-        case .sequence: "a list"
-        case .alias: "an alias"
-        }
-    }
-
-    /// Whether the node's resolved tag is `name` (plain `3` is an int, quoted `"3"` a string).
-    func isTagged(_ name: Tag.Name) -> Bool {
-        tag.rawValue == name.rawValue
     }
 }

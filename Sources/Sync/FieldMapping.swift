@@ -1,5 +1,5 @@
 /// How field values are compared to decide whether the target already holds them.
-public enum FieldComparison: String, Sendable, Equatable {
+public enum FieldComparison: String, Sendable, Equatable, CaseIterable {
     /// Same Unicode code points; NULL equals only NULL and differs from the empty string.
     case text
     /// Same number when both texts are numbers (`1.50` = `1.5` = `1.5e0`), else as `text`.

@@ -14,7 +14,7 @@ struct Couplet: AsyncParsableCommand {
             """,
         subcommands: [
             MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, SchedulesCommand.self,
-            EnqueueCommand.self, JobsCommand.self, SyncCommand.self, CoupleCommand.self,
+            MappingsCommand.self, EnqueueCommand.self, JobsCommand.self, SyncCommand.self, CoupleCommand.self,
             UncoupleCommand.self, MatchCommand.self, BenchCommand.self,
         ]
     )

@@ -1,0 +1,111 @@
+import Postgres
+import YAMLFile
+
+/// Checks a mappings file against the endpoints it names, as `couplet mappings validate` and
+/// `apply` do: each endpoint connects; each side's table exists and the sync role may read (and,
+/// where the mapping writes, write) it; the key, modified-on and field columns exist; modified-on
+/// is a timestamp; paired columns take each other's values (see `ColumnCompatibility`); and each
+/// filter plans as a predicate on its table.
+///
+/// Nothing is written: catalog reads only, and filters are planned (`EXPLAIN`, never run) in a
+/// read-only transaction. Connection strings come from `EndpointDirectory` and never appear in a
+/// problem.
+public struct MappingEndpointCheck: Sendable {
+    private let endpoints: EndpointDirectory
+
+    /// A check that connects through `endpoints`.
+    public init(endpoints: EndpointDirectory = EndpointDirectory()) {
+        self.endpoints = endpoints
+    }
+
+    /// Every problem found, errors and warnings, in file order; each names the mapping, the side
+    /// and the column, at the line and column of the file it concerns.
+    public func problems(in file: MappingFileDefinition) async -> [FileProblem] {
+        var problems = ProblemCollector(file: file.file)
+        var connections: [String: PostgresConnection] = [:]
+        defer { connections.values.forEach { $0.close() } }
+        for endpoint in file.endpoints {
+            connections[endpoint.name] = await connect(endpoint, in: file, problems: &problems)
+        }
+        for mapping in file.mappings {
+            for finding in await findings(for: mapping, connections: connections) {
+                problems.report(at: mapping.place(of: finding.part), finding.message, severity: finding.severity)
+            }
+        }
+        return FileProblems.inFileOrder(problems.problems)
+    }
+
+    /// A session on `endpoint`, or nil with the reason reported at its declaration.
+    private func connect(
+        _ endpoint: EndpointDefinition, in file: MappingFileDefinition, problems: inout ProblemCollector
+    ) async -> PostgresConnection? {
+        do {
+            let connection = try await endpoints.connect(endpoint.name)
+            if try await !EndpointCatalog.hasStandardConformingStrings(connection), usesFilters(endpoint.name, in: file) {
+                problems.report(
+                    at: endpoint.place,
+                    "endpoint \(endpoint.name) has standard_conforming_strings off; Couplet's filters need it on (the default)")
+            }
+            return connection
+        } catch {
+            problems.report(at: endpoint.place, (error as? SyncFailure)?.message ?? "endpoint \(endpoint.name): \(error)")
+            return nil
+        }
+    }
+
+    private func usesFilters(_ endpoint: String, in file: MappingFileDefinition) -> Bool {
+        file.mappings.contains { mapping in
+            SyncSide.allCases.contains { mapping.mapping.side($0).endpoint == endpoint && mapping.mapping.side($0).filter != nil }
+        }
+    }
+
+    /// The findings for one mapping: each side's table and filter, then the catalog checks.
+    private func findings(
+        for definition: TableMappingDefinition, connections: [String: PostgresConnection]
+    ) async -> [MappingFinding] {
+        var findings: [MappingFinding] = []
+        var tables: [SyncSide: CatalogTable] = [:]
+        for side in SyncSide.allCases {
+            let configured = definition.mapping.side(side)
+            // An endpoint that did not connect is reported once, at its declaration.
+            guard let connection = connections[configured.endpoint] else { continue }
+            do {
+                guard let table = try await EndpointCatalog.table(configured.table, on: connection) else {
+                    findings.append(MappingFinding(
+                        part: .table(side), severity: .error,
+                        message: "\(definition.subject(side)): table \(configured.table) does not exist (or is not on the search_path)"))
+                    continue
+                }
+                tables[side] = table
+                if let filter = configured.filter, let finding = await filterFinding(filter, side, definition, connection) {
+                    findings.append(finding)
+                }
+            } catch {
+                findings.append(MappingFinding(part: .side(side), severity: .error, message: "\(definition.subject(side)): \(error)"))
+            }
+        }
+        return findings + MappingCatalogCheck(definition: definition, tables: tables).findings()
+    }
+
+    /// A finding when the endpoint cannot plan `filter` as a predicate on the side's table.
+    private func filterFinding(
+        _ filter: String, _ side: SyncSide, _ definition: TableMappingDefinition, _ connection: PostgresConnection
+    ) async -> MappingFinding? {
+        do {
+            try await EndpointCatalog.planFilter(filter, on: definition.mapping.side(side).table, connection: connection)
+            return nil
+        } catch {
+            return MappingFinding(part: .filter(side), severity: .error, message: "\(definition.subject(side)): \(Self.explain(error))")
+        }
+    }
+
+    /// Why a filter was refused, in words: the server's message, and what a filter must be.
+    static func explain(_ error: any Error) -> String {
+        guard let error = error as? PostgresError, error.code == .server else { return "the filter could not be checked: \(error)" }
+        var text = "the filter is not a predicate the endpoint can plan: \(error.message)"
+        if error.message.contains("multiple commands") || (error.sqlState == "42601" && error.message.contains(";")) {
+            text += " (a filter is one predicate: no ';' and no second statement)"
+        }
+        return text
+    }
+}

@@ -1,0 +1,105 @@
+import Postgres
+import YAMLFile
+import Yams
+
+/// The rules a mappings file's values must follow: the CHECK constraints of `couplet.endpoints`
+/// and `couplet.table_mappings`, PostgreSQL's identifier limits, and the filter rule.
+enum MappingFileRules {
+    private static let letters = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    private static let digits = Set("0123456789")
+
+    /// 1-63 ASCII letters, digits, `_` or `-` (`CUSTOMER`, `ITEM-PRODUCT`).
+    static func mappingName(_ text: String) throws(NodeValueError) -> String {
+        let allowed = letters.union(digits).union("_-")
+        guard (1...63).contains(text.count), text.allSatisfy(allowed.contains) else {
+            throw NodeValueError("mapping name \"\(text)\" must be 1-63 letters, digits, '_' or '-'")
+        }
+        return text
+    }
+
+    /// A letter, then up to 62 ASCII letters, digits or `_`: it becomes part of `COUPLET_ENDPOINT_<NAME>_URL`.
+    static func endpointName(_ text: String) throws(NodeValueError) -> String {
+        let allowed = letters.union(digits).union("_")
+        guard (1...63).contains(text.count), let first = text.first, letters.contains(first), text.allSatisfy(allowed.contains) else {
+            throw NodeValueError(
+                "endpoint name \"\(text)\" must start with a letter and be 1-63 letters, digits or '_' (it names the variable COUPLET_ENDPOINT_<NAME>_URL)")
+        }
+        return text
+    }
+
+    /// The kinds of endpoint Couplet can connect to.
+    static let endpointKinds = ["postgres"]
+
+    static func endpointKind(_ text: String) throws(NodeValueError) -> String {
+        guard endpointKinds.contains(text) else {
+            throw NodeValueError("kind must be one of \(endpointKinds.joined(separator: ", ")), not \"\(text)\"")
+        }
+        return text
+    }
+
+    /// `name` or `schema.name`, each part 1-63 bytes without NUL.
+    static func table(_ text: String) throws(NodeValueError) -> PostgresIdentifier {
+        do { return try PostgresIdentifier(qualified: text, what: "table") } catch { throw NodeValueError(error.message) }
+    }
+
+    /// A column name, 1-63 bytes without NUL; `key` names it in the error.
+    static func column(_ text: String, _ key: String) throws(NodeValueError) -> PostgresIdentifier {
+        do { return try PostgresIdentifier(text, what: "\(key) column") } catch { throw NodeValueError(error.message) }
+    }
+
+    /// A filter that is one predicate (see `FilterText`); a problem points at the character at fault.
+    static func filter(_ node: Node) throws(NodeValueError) -> String {
+        let text = try node.text("filter")
+        do { try FilterText.check(text) } catch {
+            throw NodeValueError("filter: \(error.message)", at: node.place(ofCharacter: error.position))
+        }
+        return text
+    }
+
+    /// Transformation rules (`trim | uppercase`); a problem points at the character at fault.
+    static func rules(_ node: Node, _ key: String) throws(NodeValueError) -> TransformationChain {
+        let text = try node.text(key)
+        do { return try TransformationChain(parsing: text) } catch {
+            throw NodeValueError("\(key): \(error.message)", at: node.place(ofCharacter: error.position ?? 1))
+        }
+    }
+
+    /// Records per batch, within the range `couplet.table_mappings` allows.
+    static func batchSize(_ value: Int) throws(NodeValueError) -> Int {
+        guard (1...100_000).contains(value) else { throw NodeValueError("batch_size \(value) is out of range 1-100000") }
+        return value
+    }
+
+    /// A constant's text (`0`, `NO` and `true` stay as written), or nil for `null`.
+    static func constant(_ node: Node) throws(NodeValueError) -> String? {
+        if node.isNull { return nil }
+        guard case .scalar(let scalar) = node else { throw NodeValueError("constant must be text or null, not \(node.summary)") }
+        return scalar.string
+    }
+}
+
+extension Node {
+    /// The case of `T` whose snake_case name the scalar is; the error lists the valid names.
+    func choice<T: CaseIterable & RawRepresentable>(_ key: String, _ type: T.Type) throws(NodeValueError) -> T
+    where T.RawValue == String {
+        let text = try text(key)
+        guard let value = T(snakeCaseName: text) else {
+            throw NodeValueError("\(key) must be one of \(T.snakeCaseNames.joined(separator: ", ")), not \"\(text)\"")
+        }
+        return value
+    }
+}
+
+extension CaseIterable where Self: RawRepresentable, RawValue == String {
+    /// The case named `text` in snake_case (`get_from_integration`), as files and tables write it.
+    init?(snakeCaseName text: String) {
+        guard let value = Self.allCases.first(where: { $0.rawValue.snakeCased == text }) else { return nil }
+        self = value
+    }
+
+    /// Every case's snake_case name, in declaration order.
+    static var snakeCaseNames: [String] { allCases.map(\.rawValue.snakeCased) }
+
+    /// The case's snake_case name.
+    var snakeCaseName: String { rawValue.snakeCased }
+}

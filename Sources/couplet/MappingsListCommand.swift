@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import Postgres
+import Sync
+
+/// `couplet mappings list`: every stored mapping, its sides and how its last runs went.
+struct MappingsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the stored mappings with their sides, last full and delta runs, errors and couplings.",
+        discussion: "LAST FULL and LAST DELTA come from couplet.sync_health; ERRORS counts failed records in the last 24 hours.")
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.mappings")
+        let connection = try await global.connect(logger, applicationName: "couplet mappings list")
+        defer { connection.close() }
+        let mappings = try await MappingStore.storedMappings(on: connection)
+        guard !mappings.isEmpty else {
+            print("No mappings. Apply a mappings file with: couplet mappings apply FILE")
+            return
+        }
+        let health = try await MappingStore.health(on: connection)
+        var table = TextTable(header: [
+            "NAME", "DIRECTION", "ENABLED", "LOCAL", "INTEGRATION", "FIELDS", "LAST FULL", "LAST DELTA", "ERRORS", "COUPLINGS",
+        ])
+        let now = Date()
+        table.rows = mappings.map { stored in
+            let row = stored.row
+            let state = health[row.name]
+            return [
+                row.name, row.direction, row.isEnabled ? "yes" : "no", MappingText.side(row.local), MappingText.side(row.integration),
+                String(row.fields.count), MappingText.lastRun(state?.lastFull, now: now), MappingText.lastRun(state?.lastDelta, now: now),
+                String(state?.errorsLast24Hours ?? 0), String(state?.couplings ?? 0),
+            ]
+        }
+        table.lines().forEach { print($0) }
+    }
+}
+
+/// `couplet mappings show NAME`: one mapping's configuration, fields, health and latest runs.
+struct MappingsShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show one mapping: its sides, settings, field mappings, health and latest runs.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The mapping's name, e.g. CUSTOMER.", valueName: "name"))
+    var name: String
+
+    @Option(help: "How many of the latest runs to show.")
+    var runs = 10
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.mappings")
+        let connection = try await global.connect(logger, applicationName: "couplet mappings show")
+        defer { connection.close() }
+        guard let stored = try await MappingStore.storedMappings(named: [name], on: connection).first else {
+            throw CommandFailure(description: "there is no mapping \"\(name)\"; couplet mappings list shows the stored ones")
+        }
+        let health = try await MappingStore.health(named: [name], on: connection)[name]
+        let recent = try await MappingStore.recentRuns(of: name, limit: runs, on: connection)
+        let now = Date()
+        let lines = MappingText.settings(stored) + MappingText.fields(stored.row.fields)
+            + MappingText.health(health, now: now) + MappingText.runs(recent)
+        lines.forEach { print($0) }
+    }
+}
+
+/// How `couplet mappings list` and `show` write a mapping's parts.
+enum MappingText {
+    /// `erp customer`, or `erp customer where blocked = false`.
+    static func side(_ side: MappingRow.Side) -> String {
+        "\(side.endpoint) \(side.table)" + (side.filter.map { " where \($0.oneLine(limit: 40))" } ?? "")
+    }
+
+    /// `succeeded 5m ago`, `running`, or `-` when there was no run.
+    static func lastRun(_ run: MappingHealth.LastRun?, now: Date) -> String {
+        guard let run else { return "-" }
+        guard let finished = run.finishedAt else { return run.state }
+        return "\(run.state) \(RelativeTime.describe(secondsFromNow: finished.timeIntervalSince(now)))"
+    }
+
+    /// The header and the labelled settings.
+    static func settings(_ stored: StoredMapping) -> [String] {
+        let row = stored.row
+        func sideLine(_ side: MappingRow.Side, watermark: Date?) -> String {
+            "\(self.side(side))  key \(side.key)  modified \(side.modified)  watermark \(watermark?.formatted(.iso8601) ?? "-")"
+        }
+        return ["Mapping \(row.name): \(row.direction)\(row.isEnabled ? "" : " (disabled)")"] + [
+            ("local", sideLine(row.local, watermark: stored.localWatermark)),
+            ("integration", sideLine(row.integration, watermark: stored.integrationWatermark)),
+            ("sync only coupled", row.syncOnlyCoupled ? "yes" : "no"),
+            ("allow insert", row.allowInsert ? "yes" : "no"),
+            ("update conflict", row.updateConflict),
+            ("deletion conflict", row.deletionConflict),
+            ("depends on", row.dependsOn.isEmpty ? "-" : row.dependsOn.joined(separator: ", ")),
+            ("batch size", String(row.batchSize)),
+            ("updated", stored.updatedAt.formatted(.iso8601)),
+        ].map(JobFields.line)
+    }
+
+    /// The field mappings as a table.
+    static func fields(_ fields: [MappingRow.Field]) -> [String] {
+        var table = TextTable(header: ["#", "LOCAL", "INTEGRATION", "DIRECTION", "TO INTEGRATION", "FROM INTEGRATION", "CONSTANT", "OPTIONS"])
+        table.rows = fields.enumerated().map { index, field in
+            let options = [field.notNull ? "not_null" : nil, field.clearOnFailure ? "clear_on_failure" : nil,
+                           field.comparison == "text" ? nil : "comparison \(field.comparison)"].compactMap { $0 }
+            return [String(index + 1), field.local, field.integration, field.direction, field.toIntegration ?? "-",
+                    field.fromIntegration ?? "-", field.constant ?? "-", options.isEmpty ? "-" : options.joined(separator: ", ")]
+        }
+        return ["fields (\(fields.count))"] + table.lines(indent: "  ")
+    }
+
+    /// The mapping's line of `couplet.sync_health`.
+    static func health(_ health: MappingHealth?, now: Date) -> [String] {
+        guard let health else { return [JobFields.line("health", "-")] }
+        return ["health"] + [
+            ("last full", lastRun(health.lastFull, now: now)),
+            ("last delta", lastRun(health.lastDelta, now: now)),
+            ("errors in 24h", String(health.errorsLast24Hours)),
+            ("skipped records", String(health.skippedRecords)),
+            ("couplings", String(health.couplings)),
+        ].map { "  " + JobFields.line($0.0, $0.1) }
+    }
+
+    /// The latest runs as a table, newest first.
+    static func runs(_ runs: [SyncRunRecord]) -> [String] {
+        guard !runs.isEmpty else { return [JobFields.line("runs", "none yet")] }
+        var table = TextTable(header: ["STARTED", "KIND", "DIRECTION", "STATE", "INS", "MOD", "DEL", "SAME", "SKIP", "FAIL", "MESSAGE"])
+        table.rows = runs.map { run in
+            let counts = run.counts
+            return [run.startedAt.formatted(.iso8601), run.kind, run.direction, run.state] + [
+                counts.inserted, counts.modified, counts.deleted, counts.unchanged, counts.skipped, counts.failed,
+            ].map(String.init) + [run.message?.oneLine(limit: 60) ?? "-"]
+        }
+        return ["runs (latest \(runs.count))"] + table.lines(indent: "  ")
+    }
+}
+

@@ -1,0 +1,201 @@
+import Foundation
+import Postgres
+import Testing
+import YAMLFile
+
+@testable import Sync
+
+/// A mappings file for `SyncFixture`'s tables: CUSTOMER between the ERP's customer and the CRM's account.
+func customerFile(
+    local: String = "{endpoint: erp, table: customer, key: no, modified: modified_at, filter: \"city IS NOT NULL\"}",
+    integration: String = "{endpoint: crm, table: account, key: id, modified: modified_at}",
+    fields: [String] = [
+        "{local: no, integration: account_number}", "{local: name, integration: name}",
+        "{local: city, integration: city, to_integration: trim}", "{local: credit_limit, integration: credit_limit, comparison: numeric}",
+    ]
+) -> String {
+    (["endpoints:", "  - name: erp", "  - name: crm", "mappings:", "  - name: CUSTOMER", "    local: \(local)",
+      "    integration: \(integration)", "    fields:"] + fields.map { "      - \($0)" }).joined(separator: "\n") + "\n"
+}
+
+extension SyncFixture {
+    /// The problems the endpoint check finds for `yaml` (which must parse), as `line:column: message`.
+    func endpointProblems(_ yaml: String) async throws -> [String] {
+        try await endpointProblems(MappingFile.parse(yaml, file: "m.yaml"))
+    }
+
+    /// The problems the endpoint check finds for `file`, as `line:column: message`.
+    func endpointProblems(_ file: MappingFileDefinition) async throws -> [String] {
+        await MappingEndpointCheck(endpoints: endpoints).problems(in: file).map { problem in
+            "\(problem.line):\(problem.column): \(problem.severity == .warning ? "warning: " : "")\(problem.message)"
+        }
+    }
+}
+
+/// The warning every file on the fixture's tables gets: the ERP keeps credit limits as text.
+let creditLimitWarning = "12:44: warning: mapping CUSTOMER, local column customer.credit_limit → integration column account.credit_limit "
+    + "(to_integration): text values go into a column of type numeric(12,2): a value that is not a valid numeric fails its record"
+
+@Suite("Mappings file: checked against the endpoints")
+struct MappingEndpointCheckTests {
+    @Test("a file that matches the tables passes, warning about text written to a numeric column")
+    func goodFile() async throws {
+        try await SyncFixture.with { f in
+            let problems = try await f.endpointProblems(customerFile())
+            #expect(problems == [creditLimitWarning])
+        }
+    }
+
+    @Test("a missing table is reported at the table, naming mapping, side and endpoint")
+    func missingTable() async throws {
+        try await SyncFixture.with { f in
+            let yaml = customerFile(local: "{endpoint: erp, table: customers, key: no, modified: modified_at}")
+            let problems = try await f.endpointProblems(yaml)
+            #expect(problems == [
+                "6:35: mapping CUSTOMER, local side (erp customers): table customers does not exist (or is not on the search_path)",
+            ])
+        }
+    }
+
+    @Test("missing columns are reported where the file names them, listing the table's columns")
+    func missingColumns() async throws {
+        try await SyncFixture.with { f in
+            let yaml = customerFile(
+                local: "{endpoint: erp, table: customer, key: number, modified: modified_at}",
+                fields: ["{local: no, integration: account_number}", "{local: phone, integration: telephone}"])
+            let problems = try await f.endpointProblems(yaml)
+            #expect(problems == [
+                "6:50: mapping CUSTOMER, local side (erp customer), column number: no such column "
+                    + "(customer has no, name, city, credit_limit, salesperson_code, modified_at)",
+                "10:17: mapping CUSTOMER, local side (erp customer), column phone: no such column "
+                    + "(customer has no, name, city, credit_limit, salesperson_code, modified_at)",
+                "10:37: mapping CUSTOMER, integration side (crm account), column telephone: no such column "
+                    + "(account has id, account_number, name, city, credit_limit, owner_id, modified_at)",
+            ])
+        }
+    }
+
+    @Test("a constant needs no source column, but the column it writes must exist")
+    func constants() async throws {
+        try await SyncFixture.with { f in
+            let yaml = customerFile(fields: ["{local: no, integration: account_number}", "{local: anything, integration: city, direction: to_integration, constant: Oslo}"])
+            let problems = try await f.endpointProblems(yaml)
+            #expect(problems == [])
+        }
+    }
+
+    @Test("paired columns that cannot hold each other's values are errors, both ways")
+    func typeMismatch() async throws {
+        try await SyncFixture.with { f in
+            try await f.erp.runScript("ALTER TABLE customer ADD blocked boolean", name: "blocked")
+            try await f.crm.runScript("ALTER TABLE account ADD opened_on date", name: "opened_on")
+            let yaml = customerFile(fields: ["{local: no, integration: account_number}", "{local: blocked, integration: opened_on}"])
+            let problems = try await f.endpointProblems(yaml)
+            #expect(problems == [
+                "10:17: mapping CUSTOMER, integration column account.opened_on → local column customer.blocked (from_integration): "
+                    + "date values cannot be written to a column of type boolean",
+                "10:39: mapping CUSTOMER, local column customer.blocked → integration column account.opened_on (to_integration): "
+                    + "boolean values cannot be written to a column of type date",
+            ])
+        }
+    }
+
+    @Test("the modified-on column must be a timestamp")
+    func modifiedOn() async throws {
+        try await SyncFixture.with { f in
+            let yaml = customerFile(integration: "{endpoint: crm, table: account, key: id, modified: name}")
+            let problems = try await f.endpointProblems(yaml)
+            #expect(problems == [
+                "7:69: mapping CUSTOMER, integration side (crm account), column name: the modified-on column must be a timestamp (timestamptz), not text",
+                creditLimitWarning,
+            ])
+        }
+    }
+
+    @Test("a filter that is not a predicate is refused with the server's reason", arguments: [
+        ("1", "argument of WHERE must be type boolean, not type integer"),
+        ("name", "argument of WHERE must be type boolean, not type text"),
+        ("colour = 'red'", "column \"colour\" does not exist"),
+    ])
+    func notAPredicate(filter: String, reason: String) async throws {
+        try await SyncFixture.with { f in
+            let yaml = customerFile(local: "{endpoint: erp, table: customer, key: no, modified: modified_at, filter: \"\(filter)\"}")
+            let problems = try await f.endpointProblems(yaml)
+            #expect(problems == [
+                "6:85: mapping CUSTOMER, local side (erp customer): the filter is not a predicate the endpoint can plan: \(reason)",
+                creditLimitWarning,
+            ])
+        }
+    }
+
+    @Test("a filter carrying a second statement is refused by the file, and by the endpoint too; nothing runs")
+    func secondStatement() async throws {
+        try await SyncFixture.with { f in
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'kept')", name: "row")
+            let yaml = customerFile(local: "{endpoint: erp, table: customer, key: no, modified: modified_at, filter: \"city = 'x'; DROP TABLE customer\"}")
+            #expect(mappingFileProblems(yaml) == [
+                "6:96: filter: ';' ends a statement: a filter must be one predicate, never a second statement",
+            ])
+            // Past the file's rule (a mapping written by SQL, say), the endpoint refuses it as well.
+            var file = try MappingFile.parse(customerFile(), file: "m.yaml")
+            for filter in ["city = 'x'); DROP TABLE customer; SELECT (1", "true; DROP TABLE customer"] {
+                file.mappings[0].mapping.local.filter = filter
+                let problems = try await f.endpointProblems(file)
+                #expect(problems.count == 2)
+                #expect(problems.first?.hasPrefix("6:85: mapping CUSTOMER, local side (erp customer): the filter is not a predicate the endpoint can plan: ") == true)
+                #expect(problems.first?.hasSuffix("(a filter is one predicate: no ';' and no second statement)") == true, "\(problems)")
+            }
+            #expect(try await f.count(f.erp, "SELECT count(*) FROM customer") == 1, "the table and its row are still there")
+        }
+    }
+
+    @Test("an endpoint without a connection string is reported at its declaration, once")
+    func missingEndpoint() async throws {
+        try await SyncFixture.with { f in
+            let check = MappingEndpointCheck(endpoints: EndpointDirectory(environment: [:]))
+            let problems = await check.problems(in: try MappingFile.parse(customerFile(), file: "m.yaml"))
+            #expect(problems.map(\.description) == [
+                "m.yaml:2:5: endpoint erp has no connection string: set COUPLET_ENDPOINT_ERP_URL",
+                "m.yaml:3:5: endpoint crm has no connection string: set COUPLET_ENDPOINT_CRM_URL",
+            ])
+        }
+    }
+}
+
+@Suite("Mappings file: what the sync role may do")
+struct MappingPrivilegeTests {
+    private func findings(direction: String, allowInsert: Bool, local: CatalogTable, integration: CatalogTable) throws -> [String] {
+        let yaml = oneMapping(direction: direction, "allow_insert: \(allowInsert)")
+        let mapping = try MappingFile.parse(yaml, file: "m.yaml").mappings[0]
+        return MappingCatalogCheck(definition: mapping, tables: [.local: local, .integration: integration]).findings().map(\.message)
+    }
+
+    private func table(kind: String = "r", select: Bool = true, insert: Bool = true, update: Bool = true) -> CatalogTable {
+        let columns = ["no", "id", "account_number", "modified_at"].map {
+            CatalogColumn(name: $0, type: $0 == "modified_at" ? "timestamp with time zone" : "text",
+                          baseType: $0 == "modified_at" ? "timestamp with time zone" : "text", category: TypeCategory(code: $0 == "modified_at" ? "D" : "S"))
+        }
+        return CatalogTable(kind: kind, columns: columns, canSelect: select, canInsert: insert, canUpdate: update)
+    }
+
+    @Test("a side that is written needs UPDATE, and INSERT when inserts are allowed")
+    func writes() throws {
+        #expect(try findings(direction: "to_integration", allowInsert: true, local: table(insert: false, update: false), integration: table(insert: false)) == [
+            "mapping CUSTOMER, integration side (crm account): the sync role may not INSERT into it, and allow_insert is true (set it to false, or grant INSERT)",
+        ])
+        #expect(try findings(direction: "to_integration", allowInsert: false, local: table(), integration: table(insert: false)) == [])
+        #expect(try findings(direction: "bidirectional", allowInsert: false, local: table(update: false), integration: table(select: false)) == [
+            "mapping CUSTOMER, local side (erp customer): the sync role may not UPDATE it, and a from_integration pass writes this side",
+            "mapping CUSTOMER, integration side (crm account): the sync role may not SELECT from it",
+        ])
+    }
+
+    @Test("a materialized view can be read, not written; a sequence is no table")
+    func kinds() throws {
+        #expect(try findings(direction: "to_integration", allowInsert: false, local: table(kind: "m"), integration: table()) == [])
+        #expect(try findings(direction: "from_integration", allowInsert: false, local: table(kind: "m"), integration: table(kind: "S")) == [
+            "mapping CUSTOMER, local side (erp customer): a materialized view cannot be written, and a from_integration pass writes this side",
+            "mapping CUSTOMER, integration side (crm account): account is a sequence, not a table or view",
+        ])
+    }
+}
