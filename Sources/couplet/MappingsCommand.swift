@@ -20,8 +20,10 @@ struct MappingsCommand: AsyncParsableCommand {
               mappings:
                 - name: CUSTOMER
                   direction: bidirectional
-                  local:       {endpoint: erp, table: customer, key: no, modified: modified_at}
-                  integration: {endpoint: crm, table: account, key: id, modified: modified_at}
+                  local:       {endpoint: erp, table: customer, key: no,
+                                modified: modified_at}
+                  integration: {endpoint: crm, table: account, key: id,
+                                modified: modified_at}
                   fields:
                     - {local: no, integration: account_number}
                     - {local: name, integration: name, to_integration: "trim"}
@@ -59,8 +61,9 @@ struct MappingsValidateCommand: AsyncParsableCommand {
             defer { connection.close() }
             stored = try await MappingStore.dependencies(on: connection)
         }
-        let definition = try MappingsFileInput.read(file, otherMappings: stored ?? [:])
-        let warnings = try await MappingsFileInput.checkEndpoints(definition)
+        let input = MappingsFileInput(path: file, writes: false)
+        let definition = try input.read(otherMappings: stored ?? [:])
+        let warnings = try await input.checkEndpoints(definition)
         let scope = stored == nil ? " (lookups and depends_on checked against this file only: no coordination database given)" : ""
         print("\(file): \(definition.endpoints.count) endpoint(s) and \(definition.mappings.count) mapping(s) valid"
             + (warnings > 0 ? ", \(warnings) warning(s)" : "") + scope + ".")
@@ -95,8 +98,9 @@ struct MappingsApplyCommand: AsyncParsableCommand {
         let connection = try await global.connect(logger, applicationName: "couplet mappings apply")
         defer { connection.close() }
         let others = prune ? [:] : try await MappingStore.dependencies(on: connection)
-        let definition = try MappingsFileInput.read(file, otherMappings: others)
-        _ = try await MappingsFileInput.checkEndpoints(definition)
+        let input = MappingsFileInput(path: file, writes: true)
+        let definition = try input.read(otherMappings: others)
+        _ = try await input.checkEndpoints(definition)
         let report = dryRun
             ? try await MappingStore.plan(definition, prune: prune, on: connection)
             : try await MappingStore.apply(definition, prune: prune, on: connection)
@@ -106,9 +110,14 @@ struct MappingsApplyCommand: AsyncParsableCommand {
 
 /// Reading and checking a mappings file for a command: problems go to standard error, and the
 /// command fails when any is an error.
-enum MappingsFileInput {
-    /// The definition in `path`, or exit status 1 after printing every problem.
-    static func read(_ path: String, otherMappings: [String: [String]]) throws -> MappingFileDefinition {
+struct MappingsFileInput {
+    /// The file.
+    let path: String
+    /// Whether the command would have written (so a failure says that nothing was).
+    let writes: Bool
+
+    /// The definition in the file, or exit status 1 after printing every problem.
+    func read(otherMappings: [String: [String]]) throws -> MappingFileDefinition {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -119,25 +128,25 @@ enum MappingsFileInput {
         do {
             return try MappingFile.parse(text, file: path, otherMappings: otherMappings)
         } catch {
-            try fail(error.problems, file: path)
+            try fail(error.problems)
         }
     }
 
     /// Checks the endpoints; prints warnings and returns their count, or fails after printing every problem.
-    static func checkEndpoints(_ definition: MappingFileDefinition) async throws -> Int {
+    func checkEndpoints(_ definition: MappingFileDefinition) async throws -> Int {
         let problems = await MappingEndpointCheck().problems(in: definition)
         guard problems.contains(where: { $0.severity == .error }) else {
             for problem in problems { printError(problem.description) }
             return problems.count
         }
-        try fail(problems, file: definition.file)
+        try fail(problems)
     }
 
-    private static func fail(_ problems: [FileProblem], file: String) throws -> Never {
+    private func fail(_ problems: [FileProblem]) throws -> Never {
         for problem in problems { printError(problem.description) }
         let errors = problems.count { $0.severity == .error }
         let warnings = problems.count - errors
-        printError("\(file): \(errors) error(s)" + (warnings > 0 ? ", \(warnings) warning(s)" : "") + "; nothing was written.")
+        printError("\(path): \(errors) error(s)" + (warnings > 0 ? ", \(warnings) warning(s)" : "") + (writes ? "; nothing was written." : "."))
         throw ExitCode.failure
     }
 }

@@ -86,7 +86,7 @@ struct MappingsCommandTests {
         #expect(lines(outcome.standardError) == [
             "\(file):6:18: dependency cycle: CUSTOMER → CUSTOMER; a mapping runs only after the ones it depends on",
             "\(file):11:65: to_integration: expected a rule name, found the end of the text (at character 7)",
-            "\(file): 2 error(s); nothing was written.",
+            "\(file): 2 error(s).",
         ])
     }
 

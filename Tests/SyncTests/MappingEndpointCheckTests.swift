@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import PostgresTestSupport
 import Testing
 import YAMLFile
 
@@ -18,7 +19,33 @@ func customerFile(
       "    integration: \(integration)", "    fields:"] + fields.map { "      - \($0)" }).joined(separator: "\n") + "\n"
 }
 
-extension SyncFixture {
+/// An ERP and a CRM database with `SyncFixture`'s tables, without a coordination database: what
+/// checking a mappings file against its endpoints needs.
+struct EndpointFixture {
+    let erp: PostgresConnection
+    let crm: PostgresConnection
+    let endpoints: EndpointDirectory
+
+    static func with(isolation: isolated (any Actor)? = #isolation, _ body: (EndpointFixture) async throws -> Void) async throws {
+        try await TestDatabase.with { erpDatabase in
+            try await TestDatabase.with { crmDatabase in
+                let erp = try await erpDatabase.connect()
+                let crm = try await crmDatabase.connect()
+                defer {
+                    erp.close()
+                    crm.close()
+                }
+                try await erp.runScript(SyncFixture.erpSchema, name: "erp schema")
+                try await crm.runScript(SyncFixture.crmSchema, name: "crm schema")
+                let endpoints = EndpointDirectory(environment: [
+                    "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
+                    "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
+                ])
+                try await body(EndpointFixture(erp: erp, crm: crm, endpoints: endpoints))
+            }
+        }
+    }
+
     /// The problems the endpoint check finds for `yaml` (which must parse), as `line:column: message`.
     func endpointProblems(_ yaml: String) async throws -> [String] {
         try await endpointProblems(MappingFile.parse(yaml, file: "m.yaml"))
@@ -40,7 +67,7 @@ let creditLimitWarning = "12:44: warning: mapping CUSTOMER, local column custome
 struct MappingEndpointCheckTests {
     @Test("a file that matches the tables passes, warning about text written to a numeric column")
     func goodFile() async throws {
-        try await SyncFixture.with { f in
+        try await EndpointFixture.with { f in
             let problems = try await f.endpointProblems(customerFile())
             #expect(problems == [creditLimitWarning])
         }
@@ -48,7 +75,7 @@ struct MappingEndpointCheckTests {
 
     @Test("a missing table is reported at the table, naming mapping, side and endpoint")
     func missingTable() async throws {
-        try await SyncFixture.with { f in
+        try await EndpointFixture.with { f in
             let yaml = customerFile(local: "{endpoint: erp, table: customers, key: no, modified: modified_at}")
             let problems = try await f.endpointProblems(yaml)
             #expect(problems == [
@@ -59,7 +86,7 @@ struct MappingEndpointCheckTests {
 
     @Test("missing columns are reported where the file names them, listing the table's columns")
     func missingColumns() async throws {
-        try await SyncFixture.with { f in
+        try await EndpointFixture.with { f in
             let yaml = customerFile(
                 local: "{endpoint: erp, table: customer, key: number, modified: modified_at}",
                 fields: ["{local: no, integration: account_number}", "{local: phone, integration: telephone}"])
@@ -77,7 +104,7 @@ struct MappingEndpointCheckTests {
 
     @Test("a constant needs no source column, but the column it writes must exist")
     func constants() async throws {
-        try await SyncFixture.with { f in
+        try await EndpointFixture.with { f in
             let yaml = customerFile(fields: ["{local: no, integration: account_number}", "{local: anything, integration: city, direction: to_integration, constant: Oslo}"])
             let problems = try await f.endpointProblems(yaml)
             #expect(problems == [])
@@ -86,7 +113,7 @@ struct MappingEndpointCheckTests {
 
     @Test("paired columns that cannot hold each other's values are errors, both ways")
     func typeMismatch() async throws {
-        try await SyncFixture.with { f in
+        try await EndpointFixture.with { f in
             try await f.erp.runScript("ALTER TABLE customer ADD blocked boolean", name: "blocked")
             try await f.crm.runScript("ALTER TABLE account ADD opened_on date", name: "opened_on")
             let yaml = customerFile(fields: ["{local: no, integration: account_number}", "{local: blocked, integration: opened_on}"])
@@ -102,7 +129,7 @@ struct MappingEndpointCheckTests {
 
     @Test("the modified-on column must be a timestamp")
     func modifiedOn() async throws {
-        try await SyncFixture.with { f in
+        try await EndpointFixture.with { f in
             let yaml = customerFile(integration: "{endpoint: crm, table: account, key: id, modified: name}")
             let problems = try await f.endpointProblems(yaml)
             #expect(problems == [
@@ -112,25 +139,27 @@ struct MappingEndpointCheckTests {
         }
     }
 
-    @Test("a filter that is not a predicate is refused with the server's reason", arguments: [
-        ("1", "argument of WHERE must be type boolean, not type integer"),
-        ("name", "argument of WHERE must be type boolean, not type text"),
-        ("colour = 'red'", "column \"colour\" does not exist"),
-    ])
-    func notAPredicate(filter: String, reason: String) async throws {
-        try await SyncFixture.with { f in
-            let yaml = customerFile(local: "{endpoint: erp, table: customer, key: no, modified: modified_at, filter: \"\(filter)\"}")
-            let problems = try await f.endpointProblems(yaml)
-            #expect(problems == [
-                "6:85: mapping CUSTOMER, local side (erp customer): the filter is not a predicate the endpoint can plan: \(reason)",
-                creditLimitWarning,
-            ])
+    @Test("a filter that is not a predicate is refused with the server's reason")
+    func notAPredicate() async throws {
+        try await EndpointFixture.with { f in
+            for (filter, reason) in [
+                ("1", "argument of WHERE must be type boolean, not type integer"),
+                ("name", "argument of WHERE must be type boolean, not type text"),
+                ("colour = 'red'", "column \"colour\" does not exist"),
+            ] {
+                let yaml = customerFile(local: "{endpoint: erp, table: customer, key: no, modified: modified_at, filter: \"\(filter)\"}")
+                let problems = try await f.endpointProblems(yaml)
+                #expect(problems == [
+                    "6:85: mapping CUSTOMER, local side (erp customer): the filter is not a predicate the endpoint can plan: \(reason)",
+                    creditLimitWarning,
+                ])
+            }
         }
     }
 
     @Test("a filter carrying a second statement is refused by the file, and by the endpoint too; nothing runs")
     func secondStatement() async throws {
-        try await SyncFixture.with { f in
+        try await EndpointFixture.with { f in
             try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'kept')", name: "row")
             let yaml = customerFile(local: "{endpoint: erp, table: customer, key: no, modified: modified_at, filter: \"city = 'x'; DROP TABLE customer\"}")
             #expect(mappingFileProblems(yaml) == [
@@ -145,20 +174,19 @@ struct MappingEndpointCheckTests {
                 #expect(problems.first?.hasPrefix("6:85: mapping CUSTOMER, local side (erp customer): the filter is not a predicate the endpoint can plan: ") == true)
                 #expect(problems.first?.hasSuffix("(a filter is one predicate: no ';' and no second statement)") == true, "\(problems)")
             }
-            #expect(try await f.count(f.erp, "SELECT count(*) FROM customer") == 1, "the table and its row are still there")
+            let rows = try await f.erp.query("SELECT count(*) FROM customer").single().decode(Int.self, at: 0)
+            #expect(rows == 1, "the table and its row are still there")
         }
     }
 
     @Test("an endpoint without a connection string is reported at its declaration, once")
     func missingEndpoint() async throws {
-        try await SyncFixture.with { f in
-            let check = MappingEndpointCheck(endpoints: EndpointDirectory(environment: [:]))
-            let problems = await check.problems(in: try MappingFile.parse(customerFile(), file: "m.yaml"))
-            #expect(problems.map(\.description) == [
-                "m.yaml:2:5: endpoint erp has no connection string: set COUPLET_ENDPOINT_ERP_URL",
-                "m.yaml:3:5: endpoint crm has no connection string: set COUPLET_ENDPOINT_CRM_URL",
-            ])
-        }
+        let check = MappingEndpointCheck(endpoints: EndpointDirectory(environment: [:]))
+        let problems = await check.problems(in: try MappingFile.parse(customerFile(), file: "m.yaml"))
+        #expect(problems.map(\.description) == [
+            "m.yaml:2:5: endpoint erp has no connection string: set COUPLET_ENDPOINT_ERP_URL",
+            "m.yaml:3:5: endpoint crm has no connection string: set COUPLET_ENDPOINT_CRM_URL",
+        ])
     }
 }
 
