@@ -24,7 +24,7 @@ CREATE TABLE couplet.table_mappings (
     integration_filter     text,
     direction              text        NOT NULL DEFAULT 'bidirectional'
                                CHECK (direction IN ('to_integration', 'from_integration', 'bidirectional')),
-    sync_only_coupled      boolean     NOT NULL DEFAULT false,
+    sync_only_coupled      boolean     NOT NULL DEFAULT true,
     allow_insert           boolean     NOT NULL DEFAULT true,
     update_conflict        text        NOT NULL DEFAULT 'fail'
                                CHECK (update_conflict IN ('fail', 'send_to_integration', 'get_from_integration')),

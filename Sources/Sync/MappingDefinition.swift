@@ -43,6 +43,9 @@ public struct MappingDefinition: Sendable {
     public var batchSize: Int
     /// The fields match-based coupling compares, lowest priority first.
     public var matchFields: [MatchField]
+    /// The mapping's `updated_at` when it was loaded: a run advances watermarks only if the
+    /// mapping has not changed since (an apply may have reset them).
+    public var revision: Date? = nil
 
     /// One side by name.
     public func side(_ side: SyncSide) -> MappingSide { side == .local ? local : integration }
@@ -62,7 +65,7 @@ public enum MappingStore {
             SELECT local_endpoint, local_table, local_key, local_modified, local_filter, local_watermark,
                    integration_endpoint, integration_table, integration_key, integration_modified, integration_filter,
                    integration_watermark, direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict,
-                   batch_size
+                   batch_size, updated_at
             FROM couplet.table_mappings WHERE name = \(name)
             """, name: "load mapping")
         guard let row = rows.first else { throw SyncFailure(code: .configuration, message: "there is no mapping \"\(name)\"") }
@@ -80,7 +83,8 @@ public enum MappingStore {
             deletionConflictPolicy: try stored(DeletionConflictPolicy.self, row.decode(String.self, column: "deletion_conflict")))
         return MappingDefinition(
             settings: settings, fields: fields, local: local, integration: integration,
-            batchSize: try row.decode(Int.self, column: "batch_size"), matchFields: matchFields)
+            batchSize: try row.decode(Int.self, column: "batch_size"), matchFields: matchFields,
+            revision: try row.decode(Date.self, column: "updated_at"))
     }
 
     private static func side(_ row: PostgresRow, offset: Int, template: FieldValues, what: String) throws -> MappingSide {

@@ -135,7 +135,10 @@ struct SyncPass {
     private func advanceWatermark(to watermark: Date) async throws {
         let column = try PostgresIdentifier(direction.source == .local ? "local_watermark" : "integration_watermark")
         try await coordination.query(
-            "UPDATE couplet.table_mappings SET \(column) = greatest(\(column), \(watermark)) WHERE name = \(mappingName)",
+            """
+            UPDATE couplet.table_mappings SET \(column) = greatest(\(column), \(watermark))
+            WHERE name = \(mappingName) AND updated_at IS NOT DISTINCT FROM \(mapping.revision)
+            """,
             name: "advance watermark")
     }
 

@@ -61,7 +61,7 @@ struct TableMappingReader {
     }
 
     /// What to do with uncoupled records and conflicts, with the schema's defaults for absent keys
-    /// (`sync_only_coupled: false`, `allow_insert: true`, conflicts `fail`).
+    /// (`sync_only_coupled: true` as in Business Central, `allow_insert: true`, conflicts `fail`).
     private mutating func readPolicies(_ nodes: [Key: Node]) -> (
         syncOnlyCoupled: Bool, allowInsert: Bool, update: UpdateConflictPolicy, deletion: DeletionConflictPolicy
     ) {
@@ -69,7 +69,7 @@ struct TableMappingReader {
         let allowInsert = value(nodes[.allowInsert]) { try $0.boolean("allow_insert") }
         let update = value(nodes[.updateConflict]) { try $0.choice("update_conflict", UpdateConflictPolicy.self) }
         let deletion = value(nodes[.deletionConflict]) { try $0.choice("deletion_conflict", DeletionConflictPolicy.self) }
-        return (syncOnlyCoupled ?? false, allowInsert ?? true, update ?? .fail, deletion ?? .fail)
+        return (syncOnlyCoupled ?? true, allowInsert ?? true, update ?? .fail, deletion ?? .fail)
     }
 
     // MARK: - Sides

@@ -28,8 +28,9 @@ struct SyncProcessFixture {
                         """
                         INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm');
                         INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
-                            integration_endpoint, integration_table, integration_key, integration_modified, direction, batch_size)
-                        VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'to_integration', 100);
+                            integration_endpoint, integration_table, integration_key, integration_modified, direction, batch_size,
+                            sync_only_coupled)
+                        VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'to_integration', 100, false);
                         """ + SampleTables.customerFields, name: "mapping")
                     let environment = [
                         "COUPLET_DATABASE_URL": coordinationDatabase.configuration.connectionString,

@@ -35,8 +35,8 @@ struct EndpointFixture {
                     erp.close()
                     crm.close()
                 }
-                try await erp.runScript(SyncFixture.erpSchema, name: "erp schema")
-                try await crm.runScript(SyncFixture.crmSchema, name: "crm schema")
+                try await erp.runScript(SampleTables.erp, name: "erp schema")
+                try await crm.runScript(SampleTables.crm, name: "crm schema")
                 let endpoints = EndpointDirectory(environment: [
                     "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
                     "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,

@@ -16,7 +16,7 @@ struct MappingFileReadingTests {
 
         let salespeople = file.mappings[0]
         #expect(salespeople.mapping.settings.direction == .fromIntegration)
-        #expect(salespeople.mapping.settings.syncOnlyCoupled == false)
+        #expect(salespeople.mapping.settings.syncOnlyCoupled == true, "the default, as in Business Central")
         #expect(salespeople.mapping.settings.allowInsert == true)
         #expect(salespeople.mapping.settings.updateConflictPolicy == .fail)
         #expect(salespeople.mapping.batchSize == 1000)

@@ -46,9 +46,10 @@ struct SyncFixture {
         try await coordination.query(
             """
             INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified, local_filter,
-                integration_endpoint, integration_table, integration_key, integration_modified, direction, update_conflict, batch_size)
+                integration_endpoint, integration_table, integration_key, integration_modified, direction, update_conflict, batch_size,
+                sync_only_coupled)
             VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', \(filter), 'crm', 'account', 'id', 'modified_at',
-                    \(direction), \(updateConflict), 50)
+                    \(direction), \(updateConflict), 50, false)
             """)
         try await coordination.runScript(SampleTables.customerFields, name: "fields")
     }
