@@ -15,6 +15,8 @@ struct BatchOutcome {
         var record: SyncRecord
         var coupling: Coupling
         var values: FieldValues
+        /// The target's modified-on when it was read: the write happens only if it still holds.
+        var targetModifiedOn: Date?
     }
 
     private(set) var inserts: [Insert] = []
@@ -29,7 +31,7 @@ struct BatchOutcome {
     private let now = Date()
 
     /// Files one record's decision.
-    mutating func add(_ decision: SyncDecision, for record: SyncRecord, coupling: Coupling?, direction: SyncDirection) {
+    mutating func add(_ decision: SyncDecision, for record: SyncRecord, coupling: Coupling?, target: SyncRecord?, direction: SyncDirection) {
         self.direction = direction
         switch decision {
         case .skip:
@@ -48,7 +50,7 @@ struct BatchOutcome {
         case .restore(let values):
             inserts.append(Insert(record: record, coupling: coupling, values: values))
         case .update(let values, _):
-            if let coupling { updates.append(Update(record: record, coupling: coupling, values: values)) }
+            if let coupling { updates.append(Update(record: record, coupling: coupling, values: values, targetModifiedOn: target?.modifiedOn)) }
         case .removeCoupling:
             if let coupling { removedCouplings.append(coupling.localID) }
             counts.uncoupled += 1
@@ -61,7 +63,7 @@ struct BatchOutcome {
             if changes.isEmpty {
                 couplings.append(fresh.recordingSuccess(direction: direction, sourceModifiedOn: record.modifiedOn, targetModifiedOn: nil, at: now))
             } else {
-                updates.append(Update(record: record, coupling: fresh, values: changes))
+                updates.append(Update(record: record, coupling: fresh, values: changes, targetModifiedOn: nil))
             }
         case .match:
             preconditionFailure("the pass decides again with the match outcome")
@@ -86,6 +88,12 @@ struct BatchOutcome {
             update.coupling.recordingSuccess(
                 direction: direction, sourceModifiedOn: update.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now))
         counts.modified += 1
+    }
+
+    /// The target changed after it was read: nothing was written and the coupling stays as it was,
+    /// so the next run sees both sides' changes (and, if they differ, the update-conflict policy).
+    mutating func changedMeanwhile(_ update: Update) {
+        counts.skipped += 1
     }
 
     /// The target refused the record's write.

@@ -177,12 +177,16 @@ struct SyncPass {
                 .coupled($0, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) } ?? .deleted)
             } ?? .notCoupled(match: .notTried)
             let decision = decide(record, counterpart: counterpart, deleted: sourceDeleted, target: targetRecord, lookups: lookups)
-            if decision == .match { toMatch.append(record) } else { batch.add(decision, for: record, coupling: coupling, direction: direction) }
+            if decision == .match {
+                toMatch.append(record)
+            } else {
+                batch.add(decision, for: record, coupling: coupling, target: targetRecord, direction: direction)
+            }
         }
         for (record, outcome) in try await matchOutcomes(toMatch) {
             var decision = decide(record, counterpart: .notCoupled(match: outcome), deleted: false, target: nil, lookups: lookups)
             if matchOnly, !createsUnmatched, case .insert = decision { decision = .skip(.notCoupled) }
-            batch.add(decision, for: record, coupling: nil, direction: direction)
+            batch.add(decision, for: record, coupling: nil, target: nil, direction: direction)
         }
         try await write(&batch)
         try await batch.save(mapping: mappingName, direction: direction, runID: runID, on: coordination)
@@ -263,19 +267,17 @@ struct SyncPass {
         }
         let updates = batch.updates
         if !updates.isEmpty {
-            let changes = updates.map { (id: $0.coupling.id(on: direction.target), values: $0.values) }
+            let changes = updates.map {
+                RecordChange(id: $0.coupling.id(on: direction.target), values: $0.values, expectedModifiedOn: $0.targetModifiedOn)
+            }
             let results = try await writeEach(changes) { batch in
                 let written = try await target.update(batch)
-                return try batch.map { change in
-                    guard let modified = written[change.id] else {
-                        throw SyncFailure(code: .writeRefused, message: "the target record \(change.id) no longer exists")
-                    }
-                    return modified
-                }
+                return batch.map { written[$0.id] }
             }
             for (item, result) in zip(updates, results) {
                 switch result {
-                case .success(let modified): batch.updated(item, targetModifiedOn: modified)
+                case .success(let modified?): batch.updated(item, targetModifiedOn: modified)
+                case .success(nil): batch.changedMeanwhile(item)
                 case .failure(let refusal): batch.refused(item.record, coupling: item.coupling, message: refusal.message)
                 }
             }

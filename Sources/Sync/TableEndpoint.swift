@@ -11,6 +11,16 @@ public struct SyncRecord: Sendable {
     public var values: FieldValues
 }
 
+/// A change to one record: its id, the values to write, and the modified-on the change was computed against.
+public struct RecordChange: Sendable {
+    /// The record's key.
+    public var id: String
+    /// The values to write.
+    public var values: FieldValues
+    /// Write only if the record still carries this modified-on (nil: write regardless).
+    public var expectedModifiedOn: Date?
+}
+
 /// A record to insert: its values, and a token that identifies its source across attempts.
 public struct NewRecord: Sendable {
     /// The values to write.
@@ -44,7 +54,10 @@ public protocol TableEndpoint: Sendable {
     func insert(_ records: [NewRecord]) async throws -> [(id: String, modifiedOn: Date)]
     /// Updates these records with these values; returns each one's new modified-on by id.
     /// Throws, writing nothing, when any record is refused.
-    func update(_ changes: [(id: String, values: FieldValues)]) async throws -> [String: Date]
+    ///
+    /// A change that names the modified-on it was computed against is written only if the record
+    /// still carries it; a record changed meanwhile is left alone and missing from the result.
+    func update(_ changes: [RecordChange]) async throws -> [String: Date]
     /// For each tuple of `values` (one value per column), the ids of the records whose `columns`
     /// hold those values, compared case-insensitively unless `caseSensitive`.
     func candidates(matching columns: [String], values: [[String]], caseSensitive: Bool) async throws -> [[String]]
@@ -177,23 +190,25 @@ public struct PostgresTableEndpoint: TableEndpoint {
         return type == "uuid" || type == "text" || type.hasPrefix("character varying")
     }
 
-    public func update(_ changes: [(id: String, values: FieldValues)]) async throws -> [String: Date] {
+    public func update(_ changes: [RecordChange]) async throws -> [String: Date] {
         var written: [String: Date] = [:]
         let keyName = side.key.parts[0]
+        let modifiedName = side.modified.parts[0]
         let keyed = changes.map { change in
             var values = change.values
             values[keyName] = change.id
+            values[modifiedName] = change.expectedModifiedOn.flatMap(\.postgresText)
             return (change.id, values)
         }
         for group in Self.groupedByColumns(keyed) {
-            let columns = try group.columns.filter { $0 != keyName }.map { try PostgresIdentifier($0, what: "column") }
+            let columns = try group.columns.filter { $0 != keyName && $0 != modifiedName }.map { try PostgresIdentifier($0, what: "column") }
             guard !columns.isEmpty else { continue }
             let assignments = PostgresQuery.joined(columns.map { "\($0) = r.\($0)" }, separator: ", ")
             let rows = try await connection.query(
                 """
                 UPDATE \(side.table) AS t SET \(assignments)
                 FROM json_populate_recordset(NULL::\(side.table), \(try Self.json(group.rows.map(\.1)))::json) AS r
-                WHERE t.\(side.key) = r.\(side.key)
+                WHERE t.\(side.key) = r.\(side.key) AND (r.\(side.modified) IS NULL OR t.\(side.modified) = r.\(side.modified))
                 RETURNING t.\(side.key)::text, t.\(side.modified)
                 """, name: "update \(side.table)")
             for row in rows { written[try row.decode(String.self, at: 0)] = try row.decode(Date.self, at: 1) }

@@ -59,8 +59,12 @@ struct ConcurrentWritersTests {
             #expect(crmRows.count == erpRows.count)
             #expect(Set(crmRows.map(\.0)).count == crmRows.count, "no duplicate accounts")
             let crm = Dictionary(uniqueKeysWithValues: crmRows.map { ($0.0, ($0.1, $0.2)) })
-            for (no, name, city) in erpRows {
-                #expect(crm[no]?.0 == name && crm[no]?.1 == city, "customer \(no) differs: \(name), \(city ?? "-") vs \(String(describing: crm[no]))")
+            for (no, name, city) in erpRows where !(crm[no]?.0 == name && crm[no]?.1 == city) {
+                let coupling = try await f.coordination.query(
+                    "SELECT local_modified_at::text, integration_modified_at::text FROM couplet.couplings WHERE local_id = \(no)").single().values
+                let erpStamp = try await f.erp.query("SELECT modified_at::text FROM customer WHERE no = \(no)").single().values
+                let crmStamp = try await f.crm.query("SELECT modified_at::text FROM account WHERE account_number = \(no)").single().values
+                Issue.record("customer \(no) differs: \(name), \(city ?? "-") vs \(String(describing: crm[no])); coupling \(coupling), erp \(erpStamp), crm \(crmStamp)")
             }
             #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == erpRows.count)
         }
