@@ -76,6 +76,28 @@ enum MappingFileRules {
         guard case .scalar(let scalar) = node else { throw NodeValueError("constant must be text or null, not \(node.summary)") }
         return scalar.string
     }
+
+    /// A match priority: 0 or more (lower is tried first).
+    static func matchPriority(_ value: Int) throws(NodeValueError) -> Int {
+        guard value >= 0 else { throw NodeValueError("match_priority must be 0 or more (lower is tried first), not \(value)") }
+        return value
+    }
+
+    /// A template: a mapping of column names to text values (or null), e.g. {city: Unknown, country: NO}.
+    static func template(_ node: Node) throws(NodeValueError) -> FieldValues {
+        guard case .mapping(let pairs) = node else {
+            throw NodeValueError("template must be a mapping of columns to values, such as {country: NO}, not \(node.summary)")
+        }
+        var values: FieldValues = [:]
+        for (key, value) in pairs {
+            guard let column = key.scalar?.string, !column.isEmpty else { throw NodeValueError("a template column must be a name") }
+            guard value.isNull || value.scalar != nil else {
+                throw NodeValueError("the template value of \(column) must be text or null, not \(value.summary)")
+            }
+            values[column] = value.isNull ? nil : value.scalar?.string
+        }
+        return values
+    }
 }
 
 extension Node {

@@ -17,6 +17,8 @@ public struct MappingRow: Sendable, Equatable {
         public var modified: String
         /// The filter predicate, if any.
         public var filter: String?
+        /// Default values for records created on this side.
+        public var template: [String: String?] = [:]
 
         /// Whether `other` reads other records or another clock: a different endpoint, table, key or
         /// modified-on column, so that this side's watermark means nothing there.
@@ -47,6 +49,10 @@ public struct MappingRow: Sendable, Equatable {
         public var clearOnFailure: Bool
         /// `text`, `numeric` or `date_time`.
         public var comparison: String
+        /// The match priority, when the field is used for match-based coupling.
+        public var matchPriority: Int? = nil
+        /// Whether matching on the field tells `ABC` from `abc`.
+        public var matchCaseSensitive: Bool = false
     }
 
     /// The mapping's name.
@@ -88,24 +94,26 @@ extension MappingRow {
             direction: settings.direction.snakeCaseName, syncOnlyCoupled: settings.syncOnlyCoupled,
             allowInsert: settings.allowInsert, updateConflict: settings.updateConflictPolicy.snakeCaseName,
             deletionConflict: settings.deletionConflictPolicy.snakeCaseName, dependsOn: definition.dependsOn,
-            batchSize: mapping.batchSize, isEnabled: definition.isEnabled, fields: mapping.fields.map(Field.init))
+            batchSize: mapping.batchSize, isEnabled: definition.isEnabled,
+            fields: mapping.fields.map { field in Field(field, match: mapping.matchFields.first { $0.field == field }) })
     }
 }
 
 extension MappingRow.Side {
     init(_ side: MappingSide) {
         self.init(endpoint: side.endpoint, table: side.table.description, key: side.key.description,
-                  modified: side.modified.description, filter: side.filter)
+                  modified: side.modified.description, filter: side.filter, template: side.template)
     }
 }
 
 extension MappingRow.Field {
-    init(_ field: FieldMapping) {
+    init(_ field: FieldMapping, match: MatchField?) {
         func text(_ chain: TransformationChain) -> String? { chain.rules.isEmpty ? nil : chain.description }
         self.init(
             local: field.localField, integration: field.integrationField, direction: field.direction.snakeCaseName,
             toIntegration: text(field.toIntegration), fromIntegration: text(field.fromIntegration), constant: field.constant,
-            notNull: field.notNull, clearOnFailure: field.clearOnFailure, comparison: field.comparison.snakeCaseName)
+            notNull: field.notNull, clearOnFailure: field.clearOnFailure, comparison: field.comparison.snakeCaseName,
+            matchPriority: match?.priority, matchCaseSensitive: match?.caseSensitive ?? false)
     }
 }
 

@@ -76,4 +76,11 @@ public struct MappingSettings: Sendable, Equatable {
     public func record(_ id: String, on side: SyncSide) -> RecordIdentity {
         RecordIdentity(table: table(on: side), id: id)
     }
+
+    /// The same settings, with match-based coupling on or off.
+    public func matching(_ configured: Bool) -> MappingSettings {
+        var copy = self
+        copy.matchConfigured = configured
+        return copy
+    }
 }

@@ -13,7 +13,8 @@ extension MappingStore {
             SELECT name, local_endpoint, local_table, local_key, local_modified, local_filter,
                    integration_endpoint, integration_table, integration_key, integration_modified, integration_filter,
                    direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict, depends_on,
-                   batch_size, enabled, local_watermark, integration_watermark, updated_at
+                   batch_size, enabled, local_watermark, integration_watermark, updated_at,
+                   local_template, integration_template
             FROM couplet.table_mappings WHERE \(names)::text[] IS NULL OR name = ANY(\(names)::text[])
             ORDER BY name
             """, name: "stored mappings"
@@ -21,15 +22,17 @@ extension MappingStore {
     }
 
     private static func storedMapping(_ row: PostgresRow, fields: [MappingRow.Field]) throws -> StoredMapping {
-        func side(_ offset: Int) throws -> MappingRow.Side {
+        func side(_ offset: Int, template: String) throws -> MappingRow.Side {
             let (endpoint, table, key, modified, filter) = try (
                 row.decode(String.self, at: offset), row.decode(String.self, at: offset + 1),
                 row.decode(String.self, at: offset + 2), row.decode(String.self, at: offset + 3),
                 row.decode(String?.self, at: offset + 4))
-            return MappingRow.Side(endpoint: endpoint, table: table, key: key, modified: modified, filter: filter)
+            let values = try row.decode(PostgresJSON<[String: String?]>.self, column: template).value
+            return MappingRow.Side(endpoint: endpoint, table: table, key: key, modified: modified, filter: filter, template: values)
         }
         let mapping = MappingRow(
-            name: try row.decode(column: "name"), local: try side(1), integration: try side(6),
+            name: try row.decode(column: "name"), local: try side(1, template: "local_template"),
+            integration: try side(6, template: "integration_template"),
             direction: try row.decode(column: "direction"), syncOnlyCoupled: try row.decode(column: "sync_only_coupled"),
             allowInsert: try row.decode(column: "allow_insert"), updateConflict: try row.decode(column: "update_conflict"),
             deletionConflict: try row.decode(column: "deletion_conflict"), dependsOn: try row.decode(column: "depends_on"),
@@ -46,7 +49,7 @@ extension MappingStore {
         for row in try await connection.query(
             """
             SELECT mapping, local_field, integration_field, direction, to_integration_rule, from_integration_rule, constant,
-                   not_null, clear_on_failure, comparison
+                   not_null, clear_on_failure, comparison, match_priority, match_case_sensitive
             FROM couplet.field_mappings WHERE \(names)::text[] IS NULL OR mapping = ANY(\(names)::text[])
             ORDER BY mapping, position
             """, name: "stored field mappings")
@@ -55,7 +58,8 @@ extension MappingStore {
                 (String, String, String, String, String?, String?, String?, Bool, Bool, String).self)
             fields[mapping, default: []].append(MappingRow.Field(
                 local: local, integration: integration, direction: direction, toIntegration: toRule, fromIntegration: fromRule,
-                constant: constant, notNull: notNull, clearOnFailure: clear, comparison: comparison))
+                constant: constant, notNull: notNull, clearOnFailure: clear, comparison: comparison,
+                matchPriority: try row.decode(column: "match_priority"), matchCaseSensitive: try row.decode(column: "match_case_sensitive")))
         }
         return fields
     }
@@ -95,11 +99,13 @@ extension MappingStore {
             INSERT INTO couplet.table_mappings (
                 name, local_endpoint, local_table, local_key, local_modified, local_filter,
                 integration_endpoint, integration_table, integration_key, integration_modified, integration_filter,
-                direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict, depends_on, batch_size, enabled)
+                direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict, depends_on, batch_size, enabled,
+                local_template, integration_template)
             VALUES (\(row.name), \(local.endpoint), \(local.table), \(local.key), \(local.modified), \(local.filter),
                     \(integration.endpoint), \(integration.table), \(integration.key), \(integration.modified), \(integration.filter),
                     \(row.direction), \(row.syncOnlyCoupled), \(row.allowInsert), \(row.updateConflict), \(row.deletionConflict),
-                    \(row.dependsOn)::text[], \(row.batchSize), \(row.isEnabled))
+                    \(row.dependsOn)::text[], \(row.batchSize), \(row.isEnabled), \(try PostgresJSON(local.template)),
+                    \(try PostgresJSON(integration.template)))
             """, name: "insert mapping")
         try await insertFields(of: row, on: connection)
     }
@@ -118,6 +124,7 @@ extension MappingStore {
                 sync_only_coupled = \(row.syncOnlyCoupled), allow_insert = \(row.allowInsert),
                 update_conflict = \(row.updateConflict), deletion_conflict = \(row.deletionConflict),
                 depends_on = \(row.dependsOn)::text[], batch_size = \(row.batchSize), enabled = \(row.isEnabled),
+                local_template = \(try PostgresJSON(local.template)), integration_template = \(try PostgresJSON(integration.template)),
                 local_watermark = CASE WHEN \(reset.contains(.local)) THEN NULL ELSE local_watermark END,
                 integration_watermark = CASE WHEN \(reset.contains(.integration)) THEN NULL ELSE integration_watermark END,
                 updated_at = now()
@@ -132,15 +139,17 @@ extension MappingStore {
         try await connection.query(
             """
             INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, to_integration_rule,
-                                                from_integration_rule, constant, not_null, clear_on_failure, comparison)
+                                                from_integration_rule, constant, not_null, clear_on_failure, comparison,
+                                                match_priority, match_case_sensitive)
             SELECT \(row.name), f.position, f.local_field, f.integration_field, f.direction, f.to_rule, f.from_rule, f.constant,
-                   f.not_null, f.clear_on_failure, f.comparison
+                   f.not_null, f.clear_on_failure, f.comparison, f.match_priority, f.match_case_sensitive
             FROM unnest(\(fields.map(\.local))::text[], \(fields.map(\.integration))::text[], \(fields.map(\.direction))::text[],
                         \(fields.map(\.toIntegration))::text[], \(fields.map(\.fromIntegration))::text[],
                         \(fields.map(\.constant))::text[], \(fields.map(\.notNull))::boolean[],
-                        \(fields.map(\.clearOnFailure))::boolean[], \(fields.map(\.comparison))::text[])
+                        \(fields.map(\.clearOnFailure))::boolean[], \(fields.map(\.comparison))::text[],
+                        \(fields.map(\.matchPriority))::int8[], \(fields.map(\.matchCaseSensitive))::boolean[])
                  WITH ORDINALITY AS f(local_field, integration_field, direction, to_rule, from_rule, constant, not_null,
-                                      clear_on_failure, comparison, position)
+                                      clear_on_failure, comparison, match_priority, match_case_sensitive, position)
             """, name: "insert field mappings")
     }
 }

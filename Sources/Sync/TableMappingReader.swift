@@ -12,12 +12,13 @@ struct TableMappingReader {
         case dependsOn = "depends_on", batchSize = "batch_size", enabled, fields
     }
 
-    enum SideKey: String, CaseIterable { case endpoint, table, key, modified, filter }
+    enum SideKey: String, CaseIterable { case endpoint, table, key, modified, filter, template }
 
     enum FieldKey: String, CaseIterable {
         case local, integration, direction
         case toIntegration = "to_integration", fromIntegration = "from_integration"
         case constant, notNull = "not_null", clearOnFailure = "clear_on_failure", comparison
+        case matchPriority = "match_priority", matchCaseSensitive = "match_case_sensitive"
     }
 
     let item: Node
@@ -29,6 +30,8 @@ struct TableMappingReader {
     /// What the mapping depends on, with where each is written.
     private var dependencies: [(name: String, place: FilePlace)] = []
     private var places: [MappingPart: FilePlace] = [:]
+    /// The match settings of the fields that have a match priority, by field position.
+    private var matching: [Int: (priority: Int, caseSensitive: Bool)] = [:]
 
     init(item: Node, problems: ProblemCollector) {
         self.item = item
@@ -55,8 +58,12 @@ struct TableMappingReader {
             name: name, localTable: local.table.description, integrationTable: integration.table.description,
             direction: direction, syncOnlyCoupled: policies.syncOnlyCoupled, allowInsert: policies.allowInsert,
             updateConflictPolicy: policies.update, deletionConflictPolicy: policies.deletion)
+        let matchFields = matching.sorted { $0.key < $1.key }.map { index, match in
+            MatchField(field: fields[index], priority: match.priority, caseSensitive: match.caseSensitive)
+        }
         let definition = MappingDefinition(
-            settings: settings, fields: fields, local: local, integration: integration, batchSize: batchSize, matchFields: [])
+            settings: settings.matching(!matchFields.isEmpty), fields: fields, local: local, integration: integration,
+            batchSize: batchSize, matchFields: matchFields.sorted { $0.priority < $1.priority })
         return TableMappingDefinition(mapping: definition, dependsOn: dependencies.map(\.name), isEnabled: enabled, places: places)
     }
 
@@ -87,8 +94,9 @@ struct TableMappingReader {
         let key = value(nodes[.key], at: .key(side)) { try MappingFileRules.column($0.text("key"), "key") }
         let modified = value(nodes[.modified], at: .modified(side)) { try MappingFileRules.column($0.text("modified"), "modified") }
         let filter = value(nodes[.filter], at: .filter(side)) { try MappingFileRules.filter($0) }
+        let template = value(nodes[.template]) { try MappingFileRules.template($0) } ?? [:]
         guard let endpoint, let table, let key, let modified else { return nil }
-        return MappingSide(endpoint: endpoint, table: table, key: key, modified: modified, filter: filter, watermark: nil, template: [:])
+        return MappingSide(endpoint: endpoint, table: table, key: key, modified: modified, filter: filter, watermark: nil, template: template)
     }
 
     // MARK: - Dependencies
@@ -149,6 +157,9 @@ struct TableMappingReader {
         let notNull = value(nodes[.notNull]) { try $0.boolean("not_null") }
         let clear = value(nodes[.clearOnFailure]) { try $0.boolean("clear_on_failure") }
         let comparison = value(nodes[.comparison]) { try $0.choice("comparison", FieldComparison.self) }
+        let matchPriority = value(nodes[.matchPriority]) { try MappingFileRules.matchPriority($0.integer("match_priority")) }
+        let matchCaseSensitive = value(nodes[.matchCaseSensitive]) { try $0.boolean("match_case_sensitive") }
+        if let matchPriority { matching[index] = (matchPriority, matchCaseSensitive ?? false) }
         guard let local, let integration, let toRules, let fromRules else { return nil }
         return FieldMapping(
             local: local.description, integration: integration.description, direction: direction,

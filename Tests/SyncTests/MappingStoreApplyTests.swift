@@ -62,6 +62,24 @@ struct MappingStoreApplyTests {
         }
     }
 
+    @Test("templates and match fields in the file reach the engine, and a second apply keeps them")
+    func templatesAndMatching() async throws {
+        try await withMigratedDatabase { _, db in
+            let file = try editedFile(
+                ("integration: {endpoint: crm, table: account, key: id, modified: modified_at}",
+                 "integration: {endpoint: crm, table: account, key: id, modified: modified_at, template: {city: Unknown, rating: null}}"),
+                ("- {local: no, integration: account_number}", "- {local: no, integration: account_number, match_priority: 1, match_case_sensitive: true}"))
+            try await MappingStore.apply(file, prune: false, on: db)
+            let loaded = try await MappingStore.load("CUSTOMER", on: db)
+            #expect(loaded.integration.template == ["city": "Unknown", "rating": nil])
+            #expect(loaded.matchFields.map(\.field.localField) == ["no"])
+            #expect(loaded.matchFields.first?.caseSensitive == true)
+            #expect(loaded.settings.matchConfigured)
+            let again = try await MappingStore.apply(file, prune: false, on: db)
+            #expect(again.mappings.updated.isEmpty, "nothing changed")
+        }
+    }
+
     @Test("applying the same file again writes nothing")
     func idempotent() async throws {
         try await withMigratedDatabase { _, db in
