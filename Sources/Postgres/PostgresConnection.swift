@@ -258,13 +258,16 @@ public final class PostgresConnection: Sendable {
         case none
         case cancelStatement
         case wakeWaiter
+        /// Not stopped by cancellation, and run even in a cancelled task: cleanup that returns the
+        /// connection to a usable state (ending a COPY).
+        case runEvenIfCancelled
     }
 
     /// Runs `body` with the libpq handle on the connection's queue and resumes the caller with its result.
     func perform<T: Sendable>(
         onCancel action: CancelAction, _ body: @escaping @Sendable (OpaquePointer) throws -> T
     ) async throws -> T {
-        if Task.isCancelled {
+        if action != .runEvenIfCancelled, Task.isCancelled {
             throw PostgresError(.cancelled, message: "the task was cancelled before the statement was sent")
         }
         let operation = Operation()
@@ -287,7 +290,7 @@ public final class PostgresConnection: Sendable {
             }
         } onCancel: {
             switch action {
-            case .none: break
+            case .none, .runEvenIfCancelled: break
             case .cancelStatement: self.cancel(operation)
             case .wakeWaiter: self.wake()
             }

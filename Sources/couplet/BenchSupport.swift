@@ -47,12 +47,16 @@ enum BenchSupport {
     }
 
     /// Starts this binary as `couplet ARGUMENTS` against `database` (passed in the environment,
-    /// never on the command line), its output discarded.
-    static func startChild(_ arguments: [String], database: PostgresConfiguration) throws -> Process {
+    /// never on the command line, like the `extra` variables: endpoints' connection strings), its
+    /// output discarded.
+    static func startChild(
+        _ arguments: [String], database: PostgresConfiguration, environment extra: [String: String] = [:]
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
+        environment.merge(extra) { $1 }
         environment["COUPLET_DATABASE_URL"] = database.connectionString
         environment["COUPLET_LOG_LEVEL"] = "warning"
         process.environment = environment
@@ -70,6 +74,12 @@ enum BenchSupport {
             return Double(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
         }
         return (kilobytes("VmRSS:") / 1024, kilobytes("VmHWM:") / 1024)
+    }
+
+    /// The machine's 1-minute load average, from /proc/loadavg (0 where there is none).
+    static func loadAverage() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }
+        return text.split(separator: " ").first.flatMap { Double($0) } ?? 0
     }
 
     /// Seconds elapsed since `start`.
