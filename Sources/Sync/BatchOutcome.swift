@@ -22,6 +22,8 @@ struct BatchOutcome {
     private(set) var inserts: [Insert] = []
     private(set) var updates: [Update] = []
     private(set) var counts = SyncCounts()
+    /// The oldest modified-on of a source record whose target changed meanwhile: the watermark must stay before it.
+    private(set) var oldestLeftForNextRun: Date?
     private var couplings: [Coupling] = []
     private var removedCouplings: [String] = []
     private var uncoupledFailures: [(id: String, message: String)] = []
@@ -94,6 +96,7 @@ struct BatchOutcome {
     /// so the next run sees both sides' changes (and, if they differ, the update-conflict policy).
     mutating func changedMeanwhile(_ update: Update) {
         counts.skipped += 1
+        oldestLeftForNextRun = min(oldestLeftForNextRun ?? update.record.modifiedOn, update.record.modifiedOn)
     }
 
     /// The target refused the record's write.

@@ -101,15 +101,19 @@ struct SyncPass {
         let since = kind == .delta ? mapping.side(direction.source).watermark : nil
         var cursor: ChangeCursor?
         var newest = since
+        var unfinished: Date?
         while true {
             let batch = try await source.changes(since: since, after: cursor, limit: mapping.batchSize)
             guard let last = batch.last else { break }
-            try await process(batch, runID: runID, counts: &counts)
+            if let oldest = try await process(batch, runID: runID, counts: &counts) { unfinished = min(unfinished ?? oldest, oldest) }
             cursor = ChangeCursor(modifiedOn: last.modifiedOn, id: last.id)
             newest = max(newest ?? last.modifiedOn, last.modifiedOn)
         }
-        // Rows stamped at the cap itself may still commit: stop just before it (deltas read `> watermark`).
-        if let newest, kind != .match { try await advanceWatermark(to: newest < cap ? newest : cap.addingTimeInterval(-0.000_001)) }
+        guard let newest, kind != .match else { return }
+        // Rows stamped at the cap itself may still commit, and a record left for the next run must be
+        // read again: stop just before either (deltas read `> watermark`).
+        let limit = min(cap, unfinished ?? cap)
+        try await advanceWatermark(to: newest < limit ? newest : limit.addingTimeInterval(-0.000_001))
     }
 
     /// A full run also walks the couplings, batch by batch, for source records that no longer
@@ -158,10 +162,12 @@ struct SyncPass {
     // MARK: One batch
 
     /// Decides and writes one batch of source records.
+    /// Returns the oldest modified-on of a record left for the next run (its target changed meanwhile).
+    @discardableResult
     private func process(
         _ records: [SyncRecord], sourceDeleted: Bool = false, runID: Int64, counts: inout SyncCounts
-    ) async throws {
-        guard !records.isEmpty else { return }
+    ) async throws -> Date? {
+        guard !records.isEmpty else { return nil }
         let couplings = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: records.map(\.id), on: coordination)
         let targets = Dictionary(
             try await target.records(ids: couplings.values.map { $0.id(on: direction.target) }).map { ($0.id, $0) },
@@ -192,6 +198,7 @@ struct SyncPass {
         try await batch.save(mapping: mappingName, direction: direction, runID: runID, on: coordination)
         counts.add(batch.counts)
         try await updateRun(runID, counts: counts)
+        return batch.oldestLeftForNextRun
     }
 
     private func decide(
