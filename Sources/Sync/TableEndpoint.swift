@@ -109,15 +109,22 @@ public struct PostgresTableEndpoint: TableEndpoint {
 
     public func records(ids: [String]) async throws -> [SyncRecord] {
         guard !ids.isEmpty else { return [] }
-        return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(side.key)::text = ANY(\(ids))")
+        return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(side.key) IN (\(try keys(ids)))")
     }
 
     public func existingIDs(_ ids: [String]) async throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
         return Set(
             try await connection.query(
-                "SELECT \(side.key)::text FROM \(side.table) WHERE \(side.key)::text = ANY(\(ids))", name: "find \(side.table)"
+                "SELECT \(side.key)::text FROM \(side.table) WHERE \(side.key) IN (\(try keys(ids)))", name: "find \(side.table)"
             ).map { try $0.decode(String.self, at: 0) })
+    }
+
+    /// The ids as values of the key column's own type (cast by the table's row type), so that the
+    /// comparison uses the key's index: `key::text = ANY(…)` would read the whole table.
+    private func keys(_ ids: [String]) throws -> PostgresQuery {
+        let keyName = side.key.parts[0]
+        return "SELECT r.\(side.key) FROM json_populate_recordset(NULL::\(side.table), \(try Self.json(ids.map { [keyName: $0] }))::json) AS r"
     }
 
     private func read(_ query: PostgresQuery) async throws -> [SyncRecord] {

@@ -232,8 +232,9 @@ struct SyncBenchRun {
                 """
                 INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm');
                 INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
-                    integration_endpoint, integration_table, integration_key, integration_modified, direction, batch_size)
-                VALUES \([large, small].map { "('\($0.mapping)', 'erp', '\($0.customer)', 'no', 'modified_at', 'crm', '\($0.account)', 'id', 'modified_at', 'to_integration', 1000)" }.joined(separator: ", "));
+                    integration_endpoint, integration_table, integration_key, integration_modified, direction, batch_size,
+                    sync_only_coupled)
+                VALUES \([large, small].map { "('\($0.mapping)', 'erp', '\($0.customer)', 'no', 'modified_at', 'crm', '\($0.account)', 'id', 'modified_at', 'to_integration', 1000, false)" }.joined(separator: ", "));
                 INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, comparison)
                 SELECT m.name, f.position, f.local_field, f.integration_field, f.comparison
                 FROM (VALUES ('\(large.mapping)'), ('\(small.mapping)')) AS m (name),
