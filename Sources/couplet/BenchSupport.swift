@@ -76,6 +76,17 @@ enum BenchSupport {
         return (kilobytes("VmRSS:") / 1024, kilobytes("VmHWM:") / 1024)
     }
 
+    /// CPU time a process has used so far (user and system), in seconds, from /proc/PID/stat.
+    static func cpuSeconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return 0 }
+        // After the command name in parentheses: state is field 3, utime and stime are 14 and 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// The machine's 1-minute load average, from /proc/loadavg (0 where there is none).
     static func loadAverage() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }

@@ -18,8 +18,10 @@ struct SyncBench: AsyncParsableCommand {
             batches of 1,000). Measures a full sync run by one and by two `couplet worker` processes \
             (timed by couplet.sync_runs); the same rows piped with COPY (SELECT …) TO STDOUT into \
             COPY … FROM STDIN; a delta of --changed rows in the 10,000-row table and in the big one; \
-            the workers' peak resident memory; and EXPLAIN ANALYZE of the read statements the engine \
-            prepares. Use a release build.
+            the workers' peak resident memory and CPU; and EXPLAIN ANALYZE of the read statements the \
+            engine prepares. A first full sync's elapsed time varies from run to run with when \
+            autovacuum first analyzes couplet.couplings, which changes the plan of the engine's coupling \
+            lookups; the worker CPU varies little. Use a release build.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -132,8 +134,10 @@ struct SyncBenchRun {
             let one = try await startWorkers(1, coordination)
             defer { stop(one) }
             figures.workerIdleRSSMegabytes = try await residentAfterSettling(one)
+            let cpu = cpuSeconds(one)
             let alone = try await sync(large, kind: .full, coordination)
             figures.fullOneWorker = try checkedFull(alone, of: large)
+            figures.workerCPUSecondsOneWorker = cpuSeconds(one) - cpu
             figures.workerPeakRSSMegabytes = peak(one)
         }
 
@@ -142,8 +146,11 @@ struct SyncBenchRun {
             try await empty(large)
             let two = try await startWorkers(2, coordination)
             defer { stop(two) }
+            try await Task.sleep(for: .seconds(1))
+            let cpu = cpuSeconds(two)
             let pair = try await sync(large, kind: .full, coordination)
             figures.fullTwoWorkers = try checkedFull(pair, of: large)
+            figures.workerCPUSecondsTwoWorkers = cpuSeconds(two) - cpu
             figures.workerPeakRSSMegabytes = max(figures.workerPeakRSSMegabytes, peak(two))
 
             progress("delta of \(changed) changed rows in the table of \(rows)")
@@ -303,6 +310,11 @@ struct SyncBenchRun {
     private func residentAfterSettling(_ processes: [Process]) async throws -> Double {
         try await Task.sleep(for: .seconds(1))
         return processes.map { BenchSupport.memory(of: $0.processIdentifier).resident }.max() ?? 0
+    }
+
+    /// The CPU time the processes have used so far, together.
+    private func cpuSeconds(_ processes: [Process]) -> Double {
+        processes.map { BenchSupport.cpuSeconds(of: $0.processIdentifier) }.reduce(0, +)
     }
 
     /// The largest peak resident memory (VmHWM) of the processes so far.
@@ -511,14 +523,20 @@ struct SyncFigures {
     var deltaLarge = SyncRunFigures()
     var workerIdleRSSMegabytes = 0.0
     var workerPeakRSSMegabytes = 0.0
+    /// CPU the worker process used for the 1-worker full sync: the engine's own cost, which other
+    /// work on the machine disturbs less than the elapsed time.
+    var workerCPUSecondsOneWorker = 0.0
+    /// The same for the 2-worker full sync, both processes together.
+    var workerCPUSecondsTwoWorkers = 0.0
     var plans: [PlanFigures] = []
 
     var fullRateOneWorker: Double { Double(rows) / fullOneWorker.seconds }
     var fullRateTwoWorkers: Double { Double(rows) / fullTwoWorkers.seconds }
     var baselineRate: Double { Double(rows) / baselineSeconds }
 
-    /// The highest 1-minute load average seen while the syncs ran: above the core count, other
-    /// work competed for the CPU and the figures are pessimistic.
+    /// The highest 1-minute load average seen while the syncs ran; the worker and the server
+    /// process it keeps busy add about 1, so well above the core count other work competed for
+    /// the CPU and the figures are pessimistic.
     var loadAverage: Double {
         ([fullOneWorker, fullTwoWorkers, smallFull, deltaSmall, deltaLarge] + (fullAgain.map { [$0] } ?? [])).map(\.loadAverage).max() ?? 0
     }
@@ -540,6 +558,8 @@ struct SyncFigures {
             "engine_to_baseline_ratio": rounded(fullRateOneWorker / baselineRate, 10_000),
             "delta_seconds_small_table": rounded(deltaSmall.seconds, 1000), "delta_seconds_large_table": rounded(deltaLarge.seconds, 1000),
             "worker_idle_rss_mb": rounded(workerIdleRSSMegabytes), "worker_peak_rss_mb": rounded(workerPeakRSSMegabytes),
+            "worker_cpu_seconds_full_1_worker": rounded(workerCPUSecondsOneWorker, 100),
+            "worker_cpu_seconds_full_2_workers": rounded(workerCPUSecondsTwoWorkers, 100),
             "delta_read_uses_modified_index": deltaReadUsesIndex, "max_load_average": rounded(loadAverage, 100),
             "cpu_cores": ProcessInfo.processInfo.activeProcessorCount,
         ]
@@ -553,7 +573,7 @@ struct SyncFigures {
         func rate(_ value: Double) -> String { "\(Int(value.rounded())) rows/s" }
         func seconds(_ value: Double) -> String { String(format: "%.3f s", value) }
         func percent(_ value: Double) -> String { String(format: "%.1f %% of baseline", value * 100) }
-        func label(_ text: String) -> String { "  " + text.padded(to: 30) }
+        func label(_ text: String) -> String { "  " + text.padded(to: 34) }
         var lines = [
             "couplet bench sync: \(rows) ERP customers (15 columns) → CRM accounts, 14 fields, batches of 1000",
             label("full sync, 1 worker") + "\(rate(fullRateOneWorker).padded(to: 16)) \(seconds(fullOneWorker.seconds).padded(to: 12)) \(percent(fullRateOneWorker / baselineRate))",
@@ -567,9 +587,17 @@ struct SyncFigures {
                 label("full sync again, unchanged") + "\(rate(Double(rows) / fullAgain.seconds).padded(to: 16)) \(seconds(fullAgain.seconds).padded(to: 12)) \(fullAgain.unchanged) unchanged")
         }
         lines += [
+            label("worker CPU, full sync, 1 worker") + String(
+                format: "%.2f s (%.1f µs a row) of the %.2f s elapsed", workerCPUSecondsOneWorker,
+                workerCPUSecondsOneWorker / Double(rows) * 1e6, fullOneWorker.seconds),
+            label("worker CPU, full sync, 2 workers") + String(
+                format: "%.2f s (%.1f µs a row) of the %.2f s elapsed, both processes", workerCPUSecondsTwoWorkers,
+                workerCPUSecondsTwoWorkers / Double(rows) * 1e6, fullTwoWorkers.seconds),
             label("worker resident memory") + "idle \(String(format: "%.1f", workerIdleRSSMegabytes)) MB, peak during the full syncs \(String(format: "%.1f", workerPeakRSSMegabytes)) MB",
-            label("machine load") + String(format: "1-minute load average up to %.2f on %d cores", loadAverage, ProcessInfo.processInfo.activeProcessorCount)
-                + (loadAverage > Double(ProcessInfo.processInfo.activeProcessorCount) ? ": other work competed for the CPU" : ""),
+            label("machine load") + String(
+                format: "1-minute load average up to %.2f on %d cores (the sync itself adds about 1)", loadAverage,
+                ProcessInfo.processInfo.activeProcessorCount)
+                + (loadAverage > Double(ProcessInfo.processInfo.activeProcessorCount) + 1 ? ": other work competed for the CPU" : ""),
             "  plans of the engine's reads (EXPLAIN ANALYZE of its prepared statements):",
         ]
         for plan in plans {
