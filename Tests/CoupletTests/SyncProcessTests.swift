@@ -12,33 +12,20 @@ struct SyncProcessFixture {
 
     static func with(customers: Int, _ body: (SyncProcessFixture) async throws -> Void) async throws {
         try await withMigratedDatabase { coordinationDatabase, coordination in
-            try await TestDatabase.with { erpDatabase in
-                try await TestDatabase.with { crmDatabase in
-                    let erp = try await erpDatabase.connect()
-                    let crm = try await crmDatabase.connect()
-                    defer {
-                        erp.close()
-                        crm.close()
-                    }
-                    try await erp.runScript(SampleTables.erp, name: "erp")
-                    try await crm.runScript(SampleTables.crm, name: "crm")
-                    try await erp.query(
-                        "INSERT INTO customer (no, name, city) SELECT n::text, 'Customer ' || n, 'City ' || (n % 50) FROM generate_series(1, \(customers)) n")
-                    try await coordination.runScript(
-                        """
-                        INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm');
-                        INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
-                            integration_endpoint, integration_table, integration_key, integration_modified, direction, batch_size,
-                            sync_only_coupled)
-                        VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'to_integration', 100, false);
-                        """ + SampleTables.customerFields, name: "mapping")
-                    let environment = [
-                        "COUPLET_DATABASE_URL": coordinationDatabase.configuration.connectionString,
-                        "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
-                        "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
-                    ]
-                    try await body(SyncProcessFixture(coordination: coordination, erp: erp, crm: crm, environment: environment))
-                }
+            try await SampleEndpoints.with { sample in
+                try await sample.erp.query(
+                    "INSERT INTO customer (no, name, city) SELECT n::text, 'Customer ' || n, 'City ' || (n % 50) FROM generate_series(1, \(customers)) n")
+                try await coordination.runScript(
+                    """
+                    INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm');
+                    INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
+                        integration_endpoint, integration_table, integration_key, integration_modified, direction, batch_size,
+                        sync_only_coupled)
+                    VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'to_integration', 100, false);
+                    """ + SampleTables.customerFields, name: "mapping")
+                var environment = sample.environment
+                environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
+                try await body(SyncProcessFixture(coordination: coordination, erp: sample.erp, crm: sample.crm, environment: environment))
             }
         }
     }

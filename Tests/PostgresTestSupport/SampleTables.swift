@@ -1,3 +1,5 @@
+import Postgres
+
 /// The sample ERP and CRM tables that sync tests run against, and the CUSTOMER mapping's fields.
 ///
 /// The ERP's `customer` is keyed by its number; the CRM's `account` by a uuid. Both stamp
@@ -26,4 +28,36 @@ public enum SampleTables {
             ('CUSTOMER', 3, 'city', 'city', 'bidirectional', 'trim', 'text'),
             ('CUSTOMER', 4, 'credit_limit', 'credit_limit', 'to_integration', NULL, 'numeric')
         """
+}
+
+/// Two fresh databases holding the sample ERP and CRM tables, with a connection to each.
+public struct SampleEndpoints: Sendable {
+    /// A connection to the ERP database.
+    public let erp: PostgresConnection
+    /// A connection to the CRM database.
+    public let crm: PostgresConnection
+    /// `COUPLET_ENDPOINT_ERP_URL` and `COUPLET_ENDPOINT_CRM_URL` for these databases.
+    public let environment: [String: String]
+
+    /// Creates both databases and their tables, runs `body`, and drops them.
+    public static func with(
+        isolation: isolated (any Actor)? = #isolation, _ body: (SampleEndpoints) async throws -> Void
+    ) async throws {
+        try await TestDatabase.with { erpDatabase in
+            try await TestDatabase.with { crmDatabase in
+                let erp = try await erpDatabase.connect()
+                let crm = try await crmDatabase.connect()
+                defer {
+                    erp.close()
+                    crm.close()
+                }
+                try await erp.runScript(SampleTables.erp, name: "erp schema")
+                try await crm.runScript(SampleTables.crm, name: "crm schema")
+                try await body(SampleEndpoints(erp: erp, crm: crm, environment: [
+                    "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
+                    "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
+                ]))
+            }
+        }
+    }
 }

@@ -27,22 +27,8 @@ struct EndpointFixture {
     let endpoints: EndpointDirectory
 
     static func with(isolation: isolated (any Actor)? = #isolation, _ body: (EndpointFixture) async throws -> Void) async throws {
-        try await TestDatabase.with { erpDatabase in
-            try await TestDatabase.with { crmDatabase in
-                let erp = try await erpDatabase.connect()
-                let crm = try await crmDatabase.connect()
-                defer {
-                    erp.close()
-                    crm.close()
-                }
-                try await erp.runScript(SampleTables.erp, name: "erp schema")
-                try await crm.runScript(SampleTables.crm, name: "crm schema")
-                let endpoints = EndpointDirectory(environment: [
-                    "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
-                    "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
-                ])
-                try await body(EndpointFixture(erp: erp, crm: crm, endpoints: endpoints))
-            }
+        try await SampleEndpoints.with { sample in
+            try await body(EndpointFixture(erp: sample.erp, crm: sample.crm, endpoints: EndpointDirectory(environment: sample.environment)))
         }
     }
 

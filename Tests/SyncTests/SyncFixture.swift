@@ -17,24 +17,11 @@ struct SyncFixture {
         isolation: isolated (any Actor)? = #isolation, _ body: (SyncFixture) async throws -> Void
     ) async throws {
         try await withMigratedDatabase { _, coordination in
-            try await TestDatabase.with { erpDatabase in
-                try await TestDatabase.with { crmDatabase in
-                    let erp = try await erpDatabase.connect()
-                    let crm = try await crmDatabase.connect()
-                    defer {
-                        erp.close()
-                        crm.close()
-                    }
-                    try await erp.runScript(SampleTables.erp, name: "erp schema")
-                    try await crm.runScript(SampleTables.crm, name: "crm schema")
-                    let endpoints = EndpointDirectory(environment: [
-                        "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
-                        "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
-                    ])
-                    try await coordination.runScript(
-                        "INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
-                    try await body(SyncFixture(coordination: coordination, erp: erp, crm: crm, endpoints: endpoints))
-                }
+            try await SampleEndpoints.with { sample in
+                try await coordination.runScript("INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
+                try await body(SyncFixture(
+                    coordination: coordination, erp: sample.erp, crm: sample.crm,
+                    endpoints: EndpointDirectory(environment: sample.environment)))
             }
         }
     }
