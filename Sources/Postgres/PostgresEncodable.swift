@@ -124,7 +124,7 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
 extension Array: PostgresEncodable where Element: PostgresEncodable {
     /// A one-dimensional array of the element type (`int8[]`, `text[]`, …).
     public static var postgresType: PostgresDataType { Element.postgresType.arrayType }
-    public var postgresText: String? { PostgresArrayLiteral.format(map(\.postgresText)) }
+    public var postgresText: String? { PostgresArrayLiteral.format(map { $0.postgresText }) }
 }
 
 /// A `Codable` value stored as `jsonb`: readable by a DBA, decoded into a Swift type by Couplet.

@@ -14,10 +14,16 @@ enum PostgresTimestamp {
         let (seconds, fraction) = micros.floorDivided(by: 1_000_000)
         let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
         let (year, month, day) = civilDate(fromDaysSinceEpoch: days)
-        let clock = String(
-            format: "%02lld:%02lld:%02lld.%06lld", secondOfDay / 3600, secondOfDay / 60 % 60,
-            secondOfDay % 60, fraction)
-        return String(format: "%04lld-%02lld-%02lldT", year, month, day) + clock + "Z"
+        var text = padded(year, 4) + "-" + padded(month, 2) + "-" + padded(day, 2)
+        text += "T" + padded(secondOfDay / 3600, 2) + ":" + padded(secondOfDay / 60 % 60, 2) + ":" + padded(secondOfDay % 60, 2)
+        return text + "." + padded(fraction, 6) + "Z"
+    }
+
+    /// `value` in decimal with leading zeros to `width` digits (a negative year keeps its sign first).
+    private static func padded(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value.magnitude)
+        let zeros = String(repeating: "0", count: max(0, width - digits.count))
+        return (value < 0 ? "-" : "") + zeros + digits
     }
 
     /// Parses the server's text form; nil when `text` is not a timestamp this client understands.

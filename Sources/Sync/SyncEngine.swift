@@ -55,37 +55,80 @@ public struct SyncEngine: Sendable {
     }
 
     /// Runs every pass of `mapping` (a match run: the pass from the local side, or the only one);
-    /// returns the counts per direction. `createUnmatched` lets a match run create the records it found no match for.
+    /// returns the counts per direction. `createUnmatched` lets a match run create the records it
+    /// found no match for; `sharing` says how a full run splits its records into chunks and shares them.
     @discardableResult
     public func run(
-        mapping name: String, kind: SyncKind, jobID: Int64? = nil, createUnmatched: Bool = false, records: ChosenRecords? = nil
+        mapping name: String, kind: SyncKind, jobID: Int64? = nil, createUnmatched: Bool = false, records: ChosenRecords? = nil,
+        sharing: FullSyncSharing = .alone
     ) async throws -> [SyncDirection: SyncCounts] {
+        if let jobID { try await endInterruptedRuns(of: jobID) }
         let mapping = try await MappingStore.load(name, on: coordination)
-        let local = try await endpoints.connect(mapping.local.endpoint)
-        let integration = try await endpoints.connect(mapping.integration.endpoint)
-        defer {
-            local.close()
-            integration.close()
-        }
-        var report: [SyncDirection: SyncCounts] = [:]
-        var passes = mapping.settings.direction.passes
-        if kind == .match { passes = Array(passes.prefix(1)) }
-        if let records { passes = passes.filter { $0.source == records.side } }
-        for direction in passes {
-            let connections = direction == .toIntegration ? (local, integration) : (integration, local)
-            var pass = try SyncPass(
-                mapping: mapping, direction: direction, kind: kind, coordination: coordination,
-                source: connections.0, target: connections.1, logger: logger)
-            pass.chosenIDs = records?.ids
-            if kind == .match {
-                guard !mapping.matchFields.isEmpty else {
-                    throw SyncFailure(code: .configuration, message: "\(name) has no match fields (field_mappings.match_priority)")
+        return try await withEndpoints(of: mapping) { local, integration in
+            var report: [SyncDirection: SyncCounts] = [:]
+            var passes = mapping.settings.direction.passes
+            if kind == .match { passes = Array(passes.prefix(1)) }
+            if let records { passes = passes.filter { $0.source == records.side } }
+            for direction in passes {
+                var pass = try makePass(mapping, direction, kind: kind, local: local, integration: integration)
+                pass.chosenIDs = records?.ids
+                pass.sharing = sharing
+                if kind == .match {
+                    guard !mapping.matchFields.isEmpty else {
+                        throw SyncFailure(code: .configuration, message: "\(name) has no match fields (field_mappings.match_priority)")
+                    }
+                    pass.matchOnly = true
+                    pass.createsUnmatched = createUnmatched
                 }
-                pass.matchOnly = true
-                pass.createsUnmatched = createUnmatched
+                report[direction] = try await pass.run(jobID: jobID)
             }
-            report[direction] = try await pass.run(jobID: jobID)
+            return report
         }
-        return report
+    }
+
+    /// Helps full run `runID` of `mapping`: syncs its pending key-range chunks beside the job that
+    /// started it, until none is left (a run that ended has none to give).
+    public func help(mapping name: String, run runID: Int64, job: JobAttempt?) async throws {
+        let rows = try await coordination.query(
+            "SELECT direction FROM couplet.sync_runs WHERE id = \(runID) AND mapping = \(name) AND state = 'running'",
+            name: "run to help"
+        ).map { try $0.decode(String.self, at: 0) }
+        guard let stored = rows.first, let direction = SyncDirection(storedName: stored) else { return }
+        let mapping = try await MappingStore.load(name, on: coordination)
+        try await withEndpoints(of: mapping) { local, integration in
+            var pass = try makePass(mapping, direction, kind: .full, local: local, integration: integration)
+            pass.sharing.job = job
+            try await pass.syncChunks(SyncChunks(runID: runID, coordination: coordination))
+        }
+    }
+
+    /// Connects to the mapping's two endpoints for the duration of `body`.
+    private func withEndpoints<T>(
+        of mapping: MappingDefinition, _ body: (PostgresConnection, PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let local = try await endpoints.connect(mapping.local.endpoint)
+        defer { local.close() }
+        let integration = try await endpoints.connect(mapping.integration.endpoint)
+        defer { integration.close() }
+        return try await body(local, integration)
+    }
+
+    private func makePass(
+        _ mapping: MappingDefinition, _ direction: SyncDirection, kind: SyncKind, local: PostgresConnection, integration: PostgresConnection
+    ) throws -> SyncPass {
+        let (source, target) = direction == .toIntegration ? (local, integration) : (integration, local)
+        return try SyncPass(
+            mapping: mapping, direction: direction, kind: kind, coordination: coordination, source: source, target: target, logger: logger)
+    }
+
+    /// Ends, as failed, the runs an earlier attempt of this job left running (its worker died):
+    /// `couplet.sync_health` then tells the truth, and their helpers stop taking chunks.
+    private func endInterruptedRuns(of jobID: Int64) async throws {
+        try await coordination.query(
+            """
+            UPDATE couplet.sync_runs SET state = 'failed', finished_at = now(),
+                message = 'interrupted: the job stopped before the run ended, and runs again'
+            WHERE job_id = \(jobID) AND state = 'running'
+            """, name: "end interrupted runs")
     }
 }

@@ -2,11 +2,13 @@ import Foundation
 import Queue
 
 /// The sync job kinds, registered with the queue: `sync.full`, `sync.delta`, `sync.records`,
-/// `sync.match` and `sync.uncouple`, each with `{"mapping": "CUSTOMER", …}`.
+/// `sync.match` and `sync.uncouple`, each with `{"mapping": "CUSTOMER", …}`, and
+/// `sync.full-chunks`, the helpers a big full sync enqueues to share its key-range chunks.
 ///
 /// The jobs made here run on queue `sync` with the mapping as their concurrency key, so one
-/// mapping never syncs twice at once. All are idempotent: a rerun after a crash finds the
-/// couplings written so far, and inserts find the records an earlier attempt wrote.
+/// mapping never syncs twice at once (helpers run beside the full sync that enqueued them).
+/// All are idempotent: a rerun after a crash finds the couplings written so far, and inserts find
+/// the records an earlier attempt wrote.
 public enum SyncJobs {
     /// The arguments of a sync job.
     public struct Arguments: Codable, Sendable {
@@ -16,14 +18,29 @@ public enum SyncJobs {
         public var create: Bool?
         /// For `sync.records`: the records to synchronize.
         public var records: ChosenRecords?
+        /// For `sync.full`: records per key-range chunk (default 50,000).
+        public var chunkRows: Int?
+        /// For `sync.full-chunks`: the full run to help.
+        public var run: Int64?
 
         /// Arguments for `mapping`.
-        public init(mapping: String, create: Bool? = nil, records: ChosenRecords? = nil) {
+        public init(mapping: String, create: Bool? = nil, records: ChosenRecords? = nil, chunkRows: Int? = nil, run: Int64? = nil) {
             self.mapping = mapping
             self.create = create
             self.records = records
+            self.chunkRows = chunkRows
+            self.run = run
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case mapping, create, records, chunkRows = "chunk_rows", run
         }
     }
+
+    /// Records per key-range chunk of a full sync, unless its job says otherwise.
+    public static let defaultChunkRows = 50_000
+    /// Helper jobs a full sync enqueues at most to share its chunks.
+    public static let maximumHelpers = 7
 
     /// Registers the sync kinds, reading endpoints' connection strings from `endpoints`.
     public static func register(in registry: inout JobRegistry, endpoints: EndpointDirectory = EndpointDirectory()) {
@@ -32,11 +49,22 @@ public enum SyncJobs {
         registry.register(RecordsSyncHandler(endpoints: endpoints))
         registry.register(MatchHandler(endpoints: endpoints))
         registry.register(UncoupleHandler())
+        registry.register(FullSyncChunksHandler(endpoints: endpoints))
     }
 
     /// A full or delta run of `mapping`: a delta retries up to 10 times like Business Central's sync jobs.
-    public static func job(for mapping: String, kind: SyncKind) throws -> NewJob {
-        try job("sync.\(kind.rawValue)", Arguments(mapping: mapping), maxAttempts: kind == .delta ? 10 : 2)
+    /// A full run syncs its records in key-range chunks of `chunkRows`, shared with helper jobs.
+    public static func job(for mapping: String, kind: SyncKind, chunkRows: Int? = nil) throws -> NewJob {
+        try job("sync.\(kind.rawValue)", Arguments(mapping: mapping, chunkRows: chunkRows), maxAttempts: kind == .delta ? 10 : 2)
+    }
+
+    /// A `sync.full-chunks` job: syncs pending chunks of full run `run` beside the job that started it.
+    /// It has no concurrency key (the full sync holds the mapping's) and one attempt: a chunk it
+    /// leaves unfinished goes back to the run.
+    static func chunksJob(for mapping: String, run: Int64) throws -> NewJob {
+        var job = try job(FullSyncChunksHandler.kind, Arguments(mapping: mapping, run: run), maxAttempts: 1)
+        job.concurrencyKey = nil
+        return job
     }
 
     /// A `sync.records` job: synchronizes chosen records now (Business Central's "Synchronize now" on a selection).
@@ -68,7 +96,7 @@ public enum SyncJobs {
 protocol SyncEngineHandler: JobHandler where Arguments == SyncJobs.Arguments {
     var endpoints: EndpointDirectory { get }
     /// Runs the engine for this kind of job.
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws
 }
 
 extension SyncEngineHandler {
@@ -77,7 +105,7 @@ extension SyncEngineHandler {
 
     func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
         try await context.database.withConnection { db in
-            try await run(SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger), arguments, job: context.job.id)
+            try await run(SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger), arguments, job: context.job)
         }
     }
 }
@@ -87,8 +115,11 @@ struct FullSyncHandler: SyncEngineHandler {
     static let kind = "sync.full"
     let endpoints: EndpointDirectory
 
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws {
-        try await engine.run(mapping: arguments.mapping, kind: .full, jobID: job)
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
+        let sharing = FullSyncSharing(
+            chunkRows: arguments.chunkRows ?? SyncJobs.defaultChunkRows, helpers: SyncJobs.maximumHelpers,
+            job: JobAttempt(id: job.id, attempt: job.attempt))
+        try await engine.run(mapping: arguments.mapping, kind: .full, jobID: job.id, sharing: sharing)
     }
 }
 
@@ -97,8 +128,8 @@ struct DeltaSyncHandler: SyncEngineHandler {
     static let kind = "sync.delta"
     let endpoints: EndpointDirectory
 
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws {
-        try await engine.run(mapping: arguments.mapping, kind: .delta, jobID: job)
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
+        try await engine.run(mapping: arguments.mapping, kind: .delta, jobID: job.id)
     }
 }
 
@@ -107,11 +138,11 @@ struct RecordsSyncHandler: SyncEngineHandler {
     static let kind = "sync.records"
     let endpoints: EndpointDirectory
 
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws {
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
         guard let records = arguments.records else {
             throw JobError(.undecodableArguments, "sync.records needs \"records\": {\"side\": …, \"ids\": […]}", isRetryable: false)
         }
-        try await engine.run(mapping: arguments.mapping, kind: .records, jobID: job, records: records)
+        try await engine.run(mapping: arguments.mapping, kind: .records, jobID: job.id, records: records)
     }
 }
 
@@ -120,8 +151,21 @@ struct MatchHandler: SyncEngineHandler {
     static let kind = "sync.match"
     let endpoints: EndpointDirectory
 
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: Int64) async throws {
-        try await engine.run(mapping: arguments.mapping, kind: .match, jobID: job, createUnmatched: arguments.create ?? false)
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
+        try await engine.run(mapping: arguments.mapping, kind: .match, jobID: job.id, createUnmatched: arguments.create ?? false)
+    }
+}
+
+/// `sync.full-chunks`: syncs pending key-range chunks of a running full sync beside the job that started it.
+struct FullSyncChunksHandler: SyncEngineHandler {
+    static let kind = "sync.full-chunks"
+    let endpoints: EndpointDirectory
+
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
+        guard let run = arguments.run else {
+            throw JobError(.undecodableArguments, "sync.full-chunks needs \"run\": the sync run to help", isRetryable: false)
+        }
+        try await engine.help(mapping: arguments.mapping, run: run, job: JobAttempt(id: job.id, attempt: job.attempt))
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Queue
 
 /// One direction of one run of a mapping: source side → target side.
 struct SyncPass {
@@ -18,6 +19,8 @@ struct SyncPass {
     var matchOnly = false
     /// In a match run, whether records without a match are created on the target.
     var createsUnmatched = false
+    /// How a full run splits its records into chunks and shares them with helper jobs.
+    var sharing = FullSyncSharing.alone
 
     init(
         mapping: MappingDefinition, direction: SyncDirection, kind: SyncKind, coordination: PostgresConnection,
@@ -37,7 +40,7 @@ struct SyncPass {
 
     private var mappingName: String { mapping.settings.name }
 
-    /// Runs the pass and logs it in `couplet.sync_runs`.
+    /// Runs the pass and logs it in `couplet.sync_runs`; returns its counts (a full run's include its helpers').
     func run(jobID: Int64?) async throws -> SyncCounts {
         let runID = try await coordination.query(
             """
@@ -45,18 +48,21 @@ struct SyncPass {
             VALUES (\(mappingName), \(kind.rawValue), \(direction.storedName), \(jobID)) RETURNING id
             """, name: "start sync run"
         ).single().decode(Int64.self, at: 0)
-        var counts = SyncCounts()
+        let counts: SyncCounts
         do {
             if let chosenIDs {
-                try await syncChosen(chosenIDs, runID: runID, counts: &counts)
+                try await syncChosen(chosenIDs, runID: runID)
+            } else if kind == .full {
+                try await retryFailures(runID: runID)
+                try await syncInChunks(runID: runID)
+                try await findDeletedSources(runID: runID)
             } else {
-                if kind != .match { try await retryFailures(runID: runID, counts: &counts) }
-                try await readChanges(runID: runID, counts: &counts)
+                if kind != .match { try await retryFailures(runID: runID) }
+                try await readChanges(runID: runID)
             }
-            if kind == .full { try await findDeletedSources(runID: runID, counts: &counts) }
-            try await updateRun(runID, counts: counts, finalState: "succeeded")
+            counts = try await endRun(runID, state: "succeeded")
         } catch {
-            try? await updateRun(runID, counts: counts, finalState: "failed", message: "\(error)")
+            _ = try? await endRun(runID, state: "failed", message: "\(error)")
             throw error
         }
         logger.info(
@@ -66,19 +72,19 @@ struct SyncPass {
     }
 
     /// Chosen records, batch by batch; a chosen record that no longer exists meets the deletion policy.
-    private func syncChosen(_ ids: [String], runID: Int64, counts: inout SyncCounts) async throws {
+    private func syncChosen(_ ids: [String], runID: Int64) async throws {
         for start in stride(from: 0, to: ids.count, by: mapping.batchSize) {
             let batch = Array(ids[start..<min(start + mapping.batchSize, ids.count)])
             let found = try await source.records(ids: batch)
-            try await process(found, runID: runID, counts: &counts)
+            try await process(found, runID: runID)
             let existing = try await source.existingIDs(batch)
             let gone = batch.filter { !existing.contains($0) }.map { SyncRecord(id: $0, modifiedOn: .distantPast, values: [:]) }
-            try await process(gone, sourceDeleted: true, runID: runID, counts: &counts)
+            try await process(gone, sourceDeleted: true, runID: runID)
         }
     }
 
     /// Records that failed last time and are not skipped go first.
-    private func retryFailures(runID: Int64, counts: inout SyncCounts) async throws {
+    private func retryFailures(runID: Int64) async throws {
         let side = direction.source
         let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
         let resultColumn = try PostgresIdentifier(side == .local ? "local_result" : "integration_result")
@@ -91,12 +97,12 @@ struct SyncPass {
         ).map { try $0.decode(String.self, at: 0) }
         for start in stride(from: 0, to: ids.count, by: mapping.batchSize) {
             let batch = try await source.records(ids: Array(ids[start..<min(start + mapping.batchSize, ids.count)]))
-            try await process(batch, runID: runID, counts: &counts)
+            try await process(batch, runID: runID)
         }
     }
 
-    /// Changed records (all, for a full run) in (modified-on, key) order, batch by batch; then the watermark.
-    private func readChanges(runID: Int64, counts: inout SyncCounts) async throws {
+    /// Changed records in (modified-on, key) order, batch by batch; then the watermark.
+    private func readChanges(runID: Int64) async throws {
         let cap = try await source.watermarkCap()
         let since = kind == .delta ? mapping.side(direction.source).watermark : nil
         var cursor: ChangeCursor?
@@ -105,20 +111,63 @@ struct SyncPass {
         while true {
             let batch = try await source.changes(since: since, after: cursor, limit: mapping.batchSize)
             guard let last = batch.last else { break }
-            if let oldest = try await process(batch, runID: runID, counts: &counts) { unfinished = min(unfinished ?? oldest, oldest) }
+            if let oldest = try await process(batch, runID: runID) { unfinished = min(unfinished ?? oldest, oldest) }
             cursor = ChangeCursor(modifiedOn: last.modifiedOn, id: last.id)
             newest = max(newest ?? last.modifiedOn, last.modifiedOn)
         }
-        guard let newest, kind != .match else { return }
-        // Rows stamped at the cap itself may still commit, and a record left for the next run must be
-        // read again: stop just before either (deltas read `> watermark`).
-        let limit = min(cap, unfinished ?? cap)
-        try await advanceWatermark(to: newest < limit ? newest : limit.addingTimeInterval(-0.000_001))
+        guard kind != .match else { return }
+        try await advanceWatermark(seen: RecordsSeen(newest: newest, oldestLeft: unfinished), cap: cap)
+    }
+
+    /// Every record, in key-range chunks that this run's job and the helper jobs it enqueues claim
+    /// one at a time; when every chunk is done (a chunk whose job died is claimed again), the watermark.
+    private func syncInChunks(runID: Int64) async throws {
+        let cap = try await source.watermarkCap()
+        let chunks = SyncChunks(runID: runID, coordination: coordination)
+        let boundaries = try await source.splitKeys(every: sharing.chunkRows)
+        try await chunks.plan(boundaries: boundaries)
+        let helpers = min(boundaries.count, sharing.helpers)
+        if helpers > 0 {
+            let job = try SyncJobs.chunksJob(for: mappingName, run: runID)
+            _ = try await JobQueue.enqueue(Array(repeating: job, count: helpers), on: coordination)
+        }
+        repeat {
+            try await syncChunks(chunks)
+        } while try await awaitOtherChunks(chunks)
+        try await advanceWatermark(seen: try await chunks.seen(), cap: cap)
+    }
+
+    /// Claims and syncs chunks of the run, batch by batch in key order, until none is pending.
+    func syncChunks(_ chunks: SyncChunks) async throws {
+        while let chunk = try await chunks.claim(by: sharing.job) {
+            var range = chunk.range
+            var seen = RecordsSeen()
+            var records = 0
+            while case let batch = try await source.records(in: range, limit: mapping.batchSize), let last = batch.last {
+                if let oldest = try await process(batch, runID: chunks.runID) { seen.oldestLeft = min(seen.oldestLeft ?? oldest, oldest) }
+                let newest = batch.map(\.modifiedOn).max()!
+                seen.newest = max(seen.newest ?? newest, newest)
+                records += batch.count
+                range.after = last.id
+            }
+            try await chunks.finish(chunk, records: records, seen: seen)
+        }
+    }
+
+    /// Waits while other jobs sync the run's last chunks; true when a chunk came back (its job
+    /// stopped) for this run to sync, false when every chunk is done.
+    private func awaitOtherChunks(_ chunks: SyncChunks) async throws -> Bool {
+        while true {
+            let left = try await chunks.reclaimAbandoned()
+            if left.notDone == 0 { return false }
+            if left.pending > 0 { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     /// A full run also walks the couplings, batch by batch, for source records that no longer
     /// exist: each meets the deletion-conflict policy.
-    private func findDeletedSources(runID: Int64, counts: inout SyncCounts) async throws {
+    private func findDeletedSources(runID: Int64) async throws {
         let idColumn = try PostgresIdentifier(direction.source == .local ? "local_id" : "integration_id")
         var after = ""
         while true {
@@ -131,12 +180,18 @@ struct SyncPass {
             guard let last = ids.last else { return }
             let existing = try await source.existingIDs(ids)
             let gone = ids.filter { !existing.contains($0) }.map { SyncRecord(id: $0, modifiedOn: .distantPast, values: [:]) }
-            try await process(gone, sourceDeleted: true, runID: runID, counts: &counts)
+            try await process(gone, sourceDeleted: true, runID: runID)
             after = last
         }
     }
 
-    private func advanceWatermark(to watermark: Date) async throws {
+    /// Advances the watermark to the newest modified-on seen — but never to the cap or past it
+    /// (rows stamped at the cap may still commit), nor to a record left for the next run (deltas
+    /// read `> watermark`, so stop just before either).
+    private func advanceWatermark(seen: RecordsSeen, cap: Date) async throws {
+        guard let newest = seen.newest else { return }
+        let limit = min(cap, seen.oldestLeft ?? cap)
+        let watermark = newest < limit ? newest : limit.addingTimeInterval(-0.000_001)
         let column = try PostgresIdentifier(direction.source == .local ? "local_watermark" : "integration_watermark")
         try await coordination.query(
             """
@@ -146,17 +201,27 @@ struct SyncPass {
             name: "advance watermark")
     }
 
-    /// Writes the run's counts (its progress, for `couplet sync --wait`); with a final state, ends it.
-    private func updateRun(_ runID: Int64, counts: SyncCounts, finalState: String? = nil, message: String? = nil) async throws {
+    /// Adds a batch's counts to the run's (its progress, for `couplet sync --wait`); helper jobs add theirs to the same row.
+    private func addToRun(_ runID: Int64, _ counts: SyncCounts) async throws {
         try await coordination.query(
             """
-            UPDATE couplet.sync_runs SET state = coalesce(\(finalState), state),
-                finished_at = CASE WHEN \(finalState)::text IS NULL THEN NULL ELSE now() END,
-                inserted = \(counts.inserted), modified = \(counts.modified), deleted = \(counts.deleted),
-                unchanged = \(counts.unchanged), skipped = \(counts.skipped), failed = \(counts.failed),
-                coupled = \(counts.coupled), uncoupled = \(counts.uncoupled), message = \(message)
+            UPDATE couplet.sync_runs SET inserted = inserted + \(counts.inserted), modified = modified + \(counts.modified),
+                deleted = deleted + \(counts.deleted), unchanged = unchanged + \(counts.unchanged),
+                skipped = skipped + \(counts.skipped), failed = failed + \(counts.failed),
+                coupled = coupled + \(counts.coupled), uncoupled = uncoupled + \(counts.uncoupled)
             WHERE id = \(runID)
-            """, name: "update sync run")
+            """, name: "add to sync run")
+    }
+
+    /// Ends the run in `state`; returns its counts.
+    private func endRun(_ runID: Int64, state: String, message: String? = nil) async throws -> SyncCounts {
+        let row = try await coordination.query(
+            """
+            UPDATE couplet.sync_runs SET state = \(state), finished_at = now(), message = \(message) WHERE id = \(runID)
+            RETURNING inserted, modified, deleted, unchanged, skipped, failed, coupled, uncoupled
+            """, name: "end sync run"
+        ).single().decode((Int, Int, Int, Int, Int, Int, Int, Int).self)
+        return SyncCounts(row)
     }
 
     // MARK: One batch
@@ -165,7 +230,7 @@ struct SyncPass {
     /// Returns the oldest modified-on of a record left for the next run (its target changed meanwhile).
     @discardableResult
     private func process(
-        _ records: [SyncRecord], sourceDeleted: Bool = false, runID: Int64, counts: inout SyncCounts
+        _ records: [SyncRecord], sourceDeleted: Bool = false, runID: Int64
     ) async throws -> Date? {
         guard !records.isEmpty else { return nil }
         let couplings = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: records.map(\.id), on: coordination)
@@ -196,8 +261,7 @@ struct SyncPass {
         }
         try await write(&batch)
         try await batch.save(mapping: mappingName, direction: direction, runID: runID, on: coordination)
-        counts.add(batch.counts)
-        try await updateRun(runID, counts: counts)
+        try await addToRun(runID, batch.counts)
         return batch.oldestLeftForNextRun
     }
 
@@ -323,14 +387,9 @@ struct WriteRefusal: Error {
 }
 
 extension SyncCounts {
-    mutating func add(_ other: SyncCounts) {
-        inserted += other.inserted
-        modified += other.modified
-        deleted += other.deleted
-        unchanged += other.unchanged
-        skipped += other.skipped
-        failed += other.failed
-        coupled += other.coupled
-        uncoupled += other.uncoupled
+    /// Counts in `couplet.sync_runs` column order.
+    fileprivate init(_ row: (Int, Int, Int, Int, Int, Int, Int, Int)) {
+        (inserted, modified, deleted, unchanged) = (row.0, row.1, row.2, row.3)
+        (skipped, failed, coupled, uncoupled) = (row.4, row.5, row.6, row.7)
     }
 }

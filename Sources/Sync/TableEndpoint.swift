@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Synchronization
 
 /// One record read from a side: its id (the key's text), modified-on and field values as text.
 public struct SyncRecord: Sendable {
@@ -37,11 +38,29 @@ public struct ChangeCursor: Sendable {
     public var id: String
 }
 
+/// Keys after `after` up to and including `upTo`, in the key's own order; nil is an open end.
+public struct KeyRange: Sendable, Equatable {
+    /// The range starts after this key (nil: at the first key).
+    public var after: String?
+    /// The range ends with this key (nil: at the last key).
+    public var upTo: String?
+
+    /// The keys after `after` up to `upTo`.
+    public init(after: String? = nil, upTo: String? = nil) {
+        self.after = after
+        self.upTo = upTo
+    }
+}
+
 /// The narrow boundary between the engine and a system being integrated; other connectors
-/// (an HTTP/OData API) implement the same five calls.
+/// (an HTTP/OData API) implement the same calls.
 public protocol TableEndpoint: Sendable {
     /// Records changed after `since` (all when nil), in (modified-on, key) order, after `cursor`, at most `limit`.
     func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord]
+    /// Records whose keys lie in `range`, in key order, at most `limit`.
+    func records(in range: KeyRange, limit: Int) async throws -> [SyncRecord]
+    /// Keys that split the records into ranges of about `size` records each, in key order (none for fewer records).
+    func splitKeys(every size: Int) async throws -> [String]
     /// The records with these ids that exist (and pass the filter).
     func records(ids: [String]) async throws -> [SyncRecord]
     /// Which of these ids still exist, whatever the filter (a record outside it is not deleted).
@@ -84,6 +103,8 @@ public struct PostgresTableEndpoint: TableEndpoint {
     private let connection: PostgresConnection
     private let side: MappingSide
     private let columns: [PostgresIdentifier]
+    /// Whether inserts derive missing keys, asked of the server once per endpoint.
+    private let derivesKeys = Memo<Bool>()
 
     /// An endpoint for one side of a mapping, reading `columns` besides the key and modified-on.
     public init(connection: PostgresConnection, side: MappingSide, columns: [String]) throws {
@@ -107,6 +128,22 @@ public struct PostgresTableEndpoint: TableEndpoint {
             "SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(since) AND \(after) ORDER BY \(side.modified), \(side.key) LIMIT \(limit)")
     }
 
+    public func records(in range: KeyRange, limit: Int) async throws -> [SyncRecord] {
+        let after: PostgresQuery = range.after.map { "\(side.key) > \(keyValue($0))" } ?? "true"
+        let upTo: PostgresQuery = range.upTo.map { "\(side.key) <= \(keyValue($0))" } ?? "true"
+        return try await read(
+            "SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(after) AND \(upTo) ORDER BY \(side.key) LIMIT \(limit)")
+    }
+
+    public func splitKeys(every size: Int) async throws -> [String] {
+        try await read(
+            """
+            SELECT k FROM (SELECT \(side.key)::text AS k, row_number() OVER (ORDER BY \(side.key)) AS n
+                           FROM \(side.table) WHERE \(filter)) AS keys
+            WHERE n % \(size) = 0 ORDER BY n
+            """, decode: { try $0.decode(String.self, at: 0) })
+    }
+
     public func records(ids: [String]) async throws -> [SyncRecord] {
         guard !ids.isEmpty else { return [] }
         return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(side.key) IN (\(try keys(ids)))")
@@ -124,7 +161,12 @@ public struct PostgresTableEndpoint: TableEndpoint {
     /// comparison uses the key's index: `key::text = ANY(…)` would read the whole table.
     private func keys(_ ids: [String]) throws -> PostgresQuery {
         let keyName = side.key.parts[0]
-        return "SELECT r.\(side.key) FROM json_populate_recordset(NULL::\(side.table), \(try Self.json(ids.map { [keyName: $0] }))::json) AS r"
+        return "SELECT r.\(side.key) FROM json_populate_recordset(NULL::\(side.table), \(Self.json(ids.map { [keyName: $0] }))::json) AS r"
+    }
+
+    /// One key as a value of the key column's own type, so that comparisons use its order and index.
+    private func keyValue(_ id: String) -> PostgresQuery {
+        "(SELECT r.\(side.key) FROM json_populate_record(NULL::\(side.table), json_build_object(\(side.key.parts[0])::text, \(id)::text)) AS r)"
     }
 
     private func read(_ query: PostgresQuery) async throws -> [SyncRecord] {
@@ -153,7 +195,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
             let rows = try await connection.query(
                 """
                 INSERT INTO \(side.table) (\(columns))
-                SELECT \(columns) FROM json_populate_recordset(NULL::\(side.table), \(try Self.json(group.rows.map(\.1)))::json)
+                SELECT \(columns) FROM json_populate_recordset(NULL::\(side.table), \(Self.json(group.rows.map(\.1)))::json)
                 ON CONFLICT (\(side.key)) DO UPDATE SET \(assignments)
                 RETURNING \(side.key)::text, \(side.modified)
                 """, name: "insert into \(side.table)")
@@ -188,13 +230,16 @@ public struct PostgresTableEndpoint: TableEndpoint {
     }
 
     private func keyTakesDerivedValues() async throws -> Bool {
+        if let known = derivesKeys.value { return known }
         let type = try await connection.query(
             """
             SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
             WHERE a.attrelid = \(side.table.quoted)::regclass AND a.attname = \(side.key.parts[0])
             """, name: "key type"
         ).single().decode(String.self, at: 0)
-        return type == "uuid" || type == "text" || type.hasPrefix("character varying")
+        let derives = type == "uuid" || type == "text" || type.hasPrefix("character varying")
+        derivesKeys.value = derives
+        return derives
     }
 
     public func update(_ changes: [RecordChange]) async throws -> [String: Date] {
@@ -214,7 +259,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
             let rows = try await connection.query(
                 """
                 UPDATE \(side.table) AS t SET \(assignments)
-                FROM json_populate_recordset(NULL::\(side.table), \(try Self.json(group.rows.map(\.1)))::json) AS r
+                FROM json_populate_recordset(NULL::\(side.table), \(Self.json(group.rows.map(\.1)))::json) AS r
                 WHERE t.\(side.key) = r.\(side.key) AND (r.\(side.modified) IS NULL OR t.\(side.modified) = r.\(side.modified))
                 RETURNING t.\(side.key)::text, t.\(side.modified)
                 """, name: "update \(side.table)")
@@ -267,8 +312,16 @@ public struct PostgresTableEndpoint: TableEndpoint {
     }
 
     /// The records as a JSON array of objects whose values are strings or null.
-    private static func json(_ records: [FieldValues]) throws -> String {
-        let objects = records.map { record in record.mapValues { $0.map { $0 as Any } ?? NSNull() } }
-        return String(decoding: try JSONSerialization.data(withJSONObject: objects), as: UTF8.self)
+    private static func json(_ records: [FieldValues]) -> String { RecordsJSON.encode(records) }
+}
+
+/// A value worked out once and shared by the copies of the struct that holds it.
+final class Memo<Value: Sendable>: Sendable {
+    private let storage = Mutex<Value?>(nil)
+
+    /// The value, once someone set it.
+    var value: Value? {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
     }
 }

@@ -32,6 +32,9 @@ struct SyncRunCommand: AsyncParsableCommand {
     @Flag(help: "Every record, not only those changed since the last run.")
     var full = false
 
+    @Option(help: "With --full: records per key-range chunk that workers share (default \(SyncJobs.defaultChunkRows)).")
+    var chunkRows: Int?
+
     @Option(help: "Only these records (comma-separated keys), e.g. --records 10000,20000.")
     var records: String?
 
@@ -41,11 +44,13 @@ struct SyncRunCommand: AsyncParsableCommand {
     func validate() throws {
         guard SyncSide(rawValue: side) != nil else { throw ValidationError("--side must be local or integration") }
         guard records == nil || !full else { throw ValidationError("--records and --full do not go together") }
+        guard chunkRows == nil || full else { throw ValidationError("--chunk-rows goes with --full") }
+        guard (chunkRows ?? 1) >= 1 else { throw ValidationError("--chunk-rows must be at least 1") }
     }
 
     private var job: NewJob {
         get throws {
-            guard let records else { return try SyncJobs.job(for: mapping, kind: full ? .full : .delta) }
+            guard let records else { return try SyncJobs.job(for: mapping, kind: full ? .full : .delta, chunkRows: chunkRows) }
             let ids = records.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             return try SyncJobs.recordsJob(for: mapping, records: ChosenRecords(side: SyncSide(rawValue: side)!, ids: ids))
         }

@@ -52,6 +52,28 @@ struct SyncProcessTests {
         }
     }
 
+    @Test("a full sync is shared by two workers in key-range chunks, each record synced once")
+    func chunkedFullSync() async throws {
+        try await SyncProcessFixture.with(customers: 3_000) { f in
+            let workers = try (0..<2).map { _ in try CoupletProcess.start(["worker", "--queues", "sync"], environment: f.environment) }
+            let outcome = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--chunk-rows", "100", "--wait"], environment: f.environment)
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+            #expect(outcome.standardOutput.contains("3000 inserted"), "\(outcome.standardOutput)")
+            #expect(try await f.count(f.crm, "SELECT count(DISTINCT account_number) FROM account") == 3_000)
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 3_000)
+            let chunks = try await f.coordination.query(
+                "SELECT count(*), count(*) FILTER (WHERE state = 'done'), sum(records)::int8, count(DISTINCT job_id) FROM couplet.sync_chunks"
+            ).single().decode((Int, Int, Int, Int).self)
+            #expect(chunks.0 == 31 && chunks.1 == 31, "30 boundaries cut 31 chunks, all done: \(chunks)")
+            #expect(chunks.2 == 3_000, "each record read once")
+            #expect(chunks.3 >= 2, "helper jobs synced chunks beside the full sync")
+            let again = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--chunk-rows", "100", "--wait"], environment: f.environment)
+            #expect(again.standardOutput.contains("3000 unchanged"), "\(again.standardOutput)")
+            for worker in workers { worker.terminate() }
+            for worker in workers { #expect(try await worker.waitForExit().status == 0) }
+        }
+    }
+
     @Test("couple, uncouple and retry-skipped by hand")
     func couplingCommands() async throws {
         try await SyncProcessFixture.with(customers: 2) { f in
@@ -86,7 +108,7 @@ struct SyncProcessTests {
     func killedMidSync() async throws {
         try await SyncProcessFixture.with(customers: 20_000) { f in
             let victim = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: f.environment)
-            let enqueued = try await CoupletProcess.run(["sync", "CUSTOMER", "--full"], environment: f.environment)
+            let enqueued = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--chunk-rows", "2000"], environment: f.environment)
             #expect(enqueued.status == 0)
             #expect(try await eventually(within: .seconds(30), every: .milliseconds(20)) {
                 try await f.count(f.crm, "SELECT count(*) FROM account") >= 2_000
@@ -96,12 +118,16 @@ struct SyncProcessTests {
             #expect(partial < 20_000, "killed before the end (\(partial) written)")
             let rescuer = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: f.environment)
             #expect(try await eventually(within: .seconds(90), every: .milliseconds(200)) {
-                try await f.count(f.coordination, "SELECT count(*) FROM couplet.jobs WHERE state = 'completed'") == 1
+                try await f.count(f.coordination, "SELECT count(*) FROM couplet.jobs WHERE kind = 'sync.full' AND state = 'completed'") == 1
             })
             #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 20_000)
             #expect(try await f.count(f.crm, "SELECT count(DISTINCT account_number) FROM account") == 20_000)
             #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == 20_000)
-            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.job_attempts WHERE outcome = 'rescued'") == 1)
+            #expect(try await f.count(
+                f.coordination, "SELECT count(*) FROM couplet.job_attempts a JOIN couplet.jobs j ON j.id = a.job_id WHERE j.kind = 'sync.full' AND a.outcome = 'rescued'") == 1)
+            #expect(try await f.count(
+                f.coordination, "SELECT count(*) FROM couplet.sync_runs WHERE state = 'failed' AND message LIKE 'interrupted:%'") == 1,
+                "the killed attempt's run is marked interrupted")
             rescuer.terminate()
             #expect(try await rescuer.waitForExit().status == 0)
         }

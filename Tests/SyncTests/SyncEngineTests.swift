@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Postgres
 import Testing
 
@@ -40,6 +41,28 @@ struct SyncEngineTests {
             #expect(try await f.erp.query("SELECT name FROM customer WHERE no = '10000'").single().decode(String.self, at: 0) == "Cannon Group PLC")
             let silent = try await f.sync()
             #expect(silent.values.allSatisfy { $0.modified == 0 && $0.inserted == 0 }, "a third sync finds nothing to do")
+        }
+    }
+
+    @Test("a full sync in key-range chunks reads each record once and sets the watermark as a whole run would")
+    func chunkedFullSync() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.erp.query("INSERT INTO customer (no, name) SELECT n::text, 'Customer ' || n FROM generate_series(1, 50) n")
+            let engine = SyncEngine(coordination: f.coordination, endpoints: f.endpoints, logger: Logger(label: "test"))
+            let sharing = FullSyncSharing(chunkRows: 7, helpers: 0, job: nil)
+            let full = try await engine.run(mapping: "CUSTOMER", kind: .full, sharing: sharing)
+            #expect(full[.toIntegration]?.inserted == 50)
+            let chunks = try await f.coordination.query(
+                "SELECT count(*), sum(records)::int8, count(*) FILTER (WHERE state = 'done') FROM couplet.sync_chunks"
+            ).single().decode((Int, Int, Int).self)
+            #expect(chunks == (8, 50, 8), "7 boundaries in 50 keys cut 8 chunks (text keys in text order)")
+            let newest = try await f.erp.query("SELECT max(modified_at) FROM customer").single().decode(Date.self, at: 0)
+            let watermark = try await f.coordination.query("SELECT local_watermark FROM couplet.table_mappings").single().decode(Date?.self, at: 0)
+            #expect(watermark.map { abs($0.timeIntervalSince(newest)) < 0.001 } == true, "the watermark reached the newest record")
+            let again = try await engine.run(mapping: "CUSTOMER", kind: .full, sharing: sharing)
+            #expect(again[.toIntegration]?.unchanged == 50)
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 50)
         }
     }
 
