@@ -56,9 +56,10 @@ public enum CouplingStore {
         let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
         let rows = try await db.query(
             """
-            SELECT local_id, integration_id, local_modified_at, local_result, local_error, local_run_at,
-                   integration_modified_at, integration_result, integration_error, integration_run_at, skipped
-            FROM couplet.couplings WHERE mapping = \(mapping) AND \(idColumn) = ANY(\(ids))
+            SELECT c.local_id, c.integration_id, c.local_modified_at, c.local_result, c.local_error, c.local_run_at,
+                   c.integration_modified_at, c.integration_result, c.integration_error, c.integration_run_at, c.skipped
+            FROM unnest(\(ids)::text[]) AS i(id)
+            CROSS JOIN LATERAL (SELECT * FROM couplet.couplings WHERE mapping = \(mapping) AND \(idColumn) = i.id) AS c
             """, name: "load couplings")
         var couplings: [String: Coupling] = [:]
         for row in rows {

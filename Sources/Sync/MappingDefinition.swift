@@ -46,6 +46,8 @@ public struct MappingDefinition: Sendable {
     /// The mapping's `updated_at` when it was loaded: a run advances watermarks only if the
     /// mapping has not changed since (an apply may have reset them).
     public var revision: Date? = nil
+    /// Whether runs synchronize it (a disabled mapping's jobs do nothing).
+    public var isEnabled = true
 
     /// One side by name.
     public func side(_ side: SyncSide) -> MappingSide { side == .local ? local : integration }
@@ -65,7 +67,7 @@ public enum MappingStore {
             SELECT local_endpoint, local_table, local_key, local_modified, local_filter, local_watermark,
                    integration_endpoint, integration_table, integration_key, integration_modified, integration_filter,
                    integration_watermark, direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict,
-                   batch_size, updated_at
+                   batch_size, updated_at, enabled
             FROM couplet.table_mappings WHERE name = \(name)
             """, name: "load mapping")
         guard let row = rows.first else { throw SyncFailure(code: .configuration, message: "there is no mapping \"\(name)\"") }
@@ -81,10 +83,12 @@ public enum MappingStore {
             matchConfigured: !matchFields.isEmpty,
             updateConflictPolicy: try stored(UpdateConflictPolicy.self, row.decode(String.self, column: "update_conflict")),
             deletionConflictPolicy: try stored(DeletionConflictPolicy.self, row.decode(String.self, column: "deletion_conflict")))
-        return MappingDefinition(
+        var definition = MappingDefinition(
             settings: settings, fields: fields, local: local, integration: integration,
             batchSize: try row.decode(Int.self, column: "batch_size"), matchFields: matchFields,
             revision: try row.decode(Date.self, column: "updated_at"))
+        definition.isEnabled = try row.decode(Bool.self, column: "enabled")
+        return definition
     }
 
     private static func side(_ row: PostgresRow, offset: Int, template: FieldValues, what: String) throws -> MappingSide {

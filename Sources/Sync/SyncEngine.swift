@@ -64,6 +64,10 @@ public struct SyncEngine: Sendable {
     ) async throws -> [SyncDirection: SyncCounts] {
         if let jobID { try await endInterruptedRuns(of: jobID) }
         let mapping = try await MappingStore.load(name, on: coordination)
+        guard mapping.isEnabled else {
+            logger.notice("\(name) is disabled: nothing synchronized (enabled: true in the mappings file turns it back on)")
+            return [:]
+        }
         return try await withEndpoints(of: mapping) { local, integration in
             var report: [SyncDirection: SyncCounts] = [:]
             var passes = mapping.settings.direction.passes

@@ -16,12 +16,11 @@ struct SyncBench: AsyncParsableCommand {
             and --rows rows (and one of 10,000), a CRM with account tables, and for each full-sync \
             measurement a fresh coordination database with the CUSTOMER mapping to the CRM (14 fields, \
             batches of 1,000). Measures a full sync run by one and by two `couplet worker` processes \
-            (timed by couplet.sync_runs); the same rows piped with COPY (SELECT …) TO STDOUT into \
-            COPY … FROM STDIN; a delta of --changed rows in the 10,000-row table and in the big one; \
-            the workers' peak resident memory and CPU; and EXPLAIN ANALYZE of the read statements the \
-            engine prepares. A first full sync's elapsed time varies from run to run with when \
-            autovacuum first analyzes couplet.couplings, which changes the plan of the engine's coupling \
-            lookups; the worker CPU varies little. Use a release build.
+            with one job slot each, sharing the run's key-range chunks (timed by couplet.sync_runs); \
+            the same rows piped with COPY (SELECT …) TO STDOUT into COPY … FROM STDIN; a delta of \
+            --changed rows in the 10,000-row table and in the big one; the workers' peak resident \
+            memory and CPU; and EXPLAIN ANALYZE of the read statements the engine prepares. Use a \
+            release build on a quiet machine: the figures follow the load.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -415,22 +414,30 @@ struct SyncBenchRun {
             connection: crmProbe, side: mapping.integration, columns: mapping.columns(on: .integration))
 
         let delta = try await source.changes(since: since, after: nil, limit: mapping.batchSize)
-        _ = try await source.changes(since: nil, after: nil, limit: mapping.batchSize)
         let localIDs = delta.map(\.id)
+        let range = KeyRange(after: localIDs.min(), upTo: localIDs.max())
+        _ = try await source.records(in: range, limit: mapping.batchSize)
         _ = try await source.records(ids: localIDs)
         let integrationIDs = try await coordination.connection.query(
             "SELECT integration_id FROM couplet.couplings WHERE mapping = \(large.mapping) AND local_id = ANY(\(localIDs))"
         ).map { try $0.decode(String.self, at: 0) }
         _ = try await target.records(ids: integrationIDs)
 
+        let localKey = mapping.local.key.parts[0]
         var plans: [PlanFigures] = []
         for (probe, statements) in [
             (erpProbe, [
                 ("ERP delta batch", [PostgresBinding(since), PostgresBinding(mapping.batchSize)], "> $1"),
-                ("ERP full batch", [PostgresBinding(mapping.batchSize)], "ORDER BY"),
-                ("ERP records by id", [PostgresBinding(localIDs)], "ANY("),
+                ("ERP full batch (key range)", [
+                    PostgresBinding(localKey), PostgresBinding(range.after), PostgresBinding(localKey), PostgresBinding(range.upTo),
+                    PostgresBinding(mapping.batchSize),
+                ], "json_build_object"),
+                ("ERP records by id", [PostgresBinding(try keysJSON(localKey, localIDs))], "json_populate_recordset"),
             ]),
-            (crmProbe, [("CRM coupled targets by id", [PostgresBinding(integrationIDs)], "ANY(")]),
+            (crmProbe, [
+                ("CRM coupled targets by id", [PostgresBinding(try keysJSON(mapping.integration.key.parts[0], integrationIDs))],
+                 "json_populate_recordset"),
+            ]),
         ] {
             let prepared = try await probe.query(
                 """
@@ -464,6 +471,11 @@ struct SyncBenchRun {
         }
         return plans
     }
+}
+
+/// The JSON array of `{key: id}` objects through which the engine binds ids in their key's own type.
+private func keysJSON(_ key: String, _ ids: [String]) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: ids.map { [key: $0] }), as: UTF8.self)
 }
 
 /// A coordination database of one measurement.

@@ -62,9 +62,10 @@ struct SyncRunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try global.makeLogger("couplet.sync")
         let db = try await global.connect(logger, applicationName: "couplet sync")
-        let exists = try await db.query("SELECT count(*) FROM couplet.table_mappings WHERE name = \(mapping)").single()
-            .decode(Int.self, at: 0)
-        guard exists == 1 else { throw ValidationError("there is no mapping \"\(mapping)\" (couplet mappings list shows them)") }
+        let enabled = try await db.query("SELECT enabled FROM couplet.table_mappings WHERE name = \(mapping)")
+            .map { try $0.decode(Bool.self, at: 0) }
+        guard let enabled = enabled.first else { throw ValidationError("there is no mapping \"\(mapping)\" (couplet mappings list shows them)") }
+        guard enabled else { throw ValidationError("\(mapping) is disabled (enabled: false in its mappings file); its jobs do nothing") }
         let job = try await JobQueue.enqueue(self.job, on: db)
         print("Enqueued \(records != nil ? "records" : full ? "full" : "delta") sync of \(mapping) as job \(job).")
         guard wait else { return }

@@ -140,6 +140,20 @@ struct SyncEngineTests {
         }
     }
 
+    @Test("a disabled mapping's runs synchronize nothing until it is enabled again")
+    func disabledMapping() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.erp.query("INSERT INTO customer (no, name) VALUES ('1', 'One')")
+            try await f.coordination.query("UPDATE couplet.table_mappings SET enabled = false")
+            #expect(try await f.sync(.full).isEmpty)
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 0)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.sync_runs") == 0)
+            try await f.coordination.query("UPDATE couplet.table_mappings SET enabled = true")
+            #expect(try await f.sync(.full)[.toIntegration]?.inserted == 1)
+        }
+    }
+
     @Test("a filter smuggling a second statement is refused and nothing is dropped")
     func hostileFilter() async throws {
         try await SyncFixture.with { f in
