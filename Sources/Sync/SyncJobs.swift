@@ -22,18 +22,24 @@ public enum SyncJobs {
         public var chunkRows: Int?
         /// For `sync.full-chunks`: the full run to help.
         public var run: Int64?
+        /// For `sync.full`: part of the full synchronization review, which it moves on when it ends.
+        public var review: Bool?
 
         /// Arguments for `mapping`.
-        public init(mapping: String, create: Bool? = nil, records: ChosenRecords? = nil, chunkRows: Int? = nil, run: Int64? = nil) {
+        public init(
+            mapping: String, create: Bool? = nil, records: ChosenRecords? = nil, chunkRows: Int? = nil, run: Int64? = nil,
+            review: Bool? = nil
+        ) {
             self.mapping = mapping
             self.create = create
             self.records = records
             self.chunkRows = chunkRows
             self.run = run
+            self.review = review
         }
 
         enum CodingKeys: String, CodingKey {
-            case mapping, create, records, chunkRows = "chunk_rows", run
+            case mapping, create, records, chunkRows = "chunk_rows", run, review
         }
     }
 
@@ -54,8 +60,10 @@ public enum SyncJobs {
 
     /// A full or delta run of `mapping`: a delta retries up to 10 times like Business Central's sync jobs.
     /// A full run syncs its records in key-range chunks of `chunkRows`, shared with helper jobs.
-    public static func job(for mapping: String, kind: SyncKind, chunkRows: Int? = nil) throws -> NewJob {
-        try job("sync.\(kind.rawValue)", Arguments(mapping: mapping, chunkRows: chunkRows), maxAttempts: kind == .delta ? 10 : 2)
+    /// A review's full sync moves the review on when it ends.
+    public static func job(for mapping: String, kind: SyncKind, chunkRows: Int? = nil, review: Bool = false) throws -> NewJob {
+        let arguments = Arguments(mapping: mapping, chunkRows: chunkRows, review: review ? true : nil)
+        return try job("sync.\(kind.rawValue)", arguments, maxAttempts: kind == .delta ? 10 : 2)
     }
 
     /// A `sync.full-chunks` job: syncs pending chunks of full run `run` beside the job that started it.
@@ -114,6 +122,25 @@ extension SyncEngineHandler {
 struct FullSyncHandler: SyncEngineHandler {
     static let kind = "sync.full"
     let endpoints: EndpointDirectory
+
+    /// Runs the sync; a review's full sync then moves the review on — when it succeeded, or when
+    /// its last attempt failed.
+    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
+        try await context.database.withConnection { db in
+            let engine = SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger)
+            do {
+                try await run(engine, arguments, job: context.job)
+            } catch {
+                if arguments.review == true, context.job.attempt >= context.job.maxAttempts {
+                    try await SyncReview.finish(mapping: arguments.mapping, job: context.job.id, failure: "\(error)", on: db)
+                }
+                throw error
+            }
+            if arguments.review == true {
+                try await SyncReview.finish(mapping: arguments.mapping, job: context.job.id, failure: nil, on: db)
+            }
+        }
+    }
 
     func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
         let sharing = FullSyncSharing(

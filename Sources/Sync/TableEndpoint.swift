@@ -61,6 +61,8 @@ public protocol TableEndpoint: Sendable {
     func records(in range: KeyRange, limit: Int) async throws -> [SyncRecord]
     /// Keys that split the records into ranges of about `size` records each, in key order (none for fewer records).
     func splitKeys(every size: Int) async throws -> [String]
+    /// How many records pass the filter.
+    func count() async throws -> Int
     /// The records with these ids that exist (and pass the filter).
     func records(ids: [String]) async throws -> [SyncRecord]
     /// Which of these ids still exist, whatever the filter (a record outside it is not deleted).
@@ -142,6 +144,10 @@ public struct PostgresTableEndpoint: TableEndpoint {
                            FROM \(side.table) WHERE \(filter)) AS keys
             WHERE n % \(size) = 0 ORDER BY n
             """, decode: { try $0.decode(String.self, at: 0) })
+    }
+
+    public func count() async throws -> Int {
+        try await read("SELECT count(*) FROM \(side.table) WHERE \(filter)", decode: { try $0.decode(Int.self, at: 0) })[0]
     }
 
     public func records(ids: [String]) async throws -> [SyncRecord] {

@@ -123,7 +123,7 @@ struct SyncProgress {
         let runs = try await db.query(
             """
             SELECT direction, inserted, modified, unchanged, skipped, failed, uncoupled
-            FROM couplet.sync_runs WHERE job_id = \(job) ORDER BY id
+            FROM couplet.sync_runs WHERE job_id = \(job) AND coalesce(message, '') NOT LIKE 'interrupted:%' ORDER BY id
             """)
         guard !runs.isEmpty else { return "\(mapping): waiting for a worker" }
         return try runs.map { row in

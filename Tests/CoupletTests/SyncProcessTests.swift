@@ -74,6 +74,46 @@ struct SyncProcessTests {
         }
     }
 
+    @Test("couplet review run: full syncs in dependency order, followed to the end")
+    func reviewRun() async throws {
+        try await SyncProcessFixture.with(customers: 50) { f in
+            try await f.erp.runScript(
+                """
+                CREATE TABLE salesperson (code text PRIMARY KEY, name text NOT NULL, modified_at timestamptz NOT NULL DEFAULT now());
+                INSERT INTO salesperson VALUES ('JO', 'Jo Moody'), ('AH', 'Annette Hill');
+                """, name: "salespeople")
+            try await f.crm.runScript(
+                "CREATE TABLE systemuser (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), user_code text, full_name text, modified_at timestamptz NOT NULL DEFAULT now())",
+                name: "users")
+            try await f.coordination.runScript(
+                """
+                INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
+                    integration_endpoint, integration_table, integration_key, integration_modified, direction, sync_only_coupled)
+                VALUES ('SALESPEOPLE', 'erp', 'salesperson', 'code', 'modified_at', 'crm', 'systemuser', 'id', 'modified_at', 'to_integration', false);
+                INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction) VALUES
+                    ('SALESPEOPLE', 1, 'code', 'user_code', 'to_integration'), ('SALESPEOPLE', 2, 'name', 'full_name', 'to_integration');
+                UPDATE couplet.table_mappings SET depends_on = '{SALESPEOPLE}' WHERE name = 'CUSTOMER';
+                """, name: "mappings")
+            let before = try await CoupletProcess.run(["review"], environment: f.environment)
+            #expect(before.status == 0, "\(before.standardError)")
+            #expect(before.standardOutput.contains("SALESPEOPLE  to_integration  -"), "\(before.standardOutput)")
+            #expect(before.standardOutput.contains("50     0            0        full sync"), "counts on both sides: \(before.standardOutput)")
+            let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: f.environment)
+            let run = try await CoupletProcess.run(["review", "run"], environment: f.environment)
+            #expect(run.status == 0, "\(run.standardOutput) \(run.standardError)")
+            #expect(run.standardOutput.contains("CUSTOMER: finished: 50 inserted"), "\(run.standardOutput)")
+            let order = try await f.coordination.query(
+                """
+                SELECT (SELECT min(started_at) FROM couplet.sync_runs WHERE mapping = 'CUSTOMER')
+                       >= (SELECT max(finished_at) FROM couplet.sync_runs WHERE mapping = 'SALESPEOPLE')
+                """).single().decode(Bool.self, at: 0)
+            #expect(order, "CUSTOMER started after SALESPEOPLE finished")
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM systemuser") == 2)
+            worker.terminate()
+            #expect(try await worker.waitForExit().status == 0)
+        }
+    }
+
     @Test("couple, uncouple and retry-skipped by hand")
     func couplingCommands() async throws {
         try await SyncProcessFixture.with(customers: 2) { f in
