@@ -25,6 +25,18 @@ public struct ChosenRecords: Sendable, Codable {
     }
 }
 
+/// What matching found for one uncoupled source record.
+public struct MatchPreview: Sendable {
+    /// The direction whose source the record is on.
+    public var direction: SyncDirection
+    /// The uncoupled source record.
+    public var source: SyncRecord
+    /// What matching found.
+    public var outcome: MatchOutcome
+    /// The target record found, when exactly one was.
+    public var target: SyncRecord?
+}
+
 /// What one pass did, as logged in `couplet.sync_runs`.
 public struct SyncCounts: Sendable, Equatable {
     public var inserted = 0, modified = 0, deleted = 0, unchanged = 0, skipped = 0, failed = 0, coupled = 0, uncoupled = 0
@@ -87,6 +99,18 @@ public struct SyncEngine: Sendable {
                 report[direction] = try await pass.run(jobID: jobID)
             }
             return report
+        }
+    }
+
+    /// What match-based coupling of `mapping` would find for each uncoupled record of its first
+    /// pass's source, without writing anything — for a person to confirm before coupling.
+    public func previewMatches(mapping name: String) async throws -> [MatchPreview] {
+        let mapping = try await MappingStore.load(name, on: coordination)
+        guard !mapping.matchFields.isEmpty, let direction = mapping.settings.direction.passes.first else {
+            throw SyncFailure(code: .configuration, message: "\(name) has no match fields (field_mappings.match_priority)")
+        }
+        return try await withEndpoints(of: mapping) { local, integration in
+            try await makePass(mapping, direction, kind: .match, local: local, integration: integration).previewMatches()
         }
     }
 

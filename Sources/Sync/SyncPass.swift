@@ -297,6 +297,26 @@ struct SyncPass {
         return try await refuseTaken(records.map { ($0, outcomes[$0.id] ?? .notFound) })
     }
 
+    /// What matching would find for each uncoupled source record, batch by batch, writing nothing;
+    /// found targets come with their records. Holds every uncoupled record: for small tables
+    /// (salespeople) that a person confirms.
+    func previewMatches() async throws -> [MatchPreview] {
+        var previews: [MatchPreview] = []
+        var cursor: ChangeCursor?
+        while case let batch = try await source.changes(since: nil, after: cursor, limit: mapping.batchSize), let last = batch.last {
+            let coupled = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: batch.map(\.id), on: coordination)
+            let outcomes = try await matchOutcomes(batch.filter { coupled[$0.id] == nil })
+            let found = outcomes.compactMap { if case .found(let id) = $0.1 { id } else { nil } }
+            let targets = Dictionary(try await target.records(ids: found).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            previews += outcomes.map { record, outcome in
+                let targetRecord: SyncRecord? = if case .found(let id) = outcome { targets[id] } else { nil }
+                return MatchPreview(direction: direction, source: record, outcome: outcome, target: targetRecord)
+            }
+            cursor = ChangeCursor(modifiedOn: last.modifiedOn, id: last.id)
+        }
+        return previews
+    }
+
     /// Turns a found target that is coupled already, or found for two records, into `alreadyCoupled`.
     private func refuseTaken(_ outcomes: [(SyncRecord, MatchOutcome)]) async throws -> [(SyncRecord, MatchOutcome)] {
         let found = outcomes.compactMap { if case .found(let id) = $0.1 { id } else { nil } }

@@ -114,6 +114,47 @@ struct SyncProcessTests {
         }
     }
 
+    @Test("couplet couple-salespeople shows matches by e-mail, then name, and couples them once confirmed")
+    func coupleSalespeople() async throws {
+        try await SyncProcessFixture.with(customers: 0) { f in
+            try await f.erp.runScript(
+                """
+                CREATE TABLE salesperson (code text PRIMARY KEY, name text NOT NULL, email text, modified_at timestamptz NOT NULL DEFAULT now());
+                INSERT INTO salesperson VALUES ('JO', 'Jo Moody', 'jo@cronus.example'), ('AH', 'Annette Hill', 'ah@cronus.example'),
+                                               ('PS', 'Peter Saddow', 'ps@cronus.example');
+                """, name: "salespeople")
+            try await f.crm.runScript(
+                """
+                CREATE TABLE systemuser (id text PRIMARY KEY, fullname text, internalemailaddress text, modified_at timestamptz NOT NULL DEFAULT now());
+                INSERT INTO systemuser VALUES ('u1', 'Josephine Moody', 'JO@cronus.example'), ('u2', 'Annette Hill', 'annette@crm.example'),
+                                              ('u3', 'Integration User', 'sync@crm.example');
+                """, name: "users")
+            try await f.coordination.runScript(
+                """
+                INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
+                    integration_endpoint, integration_table, integration_key, integration_modified, direction)
+                VALUES ('SALESPEOPLE', 'erp', 'salesperson', 'code', 'modified_at', 'crm', 'systemuser', 'id', 'modified_at', 'from_integration');
+                INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, match_priority) VALUES
+                    ('SALESPEOPLE', 1, 'email', 'internalemailaddress', 'from_integration', 1),
+                    ('SALESPEOPLE', 2, 'name', 'fullname', 'from_integration', 2);
+                """, name: "mapping")
+            let preview = try await CoupletProcess.run(["couple-salespeople"], environment: f.environment)
+            #expect(preview.status == 0, "\(preview.standardError)")
+            let lines = preview.standardOutput.split(separator: "\n").map(String.init)
+            #expect(lines.contains { $0.hasPrefix("u1") && $0.hasSuffix("couple with salesperson JO") }, "by e-mail, case-insensitively: \(lines)")
+            #expect(lines.contains { $0.hasPrefix("u2") && $0.hasSuffix("couple with salesperson AH") }, "then by name")
+            #expect(lines.contains { $0.hasPrefix("u3") && $0.hasSuffix("no match") })
+            #expect(preview.standardOutput.contains("2 to couple, 1 left as they are."))
+            #expect(preview.standardOutput.contains("Not coupled: run with --yes"))
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == 0, "nothing coupled unconfirmed")
+            let confirmed = try await CoupletProcess.run(["couple-salespeople", "--yes"], environment: f.environment)
+            #expect(confirmed.standardOutput.contains("Coupled 2."), "\(confirmed.standardOutput)")
+            let pairs = try await f.coordination.query("SELECT local_id || '=' || integration_id FROM couplet.couplings ORDER BY 1")
+                .map { try $0.decode(String.self, at: 0) }
+            #expect(pairs == ["AH=u2", "JO=u1"])
+        }
+    }
+
     @Test("couple, uncouple and retry-skipped by hand")
     func couplingCommands() async throws {
         try await SyncProcessFixture.with(customers: 2) { f in
