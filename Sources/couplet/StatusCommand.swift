@@ -37,8 +37,8 @@ struct StatusCommand: AsyncParsableCommand {
         let palette = Palette.standardOutput
         repeat {
             let screen = try await screen(on: connection, palette: palette)
-            print((watch && palette.usesColour ? "\u{1B}[H\u{1B}[2J" : "") + screen.joined(separator: "\n"))
-            fflush(stdout)  // a pipe buffers: each frame goes out whole, when it is drawn
+            let frame = (watch && palette.usesColour ? "\u{1B}[H\u{1B}[2J" : "") + screen.joined(separator: "\n") + "\n"
+            FileHandle.standardOutput.write(Data(frame.utf8))  // unbuffered: each frame goes out whole, when drawn
             if watch { try await Task.sleep(for: .seconds(seconds ?? 2)) }
         } while watch
     }
