@@ -60,6 +60,16 @@ struct RoleMembershipArguments: ParsableArguments {
             throw ValidationError("there is no role \"\(user)\": create the login first, e.g. CREATE ROLE \(userIdentifier.quoted) LOGIN PASSWORD '…'")
         }
     }
+
+    /// Runs a GRANT or REVOKE of the role; a refusal says who may do it.
+    func change(_ statement: PostgresQuery, on db: PostgresConnection) async throws {
+        do {
+            try await db.query(statement, name: "change role membership")
+        } catch let error as PostgresError where error.sqlState == "42501" {
+            throw ValidationError(
+                "\(error.message): run this as a superuser, a role with CREATEROLE, or one with ADMIN OPTION on \(role.rawValue) (such as the user that migrates)")
+        }
+    }
 }
 
 /// `couplet roles grant ROLE USER`: makes USER a member of ROLE.
@@ -73,7 +83,7 @@ struct RolesGrantCommand: AsyncParsableCommand {
         let logger = try global.makeLogger("couplet.roles")
         let db = try await global.connect(logger, applicationName: "couplet roles")
         try await membership.requireBothExist(on: db)
-        try await db.query("GRANT \(membership.role.identifier) TO \(membership.userIdentifier)", name: "grant role")
+        try await membership.change("GRANT \(membership.role.identifier) TO \(membership.userIdentifier)", on: db)
         print("\(membership.user) is a member of \(membership.role.rawValue).")
     }
 }
@@ -89,7 +99,7 @@ struct RolesRevokeCommand: AsyncParsableCommand {
         let logger = try global.makeLogger("couplet.roles")
         let db = try await global.connect(logger, applicationName: "couplet roles")
         try await membership.requireBothExist(on: db)
-        try await db.query("REVOKE \(membership.role.identifier) FROM \(membership.userIdentifier)", name: "revoke role")
+        try await membership.change("REVOKE \(membership.role.identifier) FROM \(membership.userIdentifier)", on: db)
         print("\(membership.user) is not a member of \(membership.role.rawValue).")
     }
 }

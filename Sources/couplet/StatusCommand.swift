@@ -54,14 +54,14 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// The server and the schema state, and whether every migration is applied (else the sections cannot be read).
     private func databaseLines(on connection: PostgresConnection) async throws -> ([String], isCurrent: Bool) {
-        let server = try await connection.query("SELECT current_setting('server_version'), current_user, current_database()")
-            .single().decode((String, String, String).self)
+        let server = try await connection.query("SELECT current_setting('server_version'), current_user")
+            .single().decode((String, String).self)
         let statuses = try await CoupletSchema.migrator.status(on: connection)
         let applied = statuses.filter { if case .applied = $0.state { true } else { false } }.count
         let pending = statuses.filter { $0.state == .pending }.count
         let problems = statuses.filter { if case .applied = $0.state { false } else { $0.state != .pending } }
         let lines = [
-            "Database  \(connection.configuration)  (PostgreSQL \(server.0), connected as \(server.1))",
+            "Database  \(connection.configuration)  (PostgreSQL \(server.0.prefix { $0 != " " }), connected as \(server.1))",
             "Schema    \(applied) of \(CoupletSchema.migrations.count) migrations applied"
                 + (pending > 0 ? ", \(pending) pending: run couplet migrate" : ", up to date"),
         ] + problems.map { "  ! \(MigrateCommand.describe($0))" }

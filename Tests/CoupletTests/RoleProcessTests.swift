@@ -131,7 +131,7 @@ struct RoleProcessTests {
         }
     }
 
-    @Test("roles grant, list and revoke; an unknown role or a missing user is refused with a message that says so")
+    @Test("roles grant, list and revoke; an unknown role, a missing user or a grantor without the right is refused with a message that says so")
     func grantListRevoke() async throws {
         try await TestLogin.with { login in
             try await withMigratedDatabase { database, _ in
@@ -152,6 +152,10 @@ struct RoleProcessTests {
                 let unknown = try await CoupletProcess.run(["roles", "grant", "pg_read_all_data", login.name], environment: environment)
                 #expect(unknown.status != 0)
                 #expect(unknown.standardError.contains("couplet_admin"), "\(unknown.standardError)")
+                let asLogin = ["COUPLET_DATABASE_URL": try login.connectionString(like: database.configuration.connectionString)]
+                let selfService = try await CoupletProcess.run(["roles", "grant", "couplet_admin", login.name], environment: asLogin)
+                #expect(selfService.status != 0)
+                #expect(selfService.standardError.contains("run this as a superuser, a role with CREATEROLE"), "\(selfService.standardError)")
                 let missing = try await CoupletProcess.run(["roles", "grant", "couplet_worker", "Nobody Here"], environment: environment)
                 #expect(missing.status != 0)
                 #expect(missing.standardError.contains(#"there is no role "Nobody Here": create the login first"#), "\(missing.standardError)")

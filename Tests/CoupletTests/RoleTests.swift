@@ -87,10 +87,12 @@ struct RoleTests {
         }
     }
 
-    @Test("the administrator sets up endpoints, mappings, schedules and couplings, and retries, holds and cancels jobs")
+    @Test("the administrator sets up and prunes endpoints, mappings, schedules and couplings, and retries, holds and cancels jobs")
     func admin() async throws {
         try await withMigratedDatabase { _, db in
             let failed = try await db.seedIntegration()
+            try await db.query(
+                "INSERT INTO couplet.schedule_ticks (schedule_name, fire_time, outcome, scheduler_id) VALUES ('nightly', now(), 'enqueued', gen_random_uuid())")
             try await db.acting(as: "couplet_admin") {
                 try await db.runScript(
                     """
@@ -111,8 +113,13 @@ struct RoleTests {
                 await db.expectDenied("DELETE FROM couplet.jobs")
                 await db.expectDenied("UPDATE couplet.scheduler_leader SET holder = gen_random_uuid()")
                 await db.expectDenied("SELECT * FROM couplet.fire_schedule_ticks('{nightly}', ARRAY[now()], gen_random_uuid())")
+                // Pruning by apply: the ticks, field mappings and couplings go with their schedule and mapping.
+                try await db.runScript(
+                    "DELETE FROM couplet.schedules WHERE name = 'nightly'; DELETE FROM couplet.table_mappings WHERE name = 'CUSTOMER'",
+                    name: "prune")
             }
-            #expect(try await db.query("SELECT count(*) FROM couplet.schedules").single().decode(Int.self, at: 0) == 2)
+            #expect(try await db.query("SELECT count(*) FROM couplet.schedules").single().decode(Int.self, at: 0) == 1)
+            #expect(try await db.query("SELECT count(*) FROM couplet.couplings").single().decode(Int.self, at: 0) == 0)
         }
     }
 
