@@ -79,6 +79,7 @@ struct RolesGrantCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var membership: RoleMembershipArguments
 
+    /// Grants the role, after checking that both roles exist.
     func run() async throws {
         let logger = try global.makeLogger("couplet.roles")
         let db = try await global.connect(logger, applicationName: "couplet roles")
@@ -95,6 +96,7 @@ struct RolesRevokeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var membership: RoleMembershipArguments
 
+    /// Revokes the role, after checking that both roles exist.
     func run() async throws {
         let logger = try global.makeLogger("couplet.roles")
         let db = try await global.connect(logger, applicationName: "couplet roles")
@@ -110,6 +112,7 @@ struct RolesListCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    /// Prints one line per Couplet role: its members, or that it has none or is missing.
     func run() async throws {
         let logger = try global.makeLogger("couplet.roles")
         let db = try await global.connect(logger, applicationName: "couplet roles")

@@ -24,12 +24,14 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("With --watch: seconds between redraws.", valueName: "seconds"))
     var seconds: Double?
 
+    /// SECONDS only with --watch, and not so short that the screen flickers.
     func validate() throws {
         guard let seconds else { return }
         guard watch else { throw ValidationError("SECONDS goes with --watch, e.g. couplet status --watch 5") }
         guard seconds >= 0.1 else { throw ValidationError("--watch needs at least 0.1 seconds between redraws") }
     }
 
+    /// Draws the screen once, or every SECONDS with --watch.
     func run() async throws {
         let logger = try global.makeLogger("couplet.status")
         let connection = try await global.connect(logger, applicationName: "couplet status")

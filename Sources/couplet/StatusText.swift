@@ -64,6 +64,7 @@ struct StatusText {
         [queueLines(), workerLines(), scheduleLines(), mappingLines(), problemLines()].flatMap { [""] + $0 }
     }
 
+    /// A section's title.
     private func heading(_ text: String) -> String { palette.paint(text, .heading) }
 
     /// A table whose header is quiet and whose cells carry their own tone.
@@ -73,16 +74,19 @@ struct StatusText {
         }
     }
 
+    /// `45s`, `3h5m`, or `-` for nothing.
     private func age(_ seconds: Double?) -> String {
         seconds.map { JobDuration(seconds: Int($0)).description } ?? "-"
     }
 
+    /// A count that takes `tone` when it is not zero.
     private func count(_ value: Int, _ tone: Tone) -> ToneCell {
         ToneCell(text: String(value), tone: value > 0 ? tone : .plain)
     }
 
     // MARK: Sections
 
+    /// Per queue: waiting, scheduled, running, on hold, failed, the oldest waiting, done lately.
     private func queueLines() -> [String] {
         guard !snapshot.queues.isEmpty else { return [heading("Queues"), "  no pending, running or failed jobs"] }
         return [heading("Queues")] + table(
@@ -94,6 +98,7 @@ struct StatusText {
             })
     }
 
+    /// Live workers and stale ones: id, host, pid, queues, running jobs, last heartbeat.
     private func workerLines() -> [String] {
         let live = snapshot.workers.filter(\.isLive).count
         guard !snapshot.workers.isEmpty else { return [heading("Workers"), "  no live worker"] }
@@ -108,6 +113,7 @@ struct StatusText {
             })
     }
 
+    /// Each schedule's next fire time and its last tick's job.
     private func scheduleLines() -> [String] {
         guard !snapshot.schedules.isEmpty else { return [heading("Schedules"), "  none: couplet schedules apply FILE"] }
         return [heading("Schedules")] + table(
@@ -130,6 +136,7 @@ struct StatusText {
         }
     }
 
+    /// Per mapping: the last full and delta run, errors, skipped records, couplings, watermark lag.
     private func mappingLines() -> [String] {
         guard !snapshot.mappings.isEmpty else { return [heading("Mappings"), "  none: couplet mappings apply FILE"] }
         return [heading("Mappings")] + table(
@@ -169,6 +176,7 @@ struct StatusText {
 
     // MARK: Problems
 
+    /// The problems, each with its next step, or a line saying all is well.
     private func problemLines() -> [String] {
         let found = problems()
         guard !found.isEmpty else {
@@ -189,6 +197,7 @@ struct StatusText {
         queueProblems() + workerProblems() + scheduleProblems() + snapshot.mappings.flatMap(mappingProblems)
     }
 
+    /// Failed jobs, and due jobs that no live worker claims.
     private func queueProblems() -> [StatusProblem] {
         snapshot.queues.flatMap { queue in
             [queue.failed > 0
@@ -201,6 +210,7 @@ struct StatusText {
         }
     }
 
+    /// Workers that stopped heartbeating.
     private func workerProblems() -> [StatusProblem] {
         snapshot.workers.filter { !$0.isLive }.map { worker in
             StatusProblem(
@@ -211,6 +221,7 @@ struct StatusText {
         }
     }
 
+    /// Schedules that cannot fire.
     private func scheduleProblems() -> [StatusProblem] {
         snapshot.schedules.compactMap { schedule in
             guard case .invalid(let problems) = ScheduleText.upcoming(schedule, after: snapshot.takenAt, count: 1) else { return nil }
@@ -220,6 +231,7 @@ struct StatusText {
         }
     }
 
+    /// Failed runs, record errors, skipped records and old watermarks of one mapping.
     private func mappingProblems(_ mapping: (name: String, health: MappingHealth)) -> [StatusProblem] {
         let (name, health) = mapping
         let show = "couplet mappings show \(name)"
