@@ -9,6 +9,8 @@ public struct MappingHealth: Sendable, Equatable {
         public var finishedAt: Date?
         /// `running`, `succeeded` or `failed`.
         public var state: String
+        /// What it did (so far, while it runs).
+        public var counts: SyncCounts
     }
 
     /// The last full run, if any.
@@ -21,6 +23,10 @@ public struct MappingHealth: Sendable, Equatable {
     public var skippedRecords: Int
     /// Coupled record pairs.
     public var couplings: Int
+    /// How far behind now the local side's watermark is, in seconds (nil before a run set it).
+    public var localWatermarkLag: Double?
+    /// How far behind now the integration side's watermark is, in seconds (nil before a run set it).
+    public var integrationWatermarkLag: Double?
 }
 
 /// One logged pass of a mapping, from `couplet.sync_runs`.
@@ -44,23 +50,33 @@ public struct SyncRunRecord: Sendable, Equatable {
 }
 
 extension MappingStore {
-    /// The health of every mapping (or of those named), by mapping name.
+    /// The health of every mapping (or of those named), by mapping name: `couplet.sync_health` with
+    /// the counts of the last full and delta run (the same runs the view picks, through the runs' index).
     public static func health(named names: [String]? = nil, on connection: PostgresConnection) async throws -> [String: MappingHealth] {
         var health: [String: MappingHealth] = [:]
         for row in try await connection.query(
             """
-            SELECT mapping, last_full_at, last_full_state, last_delta_at, last_delta_state, errors_last_24h, skipped_records, couplings
-            FROM couplet.sync_health WHERE \(names)::text[] IS NULL OR mapping = ANY(\(names)::text[])
+            SELECT h.mapping, h.last_full_at, h.last_full_state, h.last_delta_at, h.last_delta_state, h.errors_last_24h,
+                   h.skipped_records, h.couplings, extract(epoch FROM h.local_watermark_lag)::float8 AS local_lag,
+                   extract(epoch FROM h.integration_watermark_lag)::float8 AS integration_lag,
+                   full_run.counts AS full_counts, delta_run.counts AS delta_counts
+            FROM couplet.sync_health h
+            LEFT JOIN LATERAL (\(Self.lastRunCounts(kind: "full"))) full_run ON true
+            LEFT JOIN LATERAL (\(Self.lastRunCounts(kind: "delta"))) delta_run ON true
+            WHERE \(names)::text[] IS NULL OR h.mapping = ANY(\(names)::text[])
             """, name: "mapping health")
         {
-            let (name, fullAt, fullState, deltaAt, deltaState, errors, skipped, couplings) = try row.decode(
-                (String, Date?, String?, Date?, String?, Int, Int, Int).self)
-            health[name] = MappingHealth(
-                lastFull: fullState.map { .init(finishedAt: fullAt, state: $0) },
-                lastDelta: deltaState.map { .init(finishedAt: deltaAt, state: $0) },
-                errorsLast24Hours: errors, skippedRecords: skipped, couplings: couplings)
+            health[try row.decode(String.self, column: "mapping")] = try MappingHealth(row: row)
         }
         return health
+    }
+
+    /// The counts of the mapping's latest run of `kind`, as one int array in `SyncCounts` order.
+    private static func lastRunCounts(kind: String) -> PostgresQuery {
+        """
+        SELECT ARRAY[r.inserted, r.modified, r.deleted, r.unchanged, r.skipped, r.failed, r.coupled, r.uncoupled] AS counts
+        FROM couplet.sync_runs r WHERE r.mapping = h.mapping AND r.kind = \(kind) ORDER BY r.started_at DESC LIMIT 1
+        """
     }
 
     /// The latest `limit` passes of `mapping`, newest first.
@@ -82,5 +98,30 @@ extension MappingStore {
                 state: try row.decode(column: "state"), startedAt: try row.decode(column: "started_at"),
                 finishedAt: try row.decode(column: "finished_at"), counts: counts, message: try row.decode(column: "message"))
         }
+    }
+}
+
+extension MappingHealth {
+    /// Reads a row of `MappingStore.health`'s statement.
+    init(row: PostgresRow) throws {
+        func lastRun(_ prefix: String) throws -> LastRun? {
+            guard let state = try row.decode(String?.self, column: "last_\(prefix)_state") else { return nil }
+            let counts = try row.decode([Int]?.self, column: "\(prefix)_counts") ?? []
+            return LastRun(finishedAt: try row.decode(column: "last_\(prefix)_at"), state: state, counts: SyncCounts(counts))
+        }
+        self.init(
+            lastFull: try lastRun("full"), lastDelta: try lastRun("delta"), errorsLast24Hours: try row.decode(column: "errors_last_24h"),
+            skippedRecords: try row.decode(column: "skipped_records"), couplings: try row.decode(column: "couplings"),
+            localWatermarkLag: try row.decode(column: "local_lag"), integrationWatermarkLag: try row.decode(column: "integration_lag"))
+    }
+}
+
+extension SyncCounts {
+    /// Counts from an array in declaration order (inserted … uncoupled); missing ones are zero.
+    init(_ values: [Int]) {
+        let value = { (index: Int) in index < values.count ? values[index] : 0 }
+        self.init()
+        (inserted, modified, deleted, unchanged) = (value(0), value(1), value(2), value(3))
+        (skipped, failed, coupled, uncoupled) = (value(4), value(5), value(6), value(7))
     }
 }

@@ -15,7 +15,8 @@ struct Couplet: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, SchedulesCommand.self,
             MappingsCommand.self, EnqueueCommand.self, JobsCommand.self, SyncCommand.self, CoupleCommand.self,
-            UncoupleCommand.self, MatchCommand.self, CoupleSalespeopleCommand.self, ReviewCommand.self, BenchCommand.self,
+            UncoupleCommand.self, MatchCommand.self, CoupleSalespeopleCommand.self, ReviewCommand.self, RolesCommand.self,
+            BenchCommand.self,
         ]
     )
 }

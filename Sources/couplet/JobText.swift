@@ -87,12 +87,15 @@ struct TextTable {
     var rows: [[String]] = []
 
     /// The lines to print, columns separated by two spaces; the last column is not padded.
-    func lines(indent: String = "") -> [String] {
+    /// `style` may wrap each padded cell (row 0 is the header), in colour say: widths count the text only.
+    func lines(
+        indent: String = "", style: (_ row: Int, _ column: Int, _ cell: String) -> String = { _, _, cell in cell }
+    ) -> [String] {
         let all = [header] + rows
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { cells in
+        return all.enumerated().map { row, cells in
             let padded = cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padded(to: widths[index])
+                style(row, index, index == cells.count - 1 ? cell : cell.padded(to: widths[index]))
             }
             return indent + padded.joined(separator: "  ")
         }

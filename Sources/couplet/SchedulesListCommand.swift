@@ -25,45 +25,18 @@ struct SchedulesListCommand: AsyncParsableCommand {
             return
         }
         let now = Date()
-        let header = ["NAME", "EXPRESSION", "ZONE", "ENABLED", "JOB", "NEXT FIRE TIMES", "LAST TICK", "LAST JOB"]
-        for line in Self.table([header] + schedules.map { Self.row($0, now: now) }) { print(line) }
+        var table = TextTable(header: ["NAME", "EXPRESSION", "ZONE", "ENABLED", "JOB", "NEXT FIRE TIMES", "LAST TICK", "LAST JOB"])
+        table.rows = schedules.map { Self.row($0, now: now) }
+        table.lines().forEach { print($0) }
     }
 
     /// The columns of one schedule.
     static func row(_ schedule: StoredSchedule, now: Date) -> [String] {
-        let zone = TimeZone(identifier: schedule.timeZone) ?? TimeZone(identifier: "UTC")!
-        return [
+        [
             schedule.name, schedule.expression, schedule.timeZone, schedule.isEnabled ? "yes" : "no", schedule.jobKind,
-            nextFireTimes(schedule, after: now), schedule.lastTick.map { $0.fireTime.iso8601(in: zone) } ?? "-",
-            lastJob(schedule.lastTick),
+            ScheduleText.nextFireTimes(schedule, after: now, count: 3),
+            schedule.lastTick.map { $0.fireTime.iso8601(in: ScheduleText.zone(of: schedule)) } ?? "-",
+            ScheduleText.lastJob(schedule.lastTick),
         ]
-    }
-
-    /// The next three fire times, or why there are none.
-    private static func nextFireTimes(_ schedule: StoredSchedule, after now: Date) -> String {
-        guard schedule.isEnabled else { return "disabled" }
-        do {
-            let definition = try schedule.definition()
-            let zone = definition.zone
-            return definition.expression.fireTimes(after: now, count: 3, in: zone).map { $0.iso8601(in: zone) }
-                .joined(separator: ", ")
-        } catch {
-            return "invalid: \(error.problems.map(\.message).joined(separator: "; "))"
-        }
-    }
-
-    private static func lastJob(_ tick: StoredSchedule.Tick?) -> String {
-        guard let tick else { return "-" }
-        let state = tick.jobState?.rawValue ?? "pruned"
-        return tick.outcome == "skipped_overlap" ? "skipped: previous job \(state)" : state
-    }
-
-    /// Rows as lines of left-aligned columns two spaces apart.
-    static func table(_ rows: [[String]]) -> [String] {
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        return rows.map { row in
-            row.enumerated().map { column, text in column == row.count - 1 ? text : text.padded(to: widths[column]) }
-                .joined(separator: "  ")
-        }
     }
 }

@@ -1,0 +1,47 @@
+import Cron
+import Foundation
+
+/// How `couplet schedules list` and `couplet status` write a stored schedule's fire times and last tick.
+enum ScheduleText {
+    /// The schedule's own zone (UTC when the stored name is not one).
+    static func zone(of schedule: StoredSchedule) -> TimeZone {
+        TimeZone(identifier: schedule.timeZone) ?? TimeZone(identifier: "UTC")!
+    }
+
+    /// What is ahead of a schedule.
+    enum Upcoming {
+        /// It does not fire: it is disabled.
+        case disabled
+        /// It cannot fire: its expression or zone is wrong (the problems, joined).
+        case invalid(String)
+        /// Its next fire times, and the zone they are read in.
+        case fireTimes([Date], TimeZone)
+    }
+
+    /// The next `count` fire times after `now`, computed from the expression in the schedule's own zone.
+    static func upcoming(_ schedule: StoredSchedule, after now: Date, count: Int) -> Upcoming {
+        guard schedule.isEnabled else { return .disabled }
+        do {
+            let definition = try schedule.definition()
+            return .fireTimes(definition.expression.fireTimes(after: now, count: count, in: definition.zone), definition.zone)
+        } catch {
+            return .invalid(error.problems.map(\.message).joined(separator: "; "))
+        }
+    }
+
+    /// The next `count` fire times in the schedule's zone, or `disabled`, or `invalid: why`.
+    static func nextFireTimes(_ schedule: StoredSchedule, after now: Date, count: Int) -> String {
+        switch upcoming(schedule, after: now, count: count) {
+        case .disabled: "disabled"
+        case .invalid(let problems): "invalid: \(problems)"
+        case .fireTimes(let times, let zone): times.map { $0.iso8601(in: zone) }.joined(separator: ", ")
+        }
+    }
+
+    /// The state of the last tick's job (`pruned` when it is gone), or `skipped: previous job STATE`, or `-`.
+    static func lastJob(_ tick: StoredSchedule.Tick?) -> String {
+        guard let tick else { return "-" }
+        let state = tick.jobState?.rawValue ?? "pruned"
+        return tick.outcome == "skipped_overlap" ? "skipped: previous job \(state)" : state
+    }
+}

@@ -1,0 +1,68 @@
+import CoupletSchema
+import Foundation
+import Postgres
+import PostgresTestSupport
+import Testing
+
+/// The whitespace-separated words of the output line whose first word is `first`.
+private func words(of output: String, startingWith first: String) -> [String]? {
+    lines(output).map { $0.split(separator: " ").map(String.init) }.first { $0.first == first }
+}
+
+@Suite("couplet status, as a process")
+struct StatusCommandTests {
+    @Test("piped, status prints every section with the right figures, the problems with what to run next, and no escape codes")
+    func sections() async throws {
+        try await withMigratedDatabase { database, db in
+            _ = try await db.seedIntegration()  // CUSTOMER, schedule nightly (0 2 * * * UTC), a failed job in default
+            _ = try await db.insertWorker(hostname: "host-a", pid: 4242)
+            try await db.runScript(
+                """
+                INSERT INTO couplet.jobs (kind, queue, run_at) VALUES ('sync.delta', 'sync', now() - interval '90 seconds');
+                INSERT INTO couplet.sync_runs (mapping, kind, direction, state, finished_at, inserted, modified, failed)
+                VALUES ('CUSTOMER', 'full', 'to_integration', 'succeeded', now() - interval '10 minutes', 120, 3, 1);
+                INSERT INTO couplet.sync_errors (run_id, mapping, direction, local_id, message)
+                SELECT id, 'CUSTOMER', 'to_integration', '7', 'the credit limit is not a number' FROM couplet.sync_runs;
+                """, name: "status fixture")
+            let outcome = try await CoupletProcess.run(
+                ["status"], environment: ["COUPLET_DATABASE_URL": database.configuration.connectionString])
+            let output = outcome.standardOutput
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+            #expect(!output.contains("\u{1B}"), "no escape codes when piped")
+
+            let migrations = CoupletSchema.migrations.count
+            #expect(output.contains("Schema    \(migrations) of \(migrations) migrations applied, up to date"))
+            // QUEUE WAITING SCHEDULED RUNNING ON HOLD FAILED OLDEST-WAITING DONE-IN-5M
+            #expect(words(of: output, startingWith: "default") == ["default", "0", "0", "0", "0", "1", "-", "0"])
+            #expect(words(of: output, startingWith: "sync")?.prefix(6) == ["sync", "1", "0", "0", "0", "0"])
+            #expect(output.contains("Workers (1 live)"))
+            #expect(words(of: output, startingWith: "host-a") == nil, "the worker line starts with its id")
+            #expect(lines(output).contains { $0.contains("host-a  4242  default  0/4") })
+            let nightly = try #require(words(of: output, startingWith: "nightly"))
+            #expect(nightly[1] == "sync.full")
+            #expect(nightly[2].hasSuffix("T02:00:00+00:00"))
+            let customer = try #require(lines(output).first { $0.hasPrefix("  CUSTOMER") })
+            #expect(customer.contains("  succeeded 10m"), "finished 10 minutes ago")
+            #expect(customer.contains(" ago: 120 inserted, 3 modified, 1 failed  "))
+            #expect(words(of: output, startingWith: "CUSTOMER")?.suffix(4) == ["1", "0", "0", "-"], "errors, skipped, couplings, lag")
+
+            #expect(output.contains("! default: 1 failed job(s)\n      next: couplet jobs list --state failed"))
+            #expect(output.contains("! sync: 1 job(s) due and no live worker claims this queue\n      next: couplet worker --queues sync"))
+            #expect(output.contains("! CUSTOMER: 1 record error(s) in the last 24 hours\n      next: couplet mappings show CUSTOMER"))
+            #expect(!output.contains("All well"))
+        }
+    }
+
+    @Test("a healthy coordination database says all is well; SECONDS without --watch is refused")
+    func allWell() async throws {
+        try await withMigratedDatabase { database, db in
+            _ = try await db.insertWorker(hostname: "host-a", pid: 1)
+            let environment = ["COUPLET_DATABASE_URL": database.configuration.connectionString]
+            let outcome = try await CoupletProcess.run(["status"], environment: environment)
+            #expect(outcome.standardOutput.contains("no pending, running or failed jobs"))
+            #expect(outcome.standardOutput.contains("All well: no failed jobs"))
+            let refused = try await CoupletProcess.run(["status", "5"], environment: environment)
+            #expect(refused.status != 0 && refused.standardError.contains("SECONDS goes with --watch"))
+        }
+    }
+}
