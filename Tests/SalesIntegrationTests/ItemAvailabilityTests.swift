@@ -80,15 +80,12 @@ struct ItemAvailabilityTests {
             let (figures, refused) = try await f.coordination.withTransaction { db in
                 try await db.query("SET LOCAL ROLE \(role)")
                 let figures = try await ItemAvailability.recorded(for: "I1", on: db)
-                let refused = try await db.withTransaction { inner -> PostgresError? in
-                    do {
-                        _ = try await inner.query("SELECT * FROM couplet.item_availability")
-                        return nil
-                    } catch let error as PostgresError {
-                        return error
-                    }
+                do {
+                    try await db.withTransaction { inner in _ = try await inner.query("SELECT * FROM couplet.item_availability") }
+                    return (figures, nil as PostgresError?)
+                } catch let error as PostgresError {
+                    return (figures, error)
                 }
-                return (figures, refused)
             }
             try await f.coordination.query("DROP OWNED BY \(role)")
             try await f.coordination.query("DROP ROLE \(role)")
