@@ -21,9 +21,24 @@ struct IntegrationPass<Refresh: CoupledRefresh> {
     let coordination: PostgresConnection
     /// ERP records per batch: memory follows the batch, not the table.
     let batchSize: Int
+    /// Every record rather than those changed since the last run.
+    let full: Bool
+
+    /// A run of `refresh` as a job with `arguments` asks.
+    init(
+        _ refresh: Refresh, _ arguments: SalesIntegrationJobs.Arguments, endpoints: EndpointDirectory,
+        coordination: PostgresConnection, batchSize: Int
+    ) {
+        self.refresh = refresh
+        self.mapping = arguments.mapping
+        self.endpoints = endpoints
+        self.coordination = coordination
+        self.batchSize = batchSize
+        self.full = arguments.full ?? false
+    }
 
     /// Runs the refresh: every record when `full` or before the first run, else the records changed since the last.
-    func run(full: Bool) async throws -> IntegrationCounts {
+    func run() async throws -> IntegrationCounts {
         let sides = try await mappingEndpoints()
         let erp = try await endpoints.connect(sides.local)
         defer { erp.close() }

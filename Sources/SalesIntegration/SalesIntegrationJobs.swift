@@ -39,20 +39,16 @@ public enum SalesIntegrationJobs {
     public static func pushCustomerStatistics(
         _ arguments: Arguments, coordination: PostgresConnection, endpoints: EndpointDirectory, batchSize: Int = batchSize
     ) async throws -> IntegrationCounts {
-        try await IntegrationPass(
-            refresh: CustomerStatisticsRefresh(), mapping: arguments.mapping, endpoints: endpoints, coordination: coordination,
-            batchSize: batchSize
-        ).run(full: arguments.full ?? false)
+        try await IntegrationPass(CustomerStatisticsRefresh(), arguments, endpoints: endpoints, coordination: coordination, batchSize: batchSize)
+            .run()
     }
 
     /// Runs `availability.items`: coupled items' availability into the CRM's `product.quantityonhand` and `couplet.item_availability`.
     public static func pushItemAvailability(
         _ arguments: Arguments, coordination: PostgresConnection, endpoints: EndpointDirectory, batchSize: Int = batchSize
     ) async throws -> IntegrationCounts {
-        try await IntegrationPass(
-            refresh: ItemAvailabilityRefresh(), mapping: arguments.mapping, endpoints: endpoints, coordination: coordination,
-            batchSize: batchSize
-        ).run(full: arguments.full ?? false)
+        try await IntegrationPass(ItemAvailabilityRefresh(), arguments, endpoints: endpoints, coordination: coordination, batchSize: batchSize)
+            .run()
     }
 }
 
@@ -67,10 +63,7 @@ struct CoupledRefreshHandler<Refresh: CoupledRefresh>: JobHandler {
 
     func run(_ arguments: SalesIntegrationJobs.Arguments, context: JobContext) async throws {
         let counts = try await context.database.withConnection { db in
-            try await IntegrationPass(
-                refresh: refresh, mapping: arguments.mapping, endpoints: endpoints, coordination: db,
-                batchSize: SalesIntegrationJobs.batchSize
-            ).run(full: arguments.full ?? false)
+            try await IntegrationPass(refresh, arguments, endpoints: endpoints, coordination: db, batchSize: SalesIntegrationJobs.batchSize).run()
         }
         context.logger.info(
             "\(Self.kind) finished",
