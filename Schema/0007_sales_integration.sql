@@ -1,15 +1,16 @@
 -- The Business Central ↔ Sales reference integration's own jobs: customer statistics and item availability.
 
 CREATE TABLE couplet.integration_watermarks (
-    job_kind    text        NOT NULL,
-    mapping     text        NOT NULL REFERENCES couplet.table_mappings (name) ON DELETE CASCADE,
-    watermark   timestamptz NOT NULL,
-    updated_at  timestamptz NOT NULL DEFAULT now(),
+    job_kind             text        NOT NULL,
+    mapping              text        NOT NULL REFERENCES couplet.table_mappings (name) ON DELETE CASCADE,
+    watermark            timestamptz NOT NULL,
+    couplings_watermark  timestamptz NOT NULL,
+    updated_at           timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (job_kind, mapping)
 );
 
 COMMENT ON TABLE couplet.integration_watermarks IS
-    'Per integration job kind and mapping: the ERP modified-on up to which changes are handled (capped at the start of the oldest transaction open on the ERP, so a late commit is read by the next run)';
+    'Per integration job kind and mapping: the ERP modified-on up to which changes are handled, and the coupled_at up to which new couplings are (each capped at the start of the oldest transaction open on its database, so a late commit is read by the next run)';
 
 CREATE TABLE couplet.item_availability (
     item_no      text          PRIMARY KEY,

@@ -7,6 +7,12 @@ struct CoupledRecord: Sendable {
     let localID: String
     /// The CRM key (`couplet.couplings.integration_id`).
     let integrationID: String
+
+    /// The pair in a row that starts with `local_id, integration_id`.
+    init(_ row: PostgresRow) throws {
+        localID = try row.decode(String.self, at: 0)
+        integrationID = try row.decode(String.self, at: 1)
+    }
 }
 
 /// What writing one batch did on the CRM.

@@ -94,6 +94,26 @@ struct CustomerStatisticsTests {
         }
     }
 
+    @Test("customers coupled after the last run are pushed by the next, once each, whether or not their ledger changed")
+    func newlyCoupled() async throws {
+        try await SalesFixture.with { f in
+            try await f.erp.runScript(ledgers, name: "ledgers")
+            _ = try await f.coupleNew("CUSTOMER", "C1", table: "account", key: "accountid")
+            #expect(try await f.pushStatistics() == SalesFixture.counts(refreshed: 1, uncoupled: 2))
+            let two = try await f.coupleNew("CUSTOMER", "C2", table: "account", key: "accountid")
+            let three = try await f.coupleNew("CUSTOMER", "C3", table: "account", key: "accountid")
+            try await f.erp.query(
+                """
+                INSERT INTO cust_ledger_entry (customer_no, posting_date, due_date, document_type, document_no, amount, remaining_amount, open)
+                VALUES ('C3', current_date, current_date + 30, 'invoice', 'PSI5', 10, 10, true)
+                """)
+            #expect(try await f.pushStatistics() == SalesFixture.counts(refreshed: 2))
+            #expect(try await statistics(f, two) == c2)
+            #expect(try await statistics(f, three)?[1] == "50.00")
+            #expect(try await f.pushStatistics() == SalesFixture.counts())
+        }
+    }
+
     @Test("a customer coupled to an account that no longer exists is counted, not written, and does not stop the others")
     func missingAccount() async throws {
         try await SalesFixture.with { f in
