@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SalesIntegrationTests",
-            dependencies: ["SalesIntegration", "Sync", "Postgres", "CoupletSchema", "PostgresTestSupport"]
+            dependencies: ["SalesIntegration", "Sync", "Queue", "Postgres", "CoupletSchema", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "CronTests",

@@ -1,6 +1,9 @@
 import Foundation
 import Postgres
 import PostgresTestSupport
+import Queue
+import SalesIntegration
+import Sync
 import Testing
 
 /// Customer C1's ledgers: an overdue invoice, a payment, a closed pair, an order with shipped-not-invoiced lines, an
@@ -141,6 +144,21 @@ struct CustomerStatisticsTests {
             }
             #expect(try await f.pushStatistics() == SalesFixture.counts(refreshed: 1))
             #expect(try await statistics(f, two)?[1] == "350.00")
+        }
+    }
+}
+
+@Suite("statistics.customers configuration")
+struct StatisticsConfigurationTests {
+    @Test("a mapping that does not exist fails the job for good, naming it")
+    func unknownMapping() async throws {
+        try await SalesFixture.with { f in
+            let error = await #expect(throws: JobError.self) {
+                try await SalesIntegrationJobs.pushCustomerStatistics(
+                    .init(mapping: "NOPE"), coordination: f.coordination, endpoints: EndpointDirectory(environment: f.sales.environment))
+            }
+            #expect(error?.message.contains("there is no mapping \"NOPE\"") == true)
+            #expect(error?.isRetryable == false)
         }
     }
 }
