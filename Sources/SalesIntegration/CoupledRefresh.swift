@@ -31,9 +31,9 @@ protocol CoupledRefresh: Sendable {
     /// The job kind that runs this refresh, e.g. `statistics.customers`.
     static var jobKind: String { get }
 
-    /// Up to `limit` ERP keys after `after`, in key order: every record when `since` is nil, else
+    /// A query of the ERP keys (column `no`) to refresh: every record when `since` is nil, else
     /// those whose figures may have changed after `since`.
-    func candidates(since: Date?, after: String?, limit: Int, on erp: PostgresConnection) async throws -> [String]
+    func candidates(since: Date?) -> PostgresQuery
 
     /// Computes the figures of `coupled` on the ERP in one query and writes those that differ to the CRM in one statement.
     func refresh(_ coupled: [CoupledRecord], endpoints: RefreshEndpoints) async throws -> BatchWrite

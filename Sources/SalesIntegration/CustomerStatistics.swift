@@ -69,8 +69,8 @@ public struct CustomerStatistics: Sendable, Equatable {
 struct CustomerStatisticsRefresh: CoupledRefresh {
     static let jobKind = "statistics.customers"
 
-    func candidates(since: Date?, after: String?, limit: Int, on erp: PostgresConnection) async throws -> [String] {
-        let changed: PostgresQuery = since.map { since in
+    func candidates(since: Date?) -> PostgresQuery {
+        since.map { since in
             // A ledger entry that fell due since the last run changes the overdue amount without being touched.
             """
             SELECT no FROM customer WHERE modified_at > \(since)
@@ -82,10 +82,6 @@ struct CustomerStatisticsRefresh: CoupledRefresh {
             UNION SELECT sell_to_customer_no FROM sales_invoice_header WHERE modified_at > \(since)
             """
         } ?? "SELECT no FROM customer"
-        return try await erp.query(
-            "SELECT no FROM (\(changed)) AS c WHERE \(after)::text IS NULL OR no > \(after) ORDER BY no LIMIT \(limit)",
-            name: "changed customers"
-        ).map { try $0.decode(String.self, at: 0) }
     }
 
     func refresh(_ coupled: [CoupledRecord], endpoints: RefreshEndpoints) async throws -> BatchWrite {

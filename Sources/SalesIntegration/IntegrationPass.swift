@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import Postgres
 import Queue
 import Sync
@@ -84,8 +83,12 @@ struct IntegrationPass<Refresh: CoupledRefresh> {
         since: IntegrationWatermark.Marks?, _ databases: RefreshEndpoints, _ counts: inout IntegrationCounts
     ) async throws {
         var after: String?
-        while case let keys = try await refresh.candidates(since: since?.erp, after: after, limit: batchSize, on: databases.erp),
-              let last = keys.last {
+        while case let keys = try await databases.erp.query(
+            """
+            SELECT no FROM (\(refresh.candidates(since: since?.erp))) AS candidates
+            WHERE \(after)::text IS NULL OR no > \(after) ORDER BY no LIMIT \(batchSize)
+            """, name: "\(Refresh.jobKind) candidates"
+        ).map({ try $0.decode(String.self, at: 0) }), let last = keys.last {
             let (coupled, newlyCoupled) = try await couplings(of: keys, newAfter: since?.couplings)
             let write = coupled.isEmpty ? BatchWrite() : try await refresh.refresh(coupled, endpoints: databases)
             counts.add(candidates: keys.count - newlyCoupled, coupled: coupled.count, write)

@@ -63,17 +63,13 @@ public struct ItemAvailability: Sendable, Equatable {
 struct ItemAvailabilityRefresh: CoupledRefresh {
     static let jobKind = "availability.items"
 
-    func candidates(since: Date?, after: String?, limit: Int, on erp: PostgresConnection) async throws -> [String] {
-        let changed: PostgresQuery = since.map { since in
+    func candidates(since: Date?) -> PostgresQuery {
+        since.map { since in
             """
             SELECT item_no AS no FROM item_ledger_entry WHERE modified_at > \(since)
             UNION SELECT no FROM sales_line WHERE type = 'item' AND document_type = 'order' AND modified_at > \(since)
             """
         } ?? "SELECT no FROM item"
-        return try await erp.query(
-            "SELECT no FROM (\(changed)) AS c WHERE \(after)::text IS NULL OR no > \(after) ORDER BY no LIMIT \(limit)",
-            name: "changed items"
-        ).map { try $0.decode(String.self, at: 0) }
     }
 
     func refresh(_ coupled: [CoupledRecord], endpoints: RefreshEndpoints) async throws -> BatchWrite {

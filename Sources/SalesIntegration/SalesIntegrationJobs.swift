@@ -54,13 +54,17 @@ public enum SalesIntegrationJobs {
 
 /// Runs one refresh as a job, with a coordination connection from the worker's pool, and logs its counts.
 struct CoupledRefreshHandler<Refresh: CoupledRefresh>: JobHandler {
+    /// The refresh's job kind.
     static var kind: String { Refresh.jobKind }
+    /// What the job computes and writes.
     let refresh: Refresh
+    /// Where the mappings' endpoints are.
     let endpoints: EndpointDirectory
 
     /// A failed run is tried again after 30 s (Business Central's rerun delay).
     var retryPolicy: RetryPolicy { RetryPolicy(backoff: .fixed(.seconds(30))) }
 
+    /// Runs one attempt and logs what it did.
     func run(_ arguments: SalesIntegrationJobs.Arguments, context: JobContext) async throws {
         let counts = try await context.database.withConnection { db in
             try await IntegrationPass(refresh, arguments, endpoints: endpoints, coordination: db, batchSize: SalesIntegrationJobs.batchSize).run()

@@ -39,7 +39,10 @@ struct SalesIntegrationProcessTests {
                 try await s.coordination.query("SELECT count(*) FROM couplet.jobs WHERE state = 'completed'").single().decode(Int.self, at: 0) == 2
             }, "\(worker.standardError)")
             worker.terminate()
-            #expect(try await worker.waitForExit().status == 0)
+            let exit = try await worker.waitForExit()
+            #expect(exit.status == 0)
+            #expect(exit.standardError.contains("statistics.customers finished") && exit.standardError.contains("refreshed=1"),
+                    "the worker logs each run's counts: \(exit.standardError)")
             #expect(try await s.endpoints.crm.query("SELECT balance::text, total::text, credit_limit::text FROM account_statistics")
                 .single().decode((String, String, String).self) == ("120.50", "150.50", "900.00"))
             #expect(try await s.endpoints.crm.query("SELECT trim_scale(quantityonhand)::text FROM product").single().decode(String.self, at: 0) == "9.5")

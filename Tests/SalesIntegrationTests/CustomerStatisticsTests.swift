@@ -117,6 +117,30 @@ struct CustomerStatisticsTests {
         }
     }
 
+    @Test("an open entry that fell due since the last run, untouched, refreshes its customer's overdue amount")
+    func fellDue() async throws {
+        try await SalesFixture.with { f in
+            try await f.erp.runScript(ledgers, name: "ledgers")
+            let two = try await f.coupleNew("CUSTOMER", "C2", table: "account", key: "accountid")
+            _ = try await f.pushStatistics()
+            // Two days pass: the last run was then, every ERP row is older, and C2's invoice fell due yesterday.
+            try await f.coordination.query("UPDATE couplet.integration_watermarks SET watermark = watermark - interval '2 days'")
+            try await f.erp.runScript(
+                """
+                SET session_replication_role = replica;
+                UPDATE customer SET modified_at = modified_at - interval '3 days';
+                UPDATE cust_ledger_entry SET modified_at = modified_at - interval '3 days';
+                UPDATE sales_header SET modified_at = modified_at - interval '3 days';
+                UPDATE sales_line SET modified_at = modified_at - interval '3 days';
+                UPDATE sales_invoice_header SET modified_at = modified_at - interval '3 days';
+                UPDATE cust_ledger_entry SET due_date = current_date - 1 WHERE document_no = 'PSI3';
+                RESET session_replication_role;
+                """, name: "time passes")
+            #expect(try await f.pushStatistics() == SalesFixture.counts(refreshed: 1))
+            #expect(try await statistics(f, two)?[7] == "250.00")
+        }
+    }
+
     @Test("a customer coupled to an account that no longer exists is counted, not written, and does not stop the others")
     func missingAccount() async throws {
         try await SalesFixture.with { f in
