@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Couplet: a Postgres-backed job-queue worker pool that keeps an ERP and a CRM in step.
 ///
-/// Modules depend downwards only: CLibPQ → Postgres → Queue → Cron (→ Sync) → couplet; Cron and Sync read
+/// Modules depend downwards only: CLibPQ → Postgres → Queue → Cron (→ Sync → SalesIntegration) → couplet; Cron and Sync read
 /// their YAML files through YAMLFile (which knows only Yams).
 let package = Package(
     name: "Couplet",
@@ -61,6 +61,15 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "SalesIntegration",
+            dependencies: [
+                "Postgres",
+                "Queue",
+                "Sync",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "EmbedSchemaTool",
             path: "Sources/EmbedSchemaTool"
@@ -83,6 +92,7 @@ let package = Package(
                 "Queue",
                 "Cron",
                 "Sync",
+                "SalesIntegration",
                 "YAMLFile",
                 "CoupletSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -106,6 +116,10 @@ let package = Package(
         .testTarget(
             name: "SyncTests",
             dependencies: ["Sync", "Postgres", "Queue", "CoupletSchema", "PostgresTestSupport"]
+        ),
+        .testTarget(
+            name: "SalesIntegrationTests",
+            dependencies: ["SalesIntegration", "Sync", "Queue", "Postgres", "CoupletSchema", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "CronTests",

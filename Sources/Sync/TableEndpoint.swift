@@ -297,6 +297,13 @@ public struct PostgresTableEndpoint: TableEndpoint {
     }
 
     public func watermarkCap() async throws -> Date {
+        try await Self.watermarkCap(on: connection)
+    }
+
+    /// The start of the oldest transaction still open in `connection`'s database other than its
+    /// own (or now, if none): every row committed later carries a modified-on at or after it, so a
+    /// delta that reads `> watermark` never advances its watermark past this instant.
+    public static func watermarkCap(on connection: PostgresConnection) async throws -> Date {
         try await connection.query(
             """
             SELECT coalesce(min(xact_start), now()) FROM pg_stat_activity

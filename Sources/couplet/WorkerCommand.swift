@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import Logging
 import Queue
+import SalesIntegration
 import ServiceLifecycle
 import Sync
 
@@ -67,6 +68,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var registry = JobRegistry()
         DiagnosticHandlers.register(in: &registry)
         SyncJobs.register(in: &registry)
+        SalesIntegrationJobs.register(in: &registry)
         let worker = JobWorker(
             configuration: configuration, registry: registry, database: try global.databaseConfiguration(), logger: logger)
         let group = ServiceGroup(

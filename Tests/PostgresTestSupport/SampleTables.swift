@@ -39,8 +39,9 @@ public struct SampleEndpoints: Sendable {
     /// `COUPLET_ENDPOINT_ERP_URL` and `COUPLET_ENDPOINT_CRM_URL` for these databases.
     public let environment: [String: String]
 
-    /// Creates both databases and their tables, runs `body`, and drops them.
+    /// Creates both databases and their tables (the sample ones unless other scripts are given), runs `body`, and drops them.
     public static func with(
+        erpSchema: String = SampleTables.erp, crmSchema: String = SampleTables.crm,
         isolation: isolated (any Actor)? = #isolation, _ body: (SampleEndpoints) async throws -> Void
     ) async throws {
         try await TestDatabase.with { erpDatabase in
@@ -51,8 +52,8 @@ public struct SampleEndpoints: Sendable {
                     erp.close()
                     crm.close()
                 }
-                try await erp.runScript(SampleTables.erp, name: "erp schema")
-                try await crm.runScript(SampleTables.crm, name: "crm schema")
+                try await erp.runScript(erpSchema, name: "erp schema")
+                try await crm.runScript(crmSchema, name: "crm schema")
                 try await body(SampleEndpoints(erp: erp, crm: crm, environment: [
                     "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
                     "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
