@@ -38,7 +38,8 @@ COMMENT ON FUNCTION couplet.item_availability(text) IS
 
 REVOKE ALL ON FUNCTION couplet.item_availability(text) FROM PUBLIC;
 
--- INTEGRATOR: the roles come from 0006 (another branch). When merging, add these grants (here or in a later migration):
---   GRANT EXECUTE ON FUNCTION couplet.item_availability(text) TO couplet_availability;
---   GRANT SELECT, INSERT, UPDATE ON couplet.integration_watermarks, couplet.item_availability TO couplet_worker;
---   GRANT SELECT ON couplet.integration_watermarks, couplet.item_availability TO couplet_reader;
+-- Privileges (roles from 0006): workers keep the watermarks and figures; people read them; the
+-- product availability user may call the function and nothing else.
+GRANT EXECUTE ON FUNCTION couplet.item_availability(text) TO couplet_availability, couplet_admin;
+GRANT SELECT, INSERT, UPDATE ON couplet.integration_watermarks, couplet.item_availability TO couplet_worker;
+GRANT SELECT ON couplet.integration_watermarks, couplet.item_availability TO couplet_admin, couplet_reader;

@@ -38,3 +38,7 @@ SELECT r.id AS run_id, r.mapping, r.direction, r.job_id, r.started_at,
 FROM couplet.sync_runs r JOIN couplet.sync_chunks c ON c.run_id = r.id
 WHERE r.state = 'running'
 GROUP BY r.id;
+
+-- Privileges (roles from 0006): the full sync's job and its helpers plan, claim and finish chunks.
+GRANT SELECT, INSERT, UPDATE ON couplet.sync_chunks TO couplet_worker;
+GRANT SELECT ON couplet.sync_chunks, couplet.sync_chunk_progress TO couplet_admin, couplet_reader;

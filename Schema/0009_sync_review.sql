@@ -18,3 +18,8 @@ CREATE TABLE couplet.sync_review (
 
 COMMENT ON TABLE couplet.sync_review IS
     'The full synchronization review: per mapping, its full sync waiting for its dependencies, enqueued (job_id), finished, failed, or blocked by a failed dependency';
+
+-- Privileges (roles from 0006): an administrator starts a review; the full sync jobs move it on.
+GRANT SELECT, INSERT, UPDATE, DELETE ON couplet.sync_review TO couplet_admin;
+GRANT SELECT, UPDATE ON couplet.sync_review TO couplet_worker;
+GRANT SELECT ON couplet.sync_review TO couplet_reader;
