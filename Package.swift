@@ -61,6 +61,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(
+            name: "Demo",
+            dependencies: ["Postgres"]
+        ),
         .executableTarget(
             name: "EmbedSchemaTool",
             path: "Sources/EmbedSchemaTool"
@@ -85,6 +89,7 @@ let package = Package(
                 "Sync",
                 "YAMLFile",
                 "CoupletSchema",
+                "Demo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,6 +115,10 @@ let package = Package(
         .testTarget(
             name: "CronTests",
             dependencies: ["Cron", "Postgres", "Queue", "CoupletSchema", "PostgresTestSupport"]
+        ),
+        .testTarget(
+            name: "DemoTests",
+            dependencies: ["Demo", "Postgres", "PostgresTestSupport", "Sync", "Cron", "CoupletSchema"]
         ),
         .testTarget(
             name: "CoupletTests",

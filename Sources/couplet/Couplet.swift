@@ -15,7 +15,7 @@ struct Couplet: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, SchedulesCommand.self,
             MappingsCommand.self, EnqueueCommand.self, JobsCommand.self, SyncCommand.self, CoupleCommand.self,
-            UncoupleCommand.self, MatchCommand.self, BenchCommand.self,
+            UncoupleCommand.self, MatchCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )
 }
