@@ -13,7 +13,7 @@ struct DemoCommand: AsyncParsableCommand {
             Both commands connect to the endpoints erp and crm through COUPLET_ENDPOINT_ERP_URL and \
             COUPLET_ENDPOINT_CRM_URL, as the workers do; they never touch the coordination database.
             """,
-        subcommands: [DemoSeedCommand.self])
+        subcommands: [DemoSeedCommand.self, DemoEditCommand.self])
 
     /// Connections to the demo endpoints `erp` and `crm`, found as the workers find them.
     static func connectEndpoints() async throws -> (erp: PostgresConnection, crm: PostgresConnection) {
@@ -67,5 +67,34 @@ struct DemoSeedCommand: AsyncParsableCommand {
         for count in counts { print("\(count.endpoint).\(count.table)".padding(toLength: 30, withPad: " ", startingAt: 0) + "\(count.rows)") }
         let elapsed = ContinuousClock.now - started
         print("Seeded \(counts.reduce(0) { $0 + $1.rows }) rows with seed \(seed) in \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1)))).")
+    }
+}
+
+/// `couplet demo edit`: a few realistic changes on both sides, printed one per line.
+struct DemoEditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edit",
+        abstract: "Make a few realistic edits in the demo ERP and CRM, so that delta syncs have something to carry.",
+        discussion: """
+            Renames and readdresses ERP customers, changes CRM account phone numbers and websites, posts \
+            invoices and payments, receives items and adds order lines; prints each change.
+            """)
+
+    @Option(help: "How many records each kind of edit touches.")
+    var count = 3
+
+    @Option(help: "The seed of every choice (default: the current time, so each run differs).")
+    var seed: UInt64?
+
+    func run() async throws {
+        let (erp, crm) = try await DemoCommand.connectEndpoints()
+        defer {
+            erp.close()
+            crm.close()
+        }
+        let seed = seed ?? UInt64(Date().timeIntervalSince1970)
+        let changes = try await DemoEditor(seed: seed, count: count, today: DemoDay(Date())).edit(erp: erp, crm: crm)
+        for change in changes { print(change) }
+        print("\(changes.count) change(s) with seed \(seed).")
     }
 }
