@@ -53,6 +53,7 @@ struct CRMGenerator {
         }
     }
 
+    /// Two teams, administered by the first two sales users.
     private mutating func makeTeams() {
         data.teams = [
             TeamRecord(id: random.uuid(), name: "Key Accounts", administrator: data.users[0].id),
@@ -84,6 +85,7 @@ struct CRMGenerator {
         }
     }
 
+    /// An account with a generated name, address, phone, e-mail and website.
     private mutating func newAccount(owner: CRMOwner, number: String?, description: String) -> AccountRecord {
         let name = people.companyName(&random)
         let address = people.address(&random)
@@ -93,6 +95,7 @@ struct CRMGenerator {
             email: "contact@\(domain)", website: "www.\(domain)", description: description, owner: owner)
     }
 
+    /// A Norwegian-style phone number.
     private mutating func phone() -> String {
         "+47 \(random.int(20...99)) \(random.int(10...99)) \(random.int(10...99)) \(random.int(10...99))"
     }

@@ -38,6 +38,7 @@ private struct EditSession {
     let people = PeopleGenerator()
     var changes: [String] = []
 
+    /// The ERP's edits; returns one line per change.
     mutating func editERP(on db: PostgresConnection) async throws -> [String] {
         changes = []
         let customers = try await keys("SELECT no FROM customer WHERE blocked = '' ORDER BY no", on: db)
@@ -54,6 +55,7 @@ private struct EditSession {
         return changes
     }
 
+    /// The CRM's edits; returns one line per change.
     mutating func editCRM(on db: PostgresConnection) async throws -> [String] {
         changes = []
         let accounts = try await keys("SELECT accountid::text FROM account WHERE statecode = 0 ORDER BY accountid", on: db)
@@ -76,12 +78,14 @@ private struct EditSession {
 
     // MARK: ERP edits
 
+    /// Gives a customer a new name.
     private mutating func rename(customer no: String, on db: PostgresConnection) async throws {
         let name = people.companyName(&random)
         try await db.query("UPDATE customer SET name = \(name) WHERE no = \(no)", name: "rename customer")
         changes.append("erp: customer \(no) renamed to \"\(name)\"")
     }
 
+    /// Gives a customer a new address.
     private mutating func move(customer no: String, on db: PostgresConnection) async throws {
         let address = people.address(&random)
         try await db.query(
@@ -146,6 +150,7 @@ private struct EditSession {
         changes.append("erp: customer \(payment.0) paid \(payment.1) (ledger entry \(entry) closed)")
     }
 
+    /// A purchase receipt: more of the item in stock.
     private mutating func receive(item no: String, on db: PostgresConnection) async throws {
         let quantity = random.int(5...100)
         try await db.query(
@@ -179,6 +184,7 @@ private struct EditSession {
 
     // MARK: Choosing
 
+    /// The first column of `query`'s rows: the keys to choose from.
     private func keys(_ query: PostgresQuery, on db: PostgresConnection) async throws -> [String] {
         try await db.query(query, name: "demo edit candidates").map { try $0.decode(String.self, at: 0) }
     }

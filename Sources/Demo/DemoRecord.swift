@@ -24,11 +24,13 @@ protocol CodeTable: Sendable {
     static var rows: [[any PostgresEncodable]] { get }
 }
 
+/// Code tables as records.
 extension CodeTable {
     /// The table's rows as records.
     static var records: [CodeRow<Self>] { rows.map { CodeRow(values: $0) } }
 }
 
+/// Writing demo records.
 extension PostgresConnection {
     /// Writes `records` into their table with one COPY and returns how many were written.
     @discardableResult

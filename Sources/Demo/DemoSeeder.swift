@@ -66,6 +66,7 @@ public struct DemoSeeder: Sendable {
             + crmCounts.map { DemoTableCount(endpoint: "crm", table: $0.table, rows: $0.rows) }
     }
 
+    /// Copies every ERP table, dependencies first.
     private static func write(_ data: ERPData, on connection: PostgresConnection) async throws -> [(table: String, rows: Int)] {
         var counts = Counts(connection: connection)
         try await counts.copy(data.salespeople)
@@ -91,6 +92,7 @@ public struct DemoSeeder: Sendable {
         return counts.rows
     }
 
+    /// Copies every CRM table, dependencies first.
     private static func write(_ data: CRMData, on connection: PostgresConnection) async throws -> [(table: String, rows: Int)] {
         var counts = Counts(connection: connection)
         try await counts.copy(data.users)
@@ -108,6 +110,7 @@ public struct DemoSeeder: Sendable {
         let connection: PostgresConnection
         var rows: [(table: String, rows: Int)] = []
 
+        /// Copies `records` and notes their table's count.
         mutating func copy<Record: DemoRecord>(_ records: [Record]) async throws {
             rows.append((Record.table, try await connection.copy(records)))
         }

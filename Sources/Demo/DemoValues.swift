@@ -35,11 +35,13 @@ public struct DemoDay: Sendable, Hashable, Comparable {
         return "\(year)-\(Self.twoDigits(month))-\(Self.twoDigits(day))"
     }
 
+    /// `value` with a leading zero below ten.
     private static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     public static func < (left: DemoDay, right: DemoDay) -> Bool { left.daysSinceEpoch < right.daysSinceEpoch }
 }
 
+/// A day binds as a `date`.
 extension DemoDay: PostgresEncodable {
     public static var postgresType: PostgresDataType { .date }
     public var postgresText: String? { text }
@@ -70,6 +72,7 @@ struct Money: Sendable, Hashable, Comparable, AdditiveArithmetic {
     static func < (left: Money, right: Money) -> Bool { left.cents < right.cents }
 }
 
+/// An amount binds as `numeric` text with two decimals.
 extension Money: PostgresEncodable {
     static var postgresType: PostgresDataType { .numeric }
     var postgresText: String? {

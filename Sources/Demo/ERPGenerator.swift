@@ -70,6 +70,7 @@ struct ERPGenerator {
 
     // MARK: Master data
 
+    /// Vendors, one for every twenty customers (at least five).
     private mutating func makeVendors() {
         for index in 0..<max(5, size.customers / 20) {
             let name = people.companyName(&random)
@@ -83,6 +84,7 @@ struct ERPGenerator {
         }
     }
 
+    /// Customers, with the special ones at fixed positions (see `ERPData`).
     private mutating func makeCustomers() {
         for index in 0..<size.customers {
             let name = people.companyName(&random)
@@ -143,6 +145,7 @@ struct ERPGenerator {
         }
     }
 
+    /// Items: furniture mostly, a few services, a few blocked.
     private mutating func makeItems() {
         for index in 0..<size.items {
             let isService = random.chance(0.08)
@@ -159,6 +162,7 @@ struct ERPGenerator {
         }
     }
 
+    /// Nine people and three machines.
     private mutating func makeResources() {
         for index in 0..<12 {
             let isMachine = index >= 9
@@ -182,6 +186,7 @@ struct ERPGenerator {
         }
     }
 
+    /// Opportunities with persons of customers, open, won and lost.
     private mutating func makeOpportunities() {
         let persons = data.contacts.filter(\.isPerson)
         let count = max(3, size.customers / 5)
@@ -316,11 +321,13 @@ struct ERPGenerator {
         data.itemLedger = entries + data.itemLedger
     }
 
+    /// A phone number with the country's prefix.
     private mutating func phone(prefix: String) -> String {
         "\(prefix) \(random.int(20...99)) \(random.int(10...99)) \(random.int(10...99)) \(random.int(10...99))"
     }
 }
 
+/// Zero padding for document numbers.
 extension String {
     /// The text padded on the left with zeros to `width` characters.
     func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }

@@ -58,12 +58,7 @@ struct DemoSeedCommand: AsyncParsableCommand {
         }
         let started = ContinuousClock.now
         let seeder = DemoSeeder(seed: seed, size: DemoSize(customers: customers, items: items), today: DemoDay(Date()))
-        let counts: [DemoTableCount]
-        do {
-            counts = try await seeder.seed(erp: erp, crm: crm, reset: reset)
-        } catch let inUse as DemoTablesInUse {
-            throw ValidationError(inUse.description)
-        }
+        let counts = try await seeder.seed(erp: erp, crm: crm, reset: reset)
         for count in counts { print("\(count.endpoint).\(count.table)".padding(toLength: 30, withPad: " ", startingAt: 0) + "\(count.rows)") }
         let elapsed = ContinuousClock.now - started
         print("Seeded \(counts.reduce(0) { $0 + $1.rows }) rows with seed \(seed) in \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1)))).")
