@@ -29,11 +29,18 @@ struct DemoEndToEndTests {
                     let synced = try await CoupletProcess.run(["sync", mapping, "--full", "--wait"], environment: environment)
                     #expect(synced.status == 0, "\(mapping): \(synced.standardError)")
                 }
-                worker.terminate()
-                #expect(try await worker.waitForExit().status == 0)
-
                 try await expectAccountsEqualCustomers(f, coordination: coordination)
                 try await expectSpecialRecordsFailed(f, coordination: coordination)
+
+                // Edits on both sides travel with a delta run: renamed and moved customers reach the
+                // CRM, changed phone numbers and websites come back (the ERP wins where both changed).
+                let edited = try await CoupletProcess.run(["demo", "edit", "--seed", "9", "--count", "4"], environment: environment)
+                #expect(edited.status == 0, "\(edited.standardError)")
+                let delta = try await CoupletProcess.run(["sync", "CUSTOMER", "--wait"], environment: environment)
+                #expect(delta.status == 0, "\(delta.standardError)")
+                worker.terminate()
+                #expect(try await worker.waitForExit().status == 0)
+                try await expectAccountsEqualCustomers(f, coordination: coordination)
                 #expect(try await f.count(f.crm, "SELECT count(*) FROM product WHERE producttypecode = 1")
                     == f.count(f.erp, "SELECT count(*) FROM item WHERE type = 'inventory' AND NOT blocked"))
                 #expect(try await f.count(f.erp, "SELECT count(*) FROM customer WHERE payment_terms_code = '30 DAYS' AND no LIKE '%-%'") == 3,
