@@ -118,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DemoTests",
-            dependencies: ["Demo", "Postgres", "PostgresTestSupport", "Sync", "Cron", "CoupletSchema"]
+            dependencies: ["Demo", "Postgres", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "CoupletTests",
