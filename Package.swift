@@ -70,6 +70,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "Demo",
+            dependencies: ["Postgres"]
+        ),
         .executableTarget(
             name: "EmbedSchemaTool",
             path: "Sources/EmbedSchemaTool"
@@ -95,6 +99,7 @@ let package = Package(
                 "SalesIntegration",
                 "YAMLFile",
                 "CoupletSchema",
+                "Demo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -124,6 +129,10 @@ let package = Package(
         .testTarget(
             name: "CronTests",
             dependencies: ["Cron", "Postgres", "Queue", "CoupletSchema", "PostgresTestSupport"]
+        ),
+        .testTarget(
+            name: "DemoTests",
+            dependencies: ["Demo", "Postgres", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "CoupletTests",

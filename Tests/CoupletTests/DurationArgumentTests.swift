@@ -1,3 +1,4 @@
+import PostgresTestSupport
 import Testing
 
 @Suite("Durations on the command line, as a process")

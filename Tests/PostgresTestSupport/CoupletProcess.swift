@@ -3,32 +3,32 @@ import Foundation
 /// Runs the real `couplet` binary, as a user or a deployment would.
 ///
 /// The binary is the one `deploy/test` built (`COUPLET_BINARY`), else `.build/debug/couplet`.
-struct CoupletProcess {
+public struct CoupletProcess {
     /// The exit status and everything the process printed.
-    struct Outcome {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
+    public struct Outcome: Sendable {
+        public var status: Int32
+        public var standardOutput: String
+        public var standardError: String
     }
 
-    static var binary: URL {
+    public static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["COUPLET_BINARY"] { return URL(fileURLWithPath: path) }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appending(path: ".build/debug/couplet")
     }
 
     /// Runs `couplet ARGUMENTS` with `environment` added to a clean one, and waits for it to exit.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
         try await start(arguments, environment: environment).waitForExit()
     }
 
     /// Starts `couplet ARGUMENTS` in the background.
-    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
         try Running(arguments, environment: environment)
     }
 
     /// A `couplet` process that runs until it exits, is terminated or is killed.
-    final class Running: @unchecked Sendable {
+    public final class Running: @unchecked Sendable {
         private let process = Process()
         private let output = FileManager.default.temporaryDirectory.appending(path: "couplet-\(UUID().uuidString).out")
         private let errors = FileManager.default.temporaryDirectory.appending(path: "couplet-\(UUID().uuidString).err")
@@ -59,19 +59,19 @@ struct CoupletProcess {
         }
 
         /// The process id.
-        var pid: Int32 { process.processIdentifier }
+        public var pid: Int32 { process.processIdentifier }
 
         /// Sends SIGTERM, as systemd or Kubernetes would to stop it.
-        func terminate() { Foundation.kill(process.processIdentifier, SIGTERM) }
+        public func terminate() { Foundation.kill(process.processIdentifier, SIGTERM) }
 
         /// Sends SIGKILL: the process dies at once, without cleaning up.
-        func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
+        public func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
 
         /// What it printed to standard error so far.
-        var standardError: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
+        public var standardError: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
 
         /// Waits for the process to exit and returns its status and output.
-        func waitForExit() async throws -> Outcome {
+        public func waitForExit() async throws -> Outcome {
             var status: Int32 = -1
             for await code in exit.stream { status = code }
             return Outcome(

@@ -1,0 +1,118 @@
+import Foundation
+import Postgres
+
+/// How many rows one demo table holds.
+public struct DemoTableCount: Sendable, Equatable {
+    /// `erp` or `crm`.
+    public let endpoint: String
+    /// The table.
+    public let table: String
+    /// Its rows.
+    public let rows: Int
+}
+
+/// Refusal to seed over demo tables that hold data (without a reset).
+public struct DemoTablesInUse: Error, CustomStringConvertible {
+    /// The endpoint whose tables hold data.
+    public let endpoint: String
+    /// The tables that hold rows.
+    public let tables: [String]
+
+    public var description: String {
+        "the \(endpoint) database already holds demo data (\(tables.joined(separator: ", "))); pass --reset to drop and recreate its demo tables"
+    }
+}
+
+/// Creates the demo ERP and CRM tables and fills them with deterministic data: the same seed, size
+/// and day always give the same rows. Each database is written in one transaction with one COPY
+/// per table.
+public struct DemoSeeder: Sendable {
+    /// What drives every random choice.
+    public let seed: UInt64
+    /// How much to make.
+    public let size: DemoSize
+    /// The day the data is made for: posting and due dates are relative to it.
+    public let today: DemoDay
+
+    /// A seeder for `size` rows from `seed`, dated relative to `today`.
+    public init(seed: UInt64, size: DemoSize, today: DemoDay) {
+        self.seed = seed
+        self.size = size
+        self.today = today
+    }
+
+    /// Checks both databases first (tables with rows refuse the seed unless `reset`), then
+    /// recreates and fills the ERP's and the CRM's tables; returns the rows per table.
+    public func seed(erp: PostgresConnection, crm: PostgresConnection, reset: Bool) async throws -> [DemoTableCount] {
+        if !reset {
+            for (schema, connection) in [(DemoSchema.erp, erp), (DemoSchema.crm, crm)] {
+                let inUse = try await schema.existingTables(on: connection).filter(\.hasRows).map(\.table)
+                if !inUse.isEmpty { throw DemoTablesInUse(endpoint: schema.endpoint, tables: inUse) }
+            }
+        }
+        var erpGenerator = ERPGenerator(random: SplitMix64(seed: seed), size: size, today: today)
+        let erpData = erpGenerator.generate()
+        var crmGenerator = CRMGenerator(random: SplitMix64(seed: seed ^ 0x5EED_C0DE_CAFE_F00D), erp: erpData)
+        let crmData = crmGenerator.generate()
+        let erpCounts = try await erp.withTransaction { connection in
+            try await DemoSchema.erp.recreate(on: connection)
+            return try await Self.write(erpData, on: connection)
+        }
+        let crmCounts = try await crm.withTransaction { connection in
+            try await DemoSchema.crm.recreate(on: connection)
+            return try await Self.write(crmData, on: connection)
+        }
+        return erpCounts.map { DemoTableCount(endpoint: "erp", table: $0.table, rows: $0.rows) }
+            + crmCounts.map { DemoTableCount(endpoint: "crm", table: $0.table, rows: $0.rows) }
+    }
+
+    /// Copies every ERP table, dependencies first.
+    private static func write(_ data: ERPData, on connection: PostgresConnection) async throws -> [(table: String, rows: Int)] {
+        var counts = Counts(connection: connection)
+        try await counts.copy(data.salespeople)
+        try await counts.copy(CurrencyTable.records)
+        try await counts.copy(PaymentTermsTable.records)
+        try await counts.copy(ShipmentMethodTable.records)
+        try await counts.copy(ShippingAgentTable.records)
+        try await counts.copy(UnitOfMeasureTable.records)
+        try await counts.copy(CustomerPriceGroupTable.records)
+        try await counts.copy(data.customers)
+        try await counts.copy(data.vendors)
+        try await counts.copy(data.contacts)
+        try await counts.copy(data.items)
+        try await counts.copy(data.resources)
+        try await counts.copy(data.salesPrices)
+        try await counts.copy(data.opportunities)
+        try await counts.copy(data.salesHeaders)
+        try await counts.copy(data.salesLines)
+        try await counts.copy(data.postedInvoices)
+        try await counts.copy(data.postedInvoiceLines)
+        try await counts.copy(data.itemLedger)
+        try await counts.copy(data.custLedger)
+        return counts.rows
+    }
+
+    /// Copies every CRM table, dependencies first.
+    private static func write(_ data: CRMData, on connection: PostgresConnection) async throws -> [(table: String, rows: Int)] {
+        var counts = Counts(connection: connection)
+        try await counts.copy(data.users)
+        try await counts.copy(data.teams)
+        try await counts.copy(data.currencies)
+        try await counts.copy(data.unitGroups)
+        try await counts.copy(data.units)
+        try await counts.copy(data.accounts)
+        try await counts.copy(data.contacts)
+        return counts.rows
+    }
+
+    /// Copies tables and keeps their row counts.
+    private struct Counts {
+        let connection: PostgresConnection
+        var rows: [(table: String, rows: Int)] = []
+
+        /// Copies `records` and notes their table's count.
+        mutating func copy<Record: DemoRecord>(_ records: [Record]) async throws {
+            rows.append((Record.table, try await connection.copy(records)))
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Postgres
+
+/// A calendar day, counted in days since 1970-01-01 (proleptic Gregorian, no time zone): the
+/// demo data's dates are days relative to the day it is generated for.
+public struct DemoDay: Sendable, Hashable, Comparable {
+    /// Days since 1970-01-01.
+    public let daysSinceEpoch: Int
+
+    /// The day `daysSinceEpoch` days after 1970-01-01.
+    public init(daysSinceEpoch: Int) {
+        self.daysSinceEpoch = daysSinceEpoch
+    }
+
+    /// The UTC day that `date` falls on.
+    public init(_ date: Date) {
+        daysSinceEpoch = Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
+    }
+
+    /// The day `days` later (earlier when negative).
+    func adding(_ days: Int) -> DemoDay { DemoDay(daysSinceEpoch: daysSinceEpoch + days) }
+
+    /// `yyyy-MM-dd`, as PostgreSQL's `date` reads it.
+    public var text: String {
+        // Howard Hinnant's civil_from_days.
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return "\(year)-\(Self.twoDigits(month))-\(Self.twoDigits(day))"
+    }
+
+    /// `value` with a leading zero below ten.
+    private static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+
+    public static func < (left: DemoDay, right: DemoDay) -> Bool { left.daysSinceEpoch < right.daysSinceEpoch }
+}
+
+/// A day binds as a `date`.
+extension DemoDay: PostgresEncodable {
+    public static var postgresType: PostgresDataType { .date }
+    public var postgresText: String? { text }
+}
+
+/// An amount in hundredths (cents), written as `numeric` text: exact, unlike a `Double`.
+struct Money: Sendable, Hashable, Comparable, AdditiveArithmetic {
+    /// The amount in hundredths.
+    var cents: Int
+
+    static let zero = Money(cents: 0)
+
+    /// `whole` units.
+    init(_ whole: Int) { cents = whole * 100 }
+
+    /// An amount of `cents` hundredths.
+    init(cents: Int) { self.cents = cents }
+
+    /// `count` of this amount.
+    func times(_ count: Int) -> Money { Money(cents: cents * count) }
+
+    /// This amount scaled by `percent` / 100, rounded to the cent.
+    func percent(_ percent: Int) -> Money { Money(cents: (cents * percent + (cents >= 0 ? 50 : -50)) / 100) }
+
+    static func + (left: Money, right: Money) -> Money { Money(cents: left.cents + right.cents) }
+    static func - (left: Money, right: Money) -> Money { Money(cents: left.cents - right.cents) }
+    static prefix func - (amount: Money) -> Money { Money(cents: -amount.cents) }
+    static func < (left: Money, right: Money) -> Bool { left.cents < right.cents }
+}
+
+/// An amount binds as `numeric` text with two decimals.
+extension Money: PostgresEncodable {
+    static var postgresType: PostgresDataType { .numeric }
+    var postgresText: String? {
+        let magnitude = abs(cents)
+        let fraction = magnitude % 100
+        return "\(cents < 0 ? "-" : "")\(magnitude / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}

@@ -1,0 +1,67 @@
+import Demo
+import Foundation
+import Postgres
+import PostgresTestSupport
+
+/// Two fresh databases for the demo ERP and CRM, seeded or not, with their endpoint variables.
+struct DemoFixture {
+    let erp: PostgresConnection
+    let crm: PostgresConnection
+    /// `COUPLET_ENDPOINT_ERP_URL` and `COUPLET_ENDPOINT_CRM_URL` for these databases.
+    let environment: [String: String]
+
+    /// The demo's size in tests: small enough to seed in a moment.
+    static let size = DemoSize(customers: 60, items: 40)
+
+    /// Creates both databases, seeds them from `seed` (unless nil), runs `body`, and drops them.
+    static func with<T>(
+        seed: UInt64? = 1, today: DemoDay = DemoDay(Date()), isolation: isolated (any Actor)? = #isolation,
+        _ body: (DemoFixture) async throws -> T
+    ) async throws -> T {
+        try await TestDatabase.with { erpDatabase in
+            try await TestDatabase.with { crmDatabase in
+                let erp = try await erpDatabase.connect()
+                let crm = try await crmDatabase.connect()
+                defer {
+                    erp.close()
+                    crm.close()
+                }
+                if let seed {
+                    _ = try await DemoSeeder(seed: seed, size: size, today: today).seed(erp: erp, crm: crm, reset: false)
+                }
+                return try await body(DemoFixture(erp: erp, crm: crm, environment: [
+                    "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
+                    "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
+                ]))
+            }
+        }
+    }
+
+    /// An md5 of every row of every demo table (modified-on and created-on left out), by `endpoint.table`.
+    func checksums() async throws -> [String: String] {
+        var sums: [String: String] = [:]
+        for (schema, connection) in [(DemoSchema.erp, erp), (DemoSchema.crm, crm)] {
+            for table in schema.tables {
+                let identifier = try PostgresIdentifier(table)
+                sums["\(schema.endpoint).\(table)"] = try await connection.query(
+                    """
+                    SELECT md5(coalesce(string_agg(r, E'\\n' ORDER BY r), ''))
+                    FROM (SELECT (to_jsonb(t) - 'modified_at' - 'modifiedon' - 'createdon')::text AS r FROM \(identifier) t) s
+                    """
+                ).single().decode(String.self, at: 0)
+            }
+        }
+        return sums
+    }
+
+    /// The single integer `sql` returns.
+    func count(_ connection: PostgresConnection, _ sql: PostgresQuery) async throws -> Int {
+        try await connection.query(sql).single().decode(Int.self, at: 0)
+    }
+}
+
+/// The repository's `deploy/business-central-sales/NAME`.
+func deployFile(_ name: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appending(path: "deploy/business-central-sales/\(name)").path
+}
