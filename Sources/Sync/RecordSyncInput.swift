@@ -20,6 +20,9 @@ public enum MatchOutcome: Sendable, Equatable {
     case ambiguous(count: Int)
     /// The only match `targetID` is already coupled to the source record `coupledSourceID`.
     case alreadyCoupled(targetID: String, coupledSourceID: String)
+    /// The only match `targetID` matches `count` source records with the same match-field values
+    /// (duplicates on the source side): coupling any one of them would be a guess.
+    case duplicateSources(targetID: String, count: Int)
 }
 
 /// The other side of a source record: a coupled record, or not coupled at all.

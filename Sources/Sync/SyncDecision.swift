@@ -108,6 +108,7 @@ private struct DecisionContext {
         case .found(let targetID): return withChanges { .couple(targetID: targetID, changes: $0) }
         case .ambiguous(let count): return .fail(ambiguousMatch(count))
         case .alreadyCoupled(let targetID, let other): return .fail(matchAlreadyCoupled(targetID, other))
+        case .duplicateSources(let targetID, let count): return .fail(duplicateSources(targetID, count))
         }
     }
 
@@ -176,6 +177,13 @@ private extension DecisionContext {
         SyncFailure(
             code: .ambiguousMatch,
             message: "\(source) cannot be coupled by mapping \(mapping.name): \(count) \(mapping.table(on: direction.target)) records have the same match-field values. Make the match fields unique (or add one), or couple \(source) manually, then run \(mapping.name) again.")
+    }
+
+    func duplicateSources(_ targetID: String, _ count: Int) -> SyncFailure {
+        let target = mapping.record(targetID, on: direction.target)
+        return SyncFailure(
+            code: .ambiguousMatch,
+            message: "\(source) cannot be coupled by mapping \(mapping.name): it matches \(target), but \(count) \(mapping.table(on: direction.source)) records have the same match-field values. Remove the duplicates or make the match fields unique, or couple the right one manually, then run \(mapping.name) again.")
     }
 
     func matchAlreadyCoupled(_ targetID: String, _ coupledSourceID: String) -> SyncFailure {

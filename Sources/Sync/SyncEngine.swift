@@ -80,26 +80,59 @@ public struct SyncEngine: Sendable {
             logger.notice("\(name) is disabled: nothing synchronized (enabled: true in the mappings file turns it back on)")
             return [:]
         }
-        return try await withEndpoints(of: mapping) { local, integration in
-            var report: [SyncDirection: SyncCounts] = [:]
-            var passes = mapping.settings.direction.passes
-            if kind == .match { passes = Array(passes.prefix(1)) }
-            if let records { passes = passes.filter { $0.source == records.side } }
-            for direction in passes {
-                var pass = try makePass(mapping, direction, kind: kind, local: local, integration: integration)
-                pass.chosenIDs = records?.ids
-                pass.sharing = sharing
-                if kind == .match {
-                    guard !mapping.matchFields.isEmpty else {
-                        throw SyncFailure(code: .configuration, message: "\(name) has no match fields (field_mappings.match_priority)")
-                    }
-                    pass.matchOnly = true
+        let directions = try passes(of: mapping, kind: kind, records: records)
+        return try await whileSyncing(name) {
+            try await withEndpoints(of: mapping) { local, integration in
+                var report: [SyncDirection: SyncCounts] = [:]
+                for direction in directions {
+                    var pass = try makePass(mapping, direction, kind: kind, local: local, integration: integration)
+                    pass.chosenIDs = records?.ids
+                    pass.sharing = sharing
+                    pass.matchOnly = kind == .match
                     pass.createsUnmatched = createUnmatched
+                    report[direction] = try await pass.run(jobID: jobID)
                 }
-                report[direction] = try await pass.run(jobID: jobID)
+                return report
             }
-            return report
         }
+    }
+
+    /// The directions a run makes: a match run only the first (and needs match fields); a records run the chosen side's.
+    private func passes(of mapping: MappingDefinition, kind: SyncKind, records: ChosenRecords?) throws -> [SyncDirection] {
+        var passes = mapping.settings.direction.passes
+        if kind == .match {
+            guard !mapping.matchFields.isEmpty else {
+                throw SyncFailure(code: .configuration, message: "\(mapping.settings.name) has no match fields (field_mappings.match_priority)")
+            }
+            passes = Array(passes.prefix(1))
+        }
+        if let records { passes = passes.filter { $0.source == records.side } }
+        return passes
+    }
+
+    /// Runs `body` holding the mapping's advisory lock on the coordination database, so two runs
+    /// of one mapping never overlap whatever their jobs' concurrency keys (a scheduled job sharing
+    /// a category key, a job enqueued by hand in SQL): the second waits for the first.
+    private func whileSyncing<T>(_ mapping: String, _ body: () async throws -> T) async throws -> T {
+        let locked = try await coordination.query(
+            "SELECT pg_try_advisory_lock(hashtext('couplet sync'), hashtext(\(mapping)))", name: "try mapping lock"
+        ).single().decode(Bool.self, at: 0)
+        if !locked {
+            logger.notice("waiting for another run of \(mapping) to end")
+            try await coordination.query("SELECT pg_advisory_lock(hashtext('couplet sync'), hashtext(\(mapping)))", name: "mapping lock")
+        }
+        do {
+            let result = try await body()
+            try await unlock(mapping)
+            return result
+        } catch {
+            try? await unlock(mapping)
+            throw error
+        }
+    }
+
+    private func unlock(_ mapping: String) async throws {
+        try await coordination.query("SELECT pg_advisory_unlock(hashtext('couplet sync'), hashtext(\(mapping)))", name: "mapping unlock")
     }
 
     /// What match-based coupling of `mapping` would find for each uncoupled record of its first

@@ -53,8 +53,7 @@ struct SyncPass {
             if let chosenIDs {
                 try await syncChosen(chosenIDs, runID: runID)
             } else if kind == .full {
-                try await retryFailures(runID: runID)
-                try await syncInChunks(runID: runID)
+                try await syncInChunks(runID: runID)  // reads every record, last run's failures too
                 try await findDeletedSources(runID: runID)
             } else {
                 if kind != .match { try await retryFailures(runID: runID) }
@@ -292,9 +291,27 @@ struct SyncPass {
             for ((record, _), ids) in zip(tupled, found) where !ids.isEmpty {
                 outcomes[record.id] = ids.count == 1 ? .found(targetID: ids[0]) : .ambiguous(count: ids.count)
             }
+            try await refuseDuplicateSources(tupled.map(\.0).filter { outcomes[$0.id] != nil }, fields, &outcomes)
             pending = pending.filter { outcomes[$0.id] == nil }
         }
         return try await refuseTaken(records.map { ($0, outcomes[$0.id] ?? .notFound) })
+    }
+
+    /// A match must be unique both ways: a record whose target was found, but whose match values
+    /// other source records share (duplicates on its own side), is refused rather than coupled by
+    /// whichever comes first.
+    private func refuseDuplicateSources(_ records: [SyncRecord], _ fields: [MatchField], _ outcomes: inout [String: MatchOutcome]) async throws {
+        let found = records.compactMap { record -> (SyncRecord, String, [String])? in
+            guard case .found(let id) = outcomes[record.id] else { return nil }
+            return (record, id, fields.map { (record.values[$0.field.field(on: direction.source)] ?? nil) ?? "" })
+        }
+        guard !found.isEmpty else { return }
+        let sharing = try await source.candidates(
+            matching: fields.map { $0.field.field(on: direction.source) }, values: found.map(\.2),
+            caseSensitive: fields.allSatisfy(\.caseSensitive))
+        for ((record, targetID, _), ids) in zip(found, sharing) where ids.count > 1 {
+            outcomes[record.id] = .duplicateSources(targetID: targetID, count: ids.count)
+        }
     }
 
     /// What matching would find for each uncoupled source record, batch by batch, writing nothing;

@@ -78,6 +78,7 @@ struct MatchPreviewTable {
         case .found(let id): "couple with \(targetTable) \(id)"
         case .ambiguous(let count): "ambiguous: \(count) \(targetTable) records match"
         case .alreadyCoupled(let id, let other): "\(targetTable) \(id) matches but is coupled to \(other)"
+        case .duplicateSources(let id, let count): "ambiguous: \(targetTable) \(id) matches \(count) records here"
         case .notFound, .notTried: "no match"
         }
     }

@@ -32,7 +32,7 @@ struct DecisionCase {
         }
     }
 
-    /// All combinations: 216 settings × 2 passes × 3 source states × 29 counterparts × 3 diff outcomes.
+    /// All combinations: 216 settings × 2 passes × 3 source states × 30 counterparts × 3 diff outcomes.
     static let all: [DecisionCase] = {
         var cases: [DecisionCase] = []
         for mapping in settings {
@@ -86,6 +86,7 @@ struct DecisionCase {
         var result: [Counterpart] = [
             .notCoupled(match: .notTried), .notCoupled(match: .notFound), .notCoupled(match: .found(targetID: "9")),
             .notCoupled(match: .ambiguous(count: 2)), .notCoupled(match: .alreadyCoupled(targetID: "9", coupledSourceID: "8")),
+            .notCoupled(match: .duplicateSources(targetID: "9", count: 2)),
         ]
         for skipped in [false, true] {
             for localResult in [SyncResult.success, .failure] {
@@ -123,7 +124,7 @@ extension DecisionCase {
 struct DecisionMatrixTests {
     @Test("the matrix covers every combination")
     func size() {
-        #expect(DecisionCase.all.count == 216 * 2 * 3 * 29 * 3)
+        #expect(DecisionCase.all.count == 216 * 2 * 3 * 30 * 3)
     }
 
     @Test("a pass the mapping does not make never does anything else")

@@ -104,6 +104,18 @@ struct UncoupledDecisionTests {
         #expect(failure.message == "customer 10000 cannot be coupled by mapping CUSTOMER: 3 account records have the same match-field values. Make the match fields unique (or add one), or couple customer 10000 manually, then run CUSTOMER again.")
     }
 
+    @Test("a match shared by duplicate source records fails as ambiguous, naming the target")
+    func duplicateSources() throws {
+        let decision = decide(Timeline.mapping(matchConfigured: true), .fromIntegration,
+                              counterpart: .notCoupled(match: .duplicateSources(targetID: "20000", count: 2)))
+        guard case .fail(let failure) = decision else {
+            Issue.record("expected a failure, got \(decision)")
+            return
+        }
+        #expect(failure.code == .ambiguousMatch)
+        #expect(failure.message.hasPrefix("account acc-1 cannot be coupled by mapping CUSTOMER: it matches customer 20000, but 2 account records have the same match-field values."))
+    }
+
     @Test("a match that is coupled to another record fails naming both")
     func matchAlreadyCoupled() {
         let decision = decide(Timeline.mapping(matchConfigured: true), .fromIntegration,
