@@ -11,42 +11,142 @@ struct DemoEndToEndTests {
         var description: String { values.map { $0 ?? "NULL" }.joined(separator: " | ") }
     }
 
-    @Test("seed, apply the mappings, full-sync every mapping in dependency order: accounts equal customers")
-    func fullSyncOfEveryMapping() async throws {
+    @Test("the quick start's flow: seed, apply, couple salespeople, review in dependency order, edits by delta, statistics and availability")
+    func quickStartFlow() async throws {
         try await withMigratedDatabase { coordinationDatabase, coordination in
             try await DemoFixture.with(seed: nil) { f in
                 var environment = f.environment
                 environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
-                let seeded = try await CoupletProcess.run(["demo", "seed", "--customers", "40", "--items", "30", "--seed", "3"], environment: environment)
-                #expect(seeded.status == 0, "\(seeded.standardError)")
-                let applied = try await CoupletProcess.run(["mappings", "apply", deployFile("mappings.yaml")], environment: environment)
-                try #require(applied.status == 0, "\(applied.standardError)")
+                func couplet(_ arguments: String...) async throws -> CoupletProcess.Outcome {
+                    let outcome = try await CoupletProcess.run(arguments, environment: environment)
+                    #expect(outcome.status == 0, "couplet \(arguments.joined(separator: " ")): \(outcome.standardError)")
+                    return outcome
+                }
+                _ = try await couplet("demo", "seed", "--customers", "40", "--items", "30", "--seed", "3")
+                _ = try await couplet("mappings", "apply", deployFile("mappings.yaml"))
+                _ = try await couplet("schedules", "apply", deployFile("schedules-demo.yaml"))
+                let salespeople = try await couplet("couple-salespeople", "--yes")
+                #expect(salespeople.standardOutput.contains("Coupled "), "\(salespeople.standardOutput)")
 
                 let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: environment)
-                // CUSTOMER runs twice: a bill-to customer inserted in the same batch as the customer
-                // it pays for is coupled only after that batch, so the second run's retry carries it.
-                for mapping in DeployFileTests.mappings + ["CUSTOMER"] {
-                    let synced = try await CoupletProcess.run(["sync", mapping, "--full", "--wait"], environment: environment)
-                    #expect(synced.status == 0, "\(mapping): \(synced.standardError)")
+                let review = try await couplet("review", "run")
+                for mapping in DeployFileTests.mappings {
+                    #expect(review.standardOutput.contains("\(mapping): finished"), "\(mapping) in \(review.standardOutput)")
                 }
+                try await expectDependencyOrder(coordination)
+                // The scheduled delta retries what failed: a bill-to customer inserted in the same batch
+                // as the customer it pays for is coupled only after that batch.
+                _ = try await couplet("sync", "CUSTOMER", "--wait")
                 try await expectAccountsEqualCustomers(f, coordination: coordination)
                 try await expectSpecialRecordsFailed(f, coordination: coordination)
 
                 // Edits on both sides travel with a delta run: renamed and moved customers reach the
-                // CRM, changed phone numbers and websites come back (the ERP wins where both changed).
-                let edited = try await CoupletProcess.run(["demo", "edit", "--seed", "9", "--count", "4"], environment: environment)
-                #expect(edited.status == 0, "\(edited.standardError)")
-                let delta = try await CoupletProcess.run(["sync", "CUSTOMER", "--wait"], environment: environment)
-                #expect(delta.status == 0, "\(delta.standardError)")
+                // CRM, changed phone numbers and websites come back (the ERP wins where both changed);
+                // posted invoices and stock receipts reach the statistics and availability.
+                _ = try await couplet("demo", "edit", "--seed", "9", "--count", "4")
+                _ = try await couplet("sync", "CUSTOMER", "--wait")
+                try await runJob("statistics.customers", mapping: "CUSTOMER", on: coordination)
+                try await runJob("availability.items", mapping: "ITEM-PRODUCT", on: coordination)
                 worker.terminate()
                 #expect(try await worker.waitForExit().status == 0)
                 try await expectAccountsEqualCustomers(f, coordination: coordination)
+                try await expectStatisticsEqualLedgers(f, coordination: coordination)
+                try await expectAvailabilityEqualsLedgers(f, coordination: coordination)
                 #expect(try await f.count(f.crm, "SELECT count(*) FROM product WHERE producttypecode = 1")
                     == f.count(f.erp, "SELECT count(*) FROM item WHERE type = 'inventory' AND NOT blocked"))
                 #expect(try await f.count(f.erp, "SELECT count(*) FROM customer WHERE payment_terms_code = '30 DAYS' AND no LIKE '%-%'") == 3,
                         "the salespeople's CRM-only accounts became customers, with the template's payment terms")
             }
         }
+    }
+
+    /// Every mapping's full sync in the review started only after the full syncs of the mappings it depends on had finished.
+    private func expectDependencyOrder(_ coordination: PostgresConnection) async throws {
+        let late = try await coordination.query(
+            """
+            SELECT r.mapping || ' started before ' || d.mapping || ' finished'
+            FROM couplet.sync_review r CROSS JOIN LATERAL unnest(r.depends_on) AS dep(name)
+            JOIN couplet.sync_review d ON d.mapping = dep.name
+            WHERE (SELECT min(started_at) FROM couplet.sync_runs WHERE job_id = r.job_id)
+                < (SELECT max(finished_at) FROM couplet.sync_runs WHERE job_id = d.job_id)
+            """).map { try $0.decode(String.self, at: 0) }
+        #expect(late.isEmpty, "\(late)")
+        #expect(try await coordination.query("SELECT count(*) FROM couplet.sync_review WHERE state = 'finished'").single()
+            .decode(Int.self, at: 0) == DeployFileTests.mappings.count)
+    }
+
+    /// Enqueues a statistics or availability job as the scheduler would, and waits until a worker completed it.
+    private func runJob(_ kind: String, mapping: String, on coordination: PostgresConnection) async throws {
+        let job = try await coordination.query(
+            "SELECT couplet.enqueue(\(kind), jsonb_build_object('mapping', \(mapping)::text), queue => 'sync')"
+        ).single().decode(Int64.self, at: 0)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await coordination.query("SELECT state FROM couplet.jobs WHERE id = \(job)").single().decode(String.self, at: 0) != "completed" {
+            try #require(ContinuousClock.now < deadline, "\(kind) did not complete within a minute")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// The CRM's account statistics equal the figures the ERP's ledgers give, for every coupled customer.
+    private func expectStatisticsEqualLedgers(_ f: DemoFixture, coordination: PostgresConnection) async throws {
+        let couplings = try await pairs("CUSTOMER", on: coordination)
+        let expected = try await f.erp.query(
+            """
+            SELECT c.no, concat_ws(' | ', b.balance, o.orders, o.shipped, i.invoices, b.balance + o.orders + o.shipped + i.invoices,
+                                   c.credit_limit, b.overdue, s.sales)
+            FROM customer c
+            CROSS JOIN LATERAL (SELECT coalesce(sum(remaining_amount) FILTER (WHERE open), 0)::numeric(18,2) AS balance,
+                                       coalesce(sum(remaining_amount) FILTER (WHERE open AND due_date < current_date), 0)::numeric(18,2) AS overdue
+                                FROM cust_ledger_entry WHERE customer_no = c.no) b
+            CROSS JOIN LATERAL (SELECT coalesce(sum(l.outstanding_amount), 0)::numeric(18,2) AS orders,
+                                       coalesce(sum(l.shipped_not_invoiced_amount), 0)::numeric(18,2) AS shipped
+                                FROM sales_header h JOIN sales_line l ON (l.document_type, l.document_no) = (h.document_type, h.no)
+                                WHERE h.sell_to_customer_no = c.no AND h.document_type = 'order') o
+            CROSS JOIN LATERAL (SELECT coalesce(sum(l.outstanding_amount), 0)::numeric(18,2) AS invoices
+                                FROM sales_header h JOIN sales_line l ON (l.document_type, l.document_no) = (h.document_type, h.no)
+                                WHERE h.sell_to_customer_no = c.no AND h.document_type = 'invoice') i
+            CROSS JOIN LATERAL (SELECT coalesce(sum(amount), 0)::numeric(18,2) AS sales
+                                FROM sales_invoice_header WHERE sell_to_customer_no = c.no) s
+            """).map { try $0.decode((String, String).self) }
+        let pushed = Dictionary(uniqueKeysWithValues: try await f.crm.query(
+            """
+            SELECT accountid::text, concat_ws(' | ', balance, outstanding_orders, shipped_not_invoiced, outstanding_invoices, total,
+                                              credit_limit, overdue_amount, total_sales)
+            FROM account_statistics
+            """).map { try $0.decode((String, String).self) })
+        var compared = 0
+        for (no, figures) in expected {
+            guard let account = couplings[no] else { continue }
+            #expect(pushed[account] == figures, "customer \(no)")
+            compared += 1
+        }
+        #expect(compared == couplings.count && compared > 30, "every coupled customer has statistics (\(compared))")
+    }
+
+    /// Each coupled item's available quantity (inventory minus what open orders reserve) is on its CRM product and in Couplet.
+    private func expectAvailabilityEqualsLedgers(_ f: DemoFixture, coordination: PostgresConnection) async throws {
+        let couplings = try await pairs("ITEM-PRODUCT", on: coordination)
+        let expected = try await f.erp.query(
+            """
+            SELECT i.no, ((SELECT coalesce(sum(quantity), 0) FROM item_ledger_entry WHERE item_no = i.no)
+                 - (SELECT coalesce(sum(l.outstanding_quantity), 0) FROM sales_line l
+                    JOIN sales_header h ON (h.document_type, h.no) = (l.document_type, l.document_no)
+                    WHERE l.type = 'item' AND l.no = i.no AND h.document_type = 'order'))::numeric(18,4)::text
+            FROM item i
+            """).map { try $0.decode((String, String).self) }
+        let onProducts = Dictionary(uniqueKeysWithValues: try await f.crm.query(
+            "SELECT productid::text, quantityonhand::numeric(18,4)::text FROM product WHERE quantityonhand IS NOT NULL"
+        ).map { try $0.decode((String, String).self) })
+        let recorded = Dictionary(uniqueKeysWithValues: try await coordination.query(
+            "SELECT item_no, available::numeric(18,4)::text FROM couplet.item_availability").map { try $0.decode((String, String).self) })
+        var compared = 0
+        for (no, available) in expected {
+            guard let product = couplings[no] else { continue }
+            #expect(onProducts[product] == available, "item \(no) on its product")
+            #expect(recorded[no] == available, "item \(no) in couplet.item_availability")
+            compared += 1
+        }
+        #expect(compared == couplings.count && compared > 20, "every coupled item has its availability (\(compared))")
     }
 
     /// Every coupled account holds its customer's mapped fields, owner and currency translated through
