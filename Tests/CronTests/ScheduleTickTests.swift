@@ -60,6 +60,9 @@ struct ScheduleTickTests {
                 .map { try $0.decode((String, String?).self) }
             #expect(jobs.map(\.0) == ["customer", "statistics"])
             #expect(jobs.map(\.1) == ["sync:CUSTOMER-VENDOR-CONTACT", nil])
+            let shown = try await db.query("SELECT concurrency_key FROM couplet.schedule_status ORDER BY name")
+                .map { try $0.decode(String?.self) }
+            #expect(shown == ["sync:CUSTOMER-VENDOR-CONTACT", nil], "schedule_status shows the key")
         }
     }
 
