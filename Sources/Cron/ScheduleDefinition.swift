@@ -22,6 +22,9 @@ public struct ScheduleDefinition: Sendable, Equatable {
     public let priority: Int
     /// Attempts each job gets before it fails for good.
     public let maxAttempts: Int
+    /// The jobs' concurrency key: at most one job with the key runs at a time (Business Central's
+    /// job queue category), or nil for none.
+    public let concurrencyKey: String?
     /// Whether the scheduler fires it.
     public let isEnabled: Bool
     /// What happens to ticks missed while no scheduler ran.
@@ -39,8 +42,8 @@ public struct ScheduleDefinition: Sendable, Equatable {
     /// - Throws: `ScheduleDefinitionError` listing every field that is wrong, not only the first.
     public init(
         name: String, expression: String, timeZone: String? = nil, jobKind: String, arguments: String = "{}",
-        queue: String = "default", priority: Int = 5, maxAttempts: Int = 5, isEnabled: Bool = true,
-        misfirePolicy: MisfirePolicy = .skip, catchUpWindow: Duration = .seconds(3600), noOverlap: Bool = false
+        queue: String = "default", priority: Int = 5, maxAttempts: Int = 5, concurrencyKey: String? = nil,
+        isEnabled: Bool = true, misfirePolicy: MisfirePolicy = .skip, catchUpWindow: Duration = .seconds(3600), noOverlap: Bool = false
     ) throws(ScheduleDefinitionError) {
         var problems: [ScheduleDefinitionError.Problem] = []
         func check<Value>(_ field: Field, _ validate: () throws -> Value) -> Value? {
@@ -57,8 +60,9 @@ public struct ScheduleDefinition: Sendable, Equatable {
         let queue = check(.queue) { try Self.validQueue(queue) }
         let priority = check(.priority) { try Self.validPriority(priority) }
         let attempts = check(.maxAttempts) { try Self.validMaxAttempts(maxAttempts) }
+        let key = check(.concurrencyKey) { try concurrencyKey.map(Self.validConcurrencyKey) }
         let window = check(.catchUpWindow) { try Self.validCatchUpWindow(catchUpWindow) }
-        guard let name, let cron, let zone, let kind, let arguments, let queue, let priority, let attempts, let window
+        guard let name, let cron, let zone, let kind, let arguments, let queue, let priority, let attempts, let key, let window
         else { throw ScheduleDefinitionError(problems: problems) }
         self.name = name
         self.expression = cron
@@ -68,6 +72,7 @@ public struct ScheduleDefinition: Sendable, Equatable {
         self.queue = queue
         self.priority = priority
         self.maxAttempts = attempts
+        self.concurrencyKey = key
         self.isEnabled = isEnabled
         self.misfirePolicy = misfirePolicy
         self.catchUpWindow = window
@@ -95,6 +100,8 @@ public struct ScheduleDefinition: Sendable, Equatable {
         case priority
         /// `max_attempts`.
         case maxAttempts = "max_attempts"
+        /// `concurrency_key`: the jobs' concurrency key.
+        case concurrencyKey = "concurrency_key"
         /// `misfire`: `skip` or `run_once`.
         case misfirePolicy = "misfire"
         /// `catch_up_window`: a duration such as `2h`.
@@ -221,6 +228,15 @@ extension ScheduleDefinition {
         guard value >= 1 else { throw InvalidField("max_attempts \(value) is out of range: it must be at least 1") }
         guard value <= Int32.max else { throw InvalidField("max_attempts \(value) is out of range: it must be at most \(Int32.max)") }
         return value
+    }
+
+    /// Any text of 1-200 characters, counted as PostgreSQL's `length` counts them (the CHECK
+    /// constraint of `couplet.schedules.concurrency_key`).
+    static func validConcurrencyKey(_ text: String) throws(InvalidField) -> String {
+        guard (1...200).contains(text.unicodeScalars.count) else {
+            throw InvalidField("concurrency_key \"\(text)\" must be 1-200 characters, such as sync:CUSTOMER")
+        }
+        return text
     }
 
     static func validCatchUpWindow(_ value: Duration) throws(InvalidField) -> Duration {

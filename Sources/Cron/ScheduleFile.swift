@@ -15,6 +15,7 @@ import Yams
 ///     queue: sync                # default default
 ///     priority: 3                # 0-9, default 5
 ///     max_attempts: 3            # default 5
+///     concurrency_key: sync:CUSTOMER  # default none: one job per key runs at a time
 ///     misfire: run_once          # or skip (default)
 ///     catch_up_window: 2h        # default 1h
 ///     no_overlap: true           # default false
@@ -165,6 +166,7 @@ private struct ScheduleFieldReader {
         let queue = value(.queue) { try ScheduleDefinition.validQueue(Self.text($0, .queue)) }
         let priority = value(.priority) { try ScheduleDefinition.validPriority(Self.integer($0, .priority)) }
         let attempts = value(.maxAttempts) { try ScheduleDefinition.validMaxAttempts(Self.integer($0, .maxAttempts)) }
+        let key = value(.concurrencyKey) { try ScheduleDefinition.validConcurrencyKey(Self.text($0, .concurrencyKey)) }
         let misfire = value(.misfirePolicy) { try Self.misfirePolicy($0) }
         let window = value(.catchUpWindow) { try Self.duration($0, .catchUpWindow) }
         let noOverlap = value(.noOverlap) { try Self.boolean($0, .noOverlap) }
@@ -175,9 +177,9 @@ private struct ScheduleFieldReader {
             return try ScheduleDefinition(
                 name: name, expression: expression.description, timeZone: zone, jobKind: kind,
                 arguments: arguments ?? defaults.arguments, queue: queue ?? defaults.queue, priority: priority ?? defaults.priority,
-                maxAttempts: attempts ?? defaults.maxAttempts, isEnabled: enabled ?? defaults.isEnabled,
-                misfirePolicy: misfire ?? defaults.misfirePolicy, catchUpWindow: window ?? defaults.catchUpWindow,
-                noOverlap: noOverlap ?? defaults.noOverlap)
+                maxAttempts: attempts ?? defaults.maxAttempts, concurrencyKey: key ?? defaults.concurrencyKey,
+                isEnabled: enabled ?? defaults.isEnabled, misfirePolicy: misfire ?? defaults.misfirePolicy,
+                catchUpWindow: window ?? defaults.catchUpWindow, noOverlap: noOverlap ?? defaults.noOverlap)
         } catch {
             failures += error.problems.map { (InvalidField($0.message), nodes[$0.field] ?? item) }
             return nil

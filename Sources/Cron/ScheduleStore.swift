@@ -46,7 +46,7 @@ public enum ScheduleStore {
         let rows = try await connection.query(
             """
             SELECT s.name, s.expression, s.timezone, s.job_kind, s.args::text AS args, s.queue, s.priority::int8 AS priority,
-                   s.max_attempts::int8 AS max_attempts, s.enabled, s.misfire_policy,
+                   s.max_attempts::int8 AS max_attempts, s.concurrency_key, s.enabled, s.misfire_policy,
                    extract(epoch FROM s.catch_up_window)::float8 AS catch_up_seconds, s.no_overlap, s.next_fire_at,
                    s.last_error, st.last_fire_time, st.last_outcome, st.last_job_state
             FROM couplet.schedules s JOIN couplet.schedule_status st ON st.name = s.name
@@ -74,11 +74,11 @@ public enum ScheduleStore {
             WITH d AS (\(definitionRows(definitions)))
             SELECT d.name,
                    CASE WHEN s.name IS NULL THEN 'create'
-                        WHEN (s.expression, s.timezone, s.job_kind, s.args, s.queue, s.priority, s.max_attempts, s.enabled,
-                              s.misfire_policy, s.catch_up_window, s.no_overlap)
+                        WHEN (s.expression, s.timezone, s.job_kind, s.args, s.queue, s.priority, s.max_attempts,
+                              s.concurrency_key, s.enabled, s.misfire_policy, s.catch_up_window, s.no_overlap)
                              IS NOT DISTINCT FROM
-                             (d.expression, d.timezone, d.job_kind, d.args, d.queue, d.priority, d.max_attempts, d.enabled,
-                              d.misfire_policy, d.catch_up_window, d.no_overlap)
+                             (d.expression, d.timezone, d.job_kind, d.args, d.queue, d.priority, d.max_attempts,
+                              d.concurrency_key, d.enabled, d.misfire_policy, d.catch_up_window, d.no_overlap)
                         THEN 'unchanged' ELSE 'update' END
             FROM d LEFT JOIN couplet.schedules s ON s.name = d.name
             UNION ALL
@@ -101,10 +101,10 @@ public enum ScheduleStore {
         try await connection.query(
             """
             WITH d AS (\(definitionRows(definitions)))
-            INSERT INTO couplet.schedules (name, expression, timezone, job_kind, args, queue, priority, max_attempts, enabled,
-                                           misfire_policy, catch_up_window, no_overlap)
-            SELECT name, expression, timezone, job_kind, args, queue, priority, max_attempts, enabled,
-                   misfire_policy, catch_up_window, no_overlap
+            INSERT INTO couplet.schedules (name, expression, timezone, job_kind, args, queue, priority, max_attempts,
+                                           concurrency_key, enabled, misfire_policy, catch_up_window, no_overlap)
+            SELECT name, expression, timezone, job_kind, args, queue, priority, max_attempts,
+                   concurrency_key, enabled, misfire_policy, catch_up_window, no_overlap
             FROM d
             """, name: "create schedules")
     }
@@ -116,8 +116,9 @@ public enum ScheduleStore {
             WITH d AS (\(definitionRows(definitions)))
             UPDATE couplet.schedules s
             SET expression = d.expression, timezone = d.timezone, job_kind = d.job_kind, args = d.args, queue = d.queue,
-                priority = d.priority, max_attempts = d.max_attempts, enabled = d.enabled, misfire_policy = d.misfire_policy,
-                catch_up_window = d.catch_up_window, no_overlap = d.no_overlap, updated_at = now(), last_error = NULL
+                priority = d.priority, max_attempts = d.max_attempts, concurrency_key = d.concurrency_key, enabled = d.enabled,
+                misfire_policy = d.misfire_policy, catch_up_window = d.catch_up_window, no_overlap = d.no_overlap,
+                updated_at = now(), last_error = NULL
             FROM d
             WHERE s.name = d.name
             """, name: "update schedules")
@@ -132,16 +133,17 @@ public enum ScheduleStore {
     private static func definitionRows(_ definitions: [ScheduleDefinition]) -> PostgresQuery {
         """
         SELECT name, expression, timezone, job_kind, args::jsonb AS args, queue, priority::smallint AS priority,
-               max_attempts::integer AS max_attempts, enabled, misfire_policy,
+               max_attempts::integer AS max_attempts, concurrency_key, enabled, misfire_policy,
                make_interval(secs => catch_up_seconds) AS catch_up_window, no_overlap
         FROM unnest(\(definitions.map(\.name))::text[], \(definitions.map(\.expression.description))::text[],
                     \(definitions.map(\.timeZone))::text[], \(definitions.map(\.jobKind))::text[],
                     \(definitions.map(\.arguments))::text[], \(definitions.map(\.queue))::text[],
                     \(definitions.map(\.priority))::int8[], \(definitions.map(\.maxAttempts))::int8[],
+                    \(definitions.map(\.concurrencyKey))::text[],
                     \(definitions.map(\.isEnabled))::boolean[], \(definitions.map(\.misfirePolicy.rawValue))::text[],
                     \(definitions.map { $0.catchUpWindow.inSeconds })::float8[], \(definitions.map(\.noOverlap))::boolean[])
-            AS u(name, expression, timezone, job_kind, args, queue, priority, max_attempts, enabled, misfire_policy,
-                 catch_up_seconds, no_overlap)
+            AS u(name, expression, timezone, job_kind, args, queue, priority, max_attempts, concurrency_key, enabled,
+                 misfire_policy, catch_up_seconds, no_overlap)
         """
     }
 }
@@ -190,6 +192,8 @@ public struct StoredSchedule: Sendable, Equatable {
     public var priority: Int
     /// The jobs' attempts.
     public var maxAttempts: Int
+    /// The jobs' concurrency key, if they have one.
+    public var concurrencyKey: String?
     /// Whether the scheduler fires it.
     public var isEnabled: Bool
     /// What happens to missed ticks.
@@ -223,8 +227,8 @@ public struct StoredSchedule: Sendable, Equatable {
     public func definition() throws(ScheduleDefinitionError) -> ScheduleDefinition {
         try ScheduleDefinition(
             name: name, expression: expression, timeZone: timeZone, jobKind: jobKind, arguments: arguments, queue: queue,
-            priority: priority, maxAttempts: maxAttempts, isEnabled: isEnabled, misfirePolicy: misfirePolicy,
-            catchUpWindow: catchUpWindow, noOverlap: noOverlap)
+            priority: priority, maxAttempts: maxAttempts, concurrencyKey: concurrencyKey, isEnabled: isEnabled,
+            misfirePolicy: misfirePolicy, catchUpWindow: catchUpWindow, noOverlap: noOverlap)
     }
 
     init(row: PostgresRow) throws {
@@ -236,6 +240,7 @@ public struct StoredSchedule: Sendable, Equatable {
         queue = try row.decode(column: "queue")
         priority = try row.decode(column: "priority")
         maxAttempts = try row.decode(column: "max_attempts")
+        concurrencyKey = try row.decode(column: "concurrency_key")
         isEnabled = try row.decode(column: "enabled")
         let policy: String = try row.decode(column: "misfire_policy")
         misfirePolicy = MisfirePolicy(rawValue: policy) ?? .skip

@@ -19,7 +19,8 @@ struct SchedulesCommand: AsyncParsableCommand {
                   args: {mapping: CUSTOMER}
 
             and apply it with couplet schedules apply FILE. Optional keys: queue, priority (0-9), \
-            max_attempts, misfire (skip or run_once), catch_up_window (such as 2h), no_overlap, enabled.
+            max_attempts, concurrency_key (such as sync:CUSTOMER), misfire (skip or run_once), catch_up_window \
+            (such as 2h), no_overlap, enabled.
             """,
         subcommands: [
             SchedulesApplyCommand.self, SchedulesValidateCommand.self, SchedulesListCommand.self, SchedulesNextCommand.self,

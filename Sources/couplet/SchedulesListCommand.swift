@@ -10,7 +10,8 @@ struct SchedulesListCommand: AsyncParsableCommand {
         abstract: "List the stored schedules with their next three fire times and their last tick.",
         discussion: """
             Fire times are computed here from each schedule's expression, in the schedule's own zone. \
-            LAST JOB is the state of the job that the last tick enqueued.
+            LAST JOB is the state of the job that the last tick enqueued; KEY is the concurrency key \
+            of the schedule's jobs (- for none).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -25,7 +26,8 @@ struct SchedulesListCommand: AsyncParsableCommand {
             return
         }
         let now = Date()
-        var table = TextTable(header: ["NAME", "EXPRESSION", "ZONE", "ENABLED", "JOB", "NEXT FIRE TIMES", "LAST TICK", "LAST JOB"])
+        var table = TextTable(
+            header: ["NAME", "EXPRESSION", "ZONE", "ENABLED", "JOB", "NEXT FIRE TIMES", "LAST TICK", "LAST JOB", "KEY"])
         table.rows = schedules.map { Self.row($0, now: now) }
         table.lines().forEach { print($0) }
     }
@@ -36,7 +38,7 @@ struct SchedulesListCommand: AsyncParsableCommand {
             schedule.name, schedule.expression, schedule.timeZone, schedule.isEnabled ? "yes" : "no", schedule.jobKind,
             ScheduleText.nextFireTimes(schedule, after: now, count: 3),
             schedule.lastTick.map { $0.fireTime.iso8601(in: ScheduleText.zone(of: schedule)) } ?? "-",
-            ScheduleText.lastJob(schedule.lastTick),
+            ScheduleText.lastJob(schedule.lastTick), schedule.concurrencyKey ?? "-",
         ]
     }
 }

@@ -105,8 +105,9 @@ struct RoleTests {
                     UPDATE couplet.table_mappings SET update_conflict = 'send_to_integration' WHERE name = 'CUSTOMER';
                     DELETE FROM couplet.field_mappings WHERE mapping = 'CUSTOMER';
                     INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field) VALUES ('CUSTOMER', 1, 'no', 'number');
-                    UPDATE couplet.schedules SET expression = '0 3 * * *' WHERE name = 'nightly';
-                    INSERT INTO couplet.schedules (name, expression, job_kind) VALUES ('hourly', '@hourly', 'sync.delta');
+                    UPDATE couplet.schedules SET expression = '0 3 * * *', concurrency_key = 'sync:CUSTOMER' WHERE name = 'nightly';
+                    INSERT INTO couplet.schedules (name, expression, job_kind, concurrency_key)
+                    VALUES ('hourly', '@hourly', 'sync.delta', 'sync:CUSTOMER');
                     INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES ('CUSTOMER', '1', 'a');
                     UPDATE couplet.sync_failures SET skipped = false;
                     """, name: "administer")
@@ -151,6 +152,7 @@ struct RoleTests {
                 await db.expectDenied("UPDATE couplet.table_mappings SET enabled = false")
                 await db.expectDenied("DELETE FROM couplet.field_mappings")
                 await db.expectDenied("UPDATE couplet.schedules SET expression = '* * * * *'")
+                await db.expectDenied("UPDATE couplet.schedules SET concurrency_key = 'k'")
                 await db.expectDenied("INSERT INTO couplet.schedules (name, expression, job_kind) VALUES ('x', '@daily', 'k')")
                 await db.expectDenied("SELECT FROM couplet.endpoints")
                 await db.expectDenied("SELECT couplet.retry_job(\(job))")
@@ -164,6 +166,7 @@ struct RoleTests {
     func workerScheduler() async throws {
         try await withMigratedDatabase { _, db in
             _ = try await db.seedIntegration()
+            try await db.query("UPDATE couplet.schedules SET concurrency_key = 'sync:CUSTOMER' WHERE name = 'nightly'")
             let scheduler = UUID()
             let fireTime = Date(timeIntervalSince1970: 1_800_000_000)
             try await db.acting(as: "couplet_worker") {
@@ -174,7 +177,8 @@ struct RoleTests {
                 try await SchedulerStatements.record(next: [(schedule: "nightly", fireTime: fireTime, error: nil)], on: db)
                 try await SchedulerStatements.resign(scheduler, on: db)
             }
-            #expect(try await db.query("SELECT count(*) FROM couplet.jobs WHERE schedule_name = 'nightly'").single().decode(Int.self, at: 0) == 1)
+            let keys = try await db.query("SELECT concurrency_key FROM couplet.jobs WHERE schedule_name = 'nightly'").map { try $0.decode(String.self) }
+            #expect(keys == ["sync:CUSTOMER"])
         }
     }
 

@@ -15,6 +15,7 @@ struct ScheduleDefinitionTests {
         #expect(definition.misfirePolicy == .skip)
         #expect(definition.catchUpWindow == .seconds(3600))
         #expect(!definition.noOverlap)
+        #expect(definition.concurrencyKey == nil)
         #expect(definition.expression == cron("0 2 * * *"))
     }
 
@@ -40,12 +41,13 @@ struct ScheduleDefinitionTests {
                 .init(field: .queue, message: "queue \"a/b\" must be 1-100 letters, digits, '_', '.', ':' or '-'"),
                 .init(field: .priority, message: "priority 10 is out of range 0-9 (0 runs first)"),
                 .init(field: .maxAttempts, message: "max_attempts 0 is out of range: it must be at least 1"),
+                .init(field: .concurrencyKey, message: "concurrency_key \"\" must be 1-200 characters, such as sync:CUSTOMER"),
                 .init(field: .catchUpWindow, message: "catch_up_window must not be negative"),
             ])
         ) {
             try ScheduleDefinition(
                 name: "bad name", expression: "0 0 32 * *", timeZone: "Mars/Olympus", jobKind: "", arguments: "[1]", queue: "a/b",
-                priority: 10, maxAttempts: 0, catchUpWindow: .seconds(-1))
+                priority: 10, maxAttempts: 0, concurrencyKey: "", catchUpWindow: .seconds(-1))
         }
     }
 
@@ -68,5 +70,18 @@ struct ScheduleDefinitionTests {
         #expect(throws: ScheduleDefinitionError.self) { try ScheduleDefinition(name: "a", expression: "@hourly", jobKind: String(repeating: "k", count: 201)) }
         #expect(throws: ScheduleDefinitionError.self) { try ScheduleDefinition(name: "å", expression: "@hourly", jobKind: "k") }
         #expect(throws: ScheduleDefinitionError.self) { try ScheduleDefinition(name: "a", expression: "@hourly", jobKind: "k", maxAttempts: Int(Int32.max) + 1) }
+    }
+
+    @Test("a concurrency key is any text of 1-200 characters, as the CHECK constraint counts them")
+    func concurrencyKeyRules() throws {
+        let shared = try ScheduleDefinition(name: "a", expression: "@hourly", jobKind: "k", concurrencyKey: "sync:CUSTOMER-VENDOR-CONTACT")
+        #expect(shared.concurrencyKey == "sync:CUSTOMER-VENDOR-CONTACT")
+        _ = try ScheduleDefinition(name: "a", expression: "@hourly", jobKind: "k", concurrencyKey: String(repeating: "å", count: 200))
+        #expect(throws: ScheduleDefinitionError.self) {
+            try ScheduleDefinition(name: "a", expression: "@hourly", jobKind: "k", concurrencyKey: String(repeating: "k", count: 201))
+        }
+        #expect(throws: ScheduleDefinitionError.self, "200 letters with combining accents are 400 characters to PostgreSQL") {
+            try ScheduleDefinition(name: "a", expression: "@hourly", jobKind: "k", concurrencyKey: String(repeating: "a\u{301}", count: 200))
+        }
     }
 }

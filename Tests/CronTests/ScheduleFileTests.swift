@@ -32,7 +32,7 @@ struct BadFile: Sendable, CustomTestStringConvertible {
 
 let badFiles: [BadFile] = [
     .init("unknown key", oneSchedule("    colour: blue"),
-          "5:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, misfire, catch_up_window, no_overlap, enabled"),
+          "5:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, enabled"),
     .init("missing required key", "schedules:\n  - name: nightly\n    cron: \"@daily\"\n",
           "2:5: schedule is missing the required key job"),
     .init("priority not a number", oneSchedule("    priority: high"), "5:15: priority must be a whole number, not \"high\""),
@@ -48,6 +48,9 @@ let badFiles: [BadFile] = [
           "5:15: timezone \"UTC\" differs from the expression's CRON_TZ=Europe/Oslo; give the zone once"),
     .init("priority out of range", oneSchedule("    priority: 12"), "5:15: priority 12 is out of range 0-9 (0 runs first)"),
     .init("max_attempts out of range", oneSchedule("    max_attempts: 0"), "5:19: max_attempts 0 is out of range: it must be at least 1"),
+    .init("empty concurrency key", oneSchedule("    concurrency_key: \"\""),
+          "5:22: concurrency_key \"\" must be 1-200 characters, such as sync:CUSTOMER"),
+    .init("concurrency key not text", oneSchedule("    concurrency_key: [sync:CUSTOMER, sync:VENDOR]"), "5:22: concurrency_key must be text"),
     .init("unknown misfire policy", oneSchedule("    misfire: sometimes"), "5:14: misfire must be skip or run_once, not \"sometimes\""),
     .init("bad duration", oneSchedule("    catch_up_window: 2 hours"),
           "5:22: catch_up_window: duration \"2 hours\" is invalid: expected whole numbers with units d, h, m, s or ms, such as 90s, 2h or 1h30m"),
@@ -81,6 +84,7 @@ struct ScheduleFileTests {
                 queue: sync
                 priority: 3
                 max_attempts: 3
+                concurrency_key: sync:CUSTOMER-VENDOR-CONTACT
                 misfire: run_once        # or skip (default)
                 catch_up_window: 2h
                 no_overlap: true
@@ -95,7 +99,8 @@ struct ScheduleFileTests {
             try ScheduleDefinition(
                 name: "customer-delta", expression: "*/5 * * * *", timeZone: "Europe/Oslo", jobKind: "sync.delta",
                 arguments: #"{"batch":500,"country":"NO","full":false,"mapping":"CUSTOMER","none":null,"path":"a/b","ratio":0.5,"tags":["a","b"]}"#,
-                queue: "sync", priority: 3, maxAttempts: 3, misfirePolicy: .runOnce, catchUpWindow: .seconds(7200), noOverlap: true),
+                queue: "sync", priority: 3, maxAttempts: 3, concurrencyKey: "sync:CUSTOMER-VENDOR-CONTACT", misfirePolicy: .runOnce,
+                catchUpWindow: .seconds(7200), noOverlap: true),
             try ScheduleDefinition(
                 name: "nightly-full", expression: "CRON_TZ=America/New_York 0 2 * * *", timeZone: "America/New_York",
                 jobKind: "sync.full", isEnabled: false),
@@ -130,7 +135,7 @@ struct ScheduleFileTests {
             """
         #expect(fileProblems(yaml) == [
             "5:15: priority 11 is out of range 0-9 (0 runs first)",
-            "6:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, misfire, catch_up_window, no_overlap, enabled",
+            "6:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, enabled",
             "7:11: duplicate schedule name \"customer-delta\": first defined at line 2",
             "8:11: invalid cron expression \"0 25 * * *\" at character 3: hour value 25 is out of range 0-23",
             "10:15: unknown time zone \"Mars/Olympus\"; expected an IANA name such as Europe/Oslo or UTC",

@@ -10,12 +10,13 @@ import Testing
 /// A valid definition with the given changes to the defaults.
 func schedule(
     _ name: String, _ expression: String = "*/5 * * * *", zone: String? = nil, job: String = "sync.delta",
-    arguments: String = #"{"mapping": "CUSTOMER"}"#, priority: Int = 5, enabled: Bool = true, window: Duration = .seconds(3600)
+    arguments: String = #"{"mapping": "CUSTOMER"}"#, priority: Int = 5, key: String? = nil, enabled: Bool = true,
+    window: Duration = .seconds(3600)
 ) -> ScheduleDefinition {
     do {
         return try ScheduleDefinition(
             name: name, expression: expression, timeZone: zone, jobKind: job, arguments: arguments, priority: priority,
-            isEnabled: enabled, catchUpWindow: window)
+            concurrencyKey: key, isEnabled: enabled, catchUpWindow: window)
     } catch {
         fatalError("test schedule should be valid: \(error)")
     }
@@ -75,13 +76,33 @@ struct ScheduleStoreTests {
         }
     }
 
+    @Test("apply stores the concurrency key; a key set, changed or removed is an update, shown by a dry run")
+    func concurrencyKeyRoundTrip() async throws {
+        try await withMigratedDatabase { _, db in
+            let shared = "sync:CUSTOMER-VENDOR-CONTACT"
+            try await ScheduleStore.apply([schedule("a", key: shared), schedule("b"), schedule("c", key: shared)], prune: false, on: db)
+            #expect(try await ScheduleStore.list(on: db).map(\.concurrencyKey) == [shared, nil, shared])
+
+            let changed = [schedule("a", key: "sync:CUSTOMER"), schedule("b", key: "sync:VENDOR"), schedule("c")]
+            #expect(try await ScheduleStore.plan(changed, prune: false, on: db)
+                == ApplyReport(created: [], updated: ["a", "b", "c"], unchanged: [], deleted: []))
+            #expect(try await ScheduleStore.list(on: db).map(\.concurrencyKey) == [shared, nil, shared], "a dry run writes nothing")
+
+            #expect(try await ScheduleStore.apply(changed, prune: false, on: db)
+                == ApplyReport(created: [], updated: ["a", "b", "c"], unchanged: [], deleted: []))
+            #expect(try await ScheduleStore.list(on: db).map(\.concurrencyKey) == ["sync:CUSTOMER", "sync:VENDOR", nil])
+            #expect(try await ScheduleStore.apply(changed, prune: false, on: db)
+                == ApplyReport(created: [], updated: [], unchanged: ["a", "b", "c"], deleted: []))
+        }
+    }
+
     @Test("list reads every setting back, with the last tick and its job's state")
     func listReadsBack() async throws {
         try await withMigratedDatabase { _, db in
             let definition = try ScheduleDefinition(
                 name: "customer-delta", expression: "*/5 * * * *", timeZone: "Europe/Oslo", jobKind: "sync.delta",
                 arguments: #"{"mapping": "CUSTOMER", "batch": 500}"#, queue: "sync", priority: 3, maxAttempts: 3,
-                isEnabled: false, misfirePolicy: .runOnce, catchUpWindow: .seconds(5400), noOverlap: true)
+                concurrencyKey: "sync:CUSTOMER", isEnabled: false, misfirePolicy: .runOnce, catchUpWindow: .seconds(5400), noOverlap: true)
             try await ScheduleStore.apply([definition, schedule("quiet")], prune: false, on: db)
             try await db.query("UPDATE couplet.schedules SET enabled = true WHERE name = 'customer-delta'")
             let fireTime = Date(timeIntervalSince1970: 1_750_000_200)
@@ -98,7 +119,7 @@ struct ScheduleStoreTests {
             #expect(try ScheduleDefinition(
                 name: readBack.name, expression: readBack.expression.description, timeZone: readBack.timeZone, jobKind: readBack.jobKind,
                 arguments: definition.arguments, queue: readBack.queue, priority: readBack.priority, maxAttempts: readBack.maxAttempts,
-                isEnabled: false, misfirePolicy: readBack.misfirePolicy, catchUpWindow: readBack.catchUpWindow,
+                concurrencyKey: readBack.concurrencyKey, isEnabled: false, misfirePolicy: readBack.misfirePolicy, catchUpWindow: readBack.catchUpWindow,
                 noOverlap: readBack.noOverlap) == definition)
         }
     }

@@ -45,6 +45,27 @@ struct ScheduleTickTests {
         }
     }
 
+    @Test("a tick's job gets the schedule's concurrency key, or none")
+    func concurrencyKey() async throws {
+        try await withMigratedDatabase { _, db in
+            try await db.query(
+                """
+                INSERT INTO couplet.schedules (name, expression, job_kind, concurrency_key)
+                VALUES ('customer', '*/5 * * * *', 'sync.delta', 'sync:CUSTOMER-VENDOR-CONTACT'),
+                       ('statistics', '*/5 * * * *', 'statistics.customers', NULL)
+                """)
+            let fired = try await SchedulerStatements.fire([("customer", first), ("statistics", first)], by: UUID(), on: db)
+            #expect(fired.map(\.outcome) == ["enqueued", "enqueued"])
+            let jobs = try await db.query("SELECT schedule_name, concurrency_key FROM couplet.jobs ORDER BY schedule_name")
+                .map { try $0.decode((String, String?).self) }
+            #expect(jobs.map(\.0) == ["customer", "statistics"])
+            #expect(jobs.map(\.1) == ["sync:CUSTOMER-VENDOR-CONTACT", nil])
+            let shown = try await db.query("SELECT concurrency_key FROM couplet.schedule_status ORDER BY name")
+                .map { try $0.decode(String?.self) }
+            #expect(shown == ["sync:CUSTOMER-VENDOR-CONTACT", nil], "schedule_status shows the key")
+        }
+    }
+
     @Test("a disabled schedule fires nothing")
     func disabled() async throws {
         try await withMigratedDatabase { _, db in

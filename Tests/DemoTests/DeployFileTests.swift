@@ -43,4 +43,28 @@ struct DeployFileTests {
             #expect(text.contains("job: availability.items\n    args: {mapping: ITEM-PRODUCT}"), "\(file)")
         }
     }
+
+    @Test("both schedules files apply; each sync has its mapping's key, CUSTOMER, VENDOR and CONTACT share one")
+    func schedulesCarryConcurrencyKeys() async throws {
+        for file in ["schedules.yaml", "schedules-demo.yaml"] {
+            try await withMigratedDatabase { database, db in
+                let environment = ["COUPLET_DATABASE_URL": database.configuration.connectionString]
+                let applied = try await CoupletProcess.run(["schedules", "apply", deployFile(file)], environment: environment)
+                #expect(applied.status == 0, "\(file): \(applied.standardError)")
+                let schedules = try await db.query("SELECT job_kind, args->>'mapping', concurrency_key FROM couplet.schedules")
+                    .map { try $0.decode((String, String, String?).self) }
+                #expect(schedules.count == 2 * Self.mappings.count + 2, "\(file)")
+                for (kind, mapping, key) in schedules {
+                    #expect(key == Self.concurrencyKey(kind: kind, mapping: mapping), "\(file): \(kind) \(mapping)")
+                }
+            }
+        }
+    }
+
+    /// The key of a scheduled job: its mapping's sync key for syncs (one shared by CUSTOMER, VENDOR
+    /// and CONTACT, Business Central's job queue category), none for statistics and availability.
+    static func concurrencyKey(kind: String, mapping: String) -> String? {
+        guard kind.hasPrefix("sync.") else { return nil }
+        return ["CUSTOMER", "VENDOR", "CONTACT"].contains(mapping) ? "sync:CUSTOMER-VENDOR-CONTACT" : "sync:\(mapping)"
+    }
 }
