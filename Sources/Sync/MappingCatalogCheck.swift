@@ -117,10 +117,13 @@ struct MappingCatalogCheck {
         return "mapping \(definition.name), \(column(pass.source)) → \(column(pass.target)) (\(pass.storedName))"
     }
 
+    /// Type findings of a field's passes; a pass through `lookup(…)` writes the referenced mapping's
+    /// key rather than the source value, so its source column's type says nothing and is not compared.
     private func typeFindings(_ index: Int, _ field: FieldMapping) -> [MappingFinding] {
         guard field.constant == nil else { return [] }
         return passes(of: field).compactMap { pass in
-            guard let source = tables[pass.source]?.column(field.field(on: pass.source)),
+            guard field.transformation(for: pass).referencedMappings.isEmpty,
+                let source = tables[pass.source]?.column(field.field(on: pass.source)),
                 let target = tables[pass.target]?.column(field.field(on: pass.target))
             else { return nil }
             let transformed = !field.transformation(for: pass).rules.isEmpty

@@ -113,6 +113,21 @@ struct MappingEndpointCheckTests {
         }
     }
 
+    @Test("a lookup writes the referenced mapping's key, so its source column's type is not compared with the target's")
+    func lookupNotTypeChecked() async throws {
+        try await EndpointFixture.with { f in
+            try await f.crm.runScript("ALTER TABLE account ADD opened_on date", name: "opened_on")
+            try await f.erp.runScript("ALTER TABLE customer ADD bill_to text", name: "bill_to")
+            let lookup = customerFile(fields: [
+                "{local: no, integration: account_number}",
+                "{local: bill_to, integration: opened_on, direction: to_integration, to_integration: \"lookup(CUSTOMER)\"}",
+            ])
+            #expect(try await f.endpointProblems(lookup) == [])
+            let plain = customerFile(fields: ["{local: no, integration: account_number}", "{local: bill_to, integration: opened_on, direction: to_integration}"])
+            #expect(try await f.endpointProblems(plain).count == 1, "without the lookup, text into date is doubtful")
+        }
+    }
+
     @Test("the modified-on column must be a timestamp")
     func modifiedOn() async throws {
         try await EndpointFixture.with { f in
