@@ -61,8 +61,17 @@ struct RoleMembershipArguments: ParsableArguments {
         }
     }
 
+    /// Connects, checks that both roles exist, runs the GRANT or REVOKE `statement`, and prints `outcome`.
+    func perform(_ statement: PostgresQuery, global: GlobalOptions, outcome: String) async throws {
+        let logger = try global.makeLogger("couplet.roles")
+        let db = try await global.connect(logger, applicationName: "couplet roles")
+        try await requireBothExist(on: db)
+        try await change(statement, on: db)
+        print(outcome)
+    }
+
     /// Runs a GRANT or REVOKE of the role; a refusal says who may do it.
-    func change(_ statement: PostgresQuery, on db: PostgresConnection) async throws {
+    private func change(_ statement: PostgresQuery, on db: PostgresConnection) async throws {
         do {
             try await db.query(statement, name: "change role membership")
         } catch let error as PostgresError where error.sqlState == "42501" {
@@ -81,11 +90,9 @@ struct RolesGrantCommand: AsyncParsableCommand {
 
     /// Grants the role, after checking that both roles exist.
     func run() async throws {
-        let logger = try global.makeLogger("couplet.roles")
-        let db = try await global.connect(logger, applicationName: "couplet roles")
-        try await membership.requireBothExist(on: db)
-        try await membership.change("GRANT \(membership.role.identifier) TO \(membership.userIdentifier)", on: db)
-        print("\(membership.user) is a member of \(membership.role.rawValue).")
+        try await membership.perform(
+            "GRANT \(membership.role.identifier) TO \(membership.userIdentifier)", global: global,
+            outcome: "\(membership.user) is a member of \(membership.role.rawValue).")
     }
 }
 
@@ -98,11 +105,9 @@ struct RolesRevokeCommand: AsyncParsableCommand {
 
     /// Revokes the role, after checking that both roles exist.
     func run() async throws {
-        let logger = try global.makeLogger("couplet.roles")
-        let db = try await global.connect(logger, applicationName: "couplet roles")
-        try await membership.requireBothExist(on: db)
-        try await membership.change("REVOKE \(membership.role.identifier) FROM \(membership.userIdentifier)", on: db)
-        print("\(membership.user) is not a member of \(membership.role.rawValue).")
+        try await membership.perform(
+            "REVOKE \(membership.role.identifier) FROM \(membership.userIdentifier)", global: global,
+            outcome: "\(membership.user) is not a member of \(membership.role.rawValue).")
     }
 }
 
