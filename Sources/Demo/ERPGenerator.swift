@@ -92,7 +92,9 @@ struct ERPGenerator {
             let domain = people.domain(for: name, address: address)
             let terms = random.pick(PaymentTermsTable.dueDays)
             let special = index <= ERPData.ambiguousCustomerIndex
-            var salesperson = random.pick(DemoStaff.salespeople).code
+            // About one customer in a hundred belongs to the salesperson without a CRM user: enough to
+            // show the owner rule (and what depends on those customers) without drowning the rest.
+            var salesperson = (random.chance(0.01) ? DemoStaff.withoutCRMUser : random.pick(DemoStaff.withCRMUser)).code
             if index == ERPData.ownerlessCustomerIndex { salesperson = DemoStaff.withoutCRMUser.code }
             if index == ERPData.ambiguousCustomerIndex { salesperson = DemoStaff.withCRMUser[0].code }
             data.customers.append(CustomerRecord(
