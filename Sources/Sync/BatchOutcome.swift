@@ -26,7 +26,7 @@ struct BatchOutcome {
     private(set) var oldestLeftForNextRun: Date?
     private var couplings: [Coupling] = []
     private var removedCouplings: [String] = []
-    private var uncoupledFailures: [(id: String, message: String)] = []
+    private var uncoupledFailures: [(id: String, message: String, skippable: Bool)] = []
     private var succeeded: [String] = []
     private var errors: [(record: SyncRecord, coupling: Coupling?, message: String, detail: String?)] = []
     private var direction = SyncDirection.toIntegration
@@ -57,7 +57,7 @@ struct BatchOutcome {
             if let coupling { removedCouplings.append(coupling.localID) }
             counts.uncoupled += 1
         case .fail(let failure):
-            fail(record, coupling: coupling, message: failure.message, detail: failure.detail)
+            fail(record, coupling: coupling, message: failure.message, detail: failure.detail, skippable: failure.isSkippable)
         case .couple(let targetID, let changes):
             let fresh = direction == .toIntegration
                 ? Coupling(localID: record.id, integrationID: targetID) : Coupling(localID: targetID, integrationID: record.id)
@@ -104,13 +104,13 @@ struct BatchOutcome {
         fail(record, coupling: coupling, message: "the target refused \(record.id): \(message)", detail: nil)
     }
 
-    private mutating func fail(_ record: SyncRecord, coupling: Coupling?, message: String, detail: String?) {
+    private mutating func fail(_ record: SyncRecord, coupling: Coupling?, message: String, detail: String?, skippable: Bool = true) {
         counts.failed += 1
         errors.append((record, coupling, message, detail))
         if let coupling {
-            couplings.append(coupling.recordingFailure(direction: direction, message: message, at: now))
+            couplings.append(coupling.recordingFailure(direction: direction, message: message, at: now, skippable: skippable))
         } else {
-            uncoupledFailures.append((record.id, message))
+            uncoupledFailures.append((record.id, message, skippable))
         }
     }
 
@@ -124,7 +124,8 @@ struct BatchOutcome {
         }
     }
 
-    /// A record without a coupling that fails the same way twice is skipped, like a coupled one.
+    /// A record without a coupling that fails the same way twice is skipped, like a coupled one
+    /// (unless its failure is not skippable).
     private func saveUncoupledFailures(mapping: String, side: SyncSide, on db: PostgresConnection) async throws {
         if !succeeded.isEmpty {
             try await db.query(
@@ -134,10 +135,15 @@ struct BatchOutcome {
         guard !uncoupledFailures.isEmpty else { return }
         try await db.query(
             """
+            WITH failure AS (
+                SELECT * FROM unnest(\(uncoupledFailures.map(\.id)), \(uncoupledFailures.map(\.message)), \(uncoupledFailures.map(\.skippable)))
+                    AS u(record_id, error, skippable))
             INSERT INTO couplet.sync_failures AS f (mapping, side, record_id, error)
-            SELECT \(mapping), \(side.rawValue), * FROM unnest(\(uncoupledFailures.map(\.id)), \(uncoupledFailures.map(\.message)))
+            SELECT \(mapping), \(side.rawValue), record_id, error FROM failure
             ON CONFLICT (mapping, side, record_id) DO UPDATE
-                SET skipped = f.skipped OR f.error = excluded.error, error = excluded.error, failed_at = now()
+                SET skipped = f.skipped OR (f.error = excluded.error
+                                            AND (SELECT skippable FROM failure WHERE failure.record_id = excluded.record_id)),
+                    error = excluded.error, failed_at = now()
             """, name: "save failures")
     }
 

@@ -111,15 +111,15 @@ public struct Coupling: Sendable, Equatable {
     ///
     /// The source side keeps its stored modified-on (so the record is retried), records the
     /// failure, and the coupling becomes skipped when the same side failed with the same
-    /// message last time.
-    public func recordingFailure(direction: SyncDirection, message: String, at time: Date) -> Coupling {
+    /// message last time — unless the failure is not `skippable` (it waits for another record).
+    public func recordingFailure(direction: SyncDirection, message: String, at time: Date, skippable: Bool = true) -> Coupling {
         var result = self
         let previous = self[direction.source]
         let previousError = previous.lastResult == .failure ? previous.lastError : nil
         result[direction.source].lastResult = .failure
         result[direction.source].lastError = message
         result[direction.source].lastRun = time
-        result.isSkipped = isSkipped || Self.becomesSkipped(previousError: previousError, newError: message)
+        result.isSkipped = isSkipped || (skippable && Self.becomesSkipped(previousError: previousError, newError: message))
         return result
     }
 

@@ -50,6 +50,11 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The message.
     public var description: String { message }
 
+    /// Whether failing this way twice in a row skips the record. A reference that is not coupled
+    /// is not the record's fault and heals once the other record is coupled (often by the same
+    /// run's dependencies, or the next): the record is retried every run instead of skipped.
+    public var isSkippable: Bool { code != .uncoupledReference }
+
     /// The failure for a reference that is not coupled, e.g. `customer 10000 cannot be
     /// synchronized by mapping CUSTOMER: its salesperson_code "JR" is not coupled in mapping
     /// SALESPEOPLE. Couple that record in SALESPEOPLE (manually or by match-based coupling),

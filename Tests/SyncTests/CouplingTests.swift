@@ -47,6 +47,21 @@ struct CouplingTests {
         #expect(coupling.integration.lastRun == minute(2))
     }
 
+    @Test("a failure that is not skippable (an uncoupled reference) never skips, however often it repeats")
+    func unskippableFailuresDoNotSkip() {
+        let coupling = Timeline.coupling()
+            .recordingFailure(direction: .toIntegration, message: "E", at: minute(1), skippable: false)
+            .recordingFailure(direction: .toIntegration, message: "E", at: minute(2), skippable: false)
+            .recordingFailure(direction: .toIntegration, message: "E", at: minute(3), skippable: false)
+        #expect(!coupling.isSkipped)
+        #expect(coupling.local.lastResult == .failure, "still retried as a failure")
+        let reference = SyncFailure.uncoupledReference(
+            mapping: "CUSTOMER", record: RecordIdentity(table: "customer", id: "1"), field: "salesperson_code", value: "JR",
+            referencedMapping: "SALESPEOPLE")
+        #expect(!reference.isSkippable)
+        #expect(SyncFailure(code: .writeRefused, message: "no").isSkippable)
+    }
+
     @Test("failing twice with different messages does not skip")
     func differentFailuresDoNotSkip() {
         let coupling = Timeline.coupling()

@@ -190,6 +190,15 @@ struct SyncEngineTests {
             let message = try await f.coordination.query("SELECT message FROM couplet.sync_errors").single().decode(String.self, at: 0)
             #expect(message.contains("\"JR\""), "\(message)")
             #expect(message.contains("SALESPEOPLE"), "\(message)")
+            // Waiting for a coupling is not the record's fault: retried every run, never skipped …
+            #expect(try await f.sync()[.toIntegration]?.failed == 1)
+            #expect(try await f.sync()[.toIntegration]?.failed == 1)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.sync_failures WHERE skipped") == 0)
+            // … and synchronized once the salesperson is coupled.
+            try await f.coordination.runScript(
+                "INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES ('SALESPEOPLE', 'JR', 'user-jr')", name: "couple JR")
+            #expect(try await f.sync()[.toIntegration]?.inserted == 1)
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account WHERE owner_id = 'user-jr'") == 1)
         }
     }
 
