@@ -225,11 +225,41 @@ struct SyncPass {
 
     // MARK: One batch
 
-    /// Decides and writes one batch of source records.
+    /// Decides and writes one batch of source records; a record that looks up another record of the
+    /// same batch through the mapping's own couplings (a customer's bill-to customer) is decided in a
+    /// following batch, once the record it refers to is coupled.
     /// Returns the oldest modified-on of a record left for the next run (its target changed meanwhile).
     @discardableResult
     private func process(
         _ records: [SyncRecord], sourceDeleted: Bool = false, runID: Int64
+    ) async throws -> Date? {
+        let (first, then) = splitSelfReferences(records)
+        let oldest = try await processBatch(first, sourceDeleted: sourceDeleted, runID: runID)
+        guard !then.isEmpty else { return oldest }
+        let oldestThen = try await process(then, sourceDeleted: sourceDeleted, runID: runID)
+        return [oldest, oldestThen].compactMap { $0 }.min()
+    }
+
+    /// The records to decide first, and those that refer through the mapping's own couplings to a
+    /// record among them (all first when they refer to each other in a circle).
+    private func splitSelfReferences(_ records: [SyncRecord]) -> (first: [SyncRecord], then: [SyncRecord]) {
+        let columns = diff.fields.filter { $0.transformation(for: direction).referencedMappings.contains(mappingName) }
+            .map { $0.field(on: direction.source) }
+        guard !columns.isEmpty, records.count > 1 else { return (records, []) }
+        let ids = Set(records.map(\.id))
+        let then = Set(records.filter { record in
+            columns.contains { column in
+                guard let value = record.values[column] ?? nil else { return false }
+                return value != record.id && ids.contains(value)
+            }
+        }.map(\.id))
+        guard then.count < records.count else { return (records, []) }
+        return (records.filter { !then.contains($0.id) }, records.filter { then.contains($0.id) })
+    }
+
+    /// Decides and writes records whose references can all be looked up now.
+    private func processBatch(
+        _ records: [SyncRecord], sourceDeleted: Bool, runID: Int64
     ) async throws -> Date? {
         guard !records.isEmpty else { return nil }
         let couplings = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: records.map(\.id), on: coordination)
