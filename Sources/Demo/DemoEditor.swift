@@ -98,7 +98,7 @@ private struct EditSession {
 
     /// A posted invoice of one item line, its open customer ledger entry and the item's sale entry.
     private mutating func postInvoice(for customer: String, on db: PostgresConnection) async throws {
-        let items = try await keys("SELECT no FROM item WHERE type = 'inventory' AND NOT blocked ORDER BY no", on: db)
+        let items = try await sellableItems(on: db)
         guard !items.isEmpty else { return }
         let item = random.pick(items)
         let quantity = random.int(1...8)
@@ -163,7 +163,7 @@ private struct EditSession {
 
     /// A new line on an order: an item, nothing shipped yet; the order's amount grows with it.
     private mutating func addLine(order no: String, on db: PostgresConnection) async throws {
-        let items = try await keys("SELECT no FROM item WHERE type = 'inventory' AND NOT blocked ORDER BY no", on: db)
+        let items = try await sellableItems(on: db)
         guard !items.isEmpty else { return }
         let item = random.pick(items)
         let quantity = random.int(1...10)
@@ -183,6 +183,11 @@ private struct EditSession {
     }
 
     // MARK: Choosing
+
+    /// The items an invoice or an order line may sell: inventory items that are not blocked.
+    private func sellableItems(on db: PostgresConnection) async throws -> [String] {
+        try await keys("SELECT no FROM item WHERE type = 'inventory' AND NOT blocked ORDER BY no", on: db)
+    }
 
     /// The first column of `query`'s rows: the keys to choose from.
     private func keys(_ query: PostgresQuery, on db: PostgresConnection) async throws -> [String] {

@@ -21,22 +21,7 @@ public struct DemoDay: Sendable, Hashable, Comparable {
     func adding(_ days: Int) -> DemoDay { DemoDay(daysSinceEpoch: daysSinceEpoch + days) }
 
     /// `yyyy-MM-dd`, as PostgreSQL's `date` reads it.
-    public var text: String {
-        // Howard Hinnant's civil_from_days.
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return "\(year)-\(Self.twoDigits(month))-\(Self.twoDigits(day))"
-    }
-
-    /// `value` with a leading zero below ten.
-    private static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    public var text: String { PostgresDate(daysSinceEpoch: daysSinceEpoch).text }
 
     public static func < (left: DemoDay, right: DemoDay) -> Bool { left.daysSinceEpoch < right.daysSinceEpoch }
 }

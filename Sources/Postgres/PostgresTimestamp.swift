@@ -20,7 +20,7 @@ enum PostgresTimestamp {
     }
 
     /// `value` in decimal with leading zeros to `width` digits (a negative year keeps its sign first).
-    private static func padded(_ value: Int64, _ width: Int) -> String {
+    static func padded(_ value: Int64, _ width: Int) -> String {
         let digits = String(value.magnitude)
         let zeros = String(repeating: "0", count: max(0, width - digits.count))
         return (value < 0 ? "-" : "") + zeros + digits

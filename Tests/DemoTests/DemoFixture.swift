@@ -18,22 +18,11 @@ struct DemoFixture {
         seed: UInt64? = 1, today: DemoDay = DemoDay(Date()), isolation: isolated (any Actor)? = #isolation,
         _ body: (DemoFixture) async throws -> T
     ) async throws -> T {
-        try await TestDatabase.with { erpDatabase in
-            try await TestDatabase.with { crmDatabase in
-                let erp = try await erpDatabase.connect()
-                let crm = try await crmDatabase.connect()
-                defer {
-                    erp.close()
-                    crm.close()
-                }
-                if let seed {
-                    _ = try await DemoSeeder(seed: seed, size: size, today: today).seed(erp: erp, crm: crm, reset: false)
-                }
-                return try await body(DemoFixture(erp: erp, crm: crm, environment: [
-                    "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
-                    "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
-                ]))
+        try await SampleEndpoints.with(erpSchema: nil, crmSchema: nil) { endpoints in
+            if let seed {
+                _ = try await DemoSeeder(seed: seed, size: size, today: today).seed(erp: endpoints.erp, crm: endpoints.crm, reset: false)
             }
+            return try await body(DemoFixture(erp: endpoints.erp, crm: endpoints.crm, environment: endpoints.environment))
         }
     }
 

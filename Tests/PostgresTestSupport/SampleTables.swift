@@ -39,11 +39,12 @@ public struct SampleEndpoints: Sendable {
     /// `COUPLET_ENDPOINT_ERP_URL` and `COUPLET_ENDPOINT_CRM_URL` for these databases.
     public let environment: [String: String]
 
-    /// Creates both databases and their tables (the sample ones unless other scripts are given), runs `body`, and drops them.
-    public static func with(
-        erpSchema: String = SampleTables.erp, crmSchema: String = SampleTables.crm,
-        isolation: isolated (any Actor)? = #isolation, _ body: (SampleEndpoints) async throws -> Void
-    ) async throws {
+    /// Creates both databases and their tables (the sample ones unless other scripts are given, none
+    /// for nil), runs `body`, and drops them.
+    public static func with<T>(
+        erpSchema: String? = SampleTables.erp, crmSchema: String? = SampleTables.crm,
+        isolation: isolated (any Actor)? = #isolation, _ body: (SampleEndpoints) async throws -> T
+    ) async throws -> T {
         try await TestDatabase.with { erpDatabase in
             try await TestDatabase.with { crmDatabase in
                 let erp = try await erpDatabase.connect()
@@ -52,9 +53,9 @@ public struct SampleEndpoints: Sendable {
                     erp.close()
                     crm.close()
                 }
-                try await erp.runScript(erpSchema, name: "erp schema")
-                try await crm.runScript(crmSchema, name: "crm schema")
-                try await body(SampleEndpoints(erp: erp, crm: crm, environment: [
+                if let erpSchema { try await erp.runScript(erpSchema, name: "erp schema") }
+                if let crmSchema { try await crm.runScript(crmSchema, name: "crm schema") }
+                return try await body(SampleEndpoints(erp: erp, crm: crm, environment: [
                     "COUPLET_ENDPOINT_ERP_URL": erpDatabase.configuration.connectionString,
                     "COUPLET_ENDPOINT_CRM_URL": crmDatabase.configuration.connectionString,
                 ]))

@@ -48,6 +48,18 @@ struct RoundTripTests {
         }
     }
 
+    @Test("days bind as date: the server reads the day meant, before 1970 and on leap days too")
+    func dates() async throws {
+        try await withTestConnection { db in
+            for (days, text) in [(0, "1970-01-01"), (-1, "1969-12-31"), (11_016, "2000-02-29"), (20_417, "2025-11-25")] {
+                let date = PostgresDate(daysSinceEpoch: days)
+                #expect(date.text == text)
+                let back = try await db.query("SELECT \(date)::text, \(date) - DATE '1970-01-01'").single().decode((String, Int).self)
+                #expect(back.0 == text && back.1 == days)
+            }
+        }
+    }
+
     @Test("timestamps decode the same whatever the session's time zone")
     func sessionTimeZone() async throws {
         try await withTestConnection { db in
