@@ -15,73 +15,141 @@ struct BatchOutcome {
         var record: SyncRecord
         var coupling: Coupling
         var values: FieldValues
+        /// The target's values as read, changes applied: what the record holds after the write.
+        var expected: FieldValues
         /// The target's modified-on when it was read: the write happens only if it still holds.
-        var targetModifiedOn: Date?
+        var targetModifiedOn: Date
+        /// The coupling is new (made by match) and is saved whatever the write does.
+        var isNewCoupling: Bool
     }
 
+    /// A coupled target to delete because its source was deleted.
+    struct Deletion {
+        var coupling: Coupling
+        var targetModifiedOn: Date
+    }
+
+    let direction: SyncDirection
+    /// The mapping syncs both ways: a pair just coupled is in step only once both passes compared it.
+    let bidirectional: Bool
     private(set) var inserts: [Insert] = []
     private(set) var updates: [Update] = []
+    private(set) var deletions: [Deletion] = []
     private(set) var counts = SyncCounts()
     /// The oldest modified-on of a source record whose target changed meanwhile: the watermark must stay before it.
     private(set) var oldestLeftForNextRun: Date?
+    /// The source records whose write intents the save clears.
+    private(set) var intended: [String] = []
     private var couplings: [Coupling] = []
     private var removedCouplings: [String] = []
-    private var uncoupledFailures: [(id: String, message: String, skippable: Bool)] = []
+    private var survivors: [(side: SyncSide, id: String, counterpart: String)] = []
+    private var uncoupledFailures: [(id: String, failure: SyncFailure)] = []
     private var succeeded: [String] = []
-    private var errors: [(record: SyncRecord, coupling: Coupling?, message: String, detail: String?)] = []
-    private var direction = SyncDirection.toIntegration
+    private var errors: [(record: SyncRecord, coupling: Coupling?, failure: SyncFailure)] = []
     private let now = Date()
 
-    /// Files one record's decision.
-    mutating func add(_ decision: SyncDecision, for record: SyncRecord, coupling: Coupling?, target: SyncRecord?, direction: SyncDirection) {
+    /// An empty outcome for a pass in `direction` of a mapping that syncs both ways or one way.
+    init(direction: SyncDirection, bidirectional: Bool) {
         self.direction = direction
+        self.bidirectional = bidirectional
+    }
+
+    /// Files one record's decision; `isNewCoupling` marks a pair just coupled by match, saved whatever happens next.
+    mutating func add(
+        _ decision: SyncDecision, for record: SyncRecord, coupling: Coupling?, target: SyncRecord?, isNewCoupling: Bool = false
+    ) {
+        if isNewCoupling { counts.coupled += 1 }
         switch decision {
         case .skip:
             counts.skipped += 1
         case .keepTarget:
             counts.unchanged += 1
+            if isNewCoupling, let coupling { couplings.append(coupling) }
         case .unchanged:
             counts.unchanged += 1
-            if let coupling {
-                // Only the source is known to be synced: the target may hold changes the opposite pass has yet to carry.
-                couplings.append(
-                    coupling.recordingSuccess(direction: direction, sourceModifiedOn: record.modifiedOn, targetModifiedOn: nil, at: now))
+            if isNewCoupling, bidirectional, let coupling {
+                // Just coupled: in step only once the opposite pass, too, found nothing to carry.
+                couplings.append(coupling)
+            } else if let coupling {
+                // Only the source is known to be synced, unless the pair was just coupled (one way) and agrees.
+                couplings.append(coupling.recordingSuccess(
+                    direction: direction, sourceModifiedOn: record.modifiedOn,
+                    targetModifiedOn: isNewCoupling ? target?.modifiedOn : nil, at: now))
             }
         case .insert(let values):
             inserts.append(Insert(record: record, coupling: nil, values: values))
         case .restore(let values):
             inserts.append(Insert(record: record, coupling: coupling, values: values))
         case .update(let values, _):
-            if let coupling { updates.append(Update(record: record, coupling: coupling, values: values, targetModifiedOn: target?.modifiedOn)) }
-        case .removeCoupling:
-            if let coupling { removedCouplings.append(coupling.localID) }
-            counts.uncoupled += 1
-        case .fail(let failure):
-            fail(record, coupling: coupling, message: failure.message, detail: failure.detail, skippable: failure.isSkippable)
-        case .couple(let targetID, let changes):
-            let fresh = direction == .toIntegration
-                ? Coupling(localID: record.id, integrationID: targetID) : Coupling(localID: targetID, integrationID: record.id)
-            counts.coupled += 1
-            if changes.isEmpty {
-                couplings.append(fresh.recordingSuccess(direction: direction, sourceModifiedOn: record.modifiedOn, targetModifiedOn: nil, at: now))
-            } else {
-                updates.append(Update(record: record, coupling: fresh, values: changes, targetModifiedOn: nil))
+            if let coupling, let target {
+                let expected = target.values.merging(values) { _, new in new }
+                updates.append(Update(
+                    record: record, coupling: coupling, values: values, expected: expected, targetModifiedOn: target.modifiedOn,
+                    isNewCoupling: isNewCoupling))
             }
-        case .match:
-            preconditionFailure("the pass decides again with the match outcome")
+        case .deleteTarget:
+            if let coupling, let target { deletions.append(Deletion(coupling: coupling, targetModifiedOn: target.modifiedOn)) }
+        case .removeCoupling(let reason):
+            guard let coupling else { break }
+            removedCouplings.append(coupling.localID)
+            counts.uncoupled += 1
+            if reason == .deletionPolicy { remember(survivorOf: coupling, sourceDeleted: target != nil) }
+        case .fail(let failure):
+            fail(record, coupling: coupling, failure: failure)
+        case .match, .couple:
+            // The pass decides again: with the match outcome, then as a coupled pair.
+            fail(record, coupling: coupling, failure: SyncFailure(code: .configuration, message: "\(record.id) was not decided"))
         }
     }
 
-    /// The target record was inserted: couple it to its source.
-    mutating func inserted(_ insert: Insert, targetID: String, targetModifiedOn: Date) {
+    /// The survivor of a deleted counterpart, remembered so it is not created on the other side again.
+    private mutating func remember(survivorOf coupling: Coupling, sourceDeleted: Bool) {
+        let side = sourceDeleted ? direction.target : direction.source
+        survivors.append((side, coupling.id(on: side), coupling.id(on: side.opposite)))
+    }
+
+    /// The intents of the batch's writes, to store before writing (`keyed`: the inserts with their
+    /// keys assigned, in `keyColumn`).
+    mutating func intents(inserting keyed: [NewRecord], keyColumn: String) -> [WriteIntent] {
+        let inserted = zip(inserts, keyed).map { insert, new in
+            WriteIntent(
+                sourceID: insert.record.id, operation: .insert, targetID: new.values[keyColumn] ?? nil,
+                keyAssigned: new.keyAssigned, expected: new.values, sourceModifiedOn: insert.record.modifiedOn)
+        }
+        let updated = updates.map { update in
+            WriteIntent(
+                sourceID: update.record.id, operation: .update, targetID: update.coupling.id(on: direction.target),
+                keyAssigned: false, expected: update.expected, sourceModifiedOn: update.record.modifiedOn)
+        }
+        intended = (inserted + updated).map(\.sourceID)
+        return inserted + updated
+    }
+
+    /// The target record was inserted: couple it to its source. `sourceModifiedOn` is the source's
+    /// modified-on after a key write-back, when one ran; a nil `targetModifiedOn` leaves the target
+    /// side unsynced, so the opposite pass reads it.
+    mutating func inserted(_ insert: Insert, targetID: String, targetModifiedOn: Date?, sourceModifiedOn: Date? = nil) {
         let (localID, integrationID) = direction == .toIntegration ? (insert.record.id, targetID) : (targetID, insert.record.id)
-        let fresh = Coupling(localID: localID, integrationID: integrationID)
-        couplings.append(
-            fresh.recordingSuccess(direction: direction, sourceModifiedOn: insert.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now))
+        var fresh = Coupling(localID: localID, integrationID: integrationID).recordingSuccess(
+            direction: direction, sourceModifiedOn: sourceModifiedOn ?? insert.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now)
+        if targetModifiedOn == nil { fresh[direction.target].lastSyncedModifiedOn = nil }
+        couplings.append(fresh)
         if let old = insert.coupling, old.localID != localID { removedCouplings.append(old.localID) }
         succeeded.append(insert.record.id)
         counts.inserted += 1
         if insert.coupling == nil { counts.coupled += 1 }
+    }
+
+    /// A write the integration made and did not record (its writer stopped) is recorded now as its own.
+    mutating func adopted(_ coupling: Coupling, sourceModifiedOn: Date, targetModifiedOn: Date?, isNew: Bool) {
+        var result = coupling.recordingSuccess(
+            direction: direction, sourceModifiedOn: sourceModifiedOn, targetModifiedOn: targetModifiedOn, at: now)
+        if targetModifiedOn == nil { result[direction.target].lastSyncedModifiedOn = nil }
+        couplings.append(result)
+        if isNew {
+            counts.coupled += 1
+            succeeded.append(coupling.id(on: direction.source))
+        }
     }
 
     /// The coupled target was updated: store both sides' new modified-on, so the write does not echo back.
@@ -92,40 +160,65 @@ struct BatchOutcome {
         counts.modified += 1
     }
 
-    /// The target changed after it was read: nothing was written and the coupling stays as it was,
-    /// so the next run sees both sides' changes (and, if they differ, the update-conflict policy).
+    /// The target changed after it was read: nothing was written and the coupling stays as it was
+    /// (a new one is saved as it is), so the next run sees both sides' changes (and, if they
+    /// differ, the update-conflict policy).
     mutating func changedMeanwhile(_ update: Update) {
+        if update.isNewCoupling { couplings.append(update.coupling) }
+        leftForNextRun(update.record.modifiedOn)
+    }
+
+    /// The target was deleted with its source: the coupling goes too.
+    mutating func deleted(_ deletion: Deletion) {
+        removedCouplings.append(deletion.coupling.localID)
+        counts.deleted += 1
+    }
+
+    /// The intents of these source records are cleared by the save (they were reconciled).
+    mutating func clearing(_ sourceIDs: [String]) {
+        intended += sourceIDs
+    }
+
+    /// The target changed after it was read, so its deletion waits for the next run.
+    mutating func deletionWaits(_ deletion: Deletion) {
         counts.skipped += 1
-        oldestLeftForNextRun = min(oldestLeftForNextRun ?? update.record.modifiedOn, update.record.modifiedOn)
     }
 
-    /// The target refused the record's write.
-    mutating func refused(_ record: SyncRecord, coupling: Coupling?, message: String) {
-        fail(record, coupling: coupling, message: "the target refused \(record.id): \(message)", detail: nil)
+    private mutating func leftForNextRun(_ modifiedOn: Date) {
+        counts.skipped += 1
+        oldestLeftForNextRun = min(oldestLeftForNextRun ?? modifiedOn, modifiedOn)
     }
 
-    private mutating func fail(_ record: SyncRecord, coupling: Coupling?, message: String, detail: String?, skippable: Bool = true) {
+    /// The record failed while being written (the target refused it, or its key is taken).
+    mutating func failed(_ record: SyncRecord, coupling: Coupling?, failure: SyncFailure) {
+        fail(record, coupling: coupling, failure: failure)
+    }
+
+    private mutating func fail(_ record: SyncRecord, coupling: Coupling?, failure: SyncFailure) {
         counts.failed += 1
-        errors.append((record, coupling, message, detail))
+        errors.append((record, coupling, failure))
         if let coupling {
-            couplings.append(coupling.recordingFailure(direction: direction, message: message, at: now, skippable: skippable))
+            couplings.append(coupling.recordingFailure(direction: direction, failure: failure, at: now))
         } else {
-            uncoupledFailures.append((record.id, message, skippable))
+            uncoupledFailures.append((record.id, failure))
         }
     }
 
-    /// Saves couplings, failures and errors, one statement each.
-    func save(mapping: String, direction: SyncDirection, runID: Int64, on db: PostgresConnection) async throws {
+    /// Saves couplings, remembered deletions, failures and errors, and clears the batch's write
+    /// intents, in one transaction.
+    func save(mapping: String, runID: Int64, intents: WriteIntents, on db: PostgresConnection) async throws {
         try await db.withTransaction { tx in
             try await CouplingStore.remove(localIDs: removedCouplings, mapping: mapping, on: tx)
             try await CouplingStore.save(couplings, mapping: mapping, on: tx)
+            try await DeletedCounterparts.remember(survivors, mapping: mapping, on: tx)
             try await saveUncoupledFailures(mapping: mapping, side: direction.source, on: tx)
-            try await saveErrors(mapping: mapping, direction: direction, runID: runID, on: tx)
+            try await saveErrors(mapping: mapping, runID: runID, on: tx)
+            try await intents.clear(sourceIDs: intended, on: tx)
         }
     }
 
-    /// A record without a coupling that fails the same way twice is skipped, like a coupled one
-    /// (unless its failure is not skippable).
+    /// A record without a coupling that fails with a failure of the same class twice is skipped,
+    /// like a coupled one (unless its failure is not skippable).
     private func saveUncoupledFailures(mapping: String, side: SyncSide, on db: PostgresConnection) async throws {
         if !succeeded.isEmpty {
             try await db.query(
@@ -133,31 +226,34 @@ struct BatchOutcome {
                 name: "clear failures")
         }
         guard !uncoupledFailures.isEmpty else { return }
+        let failures = uncoupledFailures.map(\.failure)
         try await db.query(
             """
             WITH failure AS (
-                SELECT * FROM unnest(\(uncoupledFailures.map(\.id)), \(uncoupledFailures.map(\.message)), \(uncoupledFailures.map(\.skippable)))
-                    AS u(record_id, error, skippable))
-            INSERT INTO couplet.sync_failures AS f (mapping, side, record_id, error)
-            SELECT \(mapping), \(side.rawValue), record_id, error FROM failure
+                SELECT * FROM unnest(\(uncoupledFailures.map(\.id)), \(failures.map(\.message)), \(failures.map(\.failureClass)),
+                                     \(failures.map(\.isSkippable)))
+                    AS u(record_id, error, error_class, skippable))
+            INSERT INTO couplet.sync_failures AS f (mapping, side, record_id, error, error_class)
+            SELECT \(mapping), \(side.rawValue), record_id, error, error_class FROM failure
             ON CONFLICT (mapping, side, record_id) DO UPDATE
-                SET skipped = f.skipped OR (f.error = excluded.error
+                SET skipped = f.skipped OR (f.error_class = excluded.error_class
                                             AND (SELECT skippable FROM failure WHERE failure.record_id = excluded.record_id)),
-                    error = excluded.error, failed_at = now()
+                    error = excluded.error, error_class = excluded.error_class, failed_at = now()
             """, name: "save failures")
     }
 
-    private func saveErrors(mapping: String, direction: SyncDirection, runID: Int64, on db: PostgresConnection) async throws {
+    private func saveErrors(mapping: String, runID: Int64, on db: PostgresConnection) async throws {
         guard !errors.isEmpty else { return }
         let ids = errors.map { error -> (local: String?, integration: String?) in
             let counterpart = error.coupling?.id(on: direction.target)
             return direction == .toIntegration ? (error.record.id, counterpart) : (counterpart, error.record.id)
         }
+        let failures = errors.map(\.failure)
         try await db.query(
             """
-            INSERT INTO couplet.sync_errors (run_id, mapping, direction, local_id, integration_id, message, detail)
+            INSERT INTO couplet.sync_errors (run_id, mapping, direction, local_id, integration_id, message, detail, error_class)
             SELECT \(runID), \(mapping), \(direction.storedName), * FROM unnest(\(ids.map(\.local)), \(ids.map(\.integration)),
-                \(errors.map(\.message)), \(errors.map(\.detail)))
+                \(failures.map(\.message)), \(failures.map(\.detail)), \(failures.map(\.failureClass)))
             """, name: "log sync errors")
     }
 }

@@ -20,15 +20,18 @@ public struct CouplingSide: Sendable, Equatable {
     public var lastResult: SyncResult?
     /// The message of the last failure of a pass from this side.
     public var lastError: String?
+    /// The class of that failure (`SyncFailure.failureClass`), which the skip rule compares.
+    public var lastErrorClass: String?
     /// When a pass from this side last handled the record.
     public var lastRun: Date?
 
     /// A side state; all `nil` means never synchronized.
     public init(lastSyncedModifiedOn: Date? = nil, lastResult: SyncResult? = nil,
-                lastError: String? = nil, lastRun: Date? = nil) {
+                lastError: String? = nil, lastErrorClass: String? = nil, lastRun: Date? = nil) {
         self.lastSyncedModifiedOn = lastSyncedModifiedOn
         self.lastResult = lastResult
         self.lastError = lastError
+        self.lastErrorClass = lastErrorClass
         self.lastRun = lastRun
     }
 }
@@ -83,11 +86,12 @@ public struct Coupling: Sendable, Equatable {
         return true
     }
 
-    /// Whether a failure turns into a skip: it repeats the previous failure's message exactly.
+    /// Whether a failure turns into a skip: it is of the same class as the previous failure
+    /// (the same cause — not the same server text, which may hold values and times).
     ///
-    /// `previousError` is the last error of the same side, `nil` when its last pass succeeded.
-    public static func becomesSkipped(previousError: String?, newError: String) -> Bool {
-        previousError == newError
+    /// `previousClass` is the class of the same side's last failure, `nil` when its last pass succeeded.
+    public static func becomesSkipped(previousClass: String?, newClass: String) -> Bool {
+        previousClass == newClass
     }
 
     /// The coupling after a pass in `direction` handled the record without failing.
@@ -107,19 +111,21 @@ public struct Coupling: Sendable, Equatable {
         return result
     }
 
-    /// The coupling after a pass in `direction` failed with `message`.
+    /// The coupling after a pass in `direction` failed with `failure`.
     ///
     /// The source side keeps its stored modified-on (so the record is retried), records the
-    /// failure, and the coupling becomes skipped when the same side failed with the same
-    /// message last time — unless the failure is not `skippable` (it waits for another record).
-    public func recordingFailure(direction: SyncDirection, message: String, at time: Date, skippable: Bool = true) -> Coupling {
+    /// failure, and the coupling becomes skipped when the same side failed with a failure of the
+    /// same class last time — unless the failure is not skippable (it waits for another record).
+    public func recordingFailure(direction: SyncDirection, failure: SyncFailure, at time: Date) -> Coupling {
         var result = self
         let previous = self[direction.source]
-        let previousError = previous.lastResult == .failure ? previous.lastError : nil
+        let previousClass = previous.lastResult == .failure ? previous.lastErrorClass : nil
         result[direction.source].lastResult = .failure
-        result[direction.source].lastError = message
+        result[direction.source].lastError = failure.message
+        result[direction.source].lastErrorClass = failure.failureClass
         result[direction.source].lastRun = time
-        result.isSkipped = isSkipped || (skippable && Self.becomesSkipped(previousError: previousError, newError: message))
+        let repeated = Self.becomesSkipped(previousClass: previousClass, newClass: failure.failureClass)
+        result.isSkipped = isSkipped || (failure.isSkippable && repeated)
         return result
     }
 

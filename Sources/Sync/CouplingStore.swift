@@ -16,16 +16,26 @@ public enum CouplingStore {
                 code: .configuration,
                 message: "\(mapping): \(local) is already coupled to \(integration); uncouple it first (couplet uncouple \(mapping) \(local))")
         }
-        try await db.query(
-            "INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES (\(mapping), \(localID), \(integrationID))",
-            name: "couple")
+        try await db.withTransaction { tx in
+            try await tx.query(
+                "INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES (\(mapping), \(localID), \(integrationID))",
+                name: "couple")
+            try await DeletedCounterparts.forget(mapping: mapping, side: .local, ids: [localID], on: tx)
+            try await DeletedCounterparts.forget(mapping: mapping, side: .integration, ids: [integrationID], on: tx)
+        }
     }
 
-    /// Removes one record's coupling; returns whether there was one.
+    /// Removes one record's coupling (and forgets that either record survived a deletion: a person
+    /// decided about the pair); returns whether there was one.
     public static func uncouple(mapping: String, localID: String, on db: PostgresConnection) async throws -> Bool {
-        try await db.query(
-            "DELETE FROM couplet.couplings WHERE mapping = \(mapping) AND local_id = \(localID)", name: "uncouple"
-        ).affectedRows == 1
+        try await db.withTransaction { tx in
+            let removed = try await tx.query(
+                "DELETE FROM couplet.couplings WHERE mapping = \(mapping) AND local_id = \(localID) RETURNING integration_id", name: "uncouple"
+            ).map { try $0.decode(String.self, at: 0) }
+            try await DeletedCounterparts.forget(mapping: mapping, side: .local, ids: [localID], on: tx)
+            try await DeletedCounterparts.forget(mapping: mapping, side: .integration, ids: removed, on: tx)
+            return !removed.isEmpty
+        }
     }
 
     /// Removes up to `limit` couplings of `mapping`; returns how many (0 when none are left).
@@ -56,8 +66,9 @@ public enum CouplingStore {
         let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
         let rows = try await db.query(
             """
-            SELECT c.local_id, c.integration_id, c.local_modified_at, c.local_result, c.local_error, c.local_run_at,
-                   c.integration_modified_at, c.integration_result, c.integration_error, c.integration_run_at, c.skipped
+            SELECT c.local_id, c.integration_id, c.local_modified_at, c.local_result, c.local_error, c.local_error_class, c.local_run_at,
+                   c.integration_modified_at, c.integration_result, c.integration_error, c.integration_error_class,
+                   c.integration_run_at, c.skipped
             FROM unnest(\(ids)::text[]) AS i(id)
             CROSS JOIN LATERAL (SELECT * FROM couplet.couplings WHERE mapping = \(mapping) AND \(idColumn) = i.id) AS c
             """, name: "load couplings")
@@ -66,7 +77,7 @@ public enum CouplingStore {
             let (localID, integrationID) = try row.decode((String, String).self)
             let coupling = Coupling(
                 localID: localID, integrationID: integrationID, local: try couplingSide(row, from: 2),
-                integration: try couplingSide(row, from: 6), isSkipped: try row.decode(Bool.self, at: 10))
+                integration: try couplingSide(row, from: 7), isSkipped: try row.decode(Bool.self, at: 12))
             couplings[side == .local ? localID : integrationID] = coupling
         }
         return couplings
@@ -76,7 +87,8 @@ public enum CouplingStore {
         CouplingSide(
             lastSyncedModifiedOn: try row.decode(Date?.self, at: offset),
             lastResult: try row.decode(String?.self, at: offset + 1).flatMap(SyncResult.init(rawValue:)),
-            lastError: try row.decode(String?.self, at: offset + 2), lastRun: try row.decode(Date?.self, at: offset + 3))
+            lastError: try row.decode(String?.self, at: offset + 2), lastErrorClass: try row.decode(String?.self, at: offset + 3),
+            lastRun: try row.decode(Date?.self, at: offset + 4))
     }
 
     /// Inserts or replaces these couplings in one statement.
@@ -85,18 +97,21 @@ public enum CouplingStore {
         try await db.query(
             """
             INSERT INTO couplet.couplings AS c (mapping, local_id, integration_id, local_modified_at, local_result, local_error,
-                local_run_at, integration_modified_at, integration_result, integration_error, integration_run_at, skipped)
+                local_error_class, local_run_at, integration_modified_at, integration_result, integration_error,
+                integration_error_class, integration_run_at, skipped)
             SELECT \(mapping), * FROM unnest(\(couplings.map(\.localID)), \(couplings.map(\.integrationID)),
                 \(couplings.map(\.local.lastSyncedModifiedOn)), \(couplings.map { $0.local.lastResult?.rawValue }),
-                \(couplings.map(\.local.lastError)), \(couplings.map(\.local.lastRun)),
+                \(couplings.map(\.local.lastError)), \(couplings.map(\.local.lastErrorClass)), \(couplings.map(\.local.lastRun)),
                 \(couplings.map(\.integration.lastSyncedModifiedOn)), \(couplings.map { $0.integration.lastResult?.rawValue }),
-                \(couplings.map(\.integration.lastError)), \(couplings.map(\.integration.lastRun)), \(couplings.map(\.isSkipped)))
+                \(couplings.map(\.integration.lastError)), \(couplings.map(\.integration.lastErrorClass)),
+                \(couplings.map(\.integration.lastRun)), \(couplings.map(\.isSkipped)))
             ON CONFLICT (mapping, local_id) DO UPDATE SET
                 integration_id = excluded.integration_id, local_modified_at = excluded.local_modified_at,
-                local_result = excluded.local_result, local_error = excluded.local_error, local_run_at = excluded.local_run_at,
+                local_result = excluded.local_result, local_error = excluded.local_error,
+                local_error_class = excluded.local_error_class, local_run_at = excluded.local_run_at,
                 integration_modified_at = excluded.integration_modified_at, integration_result = excluded.integration_result,
-                integration_error = excluded.integration_error, integration_run_at = excluded.integration_run_at,
-                skipped = excluded.skipped
+                integration_error = excluded.integration_error, integration_error_class = excluded.integration_error_class,
+                integration_run_at = excluded.integration_run_at, skipped = excluded.skipped
             """, name: "save couplings")
     }
 

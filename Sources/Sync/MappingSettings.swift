@@ -25,8 +25,14 @@ public enum DeletionConflictPolicy: String, Sendable, Equatable, CaseIterable {
     case fail
     /// The deleted record is created again from the surviving one and the pair re-coupled.
     case restore
-    /// The coupling is deleted; the surviving record stays as it is.
+    /// The coupling is deleted and the surviving record stays as it is; the survivor is
+    /// remembered, so it is not created on the other side again unless a person asks.
     case removeCoupling
+    /// The deletion travels: the surviving record is deleted too — unless it changed since the
+    /// last sync (that change would be lost), which fails the record for a person to decide.
+    /// In a one-way mapping only the target side is deleted; a deleted target is uncoupled and
+    /// remembered as with `removeCoupling`.
+    case propagate
 }
 
 /// The settings of one table mapping that the per-record decision depends on.

@@ -31,6 +31,9 @@ public enum Counterpart: Sendable, Equatable {
     case notCoupled(match: MatchOutcome)
     /// A coupling exists; `target` is the coupled target record's state.
     case coupled(Coupling, target: RecordPresence)
+    /// No coupling exists because the record's counterpart `counterpartID` was deleted and the
+    /// deletion policy removed the coupling: creating the counterpart again would undo a person's deletion.
+    case uncoupledByDeletion(counterpartID: String)
 }
 
 /// Everything the decision needs to know about one source record in one pass.

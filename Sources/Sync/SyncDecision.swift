@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a record is left alone and counted as skipped.
 public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
     /// The mapping does not synchronize in this pass's direction.
@@ -10,6 +12,12 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
     case insertNotAllowed
     /// The source record was deleted; the opposite pass handles its coupling.
     case sourceDeleted
+    /// The counterpart was deleted and the coupling removed by the deletion policy: the record is
+    /// not created on the other side again unless a person asks.
+    case counterpartDeleted
+    /// The counterpart was deleted and the policy propagates deletions: the pass from the deleted
+    /// side deletes this record (a full or records run finds the deletion).
+    case deletionPropagatedByOtherPass
 
     /// The reason in words, for the sync log.
     public var description: String {
@@ -19,6 +27,8 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
         case .notCoupled: "the record is not coupled and the mapping synchronizes only coupled records"
         case .insertNotAllowed: "the record is not coupled, no match was found, and the mapping does not insert new records"
         case .sourceDeleted: "the record was deleted; the opposite direction applies the deletion-conflict policy"
+        case .counterpartDeleted: "its coupled counterpart was deleted and the coupling removed; it is not created again unless you ask (couplet sync MAPPING --records ID)"
+        case .deletionPropagatedByOtherPass: "its coupled counterpart was deleted; the pass from the deleted side deletes this record in the next full run"
         }
     }
 }
@@ -49,9 +59,10 @@ public enum SyncDecision: Sendable, Equatable {
     /// Insert a target record with these values (the target's defaults fill the rest) and
     /// couple it to the source.
     case insert(FieldValues)
-    /// Couple the source to the matched target `targetID`, then write these changed values.
-    /// The pass that finds the match copies its source into the target.
-    case couple(targetID: String, changes: FieldValues)
+    /// Couple the source to the matched target `targetID`. Coupling copies nothing by itself:
+    /// the pass then decides the new pair as one whose records both changed since the last sync,
+    /// so when their fields differ the update-conflict policy decides (NULLs included).
+    case couple(targetID: String)
     /// Write these changed values to the coupled target. `resolvedConflict` is the policy
     /// that let the source win when both records had changed, `nil` when there was no conflict.
     case update(FieldValues, resolvedConflict: UpdateConflictPolicy?)
@@ -62,6 +73,9 @@ public enum SyncDecision: Sendable, Equatable {
     case restore(FieldValues)
     /// Delete the coupling; the records stay as they are.
     case removeCoupling(UncouplingReason)
+    /// The source was deleted and the policy propagates deletions: delete the coupled target
+    /// (only if it still carries the modified-on it was read with) and the coupling.
+    case deleteTarget
     /// The record fails with this failure.
     case fail(SyncFailure)
 
@@ -96,6 +110,7 @@ private struct DecisionContext {
         switch record.counterpart {
         case .notCoupled(let match): uncoupled(match: match)
         case .coupled(let coupling, let target): coupled(coupling, target: target)
+        case .uncoupledByDeletion: .skip(.counterpartDeleted)
         }
     }
 
@@ -105,7 +120,7 @@ private struct DecisionContext {
         switch match {
         case .notTried: return mapping.matchConfigured ? .match : insertOrSkip()
         case .notFound: return insertOrSkip()
-        case .found(let targetID): return withChanges { .couple(targetID: targetID, changes: $0) }
+        case .found(let targetID): return .couple(targetID: targetID)
         case .ambiguous(let count): return .fail(ambiguousMatch(count))
         case .alreadyCoupled(let targetID, let other): return .fail(matchAlreadyCoupled(targetID, other))
         case .duplicateSources(let targetID, let count): return .fail(duplicateSources(targetID, count))
@@ -116,8 +131,8 @@ private struct DecisionContext {
         guard !coupling.isSkipped else { return .skip(.couplingSkipped) }
         switch (record.source, target) {
         case (.deleted, .deleted): return .removeCoupling(.bothDeleted)
-        case (.present, .deleted): return targetDeleted(coupling)
-        case (.deleted, .present): return sourceDeleted(coupling)
+        case (.present(let sourceModifiedOn), .deleted): return targetDeleted(coupling, sourceModifiedOn: sourceModifiedOn)
+        case (.deleted, .present(let targetModifiedOn)): return sourceDeleted(coupling, targetModifiedOn: targetModifiedOn)
         case (.present(let sourceModifiedOn), .present(let targetModifiedOn)):
             let sourceChanged = coupling.hasChanged(direction.source, modifiedOn: sourceModifiedOn)
             let targetChanged = coupling.hasChanged(direction.target, modifiedOn: targetModifiedOn)
@@ -143,22 +158,32 @@ private struct DecisionContext {
         }
     }
 
-    private func targetDeleted(_ coupling: Coupling) -> SyncDecision {
+    private func targetDeleted(_ coupling: Coupling, sourceModifiedOn: Date) -> SyncDecision {
         switch mapping.deletionConflictPolicy {
-        case .fail: .fail(deletedCounterpart(coupling, deleted: direction.target))
-        case .restore: withChanges { .restore($0) }
-        case .removeCoupling: .removeCoupling(.deletionPolicy)
+        case .fail: return .fail(deletedCounterpart(coupling, deleted: direction.target))
+        case .restore: return withChanges { .restore($0) }
+        case .removeCoupling: return .removeCoupling(.deletionPolicy)
+        case .propagate:
+            guard mapping.direction == .bidirectional else { return .removeCoupling(.deletionPolicy) }
+            if coupling.hasChanged(direction.source, modifiedOn: sourceModifiedOn) {
+                return .fail(survivorChanged(coupling, deleted: direction.target))
+            }
+            return .skip(.deletionPropagatedByOtherPass)
         }
     }
 
     /// In a bidirectional mapping the opposite pass sees the surviving record and applies the
-    /// policy; in a one-way mapping this pass is the only one.
-    private func sourceDeleted(_ coupling: Coupling) -> SyncDecision {
+    /// policy (propagation excepted: this pass deletes the target); in a one-way mapping this pass is the only one.
+    private func sourceDeleted(_ coupling: Coupling, targetModifiedOn: Date) -> SyncDecision {
+        if mapping.deletionConflictPolicy == .propagate {
+            let changed = coupling.hasChanged(direction.target, modifiedOn: targetModifiedOn)
+            return changed ? .fail(survivorChanged(coupling, deleted: direction.source)) : .deleteTarget
+        }
         guard mapping.direction != .bidirectional else { return .skip(.sourceDeleted) }
         switch mapping.deletionConflictPolicy {
         case .fail: return .fail(deletedCounterpart(coupling, deleted: direction.source))
         case .restore: return .fail(restoreNotPossible(coupling))
-        case .removeCoupling: return .removeCoupling(.deletionPolicy)
+        case .removeCoupling, .propagate: return .removeCoupling(.deletionPolicy)
         }
     }
 
@@ -209,6 +234,14 @@ private extension DecisionContext {
         return SyncFailure(
             code: .deletedCounterpart,
             message: "\(survivor) is coupled to \(deleted), which was deleted. Remove the coupling, or set the deletion-conflict policy of mapping \(mapping.name) to restore or remove coupling, then run \(mapping.name) again.")
+    }
+
+    func survivorChanged(_ coupling: Coupling, deleted side: SyncSide) -> SyncFailure {
+        let survivor = mapping.record(coupling.id(on: side.opposite), on: side.opposite)
+        let deleted = mapping.record(coupling.id(on: side), on: side)
+        return SyncFailure(
+            code: .deletedCounterpart,
+            message: "\(survivor) is coupled to \(deleted), which was deleted, but \(survivor) changed after the last sync, so mapping \(mapping.name) does not propagate the deletion (the change would be lost). Delete \(survivor) yourself, or restore or uncouple the pair, then run \(mapping.name) again.")
     }
 
     func restoreNotPossible(_ coupling: Coupling) -> SyncFailure {

@@ -27,6 +27,11 @@ public enum SyncDirection: String, Sendable, Hashable, CaseIterable {
     public var target: SyncSide {
         source.opposite
     }
+
+    /// The pass the other way.
+    public var opposite: SyncDirection {
+        self == .toIntegration ? .fromIntegration : .toIntegration
+    }
 }
 
 /// The configured direction of a table mapping or of one field mapping.

@@ -1,8 +1,10 @@
 /// Why one record could not be synchronized, in words a person can act on.
 ///
-/// `message` names the record, what is wrong and what to do next; it is what the sync log
-/// shows and what two consecutive runs compare to decide whether to skip the record.
-/// `detail` carries the underlying technical text, if any.
+/// `message` names the mapping, the record (and its counterpart), the column, what is wrong and
+/// what to do next; it is what the sync log shows. `failureClass` says what kind of failure it
+/// is, independent of the record and of any server text: two consecutive runs compare it to
+/// decide whether to skip the record, and a DBA groups by it. `detail` carries the underlying
+/// technical text, if any, without row values.
 public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure, for code and for grouping in the sync log.
     public enum Code: String, Sendable, Equatable {
@@ -28,6 +30,10 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case ambiguousMatch
         /// Match-based coupling found a candidate that is coupled to another record.
         case matchAlreadyCoupled
+        /// An insert's key is taken by a record the integration did not create or couple.
+        case keyCollision
+        /// A value cannot travel unchanged (text that is not valid UTF-8, a NUL character).
+        case valueNotTransferable
     }
 
     /// The kind of failure.
@@ -38,13 +44,17 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String?
     /// Technical detail for troubleshooting, if any.
     public let detail: String?
+    /// What kind of failure, independent of the record: the code and its cause (by default the
+    /// field), e.g. `write_refused:23514:customer_credit_check` or `uncoupled_reference:salesperson_code`.
+    public let failureClass: String
 
-    /// A failure with the given parts.
-    public init(code: Code, message: String, field: String? = nil, detail: String? = nil) {
+    /// A failure with the given parts; `cause` (default: `field`) completes the failure class.
+    public init(code: Code, message: String, field: String? = nil, detail: String? = nil, cause: String? = nil) {
         self.code = code
         self.message = message
         self.field = field
         self.detail = detail
+        self.failureClass = [code.rawValue.snakeCased, cause ?? field].compactMap { $0 }.joined(separator: ":")
     }
 
     /// The message.
@@ -54,6 +64,23 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// is not the record's fault and heals once the other record is coupled (often by the same
     /// run's dependencies, or the next): the record is retried every run instead of skipped.
     public var isSkippable: Bool { code != .uncoupledReference }
+
+    /// The failure of an insert whose key a target record holds already — one the integration did
+    /// not create (outside the filter, made by a person) or one coupled to another record.
+    static func keyCollision(mapping: MappingSettings, direction: SyncDirection, source: String, key: String, coupledTo other: String?) -> SyncFailure {
+        let sourceRecord = mapping.record(source, on: direction.source)
+        let existing = mapping.record(key, on: direction.target)
+        let holder = other.map { "is coupled to \(mapping.record($0, on: direction.source))" }
+            ?? "is not coupled (it is outside the filter of \(mapping.name), or the integration did not create it)"
+        let (local, integration) = direction == .toIntegration ? (source, key) : (key, source)
+        let advice = other == nil
+            ? "Couple the two records (couplet couple \(mapping.name) \(local) \(integration)), or change the filter or the key's field mapping"
+            : "Correct the key's value on \(sourceRecord) (the two share it), or uncouple \(existing)"
+        return SyncFailure(
+            code: .keyCollision,
+            message: "Mapping \(mapping.name) cannot create \(sourceRecord) as \(existing): \(existing) exists already and \(holder); nothing was written. \(advice), then run \(mapping.name) again.",
+            cause: other == nil ? "uncoupled" : "coupled")
+    }
 
     /// The failure for a reference that is not coupled, e.g. `customer 10000 cannot be
     /// synchronized by mapping CUSTOMER: its salesperson_code "JR" is not coupled in mapping

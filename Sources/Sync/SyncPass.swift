@@ -50,6 +50,7 @@ struct SyncPass {
         ).single().decode(Int64.self, at: 0)
         let counts: SyncCounts
         do {
+            try await reconcileIntents(runID: runID)
             if let chosenIDs {
                 try await syncChosen(chosenIDs, runID: runID)
             } else if kind == .full {
@@ -70,8 +71,10 @@ struct SyncPass {
         return counts
     }
 
-    /// Chosen records, batch by batch; a chosen record that no longer exists meets the deletion policy.
+    /// Chosen records, batch by batch; a chosen record that no longer exists meets the deletion
+    /// policy. Choosing a record is a person's request: one whose counterpart was deleted is created again.
     private func syncChosen(_ ids: [String], runID: Int64) async throws {
+        try await DeletedCounterparts.forget(mapping: mappingName, side: direction.source, ids: ids, on: coordination)
         for start in stride(from: 0, to: ids.count, by: mapping.batchSize) {
             let batch = Array(ids[start..<min(start + mapping.batchSize, ids.count)])
             let found = try await source.records(ids: batch)
@@ -82,14 +85,17 @@ struct SyncPass {
         }
     }
 
-    /// Records that failed last time and are not skipped go first.
+    /// Records that failed last time and are not skipped go first, with coupled records whose
+    /// side was never synced (coupled by hand or by match, or a key the source still waits for).
     private func retryFailures(runID: Int64) async throws {
         let side = direction.source
         let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
         let resultColumn = try PostgresIdentifier(side == .local ? "local_result" : "integration_result")
+        let stampColumn = try PostgresIdentifier(side == .local ? "local_modified_at" : "integration_modified_at")
         let ids = try await coordination.query(
             """
-            SELECT \(idColumn) FROM couplet.couplings WHERE mapping = \(mappingName) AND \(resultColumn) = 'failure' AND NOT skipped
+            SELECT \(idColumn) FROM couplet.couplings
+            WHERE mapping = \(mappingName) AND (\(resultColumn) = 'failure' OR \(stampColumn) IS NULL) AND NOT skipped
             UNION
             SELECT record_id FROM couplet.sync_failures WHERE mapping = \(mappingName) AND side = \(side.rawValue) AND NOT skipped
             """, name: "failed records"
@@ -262,36 +268,67 @@ struct SyncPass {
         _ records: [SyncRecord], sourceDeleted: Bool, runID: Int64
     ) async throws -> Date? {
         guard !records.isEmpty else { return nil }
-        let couplings = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: records.map(\.id), on: coordination)
-        let targets = Dictionary(
-            try await target.records(ids: couplings.values.map { $0.id(on: direction.target) }).map { ($0.id, $0) },
-            uniquingKeysWith: { first, _ in first })
+        let ids = records.map(\.id)
+        let couplings = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: ids, on: coordination)
+        let targets = try await targetRecords(couplings.values.map { $0.id(on: direction.target) })
+        let uncoupled = ids.filter { couplings[$0] == nil }
+        let deletedCounterparts = try await DeletedCounterparts.load(mapping: mappingName, side: direction.source, ids: uncoupled, on: coordination)
         let lookups = try await LookupTable.load(for: diff, direction: direction, records: records, on: coordination)
-        var batch = BatchOutcome()
+        var batch = BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional)
         var toMatch: [SyncRecord] = []
         for record in records {
             let coupling = couplings[record.id]
             if matchOnly && coupling != nil { continue }
             let targetRecord = coupling.flatMap { targets[$0.id(on: direction.target)] }
-            let counterpart: Counterpart = coupling.map {
-                .coupled($0, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) } ?? .deleted)
-            } ?? .notCoupled(match: .notTried)
+            let counterpart: Counterpart = if let coupling {
+                .coupled(coupling, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) } ?? .deleted)
+            } else if let deleted = deletedCounterparts[record.id] {
+                .uncoupledByDeletion(counterpartID: deleted)
+            } else {
+                .notCoupled(match: .notTried)
+            }
             let decision = decide(record, counterpart: counterpart, deleted: sourceDeleted, target: targetRecord, lookups: lookups)
             if decision == .match {
                 toMatch.append(record)
             } else {
-                batch.add(decision, for: record, coupling: coupling, target: targetRecord, direction: direction)
+                batch.add(decision, for: record, coupling: coupling, target: targetRecord)
             }
         }
-        for (record, outcome) in try await matchOutcomes(toMatch) {
-            var decision = decide(record, counterpart: .notCoupled(match: outcome), deleted: false, target: nil, lookups: lookups)
-            if matchOnly, !createsUnmatched, case .insert = decision { decision = .skip(.notCoupled) }
-            batch.add(decision, for: record, coupling: nil, target: nil, direction: direction)
-        }
-        try await write(&batch)
-        try await batch.save(mapping: mappingName, direction: direction, runID: runID, on: coordination)
+        try await decideMatched(toMatch, lookups: lookups, into: &batch)
+        try await write(&batch, runID: runID)
+        try await batch.save(mapping: mappingName, runID: runID, intents: intents, on: coordination)
         try await addToRun(runID, batch.counts)
         return batch.oldestLeftForNextRun
+    }
+
+    /// The target records with these ids, by id.
+    private func targetRecords(_ ids: [String]) async throws -> [String: SyncRecord] {
+        Dictionary(try await target.records(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Matches the records; a record coupled by match is then decided as a pair whose records
+    /// both changed, so coupling copies nothing by itself and differing fields meet the update-conflict policy.
+    private func decideMatched(_ records: [SyncRecord], lookups: LookupTable, into batch: inout BatchOutcome) async throws {
+        guard !records.isEmpty else { return }
+        let outcomes = try await matchOutcomes(records)
+        let targets = try await targetRecords(outcomes.compactMap { if case .found(let id) = $0.1 { id } else { nil } })
+        for (record, outcome) in outcomes {
+            var decision = decide(record, counterpart: .notCoupled(match: outcome), deleted: false, target: nil, lookups: lookups)
+            if matchOnly, !createsUnmatched, case .insert = decision { decision = .skip(.notCoupled) }
+            guard case .couple(let targetID) = decision else {
+                batch.add(decision, for: record, coupling: nil, target: nil)
+                continue
+            }
+            guard let target = targets[targetID] else {
+                batch.add(.skip(.notCoupled), for: record, coupling: nil, target: nil)  // deleted since it was matched
+                continue
+            }
+            let fresh = direction == .toIntegration
+                ? Coupling(localID: record.id, integrationID: targetID) : Coupling(localID: targetID, integrationID: record.id)
+            let paired = decide(record, counterpart: .coupled(fresh, target: .present(modifiedOn: target.modifiedOn)),
+                                deleted: false, target: target, lookups: lookups)
+            batch.add(paired, for: record, coupling: fresh, target: target, isNewCoupling: true)
+        }
     }
 
     private func decide(
@@ -390,67 +427,205 @@ struct SyncPass {
         return tuple
     }
 
-    /// Inserts and updates the batch's targets; a refused batch is retried record by record.
-    private func write(_ batch: inout BatchOutcome) async throws {
-        let inserts = batch.inserts
-        if !inserts.isEmpty {
-            let template = mapping.side(direction.target).template
-            let records = inserts.map { NewRecord(values: template.merging($0.values) { _, mapped in mapped }, token: token(for: $0.record)) }
-            for (item, result) in zip(inserts, try await writeEach(records) { try await target.insert($0) }) {
-                switch result {
-                case .success(let written): batch.inserted(item, targetID: written.id, targetModifiedOn: written.modifiedOn)
-                case .failure(let refusal): batch.refused(item.record, coupling: item.coupling, message: refusal.message)
-                }
+    /// The write intents of this pass's mapping and direction.
+    private var intents: WriteIntents { WriteIntents(mapping: mappingName, direction: direction, coordination: coordination) }
+
+    /// Writes the batch's inserts, updates and deletions, after storing what they are about to
+    /// write (see `WriteIntent`); a refused batch is retried record by record.
+    private func write(_ batch: inout BatchOutcome, runID: Int64) async throws {
+        let template = mapping.side(direction.target).template
+        let newRecords = try await target.assignKeys(batch.inserts.map {
+            NewRecord(values: template.merging($0.values) { _, mapped in mapped }, token: token(for: $0.record))
+        })
+        let planned = batch.intents(inserting: newRecords, keyColumn: targetKeyColumn)
+        try await intents.record(planned, runID: runID)
+        try await insert(newRecords, into: &batch)
+        try await update(&batch)
+        try await delete(&batch)
+    }
+
+    private var targetKeyColumn: String { mapping.side(direction.target).key.parts[0] }
+
+    /// Inserts new records. A key that is taken fails its record: an insert never changes a record
+    /// the integration did not create. Keys the target assigned are written back to the source.
+    private func insert(_ records: [NewRecord], into batch: inout BatchOutcome) async throws {
+        guard !records.isEmpty else { return }
+        let items = batch.inserts
+        var written: [(item: BatchOutcome.Insert, id: String, modifiedOn: Date)] = []
+        var taken: [(item: BatchOutcome.Insert, id: String)] = []
+        for ((item, record), result) in zip(zip(items, records), try await writeEach(records) { try await target.insert($0) }) {
+            switch result {
+            case .success(.inserted(let id, let modifiedOn)): written.append((item, id, modifiedOn))
+            case .success(.keyTaken(let id)): taken.append((item, id))
+            case .failure(let error):
+                batch.failed(item.record, coupling: item.coupling, failure: try await refusal(error, values: record.values, source: item.record.id, target: nil))
             }
         }
+        try await failCollisions(taken, &batch)
+        let mappedKeys = Set(items.compactMap { ($0.values[targetKeyColumn] ?? nil) == nil ? nil : $0.record.id })
+        let writtenBack = try await writeBackKeys(written.filter { !mappedKeys.contains($0.item.record.id) })
+        for (item, id, modifiedOn) in written {
+            let writeBack = writtenBack[item.record.id]
+            // A key that could not be written back leaves the target unsynced: the opposite pass carries it.
+            batch.inserted(item, targetID: id, targetModifiedOn: writeBack == .some(nil) ? nil : modifiedOn, sourceModifiedOn: writeBack ?? nil)
+        }
+    }
+
+    /// Inserts whose key is taken fail, naming the record that holds the key.
+    private func failCollisions(_ taken: [(item: BatchOutcome.Insert, id: String)], _ batch: inout BatchOutcome) async throws {
+        guard !taken.isEmpty else { return }
+        let coupled = try await CouplingStore.load(mapping: mappingName, side: direction.target, ids: taken.map(\.id), on: coordination)
+        for (item, id) in taken {
+            let failure = SyncFailure.keyCollision(
+                mapping: mapping.settings, direction: direction, source: item.record.id, key: id,
+                coupledTo: coupled[id]?.id(on: direction.source))
+            batch.failed(item.record, coupling: item.coupling, failure: failure)
+        }
+    }
+
+    /// The field mappings that carry the target's key back to a source column (the number the
+    /// ERP assigns a new customer, to the account's number).
+    private var keyWriteBackFields: [FieldMapping] {
+        mapping.fields.filter {
+            $0.constant == nil && $0.field(on: direction.target) == targetKeyColumn && $0.direction.includes(direction.opposite)
+        }
+    }
+
+    /// Writes keys the target assigned back to the source records, in the same run (only to a
+    /// source record that did not change meanwhile). Returns, per source id that needed it, the
+    /// source's new modified-on, or nil when it was not written.
+    private func writeBackKeys(_ written: [(item: BatchOutcome.Insert, id: String, modifiedOn: Date)]) async throws -> [String: Date?] {
+        let fields = keyWriteBackFields
+        guard !fields.isEmpty, !written.isEmpty else { return [:] }
+        var changes: [RecordChange] = []
+        var outcome: [String: Date?] = [:]
+        for (item, id, _) in written {
+            var values: FieldValues = [:]
+            for field in fields {
+                let value = try? field.transformation(for: direction.opposite).apply(to: id)
+                let column = field.field(on: direction.source)
+                if let value, (item.record.values[column] ?? nil) != value { values[column] = value }
+            }
+            guard !values.isEmpty else { continue }
+            outcome[item.record.id] = .some(nil)
+            changes.append(RecordChange(id: item.record.id, values: values, expectedModifiedOn: item.record.modifiedOn))
+        }
+        for (change, result) in zip(changes, try await writeEach(changes) { batch in
+            let stamps = try await source.update(batch)
+            return batch.map { stamps[$0.id] }
+        }) {
+            if case .success(let stamp?) = result { outcome[change.id] = stamp }
+        }
+        return outcome
+    }
+
+    /// Updates coupled targets, each only if it still carries the modified-on it was read with.
+    private func update(_ batch: inout BatchOutcome) async throws {
         let updates = batch.updates
-        if !updates.isEmpty {
-            let changes = updates.map {
-                RecordChange(id: $0.coupling.id(on: direction.target), values: $0.values, expectedModifiedOn: $0.targetModifiedOn)
-            }
-            let results = try await writeEach(changes) { batch in
-                let written = try await target.update(batch)
-                return batch.map { written[$0.id] }
-            }
-            for (item, result) in zip(updates, results) {
-                switch result {
-                case .success(let modified?): batch.updated(item, targetModifiedOn: modified)
-                case .success(nil): batch.changedMeanwhile(item)
-                case .failure(let refusal): batch.refused(item.record, coupling: item.coupling, message: refusal.message)
-                }
+        guard !updates.isEmpty else { return }
+        let changes = updates.map {
+            RecordChange(id: $0.coupling.id(on: direction.target), values: $0.values, expectedModifiedOn: $0.targetModifiedOn)
+        }
+        let results = try await writeEach(changes) { batch in
+            let written = try await target.update(batch)
+            return batch.map { written[$0.id] }
+        }
+        for ((item, change), result) in zip(zip(updates, changes), results) {
+            switch result {
+            case .success(let modified?): batch.updated(item, targetModifiedOn: modified)
+            case .success(nil): batch.changedMeanwhile(item)
+            case .failure(let error):
+                batch.failed(item.record, coupling: item.coupling, failure: try await refusal(error, values: change.values, source: item.record.id, target: change.id))
             }
         }
+    }
+
+    /// Deletes targets whose sources were deleted (the propagate policy), each only if unchanged since it was read.
+    private func delete(_ batch: inout BatchOutcome) async throws {
+        let deletions = batch.deletions
+        guard !deletions.isEmpty else { return }
+        let requests = deletions.map { RecordDeletion(id: $0.coupling.id(on: direction.target), expectedModifiedOn: $0.targetModifiedOn) }
+        let results = try await writeEach(requests) { batch in
+            let gone = try await target.delete(batch)
+            return batch.map { gone.contains($0.id) }
+        }
+        for ((deletion, request), result) in zip(zip(deletions, requests), results) {
+            switch result {
+            case .success(true): batch.deleted(deletion)
+            case .success(false): batch.deletionWaits(deletion)
+            case .failure(let error):
+                let source = deletion.coupling.id(on: direction.source)
+                batch.failed(
+                    SyncRecord(id: source, modifiedOn: .distantPast, values: [:]), coupling: deletion.coupling,
+                    failure: try await refusal(error, values: [:], source: source, target: request.id))
+            }
+        }
+    }
+
+    /// The failure for a write the target refused, naming the column when the server or a probe of the values finds it.
+    private func refusal(_ error: PostgresError, values: FieldValues, source: String, target targetID: String?) async throws -> SyncFailure {
+        var column = error.columnName
+        if column == nil, error.sqlState?.hasPrefix("22") == true { column = try await target.refusedColumn(in: values) }
+        let sourceColumn = column.flatMap { column in diff.fields.first { $0.field(on: direction.target) == column }?.field(on: direction.source) }
+        return WriteRefusal(error: error, column: column, sourceColumn: sourceColumn)
+            .failure(mapping: mapping.settings, direction: direction, source: source, target: targetID)
     }
 
     /// What names a source record for good: the mapping, the direction and its id.
     private func token(for record: SyncRecord) -> String { "\(mappingName)/\(direction.storedName)/\(record.id)" }
 
     /// Writes all items in one call; if the target refuses, writes them one by one so that only
-    /// the refused ones fail (with the server's message).
+    /// the refused ones fail.
     private func writeEach<Item, Written>(
         _ items: [Item], _ write: ([Item]) async throws -> [Written]
-    ) async throws -> [Result<Written, WriteRefusal>] {
+    ) async throws -> [Result<Written, PostgresError>] {
+        guard !items.isEmpty else { return [] }
         do {
             return try await write(items).map { .success($0) }
         } catch let error as PostgresError where !error.isConnectionLoss {
-            var results: [Result<Written, WriteRefusal>] = []
+            var results: [Result<Written, PostgresError>] = []
             for item in items {
                 do {
-                    results.append(.success(try await write([item])[0]))
+                    results += try await write([item]).map { .success($0) }
                 } catch let error as PostgresError where !error.isConnectionLoss {
-                    results.append(.failure(WriteRefusal(message: error.message + (error.detail.map { " (\($0))" } ?? ""))))
-                } catch let failure as SyncFailure {
-                    results.append(.failure(WriteRefusal(message: failure.message)))
+                    results.append(.failure(error))
                 }
             }
             return results
         }
     }
-}
 
-/// Why the target refused one record's write, in the server's words.
-struct WriteRefusal: Error {
-    let message: String
+    // MARK: Writes left behind
+
+    /// Records as the integration's own the writes that earlier runs made but did not record —
+    /// their writer stopped between the target write and the coupling save (see `WriteIntent`) —
+    /// so the next decision does not take them for a person's change.
+    private func reconcileIntents(runID: Int64) async throws {
+        var after = ""
+        while case let left = try await intents.leftBehind(besides: runID, after: after, limit: mapping.batchSize), let last = left.last {
+            let checks = try await target.check(left.compactMap { intent in intent.targetID.map { ExpectedRecord(id: $0, values: intent.expected) } })
+            let bySource = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: left.map(\.sourceID), on: coordination)
+            let byTarget = try await CouplingStore.load(mapping: mappingName, side: direction.target, ids: Array(checks.keys), on: coordination)
+            var batch = BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional)
+            for intent in left {
+                guard let id = intent.targetID, let check = checks[id] else { continue }  // the write did not happen
+                switch intent.operation {
+                case .insert:
+                    guard bySource[intent.sourceID] == nil, byTarget[id] == nil, intent.keyAssigned || check.agrees else { continue }
+                    let fresh = direction == .toIntegration
+                        ? Coupling(localID: intent.sourceID, integrationID: id) : Coupling(localID: id, integrationID: intent.sourceID)
+                    batch.adopted(fresh, sourceModifiedOn: intent.sourceModifiedOn, targetModifiedOn: check.agrees ? check.modifiedOn : nil, isNew: true)
+                case .update:
+                    guard let coupling = bySource[intent.sourceID], coupling.id(on: direction.target) == id, check.agrees else { continue }
+                    batch.adopted(coupling, sourceModifiedOn: intent.sourceModifiedOn, targetModifiedOn: check.modifiedOn, isNew: false)
+                }
+            }
+            batch.clearing(left.map(\.sourceID))
+            try await batch.save(mapping: mappingName, runID: runID, intents: intents, on: coordination)
+            try await addToRun(runID, batch.counts)
+            after = last.sourceID
+        }
+    }
 }
 
 extension SyncCounts {

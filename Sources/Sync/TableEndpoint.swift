@@ -24,10 +24,51 @@ public struct RecordChange: Sendable {
 
 /// A record to insert: its values, and a token that identifies its source across attempts.
 public struct NewRecord: Sendable {
-    /// The values to write.
+    /// The values to write, the key among them once it is known.
     public var values: FieldValues
     /// Stable for the same source record in the same mapping and direction.
     public var token: String
+    /// The key was assigned by Couplet (`TableEndpoint.assignKeys`): a sequence value or one
+    /// derived from the token, so a record holding it can only be the one Couplet wrote.
+    public var keyAssigned = false
+
+    /// A record to insert with these values.
+    public init(values: FieldValues, token: String) {
+        self.values = values
+        self.token = token
+    }
+}
+
+/// What inserting one record did.
+public enum InsertResult: Sendable, Equatable {
+    /// The record was inserted with this key and modified-on.
+    case inserted(id: String, modifiedOn: Date)
+    /// A record with this key exists already; nothing was written.
+    case keyTaken(id: String)
+}
+
+/// A coupled record to delete, only if it still carries the modified-on it was read with.
+public struct RecordDeletion: Sendable {
+    /// The record's key.
+    public var id: String
+    /// The modified-on the record must still carry.
+    public var expectedModifiedOn: Date
+}
+
+/// A record as a write is expected to leave it: its key and the values of the written columns.
+public struct ExpectedRecord: Sendable {
+    /// The record's key.
+    public var id: String
+    /// The column values the record holds after the write.
+    public var values: FieldValues
+}
+
+/// A record's state compared with what a write was expected to leave.
+public struct ExpectationCheck: Sendable, Equatable {
+    /// The record's modified-on now.
+    public var modifiedOn: Date
+    /// Whether every expected column holds the expected value (compared in the column's type).
+    public var agrees: Bool
 }
 
 /// Where a pass resumes reading changes: after this modified-on and key.
@@ -67,20 +108,30 @@ public protocol TableEndpoint: Sendable {
     func records(ids: [String]) async throws -> [SyncRecord]
     /// Which of these ids still exist, whatever the filter (a record outside it is not deleted).
     func existingIDs(_ ids: [String]) async throws -> Set<String>
-    /// Inserts records (values, and a token naming their source for good); returns each new
-    /// record's id and modified-on, in order. Throws, writing nothing, when any record is refused.
-    ///
-    /// Idempotent: inserting the same token again (a rerun after a crash between this write and
-    /// the coupling's) updates the record the first attempt wrote instead of duplicating it.
-    func insert(_ records: [NewRecord]) async throws -> [(id: String, modifiedOn: Date)]
+    /// The records with a key each where Couplet can choose it before writing (marked
+    /// `keyAssigned`): derived from the token for a uuid or text key the mapping does not fill,
+    /// the next value of the key's sequence for a serial or identity key. A mapped key is kept;
+    /// a key the database fills some other way stays unknown until the insert.
+    func assignKeys(_ records: [NewRecord]) async throws -> [NewRecord]
+    /// Inserts records; returns, in order, each one's key and modified-on, or that its key is
+    /// taken. Never changes an existing record. Throws, writing nothing, when any record is refused.
+    func insert(_ records: [NewRecord]) async throws -> [InsertResult]
     /// Updates these records with these values; returns each one's new modified-on by id.
     /// Throws, writing nothing, when any record is refused.
     ///
     /// A change that names the modified-on it was computed against is written only if the record
     /// still carries it; a record changed meanwhile is left alone and missing from the result.
     func update(_ changes: [RecordChange]) async throws -> [String: Date]
+    /// Deletes these records, each only if it still carries its expected modified-on; returns
+    /// the ids deleted. Throws, deleting nothing, when any deletion is refused.
+    func delete(_ records: [RecordDeletion]) async throws -> Set<String>
+    /// For the records among `expected` that exist (whatever the filter): their modified-on,
+    /// and whether they hold the expected values — what recognises a write of Couplet's own
+    /// that was not recorded because its writer stopped.
+    func check(_ expected: [ExpectedRecord]) async throws -> [String: ExpectationCheck]
     /// For each tuple of `values` (one value per column), the ids of the records whose `columns`
-    /// hold those values, compared case-insensitively unless `caseSensitive`.
+    /// hold those values. Both sides are normalised alike: surrounding white space trimmed, inner
+    /// runs of white space as one space and, unless `caseSensitive`, case folded.
     func candidates(matching columns: [String], values: [[String]], caseSensitive: Bool) async throws -> [[String]]
     /// The newest modified-on a delta may advance to now without missing a late commit (see `PostgresTableEndpoint`).
     func watermarkCap() async throws -> Date
@@ -105,8 +156,8 @@ public struct PostgresTableEndpoint: TableEndpoint {
     private let connection: PostgresConnection
     private let side: MappingSide
     private let columns: [PostgresIdentifier]
-    /// Whether inserts derive missing keys, asked of the server once per endpoint.
-    private let derivesKeys = Memo<Bool>()
+    /// How keys of new records come about, asked of the server once per endpoint.
+    private let keyKindMemo = Memo<KeyKind>()
 
     /// An endpoint for one side of a mapping, reading `columns` besides the key and modified-on.
     public init(connection: PostgresConnection, side: MappingSide, columns: [String]) throws {
@@ -192,60 +243,92 @@ public struct PostgresTableEndpoint: TableEndpoint {
         }
     }
 
-    public func insert(_ records: [NewRecord]) async throws -> [(id: String, modifiedOn: Date)] {
-        let keyed = try await withKeys(records)
-        var written = [(id: String, modifiedOn: Date)?](repeating: nil, count: records.count)
-        for group in Self.groupedByColumns(keyed.enumerated().map { ($0.offset, $0.element) }) {
+    public func assignKeys(_ records: [NewRecord]) async throws -> [NewRecord] {
+        let keyName = side.key.parts[0]
+        let open = records.indices.filter { (records[$0].values[keyName] ?? nil) == nil }
+        guard !open.isEmpty else { return records }
+        let tokens = open.map { records[$0].token }
+        let keys: [String]
+        switch try await keyKind() {
+        case .derived:
+            keys = try await connection.query(
+                """
+                SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21)
+                FROM unnest(\(tokens)) WITH ORDINALITY AS t(token, n), LATERAL md5(token) AS h ORDER BY n
+                """, name: "derive keys"
+            ).map { try $0.decode(String.self, at: 0) }
+        case .sequence(let sequence, _):
+            keys = try await connection.query(
+                "SELECT nextval(\(sequence)::regclass)::text FROM generate_series(1, \(open.count))", name: "next keys"
+            ).map { try $0.decode(String.self, at: 0) }
+        case .database:
+            return records
+        }
+        var assigned = records
+        for (index, key) in zip(open, keys) {
+            assigned[index].values[keyName] = key
+            assigned[index].keyAssigned = true
+        }
+        return assigned
+    }
+
+    public func insert(_ records: [NewRecord]) async throws -> [InsertResult] {
+        let keyName = side.key.parts[0]
+        let overriding: PostgresQuery = if case .sequence(_, identityAlways: true) = try await keyKind() { "OVERRIDING SYSTEM VALUE" } else { "" }
+        var results = [InsertResult?](repeating: nil, count: records.count)
+        for group in Self.groupedByColumns(records.enumerated().map { ($0.offset, $0.element.values) }) {
             let columns = try group.columns.map { try PostgresIdentifier($0, what: "column") }
-            let assignments = PostgresQuery.joined(columns.map { "\($0) = excluded.\($0)" }, separator: ", ")
+            let keyed = group.columns.contains(keyName)
+            let onConflict: PostgresQuery = keyed ? "ON CONFLICT (\(side.key)) DO NOTHING" : ""
             let rows = try await connection.query(
                 """
-                INSERT INTO \(side.table) (\(columns))
+                INSERT INTO \(side.table) (\(columns)) \(keyed ? overriding : "")
                 SELECT \(columns) FROM json_populate_recordset(NULL::\(side.table), \(Self.json(group.rows.map(\.1)))::json)
-                ON CONFLICT (\(side.key)) DO UPDATE SET \(assignments)
-                RETURNING \(side.key)::text, \(side.modified)
-                """, name: "insert into \(side.table)")
-            // INSERT … SELECT returns rows in the order the SELECT produced them.
-            for (row, (offset, _)) in zip(rows, group.rows) {
-                written[offset] = (try row.decode(String.self, at: 0), try row.decode(Date.self, at: 1))
+                \(onConflict) RETURNING \(side.key)::text, \(side.modified)
+                """, name: "insert into \(side.table)"
+            ).map { (try $0.decode(String.self, at: 0), try $0.decode(Date.self, at: 1)) }
+            if keyed {
+                // Keys are known: a record missing from RETURNING had its key taken.
+                let written = Dictionary(rows, uniquingKeysWith: { first, _ in first })
+                for (offset, values) in group.rows {
+                    let key = (values[keyName] ?? nil) ?? ""
+                    results[offset] = written[key].map { .inserted(id: key, modifiedOn: $0) } ?? .keyTaken(id: key)
+                }
+            } else {
+                // Without ON CONFLICT every row comes back, in the order the SELECT produced them.
+                for ((id, modifiedOn), (offset, _)) in zip(rows, group.rows) { results[offset] = .inserted(id: id, modifiedOn: modifiedOn) }
             }
         }
-        return written.compactMap { $0 }
+        return results.compactMap { $0 }
     }
 
-    /// The records' values with a key each: the mapped one, or — for a uuid or text key the
-    /// mapping does not fill — one derived from the token (`md5(token)` as a uuid), so that a rerun
-    /// finds the record the first attempt wrote. Keys from a sequence are left to the database.
-    private func withKeys(_ records: [NewRecord]) async throws -> [FieldValues] {
-        let keyName = side.key.parts[0]
-        let needKeys = records.filter { ($0.values[keyName] ?? nil) == nil }
-        guard !needKeys.isEmpty, try await keyTakesDerivedValues() else { return records.map(\.values) }
-        let derived = try await connection.query(
+    /// How keys of new records come about.
+    private enum KeyKind: Sendable {
+        /// A uuid or text key: Couplet derives one from the source's token.
+        case derived
+        /// A serial or identity key: Couplet takes the sequence's next value.
+        case sequence(String, identityAlways: Bool)
+        /// The database assigns the key some other way, on insert.
+        case database
+    }
+
+    private func keyKind() async throws -> KeyKind {
+        if let known = keyKindMemo.value { return known }
+        let (type, sequence, identity) = try await connection.query(
             """
-            SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21)
-            FROM unnest(\(needKeys.map(\.token))) WITH ORDINALITY AS t(token, n), LATERAL md5(token) AS h ORDER BY n
-            """, name: "derive keys"
-        ).map { try $0.decode(String.self, at: 0) }
-        var keys = derived.makeIterator()
-        return records.map { record in
-            guard (record.values[keyName] ?? nil) == nil, let key = keys.next() else { return record.values }
-            var values = record.values
-            values[keyName] = key
-            return values
+            SELECT format_type(a.atttypid, a.atttypmod), pg_get_serial_sequence(\(side.table.quoted), a.attname), a.attidentity::text
+            FROM pg_attribute a WHERE a.attrelid = \(side.table.quoted)::regclass AND a.attname = \(side.key.parts[0])
+            """, name: "key kind"
+        ).single().decode((String, String?, String).self)
+        let kind: KeyKind = if let sequence {
+            .sequence(sequence, identityAlways: identity == "a")
+        } else if type == "uuid" || type == "text" || type.hasPrefix("character varying") {
+            .derived
+        } else {
+            .database
         }
-    }
-
-    private func keyTakesDerivedValues() async throws -> Bool {
-        if let known = derivesKeys.value { return known }
-        let type = try await connection.query(
-            """
-            SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
-            WHERE a.attrelid = \(side.table.quoted)::regclass AND a.attname = \(side.key.parts[0])
-            """, name: "key type"
-        ).single().decode(String.self, at: 0)
-        let derives = type == "uuid" || type == "text" || type.hasPrefix("character varying")
-        derivesKeys.value = derives
-        return derives
+        keyKindMemo.value = kind
+        return kind
     }
 
     public func update(_ changes: [RecordChange]) async throws -> [String: Date] {
@@ -274,10 +357,64 @@ public struct PostgresTableEndpoint: TableEndpoint {
         return written
     }
 
+    public func delete(_ records: [RecordDeletion]) async throws -> Set<String> {
+        guard !records.isEmpty else { return [] }
+        let keyName = side.key.parts[0]
+        let rows = try await connection.query(
+            """
+            DELETE FROM \(side.table) AS t
+            USING json_populate_recordset(NULL::\(side.table), \(Self.json(records.map { [keyName: $0.id] }))::json)
+                  WITH ORDINALITY AS r, unnest(\(records.map(\.expectedModifiedOn))) WITH ORDINALITY AS d(modified, n)
+            WHERE r.ordinality = d.n AND t.\(side.key) = r.\(side.key) AND t.\(side.modified) = d.modified
+            RETURNING t.\(side.key)::text
+            """, name: "delete from \(side.table)")
+        return Set(try rows.map { try $0.decode(String.self, at: 0) })
+    }
+
+    public func check(_ expected: [ExpectedRecord]) async throws -> [String: ExpectationCheck] {
+        var checks: [String: ExpectationCheck] = [:]
+        let keyName = side.key.parts[0]
+        let keyed = expected.map { record in (record.id, record.values.merging([keyName: record.id]) { _, key in key }) }
+        for group in Self.groupedByColumns(keyed) {
+            let columns = try group.columns.filter { $0 != keyName }.map { try PostgresIdentifier($0, what: "column") }
+            let current = PostgresQuery.joined(columns.map { "t.\($0)" }, separator: ", ")
+            let wanted = PostgresQuery.joined(columns.map { "r.\($0)" }, separator: ", ")
+            let agrees: PostgresQuery = columns.isEmpty ? "true" : "ROW(\(current), 0) IS NOT DISTINCT FROM ROW(\(wanted), 0)"
+            let rows = try await read(
+                """
+                SELECT t.\(side.key)::text, t.\(side.modified), \(agrees)
+                FROM json_populate_recordset(NULL::\(side.table), \(Self.json(group.rows.map(\.1)))::json) AS r
+                JOIN \(side.table) AS t ON t.\(side.key) = r.\(side.key)
+                """, decode: { try $0.decode((String, Date, Bool).self) })
+            for (id, modifiedOn, agrees) in rows { checks[id] = ExpectationCheck(modifiedOn: modifiedOn, agrees: agrees) }
+        }
+        return checks
+    }
+
+    /// The column whose value in `values` the table's column type refuses (too long, not a number …),
+    /// probed one column at a time; nil when each value fits on its own.
+    func refusedColumn(in values: FieldValues) async throws -> String? {
+        for column in values.keys.sorted() {
+            let identifier = try PostgresIdentifier(column, what: "column")
+            let probe = RecordsJSON.encode([column: values[column] ?? nil])
+            do {
+                _ = try await read(
+                    "SELECT (json_populate_record(NULL::\(side.table), \(probe)::json)).\(identifier) IS NULL",
+                    decode: { _ in true })
+            } catch let error as PostgresError where !error.isConnectionLoss {
+                return column
+            }
+        }
+        return nil
+    }
+
     public func candidates(matching columns: [String], values: [[String]], caseSensitive: Bool) async throws -> [[String]] {
         guard !values.isEmpty, !columns.isEmpty else { return values.map { _ in [] } }
         let identifiers = try columns.map { try PostgresIdentifier($0, what: "match column") }
-        func normalized(_ expression: PostgresQuery) -> PostgresQuery { caseSensitive ? expression : "lower(\(expression))" }
+        func normalized(_ expression: PostgresQuery) -> PostgresQuery {
+            let spaced: PostgresQuery = "regexp_replace(btrim(\(expression), E' \\t\\r\\n'), '\\s+', ' ', 'g')"
+            return caseSensitive ? spaced : "lower(\(spaced))"
+        }
         let arrays = PostgresQuery.joined(
             identifiers.indices.map { index in "\(values.map { $0[index] })::text[]" }, separator: ", ")
         let inputColumns = identifiers.indices.map { try! PostgresIdentifier("v\($0)") }

@@ -23,17 +23,27 @@ struct CouplingTests {
         #expect(!Timeline.coupling(localResult: .failure).hasChanged(.integration, modifiedOn: minute(0)))
     }
 
-    @Test("the same error twice in a row skips; a different one or a first one does not", arguments: [
+    @Test("the same failure class twice in a row skips; a different one or a first one does not", arguments: [
         (Optional<String>.none, "A", false), ("A", "A", true), ("A", "B", false), ("A", "a", false), ("", "", true),
     ])
     func skipRule(previous: String?, new: String, skipped: Bool) {
-        #expect(Coupling.becomesSkipped(previousError: previous, newError: new) == skipped)
+        #expect(Coupling.becomesSkipped(previousClass: previous, newClass: new) == skipped)
+    }
+
+    @Test("the skip rule compares the class, not the message: a message that differs every run still skips")
+    func skipComparesClass() {
+        let first = SyncFailure(code: .writeRefused, message: "refused at 10:00", cause: "23514:credit_check")
+        let second = SyncFailure(code: .writeRefused, message: "refused at 10:05", cause: "23514:credit_check")
+        let coupling = Timeline.coupling()
+            .recordingFailure(direction: .toIntegration, failure: first, at: minute(1))
+            .recordingFailure(direction: .toIntegration, failure: second, at: minute(2))
+        #expect(coupling.isSkipped)
     }
 
     @Test("a first failure is recorded on the source side and keeps the stored modified-on")
     func firstFailure() {
-        let coupling = Timeline.coupling().recordingFailure(direction: .toIntegration, message: "E", at: minute(9))
-        #expect(coupling.local == CouplingSide(lastSyncedModifiedOn: minute(0), lastResult: .failure, lastError: "E", lastRun: minute(9)))
+        let coupling = Timeline.coupling().recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(9))
+        #expect(coupling.local == CouplingSide(lastSyncedModifiedOn: minute(0), lastResult: .failure, lastError: "E", lastErrorClass: "write_refused:E", lastRun: minute(9)))
         #expect(coupling.integration == Timeline.coupling().integration)
         #expect(!coupling.isSkipped)
     }
@@ -41,8 +51,8 @@ struct CouplingTests {
     @Test("failing twice in a row with the same message skips the coupling")
     func secondIdenticalFailureSkips() {
         let coupling = Timeline.coupling()
-            .recordingFailure(direction: .fromIntegration, message: "E", at: minute(1))
-            .recordingFailure(direction: .fromIntegration, message: "E", at: minute(2))
+            .recordingFailure(direction: .fromIntegration, failure: .sample("E"), at: minute(1))
+            .recordingFailure(direction: .fromIntegration, failure: .sample("E"), at: minute(2))
         #expect(coupling.isSkipped)
         #expect(coupling.integration.lastRun == minute(2))
     }
@@ -50,9 +60,9 @@ struct CouplingTests {
     @Test("a failure that is not skippable (an uncoupled reference) never skips, however often it repeats")
     func unskippableFailuresDoNotSkip() {
         let coupling = Timeline.coupling()
-            .recordingFailure(direction: .toIntegration, message: "E", at: minute(1), skippable: false)
-            .recordingFailure(direction: .toIntegration, message: "E", at: minute(2), skippable: false)
-            .recordingFailure(direction: .toIntegration, message: "E", at: minute(3), skippable: false)
+            .recordingFailure(direction: .toIntegration, failure: .waiting("E"), at: minute(1))
+            .recordingFailure(direction: .toIntegration, failure: .waiting("E"), at: minute(2))
+            .recordingFailure(direction: .toIntegration, failure: .waiting("E"), at: minute(3))
         #expect(!coupling.isSkipped)
         #expect(coupling.local.lastResult == .failure, "still retried as a failure")
         let reference = SyncFailure.uncoupledReference(
@@ -65,8 +75,8 @@ struct CouplingTests {
     @Test("failing twice with different messages does not skip")
     func differentFailuresDoNotSkip() {
         let coupling = Timeline.coupling()
-            .recordingFailure(direction: .toIntegration, message: "E1", at: minute(1))
-            .recordingFailure(direction: .toIntegration, message: "E2", at: minute(2))
+            .recordingFailure(direction: .toIntegration, failure: .sample("E1"), at: minute(1))
+            .recordingFailure(direction: .toIntegration, failure: .sample("E2"), at: minute(2))
         #expect(!coupling.isSkipped)
         #expect(coupling.local.lastError == "E2")
     }
@@ -74,17 +84,17 @@ struct CouplingTests {
     @Test("failures of different sides are not consecutive failures of one side")
     func sidesAreSeparate() {
         let coupling = Timeline.coupling()
-            .recordingFailure(direction: .toIntegration, message: "E", at: minute(1))
-            .recordingFailure(direction: .fromIntegration, message: "E", at: minute(2))
+            .recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(1))
+            .recordingFailure(direction: .fromIntegration, failure: .sample("E"), at: minute(2))
         #expect(!coupling.isSkipped)
     }
 
     @Test("a success in between breaks the run of failures")
     func successBreaksTheRun() {
         let coupling = Timeline.coupling()
-            .recordingFailure(direction: .toIntegration, message: "E", at: minute(1))
+            .recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(1))
             .recordingSuccess(direction: .toIntegration, sourceModifiedOn: minute(1), targetModifiedOn: minute(1), at: minute(1))
-            .recordingFailure(direction: .toIntegration, message: "E", at: minute(2))
+            .recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(2))
         #expect(!coupling.isSkipped)
     }
 
@@ -109,12 +119,12 @@ struct CouplingTests {
     @Test("a person's retry releases the skip, and the same error skips again at once")
     func retry() {
         let skipped = Timeline.coupling()
-            .recordingFailure(direction: .toIntegration, message: "E", at: minute(1))
-            .recordingFailure(direction: .toIntegration, message: "E", at: minute(2))
+            .recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(1))
+            .recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(2))
         let retried = skipped.retrying()
         #expect(!retried.isSkipped)
         #expect(retried.local.lastError == "E")
-        #expect(retried.recordingFailure(direction: .toIntegration, message: "E", at: minute(3)).isSkipped)
+        #expect(retried.recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(3)).isSkipped)
     }
 
     @Test("a skipped record stays out of runs until retried: end to end with the decision")
@@ -126,7 +136,7 @@ struct CouplingTests {
                                   probe: ChangesProbe(.failure(diffFailure)))
             decisions.append(decision)
             if case .fail(let failure) = decision {
-                coupling = coupling.recordingFailure(direction: .toIntegration, message: failure.message, at: minute(run))
+                coupling = coupling.recordingFailure(direction: .toIntegration, failure: failure, at: minute(run))
             }
         }
         #expect(decisions == [.fail(diffFailure), .fail(diffFailure), .skip(.couplingSkipped)])
@@ -183,4 +193,11 @@ struct DirectionTests {
         #expect(mapping.syncOnlyCoupled && mapping.allowInsert && !mapping.matchConfigured)
         #expect(mapping.updateConflictPolicy == .fail && mapping.deletionConflictPolicy == .fail)
     }
+}
+
+extension SyncFailure {
+    /// A failure of the record's own data whose class is `text`.
+    static func sample(_ text: String) -> SyncFailure { SyncFailure(code: .writeRefused, message: text, cause: text) }
+    /// A failure that waits for another record (never skipped).
+    static func waiting(_ text: String) -> SyncFailure { SyncFailure(code: .uncoupledReference, message: text, cause: text) }
 }

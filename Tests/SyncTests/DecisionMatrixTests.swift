@@ -124,7 +124,7 @@ extension DecisionCase {
 struct DecisionMatrixTests {
     @Test("the matrix covers every combination")
     func size() {
-        #expect(DecisionCase.all.count == 216 * 2 * 3 * 30 * 3)
+        #expect(DecisionCase.all.count == 288 * 2 * 3 * 30 * 3)
     }
 
     @Test("a pass the mapping does not make never does anything else")
@@ -139,8 +139,8 @@ struct DecisionMatrixTests {
     func changesComputedOnlyWhenUsed() {
         expectNone("changes computed the wrong number of times") { item in
             switch item.decision {
-            case .skip, .match, .removeCoupling: item.changesCalls != 0
-            case .insert, .couple, .update, .restore, .keepTarget: item.changesCalls != 1
+            case .skip, .match, .couple, .removeCoupling, .deleteTarget: item.changesCalls != 0
+            case .insert, .update, .restore, .keepTarget: item.changesCalls != 1
             case .unchanged, .fail: item.changesCalls > 1
             }
         }
@@ -153,7 +153,7 @@ struct DecisionMatrixTests {
             switch (item.diff, item.decision) {
             case (.failure(let failure), let decision): return decision != .fail(failure)
             case (.success(let values), .insert(let written)), (.success(let values), .restore(let written)),
-                 (.success(let values), .update(let written, _)), (.success(let values), .couple(_, let written)):
+                 (.success(let values), .update(let written, _)):
                 return written != values
             default: return false
             }
@@ -197,7 +197,10 @@ struct DecisionMatrixTests {
         expectNone("deletion outcome without its policy") { item in
             switch item.decision {
             case .restore: item.mapping.deletionConflictPolicy != .restore || item.target != .deleted
-            case .removeCoupling(.deletionPolicy): item.mapping.deletionConflictPolicy != .removeCoupling
+            case .removeCoupling(.deletionPolicy):
+                item.mapping.deletionConflictPolicy != .removeCoupling
+                    && !(item.mapping.deletionConflictPolicy == .propagate && item.mapping.direction != .bidirectional)
+            case .deleteTarget: item.mapping.deletionConflictPolicy != .propagate || item.source != .deleted
             case .removeCoupling(.bothDeleted): item.source != .deleted || item.target != .deleted
             default: false
             }

@@ -93,7 +93,7 @@ struct MappingFileProblemTests {
             "6:16: direction must be one of to_integration, from_integration, bidirectional, not \"sideways\"",
         ])
         #expect(mappingFileProblems(oneMapping("deletion_conflict: delete")) == [
-            "9:24: deletion_conflict must be one of fail, restore, remove_coupling, not \"delete\"",
+            "9:24: deletion_conflict must be one of fail, restore, remove_coupling, propagate, not \"delete\"",
         ])
         #expect(mappingFileProblems(oneMapping(fields: ["{local: no, integration: n, comparison: number}"])) == [
             "10:49: comparison must be one of text, numeric, date_time, not \"number\"",

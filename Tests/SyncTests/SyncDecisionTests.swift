@@ -80,17 +80,46 @@ struct UncoupledDecisionTests {
         #expect(probe.calls == 0)
     }
 
-    @Test("a match is coupled and gets the source's values")
+    @Test("a match is coupled and copies nothing by itself")
     func coupleMatch() {
-        let decision = decide(Timeline.mapping(allowInsert: false, matchConfigured: true), counterpart: .notCoupled(match: .found(targetID: "acc-9")))
-        #expect(decision == .couple(targetID: "acc-9", changes: Timeline.values))
+        let probe = ChangesProbe(.success(Timeline.values))
+        let decision = decide(Timeline.mapping(allowInsert: false, matchConfigured: true), counterpart: .notCoupled(match: .found(targetID: "acc-9")),
+                              probe: probe)
+        #expect(decision == .couple(targetID: "acc-9"))
+        #expect(probe.calls == 0)
     }
 
-    @Test("a match whose fields are already equal is coupled without changes")
-    func coupleMatchUnchanged() {
-        let decision = decide(Timeline.mapping(matchConfigured: true), counterpart: .notCoupled(match: .found(targetID: "acc-9")),
-                              probe: ChangesProbe(.success([:])))
-        #expect(decision == .couple(targetID: "acc-9", changes: [:]))
+    @Test("a pair just coupled by match (no stamps) whose fields differ meets the update-conflict policy", arguments: UpdateConflictPolicy.allCases)
+    func freshCouplingFollowsPolicy(policy: UpdateConflictPolicy) {
+        let fresh = Coupling(localID: "10000", integrationID: "acc-9")
+        let decision = decide(Timeline.mapping(update: policy), counterpart: .coupled(fresh, target: Timeline.unchanged))
+        switch policy {
+        case .fail: #expect(decision.failureCode == .updateConflict)
+        case .sendToIntegration: #expect(decision == .update(Timeline.values, resolvedConflict: .sendToIntegration))
+        case .getFromIntegration: #expect(decision == .keepTarget(.getFromIntegration))
+        }
+    }
+
+    @Test("a record whose counterpart was deleted and uncoupled is not created again")
+    func uncoupledByDeletionIsSkipped() {
+        let probe = ChangesProbe(.success(Timeline.values))
+        #expect(decide(Timeline.mapping(), counterpart: .uncoupledByDeletion(counterpartID: "acc-1"), probe: probe) == .skip(.counterpartDeleted))
+        #expect(probe.calls == 0)
+    }
+
+    @Test("propagate: a deleted source deletes an unchanged target; a changed one fails, in either kind of mapping",
+          arguments: [MappingDirection.bidirectional, .toIntegration])
+    func propagateDeletion(direction: MappingDirection) {
+        let mapping = Timeline.mapping(direction, deletion: .propagate)
+        #expect(decide(mapping, source: .deleted, counterpart: Timeline.coupled(target: Timeline.unchanged)) == .deleteTarget)
+        #expect(decide(mapping, source: .deleted, counterpart: Timeline.coupled(target: Timeline.changed)).failureCode == .deletedCounterpart)
+    }
+
+    @Test("propagate in a bidirectional mapping: the survivor's pass leaves the deletion to the deleted side's pass, unless the survivor changed")
+    func propagateSurvivorPass() {
+        let mapping = Timeline.mapping(deletion: .propagate)
+        #expect(decide(mapping, source: Timeline.unchanged, counterpart: Timeline.coupled(target: .deleted)) == .skip(.deletionPropagatedByOtherPass))
+        #expect(decide(mapping, source: Timeline.changed, counterpart: Timeline.coupled(target: .deleted)).failureCode == .deletedCounterpart)
     }
 
     @Test("an ambiguous match fails with advice")
@@ -128,7 +157,7 @@ struct UncoupledDecisionTests {
         #expect(failure.message.hasPrefix("account acc-1 cannot be coupled by mapping CUSTOMER: it matches customer 20000, which is already coupled to account acc-2."))
     }
 
-    @Test("an insert whose values cannot be computed fails", arguments: [MatchOutcome.notTried, .notFound, .found(targetID: "acc-9")])
+    @Test("an insert whose values cannot be computed fails", arguments: [MatchOutcome.notTried, .notFound])
     func insertFailure(match: MatchOutcome) {
         #expect(decide(counterpart: .notCoupled(match: match), probe: ChangesProbe(.failure(diffFailure))) == .fail(diffFailure))
     }
@@ -359,7 +388,7 @@ struct DeletionDecisionTests {
         switch policy {
         case .fail: #expect(decision.failureCode == .deletedCounterpart)
         case .restore: #expect(decision == .restore(Timeline.values))
-        case .removeCoupling: #expect(decision == .removeCoupling(.deletionPolicy))
+        case .removeCoupling, .propagate: #expect(decision == .removeCoupling(.deletionPolicy))
         }
     }
 
@@ -368,7 +397,7 @@ struct DeletionDecisionTests {
         #expect(decide(Timeline.mapping(deletion: policy), source: .deleted, counterpart: Timeline.coupled(target: .deleted)) == .removeCoupling(.bothDeleted))
     }
 
-    @Test("a deleted source in a bidirectional mapping is left to the opposite pass", arguments: DeletionConflictPolicy.allCases)
+    @Test("a deleted source in a bidirectional mapping is left to the opposite pass", arguments: [DeletionConflictPolicy.fail, .restore, .removeCoupling])
     func sourceDeletedBidirectional(policy: DeletionConflictPolicy) {
         #expect(decide(Timeline.mapping(deletion: policy), source: .deleted, counterpart: Timeline.coupled(target: Timeline.unchanged)) == .skip(.sourceDeleted))
     }

@@ -1,0 +1,5 @@
+import Postgres
+extension PostgresError {
+    var columnName: String? { nil }
+    var constraintName: String? { nil }
+}
