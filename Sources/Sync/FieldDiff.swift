@@ -39,6 +39,7 @@ public struct FieldDiff: Sendable {
         for field in fields {
             let value = try newValue(of: field, record: record, source: source, lookup: lookup)
             let column = field.field(on: direction.target)
+            try checkTransferable(value, field: field, record: record)
             let writes = needsWriting(value, to: column, of: target, comparison: field.comparison)
             if writes || target == nil { try checkNotNull(field, value, record: record) }
             if writes { changes.updateValue(value, forKey: column) }
@@ -76,6 +77,20 @@ public struct FieldDiff: Sendable {
                 field: column)
         }
         return value
+    }
+
+    /// A value that cannot reach the target unchanged fails the record: PostgreSQL text cannot
+    /// hold a NUL character, and U+FFFD stands where the source held bytes that were not valid
+    /// UTF-8 (the Postgres client decodes them so); writing either would alter the value.
+    private func checkTransferable(_ value: String?, field: FieldMapping, record: RecordIdentity) throws(SyncFailure) {
+        guard let value, value.unicodeScalars.contains(where: { $0 == "\u{0}" || $0 == "\u{FFFD}" }) else { return }
+        let source = field.field(on: direction.source)
+        let target = "\(mapping.table(on: direction.target)).\(field.field(on: direction.target))"
+        let what = value.unicodeScalars.contains("\u{0}") ? "a NUL character, which PostgreSQL text cannot hold" : "bytes that are not valid UTF-8"
+        throw SyncFailure(
+            code: .valueNotTransferable,
+            message: "\(record) cannot be synchronized by mapping \(mapping.name): its \(source) holds \(what), so it cannot reach \(target) unchanged; nothing was written. Correct \(source) on \(record) (or the source database's encoding), then run \(mapping.name) again.",
+            field: source)
     }
 
     private func checkNotNull(_ field: FieldMapping, _ value: String?, record: RecordIdentity) throws(SyncFailure) {

@@ -566,6 +566,7 @@ struct SyncPass {
     private func refusal(_ error: PostgresError, values: FieldValues, source: String, target targetID: String?) async throws -> SyncFailure {
         var column = error.columnName
         if column == nil, error.sqlState?.hasPrefix("22") == true { column = try await target.refusedColumn(in: values) }
+        if column == nil, let constraint = error.constraintName { column = try await target.onlyColumn(of: constraint) }
         let sourceColumn = column.flatMap { column in diff.fields.first { $0.field(on: direction.target) == column }?.field(on: direction.source) }
         return WriteRefusal(error: error, column: column, sourceColumn: sourceColumn)
             .failure(mapping: mapping.settings, direction: direction, source: source, target: targetID)

@@ -391,6 +391,17 @@ public struct PostgresTableEndpoint: TableEndpoint {
         return checks
     }
 
+    /// The one column constraint `name` of the table concerns (a CHECK on one column, say); nil for several.
+    func onlyColumn(of constraint: String) async throws -> String? {
+        let columns = try await read(
+            """
+            SELECT a.attname::text FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+            WHERE c.conrelid = \(side.table.quoted)::regclass AND c.conname = \(constraint)
+            """, decode: { try $0.decode(String.self, at: 0) })
+        return columns.count == 1 ? columns[0] : nil
+    }
+
     /// The column whose value in `values` the table's column type refuses (too long, not a number …),
     /// probed one column at a time; nil when each value fits on its own.
     func refusedColumn(in values: FieldValues) async throws -> String? {
