@@ -381,10 +381,16 @@ public final class PostgresConnection: Sendable {
             return connectionError(connection, statementName: statementName, configuration: configuration)
         }
         let broken = PQstatus(connection) != CONNECTION_OK
-        return PostgresError(
+        var error = PostgresError(
             broken ? .connectionClosed : .server, message: configuration.scrub(message),
             sqlState: field(CLIBPQ_DIAG_SQLSTATE), detail: field(CLIBPQ_DIAG_MESSAGE_DETAIL),
             hint: field(CLIBPQ_DIAG_MESSAGE_HINT), statementName: statementName)
+        error.constraintName = field(CLIBPQ_DIAG_CONSTRAINT_NAME)
+        error.tableName = field(CLIBPQ_DIAG_TABLE_NAME)
+        error.schemaName = field(CLIBPQ_DIAG_SCHEMA_NAME)
+        error.columnName = field(CLIBPQ_DIAG_COLUMN_NAME)
+        error.dataTypeName = field(CLIBPQ_DIAG_DATATYPE_NAME)
+        return error
     }
 
     /// The error libpq reports for the connection itself.
