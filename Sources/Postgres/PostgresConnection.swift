@@ -129,6 +129,7 @@ public final class PostgresConnection: Sendable {
     private func execute(
         _ sql: String, _ bindings: [PostgresBinding], on connection: OpaquePointer, statementName: String?
     ) throws -> PostgresRows {
+        try Self.refuseNULCharacters(in: bindings, statementName: statementName)
         let types = bindings.map { Oid($0.type.oid) }
         let count = Int32(bindings.count)
         return try Self.withCStrings(bindings.map(\.text)) { values in
@@ -150,6 +151,18 @@ public final class PostgresConnection: Sendable {
                 guard transactionDepth.withLock({ $0 }) == 0 else { throw error }
                 return try run()
             }
+        }
+    }
+
+    /// Refuses a value holding a NUL character before anything is sent: libpq takes parameters as C
+    /// strings, which end at the first NUL, so the value would arrive silently cut (and PostgreSQL
+    /// text cannot hold a NUL anyway). The error names the parameter, never its value.
+    private static func refuseNULCharacters(in bindings: [PostgresBinding], statementName: String?) throws(PostgresError) {
+        for (index, binding) in bindings.enumerated() where binding.text?.utf8.contains(0) == true {
+            throw PostgresError(
+                .invalidParameter,
+                message: "parameter $\(index + 1) contains a NUL character (U+0000), which PostgreSQL text cannot hold",
+                statementName: statementName)
         }
     }
 

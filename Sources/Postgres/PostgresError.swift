@@ -31,6 +31,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let cancelled = Code("cancelled")
         /// A schema migration cannot be applied safely.
         public static let migration = Code("migration")
+        /// A bound value cannot be sent as it is (text holding a NUL character); nothing was sent.
+        public static let invalidParameter = Code("invalidParameter")
 
         /// The code's name, e.g. `connectionClosed`.
         public var description: String { name }
