@@ -27,4 +27,23 @@ struct TextIntegrityTests {
             #expect(error?.code == .invalidParameter)
         }
     }
+
+    @Test("text that is not valid UTF-8 (from a SQL_ASCII database) is flagged by column, and decoding it throws")
+    func invalidUTF8() async throws {
+        try await TestDatabase.with(encoding: "SQL_ASCII") { database in
+            let db = try await database.connect()
+            defer { db.close() }
+            try await db.query("CREATE TABLE customer (no text, name text)")
+            try await db.query(#"INSERT INTO customer VALUES ('C1', E'caf\xe9')"#)
+            let row = try await db.query("SELECT no, name FROM customer").single()
+            #expect(!row.hasInvalidText(at: 0))
+            #expect(row.hasInvalidText(at: 1))
+            #expect(try row.decode(String.self, at: 0) == "C1")
+            let error = #expect(throws: PostgresError.self) { try row.decode(String.self, column: "name") }
+            #expect(error?.code == .decoding)
+            #expect(error?.message.contains("name") == true)
+            #expect(error?.message.contains("UTF-8") == true)
+            #expect(throws: PostgresError.self) { try row.decode(String?.self, at: 1) }
+        }
+    }
 }
