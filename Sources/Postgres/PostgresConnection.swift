@@ -129,6 +129,7 @@ public final class PostgresConnection: Sendable {
     private func execute(
         _ sql: String, _ bindings: [PostgresBinding], on connection: OpaquePointer, statementName: String?
     ) throws -> PostgresRows {
+        try Self.refuseNULCharacters(in: bindings, statementName: statementName)
         let types = bindings.map { Oid($0.type.oid) }
         let count = Int32(bindings.count)
         return try Self.withCStrings(bindings.map(\.text)) { values in
@@ -150,6 +151,18 @@ public final class PostgresConnection: Sendable {
                 guard transactionDepth.withLock({ $0 }) == 0 else { throw error }
                 return try run()
             }
+        }
+    }
+
+    /// Refuses a value holding a NUL character before anything is sent: libpq takes parameters as C
+    /// strings, which end at the first NUL, so the value would arrive silently cut (and PostgreSQL
+    /// text cannot hold a NUL anyway). The error names the parameter, never its value.
+    private static func refuseNULCharacters(in bindings: [PostgresBinding], statementName: String?) throws(PostgresError) {
+        for (index, binding) in bindings.enumerated() where binding.text?.utf8.contains(0) == true {
+            throw PostgresError(
+                .invalidParameter,
+                message: "parameter $\(index + 1) contains a NUL character (U+0000), which PostgreSQL text cannot hold",
+                statementName: statementName)
         }
     }
 
@@ -381,10 +394,16 @@ public final class PostgresConnection: Sendable {
             return connectionError(connection, statementName: statementName, configuration: configuration)
         }
         let broken = PQstatus(connection) != CONNECTION_OK
-        return PostgresError(
+        var error = PostgresError(
             broken ? .connectionClosed : .server, message: configuration.scrub(message),
             sqlState: field(CLIBPQ_DIAG_SQLSTATE), detail: field(CLIBPQ_DIAG_MESSAGE_DETAIL),
             hint: field(CLIBPQ_DIAG_MESSAGE_HINT), statementName: statementName)
+        error.constraintName = field(CLIBPQ_DIAG_CONSTRAINT_NAME)
+        error.tableName = field(CLIBPQ_DIAG_TABLE_NAME)
+        error.schemaName = field(CLIBPQ_DIAG_SCHEMA_NAME)
+        error.columnName = field(CLIBPQ_DIAG_COLUMN_NAME)
+        error.dataTypeName = field(CLIBPQ_DIAG_DATATYPE_NAME)
+        return error
     }
 
     /// The error libpq reports for the connection itself.

@@ -2,7 +2,9 @@
 ///
 /// `code` says which kind of failure it is; for server errors `sqlState` keeps the five-character
 /// SQLSTATE (`42601` syntax error, `40001` serialization failure, `42501` insufficient privilege …).
-/// The failing statement is identified by its `statementName`, never by its values.
+/// The failing statement is identified by its `statementName`, never by its values. To classify a
+/// failure without reading its message, a server error also names what it concerns when the server
+/// says: `constraintName`, `tableName`, `schemaName`, `columnName`, `dataTypeName` (names, not values).
 ///
 /// `description` (what logs print) holds the code, SQLSTATE, statement name and the server's primary
 /// message. `detail`, which the server often fills with row values ("Failing row contains …"), is
@@ -29,6 +31,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let cancelled = Code("cancelled")
         /// A schema migration cannot be applied safely.
         public static let migration = Code("migration")
+        /// A bound value cannot be sent as it is (text holding a NUL character); nothing was sent.
+        public static let invalidParameter = Code("invalidParameter")
 
         /// The code's name, e.g. `connectionClosed`.
         public var description: String { name }
@@ -46,6 +50,16 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public var hint: String?
     /// The name of the statement that failed, when it was named.
     public var statementName: String?
+    /// The constraint the server names for a violation (CHECK, UNIQUE, foreign key, exclusion, a domain's CHECK).
+    public var constraintName: String?
+    /// The table the failure concerns, for constraint violations and the like.
+    public var tableName: String?
+    /// The schema of `tableName` or `dataTypeName`.
+    public var schemaName: String?
+    /// The column the failure concerns (a NOT NULL violation, say).
+    public var columnName: String?
+    /// The data type the failure concerns (a domain whose CHECK failed, say).
+    public var dataTypeName: String?
 
     /// Creates an error; used by this module and by modules that report through the same type.
     public init(

@@ -21,11 +21,27 @@ public final class PostgresColumns: Sendable {
 }
 
 /// One result row; values stay in PostgreSQL's text format until decoded.
+///
+/// A value whose bytes are not valid UTF-8 (text stored unchecked in a `SQL_ASCII` database) is
+/// never passed off as good text: `hasInvalidText(at:)` tells which columns held one, and decoding
+/// such a column throws.
 public struct PostgresRow: Sendable {
     /// The result's columns.
     public let columns: PostgresColumns
-    /// Raw text values, nil for SQL NULL.
+    /// Raw text values, nil for SQL NULL; invalid UTF-8 shows as U+FFFD (see `hasInvalidText(at:)`).
     public let values: [String?]
+    /// Positions of the columns whose bytes were not valid UTF-8.
+    private let invalidTextColumns: Set<Int>
+
+    init(columns: PostgresColumns, values: [String?], invalidTextColumns: Set<Int> = []) {
+        self.columns = columns
+        self.values = values
+        self.invalidTextColumns = invalidTextColumns
+    }
+
+    /// True when the column at `index` (0-based) held bytes that are not valid UTF-8, so that its
+    /// entry in `values` is not what the database holds: the record should fail rather than travel.
+    public func hasInvalidText(at index: Int) -> Bool { invalidTextColumns.contains(index) }
 
     /// Decodes the column called `column`; the error names the column and both types.
     public func decode<Value: PostgresDecodable>(_ type: Value.Type = Value.self, column: String) throws(PostgresError) -> Value {
@@ -37,10 +53,16 @@ public struct PostgresRow: Sendable {
         return try decode(type, at: index)
     }
 
-    /// Decodes the column at `index` (0-based).
+    /// Decodes the column at `index` (0-based); text that was not valid UTF-8 is refused, never repaired.
     public func decode<Value: PostgresDecodable>(_ type: Value.Type = Value.self, at index: Int) throws(PostgresError) -> Value {
         guard values.indices.contains(index) else {
             throw PostgresError(.decoding, message: "the result has \(values.count) columns; column \(index + 1) was asked for")
+        }
+        guard !hasInvalidText(at: index) else {
+            throw PostgresError(
+                .decoding,
+                message: "column \"\(columns.names[index])\" (\(columns.types[index])) holds bytes that are not valid UTF-8 "
+                    + "(is the database's encoding SQL_ASCII?)")
         }
         do {
             guard let text = values[index] else { return try Value.decodeNull() }
@@ -74,21 +96,28 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
 
     /// Copies a `PGresult` out into Swift values; the caller clears the result.
     init(copying result: OpaquePointer) {
-        let fieldCount = Int(PQnfields(result))
-        let rowCount = Int(PQntuples(result))
+        let fields = 0..<PQnfields(result)
         let columns = PostgresColumns(
-            names: (0..<fieldCount).map { PQfname(result, Int32($0)).map { String(cString: $0) } ?? "?column?" },
-            types: (0..<fieldCount).map { PostgresDataType(oid: PQftype(result, Int32($0))) })
+            names: fields.map { PQfname(result, $0).map { String(cString: $0) } ?? "?column?" },
+            types: fields.map { PostgresDataType(oid: PQftype(result, $0)) })
         self.columns = columns
-        self.rows = (0..<rowCount).map { row in
-            PostgresRow(
-                columns: columns,
-                values: (0..<fieldCount).map { field in
-                    PQgetisnull(result, Int32(row), Int32(field)) == 1
-                        ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(field)))
-                })
+        self.rows = (0..<PQntuples(result)).map { row in
+            var invalidText: Set<Int> = []
+            let values = fields.map { field -> String? in
+                guard PQgetisnull(result, row, field) == 0 else { return nil }
+                let (text, isValid) = Self.text(at: PQgetvalue(result, row, field))
+                if !isValid { invalidText.insert(Int(field)) }
+                return text
+            }
+            return PostgresRow(columns: columns, values: values, invalidTextColumns: invalidText)
         }
         self.affectedRows = PQcmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0
+    }
+
+    /// A value's text, and whether its bytes were valid UTF-8 (if not, the text has U+FFFD in their place).
+    private static func text(at bytes: UnsafePointer<CChar>) -> (text: String, isValid: Bool) {
+        if let text = String(validatingCString: bytes) { return (text, true) }
+        return (String(cString: bytes), false)
     }
 
     public var startIndex: Int { rows.startIndex }

@@ -23,14 +23,19 @@ public struct TestDatabase: Sendable {
     }
 
     /// Creates a database, runs `body` with it and drops it, whether `body` succeeds or throws.
+    ///
+    /// `encoding` (e.g. `SQL_ASCII`, which stores any bytes unchecked, as some legacy ERPs do)
+    /// creates the database with that encoding and the C locale; nil keeps the server's default.
     public static func with<T>(
+        encoding: String? = nil,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (TestDatabase) async throws -> T
     ) async throws -> T {
         let server = try server()
         let name = "couplet_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let admin = try await PostgresConnection.connect(server, applicationName: "couplet tests")
-        try await admin.runScript("CREATE DATABASE \(name)", name: "create test database")
+        let options = encoding.map { " WITH ENCODING '\($0)' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" } ?? ""
+        try await admin.runScript("CREATE DATABASE \(name)\(options)", name: "create test database")
         let database = TestDatabase(configuration: server.replacingDatabase(with: name), name: name)
         do {
             let result = try await body(database)
