@@ -32,14 +32,20 @@ public struct FieldDiff: Sendable {
     /// from `target` counts as different. With `target` nil (an insert or a restore), every
     /// field whose value is not NULL, so that the target's defaults fill the rest.
     /// `lookup` resolves `lookup(...)` rules from source ids to target ids.
+    /// `invalidText` names source columns whose bytes were not valid UTF-8: a field reading one fails the record.
     public func changes(sourceID: String, source: FieldValues, target: FieldValues?,
-                        lookup: LookupResolver? = nil) throws(SyncFailure) -> FieldValues {
+                        lookup: LookupResolver? = nil, invalidText: Set<String> = []) throws(SyncFailure) -> FieldValues {
         let record = mapping.record(sourceID, on: direction.source)
         var changes: FieldValues = [:]
         for field in fields {
+            if field.constant == nil, invalidText.contains(field.field(on: direction.source)) {
+                throw notTransferable(field, record: record, what: "bytes that are not valid UTF-8")
+            }
             let value = try newValue(of: field, record: record, source: source, lookup: lookup)
             let column = field.field(on: direction.target)
-            try checkTransferable(value, field: field, record: record)
+            if value?.unicodeScalars.contains("\u{0}") == true {
+                throw notTransferable(field, record: record, what: "a NUL character, which PostgreSQL text cannot hold")
+            }
             let writes = needsWriting(value, to: column, of: target, comparison: field.comparison)
             if writes || target == nil { try checkNotNull(field, value, record: record) }
             if writes { changes.updateValue(value, forKey: column) }
@@ -79,15 +85,11 @@ public struct FieldDiff: Sendable {
         return value
     }
 
-    /// A value that cannot reach the target unchanged fails the record: PostgreSQL text cannot
-    /// hold a NUL character, and U+FFFD stands where the source held bytes that were not valid
-    /// UTF-8 (the Postgres client decodes them so); writing either would alter the value.
-    private func checkTransferable(_ value: String?, field: FieldMapping, record: RecordIdentity) throws(SyncFailure) {
-        guard let value, value.unicodeScalars.contains(where: { $0 == "\u{0}" || $0 == "\u{FFFD}" }) else { return }
-        let source = field.field(on: direction.source)
+    /// A value that cannot reach the target unchanged fails the record (writing it would alter it).
+    private func notTransferable(_ field: FieldMapping, record: RecordIdentity, what: String) -> SyncFailure {
+        let source = field.constant == nil ? field.field(on: direction.source) : "the constant"
         let target = "\(mapping.table(on: direction.target)).\(field.field(on: direction.target))"
-        let what = value.unicodeScalars.contains("\u{0}") ? "a NUL character, which PostgreSQL text cannot hold" : "bytes that are not valid UTF-8"
-        throw SyncFailure(
+        return SyncFailure(
             code: .valueNotTransferable,
             message: "\(record) cannot be synchronized by mapping \(mapping.name): its \(source) holds \(what), so it cannot reach \(target) unchanged; nothing was written. Correct \(source) on \(record) (or the source database's encoding), then run \(mapping.name) again.",
             field: source)

@@ -338,7 +338,8 @@ struct SyncPass {
             direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(modifiedOn: record.modifiedOn),
             counterpart: counterpart)
         return SyncDecision(for: input, in: mapping.settings) { () throws(SyncFailure) in
-            try diff.changes(sourceID: record.id, source: record.values, target: target?.values, lookup: lookups.resolve)
+            try diff.changes(
+                sourceID: record.id, source: record.values, target: target?.values, lookup: lookups.resolve, invalidText: record.invalidText)
         }
     }
 

@@ -10,6 +10,16 @@ public struct SyncRecord: Sendable {
     public var modifiedOn: Date
     /// The mapped columns' values as text (nil: NULL).
     public var values: FieldValues
+    /// The columns whose bytes were not valid UTF-8 (their `values` are not what the source holds).
+    public var invalidText: Set<String> = []
+
+    /// A record with these values.
+    public init(id: String, modifiedOn: Date, values: FieldValues, invalidText: Set<String> = []) {
+        self.id = id
+        self.modifiedOn = modifiedOn
+        self.values = values
+        self.invalidText = invalidText
+    }
 }
 
 /// A change to one record: its id, the values to write, and the modified-on the change was computed against.
@@ -230,8 +240,13 @@ public struct PostgresTableEndpoint: TableEndpoint {
         let names = columns.map { $0.parts[0] }
         return try await read(query) { row in
             var values: FieldValues = [:]
-            for (index, name) in names.enumerated() { values[name] = row.values[index + 2] }
-            return SyncRecord(id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values)
+            var invalid: Set<String> = []
+            for (index, name) in names.enumerated() {
+                values[name] = row.values[index + 2]
+                if row.hasInvalidText(at: index + 2) { invalid.insert(name) }
+            }
+            return SyncRecord(
+                id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values, invalidText: invalid)
         }
     }
 

@@ -1,5 +1,0 @@
-import Postgres
-extension PostgresError {
-    var columnName: String? { nil }
-    var constraintName: String? { nil }
-}

@@ -1,0 +1,248 @@
+import Foundation
+import Logging
+import Postgres
+import PostgresTestSupport
+import Testing
+
+@testable import Sync
+
+/// An ERP and a CRM unlike the demo's: ERP debtors keyed by a sequence, `char(2)` country codes,
+/// a CHECK constraint, a blocked flag the mapping filters on; CRM clients keyed by a uuid with a
+/// free-text number. The DEBTOR mapping pairs `debtor.id ↔ client.number` (the ERP assigns the
+/// number), names trimmed on the way to the ERP.
+struct OwnSchemaFixture {
+    let coordination: PostgresConnection
+    let erp: PostgresConnection
+    let crm: PostgresConnection
+    let endpoints: EndpointDirectory
+
+    static let erpSchema = """
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
+        CREATE TABLE debtor (id serial PRIMARY KEY, name text NOT NULL, country char(2), credit_limit numeric(12, 2)
+                                 CONSTRAINT credit_not_negative CHECK (credit_limit >= 0),
+                             manager text, blocked boolean NOT NULL DEFAULT false, modified_at timestamptz NOT NULL DEFAULT now());
+        CREATE TRIGGER touch BEFORE UPDATE ON debtor FOR EACH ROW EXECUTE FUNCTION touch();
+        """
+    static let crmSchema = """
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
+        CREATE TABLE client (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), number text, name text NOT NULL, country text,
+                             credit numeric, manager text, modified_at timestamptz NOT NULL DEFAULT now());
+        CREATE TRIGGER touch BEFORE UPDATE ON client FOR EACH ROW EXECUTE FUNCTION touch();
+        """
+
+    static func with(
+        isolation: isolated (any Actor)? = #isolation, _ body: (OwnSchemaFixture) async throws -> Void
+    ) async throws {
+        try await withMigratedDatabase { _, coordination in
+            try await SampleEndpoints.with(erpSchema: erpSchema, crmSchema: crmSchema) { sample in
+                try await coordination.runScript("INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
+                try await body(OwnSchemaFixture(
+                    coordination: coordination, erp: sample.erp, crm: sample.crm,
+                    endpoints: EndpointDirectory(environment: sample.environment)))
+            }
+        }
+    }
+
+    /// The DEBTOR mapping; `match` names a field (`name`, `id`) used for match-based coupling.
+    func addMapping(
+        direction: String = "bidirectional", updateConflict: String = "fail", deletionConflict: String = "fail",
+        match: String? = nil
+    ) async throws {
+        try await coordination.query(
+            """
+            INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified, local_filter,
+                integration_endpoint, integration_table, integration_key, integration_modified, direction, update_conflict,
+                deletion_conflict, sync_only_coupled)
+            VALUES ('DEBTOR', 'erp', 'debtor', 'id', 'modified_at', 'NOT blocked', 'crm', 'client', 'id', 'modified_at',
+                    \(direction), \(updateConflict), \(deletionConflict), false)
+            """)
+        try await coordination.query(
+            """
+            INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, from_integration_rule,
+                                                comparison, match_priority) VALUES
+                ('DEBTOR', 1, 'id', 'number', 'bidirectional', NULL, 'text', CASE WHEN \(match) = 'id' THEN 1 END),
+                ('DEBTOR', 2, 'name', 'name', 'bidirectional', 'trim', 'text', CASE WHEN \(match) = 'name' THEN 1 END),
+                ('DEBTOR', 3, 'country', 'country', 'bidirectional', NULL, 'text', NULL),
+                ('DEBTOR', 4, 'credit_limit', 'credit', 'bidirectional', NULL, 'numeric', NULL),
+                ('DEBTOR', 5, 'manager', 'manager', 'bidirectional', NULL, 'text', NULL)
+            """)
+    }
+
+    @discardableResult
+    func sync(_ kind: SyncKind = .delta, records: ChosenRecords? = nil) async throws -> [SyncDirection: SyncCounts] {
+        try await SyncEngine(coordination: coordination, endpoints: endpoints, logger: Logger(label: "test"))
+            .run(mapping: "DEBTOR", kind: kind, records: records)
+    }
+
+    func value<T: PostgresDecodable>(_ connection: PostgresConnection, _ sql: PostgresQuery, as type: T.Type = T.self) async throws -> T {
+        try await connection.query(sql).single().decode(T.self, at: 0)
+    }
+
+    func errors() async throws -> [(message: String, errorClass: String)] {
+        try await coordination.query("SELECT message, error_class FROM couplet.sync_errors ORDER BY id").map { try $0.decode((String, String).self) }
+    }
+}
+
+@Suite("Sync integrity on a schema unlike the demo's")
+struct IntegrityTests {
+    @Test("1. an insert never changes a record it did not create: a key held by a filtered-out record fails, naming both")
+    func insertNeverOverwrites() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping()
+            try await f.erp.query("INSERT INTO debtor (id, name, manager, blocked) VALUES (3, 'Blocked Ltd', 'ANNA', true)")
+            try await f.erp.query("SELECT setval('debtor_id_seq', 10)")
+            try await f.crm.query("INSERT INTO client (number, name, manager) VALUES ('3', 'Crm Three', 'BOB')")
+            for run in 1...3 {
+                let counts = try await f.sync(.full)[.fromIntegration]
+                #expect(counts?.inserted == 0, "run \(run): \(String(describing: counts))")
+                #expect(try await f.value(f.erp, "SELECT manager || '/' || name FROM debtor WHERE id = 3", as: String.self) == "ANNA/Blocked Ltd")
+            }
+            #expect(try await f.value(f.erp, "SELECT count(*) FROM debtor", as: Int.self) == 1)
+            let (message, errorClass) = try #require(try await f.errors().first)
+            #expect(message.contains("Mapping DEBTOR cannot create client") && message.contains("as debtor 3"), "\(message)")
+            #expect(message.contains("couplet couple DEBTOR 3 "), "says how to couple them: \(message)")
+            #expect(errorClass == "key_collision:uncoupled")
+            let skipped = try await f.value(f.coordination, "SELECT skipped FROM couplet.sync_failures", as: Bool.self)
+            #expect(skipped, "the same cause twice: skipped, not logged for ever")
+        }
+    }
+
+    @Test("2. coupling by match copies nothing: differing pairs meet the update-conflict policy (fail → conflict, values kept)")
+    func matchCopiesNothing() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(match: "name")
+            try await f.erp.query("INSERT INTO debtor (name, credit_limit, manager) VALUES ('Adatum', 7000, 'ANNA')")
+            try await f.crm.query("INSERT INTO client (name, credit, manager) VALUES ('Adatum', 99999, 'BOB')")
+            let counts = try await f.sync(.full)
+            #expect(counts[.toIntegration]?.coupled == 1)
+            #expect(try await f.value(f.erp, "SELECT credit_limit::text || '/' || manager FROM debtor", as: String.self) == "7000.00/ANNA")
+            #expect(try await f.value(f.crm, "SELECT credit::text || '/' || manager FROM client", as: String.self) == "99999/BOB")
+            #expect(try await f.errors().map(\.errorClass).contains("update_conflict"))
+            #expect(try await f.value(f.crm, "SELECT count(*) FROM client", as: Int.self) == 1)
+            #expect(try await f.value(f.erp, "SELECT count(*) FROM debtor", as: Int.self) == 1)
+        }
+    }
+
+    @Test("2. with get_from_integration the CRM wins the matched pair, every field of it")
+    func matchFollowsWinningPolicy() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(updateConflict: "get_from_integration", match: "name")
+            try await f.erp.query("INSERT INTO debtor (name, credit_limit, manager) VALUES ('Adatum', 7000, 'ANNA')")
+            try await f.crm.query("INSERT INTO client (name, credit, manager) VALUES ('Adatum', 99999, 'BOB')")
+            try await f.sync(.full)
+            #expect(try await f.value(f.erp, "SELECT credit_limit::text || '/' || manager FROM debtor", as: String.self) == "99999.00/BOB")
+            let quiet = try await f.sync()
+            #expect(quiet.values.allSatisfy { $0.modified == 0 && $0.inserted == 0 }, "in step: \(quiet)")
+        }
+    }
+
+    @Test("3. a match compares both sides alike (trim, inner spaces, case): the same pair matches from either side",
+          arguments: ["to_integration", "from_integration"])
+    func matchFromEitherSide(direction: String) async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(direction: direction, match: "name")
+            try await f.erp.query("INSERT INTO debtor (name) VALUES ('  Fabrikam   Inc ')")
+            try await f.crm.query("INSERT INTO client (name) VALUES ('fabrikam inc')")
+            let counts = try await f.sync(.full)
+            #expect(counts.values.map(\.coupled).reduce(0, +) == 1, "\(counts)")
+            #expect(counts.values.map(\.inserted).reduce(0, +) == 0, "no duplicate: \(counts)")
+            #expect(try await f.value(f.erp, "SELECT count(*) FROM debtor", as: Int.self) == 1)
+            #expect(try await f.value(f.crm, "SELECT count(*) FROM client", as: Int.self) == 1)
+        }
+    }
+
+    @Test("4. remove_coupling remembers the deletion: the survivor is not created again until a person asks")
+    func deletionIsNotUndone() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(deletionConflict: "remove_coupling")
+            try await f.erp.query("INSERT INTO debtor (name) VALUES ('Keep'), ('Gone')")
+            try await f.sync(.full)
+            #expect(try await f.value(f.crm, "SELECT count(*) FROM client", as: Int.self) == 2)
+            try await f.crm.query("DELETE FROM client WHERE name = 'Gone'")
+            let first = try await f.sync(.full)
+            #expect(first[.toIntegration]?.uncoupled == 1 && first[.toIntegration]?.inserted == 0, "\(first)")
+            for _ in 1...2 {
+                let again = try await f.sync(.full)
+                #expect(again.values.allSatisfy { $0.inserted == 0 }, "not re-created: \(again)")
+            }
+            #expect(try await f.value(f.crm, "SELECT count(*) FROM client", as: Int.self) == 1)
+            let gone = try await f.value(f.erp, "SELECT id::text FROM debtor WHERE name = 'Gone'", as: String.self)
+            let asked = try await f.sync(.records, records: ChosenRecords(side: .local, ids: [gone]))
+            #expect(asked[.toIntegration]?.inserted == 1, "a person asked: \(asked)")
+        }
+    }
+
+    @Test("4. propagate deletes the counterpart — unless it changed since the last sync")
+    func propagateDeletion() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(deletionConflict: "propagate")
+            try await f.erp.query("INSERT INTO debtor (name) VALUES ('Quiet'), ('Edited')")
+            try await f.sync(.full)
+            try await f.crm.query("UPDATE client SET manager = 'BOB' WHERE name = 'Edited'")
+            try await f.erp.query("DELETE FROM debtor")
+            let counts = try await f.sync(.full)
+            #expect(counts[.toIntegration]?.deleted == 1, "\(counts)")
+            #expect(try await f.value(f.crm, "SELECT string_agg(name, ',') FROM client", as: String.self) == "Edited")
+            #expect(try await f.errors().contains { $0.message.contains("changed after the last sync") })
+            #expect(try await f.value(f.erp, "SELECT count(*) FROM debtor", as: Int.self) == 0, "nothing resurrected")
+        }
+    }
+
+    @Test("5. a key the ERP's sequence assigns is written back to the CRM record in the same run")
+    func assignedKeyIsWrittenBack() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping()
+            try await f.erp.query("SELECT setval('debtor_id_seq', 41)")
+            try await f.crm.query("INSERT INTO client (name) VALUES ('From the CRM')")
+            let counts = try await f.sync(.full)
+            #expect(counts[.fromIntegration]?.inserted == 1)
+            #expect(try await f.value(f.crm, "SELECT number FROM client", as: String?.self) == "42")
+            let quiet = try await f.sync()
+            #expect(quiet.values.allSatisfy { $0.modified == 0 && $0.inserted == 0 }, "no echo of the write-back: \(quiet)")
+        }
+    }
+
+    @Test("6. a CHECK violation is classified by constraint, names mapping, both keys and the column, and is skipped after two runs")
+    func failureClassification() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping()
+            try await f.erp.query("INSERT INTO debtor (name) VALUES ('Adatum')")
+            try await f.sync(.full)
+            let id = try await f.value(f.crm, "SELECT id::text FROM client", as: String.self)
+            try await f.crm.query("UPDATE client SET credit = -5")
+            for _ in 1...3 { try await f.sync() }
+            let errors = try await f.errors()
+            #expect(errors.count == 2, "logged twice, then skipped: \(errors.map(\.message))")
+            let message = try #require(errors.first?.message)
+            #expect(message.contains("Mapping DEBTOR could not write client \(id) to debtor 1"), "\(message)")
+            #expect(message.contains("column credit_limit") && message.contains("credit_not_negative") && message.contains("Correct credit on client"), "\(message)")
+            #expect(errors.allSatisfy { $0.errorClass == "write_refused:23514:credit_not_negative" })
+            let detail = try await f.value(f.coordination, "SELECT detail FROM couplet.sync_errors LIMIT 1", as: String.self)
+            #expect(!detail.contains("-5"), "no row values in the detail: \(detail)")
+            #expect(try await f.value(f.coordination, "SELECT skipped FROM couplet.couplings", as: Bool.self))
+        }
+    }
+
+    @Test("8. text that is not valid UTF-8 in a SQL_ASCII source fails its record; nothing is written altered")
+    func invalidTextFails() async throws {
+        try await withMigratedDatabase { _, coordination in
+            try await TestDatabase.with(encoding: "SQL_ASCII") { ascii in
+                try await SampleEndpoints.with(erpSchema: nil, crmSchema: OwnSchemaFixture.crmSchema) { sample in
+                    let erp = try await ascii.connect()
+                    defer { erp.close() }
+                    try await erp.runScript(OwnSchemaFixture.erpSchema, name: "erp")
+                    try await erp.runScript("INSERT INTO debtor (name) VALUES (E'Caf\\xe9'), ('Plain')", name: "latin-1 bytes")
+                    var environment = sample.environment
+                    environment["COUPLET_ENDPOINT_ERP_URL"] = ascii.configuration.connectionString
+                    try await coordination.runScript("INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
+                    let f = OwnSchemaFixture(coordination: coordination, erp: erp, crm: sample.crm, endpoints: EndpointDirectory(environment: environment))
+                    try await f.addMapping(direction: "to_integration")
+                    let counts = try await f.sync(.full)[.toIntegration]
+                    #expect(counts?.inserted == 1 && counts?.failed == 1, "\(String(describing: counts))")
+                    #expect(try await f.value(f.crm, "SELECT string_agg(name, ',') FROM client", as: String.self) == "Plain")
+                    #expect(try await f.errors().first?.message.contains("not valid UTF-8") == true)
+                }
+            }
+        }
+    }
+}
