@@ -1,0 +1,59 @@
+import Foundation
+import Postgres
+import PostgresTestSupport
+import Testing
+
+@Suite("A worker killed between its target write and the coupling save", .serialized)
+struct CrashRecoveryTests {
+    /// The worker is held after its CRM write (the coupling table is locked), SIGKILLed, and the
+    /// ERP record edited again before the rescued job reruns. The rerun must recognise the CRM value
+    /// as its own write — not as a person's change that `get_from_integration` would copy back over
+    /// the newer ERP edit.
+    @Test("10. the rerun recognises the integration's own unrecorded write and carries the newer edit")
+    func unrecordedWriteIsRecognised() async throws {
+        try await SyncProcessFixture.with(customers: 1) { f in
+            try await f.coordination.runScript(
+                "UPDATE couplet.table_mappings SET direction = 'bidirectional', update_conflict = 'get_from_integration'", name: "policy")
+            let first = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: f.environment)
+            let full = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment)
+            #expect(full.status == 0, "\(full.standardError)")
+
+            try await f.erp.query("UPDATE customer SET name = 'First edit' WHERE no = '1'")
+            let locker = try await PostgresConnection.connect(f.coordination.configuration)
+            defer { locker.close() }
+            try await locker.runScript("BEGIN; LOCK TABLE couplet.couplings IN EXCLUSIVE MODE", name: "hold couplings")
+            let delta = try await CoupletProcess.run(["sync", "CUSTOMER"], environment: f.environment)
+            #expect(delta.status == 0, "\(delta.standardError)")
+            try await waitUntil("the worker wrote the CRM and waits to save the coupling") {
+                let written = try await f.count(f.crm, "SELECT count(*) FROM account WHERE name = 'First edit'") == 1
+                let waiting = try await f.count(
+                    f.coordination, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+                return written && waiting > 0
+            }
+            first.kill()
+            _ = try await first.waitForExit()
+            try await locker.runScript("ROLLBACK", name: "release")
+            try await f.erp.query("UPDATE customer SET name = 'Second edit' WHERE no = '1'")
+
+            let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: f.environment)
+            try await waitUntil("the rescued job reran and carried the second edit") {
+                try await f.count(f.crm, "SELECT count(*) FROM account WHERE name = 'Second edit'") == 1
+            }
+            let erpName = try await f.erp.query("SELECT name FROM customer WHERE no = '1'").single().decode(String.self, at: 0)
+            #expect(erpName == "Second edit", "the newer ERP edit is not overwritten by the engine's own earlier write")
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.write_intents") == 0, "the intent was reconciled")
+            second.terminate()
+            _ = try await second.waitForExit()
+        }
+    }
+
+    private func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("timed out waiting until \(what)")
+        throw CancellationError()
+    }
+}
