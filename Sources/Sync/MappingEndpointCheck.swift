@@ -31,8 +31,16 @@ public struct MappingEndpointCheck: Sendable {
             for finding in await findings(for: mapping, connections: connections) {
                 problems.report(at: mapping.place(of: finding.part), finding.message, severity: finding.severity)
             }
+            if mapping.mapping.settings.deletionConflictPolicy == .restore {
+                problems.report(at: mapping.place(of: .mapping), Self.restoreWarning(mapping.mapping.settings.name), severity: .warning)
+            }
         }
         return FileProblems.inFileOrder(problems.problems)
+    }
+
+    /// The one policy that can undo a person's deletion: restore re-creates the deleted record.
+    static func restoreWarning(_ mapping: String) -> String {
+        "mapping \(mapping): deletion_conflict restore re-creates a record that a person deleted, whenever a run finds the deletion; remove_coupling (remembered, never re-created unless asked) and propagate never undo a deletion"
     }
 
     /// A session on `endpoint`, or nil with the reason reported at its declaration.

@@ -59,6 +59,20 @@ struct MappingEndpointCheckTests {
         }
     }
 
+    @Test("deletion_conflict restore is warned about: it re-creates records a person deleted; the other policies are not")
+    func restoreWarns() async throws {
+        try await EndpointFixture.with { f in
+            let file = customerFile().replacingOccurrences(of: "    fields:", with: "    deletion_conflict: restore\n    fields:")
+            #expect(try await f.endpointProblems(file) == [
+                "5:5: warning: " + MappingEndpointCheck.restoreWarning("CUSTOMER"), creditLimitWarning,
+            ])
+            for policy in ["fail", "remove_coupling", "propagate"] {
+                let other = customerFile().replacingOccurrences(of: "    fields:", with: "    deletion_conflict: \(policy)\n    fields:")
+                #expect(try await f.endpointProblems(other) == [creditLimitWarning])
+            }
+        }
+    }
+
     @Test("a missing table is reported at the table, naming mapping, side and endpoint")
     func missingTable() async throws {
         try await EndpointFixture.with { f in
