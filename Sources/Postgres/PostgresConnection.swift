@@ -219,13 +219,24 @@ public final class PostgresConnection: Sendable {
     }
 
     /// True when the connection can be lent to the next user: connected, and outside any transaction.
-
+    ///
+    /// Costs no round trip. Whatever the server sent while the connection sat unused is read without
+    /// waiting: a server that restarts (or terminates the session) sends an error and closes the
+    /// socket, which is how libpq learns that the connection is gone.
     var isIdle: Bool {
         handle.withLock { connection in
             guard let connection else { return false }
-
+            Self.readPendingInput(connection)
             return PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE
         }
+    }
+
+    /// Reads what the server sent, as long as the socket is readable at once (the error and the end
+    /// of a closed connection may take a read each); never waits.
+    private static func readPendingInput(_ connection: OpaquePointer) {
+        var socket = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+        var reads = 0
+        while reads < 4, poll(&socket, 1, 0) > 0, PQconsumeInput(connection) == 1 { reads += 1 }
     }
 
     /// The server's process id for this session (`pg_stat_activity.pid`).

@@ -34,6 +34,21 @@ struct ConnectionPoolTests {
         }
     }
 
+    @Test("an idle connection the server terminated (as in a restart) is replaced before it is lent")
+    func terminatedWhileIdle() async throws {
+        try await TestDatabase.with { database in
+            let pool = PostgresConnectionPool(database.configuration, maximumConnections: 1)
+            defer { pool.close() }
+            let pid = try await pool.withConnection { db in db.backendPID }
+            try await terminate(pid, in: database)
+            let (answer, newPID) = try await pool.withConnection { db in
+                (try await db.query("SELECT 41 + 1").single().decode(Int.self, at: 0), db.backendPID)
+            }
+            #expect(answer == 42)
+            #expect(newPID != pid)
+        }
+    }
+
     /// Runs a body on `pool` that inserts `entry` in a transaction and is cancelled while the transaction is open.
     private func cancelInsideTransaction(of pool: PostgresConnectionPool, inserting entry: String) async throws {
         let (inserted, signal) = AsyncStream.makeStream(of: Void.self)
@@ -56,5 +71,15 @@ struct ConnectionPoolTests {
         let observer = try await database.connect()
         defer { observer.close() }
         return try await observer.query("SELECT entry FROM log ORDER BY entry").map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Terminates the session `pid` and waits until its backend has exited.
+    private func terminate(_ pid: Int32, in database: TestDatabase) async throws {
+        let admin = try await database.connect()
+        defer { admin.close() }
+        try await admin.query("SELECT pg_terminate_backend(\(pid))")
+        while try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid)").single().decode(Int.self, at: 0) > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 }
