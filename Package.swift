@@ -116,7 +116,10 @@ let package = Package(
         ),
         .testTarget(
             name: "QueueTests",
-            dependencies: ["Queue", "Postgres", "CoupletSchema", "PostgresTestSupport"]
+            dependencies: [
+                "Queue", "Postgres", "CoupletSchema", "PostgresTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "SyncTests",

@@ -119,8 +119,22 @@ public final class PostgresConnection: Sendable {
     /// statement in errors (its values never appear there).
     @discardableResult
     public func query(_ query: PostgresQuery, name: String? = nil) async throws -> PostgresRows {
+        try await run(query, name: name, onCancel: .cancelStatement)
+    }
+
+    /// Runs a cleanup statement even when the task is cancelled, where `query` would refuse to start:
+    /// recording that a run was cancelled, releasing what the cancelled work held.
+    ///
+    /// Cancellation does not interrupt it either, so keep it short. It fails only as any statement
+    /// fails (a broken connection, a server error).
+    @discardableResult
+    public func queryEvenIfCancelled(_ query: PostgresQuery, name: String? = nil) async throws -> PostgresRows {
+        try await run(query, name: name, onCancel: .runEvenIfCancelled)
+    }
+
+    private func run(_ query: PostgresQuery, name: String?, onCancel action: CancelAction) async throws -> PostgresRows {
         let (sql, bindings) = query.rendered()
-        return try await perform(onCancel: .cancelStatement) { connection in
+        return try await perform(onCancel: action) { connection in
             try self.execute(sql, bindings, on: connection, statementName: name)
         }
     }
@@ -188,7 +202,11 @@ public final class PostgresConnection: Sendable {
     ///
     /// Outside a transaction the server runs the statements as one implicit transaction.
     public func runScript(_ script: String, name: String) async throws {
-        try await perform(onCancel: .cancelStatement) { connection in
+        try await runScript(script, name: name, onCancel: .cancelStatement)
+    }
+
+    private func runScript(_ script: String, name: String, onCancel action: CancelAction) async throws {
+        try await perform(onCancel: action) { connection in
             // PQexec stops at the first failing statement and returns its result, else the last one.
             _ = try Self.rows(
                 of: PQexec(connection, script), on: connection, statementName: name, configuration: self.configuration)
@@ -198,6 +216,27 @@ public final class PostgresConnection: Sendable {
     /// True while libpq considers the connection usable.
     public var isConnected: Bool {
         handle.withLock { connection in connection.map { PQstatus($0) == CONNECTION_OK } ?? false }
+    }
+
+    /// True when the connection can be lent to the next user: connected, and outside any transaction.
+    ///
+    /// Costs no round trip. Whatever the server sent while the connection sat unused is read without
+    /// waiting: a server that restarts (or terminates the session) sends an error and closes the
+    /// socket, which is how libpq learns that the connection is gone.
+    var isIdle: Bool {
+        handle.withLock { connection in
+            guard let connection else { return false }
+            Self.readPendingInput(connection)
+            return PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE
+        }
+    }
+
+    /// Reads what the server sent, as long as the socket is readable at once (the error and the end
+    /// of a closed connection may take a read each); never waits.
+    private static func readPendingInput(_ connection: OpaquePointer) {
+        var socket = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+        var reads = 0
+        while reads < 4, poll(&socket, 1, 0) > 0, PQconsumeInput(connection) == 1 { reads += 1 }
     }
 
     /// The server's process id for this session (`pg_stat_activity.pid`).
@@ -239,7 +278,9 @@ public final class PostgresConnection: Sendable {
     /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
     ///
     /// Called inside another transaction it becomes a savepoint, so an inner failure undoes only
-    /// the inner work and the outer transaction goes on.
+    /// the inner work and the outer transaction goes on. The rollback runs even when the task was
+    /// cancelled (a job's timeout, a shutdown), so the connection never stays inside the transaction;
+    /// a task cancelled before the commit is sent rolls back too.
     @discardableResult
     public func withTransaction<Result>(
         _ level: IsolationLevel = .readCommitted,
@@ -253,16 +294,15 @@ public final class PostgresConnection: Sendable {
         defer { transactionDepth.withLock { $0 -= 1 } }
         let savepoint = "couplet_savepoint_\(depth)"
         try await runScript(depth == 1 ? "BEGIN ISOLATION LEVEL \(level.rawValue)" : "SAVEPOINT \(savepoint)", name: "begin")
-        let result: Result
         do {
-            result = try await body(self)
+            let result = try await body(self)
+            try await runScript(depth == 1 ? "COMMIT" : "RELEASE SAVEPOINT \(savepoint)", name: "commit")
+            return result
         } catch {
             let rollback = depth == 1 ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT \(savepoint); RELEASE SAVEPOINT \(savepoint)"
-            try? await runScript(rollback, name: "rollback")
+            try? await runScript(rollback, name: "rollback", onCancel: .runEvenIfCancelled)
             throw error
         }
-        try await runScript(depth == 1 ? "COMMIT" : "RELEASE SAVEPOINT \(savepoint)", name: "commit")
-        return result
     }
 
     // MARK: - Running on the connection's queue
@@ -272,7 +312,7 @@ public final class PostgresConnection: Sendable {
         case cancelStatement
         case wakeWaiter
         /// Not stopped by cancellation, and run even in a cancelled task: cleanup that returns the
-        /// connection to a usable state (ending a COPY).
+        /// connection to a usable state (ending a COPY, rolling back a transaction).
         case runEvenIfCancelled
     }
 

@@ -3,8 +3,8 @@ import Synchronization
 /// A bounded set of connections to one database, lent to one task at a time.
 ///
 /// Connections are opened lazily up to `maximumConnections`; a task that finds none free waits
-/// its turn. A connection that broke while lent is closed instead of returned, so the next
-/// borrower gets a fresh one.
+/// its turn. Only an idle connection is lent: one that broke (while lent, or while it waited —
+/// a server restart) or that came back inside a transaction is closed, and a fresh one opened.
 public final class PostgresConnectionPool: Sendable {
     /// The database the pool connects to.
     public let configuration: PostgresConfiguration
@@ -80,7 +80,8 @@ public final class PostgresConnectionPool: Sendable {
             }
             switch next {
             case .use(let connection):
-                return connection
+                if connection.isIdle { return connection }
+                discard(connection)
             case .open:
                 do {
                     return try await PostgresConnection.connect(
@@ -109,17 +110,18 @@ public final class PostgresConnectionPool: Sendable {
     }
 
     private func giveBack(_ connection: PostgresConnection) {
-        let keep = connection.isConnected && !state.withLock { $0.closed }
-        if keep {
-            let waiter = state.withLock { state in
-                state.idle.append(connection)
-                return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
-            }
-            waiter?.resume()
-        } else {
-            connection.close()
-            releaseSlot()
+        guard connection.isIdle, !state.withLock({ $0.closed }) else { return discard(connection) }
+        let waiter = state.withLock { state in
+            state.idle.append(connection)
+            return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
         }
+        waiter?.resume()
+    }
+
+    /// Closes a connection that must not be lent again and frees its slot.
+    private func discard(_ connection: PostgresConnection) {
+        connection.close()
+        releaseSlot()
     }
 
     /// Frees a slot for a connection that closed or never opened, waking one waiter.

@@ -91,6 +91,13 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         return text
     }
 
+    /// True when an established connection was cut off (a server restart or failover, an
+    /// administrator terminating the session), as opposed to a server that cannot be reached: a new
+    /// connection is likely to work at once.
+    public var isDroppedConnection: Bool {
+        code == .connectionClosed || sqlState == "57P01" || sqlState == "57P02"
+    }
+
     /// True for failures that a new connection may cure.
     public var isConnectionLoss: Bool {
         code == .connectionClosed || code == .connectionFailed

@@ -1,7 +1,9 @@
 import Foundation
+import Postgres
 
 /// One attempt of one job: runs its handler against its timeout and stop request, and decides
-/// the outcome — completed, retried with backoff, failed, cancelled, or released on shutdown.
+/// the outcome — completed, retried (with backoff, or at once after a dropped connection), failed,
+/// cancelled, or released on shutdown.
 struct JobExecution: Sendable {
     let job: ClaimedJob
     let registry: JobRegistry
@@ -30,7 +32,9 @@ struct JobExecution: Sendable {
         case .handlerReturned(.some) where Task.isCancelled:
             return released()
         case .handlerReturned(let error?):
-            return failedAttempt(error as? JobError ?? JobError(.handlerFailed, "\(error)", isRetryable: true), policy: entry.retryPolicy)
+            return failedAttempt(
+                error as? JobError ?? JobError(.handlerFailed, "\(error)", isRetryable: true), policy: entry.retryPolicy,
+                droppedConnection: (error as? PostgresError)?.isDroppedConnection == true)
         case .timedOut:
             let limit = job.timeout.map { "\($0.seconds)" } ?? "?"
             return failedAttempt(JobError(.timedOut, "the handler ran longer than its timeout of \(limit) s", isRetryable: true), policy: entry.retryPolicy)
@@ -70,11 +74,17 @@ struct JobExecution: Sendable {
     }
 
     /// A failed attempt: retried after the policy's delay while attempts remain, else failed.
-    private func failedAttempt(_ error: JobError, policy: RetryPolicy) -> JobOutcome {
+    ///
+    /// An attempt that failed because its database connection was dropped (a server restart or
+    /// failover) is retried at once: the pool lends a live connection next time, so waiting out the
+    /// backoff would only hold the job back, and with it every job of its concurrency key. It still
+    /// counts as an attempt, so a database that keeps dropping connections cannot retry a job
+    /// forever. A database that cannot be reached at all keeps the backoff.
+    private func failedAttempt(_ error: JobError, policy: RetryPolicy, droppedConnection: Bool = false) -> JobOutcome {
         let maxAttempts = policy.maxAttempts ?? job.maxAttempts
         guard error.isRetryable, job.attempt < maxAttempts else { return failed(error) }
         var random = SystemRandomNumberGenerator()
-        let delay = policy.delay(after: job.attempt, random: &random)
+        let delay = droppedConnection ? .zero : policy.delay(after: job.attempt, random: &random)
         return JobOutcome(
             jobID: job.id, attempt: job.attempt, state: .retryable,
             runAt: Date().addingTimeInterval(delay.seconds), error: error)

@@ -213,6 +213,43 @@ struct TransactionTests {
             #expect(level == "serializable")
         }
     }
+
+    @Test("a transaction whose task is cancelled is rolled back, and the session leaves it")
+    func cancelledTransaction() async throws {
+        try await TestDatabase.with { database in
+            let db = try await database.connect()
+            let observer = try await database.connect()
+            try await db.query("CREATE TABLE log (entry text)")
+            let (inserted, signal) = AsyncStream.makeStream(of: Void.self)
+            let task = Task {
+                try await db.withTransaction { tx in
+                    try await tx.query("INSERT INTO log VALUES ('cancelled')")
+                    signal.yield()
+                    try await tx.query("SELECT pg_sleep(30)")
+                }
+            }
+            for await _ in inserted { break }
+            task.cancel()
+            _ = await task.result
+            try await db.query("INSERT INTO log VALUES ('after')")
+            let entries = try await observer.query("SELECT entry FROM log").map { try $0.decode(String.self, at: 0) }
+            #expect(entries == ["after"], "the next statement ran outside any transaction")
+        }
+    }
+
+    @Test("a cleanup statement runs in a cancelled task, where an ordinary one is refused")
+    func cleanupWhenCancelled() async throws {
+        try await withTestConnection { db in
+            try await db.query("CREATE TABLE run (state text)")
+            let task = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                await #expect(throws: PostgresError.self) { try await db.query("INSERT INTO run VALUES ('refused')") }
+                try await db.queryEvenIfCancelled("INSERT INTO run VALUES (\("cancelled"))", name: "mark run cancelled")
+            }
+            try await task.value
+            #expect(try await db.query("SELECT state FROM run").map { try $0.decode(String.self, at: 0) } == ["cancelled"])
+        }
+    }
 }
 
 @Suite("LISTEN/NOTIFY")
