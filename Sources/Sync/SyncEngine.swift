@@ -131,8 +131,9 @@ public struct SyncEngine: Sendable {
         }
     }
 
+    /// Releases the mapping's lock, even when the task is cancelled (the connection outlives the run).
     private func unlock(_ mapping: String) async throws {
-        try await coordination.query("SELECT pg_advisory_unlock(hashtext('couplet sync'), hashtext(\(mapping)))", name: "mapping unlock")
+        try await coordination.queryEvenIfCancelled("SELECT pg_advisory_unlock(hashtext('couplet sync'), hashtext(\(mapping)))", name: "mapping unlock")
     }
 
     /// What match-based coupling of `mapping` would find for each uncoupled record of its first

@@ -62,7 +62,8 @@ struct SyncPass {
             }
             counts = try await endRun(runID, state: "succeeded")
         } catch {
-            _ = try? await endRun(runID, state: "failed", message: "\(error)")
+            let cancelled = Task.isCancelled
+            _ = try? await endRun(runID, state: cancelled ? "cancelled" : "failed", message: cancelled ? "cancelled" : "\(error)")
             throw error
         }
         logger.info(
@@ -218,9 +219,9 @@ struct SyncPass {
             """, name: "add to sync run")
     }
 
-    /// Ends the run in `state`; returns its counts.
+    /// Ends the run in `state`, even when the task is cancelled; returns its counts.
     private func endRun(_ runID: Int64, state: String, message: String? = nil) async throws -> SyncCounts {
-        let row = try await coordination.query(
+        let row = try await coordination.queryEvenIfCancelled(
             """
             UPDATE couplet.sync_runs SET state = \(state), finished_at = now(), message = \(message) WHERE id = \(runID)
             RETURNING inserted, modified, deleted, unchanged, skipped, failed, coupled, uncoupled

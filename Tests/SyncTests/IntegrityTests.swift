@@ -246,3 +246,27 @@ struct IntegrityTests {
         }
     }
 }
+
+@Suite("A cancelled sync run")
+struct CancelledRunTests {
+    @Test("9. a run cancelled mid-write is recorded as cancelled, and the mapping's lock is released for the next run")
+    func cancelledRunIsRecorded() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(direction: "to_integration")
+            try await f.erp.query("INSERT INTO debtor (name) VALUES ('Waits')")
+            let blocker = try await PostgresConnection.connect(f.endpoints.configuration(of: "crm"))
+            defer { blocker.close() }
+            try await blocker.runScript("BEGIN; LOCK TABLE client IN ACCESS EXCLUSIVE MODE", name: "block the CRM")
+            let run = Task { try await f.sync(.full) }
+            while try await f.value(f.crm, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'", as: Int.self) == 0 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            run.cancel()
+            _ = await run.result
+            try await blocker.runScript("ROLLBACK", name: "release")
+            #expect(try await f.value(f.coordination, "SELECT state FROM couplet.sync_runs", as: String.self) == "cancelled")
+            let next = try await f.sync(.full)
+            #expect(next[.toIntegration]?.inserted == 1, "the mapping lock was released: \(next)")
+        }
+    }
+}
