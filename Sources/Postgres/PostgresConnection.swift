@@ -232,7 +232,7 @@ public final class PostgresConnection: Sendable {
     }
 
     /// Reads what the server sent, as long as the socket is readable at once (the error and the end
-    /// of a closed connection may take a read each); never waits.
+    /// of a closed connection may take a read each); never waits, and stops after a few reads.
     private static func readPendingInput(_ connection: OpaquePointer) {
         var socket = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
         var reads = 0

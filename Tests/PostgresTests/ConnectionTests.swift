@@ -237,6 +237,25 @@ struct TransactionTests {
         }
     }
 
+    @Test("a task cancelled just before the commit rolls back instead of staying in the transaction")
+    func cancelledBeforeCommit() async throws {
+        try await TestDatabase.with { database in
+            let db = try await database.connect()
+            let observer = try await database.connect()
+            try await db.query("CREATE TABLE log (entry text)")
+            let task = Task {
+                try await db.withTransaction { tx in
+                    try await tx.query("INSERT INTO log VALUES ('cancelled')")
+                    withUnsafeCurrentTask { $0?.cancel() }
+                }
+            }
+            _ = await task.result
+            try await db.query("INSERT INTO log VALUES ('after')")
+            let entries = try await observer.query("SELECT entry FROM log").map { try $0.decode(String.self, at: 0) }
+            #expect(entries == ["after"], "the next statement ran outside any transaction")
+        }
+    }
+
     @Test("a cleanup statement runs in a cancelled task, where an ordinary one is refused")
     func cleanupWhenCancelled() async throws {
         try await withTestConnection { db in
