@@ -220,6 +220,9 @@ struct IntegrityTests {
             let detail = try await f.value(f.coordination, "SELECT detail FROM couplet.sync_errors LIMIT 1", as: String.self)
             #expect(!detail.contains("-5"), "no row values in the detail: \(detail)")
             #expect(try await f.value(f.coordination, "SELECT skipped FROM couplet.couplings", as: Bool.self))
+            let causes = try await f.coordination.query("SELECT error_class, count(*) FROM couplet.sync_errors GROUP BY 1")
+                .map { try $0.decode((String, Int).self) }
+            #expect(causes.map { "\($0.0) \($0.1)" } == ["write_refused:23514:credit_not_negative 2"], "the README's one line per cause")
         }
     }
 
