@@ -4,22 +4,17 @@ import Postgres
 /// The couplings statements of `couplet verify`: keyset pages over a mapping's couplings, and the
 /// mark that hands a pair to the engine as changed.
 extension CouplingStore {
-    /// Up to `limit` couplings of `mapping` whose local id comes after `after` (all when nil), in
-    /// local-id order: one page of a walk over every coupling that holds one page in memory.
-    static func page(mapping: String, after: String?, limit: Int, on db: PostgresConnection) async throws -> [Coupling] {
+    /// Up to `limit` coupled pairs of `mapping` whose local id comes after `after` (all when nil),
+    /// in local-id order: one page of a walk over every coupling that holds one page in memory.
+    /// Only the ids: the rest of a coupling is loaded (`load`) for the few pairs that need it.
+    static func page(mapping: String, after: String?, limit: Int, on db: PostgresConnection) async throws -> [CoupledPair] {
         let after: PostgresQuery = after.map { "AND local_id > \($0)" } ?? ""
         return try await db.query(
             """
-            SELECT local_id, integration_id, local_modified_at, local_result, local_error, local_run_at,
-                   integration_modified_at, integration_result, integration_error, integration_run_at, skipped
-            FROM couplet.couplings WHERE mapping = \(mapping) \(after) ORDER BY local_id LIMIT \(limit)
+            SELECT local_id, integration_id FROM couplet.couplings
+            WHERE mapping = \(mapping) \(after) ORDER BY local_id LIMIT \(limit)
             """, name: "page couplings"
-        ).map { row in
-            Coupling(
-                localID: try row.decode(String.self, at: 0), integrationID: try row.decode(String.self, at: 1),
-                local: try couplingSide(row, from: 2), integration: try couplingSide(row, from: 6),
-                isSkipped: try row.decode(Bool.self, at: 10))
-        }
+        ).map { row in CoupledPair(localID: try row.decode(String.self, at: 0), integrationID: try row.decode(String.self, at: 1)) }
     }
 
     /// Marks `side` of the pairs with these local ids as changed since its last sync (forgets its
@@ -36,4 +31,10 @@ extension CouplingStore {
             name: "mark couplings changed"
         ).affectedRows
     }
+}
+
+/// The two ids of a coupled pair.
+struct CoupledPair: Sendable, Hashable {
+    let localID: String
+    let integrationID: String
 }

@@ -72,7 +72,7 @@ public enum CouplingStore {
         return couplings
     }
 
-    static func couplingSide(_ row: PostgresRow, from offset: Int) throws -> CouplingSide {
+    private static func couplingSide(_ row: PostgresRow, from offset: Int) throws -> CouplingSide {
         CouplingSide(
             lastSyncedModifiedOn: try row.decode(Date?.self, at: offset),
             lastResult: try row.decode(String?.self, at: offset + 1).flatMap(SyncResult.init(rawValue:)),

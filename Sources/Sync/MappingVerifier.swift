@@ -59,21 +59,36 @@ public struct MappingVerifier: Sendable {
             : nil
         var report = VerifyReport(mapping: name)
         if repair != nil { report.repair = RepairSummary() }
-        var cursor: String?
-        while case let page = try await CouplingStore.page(mapping: name, after: cursor, limit: pageSize, on: coordination),
-            let last = page.last
-        {
-            var findings = try await reader.findings(of: page)
+        var reading = try await reader.read(after: nil, limit: pageSize)
+        while let page = reading {
+            var findings: [VerifyFinding?]
             if let repair, var summary = report.repair {
-                findings = try await repair.repair(findings, reader: reader, summary: &summary)
+                findings = try await repair.repair(try await reader.findings(in: page), reader: reader, summary: &summary)
                 report.repair = summary
+                reading = try await reader.read(after: page.last, limit: pageSize)
+            } else {
+                // The next page is read while this one is compared (a repair writes between pages, so it reads after).
+                async let next = reader.read(after: page.last, limit: pageSize)
+                findings = try await reader.findings(in: page)
+                reading = try await next
             }
             for finding in findings { report.count(finding, limit: options.limit) }
-            cursor = last.localID
         }
         logger.info("verified", metadata: ["mapping": "\(name)", "checked": "\(report.checked)", "differing": "\(report.differing)"])
         return report
     }
+}
+
+/// A page of coupled pairs with what was read of both sides and the lookups their rules need.
+struct PairPage: Sendable {
+    typealias Read = (record: SyncRecord, passesFilter: Bool)
+    let pairs: [CoupledPair]
+    let locals: [String: Read]
+    let integrations: [String: Read]
+    let lookups: [SyncDirection: LookupTable]
+
+    /// The last local id of the page: where the next one starts.
+    var last: String? { pairs.last?.localID }
 }
 
 /// Reads a page of coupled pairs from both sides and tells each pair's state.
@@ -93,51 +108,87 @@ struct PairReader: Sendable {
             connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration))
     }
 
-    /// One finding per coupling, in the couplings' order: nil for a pair in step.
-    func findings(of couplings: [Coupling]) async throws -> [VerifyFinding?] {
-        async let localRead = local.recordsWithFilterState(ids: couplings.map(\.localID))
-        async let integrationRead = integration.recordsWithFilterState(ids: couplings.map(\.integrationID))
+    /// The next page of coupled pairs after local id `after`, with both sides' records; nil when none is left.
+    func read(after: String?, limit: Int) async throws -> PairPage? {
+        let pairs = try await CouplingStore.page(mapping: mapping.settings.name, after: after, limit: limit, on: coordination)
+        return pairs.isEmpty ? nil : try await read(pairs)
+    }
+
+    /// Both sides' records of these pairs, in one statement per side, and the lookups their rules need.
+    func read(_ pairs: [CoupledPair]) async throws -> PairPage {
+        async let localRead = local.recordsWithFilterState(ids: pairs.map(\.localID))
+        async let integrationRead = integration.recordsWithFilterState(ids: pairs.map(\.integrationID))
         let locals = Self.byID(try await localRead)
         let integrations = Self.byID(try await integrationRead)
-        let lookups = try await resolvers(locals: locals, integrations: integrations)
-        return couplings.map { coupling in
-            let state = comparison.state(
-                of: coupling, local: locals[coupling.localID], integration: integrations[coupling.integrationID], lookups: lookups)
-            return state.map { VerifyFinding(localID: coupling.localID, integrationID: coupling.integrationID, state: $0) }
-        }
-    }
-
-    private static func byID(_ read: [(record: SyncRecord, passesFilter: Bool)]) -> [String: (record: SyncRecord, passesFilter: Bool)] {
-        Dictionary(read.map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first })
-    }
-
-    /// The page's `lookup(...)` rules resolved through the referenced mappings' couplings, as the engine's pass would.
-    private func resolvers(
-        locals: [String: (record: SyncRecord, passesFilter: Bool)], integrations: [String: (record: SyncRecord, passesFilter: Bool)]
-    ) async throws -> [SyncDirection: LookupResolver] {
-        var resolvers: [SyncDirection: LookupResolver] = [:]
+        var lookups: [SyncDirection: LookupTable] = [:]
         for (diff, records) in [(comparison.toIntegration, locals), (comparison.fromIntegration, integrations)]
         where !diff.referencedMappings.isEmpty {
-            let table = try await LookupTable.load(
+            lookups[diff.direction] = try await LookupTable.load(
                 for: diff, direction: diff.direction, records: records.values.map(\.record), on: coordination)
-            resolvers[diff.direction] = table.resolve
         }
-        return resolvers
+        return PairPage(pairs: pairs, locals: locals, integrations: integrations, lookups: lookups)
+    }
+
+    /// One finding per pair of the page, in its order: nil for a pair in step. The couplings' stamps
+    /// (pending or drift) are loaded only for the pairs whose fields differ.
+    func findings(in page: PairPage) async throws -> [VerifyFinding?] {
+        let resolvers = page.lookups.mapValues { table in table.resolve }
+        var differing: [Int: [FieldDifference]] = [:]
+        var findings: [VerifyFinding?] = page.pairs.enumerated().map { index, pair in
+            let state: PairState?
+            switch comparison.state(local: page.locals[pair.localID], integration: page.integrations[pair.integrationID], lookups: resolvers) {
+            case .differ(let fields):
+                differing[index] = fields
+                state = nil
+            case .other(let other):
+                state = other
+            }
+            return state.map { VerifyFinding(localID: pair.localID, integrationID: pair.integrationID, state: $0) }
+        }
+        guard !differing.isEmpty else { return findings }
+        let couplings = try await CouplingStore.load(
+            mapping: mapping.settings.name, side: .local, ids: differing.keys.map { page.pairs[$0].localID }, on: coordination)
+        for (index, fields) in differing {
+            let pair = page.pairs[index]
+            guard let coupling = couplings[pair.localID], let local = page.locals[pair.localID]?.record,
+                let integration = page.integrations[pair.integrationID]?.record
+            else { continue }  // uncoupled meanwhile
+            findings[index] = VerifyFinding(
+                localID: pair.localID, integrationID: pair.integrationID,
+                state: comparison.state(of: fields, coupling: coupling, local: local, integration: integration))
+        }
+        return findings
+    }
+
+    private static func byID(_ read: [PairPage.Read]) -> [String: PairPage.Read] {
+        Dictionary(read.map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }
 
+/// What comparing a pair's values found, before its coupling's stamps are looked at.
+enum ValueComparison {
+    /// These fields differ: pending or drift, as the coupling says.
+    case differ([FieldDifference])
+    /// In step (nil), or a state the values alone decide.
+    case other(PairState?)
+}
+
 extension PairComparison {
-    /// The state of a coupled pair from what was read of each side (nil: the record does not
-    /// exist), or nil when in step: orphaned before outside the filter before compared.
+    /// What the values of a coupled pair say, from what was read of each side (nil: the record
+    /// does not exist): orphaned before outside the filter before compared.
     func state(
-        of coupling: Coupling, local: (record: SyncRecord, passesFilter: Bool)?,
-        integration: (record: SyncRecord, passesFilter: Bool)?, lookups: [SyncDirection: LookupResolver]
-    ) -> PairState? {
+        local: PairPage.Read?, integration: PairPage.Read?, lookups: [SyncDirection: LookupResolver]
+    ) -> ValueComparison {
         guard let local, let integration else {
-            return .orphaned(deleted: [local == nil ? SyncSide.local : nil, integration == nil ? .integration : nil].compactMap { $0 })
+            return .other(.orphaned(deleted: [local == nil ? SyncSide.local : nil, integration == nil ? .integration : nil].compactMap { $0 }))
         }
         let outside = [local.passesFilter ? nil : SyncSide.local, integration.passesFilter ? nil : .integration].compactMap { $0 }
-        guard outside.isEmpty else { return .outsideFilter(outside) }
-        return state(of: coupling, local: local.record, integration: integration.record, lookups: lookups)
+        guard outside.isEmpty else { return .other(.outsideFilter(outside)) }
+        do {
+            let fields = try differences(local: local.record, integration: integration.record, lookups: lookups)
+            return fields.isEmpty ? .other(nil) : .differ(fields)
+        } catch {
+            return .other(.notComparable(error.message))
+        }
     }
 }

@@ -59,19 +59,21 @@ public struct PairComparison: Sendable {
     }
 
     /// The state of a pair whose two records were both read and pass their filters; nil when in step.
-    ///
-    /// Differences the next run will carry (the record that carries them changed since its last
-    /// sync, or failed and is not skipped) are `pending`; the rest are `differs`.
     public func state(
         of coupling: Coupling, local: SyncRecord, integration: SyncRecord, lookups: [SyncDirection: LookupResolver] = [:]
     ) -> PairState? {
-        let fields: [FieldDifference]
         do {
-            fields = try differences(local: local, integration: integration, lookups: lookups)
+            let fields = try differences(local: local, integration: integration, lookups: lookups)
+            guard !fields.isEmpty else { return nil }
+            return state(of: fields, coupling: coupling, local: local, integration: integration)
         } catch {
             return .notComparable(error.message)
         }
-        guard !fields.isEmpty else { return nil }
+    }
+
+    /// Whether differing `fields` are `pending` — the record that carries them changed since its
+    /// last sync, or failed and is not skipped, so the next run carries them — or `differs`: drift.
+    public func state(of fields: [FieldDifference], coupling: Coupling, local: SyncRecord, integration: SyncRecord) -> PairState {
         guard !coupling.isSkipped else { return .differs(fields) }
         let localChanged = coupling.hasChanged(.local, modifiedOn: local.modifiedOn)
         let integrationChanged = coupling.hasChanged(.integration, modifiedOn: integration.modifiedOn)

@@ -91,7 +91,8 @@ struct PairRepair {
     private func recheck(_ findings: [VerifyFinding], reader: PairReader) async throws -> Set<String> {
         guard !findings.isEmpty else { return [] }
         let couplings = try await CouplingStore.load(mapping: settings.name, side: .local, ids: findings.map(\.localID), on: coordination)
-        let again = try await reader.findings(of: Array(couplings.values))
+        let pairs = couplings.values.map { CoupledPair(localID: $0.localID, integrationID: $0.integrationID) }
+        let again = try await reader.findings(in: try await reader.read(pairs))
         return Set(again.compactMap { finding in finding.flatMap { $0.state.isProblem ? $0.localID : nil } })
     }
 }

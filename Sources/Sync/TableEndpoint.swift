@@ -167,7 +167,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
             WHERE \(side.key) IN (\(try keys(ids))) ORDER BY \(side.key)
             """
         ) { row in
-            var values: FieldValues = [:]
+            var values = FieldValues(minimumCapacity: names.count)
             for (index, name) in names.enumerated() { values[name] = row.values[index + 2] }
             let record = SyncRecord(id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values)
             return (record, try row.decode(Bool.self, at: passes))

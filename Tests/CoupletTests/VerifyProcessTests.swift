@@ -36,6 +36,8 @@ struct VerifyProcessTests {
             ], "\(found.standardOutput)")
             let limited = try await CoupletProcess.run(["verify", "CUSTOMER", "--limit", "0"], environment: f.environment)
             #expect(limited.status == 2 && limited.standardOutput.contains("(the first 0 of 1 listed)"), "\(limited.standardOutput)")
+            let cron = try await CoupletProcess.run(["verify", "CUSTOMER", "--limit", "20"], environment: f.environment)
+            #expect(cron.status == 2 && cron.standardOutput.contains(pairLine), "\(cron.standardOutput)")
 
             let repaired = try await CoupletProcess.run(["verify", "CUSTOMER", "--repair"], environment: f.environment)
             #expect(repaired.status == 0, "\(repaired.standardOutput)\(repaired.standardError)")
@@ -50,5 +52,17 @@ struct VerifyProcessTests {
             worker.terminate()
             #expect(try await worker.waitForExit().status == 0)
         }
+    }
+
+    @Test("couplet bench verify seeds coupled pairs, finds exactly the drifted ones, and reports its rate beside the COPY pipe")
+    func bench() async throws {
+        let server = try #require(ProcessInfo.processInfo.environment["COUPLET_TEST_DATABASE_URL"])
+        let outcome = try await CoupletProcess.run(
+            ["bench", "verify", "--rows", "2000", "--drifted", "10", "--json"], environment: ["COUPLET_DATABASE_URL": server])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let figures = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any]
+        #expect(figures?["rows"] as? Int == 2000)
+        #expect((figures?["verify_rows_per_s"] as? Double ?? 0) > 0 && (figures?["baseline_copy_rows_per_s"] as? Double ?? 0) > 0)
+        #expect((figures?["summary"] as? String)?.contains("2000 coupled pairs checked: 1990 in step, 10 differ") == true, "\(outcome.standardOutput)")
     }
 }
