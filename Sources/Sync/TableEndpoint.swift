@@ -216,6 +216,25 @@ public struct PostgresTableEndpoint: TableEndpoint {
         return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(side.key) IN (\(try keys(ids)))")
     }
 
+    /// The records with these ids that exist, whatever the filter, in key order, each with whether
+    /// it passes the filter: one read tells `couplet verify` a deleted record from a filtered-out one.
+    public func recordsWithFilterState(ids: [String]) async throws -> [(record: SyncRecord, passesFilter: Bool)] {
+        guard !ids.isEmpty else { return [] }
+        let names = columns.map { $0.parts[0] }
+        let passes = names.count + 2
+        return try await read(
+            """
+            SELECT \(selectList), coalesce(\(filter), false) FROM \(side.table)
+            WHERE \(side.key) IN (\(try keys(ids))) ORDER BY \(side.key)
+            """
+        ) { row in
+            var values = FieldValues(minimumCapacity: names.count)
+            for (index, name) in names.enumerated() { values[name] = row.values[index + 2] }
+            let record = SyncRecord(id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values)
+            return (record, try row.decode(Bool.self, at: passes))
+        }
+    }
+
     public func existingIDs(_ ids: [String]) async throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
         return Set(

@@ -183,7 +183,7 @@ struct SyncBenchRun {
     // MARK: Setup
 
     /// Both ERP tables filled in the database, their CRM counterparts empty.
-    private func setUpEndpoints() async throws {
+    func setUpEndpoints() async throws {
         let touch = "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$"
         try await erp.runScript(touch, name: "touch")
         try await crm.runScript(touch, name: "touch")
@@ -224,7 +224,7 @@ struct SyncBenchRun {
     }
 
     /// A coordination database of its own, migrated, with the two mappings; dropped afterwards.
-    private func withCoordination(
+    func withCoordination(
         isolation: isolated (any Actor)? = #isolation, _ body: (BenchCoordination) async throws -> Void
     ) async throws {
         try await BenchSupport.withScratchDatabase(on: server) { database in
@@ -250,7 +250,7 @@ struct SyncBenchRun {
         }
     }
 
-    private static func identifiers(_ names: [String]) throws -> [PostgresIdentifier] {
+    static func identifiers(_ names: [String]) throws -> [PostgresIdentifier] {
         try names.map { try PostgresIdentifier($0) }
     }
 
@@ -264,7 +264,14 @@ struct SyncBenchRun {
     // MARK: The baseline
 
     /// The big table's 14 mapped columns piped from the ERP to the CRM: COPY TO STDOUT into COPY FROM STDIN.
-    private func measureBaseline() async throws -> Double {
+    func measureBaseline() async throws -> Double {
+        let seconds = try await pipeCustomersToAccounts()
+        try await crm.runScript("TRUNCATE \(large.account)", name: "empty \(large.account)")
+        return seconds
+    }
+
+    /// Pipes the big table's 14 mapped columns into the empty CRM table; returns the seconds it took.
+    func pipeCustomersToAccounts() async throws -> Double {
         try? await crm.runScript("CHECKPOINT", name: "checkpoint")
         let source = try Self.identifiers(["no"] + Self.dataColumns)
         let target = try Self.identifiers(["account_number"] + Self.dataColumns)
@@ -275,7 +282,6 @@ struct SyncBenchRun {
         }
         let seconds = BenchSupport.seconds(since: start)
         guard copied == rows else { throw ValidationError("the baseline copied \(copied) of \(rows) rows") }
-        try await crm.runScript("TRUNCATE \(large.account)", name: "empty \(large.account)")
         return seconds
     }
 

@@ -21,7 +21,7 @@ struct SyncRunCommand: AsyncParsableCommand {
         discussion: """
             The job runs on a worker of the `sync` queue, one at a time per mapping. With --wait the \
             command follows the run's counters until the job ends, prints them, and exits non-zero \
-            when the job failed.
+            when the job failed. With --full --compare it then compares every coupled pair field by             field, as couplet verify does (waiting for the job first), prints the same report, and             exits 2 when differences or orphaned couplings are found.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -41,7 +41,11 @@ struct SyncRunCommand: AsyncParsableCommand {
     @Option(help: "The side --records names: local (ERP) or integration (CRM).")
     var side: String = "local"
 
+    @Flag(help: "With --full: afterwards compare every coupled pair field by field (couplet verify); implies --wait.")
+    var compare = false
+
     func validate() throws {
+        guard !compare || full else { throw ValidationError("--compare goes with --full") }
         guard SyncSide(rawValue: side) != nil else { throw ValidationError("--side must be local or integration") }
         guard records == nil || !full else { throw ValidationError("--records and --full do not go together") }
         guard chunkRows == nil || full else { throw ValidationError("--chunk-rows goes with --full") }
@@ -68,8 +72,12 @@ struct SyncRunCommand: AsyncParsableCommand {
         guard enabled else { throw ValidationError("\(mapping) is disabled (enabled: false in its mappings file); its jobs do nothing") }
         let job = try await JobQueue.enqueue(self.job, on: db)
         print("Enqueued \(records != nil ? "records" : full ? "full" : "delta") sync of \(mapping) as job \(job).")
-        guard wait else { return }
+        guard wait || compare else { return }
         guard try await SyncProgress(mapping: mapping).follow(job, on: db) == "completed" else { throw ExitCode.failure }
+        guard compare else { return }
+        let report = try await MappingVerifier(coordination: db, logger: logger).verify(mapping: mapping)
+        print(VerifyText(report: report).text)
+        if report.problemsRemain { throw ExitCode(VerifyText.problemsStatus) }
     }
 }
 

@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+import Postgres
+
+/// `couplet verify`: compares every coupled pair of one mapping field by field through the
+/// mapping, and with `repair` brings the pairs that differ in step through the engine.
+///
+/// Full and delta syncs compare modified-on stamps only, so a pair whose values drifted apart
+/// while both stamps stayed put (an earlier bad write, a change made while a trigger was off) looks
+/// unchanged to them for ever. The verifier walks the couplings in local-key order, a page at a
+/// time (keyset pagination: memory follows the page, not the mapping), reads the page's records of
+/// both sides in one statement each — whatever the filter, so that a deleted record and a
+/// filtered-out one are told apart — and compares each pair with `PairComparison`.
+///
+/// It writes nothing unless repairing, and then only through the engine: see `PairRepair`.
+public struct MappingVerifier: Sendable {
+    /// How a verify runs.
+    public struct Options: Sendable {
+        /// Findings kept in the report for printing (all are counted).
+        public var limit: Int
+        /// Bring differing pairs and orphaned couplings in step by the mapping's policies.
+        public var repair: Bool
+        /// Couplings per page; nil for `MappingVerifier.defaultPageSize` (or the mapping's batch size, if larger).
+        public var pageSize: Int?
+
+        /// Options; by default the first 100 findings are kept and nothing is repaired.
+        public init(limit: Int = 100, repair: Bool = false, pageSize: Int? = nil) {
+            self.limit = limit
+            self.repair = repair
+            self.pageSize = pageSize
+        }
+    }
+
+    /// Couplings per page unless the options or the mapping's batch size say more.
+    public static let defaultPageSize = 5_000
+
+    private let coordination: PostgresConnection
+    private let endpoints: EndpointDirectory
+    private let logger: Logger
+
+    /// A verifier reading couplings from the coordination database and records from the mapping's endpoints.
+    public init(coordination: PostgresConnection, endpoints: EndpointDirectory = EndpointDirectory(), logger: Logger) {
+        self.coordination = coordination
+        self.endpoints = endpoints
+        self.logger = logger
+    }
+
+    /// Verifies (and with `options.repair`, repairs) every coupling of `mapping`.
+    public func verify(mapping name: String, options: Options = Options()) async throws -> VerifyReport {
+        let mapping = try await MappingStore.load(name, on: coordination)
+        let pageSize = max(1, options.pageSize ?? max(mapping.batchSize, Self.defaultPageSize))
+        let local = try await endpoints.connect(mapping.local.endpoint)
+        defer { local.close() }
+        let integration = try await endpoints.connect(mapping.integration.endpoint)
+        defer { integration.close() }
+        let reader = try PairReader(mapping: mapping, coordination: coordination, local: local, integration: integration)
+        let repair = options.repair
+            ? PairRepair(mapping: mapping, coordination: coordination, engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: logger))
+            : nil
+        var report = VerifyReport(mapping: name)
+        if repair != nil { report.repair = RepairSummary() }
+        var reading = try await reader.read(after: nil, limit: pageSize)
+        while let page = reading {
+            var findings: [VerifyFinding?]
+            if let repair, var summary = report.repair {
+                findings = try await repair.repair(try await reader.findings(in: page), reader: reader, summary: &summary)
+                report.repair = summary
+                reading = try await reader.read(after: page.last, limit: pageSize)
+            } else {
+                // The next page is read while this one is compared (a repair writes between pages, so it reads after).
+                async let next = reader.read(after: page.last, limit: pageSize)
+                findings = try await reader.findings(in: page)
+                reading = try await next
+            }
+            for finding in findings { report.count(finding, limit: options.limit) }
+        }
+        logger.info("verified", metadata: ["mapping": "\(name)", "checked": "\(report.checked)", "differing": "\(report.differing)"])
+        return report
+    }
+}
+
+/// A page of coupled pairs with what was read of both sides and the lookups their rules need.
+struct PairPage: Sendable {
+    typealias Read = (record: SyncRecord, passesFilter: Bool)
+    let pairs: [CoupledPair]
+    let locals: [String: Read]
+    let integrations: [String: Read]
+    let lookups: [SyncDirection: LookupTable]
+
+    /// The last local id of the page: where the next one starts.
+    var last: String? { pairs.last?.localID }
+}
+
+/// Reads a page of coupled pairs from both sides and tells each pair's state.
+struct PairReader: Sendable {
+    let mapping: MappingDefinition
+    let comparison: PairComparison
+    let coordination: PostgresConnection
+    let local: PostgresTableEndpoint
+    let integration: PostgresTableEndpoint
+
+    init(mapping: MappingDefinition, coordination: PostgresConnection, local: PostgresConnection, integration: PostgresConnection) throws {
+        self.mapping = mapping
+        self.comparison = PairComparison(mapping: mapping.settings, fields: mapping.fields)
+        self.coordination = coordination
+        self.local = try PostgresTableEndpoint(connection: local, side: mapping.local, columns: mapping.columns(on: .local))
+        self.integration = try PostgresTableEndpoint(
+            connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration))
+    }
+
+    /// The next page of coupled pairs after local id `after`, with both sides' records; nil when none is left.
+    func read(after: String?, limit: Int) async throws -> PairPage? {
+        let pairs = try await CouplingStore.page(mapping: mapping.settings.name, after: after, limit: limit, on: coordination)
+        return pairs.isEmpty ? nil : try await read(pairs)
+    }
+
+    /// Both sides' records of these pairs, in one statement per side, and the lookups their rules need.
+    func read(_ pairs: [CoupledPair]) async throws -> PairPage {
+        async let localRead = local.recordsWithFilterState(ids: pairs.map(\.localID))
+        async let integrationRead = integration.recordsWithFilterState(ids: pairs.map(\.integrationID))
+        let locals = Self.byID(try await localRead)
+        let integrations = Self.byID(try await integrationRead)
+        var lookups: [SyncDirection: LookupTable] = [:]
+        for (diff, records) in [(comparison.toIntegration, locals), (comparison.fromIntegration, integrations)]
+        where !diff.referencedMappings.isEmpty {
+            lookups[diff.direction] = try await LookupTable.load(
+                for: diff, direction: diff.direction, records: records.values.map(\.record), on: coordination)
+        }
+        return PairPage(pairs: pairs, locals: locals, integrations: integrations, lookups: lookups)
+    }
+
+    /// One finding per pair of the page, in its order: nil for a pair in step. The couplings' stamps
+    /// (pending or drift) are loaded only for the pairs whose fields differ.
+    func findings(in page: PairPage) async throws -> [VerifyFinding?] {
+        let resolvers = page.lookups.mapValues { table in table.resolve }
+        var differing: [Int: [FieldDifference]] = [:]
+        var findings: [VerifyFinding?] = page.pairs.enumerated().map { index, pair in
+            let state: PairState?
+            switch comparison.state(local: page.locals[pair.localID], integration: page.integrations[pair.integrationID], lookups: resolvers) {
+            case .differ(let fields):
+                differing[index] = fields
+                state = nil
+            case .other(let other):
+                state = other
+            }
+            return state.map { VerifyFinding(localID: pair.localID, integrationID: pair.integrationID, state: $0) }
+        }
+        guard !differing.isEmpty else { return findings }
+        let couplings = try await CouplingStore.load(
+            mapping: mapping.settings.name, side: .local, ids: differing.keys.map { page.pairs[$0].localID }, on: coordination)
+        for (index, fields) in differing {
+            let pair = page.pairs[index]
+            guard let coupling = couplings[pair.localID], let local = page.locals[pair.localID]?.record,
+                let integration = page.integrations[pair.integrationID]?.record
+            else { continue }  // uncoupled meanwhile
+            findings[index] = VerifyFinding(
+                localID: pair.localID, integrationID: pair.integrationID,
+                state: comparison.state(of: fields, coupling: coupling, local: local, integration: integration))
+        }
+        return findings
+    }
+
+    private static func byID(_ read: [PairPage.Read]) -> [String: PairPage.Read] {
+        Dictionary(read.map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+/// What comparing a pair's values found, before its coupling's stamps are looked at.
+enum ValueComparison {
+    /// These fields differ: pending or drift, as the coupling says.
+    case differ([FieldDifference])
+    /// In step (nil), or a state the values alone decide.
+    case other(PairState?)
+}
+
+extension PairComparison {
+    /// What the values of a coupled pair say, from what was read of each side (nil: the record
+    /// does not exist): orphaned before outside the filter before compared.
+    func state(
+        local: PairPage.Read?, integration: PairPage.Read?, lookups: [SyncDirection: LookupResolver]
+    ) -> ValueComparison {
+        guard let local, let integration else {
+            return .other(.orphaned(deleted: [local == nil ? SyncSide.local : nil, integration == nil ? .integration : nil].compactMap { $0 }))
+        }
+        let outside = [local.passesFilter ? nil : SyncSide.local, integration.passesFilter ? nil : .integration].compactMap { $0 }
+        guard outside.isEmpty else { return .other(.outsideFilter(outside)) }
+        do {
+            let fields = try differences(local: local.record, integration: integration.record, lookups: lookups)
+            return fields.isEmpty ? .other(nil) : .differ(fields)
+        } catch {
+            return .other(.notComparable(error.message))
+        }
+    }
+}

@@ -1,0 +1,91 @@
+/// Compares the two records of a coupled pair through the mapping, as the engine would write them.
+///
+/// Each field is compared once, the way the mapping carries it: a field that travels local →
+/// integration (one way or both) is transformed by its to-integration rules and compared with the
+/// integration value; a field that travels only integration → local, the reverse. The comparison
+/// is the engine's own (`FieldDiff.changes`, with each field's `FieldComparison`), so a pair differs
+/// exactly when a sync that saw it changed would write something.
+public struct PairComparison: Sendable {
+    /// The mapping's settings.
+    public let mapping: MappingSettings
+    /// The fields carried local → integration (those carried both ways too).
+    public let toIntegration: FieldDiff
+    /// The fields carried only integration → local.
+    public let fromIntegration: FieldDiff
+
+    /// The comparison of `fields` as `mapping` carries them; a field the mapping carries neither way is not compared.
+    public init(mapping: MappingSettings, fields: [FieldMapping]) {
+        self.mapping = mapping
+        let carried = fields.filter { Self.travel(of: $0, in: mapping.direction) != nil }
+        let sent = mapping.direction.includes(.toIntegration)
+        toIntegration = FieldDiff(mapping: mapping, fields: sent ? carried : [], direction: .toIntegration)
+        fromIntegration = FieldDiff(
+            mapping: mapping, fields: carried.filter { Self.travel(of: $0, in: mapping.direction) == .fromIntegration },
+            direction: .fromIntegration)
+    }
+
+    /// Which way `mapping` carries `field`: its own direction within the mapping's; nil for neither.
+    public static func travel(of field: FieldMapping, in mapping: MappingDirection) -> MappingDirection? {
+        let ways = mapping.passes.filter(field.direction.includes)
+        switch ways.count {
+        case 2: return .bidirectional
+        case 1: return ways[0] == .toIntegration ? .toIntegration : .fromIntegration
+        default: return nil
+        }
+    }
+
+    /// The fields of the pair that disagree, in configuration order (empty when in step).
+    ///
+    /// `lookups` resolve `lookup(...)` rules per direction, as the engine's would. Throws the
+    /// engine's failure when a rule fails on a value or a "not null" field would be emptied.
+    public func differences(
+        local: SyncRecord, integration: SyncRecord, lookups: [SyncDirection: LookupResolver] = [:]
+    ) throws(SyncFailure) -> [FieldDifference] {
+        try differences(toIntegration, source: local, target: integration, lookup: lookups[.toIntegration])
+            + differences(fromIntegration, source: integration, target: local, lookup: lookups[.fromIntegration])
+    }
+
+    private func differences(
+        _ diff: FieldDiff, source: SyncRecord, target: SyncRecord, lookup: LookupResolver?
+    ) throws(SyncFailure) -> [FieldDifference] {
+        guard !diff.fields.isEmpty else { return [] }
+        let changes = try diff.changes(sourceID: source.id, source: source.values, target: target.values, lookup: lookup)
+        guard !changes.isEmpty else { return [] }
+        return diff.fields.filter { changes.keys.contains($0.field(on: diff.direction.target)) }.map { field in
+            FieldDifference(
+                localField: field.localField, integrationField: field.integrationField,
+                travels: Self.travel(of: field, in: mapping.direction) ?? diff.direction.mappingDirection)
+        }
+    }
+
+    /// The state of a pair whose two records were both read and pass their filters; nil when in step.
+    public func state(
+        of coupling: Coupling, local: SyncRecord, integration: SyncRecord, lookups: [SyncDirection: LookupResolver] = [:]
+    ) -> PairState? {
+        do {
+            let fields = try differences(local: local, integration: integration, lookups: lookups)
+            guard !fields.isEmpty else { return nil }
+            return state(of: fields, coupling: coupling, local: local, integration: integration)
+        } catch {
+            return .notComparable(error.message)
+        }
+    }
+
+    /// Whether differing `fields` are `pending` — the record that carries them changed since its
+    /// last sync, or failed and is not skipped, so the next run carries them — or `differs`: drift.
+    public func state(of fields: [FieldDifference], coupling: Coupling, local: SyncRecord, integration: SyncRecord) -> PairState {
+        guard !coupling.isSkipped else { return .differs(fields) }
+        let localChanged = coupling.hasChanged(.local, modifiedOn: local.modifiedOn)
+        let integrationChanged = coupling.hasChanged(.integration, modifiedOn: integration.modifiedOn)
+        let carried = fields.allSatisfy { field in
+            (field.travels.includes(.toIntegration) && localChanged)
+                || (field.travels.includes(.fromIntegration) && integrationChanged)
+        }
+        return carried ? .pending(fields) : .differs(fields)
+    }
+}
+
+extension SyncDirection {
+    /// The one-way mapping direction of a pass in this direction.
+    var mappingDirection: MappingDirection { self == .toIntegration ? .toIntegration : .fromIntegration }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+import Postgres
+import Testing
+
+@testable import Sync
+
+/// `couplet verify` against real databases: drift that full syncs cannot see, found and repaired by policy.
+@Suite("Verifying coupled pairs field by field")
+struct MappingVerifierTests {
+    /// Two customers synced to the CRM, then account 10000's name changed while the CRM's trigger
+    /// was off: its modified-on is what the last sync stored, so every sync counts it unchanged.
+    private func drift(_ f: SyncFixture) async throws {
+        try await f.erp.runScript(
+            "INSERT INTO customer (no, name, city, credit_limit) VALUES ('10000', 'Cannon', 'London', '1500.50'), ('20000', 'Selangor', 'KL', NULL)",
+            name: "customers")
+        try await f.sync(.full)
+        try await f.crm.runScript(
+            """
+            ALTER TABLE account DISABLE TRIGGER touch;
+            UPDATE account SET name = 'Drifted' WHERE account_number = '10000';
+            ALTER TABLE account ENABLE TRIGGER touch;
+            """, name: "drift")
+    }
+
+    private func verify(_ f: SyncFixture, repair: Bool = false) async throws -> VerifyReport {
+        try await MappingVerifier(coordination: f.coordination, endpoints: f.endpoints, logger: Logger(label: "test"))
+            .verify(mapping: "CUSTOMER", options: .init(repair: repair, pageSize: 1))
+    }
+
+    private func names(_ f: SyncFixture) async throws -> (customer: String, account: String) {
+        (try await f.erp.query("SELECT name FROM customer WHERE no = '10000'").single().decode(String.self, at: 0),
+         try await f.crm.query("SELECT name FROM account WHERE account_number = '10000'").single().decode(String.self, at: 0))
+    }
+
+    @Test("the defect: full syncs count a drifted pair unchanged; verify finds exactly that pair and field; repair sends the ERP's value")
+    func oneWayDrift() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await drift(f)
+            for _ in 1...2 {
+                let full = try await f.sync(.full)
+                #expect(full[.toIntegration]?.unchanged == 2 && full[.toIntegration]?.modified == 0, "blind to drift: \(full)")
+            }
+            #expect(try await names(f).account == "Drifted", "full syncs left the drift")
+
+            let found = try await verify(f)
+            #expect(found.checked == 2 && found.inStep == 1 && found.differing == 1 && found.foundProblems)
+            let localID = "10000"
+            let account = try await f.crm.query("SELECT id::text FROM account WHERE account_number = '10000'").single().decode(String.self, at: 0)
+            #expect(found.findings == [
+                VerifyFinding(localID: localID, integrationID: account, state: .differs([
+                    FieldDifference(localField: "name", integrationField: "name", travels: .toIntegration)
+                ]))
+            ])
+
+            let repaired = try await verify(f, repair: true)
+            #expect(repaired.repair?.repaired == 1 && repaired.repair?.conflicts == 0 && repaired.repair?.left == 0)
+            #expect(repaired.repair?.runs[.toIntegration]?.modified == 1)
+            #expect(!repaired.problemsRemain)
+            #expect(try await names(f) == ("Cannon", "Cannon"), "the source side won")
+            let after = try await verify(f)
+            #expect(after.inStep == 2 && !after.foundProblems)
+        }
+    }
+
+    @Test("bidirectional with update-conflict policy fail: the drifted pair is a conflict for a person, nothing is copied")
+    func conflictPolicyFail() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "bidirectional", updateConflict: "fail")
+            try await drift(f)
+            let full = try await f.sync(.full)
+            #expect(full[.toIntegration]?.modified == 0 && full[.fromIntegration]?.modified == 0)
+            let repaired = try await verify(f, repair: true)
+            #expect(repaired.differing == 1)
+            #expect(repaired.findings.map(\.repair) == [.conflict])
+            #expect(repaired.repair?.conflicts == 1 && repaired.repair?.repaired == 0 && repaired.problemsRemain)
+            #expect(repaired.repair?.runs.isEmpty == true, "the engine was not asked to write")
+            #expect(try await names(f) == ("Cannon", "Drifted"))
+            #expect(try await verify(f).differing == 1)
+        }
+    }
+
+    @Test("bidirectional with get_from_integration: the CRM's value wins, then verify reports zero")
+    func conflictPolicyCRMWins() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "bidirectional", updateConflict: "get_from_integration")
+            try await drift(f)
+            let found = try await verify(f)
+            #expect(found.findings.map(\.state) == [.differs([FieldDifference(localField: "name", integrationField: "name", travels: .bidirectional)])])
+            let repaired = try await verify(f, repair: true)
+            #expect(repaired.repair?.repaired == 1 && repaired.repair?.runs[.fromIntegration]?.modified == 1)
+            #expect(try await names(f) == ("Drifted", "Drifted"))
+            let after = try await verify(f)
+            #expect(after.differing == 0 && after.inStep == 2)
+            let delta = try await f.sync()
+            #expect(delta.values.allSatisfy { $0.modified == 0 }, "the repair does not echo")
+        }
+    }
+
+    @Test("a change the next delta carries is pending, not a difference; a field carried one way is compared that way only")
+    func pendingAndOneWayRules() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "bidirectional")
+            try await f.erp.runScript("INSERT INTO customer (no, name, city) VALUES ('10000', 'Cannon', '  London ')", name: "customer")
+            try await f.sync(.full)
+            // city is trimmed on its way to the CRM: '  London ' and 'London' are in step.
+            #expect(try await verify(f).inStep == 1)
+            try await f.crm.runScript("UPDATE account SET name = 'Edited in the CRM'", name: "crm edit")
+            let pending = try await verify(f)
+            #expect(pending.pending == 1 && pending.differing == 0 && !pending.foundProblems)
+            try await f.sync()
+            #expect(try await verify(f).inStep == 1)
+        }
+    }
+
+    @Test("orphaned couplings and coupled records outside the filter are reported; repair applies the deletion policy")
+    func orphansAndFilter() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration", filter: "city IS DISTINCT FROM 'Closed'")
+            try await f.erp.runScript(
+                "INSERT INTO customer (no, name) VALUES ('1', 'a'), ('2', 'b'), ('3', 'c'), ('4', 'd')", name: "customers")
+            try await f.sync(.full)
+            try await f.crm.runScript("DELETE FROM account WHERE account_number = '1'", name: "delete account")
+            try await f.erp.runScript("DELETE FROM customer WHERE no = '2'", name: "delete customer")
+            try await f.erp.runScript("UPDATE customer SET city = 'Closed' WHERE no = '3'", name: "filter out")
+            let found = try await verify(f)
+            #expect(found.checked == 4 && found.inStep == 1 && found.orphaned == 2 && found.outsideFilter == 1 && found.differing == 0)
+            #expect(found.findings.map(\.state) == [.orphaned(deleted: [.integration]), .orphaned(deleted: [.local]), .outsideFilter([.local])])
+            #expect(found.foundProblems)
+
+            // Deletion policy fail: the engine logs each as a failure for a person; nothing changes.
+            let kept = try await verify(f, repair: true)
+            #expect(kept.repair?.left == 2 && kept.repair?.runs[.toIntegration]?.failed == 2)
+            try await f.coordination.runScript(
+                "UPDATE couplet.table_mappings SET deletion_conflict = 'remove_coupling'", name: "policy")
+            let removed = try await verify(f, repair: true)
+            #expect(removed.repair?.repaired == 2 && removed.repair?.left == 0)
+            let after = try await verify(f)
+            #expect(after.checked == 2 && after.orphaned == 0 && !after.foundProblems)
+        }
+    }
+}
