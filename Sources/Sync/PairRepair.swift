@@ -72,7 +72,7 @@ struct PairRepair {
         case .orphaned(let deleted):
             let survivor = SyncSide.allCases.first { !deleted.contains($0) } ?? .local
             let passes = settings.direction.passes
-            return Plan(directions: [passes.first { $0.source == survivor } ?? passes[0]])
+            return Plan(directions: Set([passes.first { $0.source == survivor } ?? passes.first].compactMap { $0 }))
         case .notComparable:
             return Plan()
         case .pending, .outsideFilter:
