@@ -141,6 +141,15 @@ struct ConvergenceRound {
 
     // MARK: operations
 
+    /// Client ids in an order that does not depend on the random uuids, so that a seed replays the same choices.
+    static func ordered(_ clients: [String: ClientRow]) -> [String] {
+        clients.values.sorted {
+            let a = ($0.name.trimmingCharacters(in: .whitespaces), $0.number ?? "", $0.country ?? "", $0.manager ?? "")
+            let b = ($1.name.trimmingCharacters(in: .whitespaces), $1.number ?? "", $1.country ?? "", $1.manager ?? "")
+            return a != b ? a < b : ($0.credit ?? -1, $0.id) < ($1.credit ?? -1, $1.id)
+        }.map(\.id)
+    }
+
     mutating func freshName() -> String {
         nameCounter += 1
         return rng.pick(["", " ", "  "]) + "Acme \(nameCounter)" + rng.pick(["", " ", "   "])
@@ -196,7 +205,7 @@ struct ConvergenceRound {
     }
 
     mutating func update(on side: SyncSide, id given: String? = nil) async throws {
-        let debtorIDs = try await f.debtors().keys.sorted(), clientIDs = try await f.clients().keys.sorted()
+        let debtorIDs = try await f.debtors().keys.sorted(), clientIDs = Self.ordered(try await f.clients())
         let ids = side == .local ? debtorIDs : clientIDs
         guard let id = given ?? rng.any(of: ids) else { return try await insert(on: side) }
         var fields = [0, 1, 2, 3].filter { _ in rng.chance(50) }
@@ -254,7 +263,7 @@ struct ConvergenceRound {
             log.append("  delete debtor \(id) '\(record.name)'\(record.blocked ? " (blocked)" : "")")
         } else {
             let clients = try await f.clients()
-            guard let id = rng.any(of: clients.keys.sorted()), let record = clients[id] else { return }
+            guard let id = rng.any(of: Self.ordered(clients)), let record = clients[id] else { return }
             let name = trimmed(record.name)
             let holders = Set(clients.values.filter { $0.id != id && trimmed($0.name) == name }.map(\.id))
             try await f.crm.query("DELETE FROM client WHERE id = \(id)::uuid")
@@ -267,7 +276,7 @@ struct ConvergenceRound {
 
     /// A value that fails on its own data: the ERP's CHECK refuses a negative credit limit.
     mutating func negativeCredit() async throws {
-        let clientIDs = try await f.clients().keys.sorted()
+        let clientIDs = Self.ordered(try await f.clients())
         guard let id = rng.any(of: clientIDs) else { return try await insert(on: .integration) }
         try await write(.integration, id, column: "credit", "-5")
         lastEdit[.integration, default: [:]][id] = clock
