@@ -228,10 +228,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
             WHERE \(side.key) IN (\(try keys(ids))) ORDER BY \(side.key)
             """
         ) { row in
-            var values = FieldValues(minimumCapacity: names.count)
-            for (index, name) in names.enumerated() { values[name] = row.values[index + 2] }
-            let record = SyncRecord(id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values)
-            return (record, try row.decode(Bool.self, at: passes))
+            (try Self.record(from: row, columns: names), try row.decode(Bool.self, at: passes))
         }
     }
 
@@ -257,16 +254,19 @@ public struct PostgresTableEndpoint: TableEndpoint {
 
     private func read(_ query: PostgresQuery) async throws -> [SyncRecord] {
         let names = columns.map { $0.parts[0] }
-        return try await read(query) { row in
-            var values: FieldValues = [:]
-            var invalid: Set<String> = []
-            for (index, name) in names.enumerated() {
-                values[name] = row.values[index + 2]
-                if row.hasInvalidText(at: index + 2) { invalid.insert(name) }
-            }
-            return SyncRecord(
-                id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values, invalidText: invalid)
+        return try await read(query) { try Self.record(from: $0, columns: names) }
+    }
+
+    /// The record a row of `selectList` holds: key, modified-on, then `columns`' values.
+    private static func record(from row: PostgresRow, columns names: [String]) throws -> SyncRecord {
+        var values = FieldValues(minimumCapacity: names.count)
+        var invalid: Set<String> = []
+        for (index, name) in names.enumerated() {
+            values[name] = row.values[index + 2]
+            if row.hasInvalidText(at: index + 2) { invalid.insert(name) }
         }
+        return SyncRecord(
+            id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values, invalidText: invalid)
     }
 
     /// Runs a query in a read-only transaction, so a filter from the configuration cannot write.
