@@ -41,6 +41,8 @@ struct BatchOutcome {
     /// The source records whose write intents the save clears.
     private(set) var intended: [String] = []
     private var couplings: [Coupling] = []
+    /// The batch's source records, by id.
+    private var sourceRecords: [String: SyncRecord] = [:]
     private var removedCouplings: [String] = []
     private var survivors: [(side: SyncSide, id: String, counterpart: String)] = []
     private var uncoupledFailures: [(id: String, failure: SyncFailure)] = []
@@ -56,9 +58,11 @@ struct BatchOutcome {
 
     /// Files one record's decision; `isNewCoupling` marks a pair just coupled by match, saved whatever happens next.
     mutating func add(
-        _ decision: SyncDecision, for record: SyncRecord, coupling: Coupling?, target: SyncRecord?, isNewCoupling: Bool = false
+        _ decision: SyncDecision, for record: SyncRecord, coupling: Coupling?, target: SyncRecord?, isNewCoupling: Bool = false,
+        sourceDeleted: Bool = false
     ) {
         if isNewCoupling { counts.coupled += 1 }
+        sourceRecords[record.id] = record
         switch decision {
         case .skip:
             counts.skipped += 1
@@ -93,7 +97,7 @@ struct BatchOutcome {
             guard let coupling else { break }
             removedCouplings.append(coupling.localID)
             counts.uncoupled += 1
-            if reason == .deletionPolicy { remember(survivorOf: coupling, sourceDeleted: target != nil) }
+            if reason == .deletionPolicy { remember(survivorOf: coupling, sourceDeleted: sourceDeleted) }
         case .fail(let failure):
             fail(record, coupling: coupling, failure: failure)
         case .match, .couple:
@@ -125,19 +129,41 @@ struct BatchOutcome {
         return inserted + updated
     }
 
-    /// The target record was inserted: couple it to its source. `sourceModifiedOn` is the source's
-    /// modified-on after a key write-back, when one ran; a nil `targetModifiedOn` leaves the target
-    /// side unsynced, so the opposite pass reads it.
-    mutating func inserted(_ insert: Insert, targetID: String, targetModifiedOn: Date?, sourceModifiedOn: Date? = nil) {
+    /// The target record was inserted: couple it to its source.
+    mutating func inserted(_ insert: Insert, targetID: String, targetModifiedOn: Date) {
         let (localID, integrationID) = direction == .toIntegration ? (insert.record.id, targetID) : (targetID, insert.record.id)
-        var fresh = Coupling(localID: localID, integrationID: integrationID).recordingSuccess(
-            direction: direction, sourceModifiedOn: sourceModifiedOn ?? insert.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now)
-        if targetModifiedOn == nil { fresh[direction.target].lastSyncedModifiedOn = nil }
-        couplings.append(fresh)
+        couplings.append(Coupling(localID: localID, integrationID: integrationID).recordingSuccess(
+            direction: direction, sourceModifiedOn: insert.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now))
         if let old = insert.coupling, old.localID != localID { removedCouplings.append(old.localID) }
         succeeded.append(insert.record.id)
         counts.inserted += 1
         if insert.coupling == nil { counts.coupled += 1 }
+    }
+
+    /// The pairs the batch synced (inserted, updated or found unchanged), with their source
+    /// records: where the target's key may need to travel back.
+    var syncedPairs: [(record: SyncRecord, targetID: String)] {
+        couplings.compactMap { coupling in
+            guard coupling[direction.source].lastResult == .success, let record = sourceRecords[coupling.id(on: direction.source)] else {
+                return nil
+            }
+            return (record, coupling.id(on: direction.target))
+        }
+    }
+
+    /// Source records were written after their pairs synced (the target's key written back):
+    /// their couplings store the source's new modified-on, so the write does not echo. A nil
+    /// stamp (not written: the source changed meanwhile) leaves the target side unsynced instead,
+    /// so the opposite pass carries the key.
+    mutating func sourceRewritten(_ stamps: [String: Date?]) {
+        for index in couplings.indices {
+            guard let stamp = stamps[couplings[index].id(on: direction.source)] else { continue }
+            if let stamp {
+                couplings[index][direction.source].lastSyncedModifiedOn = stamp
+            } else {
+                couplings[index][direction.target].lastSyncedModifiedOn = nil
+            }
+        }
     }
 
     /// A write the integration made and did not record (its writer stopped) is recorded now as its own.

@@ -13,12 +13,16 @@ public struct FieldDiff: Sendable {
     public let direction: SyncDirection
     /// The field mappings this pass carries, in configuration order.
     public let fields: [FieldMapping]
+    /// The target's key column, if known: a record's key is its own, so an update never writes it
+    /// (the key travels the other way instead, see the engine's key write-back).
+    public let targetKey: String?
 
     /// The diff of `direction` over `fields`; fields not mapped in `direction` are dropped.
-    public init(mapping: MappingSettings, fields: [FieldMapping], direction: SyncDirection) {
+    public init(mapping: MappingSettings, fields: [FieldMapping], direction: SyncDirection, targetKey: String? = nil) {
         self.mapping = mapping
         self.direction = direction
         self.fields = fields.filter { $0.direction.includes(direction) }
+        self.targetKey = targetKey
     }
 
     /// The mappings whose couplings the rules look up, to be loaded before the pass.
@@ -28,7 +32,7 @@ public struct FieldDiff: Sendable {
 
     /// The target values to write, keyed by target column.
     ///
-    /// With `target` present (an update), only fields that differ from it; a column missing
+    /// With `target` present (an update), only fields that differ from it, never the target's key; a column missing
     /// from `target` counts as different. With `target` nil (an insert or a restore), every
     /// field whose value is not NULL, so that the target's defaults fill the rest.
     /// `lookup` resolves `lookup(...)` rules from source ids to target ids.
@@ -38,11 +42,12 @@ public struct FieldDiff: Sendable {
         let record = mapping.record(sourceID, on: direction.source)
         var changes: FieldValues = [:]
         for field in fields {
+            let column = field.field(on: direction.target)
+            if target != nil, column == targetKey { continue }
             if field.constant == nil, invalidText.contains(field.field(on: direction.source)) {
                 throw notTransferable(field, record: record, what: "bytes that are not valid UTF-8")
             }
             let value = try newValue(of: field, record: record, source: source, lookup: lookup)
-            let column = field.field(on: direction.target)
             if value?.unicodeScalars.contains("\u{0}") == true {
                 throw notTransferable(field, record: record, what: "a NUL character, which PostgreSQL text cannot hold")
             }

@@ -6,6 +6,9 @@ public enum RecordPresence: Sendable, Equatable {
     case present(modifiedOn: Date)
     /// The record no longer exists.
     case deleted
+    /// The record exists but does not pass the mapping's filter on its side (a customer blocked
+    /// after it was coupled): the integration neither writes it nor takes it for deleted.
+    case outsideFilter
 }
 
 /// What match-based coupling found for an uncoupled source record.

@@ -15,6 +15,9 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
     /// The counterpart was deleted and the coupling removed by the deletion policy: the record is
     /// not created on the other side again unless a person asks.
     case counterpartDeleted
+    /// The coupled counterpart exists but is outside the mapping's filter: it is neither written nor
+    /// taken for deleted while it stays outside.
+    case counterpartOutsideFilter
     /// The counterpart was deleted and the policy propagates deletions: the pass from the deleted
     /// side deletes this record (a full or records run finds the deletion).
     case deletionPropagatedByOtherPass
@@ -29,6 +32,7 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
         case .sourceDeleted: "the record was deleted; the opposite direction applies the deletion-conflict policy"
         case .counterpartDeleted: "its coupled counterpart was deleted and the coupling removed; it is not created again unless you ask (couplet sync MAPPING --records ID)"
         case .deletionPropagatedByOtherPass: "its coupled counterpart was deleted; the pass from the deleted side deletes this record in the next full run"
+        case .counterpartOutsideFilter: "its coupled counterpart is outside the mapping's filter; it is synchronized again once it passes the filter"
         }
     }
 }
@@ -130,6 +134,8 @@ private struct DecisionContext {
     private func coupled(_ coupling: Coupling, target: RecordPresence) -> SyncDecision {
         guard !coupling.isSkipped else { return .skip(.couplingSkipped) }
         switch (record.source, target) {
+        case (.deleted, .outsideFilter): return deletedBesideFilteredOut(coupling)
+        case (.outsideFilter, _), (_, .outsideFilter): return .skip(.counterpartOutsideFilter)
         case (.deleted, .deleted): return .removeCoupling(.bothDeleted)
         case (.present(let sourceModifiedOn), .deleted): return targetDeleted(coupling, sourceModifiedOn: sourceModifiedOn)
         case (.deleted, .present(let targetModifiedOn)): return sourceDeleted(coupling, targetModifiedOn: targetModifiedOn)
@@ -185,6 +191,13 @@ private struct DecisionContext {
         case .restore: return .fail(restoreNotPossible(coupling))
         case .removeCoupling, .propagate: return .removeCoupling(.deletionPolicy)
         }
+    }
+
+    /// The source was deleted and its counterpart is outside the filter: the integration does not
+    /// write that record, so only the coupling can go (remove_coupling); otherwise a person decides.
+    private func deletedBesideFilteredOut(_ coupling: Coupling) -> SyncDecision {
+        mapping.deletionConflictPolicy == .removeCoupling
+            ? .removeCoupling(.deletionPolicy) : .fail(deletedCounterpart(coupling, deleted: direction.source))
     }
 
     private func withChanges(_ decide: (FieldValues) -> SyncDecision) -> SyncDecision {

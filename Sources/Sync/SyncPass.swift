@@ -34,7 +34,8 @@ struct SyncPass {
             connection: source, side: mapping.side(direction.source), columns: mapping.columns(on: direction.source))
         self.target = try PostgresTableEndpoint(
             connection: target, side: mapping.side(direction.target), columns: mapping.columns(on: direction.target))
-        self.diff = FieldDiff(mapping: mapping.settings, fields: mapping.fields, direction: direction)
+        self.diff = FieldDiff(
+            mapping: mapping.settings, fields: mapping.fields, direction: direction, targetKey: mapping.side(direction.target).key.parts[0])
         self.logger = logger
     }
 
@@ -271,7 +272,7 @@ struct SyncPass {
         guard !records.isEmpty else { return nil }
         let ids = records.map(\.id)
         let couplings = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: ids, on: coordination)
-        let targets = try await targetRecords(couplings.values.map { $0.id(on: direction.target) })
+        let (targets, outsideFilter) = try await coupledTargets(couplings.values.map { $0.id(on: direction.target) })
         let uncoupled = ids.filter { couplings[$0] == nil }
         let deletedCounterparts = try await DeletedCounterparts.load(mapping: mappingName, side: direction.source, ids: uncoupled, on: coordination)
         let lookups = try await LookupTable.load(for: diff, direction: direction, records: records, on: coordination)
@@ -282,7 +283,8 @@ struct SyncPass {
             if matchOnly && coupling != nil { continue }
             let targetRecord = coupling.flatMap { targets[$0.id(on: direction.target)] }
             let counterpart: Counterpart = if let coupling {
-                .coupled(coupling, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) } ?? .deleted)
+                .coupled(coupling, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) }
+                    ?? (outsideFilter.contains(coupling.id(on: direction.target)) ? .outsideFilter : .deleted))
             } else if let deleted = deletedCounterparts[record.id] {
                 .uncoupledByDeletion(counterpartID: deleted)
             } else {
@@ -292,7 +294,7 @@ struct SyncPass {
             if decision == .match {
                 toMatch.append(record)
             } else {
-                batch.add(decision, for: record, coupling: coupling, target: targetRecord)
+                batch.add(decision, for: record, coupling: coupling, target: targetRecord, sourceDeleted: sourceDeleted)
             }
         }
         try await decideMatched(toMatch, lookups: lookups, into: &batch)
@@ -300,6 +302,17 @@ struct SyncPass {
         try await batch.save(mapping: mappingName, runID: runID, intents: intents, on: coordination)
         try await addToRun(runID, batch.counts)
         return batch.oldestLeftForNextRun
+    }
+
+    /// The coupled targets with these ids that pass the filter, by id, and the ids of those that
+    /// exist outside it (not deleted: their pairs wait until they pass the filter again).
+    private func coupledTargets(_ ids: [String]) async throws -> (records: [String: SyncRecord], outsideFilter: Set<String>) {
+        var records: [String: SyncRecord] = [:]
+        var outside: Set<String> = []
+        for (record, passes) in try await target.recordsWithFilterState(ids: ids) {
+            if passes { records[record.id] = record } else { outside.insert(record.id) }
+        }
+        return (records, outside)
     }
 
     /// The target records with these ids, by id.
@@ -444,12 +457,13 @@ struct SyncPass {
         try await insert(newRecords, into: &batch)
         try await update(&batch)
         try await delete(&batch)
+        batch.sourceRewritten(try await writeBackKeys(batch.syncedPairs))
     }
 
     private var targetKeyColumn: String { mapping.side(direction.target).key.parts[0] }
 
     /// Inserts new records. A key that is taken fails its record: an insert never changes a record
-    /// the integration did not create. Keys the target assigned are written back to the source.
+    /// the integration did not create.
     private func insert(_ records: [NewRecord], into batch: inout BatchOutcome) async throws {
         guard !records.isEmpty else { return }
         let items = batch.inserts
@@ -464,13 +478,7 @@ struct SyncPass {
             }
         }
         try await failCollisions(taken, &batch)
-        let mappedKeys = Set(items.compactMap { ($0.values[targetKeyColumn] ?? nil) == nil ? nil : $0.record.id })
-        let writtenBack = try await writeBackKeys(written.filter { !mappedKeys.contains($0.item.record.id) })
-        for (item, id, modifiedOn) in written {
-            let writeBack = writtenBack[item.record.id]
-            // A key that could not be written back leaves the target unsynced: the opposite pass carries it.
-            batch.inserted(item, targetID: id, targetModifiedOn: writeBack == .some(nil) ? nil : modifiedOn, sourceModifiedOn: writeBack ?? nil)
-        }
+        for (item, id, modifiedOn) in written { batch.inserted(item, targetID: id, targetModifiedOn: modifiedOn) }
     }
 
     /// Inserts whose key is taken fail, naming the record that holds the key.
@@ -493,24 +501,26 @@ struct SyncPass {
         }
     }
 
-    /// Writes keys the target assigned back to the source records, in the same run (only to a
-    /// source record that did not change meanwhile). Returns, per source id that needed it, the
-    /// source's new modified-on, or nil when it was not written.
-    private func writeBackKeys(_ written: [(item: BatchOutcome.Insert, id: String, modifiedOn: Date)]) async throws -> [String: Date?] {
+    /// Writes the target's key back to source records of synced pairs that do not hold it yet (a
+    /// key the target assigned to a new record, or one a match-coupled record lacks), in the same
+    /// run and only to a source record that did not change meanwhile. The key is the target's own:
+    /// no update can change it, so it always travels this way. Returns, per source id that needed
+    /// it, the source's new modified-on, or nil when it was not written.
+    private func writeBackKeys(_ pairs: [(record: SyncRecord, targetID: String)]) async throws -> [String: Date?] {
         let fields = keyWriteBackFields
-        guard !fields.isEmpty, !written.isEmpty else { return [:] }
+        guard !fields.isEmpty, !pairs.isEmpty else { return [:] }
         var changes: [RecordChange] = []
         var outcome: [String: Date?] = [:]
-        for (item, id, _) in written {
+        for (record, targetID) in pairs {
             var values: FieldValues = [:]
             for field in fields {
-                let value = try? field.transformation(for: direction.opposite).apply(to: id)
+                let value = try? field.transformation(for: direction.opposite).apply(to: targetID)
                 let column = field.field(on: direction.source)
-                if let value, (item.record.values[column] ?? nil) != value { values[column] = value }
+                if let value, (record.values[column] ?? nil) != value { values[column] = value }
             }
             guard !values.isEmpty else { continue }
-            outcome[item.record.id] = .some(nil)
-            changes.append(RecordChange(id: item.record.id, values: values, expectedModifiedOn: item.record.modifiedOn))
+            outcome[record.id] = .some(nil)
+            changes.append(RecordChange(id: record.id, values: values, expectedModifiedOn: record.modifiedOn))
         }
         for (change, result) in zip(changes, try await writeEach(changes) { batch in
             let stamps = try await source.update(batch)

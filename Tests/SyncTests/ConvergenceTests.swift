@@ -62,10 +62,6 @@ struct ConvergenceRound {
     /// The step of a person's last write to each record.
     var lastEdit: [SyncSide: [String: Int]] = [.local: [:], .integration: [:]]
 
-    /// Blocking a debtor that is already coupled meets a known engine bug (see `ConvergenceFindings.blockedDebtorIsNotDeleted`):
-    /// the operation runs only with COUPLET_CONVERGENCE_BLOCK_COUPLED=1, until the engine is fixed.
-    static let blockCoupledDebtors = ProcessInfo.processInfo.environment["COUPLET_CONVERGENCE_BLOCK_COUPLED"] == "1"
-
     static let quiet: Logger = {
         var logger = Logger(label: "convergence")
         logger.logLevel = .critical
@@ -167,7 +163,7 @@ struct ConvergenceRound {
         case 57..<65 where !settings.pure: try await updateBothOfAPair()
         case 65..<83: try await delete(on: rng.pick(sides))
         case 83..<88 where !settings.pure: try await negativeCredit()
-        case 88..<91 where !settings.pure && Self.blockCoupledDebtors: try await blockACoupledDebtor()
+        case 88..<91 where !settings.pure: try await blockACoupledDebtor()
         case 91..<95 where !settings.pure: try await claimBlockedNumber()
         case 95..<100 where !settings.pure: try await takeBlockedName()
         default: try await insert(on: rng.pick(sides))
@@ -499,12 +495,11 @@ struct ConvergenceTests {
     }
 }
 
-/// The smallest scenarios behind seeds the soak profile found failing. Each fails against the engine as it is;
-/// they stay disabled until the engine is fixed (Sources are not this branch's to change).
+/// The smallest scenarios behind seeds the soak profile found failing (each failed before its fix).
 @Suite("Convergence findings: the smallest failing scenarios")
 struct ConvergenceFindings {
-    @Test("a pair coupled by match where the CRM wins still gets the ERP key written back to client.number",
-          .disabled("soak seed 222032107333454 (invariant 4): the number stays NULL for ever; engine bug, needs a Sources fix"))
+    /// Soak seed 222032107333454 (invariant 4): the number stayed NULL for ever.
+    @Test("a pair coupled by match where the CRM wins still gets the ERP key written back to client.number")
     func matchedPairGetsKeyWrittenBack() async throws {
         try await OwnSchemaFixture.with { f in
             try await f.addMapping(updateConflict: "get_from_integration", match: "name")
@@ -516,8 +511,9 @@ struct ConvergenceFindings {
         }
     }
 
-    @Test("a coupled debtor that leaves the filter (blocked) is not taken for deleted: its coupling stays",
-          .disabled("soak seed 13405786703458 (invariant 1): the from_integration pass reads its target through the filter, finds the blocked debtor missing and applies the deletion policy; engine bug, needs a Sources fix"))
+    /// Soak seed 13405786703458 (invariant 1): the from_integration pass read its target through the
+    /// filter, found the blocked debtor missing and applied the deletion policy.
+    @Test("a coupled debtor that leaves the filter (blocked) is not taken for deleted: its coupling stays")
     func blockedDebtorIsNotDeleted() async throws {
         try await OwnSchemaFixture.with { f in
             try await f.addMapping(deletionConflict: "remove_coupling")

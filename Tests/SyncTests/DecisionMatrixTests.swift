@@ -32,7 +32,7 @@ struct DecisionCase {
         }
     }
 
-    /// All combinations: 216 settings × 2 passes × 3 source states × 30 counterparts × 3 diff outcomes.
+    /// All combinations: 288 settings × 2 passes × 3 source states × 38 counterparts × 3 diff outcomes.
     static let all: [DecisionCase] = {
         var cases: [DecisionCase] = []
         for mapping in settings {
@@ -91,7 +91,7 @@ struct DecisionCase {
         for skipped in [false, true] {
             for localResult in [SyncResult.success, .failure] {
                 for integrationResult in [SyncResult.success, .failure] {
-                    for target in [Timeline.changed, Timeline.unchanged, .deleted] {
+                    for target in [Timeline.changed, Timeline.unchanged, .deleted, .outsideFilter] {
                         let coupling = Timeline.coupling(skipped: skipped, localResult: localResult, integrationResult: integrationResult)
                         result.append(.coupled(coupling, target: target))
                     }
@@ -124,7 +124,7 @@ extension DecisionCase {
 struct DecisionMatrixTests {
     @Test("the matrix covers every combination")
     func size() {
-        #expect(DecisionCase.all.count == 288 * 2 * 3 * 30 * 3)
+        #expect(DecisionCase.all.count == 288 * 2 * 3 * 38 * 3)
     }
 
     @Test("a pass the mapping does not make never does anything else")
@@ -183,6 +183,18 @@ struct DecisionMatrixTests {
             case .match: item.counterpart != .notCoupled(match: .notTried) || !item.mapping.matchConfigured || item.mapping.syncOnlyCoupled
             case .couple: item.coupling != nil || item.mapping.syncOnlyCoupled
             default: false
+            }
+        }
+    }
+
+    @Test("a counterpart outside the filter is never written or deleted; only a deleted source's remove_coupling uncouples it")
+    func outsideFilterWaits() {
+        expectNone("counterpart outside the filter touched") { item in
+            guard item.target == .outsideFilter else { return false }
+            return switch item.decision {
+            case .skip, .fail: false
+            case .removeCoupling(.deletionPolicy): item.source != .deleted || item.mapping.deletionConflictPolicy != .removeCoupling
+            default: true
             }
         }
     }
