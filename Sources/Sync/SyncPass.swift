@@ -466,10 +466,10 @@ struct SyncPass {
     /// the integration did not create.
     private func insert(_ records: [NewRecord], into batch: inout BatchOutcome) async throws {
         guard !records.isEmpty else { return }
-        let items = batch.inserts
         var written: [(item: BatchOutcome.Insert, id: String, modifiedOn: Date)] = []
-        var taken: [(item: BatchOutcome.Insert, id: String)] = []
-        for ((item, record), result) in zip(zip(items, records), try await writeEach(records) { try await target.insert($0) }) {
+        let (items, free, coupledKeys) = try await withoutCoupledKeys(batch.inserts, records)
+        var taken = coupledKeys
+        for ((item, record), result) in zip(zip(items, free), try await writeEach(free) { try await target.insert($0) }) {
             switch result {
             case .success(.inserted(let id, let modifiedOn)): written.append((item, id, modifiedOn))
             case .success(.keyTaken(let id)): taken.append((item, id))
@@ -479,6 +479,28 @@ struct SyncPass {
         }
         try await failCollisions(taken, &batch)
         for (item, id, modifiedOn) in written { batch.inserted(item, targetID: id, targetModifiedOn: modifiedOn) }
+    }
+
+    /// Splits off the inserts whose key a coupling holds already — a coupled record deleted since
+    /// (its coupling waits for the deletion policy), or one coupled to another source: writing
+    /// that key would pair one record twice. A restore may reuse its own pair's key.
+    private func withoutCoupledKeys(
+        _ items: [BatchOutcome.Insert], _ records: [NewRecord]
+    ) async throws -> (items: [BatchOutcome.Insert], records: [NewRecord], taken: [(item: BatchOutcome.Insert, id: String)]) {
+        let keys = records.compactMap { $0.values[targetKeyColumn] ?? nil }
+        let coupled = try await CouplingStore.load(mapping: mappingName, side: direction.target, ids: keys, on: coordination)
+        guard !coupled.isEmpty else { return (items, records, []) }
+        var free: (items: [BatchOutcome.Insert], records: [NewRecord]) = ([], [])
+        var taken: [(item: BatchOutcome.Insert, id: String)] = []
+        for (item, record) in zip(items, records) {
+            if let key = record.values[targetKeyColumn] ?? nil, let holder = coupled[key], holder.id(on: direction.source) != item.record.id {
+                taken.append((item, key))
+            } else {
+                free.items.append(item)
+                free.records.append(record)
+            }
+        }
+        return (free.items, free.records, taken)
     }
 
     /// Inserts whose key is taken fail, naming the record that holds the key.

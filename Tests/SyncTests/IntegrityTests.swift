@@ -107,6 +107,21 @@ struct IntegrityTests {
         }
     }
 
+    @Test("1. a key still held by a coupling (its record deleted, the policy pending) is taken: the insert fails, one record is never paired twice")
+    func coupledKeyIsTaken() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping()
+            try await f.erp.query("INSERT INTO debtor (name) VALUES ('Deleted later')")
+            try await f.sync(.full)
+            try await f.erp.query("DELETE FROM debtor")
+            try await f.crm.query("INSERT INTO client (number, name) VALUES ('1', 'Wants key 1')")
+            let counts = try await f.sync(.full)[.fromIntegration]
+            #expect(counts?.inserted == 0 && counts?.failed == 2, "the deleted pair's failure and the collision: \(String(describing: counts))")
+            #expect(try await f.value(f.erp, "SELECT count(*) FROM debtor", as: Int.self) == 0)
+            #expect(try await f.errors().map(\.errorClass).contains("key_collision:coupled"))
+        }
+    }
+
     @Test("2. coupling by match copies nothing: differing pairs meet the update-conflict policy (fail → conflict, values kept)")
     func matchCopiesNothing() async throws {
         try await OwnSchemaFixture.with { f in
