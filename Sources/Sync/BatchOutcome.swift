@@ -152,17 +152,11 @@ struct BatchOutcome {
     }
 
     /// Source records were written after their pairs synced (the target's key written back):
-    /// their couplings store the source's new modified-on, so the write does not echo. A nil
-    /// stamp (not written: the source changed meanwhile) leaves the target side unsynced instead,
-    /// so the opposite pass carries the key.
-    mutating func sourceRewritten(_ stamps: [String: Date?]) {
+    /// their couplings store the source's new modified-on, so the write does not echo.
+    mutating func sourceRewritten(_ stamps: [String: Date]) {
         for index in couplings.indices {
             guard let stamp = stamps[couplings[index].id(on: direction.source)] else { continue }
-            if let stamp {
-                couplings[index][direction.source].lastSyncedModifiedOn = stamp
-            } else {
-                couplings[index][direction.target].lastSyncedModifiedOn = nil
-            }
+            couplings[index][direction.source].lastSyncedModifiedOn = stamp
         }
     }
 

@@ -526,13 +526,14 @@ struct SyncPass {
     /// Writes the target's key back to source records of synced pairs that do not hold it yet (a
     /// key the target assigned to a new record, or one a match-coupled record lacks), in the same
     /// run and only to a source record that did not change meanwhile. The key is the target's own:
-    /// no update can change it, so it always travels this way. Returns, per source id that needed
-    /// it, the source's new modified-on, or nil when it was not written.
-    private func writeBackKeys(_ pairs: [(record: SyncRecord, targetID: String)]) async throws -> [String: Date?] {
+    /// no update can change it, so it always travels this way. Returns the source's new modified-on
+    /// per record written. A source that changed meanwhile carries a newer modified-on than its
+    /// coupling stores, so a later run reads it again and writes the key then.
+    private func writeBackKeys(_ pairs: [(record: SyncRecord, targetID: String)]) async throws -> [String: Date] {
         let fields = keyWriteBackFields
         guard !fields.isEmpty, !pairs.isEmpty else { return [:] }
         var changes: [RecordChange] = []
-        var outcome: [String: Date?] = [:]
+        var outcome: [String: Date] = [:]
         for (record, targetID) in pairs {
             var values: FieldValues = [:]
             for field in fields {
@@ -541,7 +542,6 @@ struct SyncPass {
                 if let value, (record.values[column] ?? nil) != value { values[column] = value }
             }
             guard !values.isEmpty else { continue }
-            outcome[record.id] = .some(nil)
             changes.append(RecordChange(id: record.id, values: values, expectedModifiedOn: record.modifiedOn))
         }
         for (change, result) in zip(changes, try await writeEach(changes) { batch in

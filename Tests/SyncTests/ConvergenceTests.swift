@@ -206,7 +206,8 @@ struct ConvergenceRound {
     /// runs (its modified-on is older than rows the sync sees): a delta must still carry it later.
     mutating func beginLateEdit() async throws -> Task<Void, any Error>? {
         let side = settings.oneWaySource ?? rng.pick([SyncSide.local, .integration])
-        let ids = side == .local ? try await f.debtors().keys.sorted() : Self.ordered(try await f.clients())
+        // Not a blocked debtor: the round checks that nothing writes those during a sync.
+        let ids = side == .local ? try await f.debtors().values.filter { !$0.blocked }.map(\.id).sorted() : Self.ordered(try await f.clients())
         guard let id = rng.any(of: ids) else { return nil }
         let manager = rng.pick(Self.managers)
         log.append("  late edit of \(side == .local ? "debtor" : "client") \(id): manager = \(manager ?? "NULL"), committed during the sync")

@@ -217,6 +217,29 @@ struct IntegrityTests {
         }
     }
 
+    @Test("5. a write-back blocked by a person's edit committed meanwhile is written by a later run; the pair stays in step (propagate still deletes)")
+    func writeBackAfterConcurrentEdit() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(direction: "from_integration", deletionConflict: "propagate")
+            try await f.crm.query("INSERT INTO client (name) VALUES ('Late')")
+            let person = try await PostgresConnection.connect(f.endpoints.configuration(of: "crm"))
+            defer { person.close() }
+            try await person.runScript("BEGIN; UPDATE client SET manager = 'ANNA'", name: "a person's open edit")
+            let commit = Task {
+                try await Task.sleep(for: .milliseconds(300))
+                try await person.runScript("COMMIT", name: "commit")
+            }
+            try await f.sync(.full)
+            try await commit.value
+            #expect(try await f.value(f.crm, "SELECT number FROM client", as: String?.self) == nil, "the write-back found the record changed")
+            try await f.sync()
+            #expect(try await f.value(f.crm, "SELECT number FROM client", as: String?.self) == "1", "the next run wrote it")
+            #expect(try await f.value(f.erp, "SELECT manager FROM debtor", as: String?.self) == "ANNA")
+            try await f.crm.query("DELETE FROM client")
+            #expect(try await f.sync(.full)[.fromIntegration]?.deleted == 1, "the ERP record was not taken for changed by a person")
+        }
+    }
+
     @Test("6. a CHECK violation is classified by constraint, names mapping, both keys and the column, and is skipped after two runs")
     func failureClassification() async throws {
         try await OwnSchemaFixture.with { f in
