@@ -99,10 +99,10 @@ struct BatchOutcome {
             counts.uncoupled += 1
             if reason == .deletionPolicy { remember(survivorOf: coupling, sourceDeleted: sourceDeleted) }
         case .fail(let failure):
-            fail(record, coupling: coupling, failure: failure)
+            failed(record, coupling: coupling, failure: failure)
         case .match, .couple:
             // The pass decides again: with the match outcome, then as a coupled pair.
-            fail(record, coupling: coupling, failure: SyncFailure(code: .configuration, message: "\(record.id) was not decided"))
+            failed(record, coupling: coupling, failure: SyncFailure(code: .configuration, message: "\(record.id) was not decided"))
         }
     }
 
@@ -209,12 +209,8 @@ struct BatchOutcome {
         oldestLeftForNextRun = min(oldestLeftForNextRun ?? modifiedOn, modifiedOn)
     }
 
-    /// The record failed while being written (the target refused it, or its key is taken).
+    /// The record failed: as decided, or while being written (the target refused it, its key is taken).
     mutating func failed(_ record: SyncRecord, coupling: Coupling?, failure: SyncFailure) {
-        fail(record, coupling: coupling, failure: failure)
-    }
-
-    private mutating func fail(_ record: SyncRecord, coupling: Coupling?, failure: SyncFailure) {
         counts.failed += 1
         errors.append((record, coupling, failure))
         if let coupling {
