@@ -53,7 +53,8 @@ public struct MappingVerifier: Sendable {
         defer { local.close() }
         let integration = try await endpoints.connect(mapping.integration.endpoint)
         defer { integration.close() }
-        let reader = try PairReader(mapping: mapping, coordination: coordination, local: local, integration: integration)
+        var reader = try PairReader(mapping: mapping, coordination: coordination, local: local, integration: integration)
+        reader.keyTypes = [.local: try await reader.local.keyType(), .integration: try await reader.integration.keyType()]
         let repair = options.repair
             ? PairRepair(mapping: mapping, coordination: coordination, engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: logger))
             : nil
@@ -74,7 +75,13 @@ public struct MappingVerifier: Sendable {
             }
             for finding in findings { report.count(finding, limit: options.limit) }
         }
-        logger.info("verified", metadata: ["mapping": "\(name)", "checked": "\(report.checked)", "differing": "\(report.differing)"])
+        try await UncoupledMatches(
+            mapping: mapping, coordination: coordination, local: reader.local, integration: reader.integration, keyTypes: reader.keyTypes
+        ).check(pageSize: pageSize, limit: options.limit, into: &report)
+        logger.info("verified", metadata: [
+            "mapping": "\(name)", "checked": "\(report.checked)", "differing": "\(report.differing)",
+            "would_match": "\(report.wouldMatch)", "duplicate_groups": "\(report.duplicateGroups)",
+        ])
         return report
     }
 }
@@ -98,6 +105,8 @@ struct PairReader: Sendable {
     let coordination: PostgresConnection
     let local: PostgresTableEndpoint
     let integration: PostgresTableEndpoint
+    /// Each side's key type, so a page's ids are bound as one array of it (`PostgresTableEndpoint.keyType()`).
+    var keyTypes: [SyncSide: KeyColumnType] = [:]
 
     init(mapping: MappingDefinition, coordination: PostgresConnection, local: PostgresConnection, integration: PostgresConnection) throws {
         self.mapping = mapping
@@ -116,8 +125,8 @@ struct PairReader: Sendable {
 
     /// Both sides' records of these pairs, in one statement per side, and the lookups their rules need.
     func read(_ pairs: [CoupledPair]) async throws -> PairPage {
-        async let localRead = local.recordsWithFilterState(ids: pairs.map(\.localID))
-        async let integrationRead = integration.recordsWithFilterState(ids: pairs.map(\.integrationID))
+        async let localRead = records(local, .local, ids: pairs.map(\.localID))
+        async let integrationRead = records(integration, .integration, ids: pairs.map(\.integrationID))
         let locals = Self.byID(try await localRead)
         let integrations = Self.byID(try await integrationRead)
         var lookups: [SyncDirection: LookupTable] = [:]
@@ -158,6 +167,12 @@ struct PairReader: Sendable {
                 state: comparison.state(of: fields, coupling: coupling, local: local, integration: integration))
         }
         return findings
+    }
+
+    /// The records with these ids, whatever the filter: ids bound as one array of the key's type when it is known.
+    private func records(_ endpoint: PostgresTableEndpoint, _ side: SyncSide, ids: [String]) async throws -> [PairPage.Read] {
+        if let keyType = keyTypes[side] { return try await endpoint.recordsWithFilterState(ids: ids, keyType: keyType) }
+        return try await endpoint.recordsWithFilterState(ids: ids)
     }
 
     private static func byID(_ read: [PairPage.Read]) -> [String: PairPage.Read] {
