@@ -53,13 +53,18 @@ public struct MappingVerifier: Sendable {
         defer { local.close() }
         let integration = try await endpoints.connect(mapping.integration.endpoint)
         defer { integration.close() }
-        var reader = try PairReader(mapping: mapping, coordination: coordination, local: local, integration: integration)
-        reader.keyTypes = [.local: try await reader.local.keyType(), .integration: try await reader.integration.keyType()]
+        var pairReader = try PairReader(mapping: mapping, coordination: coordination, local: local, integration: integration)
+        let keyTypes: [SyncSide: KeyColumnType] = [.local: try await pairReader.local.keyType(), .integration: try await pairReader.integration.keyType()]
+        pairReader.keyTypes = keyTypes
+        let reader = pairReader
         let repair = options.repair
             ? PairRepair(mapping: mapping, coordination: coordination, engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: logger))
             : nil
         var report = VerifyReport(mapping: name)
         if repair != nil { report.repair = RepairSummary() }
+        // The uncoupled records are looked at beside the pairs, on connections of their own, so
+        // that each side's server works while the other waits. `--repair` couples nothing.
+        async let uncoupled = checkUncoupled(mapping, keyTypes: keyTypes, pageSize: pageSize, limit: options.limit)
         var reading = try await reader.read(after: nil, limit: pageSize)
         while let page = reading {
             var findings: [VerifyFinding?]
@@ -75,14 +80,34 @@ public struct MappingVerifier: Sendable {
             }
             for finding in findings { report.count(finding, limit: options.limit) }
         }
-        try await UncoupledMatches(
-            mapping: mapping, coordination: coordination, local: reader.local, integration: reader.integration, keyTypes: reader.keyTypes
-        ).check(pageSize: pageSize, limit: options.limit, into: &report)
+        report.take(uncoupled: try await uncoupled)
         logger.info("verified", metadata: [
             "mapping": "\(name)", "checked": "\(report.checked)", "differing": "\(report.differing)",
             "would_match": "\(report.wouldMatch)", "duplicate_groups": "\(report.duplicateGroups)",
         ])
         return report
+    }
+}
+
+extension MappingVerifier {
+    /// The would-match records and duplicates of `mapping` (nothing when it has no match fields).
+    private func checkUncoupled(
+        _ mapping: MappingDefinition, keyTypes: [SyncSide: KeyColumnType], pageSize: Int, limit: Int
+    ) async throws -> VerifyReport {
+        var found = VerifyReport(mapping: mapping.settings.name)
+        guard !mapping.matchFields.isEmpty else { return found }
+        let local = try await endpoints.connect(mapping.local.endpoint)
+        defer { local.close() }
+        let integration = try await endpoints.connect(mapping.integration.endpoint)
+        defer { integration.close() }
+        try await UncoupledMatches(
+            mapping: mapping, coordination: coordination,
+            local: try PostgresTableEndpoint(connection: local, side: mapping.local, columns: mapping.columns(on: .local)),
+            integration: try PostgresTableEndpoint(
+                connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration)),
+            keyTypes: keyTypes
+        ).check(pageSize: pageSize, limit: limit, into: &found)
+        return found
     }
 }
 

@@ -621,7 +621,10 @@ extension PostgresTableEndpoint {
         let names = identifiers.indices.map { try! PostgresIdentifier("v\($0)") }
         let normalised = PostgresQuery.joined(
             zip(identifiers, names).map { column, name in
-                let spaced: PostgresQuery = "regexp_replace(btrim(\(column)::text, E' \\t\\r\\n'), '\\s+', ' ', 'g')"
+                // Text without white space is its own normalisation: the regular expressions run only where they can change something.
+                let spaced: PostgresQuery = """
+                    CASE WHEN \(column)::text ~ '\\s' THEN regexp_replace(btrim(\(column)::text, E' \\t\\r\\n'), '\\s+', ' ', 'g') ELSE \(column)::text END
+                    """
                 return caseSensitive ? "\(spaced) AS \(name)" : "lower(\(spaced)) AS \(name)"
             }, separator: ", ")
         let nonEmpty = PostgresQuery.joined(names.map { "\($0) <> ''" }, separator: " AND ")

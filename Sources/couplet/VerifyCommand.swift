@@ -79,9 +79,9 @@ struct VerifyText {
         guard report.matchFieldsChecked else { return "Uncoupled records not checked: the mapping has no match fields." }
         let listed = report.matchFindings.count + report.duplicates.count
         let total = report.wouldMatch + report.duplicateGroups
-        let more = listed < total ? " (the first \(report.matchFindings.count) and \(report.duplicates.count) listed)" : ""
+        let more = listed < total ? " (the first \(listed) of \(total) listed)" : ""
         return "Uncoupled records: \(report.uncoupled) checked, \(report.wouldMatch) would couple by match; "
-            + "\(report.duplicateGroups) groups of duplicates\(more)."
+            + "\(report.duplicateGroups) \(report.duplicateGroups == 1 ? "group" : "groups") of duplicates\(more)."
     }
 
     private func line(_ finding: MatchFinding) -> String {
