@@ -17,6 +17,17 @@ extension CouplingStore {
         ).map { row in CoupledPair(localID: try row.decode(String.self, at: 0), integrationID: try row.decode(String.self, at: 1)) }
     }
 
+    /// Which of these ids of `side` are coupled in `mapping`: a page of a side's keys told coupled
+    /// from uncoupled with one lookup on the couplings' index, never a scan of the whole mapping.
+    static func coupledIDs(mapping: String, side: SyncSide, among ids: [String], on db: PostgresConnection) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let column = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
+        return Set(try await db.query(
+            "SELECT \(column) FROM couplet.couplings WHERE mapping = \(mapping) AND \(column) = ANY(\(ids)::text[])",
+            name: "coupled ids"
+        ).map { try $0.decode(String.self, at: 0) })
+    }
+
     /// Marks `side` of the pairs with these local ids as changed since its last sync (forgets its
     /// synced modified-on), so that the next pass from `side` compares every field and writes
     /// what differs. Returns how many couplings were marked.

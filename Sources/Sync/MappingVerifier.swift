@@ -53,12 +53,18 @@ public struct MappingVerifier: Sendable {
         defer { local.close() }
         let integration = try await endpoints.connect(mapping.integration.endpoint)
         defer { integration.close() }
-        let reader = try PairReader(mapping: mapping, coordination: coordination, local: local, integration: integration)
+        var pairReader = try PairReader(mapping: mapping, coordination: coordination, local: local, integration: integration)
+        let keyTypes: [SyncSide: KeyColumnType] = [.local: try await pairReader.local.keyType(), .integration: try await pairReader.integration.keyType()]
+        pairReader.keyTypes = keyTypes
+        let reader = pairReader
         let repair = options.repair
             ? PairRepair(mapping: mapping, coordination: coordination, engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: logger))
             : nil
         var report = VerifyReport(mapping: name)
         if repair != nil { report.repair = RepairSummary() }
+        // The uncoupled records are looked at beside the pairs, on connections of their own, so
+        // that each side's server works while the other waits. `--repair` couples nothing.
+        async let uncoupled = checkUncoupled(mapping, keyTypes: keyTypes, pageSize: pageSize, limit: options.limit)
         var reading = try await reader.read(after: nil, limit: pageSize)
         while let page = reading {
             var findings: [VerifyFinding?]
@@ -74,8 +80,34 @@ public struct MappingVerifier: Sendable {
             }
             for finding in findings { report.count(finding, limit: options.limit) }
         }
-        logger.info("verified", metadata: ["mapping": "\(name)", "checked": "\(report.checked)", "differing": "\(report.differing)"])
+        report.take(uncoupled: try await uncoupled)
+        logger.info("verified", metadata: [
+            "mapping": "\(name)", "checked": "\(report.checked)", "differing": "\(report.differing)",
+            "would_match": "\(report.wouldMatch)", "duplicate_groups": "\(report.duplicateGroups)",
+        ])
         return report
+    }
+}
+
+extension MappingVerifier {
+    /// The would-match records and duplicates of `mapping` (nothing when it has no match fields).
+    private func checkUncoupled(
+        _ mapping: MappingDefinition, keyTypes: [SyncSide: KeyColumnType], pageSize: Int, limit: Int
+    ) async throws -> VerifyReport {
+        var found = VerifyReport(mapping: mapping.settings.name)
+        guard !mapping.matchFields.isEmpty else { return found }
+        let local = try await endpoints.connect(mapping.local.endpoint)
+        defer { local.close() }
+        let integration = try await endpoints.connect(mapping.integration.endpoint)
+        defer { integration.close() }
+        try await UncoupledMatches(
+            mapping: mapping, coordination: coordination,
+            local: try PostgresTableEndpoint(connection: local, side: mapping.local, columns: mapping.columns(on: .local)),
+            integration: try PostgresTableEndpoint(
+                connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration)),
+            keyTypes: keyTypes
+        ).check(pageSize: pageSize, limit: limit, into: &found)
+        return found
     }
 }
 
@@ -98,6 +130,8 @@ struct PairReader: Sendable {
     let coordination: PostgresConnection
     let local: PostgresTableEndpoint
     let integration: PostgresTableEndpoint
+    /// Each side's key type, so a page's ids are bound as one array of it (`PostgresTableEndpoint.keyType()`).
+    var keyTypes: [SyncSide: KeyColumnType] = [:]
 
     init(mapping: MappingDefinition, coordination: PostgresConnection, local: PostgresConnection, integration: PostgresConnection) throws {
         self.mapping = mapping
@@ -116,8 +150,8 @@ struct PairReader: Sendable {
 
     /// Both sides' records of these pairs, in one statement per side, and the lookups their rules need.
     func read(_ pairs: [CoupledPair]) async throws -> PairPage {
-        async let localRead = local.recordsWithFilterState(ids: pairs.map(\.localID))
-        async let integrationRead = integration.recordsWithFilterState(ids: pairs.map(\.integrationID))
+        async let localRead = records(local, .local, ids: pairs.map(\.localID))
+        async let integrationRead = records(integration, .integration, ids: pairs.map(\.integrationID))
         let locals = Self.byID(try await localRead)
         let integrations = Self.byID(try await integrationRead)
         var lookups: [SyncDirection: LookupTable] = [:]
@@ -158,6 +192,12 @@ struct PairReader: Sendable {
                 state: comparison.state(of: fields, coupling: coupling, local: local, integration: integration))
         }
         return findings
+    }
+
+    /// The records with these ids, whatever the filter: ids bound as one array of the key's type when it is known.
+    private func records(_ endpoint: PostgresTableEndpoint, _ side: SyncSide, ids: [String]) async throws -> [PairPage.Read] {
+        if let keyType = keyTypes[side] { return try await endpoint.recordsWithFilterState(ids: ids, keyType: keyType) }
+        return try await endpoint.recordsWithFilterState(ids: ids)
     }
 
     private static func byID(_ read: [PairPage.Read]) -> [String: PairPage.Read] {

@@ -520,3 +520,129 @@ final class Memo<Value: Sendable>: Sendable {
         set { storage.withLock { $0 = newValue } }
     }
 }
+
+/// The key column's type, as the catalog names it: what a list of ids is cast to, as one bound
+/// array, so that `key = ANY(…)` compares in the key's own type and can use its index.
+public struct KeyColumnType: Sendable, Equatable {
+    /// The type's name as `regtype` prints it: quoted where it needs to be, schema-qualified when
+    /// not on the search path, without a length or precision (a `varchar(20)` key is `character
+    /// varying`, so a longer id is never cut to fit and mistaken for another).
+    public let name: String
+
+    /// The type named `name` (as the catalog printed it).
+    init(name: String) {
+        self.name = name
+    }
+
+    /// `ids`, bound as one text array, cast to an array of this type.
+    func array(_ ids: [String]) -> PostgresQuery {
+        // The type's name is the catalog's own output (regtype quotes what needs quoting), not configuration.
+        "\(ids)::text[]::\(PostgresQuery(unsafeSQL: name))[]"
+    }
+
+    /// One id, bound as text, cast to this type.
+    func value(_ id: String) -> PostgresQuery {
+        "\(id)::text::\(PostgresQuery(unsafeSQL: name))"
+    }
+}
+
+/// Records of one side sharing the same normalised values of some match fields: matching refuses
+/// every one of them, since coupling any one would be a guess.
+public struct DuplicateGroup: Sendable, Equatable {
+    /// The shared values, normalised as matching compares them, one per field.
+    public var values: [String]
+    /// How many records share them.
+    public var count: Int
+    /// The first of their ids, in key order (at most `DuplicateGroup.idsShown`).
+    public var ids: [String]
+
+    /// Ids kept per group.
+    public static let idsShown = 10
+
+    /// A group of `count` records sharing `values`.
+    public init(values: [String], count: Int, ids: [String]) {
+        self.values = values
+        self.count = count
+        self.ids = ids
+    }
+}
+
+// Reads `couplet verify` uses beside the engine's: ids bound as one array of the key's type, key
+// pages, and groups of duplicates. New methods only: the engine's reads above stay as they are.
+extension PostgresTableEndpoint {
+    /// The key column's type (asked of the server; ask once per verify).
+    public func keyType() async throws -> KeyColumnType {
+        let name = try await read(
+            "SELECT a.atttypid::regtype::text FROM pg_attribute a WHERE a.attrelid = \(side.table.quoted)::regclass AND a.attname = \(side.key.parts[0])",
+            decode: { try $0.decode(String.self, at: 0) })
+        guard let name = name.first else { throw SyncFailure(code: .configuration, message: "\(side.table) has no key column \(side.key)") }
+        return KeyColumnType(name: name)
+    }
+
+    /// The records with these ids that exist, whatever the filter, each with whether it passes the
+    /// filter — as `recordsWithFilterState(ids:)`, with the ids bound as one array of `keyType`
+    /// rather than a JSON document the server parses id by id. In no particular order.
+    public func recordsWithFilterState(ids: [String], keyType: KeyColumnType) async throws -> [(record: SyncRecord, passesFilter: Bool)] {
+        guard !ids.isEmpty else { return [] }
+        let names = columns.map { $0.parts[0] }
+        let passes = names.count + 2
+        return try await read(
+            "SELECT \(selectList), coalesce(\(filter), false) FROM \(side.table) WHERE \(side.key) = ANY(\(keyType.array(ids)))"
+        ) { row in
+            (try Self.record(from: row, columns: names), try row.decode(Bool.self, at: passes))
+        }
+    }
+
+    /// The records with these ids that exist and pass the filter — as `records(ids:)`, with the
+    /// ids bound as one array of `keyType`. In no particular order.
+    public func records(ids: [String], keyType: KeyColumnType) async throws -> [SyncRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(side.key) = ANY(\(keyType.array(ids)))")
+    }
+
+    /// Up to `limit` keys of records that pass the filter, after `after` (from the first when nil),
+    /// in the key's order: one page of a walk over the side that holds one page in memory.
+    public func keys(after: String?, limit: Int, keyType: KeyColumnType) async throws -> [String] {
+        let after: PostgresQuery = after.map { "\(side.key) > \(keyType.value($0))" } ?? "true"
+        return try await read(
+            "SELECT \(side.key)::text FROM \(side.table) WHERE \(filter) AND \(after) ORDER BY \(side.key) LIMIT \(limit)",
+            decode: { try $0.decode(String.self, at: 0) })
+    }
+
+    /// The groups of records passing the filter whose `columns` hold the same values once
+    /// normalised as `candidates(matching:values:caseSensitive:)` normalises them, leaving out
+    /// empty values (which never match): the first `limit` groups in value order, and how many
+    /// there are. Grouped by the server: memory follows `limit`, not the table.
+    public func duplicateGroups(
+        matching columns: [String], caseSensitive: Bool, limit: Int
+    ) async throws -> (total: Int, groups: [DuplicateGroup]) {
+        guard !columns.isEmpty else { return (0, []) }
+        let identifiers = try columns.map { try PostgresIdentifier($0, what: "match column") }
+        let names = identifiers.indices.map { try! PostgresIdentifier("v\($0)") }
+        let normalised = PostgresQuery.joined(
+            zip(identifiers, names).map { column, name in
+                // Text without white space is its own normalisation: the regular expressions run only where they can change something.
+                let spaced: PostgresQuery = """
+                    CASE WHEN \(column)::text ~ '\\s' THEN regexp_replace(btrim(\(column)::text, E' \\t\\r\\n'), '\\s+', ' ', 'g') ELSE \(column)::text END
+                    """
+                return caseSensitive ? "\(spaced) AS \(name)" : "lower(\(spaced)) AS \(name)"
+            }, separator: ", ")
+        let nonEmpty = PostgresQuery.joined(names.map { "\($0) <> ''" }, separator: " AND ")
+        let rows = try await read(
+            """
+            SELECT \(names), count(*)::int8, to_json((array_agg(k ORDER BY key_value))[1:\(DuplicateGroup.idsShown)])::text, count(*) OVER ()
+            FROM (SELECT \(side.key) AS key_value, \(side.key)::text AS k, \(normalised) FROM \(side.table) WHERE \(filter)) AS t
+            WHERE \(nonEmpty)
+            GROUP BY \(names) HAVING count(*) > 1
+            ORDER BY \(names) LIMIT \(max(limit, 1))
+            """
+        ) { row in
+            let values = try names.indices.map { try row.decode(String.self, at: $0) }
+            let group = DuplicateGroup(
+                values: values, count: try row.decode(Int.self, at: names.count),
+                ids: (try? JSONDecoder().decode([String].self, from: Data(try row.decode(String.self, at: names.count + 1).utf8))) ?? [])
+            return (group, try row.decode(Int.self, at: names.count + 2))
+        }
+        return (rows.first?.1 ?? 0, Array(rows.map(\.0).prefix(limit)))
+    }
+}

@@ -122,19 +122,49 @@ public struct VerifyReport: Sendable, Equatable {
     public var findings: [VerifyFinding] = []
     /// What `--repair` did; nil when not repairing.
     public var repair: RepairSummary?
+    /// Whether uncoupled records were looked at: false when the mapping has no match fields.
+    public var matchFieldsChecked = false
+    /// Uncoupled records looked at (those passing their side's filter, on each side a pass starts from).
+    public var uncoupled = 0
+    /// Uncoupled records that match-based coupling would couple (a pair counted once).
+    public var wouldMatch = 0
+    /// Groups of records on one side sharing their match values, which matching refuses.
+    public var duplicateGroups = 0
+    /// The first would-match records, in key order per side, at most the limit.
+    public var matchFindings: [MatchFinding] = []
+    /// The first groups of duplicates, at most the limit.
+    public var duplicates: [DuplicateFinding] = []
 
     /// An empty report for `mapping`.
     public init(mapping: String) {
         self.mapping = mapping
     }
 
-    /// Differences, orphans or pairs that cannot be compared were found.
-    public var foundProblems: Bool { differing + orphaned + notComparable > 0 }
+    /// Differences, orphans, pairs that cannot be compared, uncoupled records that would couple
+    /// by match, or duplicates were found: each is something for a person (or a run) to act on.
+    public var foundProblems: Bool { differing + orphaned + notComparable + wouldMatch + duplicateGroups > 0 }
 
-    /// Something found is still out of step after `--repair` (or nothing was repaired).
+    /// Something found is still out of step after `--repair` (or nothing was repaired). `--repair`
+    /// couples nothing, so would-match records and duplicates remain.
     public var problemsRemain: Bool {
         guard let repair else { return foundProblems }
-        return repair.conflicts + repair.left > 0
+        return repair.conflicts + repair.left + wouldMatch + duplicateGroups > 0
+    }
+
+    /// Takes the uncoupled records' counts and findings from `other` (a look at them made beside this one).
+    mutating func take(uncoupled other: VerifyReport) {
+        matchFieldsChecked = other.matchFieldsChecked
+        uncoupled = other.uncoupled
+        wouldMatch = other.wouldMatch
+        duplicateGroups = other.duplicateGroups
+        matchFindings = other.matchFindings
+        duplicates = other.duplicates
+    }
+
+    /// Counts an uncoupled record that would couple by match, keeping it when fewer than `limit` are kept.
+    mutating func count(_ finding: MatchFinding, limit: Int) {
+        wouldMatch += 1
+        if matchFindings.count < limit { matchFindings.append(finding) }
     }
 
     /// Counts a finding (nil: a pair in step), keeping it when fewer than `limit` are kept.

@@ -21,7 +21,10 @@ struct SyncRunCommand: AsyncParsableCommand {
         discussion: """
             The job runs on a worker of the `sync` queue, one at a time per mapping. With --wait the \
             command follows the run's counters until the job ends, prints them, and exits non-zero \
-            when the job failed. With --full --compare it then compares every coupled pair field by             field, as couplet verify does (waiting for the job first), prints the same report, and             exits 2 when differences or orphaned couplings are found.
+            when the job failed. With --full --compare it then compares every coupled pair field by \
+            field, as couplet verify does (waiting for the job first), prints the same report, and \
+            exits 2 when couplet verify would: differences, orphaned couplings, pairs that cannot be \
+            compared, uncoupled records that would couple by match, duplicates.
             """)
 
     @OptionGroup var global: GlobalOptions

@@ -14,13 +14,18 @@ struct VerifyCommand: AsyncParsableCommand {
             and compares each field the way the mapping carries it, with its rules and comparison. \
             It prints a summary line, then one line per pair that differs, is pending (the next run \
             carries it), is orphaned (a record is gone), lies outside the filter, or cannot be compared. \
+            When the mapping has match fields it also walks the uncoupled records of each side a pass \
+            starts from and lists those that would couple by match (run couplet match or a full sync), \
+            and groups of records on one side sharing their normalised match values (duplicates, which \
+            matching refuses). \
             --repair hands differing pairs to the engine: one-way fields from their source, fields \
             carried both ways from the update-conflict policy's winner (policy fail: a conflict, \
             nothing copied), orphans to the deletion-conflict policy. Needs the endpoints' connection \
             strings (COUPLET_ENDPOINT_<NAME>_URL) like a worker. \
             Exit status: 0 in step (or, with --repair, everything found was brought in step); 2 when \
-            differences, orphaned couplings or pairs that cannot be compared remain; 1 when the \
-            verify itself failed.
+            differences, orphaned couplings, pairs that cannot be compared, uncoupled records that \
+            would couple by match, or duplicates remain (--repair couples nothing); 1 when the verify \
+            itself failed.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -31,7 +36,7 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(help: "Bring differing pairs and orphaned couplings in step by the mapping's direction and conflict policies.")
     var repair = false
 
-    @Option(help: "Print at most this many pairs (all are counted).")
+    @Option(help: "Print at most this many lines of each kind: pairs, would-match records, groups of duplicates (all are counted).")
     var limit = 100
 
     func validate() throws {
@@ -57,7 +62,8 @@ struct VerifyText {
     let report: VerifyReport
 
     var text: String {
-        ([summary] + report.findings.map(line) + (report.repair.map { [repairLine($0)] } ?? [])).joined(separator: "\n")
+        ([summary] + report.findings.map(line) + report.matchFindings.map(line) + report.duplicates.map(line)
+            + (report.repair.map { [repairLine($0)] } ?? [])).joined(separator: "\n")
     }
 
     private var summary: String {
@@ -66,7 +72,34 @@ struct VerifyText {
         let more = shown < total ? " (the first \(shown) of \(total) listed)" : ""
         return "\(report.mapping): \(report.checked) coupled pairs checked: \(report.inStep) in step, \(report.differing) differ, "
             + "\(report.pending) pending, \(report.orphaned) orphaned, \(report.outsideFilter) outside the filter, "
-            + "\(report.notComparable) not comparable\(more)."
+            + "\(report.notComparable) not comparable\(more). " + uncoupled
+    }
+
+    private var uncoupled: String {
+        guard report.matchFieldsChecked else { return "Uncoupled records not checked: the mapping has no match fields." }
+        let listed = report.matchFindings.count + report.duplicates.count
+        let total = report.wouldMatch + report.duplicateGroups
+        let more = listed < total ? " (the first \(listed) of \(total) listed)" : ""
+        return "Uncoupled records: \(report.uncoupled) checked, \(report.wouldMatch) would couple by match; "
+            + "\(report.duplicateGroups) \(report.duplicateGroups == 1 ? "group" : "groups") of duplicates\(more)."
+    }
+
+    private func line(_ finding: MatchFinding) -> String {
+        let other: SyncSide = finding.side == .local ? .integration : .local
+        let action = switch finding.action {
+        case .matchRun: "run couplet match \(report.mapping), or a full sync"
+        case .fullSync: "a full sync couples them"
+        case .coupleByHand: "the mapping syncs only coupled records: couplet couple \(report.mapping) \(finding.localID) \(finding.integrationID)"
+        }
+        return "  \(report.mapping) \(finding.side.rawValue) \(finding.id): uncoupled, would couple by match with "
+            + "\(other.rawValue) \(finding.counterpartID): \(action)"
+    }
+
+    private func line(_ finding: DuplicateFinding) -> String {
+        let values = zip(finding.fields, finding.group.values).map { "\($0) \"\($1)\"" }.joined(separator: ", ")
+        let more = finding.group.ids.count < finding.group.count ? ", …" : ""
+        return "  \(report.mapping) \(finding.side.rawValue) duplicates: \(finding.group.count) records share \(values) "
+            + "(\(finding.group.ids.joined(separator: ", "))\(more)): matching refuses them; make the values distinct or couple by hand"
     }
 
     private func line(_ finding: VerifyFinding) -> String {

@@ -31,7 +31,8 @@ struct VerifyProcessTests {
             #expect(found.status == 2, "\(found.standardError)")
             let lines = found.standardOutput.split(separator: "\n").map(String.init)
             #expect(lines == [
-                "CUSTOMER: 30 coupled pairs checked: 29 in step, 1 differ, 0 pending, 0 orphaned, 0 outside the filter, 0 not comparable.",
+                "CUSTOMER: 30 coupled pairs checked: 29 in step, 1 differ, 0 pending, 0 orphaned, 0 outside the filter, 0 not comparable. "
+                    + "Uncoupled records not checked: the mapping has no match fields.",
                 pairLine,
             ], "\(found.standardOutput)")
             let limited = try await CoupletProcess.run(["verify", "CUSTOMER", "--limit", "0"], environment: f.environment)
@@ -47,6 +48,32 @@ struct VerifyProcessTests {
 
             let after = try await CoupletProcess.run(["verify", "CUSTOMER"], environment: f.environment)
             #expect(after.status == 0 && after.standardOutput.contains("30 in step, 0 differ"), "\(after.standardOutput)")
+
+            // Match by name: an uncoupled customer and account that would couple, and two accounts sharing a name.
+            try await f.coordination.runScript(
+                "UPDATE couplet.field_mappings SET match_priority = 1 WHERE mapping = 'CUSTOMER' AND local_field = 'name'", name: "match")
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('100', ' New   Customer')", name: "new customer")
+            try await f.crm.runScript(
+                "INSERT INTO account (name) VALUES ('new customer'), ('Twin'), ('twin ')", name: "new accounts")
+            let newAccount = try await f.crm.query("SELECT id::text FROM account WHERE name = 'new customer'").single().decode(String.self, at: 0)
+            let twins = try await f.crm.query("SELECT id::text FROM account WHERE lower(btrim(name)) = 'twin' ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            let uncoupled = try await CoupletProcess.run(["verify", "CUSTOMER"], environment: f.environment)
+            #expect(uncoupled.status == 2, "would-match and duplicates are problems: \(uncoupled.standardError)")
+            #expect(uncoupled.standardOutput.split(separator: "\n").map(String.init) == [
+                "CUSTOMER: 30 coupled pairs checked: 30 in step, 0 differ, 0 pending, 0 orphaned, 0 outside the filter, 0 not comparable. "
+                    + "Uncoupled records: 1 checked, 1 would couple by match; 1 group of duplicates.",
+                "  CUSTOMER local 100: uncoupled, would couple by match with integration \(newAccount): run couplet match CUSTOMER, or a full sync",
+                "  CUSTOMER integration duplicates: 2 records share name \"twin\" (\(twins.joined(separator: ", "))): "
+                    + "matching refuses them; make the values distinct or couple by hand",
+            ], "\(uncoupled.standardOutput)")
+            let matched = try await CoupletProcess.run(["match", "CUSTOMER", "--wait"], environment: f.environment)
+            #expect(matched.status == 0, "\(matched.standardOutput)\(matched.standardError)")
+            let afterMatch = try await CoupletProcess.run(["verify", "CUSTOMER", "--limit", "0"], environment: f.environment)
+            #expect(afterMatch.standardOutput.contains("31 coupled pairs checked"), "\(afterMatch.standardOutput)")
+            #expect(afterMatch.standardOutput.contains("Uncoupled records: 0 checked, 0 would couple by match; 1 group of duplicates (the first 0 of 1 listed)."),
+                    "\(afterMatch.standardOutput)")
+            #expect(afterMatch.status == 2, "the twins remain")
+
             let missing = try await CoupletProcess.run(["verify", "NOPE"], environment: f.environment)
             #expect(missing.status == 1 && missing.standardError.contains("there is no mapping \"NOPE\""), "\(missing.standardError)")
             worker.terminate()

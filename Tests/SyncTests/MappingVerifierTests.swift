@@ -140,4 +140,102 @@ struct MappingVerifierTests {
             #expect(after.checked == 2 && after.orphaned == 0 && !after.foundProblems)
         }
     }
+
+    // MARK: Uncoupled records
+
+    private func matchOn(_ f: SyncFixture, _ field: String) async throws {
+        try await f.coordination.query(
+            "UPDATE couplet.field_mappings SET match_priority = 1 WHERE mapping = 'CUSTOMER' AND local_field = \(field)")
+    }
+
+    private func accountID(_ f: SyncFixture, name: String) async throws -> String {
+        try await f.crm.query("SELECT id::text FROM account WHERE name = \(name)").single().decode(String.self, at: 0)
+    }
+
+    @Test("uncoupled records that would couple by match are listed once, from the first pass's side, despite stray spaces and case; couplet match then couples them")
+    func wouldMatchFromLocal() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "bidirectional")
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('20000', 'Selangor')", name: "coupled customer")
+            try await f.sync(.full)
+            try await matchOn(f, "name")
+            try await f.erp.runScript(
+                "INSERT INTO customer (no, name) VALUES ('10000', '  Cannon   Group '), ('30000', 'Nobody Matches')", name: "uncoupled")
+            try await f.crm.runScript(
+                "INSERT INTO account (name) VALUES (E'cannon\tgroup'), ('Only In The CRM')", name: "uncoupled accounts")
+            let cannon = try await accountID(f, name: "cannon\tgroup")
+
+            let found = try await verify(f)
+            #expect(found.checked == 1 && found.inStep == 1)
+            #expect(found.matchFieldsChecked && found.uncoupled == 4, "two uncoupled records on each side: \(found)")
+            #expect(found.wouldMatch == 1 && found.duplicateGroups == 0)
+            #expect(found.matchFindings == [MatchFinding(side: .local, id: "10000", counterpartID: cannon, action: .matchRun)],
+                    "the pair is listed once, not again from the CRM's side")
+            #expect(found.foundProblems && found.problemsRemain)
+
+            try await f.sync(.match)
+            let after = try await verify(f)
+            #expect(after.checked == 2 && after.inStep == 1 && after.wouldMatch == 0, "the engine coupled exactly that pair: \(after)")
+            #expect(after.uncoupled == 2)
+        }
+    }
+
+    @Test("a mapping from the CRM matches uncoupled CRM records, through the field's from-integration rule")
+    func wouldMatchFromIntegration() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "from_integration")
+            try await matchOn(f, "city")
+            try await f.coordination.runScript(
+                "UPDATE couplet.field_mappings SET from_integration_rule = 'replace(\"-\", \" \")' WHERE mapping = 'CUSTOMER' AND local_field = 'city'",
+                name: "rule")
+            try await f.erp.runScript("INSERT INTO customer (no, name, city) VALUES ('10000', 'Cannon', 'Kuala  lumpur ')", name: "customer")
+            try await f.crm.runScript("INSERT INTO account (name, city) VALUES ('Cannon', 'KUALA-LUMPUR')", name: "account")
+            let account = try await accountID(f, name: "Cannon")
+            let found = try await verify(f)
+            #expect(found.matchFindings == [MatchFinding(side: .integration, id: account, counterpartID: "10000", action: .matchRun)], "\(found)")
+            #expect(found.uncoupled == 1, "only the side the pass starts from is walked")
+            try await f.sync(.match)
+            let after = try await verify(f)
+            #expect(after.checked == 1 && after.wouldMatch == 0 && after.uncoupled == 0, "the engine coupled that pair: \(after)")
+        }
+    }
+
+    @Test("records sharing normalised match values are duplicate groups on their side; matching refuses them, so none would couple")
+    func duplicates() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await matchOn(f, "name")
+            try await f.erp.runScript(
+                """
+                INSERT INTO customer (no, name) VALUES ('1', 'Cannon'), ('2', ' CANNON'), ('3', 'Selangor'), ('4', ''), ('5', '')
+                """, name: "customers")
+            try await f.crm.runScript(
+                "INSERT INTO account (name) VALUES ('cannon'), ('Selangor '), ('selangor'), ('Other')", name: "accounts")
+            let found = try await verify(f)
+            #expect(found.duplicateGroups == 2 && found.wouldMatch == 0, "\(found)")
+            #expect(found.duplicates.map(\.side) == [.local, .integration])
+            #expect(found.duplicates.map(\.fields) == [["name"], ["name"]])
+            #expect(found.duplicates.map(\.group.values) == [["cannon"], ["selangor"]])
+            #expect(found.duplicates.first?.group == DuplicateGroup(values: ["cannon"], count: 2, ids: ["1", "2"]))
+            #expect(found.foundProblems)
+            let matched = try await f.sync(.match)
+            #expect(matched[.toIntegration]?.coupled == 0, "the engine refuses them too: \(matched)")
+
+            let limited = try await MappingVerifier(coordination: f.coordination, endpoints: f.endpoints, logger: Logger(label: "test"))
+                .verify(mapping: "CUSTOMER", options: .init(limit: 1))
+            #expect(limited.duplicateGroups == 2 && limited.duplicates.count == 1)
+        }
+    }
+
+    @Test("a mapping without match fields: uncoupled records are not looked at, and are no problem")
+    func noMatchFields() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "bidirectional")
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'Cannon'), ('2', 'Cannon')", name: "customers")
+            try await f.crm.runScript("INSERT INTO account (name) VALUES ('Cannon')", name: "account")
+            let found = try await verify(f)
+            #expect(!found.matchFieldsChecked && found.uncoupled == 0 && found.wouldMatch == 0 && found.duplicateGroups == 0)
+            #expect(!found.foundProblems)
+        }
+    }
 }

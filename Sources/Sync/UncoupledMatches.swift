@@ -1,0 +1,206 @@
+import Foundation
+import Postgres
+
+/// What a person does about an uncoupled record that match-based coupling would couple.
+public enum MatchAction: Sendable, Equatable {
+    /// `couplet match MAPPING` couples it (and so does a full sync): the record is on the side of the mapping's first pass.
+    case matchRun
+    /// A full sync couples it: the record is on the side of the second pass, which `couplet match` does not run.
+    case fullSync
+    /// The mapping synchronizes only coupled records, so no run matches: `couplet couple` by hand.
+    case coupleByHand
+}
+
+/// An uncoupled record whose match fields find exactly one uncoupled counterpart: matching would
+/// couple the two, as the engine's match does.
+public struct MatchFinding: Sendable, Equatable {
+    /// The side of the uncoupled record the engine's pass starts from.
+    public var side: SyncSide
+    /// That record's key.
+    public var id: String
+    /// The key of the record on the other side it would couple with.
+    public var counterpartID: String
+    /// What couples them.
+    public var action: MatchAction
+
+    /// The record `id` on `side` would couple with `counterpartID`.
+    public init(side: SyncSide, id: String, counterpartID: String, action: MatchAction) {
+        self.side = side
+        self.id = id
+        self.counterpartID = counterpartID
+        self.action = action
+    }
+
+    /// The local (ERP) key of the pair.
+    public var localID: String { side == .local ? id : counterpartID }
+    /// The integration (CRM) key of the pair.
+    public var integrationID: String { side == .local ? counterpartID : id }
+}
+
+/// Records of one side that share their match fields' normalised values: matching refuses each
+/// of them that is uncoupled (several candidates, or several sources for one target).
+public struct DuplicateFinding: Sendable, Equatable {
+    /// The side the records are on.
+    public var side: SyncSide
+    /// The match fields of one priority, on that side, in configuration order.
+    public var fields: [String]
+    /// The shared values and the records holding them.
+    public var group: DuplicateGroup
+
+    /// Records on `side` sharing `fields`' values.
+    public init(side: SyncSide, fields: [String], group: DuplicateGroup) {
+        self.side = side
+        self.fields = fields
+        self.group = group
+    }
+}
+
+/// What match-based coupling would find for uncoupled records of one pass's source, found the way
+/// the engine's pass finds it (`SyncPass.matchOutcomes`), writing nothing: priority by priority,
+/// each source value through its field's rules for the pass's direction, both sides normalised
+/// alike by `TableEndpoint.candidates`; one candidate found, several ambiguous, a candidate whose
+/// values other source records share refused, one already coupled (or claimed by an earlier
+/// record) refused.
+struct MatchProbe: Sendable {
+    let mapping: MappingDefinition
+    let direction: SyncDirection
+    let source: PostgresTableEndpoint
+    let target: PostgresTableEndpoint
+    let coordination: PostgresConnection
+
+    /// Each record's outcome, by id.
+    func outcomes(_ records: [SyncRecord]) async throws -> [String: MatchOutcome] {
+        var outcomes: [String: MatchOutcome] = [:]
+        var pending = records
+        for fields in Dictionary(grouping: mapping.matchFields, by: \.priority).sorted(by: { $0.key < $1.key }).map(\.value) {
+            guard !pending.isEmpty else { break }
+            let caseSensitive = fields.allSatisfy(\.caseSensitive)
+            let tupled = pending.compactMap { record in Self.tuple(of: record, fields, direction: direction).map { (record, $0) } }
+            let found = try await target.candidates(
+                matching: fields.map { $0.field.field(on: direction.target) }, values: tupled.map(\.1), caseSensitive: caseSensitive)
+            var foundHere: [(SyncRecord, String)] = []
+            for ((record, _), ids) in zip(tupled, found) where !ids.isEmpty {
+                outcomes[record.id] = ids.count == 1 ? .found(targetID: ids[0]) : .ambiguous(count: ids.count)
+                if ids.count == 1 { foundHere.append((record, ids[0])) }
+            }
+            // Unique both ways: other source records sharing the (untransformed) values refuse the match.
+            if !foundHere.isEmpty {
+                let sharing = try await source.candidates(
+                    matching: fields.map { $0.field.field(on: direction.source) },
+                    values: foundHere.map { record, _ in fields.map { (record.values[$0.field.field(on: direction.source)] ?? nil) ?? "" } },
+                    caseSensitive: caseSensitive)
+                for ((record, targetID), ids) in zip(foundHere, sharing) where ids.count > 1 {
+                    outcomes[record.id] = .duplicateSources(targetID: targetID, count: ids.count)
+                }
+            }
+            pending = pending.filter { outcomes[$0.id] == nil }
+        }
+        let found = records.compactMap { if case .found(let id) = outcomes[$0.id] { id } else { nil } }
+        let coupled = try await CouplingStore.coupledIDs(mapping: mapping.settings.name, side: direction.target, among: found, on: coordination)
+        var claimed = coupled
+        for record in records {
+            guard case .found(let id) = outcomes[record.id] else { continue }
+            if claimed.contains(id) {
+                outcomes[record.id] = .alreadyCoupled(targetID: id, coupledSourceID: "")
+            } else {
+                claimed.insert(id)
+            }
+        }
+        return outcomes
+    }
+
+    /// The record's values of `fields` as the target would hold them (each through its field's
+    /// rules for `direction`); nil when one is missing, empty or fails its rules — never matched.
+    static func tuple(of record: SyncRecord, _ fields: [MatchField], direction: SyncDirection) -> [String]? {
+        var tuple: [String] = []
+        for match in fields {
+            let raw = record.values[match.field.field(on: direction.source)] ?? nil
+            guard let value = try? match.field.transformation(for: direction).apply(to: raw), !value.isEmpty else { return nil }
+            tuple.append(value)
+        }
+        return tuple
+    }
+}
+
+/// `couplet verify`'s look at the records no coupling covers: which would couple by the mapping's
+/// match fields, and which share their match values with others on their side.
+///
+/// Each side a pass starts from is walked in key order, a page of keys at a time; the page's
+/// couplings are looked up by its ids (never an anti-join over the whole mapping), and only its
+/// uncoupled records are read and matched. Duplicates are grouped by the endpoint's server, per
+/// side and match priority. Memory follows the page and the report's limit, not the tables.
+struct UncoupledMatches: Sendable {
+    let mapping: MappingDefinition
+    let coordination: PostgresConnection
+    let local: PostgresTableEndpoint
+    let integration: PostgresTableEndpoint
+    let keyTypes: [SyncSide: KeyColumnType]
+
+    private func endpoint(_ side: SyncSide) -> PostgresTableEndpoint { side == .local ? local : integration }
+
+    private func probe(_ direction: SyncDirection) -> MatchProbe {
+        MatchProbe(mapping: mapping, direction: direction, source: endpoint(direction.source), target: endpoint(direction.target),
+                   coordination: coordination)
+    }
+
+    /// Counts would-match records and duplicate groups into `report`, keeping the first `limit` of each.
+    func check(pageSize: Int, limit: Int, into report: inout VerifyReport) async throws {
+        guard !mapping.matchFields.isEmpty else { return }
+        report.matchFieldsChecked = true
+        try await duplicates(limit: limit, into: &report)
+        let passes = mapping.settings.direction.passes
+        for (index, direction) in passes.enumerated() {
+            let action: MatchAction = mapping.settings.syncOnlyCoupled ? .coupleByHand : index == 0 ? .matchRun : .fullSync
+            // The second pass runs after the first: a pair the first would couple is listed from there only.
+            let earlier = index == 0 ? nil : probe(passes[0])
+            try await walk(probe(direction), action: action, earlier: earlier, pageSize: pageSize, limit: limit, into: &report)
+        }
+    }
+
+    private func walk(
+        _ probe: MatchProbe, action: MatchAction, earlier: MatchProbe?, pageSize: Int, limit: Int, into report: inout VerifyReport
+    ) async throws {
+        let side = probe.direction.source
+        guard let keyType = keyTypes[side] else { return }
+        var after: String?
+        while case let keys = try await endpoint(side).keys(after: after, limit: pageSize, keyType: keyType), let last = keys.last {
+            after = last
+            let coupled = try await CouplingStore.coupledIDs(mapping: mapping.settings.name, side: side, among: keys, on: coordination)
+            var uncoupled = keys.filter { !coupled.contains($0) }
+            guard !uncoupled.isEmpty else { continue }
+            // A record whose counterpart a person deleted is not matched again (the deletion is remembered).
+            let remembered = try await DeletedCounterparts.load(mapping: mapping.settings.name, side: side, ids: uncoupled, on: coordination)
+            uncoupled = uncoupled.filter { remembered[$0] == nil }
+            report.uncoupled += uncoupled.count
+            let order = Dictionary(uncoupled.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            let records = try await endpoint(side).records(ids: uncoupled, keyType: keyType).sorted { order[$0.id, default: 0] < order[$1.id, default: 0] }
+            let outcomes = try await probe.outcomes(records)
+            var found = records.compactMap { record -> (String, String)? in
+                guard case .found(let targetID) = outcomes[record.id] else { return nil }
+                return (record.id, targetID)
+            }
+            if let earlier, !found.isEmpty, let targetKeyType = keyTypes[earlier.direction.source] {
+                let counterparts = try await earlier.source.records(ids: found.map(\.1), keyType: targetKeyType)
+                let theirs = try await earlier.outcomes(counterparts)
+                found = found.filter { id, targetID in theirs[targetID] != .found(targetID: id) }
+            }
+            for (id, targetID) in found {
+                report.count(MatchFinding(side: side, id: id, counterpartID: targetID, action: action), limit: limit)
+            }
+        }
+    }
+
+    /// Groups of duplicates on both sides (a duplicate source refuses its match, a duplicate target
+    /// makes it ambiguous), per match priority.
+    private func duplicates(limit: Int, into report: inout VerifyReport) async throws {
+        for side in SyncSide.allCases {
+            for fields in Dictionary(grouping: mapping.matchFields, by: \.priority).sorted(by: { $0.key < $1.key }).map(\.value) {
+                let columns = fields.map { $0.field.field(on: side) }
+                let (total, groups) = try await endpoint(side).duplicateGroups(
+                    matching: columns, caseSensitive: fields.allSatisfy(\.caseSensitive), limit: max(0, limit - report.duplicates.count))
+                report.duplicateGroups += total
+                report.duplicates += groups.map { DuplicateFinding(side: side, fields: columns, group: $0) }
+            }
+        }
+    }
+}
