@@ -359,41 +359,10 @@ struct SyncPass {
 
     // MARK: Match-based coupling
 
-    /// Finds each record's counterpart by the match fields, priority by priority: the first
-    /// priority that finds exactly one candidate decides; several candidates are ambiguous; a
-    /// candidate already coupled (or claimed by an earlier record of the batch) is refused.
+    /// Finds each record's counterpart by the match fields (see `MatchProbe`).
     private func matchOutcomes(_ records: [SyncRecord]) async throws -> [(SyncRecord, MatchOutcome)] {
-        var outcomes: [String: MatchOutcome] = [:]
-        var pending = records
-        for fields in Dictionary(grouping: mapping.matchFields, by: \.priority).sorted(by: { $0.key < $1.key }).map(\.value) {
-            let tupled = pending.compactMap { record in matchTuple(record, fields).map { (record, $0) } }
-            let found = try await target.candidates(
-                matching: fields.map { $0.field.field(on: direction.target) }, values: tupled.map(\.1),
-                caseSensitive: fields.allSatisfy(\.caseSensitive))
-            for ((record, _), ids) in zip(tupled, found) where !ids.isEmpty {
-                outcomes[record.id] = ids.count == 1 ? .found(targetID: ids[0]) : .ambiguous(count: ids.count)
-            }
-            try await refuseDuplicateSources(tupled.map(\.0).filter { outcomes[$0.id] != nil }, fields, &outcomes)
-            pending = pending.filter { outcomes[$0.id] == nil }
-        }
-        return try await refuseTaken(records.map { ($0, outcomes[$0.id] ?? .notFound) })
-    }
-
-    /// A match must be unique both ways: a record whose target was found, but whose match values
-    /// other source records share (duplicates on its own side), is refused rather than coupled by
-    /// whichever comes first.
-    private func refuseDuplicateSources(_ records: [SyncRecord], _ fields: [MatchField], _ outcomes: inout [String: MatchOutcome]) async throws {
-        let found = records.compactMap { record -> (SyncRecord, String, [String])? in
-            guard case .found(let id) = outcomes[record.id] else { return nil }
-            return (record, id, fields.map { (record.values[$0.field.field(on: direction.source)] ?? nil) ?? "" })
-        }
-        guard !found.isEmpty else { return }
-        let sharing = try await source.candidates(
-            matching: fields.map { $0.field.field(on: direction.source) }, values: found.map(\.2),
-            caseSensitive: fields.allSatisfy(\.caseSensitive))
-        for ((record, targetID, _), ids) in zip(found, sharing) where ids.count > 1 {
-            outcomes[record.id] = .duplicateSources(targetID: targetID, count: ids.count)
-        }
+        try await MatchProbe(mapping: mapping, direction: direction, source: source, target: target, coordination: coordination)
+            .outcomes(records)
     }
 
     /// What matching would find for each uncoupled source record, batch by batch, writing nothing;
@@ -414,32 +383,6 @@ struct SyncPass {
             cursor = ChangeCursor(modifiedOn: last.modifiedOn, id: last.id)
         }
         return previews
-    }
-
-    /// Turns a found target that is coupled already, or found for two records, into `alreadyCoupled`.
-    private func refuseTaken(_ outcomes: [(SyncRecord, MatchOutcome)]) async throws -> [(SyncRecord, MatchOutcome)] {
-        let found = outcomes.compactMap { if case .found(let id) = $0.1 { id } else { nil } }
-        let coupled = try await CouplingStore.load(mapping: mappingName, side: direction.target, ids: found, on: coordination)
-        var claimed: [String: String] = coupled.mapValues { $0.id(on: direction.source) }
-        return outcomes.map { record, outcome in
-            guard case .found(let id) = outcome else { return (record, outcome) }
-            if let other = claimed[id] { return (record, .alreadyCoupled(targetID: id, coupledSourceID: other)) }
-            claimed[id] = record.id
-            return (record, outcome)
-        }
-    }
-
-    /// The record's values for `fields`, as the target would hold them; nil when one is missing.
-    private func matchTuple(_ record: SyncRecord, _ fields: [MatchField]) -> [String]? {
-        var tuple: [String] = []
-        for match in fields {
-            let raw = record.values[match.field.field(on: direction.source)] ?? nil
-            guard let value = try? match.field.transformation(for: direction).apply(to: raw), !value.isEmpty else {
-                return nil
-            }
-            tuple.append(value)
-        }
-        return tuple
     }
 
     /// The write intents of this pass's mapping and direction.

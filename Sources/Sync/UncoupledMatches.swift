@@ -55,73 +55,6 @@ public struct DuplicateFinding: Sendable, Equatable {
     }
 }
 
-/// What match-based coupling would find for uncoupled records of one pass's source, found the way
-/// the engine's pass finds it (`SyncPass.matchOutcomes`), writing nothing: priority by priority,
-/// each source value through its field's rules for the pass's direction, both sides normalised
-/// alike by `TableEndpoint.candidates`; one candidate found, several ambiguous, a candidate whose
-/// values other source records share refused, one already coupled (or claimed by an earlier
-/// record) refused.
-struct MatchProbe: Sendable {
-    let mapping: MappingDefinition
-    let direction: SyncDirection
-    let source: PostgresTableEndpoint
-    let target: PostgresTableEndpoint
-    let coordination: PostgresConnection
-
-    /// Each record's outcome, by id.
-    func outcomes(_ records: [SyncRecord]) async throws -> [String: MatchOutcome] {
-        var outcomes: [String: MatchOutcome] = [:]
-        var pending = records
-        for fields in Dictionary(grouping: mapping.matchFields, by: \.priority).sorted(by: { $0.key < $1.key }).map(\.value) {
-            guard !pending.isEmpty else { break }
-            let caseSensitive = fields.allSatisfy(\.caseSensitive)
-            let tupled = pending.compactMap { record in Self.tuple(of: record, fields, direction: direction).map { (record, $0) } }
-            let found = try await target.candidates(
-                matching: fields.map { $0.field.field(on: direction.target) }, values: tupled.map(\.1), caseSensitive: caseSensitive)
-            var foundHere: [(SyncRecord, String)] = []
-            for ((record, _), ids) in zip(tupled, found) where !ids.isEmpty {
-                outcomes[record.id] = ids.count == 1 ? .found(targetID: ids[0]) : .ambiguous(count: ids.count)
-                if ids.count == 1 { foundHere.append((record, ids[0])) }
-            }
-            // Unique both ways: other source records sharing the (untransformed) values refuse the match.
-            if !foundHere.isEmpty {
-                let sharing = try await source.candidates(
-                    matching: fields.map { $0.field.field(on: direction.source) },
-                    values: foundHere.map { record, _ in fields.map { (record.values[$0.field.field(on: direction.source)] ?? nil) ?? "" } },
-                    caseSensitive: caseSensitive)
-                for ((record, targetID), ids) in zip(foundHere, sharing) where ids.count > 1 {
-                    outcomes[record.id] = .duplicateSources(targetID: targetID, count: ids.count)
-                }
-            }
-            pending = pending.filter { outcomes[$0.id] == nil }
-        }
-        let found = records.compactMap { if case .found(let id) = outcomes[$0.id] { id } else { nil } }
-        let coupled = try await CouplingStore.coupledIDs(mapping: mapping.settings.name, side: direction.target, among: found, on: coordination)
-        var claimed = coupled
-        for record in records {
-            guard case .found(let id) = outcomes[record.id] else { continue }
-            if claimed.contains(id) {
-                outcomes[record.id] = .alreadyCoupled(targetID: id, coupledSourceID: "")
-            } else {
-                claimed.insert(id)
-            }
-        }
-        return outcomes
-    }
-
-    /// The record's values of `fields` as the target would hold them (each through its field's
-    /// rules for `direction`); nil when one is missing, empty or fails its rules — never matched.
-    static func tuple(of record: SyncRecord, _ fields: [MatchField], direction: SyncDirection) -> [String]? {
-        var tuple: [String] = []
-        for match in fields {
-            let raw = record.values[match.field.field(on: direction.source)] ?? nil
-            guard let value = try? match.field.transformation(for: direction).apply(to: raw), !value.isEmpty else { return nil }
-            tuple.append(value)
-        }
-        return tuple
-    }
-}
-
 /// `couplet verify`'s look at the records no coupling covers: which would couple by the mapping's
 /// match fields, and which share their match values with others on their side.
 ///
@@ -174,14 +107,13 @@ struct UncoupledMatches: Sendable {
             report.uncoupled += uncoupled.count
             let order = Dictionary(uncoupled.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
             let records = try await endpoint(side).records(ids: uncoupled, keyType: keyType).sorted { order[$0.id, default: 0] < order[$1.id, default: 0] }
-            let outcomes = try await probe.outcomes(records)
-            var found = records.compactMap { record -> (String, String)? in
-                guard case .found(let targetID) = outcomes[record.id] else { return nil }
+            var found = try await probe.outcomes(records).compactMap { record, outcome -> (String, String)? in
+                guard case .found(let targetID) = outcome else { return nil }
                 return (record.id, targetID)
             }
             if let earlier, !found.isEmpty, let targetKeyType = keyTypes[earlier.direction.source] {
                 let counterparts = try await earlier.source.records(ids: found.map(\.1), keyType: targetKeyType)
-                let theirs = try await earlier.outcomes(counterparts)
+                let theirs = Dictionary(try await earlier.outcomes(counterparts).map { ($0.0.id, $0.1) }, uniquingKeysWith: { first, _ in first })
                 found = found.filter { id, targetID in theirs[targetID] != .found(targetID: id) }
             }
             for (id, targetID) in found {

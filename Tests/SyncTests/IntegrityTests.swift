@@ -225,12 +225,13 @@ struct IntegrityTests {
             let person = try await PostgresConnection.connect(f.endpoints.configuration(of: "crm"))
             defer { person.close() }
             try await person.runScript("BEGIN; UPDATE client SET manager = 'ANNA'", name: "a person's open edit")
-            let commit = Task {
-                try await Task.sleep(for: .milliseconds(300))
-                try await person.runScript("COMMIT", name: "commit")
+            let run = Task { try await f.sync(.full) }
+            // The write-back waits for the person's row lock; the person commits then.
+            while try await f.value(f.crm, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()", as: Int.self) == 0 {
+                try await Task.sleep(for: .milliseconds(20))
             }
-            try await f.sync(.full)
-            try await commit.value
+            try await person.runScript("COMMIT", name: "commit")
+            _ = try await run.value
             #expect(try await f.value(f.crm, "SELECT number FROM client", as: String?.self) == nil, "the write-back found the record changed")
             try await f.sync()
             #expect(try await f.value(f.crm, "SELECT number FROM client", as: String?.self) == "1", "the next run wrote it")
@@ -299,7 +300,7 @@ struct CancelledRunTests {
             defer { blocker.close() }
             try await blocker.runScript("BEGIN; LOCK TABLE client IN ACCESS EXCLUSIVE MODE", name: "block the CRM")
             let run = Task { try await f.sync(.full) }
-            while try await f.value(f.crm, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'", as: Int.self) == 0 {
+            while try await f.value(f.crm, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()", as: Int.self) == 0 {
                 try await Task.sleep(for: .milliseconds(50))
             }
             run.cancel()
