@@ -53,10 +53,7 @@ public struct MappingVerifier: Sendable {
         defer { local.close() }
         let integration = try await endpoints.connect(mapping.integration.endpoint)
         defer { integration.close() }
-        var pairReader = try PairReader(mapping: mapping, coordination: coordination, local: local, integration: integration)
-        let keyTypes: [SyncSide: KeyColumnType] = [.local: try await pairReader.local.keyType(), .integration: try await pairReader.integration.keyType()]
-        pairReader.keyTypes = keyTypes
-        let reader = pairReader
+        let reader = try PairReader(mapping: mapping, coordination: coordination, local: local, integration: integration)
         let repair = options.repair
             ? PairRepair(mapping: mapping, coordination: coordination, engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: logger))
             : nil
@@ -64,7 +61,7 @@ public struct MappingVerifier: Sendable {
         if repair != nil { report.repair = RepairSummary() }
         // The uncoupled records are looked at beside the pairs, on connections of their own, so
         // that each side's server works while the other waits. `--repair` couples nothing.
-        async let uncoupled = checkUncoupled(mapping, keyTypes: keyTypes, pageSize: pageSize, limit: options.limit)
+        async let uncoupled = checkUncoupled(mapping, pageSize: pageSize, limit: options.limit)
         var reading = try await reader.read(after: nil, limit: pageSize)
         while let page = reading {
             var findings: [VerifyFinding?]
@@ -92,7 +89,7 @@ public struct MappingVerifier: Sendable {
 extension MappingVerifier {
     /// The would-match records and duplicates of `mapping` (nothing when it has no match fields).
     private func checkUncoupled(
-        _ mapping: MappingDefinition, keyTypes: [SyncSide: KeyColumnType], pageSize: Int, limit: Int
+        _ mapping: MappingDefinition, pageSize: Int, limit: Int
     ) async throws -> VerifyReport {
         var found = VerifyReport(mapping: mapping.settings.name)
         guard !mapping.matchFields.isEmpty else { return found }
@@ -104,8 +101,7 @@ extension MappingVerifier {
             mapping: mapping, coordination: coordination,
             local: try PostgresTableEndpoint(connection: local, side: mapping.local, columns: mapping.columns(on: .local)),
             integration: try PostgresTableEndpoint(
-                connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration)),
-            keyTypes: keyTypes
+                connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration))
         ).check(pageSize: pageSize, limit: limit, into: &found)
         return found
     }
@@ -130,8 +126,6 @@ struct PairReader: Sendable {
     let coordination: PostgresConnection
     let local: PostgresTableEndpoint
     let integration: PostgresTableEndpoint
-    /// Each side's key type, so a page's ids are bound as one array of it (`PostgresTableEndpoint.keyType()`).
-    var keyTypes: [SyncSide: KeyColumnType] = [:]
 
     init(mapping: MappingDefinition, coordination: PostgresConnection, local: PostgresConnection, integration: PostgresConnection) throws {
         self.mapping = mapping
@@ -150,8 +144,8 @@ struct PairReader: Sendable {
 
     /// Both sides' records of these pairs, in one statement per side, and the lookups their rules need.
     func read(_ pairs: [CoupledPair]) async throws -> PairPage {
-        async let localRead = records(local, .local, ids: pairs.map(\.localID))
-        async let integrationRead = records(integration, .integration, ids: pairs.map(\.integrationID))
+        async let localRead = local.recordsWithFilterState(ids: pairs.map(\.localID))
+        async let integrationRead = integration.recordsWithFilterState(ids: pairs.map(\.integrationID))
         let locals = Self.byID(try await localRead)
         let integrations = Self.byID(try await integrationRead)
         var lookups: [SyncDirection: LookupTable] = [:]
@@ -194,11 +188,6 @@ struct PairReader: Sendable {
         return findings
     }
 
-    /// The records with these ids, whatever the filter: ids bound as one array of the key's type when it is known.
-    private func records(_ endpoint: PostgresTableEndpoint, _ side: SyncSide, ids: [String]) async throws -> [PairPage.Read] {
-        if let keyType = keyTypes[side] { return try await endpoint.recordsWithFilterState(ids: ids, keyType: keyType) }
-        return try await endpoint.recordsWithFilterState(ids: ids)
-    }
 
     private static func byID(_ read: [PairPage.Read]) -> [String: PairPage.Read] {
         Dictionary(read.map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first })

@@ -168,6 +168,8 @@ public struct PostgresTableEndpoint: TableEndpoint {
     private let columns: [PostgresIdentifier]
     /// How keys of new records come about, asked of the server once per endpoint.
     private let keyKindMemo = Memo<KeyKind>()
+    /// The key column's type, asked of the server once per endpoint.
+    private let keyTypeMemo = Memo<KeyColumnType>()
 
     /// An endpoint for one side of a mapping, reading `columns` besides the key and modified-on.
     public init(connection: PostgresConnection, side: MappingSide, columns: [String]) throws {
@@ -192,8 +194,9 @@ public struct PostgresTableEndpoint: TableEndpoint {
     }
 
     public func records(in range: KeyRange, limit: Int) async throws -> [SyncRecord] {
-        let after: PostgresQuery = range.after.map { "\(side.key) > \(keyValue($0))" } ?? "true"
-        let upTo: PostgresQuery = range.upTo.map { "\(side.key) <= \(keyValue($0))" } ?? "true"
+        let keyType = try await keyType()
+        let after: PostgresQuery = range.after.map { "\(side.key) > \(keyType.value($0))" } ?? "true"
+        let upTo: PostgresQuery = range.upTo.map { "\(side.key) <= \(keyType.value($0))" } ?? "true"
         return try await read(
             "SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(after) AND \(upTo) ORDER BY \(side.key) LIMIT \(limit)")
     }
@@ -213,19 +216,18 @@ public struct PostgresTableEndpoint: TableEndpoint {
 
     public func records(ids: [String]) async throws -> [SyncRecord] {
         guard !ids.isEmpty else { return [] }
-        return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(side.key) IN (\(try keys(ids)))")
+        return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(try await anyKey(ids))")
     }
 
-    /// The records with these ids that exist, whatever the filter, in key order, each with whether
-    /// it passes the filter: one read tells `couplet verify` a deleted record from a filtered-out one.
+    /// The records with these ids that exist, whatever the filter, each with whether it passes the
+    /// filter: one read tells a deleted record from a filtered-out one. In no particular order.
     public func recordsWithFilterState(ids: [String]) async throws -> [(record: SyncRecord, passesFilter: Bool)] {
         guard !ids.isEmpty else { return [] }
         let names = columns.map { $0.parts[0] }
         let passes = names.count + 2
         return try await read(
             """
-            SELECT \(selectList), coalesce(\(filter), false) FROM \(side.table)
-            WHERE \(side.key) IN (\(try keys(ids))) ORDER BY \(side.key)
+            SELECT \(selectList), coalesce(\(filter), false) FROM \(side.table) WHERE \(try await anyKey(ids))
             """
         ) { row in
             (try Self.record(from: row, columns: names), try row.decode(Bool.self, at: passes))
@@ -236,20 +238,14 @@ public struct PostgresTableEndpoint: TableEndpoint {
         guard !ids.isEmpty else { return [] }
         return Set(
             try await connection.query(
-                "SELECT \(side.key)::text FROM \(side.table) WHERE \(side.key) IN (\(try keys(ids)))", name: "find \(side.table)"
+                "SELECT \(side.key)::text FROM \(side.table) WHERE \(try await anyKey(ids))", name: "find \(side.table)"
             ).map { try $0.decode(String.self, at: 0) })
     }
 
-    /// The ids as values of the key column's own type (cast by the table's row type), so that the
-    /// comparison uses the key's index: `key::text = ANY(…)` would read the whole table.
-    private func keys(_ ids: [String]) throws -> PostgresQuery {
-        let keyName = side.key.parts[0]
-        return "SELECT r.\(side.key) FROM json_populate_recordset(NULL::\(side.table), \(Self.json(ids.map { [keyName: $0] }))::json) AS r"
-    }
-
-    /// One key as a value of the key column's own type, so that comparisons use its order and index.
-    private func keyValue(_ id: String) -> PostgresQuery {
-        "(SELECT r.\(side.key) FROM json_populate_record(NULL::\(side.table), json_build_object(\(side.key.parts[0])::text, \(id)::text)) AS r)"
+    /// `key = ANY(ids)`, the ids bound as one array of the key column's own type, so that the
+    /// comparison uses the key's index (`key::text = ANY(…)` would read the whole table).
+    private func anyKey(_ ids: [String]) async throws -> PostgresQuery {
+        "\(side.key) = ANY(\(try await keyType().array(ids)))"
     }
 
     private func read(_ query: PostgresQuery) async throws -> [SyncRecord] {
@@ -567,42 +563,23 @@ public struct DuplicateGroup: Sendable, Equatable {
     }
 }
 
-// Reads `couplet verify` uses beside the engine's: ids bound as one array of the key's type, key
-// pages, and groups of duplicates. New methods only: the engine's reads above stay as they are.
+// Reads `couplet verify` uses beside the engine's: the key's type, key pages, and groups of duplicates.
 extension PostgresTableEndpoint {
-    /// The key column's type (asked of the server; ask once per verify).
+    /// The key column's type, asked of the server once per endpoint.
     public func keyType() async throws -> KeyColumnType {
+        if let known = keyTypeMemo.value { return known }
         let name = try await read(
             "SELECT a.atttypid::regtype::text FROM pg_attribute a WHERE a.attrelid = \(side.table.quoted)::regclass AND a.attname = \(side.key.parts[0])",
             decode: { try $0.decode(String.self, at: 0) })
         guard let name = name.first else { throw SyncFailure(code: .configuration, message: "\(side.table) has no key column \(side.key)") }
+        keyTypeMemo.value = KeyColumnType(name: name)
         return KeyColumnType(name: name)
-    }
-
-    /// The records with these ids that exist, whatever the filter, each with whether it passes the
-    /// filter — as `recordsWithFilterState(ids:)`, with the ids bound as one array of `keyType`
-    /// rather than a JSON document the server parses id by id. In no particular order.
-    public func recordsWithFilterState(ids: [String], keyType: KeyColumnType) async throws -> [(record: SyncRecord, passesFilter: Bool)] {
-        guard !ids.isEmpty else { return [] }
-        let names = columns.map { $0.parts[0] }
-        let passes = names.count + 2
-        return try await read(
-            "SELECT \(selectList), coalesce(\(filter), false) FROM \(side.table) WHERE \(side.key) = ANY(\(keyType.array(ids)))"
-        ) { row in
-            (try Self.record(from: row, columns: names), try row.decode(Bool.self, at: passes))
-        }
-    }
-
-    /// The records with these ids that exist and pass the filter — as `records(ids:)`, with the
-    /// ids bound as one array of `keyType`. In no particular order.
-    public func records(ids: [String], keyType: KeyColumnType) async throws -> [SyncRecord] {
-        guard !ids.isEmpty else { return [] }
-        return try await read("SELECT \(selectList) FROM \(side.table) WHERE \(filter) AND \(side.key) = ANY(\(keyType.array(ids)))")
     }
 
     /// Up to `limit` keys of records that pass the filter, after `after` (from the first when nil),
     /// in the key's order: one page of a walk over the side that holds one page in memory.
-    public func keys(after: String?, limit: Int, keyType: KeyColumnType) async throws -> [String] {
+    public func keys(after: String?, limit: Int) async throws -> [String] {
+        let keyType = try await keyType()
         let after: PostgresQuery = after.map { "\(side.key) > \(keyType.value($0))" } ?? "true"
         return try await read(
             "SELECT \(side.key)::text FROM \(side.table) WHERE \(filter) AND \(after) ORDER BY \(side.key) LIMIT \(limit)",

@@ -67,7 +67,6 @@ struct UncoupledMatches: Sendable {
     let coordination: PostgresConnection
     let local: PostgresTableEndpoint
     let integration: PostgresTableEndpoint
-    let keyTypes: [SyncSide: KeyColumnType]
 
     private func endpoint(_ side: SyncSide) -> PostgresTableEndpoint { side == .local ? local : integration }
 
@@ -94,9 +93,8 @@ struct UncoupledMatches: Sendable {
         _ probe: MatchProbe, action: MatchAction, earlier: MatchProbe?, pageSize: Int, limit: Int, into report: inout VerifyReport
     ) async throws {
         let side = probe.direction.source
-        guard let keyType = keyTypes[side] else { return }
         var after: String?
-        while case let keys = try await endpoint(side).keys(after: after, limit: pageSize, keyType: keyType), let last = keys.last {
+        while case let keys = try await endpoint(side).keys(after: after, limit: pageSize), let last = keys.last {
             after = last
             let coupled = try await CouplingStore.coupledIDs(mapping: mapping.settings.name, side: side, among: keys, on: coordination)
             var uncoupled = keys.filter { !coupled.contains($0) }
@@ -106,13 +104,13 @@ struct UncoupledMatches: Sendable {
             uncoupled = uncoupled.filter { remembered[$0] == nil }
             report.uncoupled += uncoupled.count
             let order = Dictionary(uncoupled.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-            let records = try await endpoint(side).records(ids: uncoupled, keyType: keyType).sorted { order[$0.id, default: 0] < order[$1.id, default: 0] }
+            let records = try await endpoint(side).records(ids: uncoupled).sorted { order[$0.id, default: 0] < order[$1.id, default: 0] }
             var found = try await probe.outcomes(records).compactMap { record, outcome -> (String, String)? in
                 guard case .found(let targetID) = outcome else { return nil }
                 return (record.id, targetID)
             }
-            if let earlier, !found.isEmpty, let targetKeyType = keyTypes[earlier.direction.source] {
-                let counterparts = try await earlier.source.records(ids: found.map(\.1), keyType: targetKeyType)
+            if let earlier, !found.isEmpty {
+                let counterparts = try await earlier.source.records(ids: found.map(\.1))
                 let theirs = Dictionary(try await earlier.outcomes(counterparts).map { ($0.0.id, $0.1) }, uniquingKeysWith: { first, _ in first })
                 found = found.filter { id, targetID in theirs[targetID] != .found(targetID: id) }
             }
