@@ -48,7 +48,7 @@ public struct FieldDiff: Sendable {
                 throw notTransferable(field, record: record, what: "bytes that are not valid UTF-8")
             }
             let value = try newValue(of: field, record: record, source: source, lookup: lookup)
-            if value?.unicodeScalars.contains("\u{0}") == true {
+            if value?.utf8.contains(0) == true {
                 throw notTransferable(field, record: record, what: "a NUL character, which PostgreSQL text cannot hold")
             }
             let writes = needsWriting(value, to: column, of: target, comparison: field.comparison)

@@ -59,11 +59,13 @@ public struct MappingVerifier: Sendable {
             : nil
         var report = VerifyReport(mapping: name)
         if repair != nil { report.repair = RepairSummary() }
-        // The uncoupled records are looked at beside the pairs, on connections of their own, so
-        // that each side's server works while the other waits. `--repair` couples nothing.
-        async let uncoupled = checkUncoupled(mapping, pageSize: pageSize, limit: options.limit)
+        // Duplicates are grouped beside the pairs, on connections of their own, so that each
+        // side's server works while the other waits. `--repair` couples nothing.
+        async let duplicates = checkUncoupled(mapping) { check, found in try await check.duplicates(limit: options.limit, into: &found) }
+        var coupledInFilter: [SyncSide: Int] = [:]
         var reading = try await reader.read(after: nil, limit: pageSize)
         while let page = reading {
+            for side in SyncSide.allCases { coupledInFilter[side, default: 0] += page.inFilter(on: side) }
             var findings: [VerifyFinding?]
             if let repair, var summary = report.repair {
                 findings = try await repair.repair(try await reader.findings(in: page), reader: reader, summary: &summary)
@@ -77,7 +79,12 @@ public struct MappingVerifier: Sendable {
             }
             for finding in findings { report.count(finding, limit: options.limit) }
         }
-        report.take(uncoupled: try await uncoupled)
+        report.take(uncoupled: try await duplicates)
+        // Uncoupled records are looked for only on a side that has more records in its filter than coupled ones.
+        let fullyCoupled = try await reader.fullyCoupled(coupledInFilter)
+        report.take(uncoupled: try await checkUncoupled(mapping) { check, found in
+            try await check.matches(pageSize: pageSize, limit: options.limit, skipping: fullyCoupled, into: &found)
+        })
         logger.info("verified", metadata: [
             "mapping": "\(name)", "checked": "\(report.checked)", "differing": "\(report.differing)",
             "would_match": "\(report.wouldMatch)", "duplicate_groups": "\(report.duplicateGroups)",
@@ -87,9 +94,10 @@ public struct MappingVerifier: Sendable {
 }
 
 extension MappingVerifier {
-    /// The would-match records and duplicates of `mapping` (nothing when it has no match fields).
+    /// What `check` finds among the records of `mapping` that no coupling covers (nothing when it
+    /// has no match fields), on connections of its own.
     private func checkUncoupled(
-        _ mapping: MappingDefinition, pageSize: Int, limit: Int
+        _ mapping: MappingDefinition, _ check: (UncoupledMatches, inout VerifyReport) async throws -> Void
     ) async throws -> VerifyReport {
         var found = VerifyReport(mapping: mapping.settings.name)
         guard !mapping.matchFields.isEmpty else { return found }
@@ -97,12 +105,12 @@ extension MappingVerifier {
         defer { local.close() }
         let integration = try await endpoints.connect(mapping.integration.endpoint)
         defer { integration.close() }
-        try await UncoupledMatches(
+        let uncoupled = UncoupledMatches(
             mapping: mapping, coordination: coordination,
             local: try PostgresTableEndpoint(connection: local, side: mapping.local, columns: mapping.columns(on: .local)),
             integration: try PostgresTableEndpoint(
-                connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration))
-        ).check(pageSize: pageSize, limit: limit, into: &found)
+                connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration)))
+        try await check(uncoupled, &found)
         return found
     }
 }
@@ -117,6 +125,11 @@ struct PairPage: Sendable {
 
     /// The last local id of the page: where the next one starts.
     var last: String? { pairs.last?.localID }
+
+    /// How many of the page's records on `side` exist and pass the filter.
+    func inFilter(on side: SyncSide) -> Int {
+        (side == .local ? locals : integrations).values.count(where: \.passesFilter)
+    }
 }
 
 /// Reads a page of coupled pairs from both sides and tells each pair's state.
@@ -134,6 +147,14 @@ struct PairReader: Sendable {
         self.local = try PostgresTableEndpoint(connection: local, side: mapping.local, columns: mapping.columns(on: .local))
         self.integration = try PostgresTableEndpoint(
             connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration))
+    }
+
+    /// The sides whose records passing the filter are all coupled: as many as `coupledInFilter` counted.
+    func fullyCoupled(_ coupledInFilter: [SyncSide: Int]) async throws -> Set<SyncSide> {
+        var sides: Set<SyncSide> = []
+        if try await local.count() == coupledInFilter[.local, default: 0] { sides.insert(.local) }
+        if try await integration.count() == coupledInFilter[.integration, default: 0] { sides.insert(.integration) }
+        return sides
     }
 
     /// The next page of coupled pairs after local id `after`, with both sides' records; nil when none is left.

@@ -75,13 +75,13 @@ struct UncoupledMatches: Sendable {
                    coordination: coordination)
     }
 
-    /// Counts would-match records and duplicate groups into `report`, keeping the first `limit` of each.
-    func check(pageSize: Int, limit: Int, into report: inout VerifyReport) async throws {
+    /// Counts would-match records into `report`, keeping the first `limit`; a side in
+    /// `fullyCoupled` (every record passing its filter is coupled) has none and is not walked.
+    func matches(pageSize: Int, limit: Int, skipping fullyCoupled: Set<SyncSide>, into report: inout VerifyReport) async throws {
         guard !mapping.matchFields.isEmpty else { return }
         report.matchFieldsChecked = true
-        try await duplicates(limit: limit, into: &report)
         let passes = mapping.settings.direction.passes
-        for (index, direction) in passes.enumerated() {
+        for (index, direction) in passes.enumerated() where !fullyCoupled.contains(direction.source) {
             let action: MatchAction = mapping.settings.syncOnlyCoupled ? .coupleByHand : index == 0 ? .matchRun : .fullSync
             // The second pass runs after the first: a pair the first would couple is listed from there only.
             let earlier = index == 0 ? nil : probe(passes[0])
@@ -120,9 +120,11 @@ struct UncoupledMatches: Sendable {
         }
     }
 
-    /// Groups of duplicates on both sides (a duplicate source refuses its match, a duplicate target
-    /// makes it ambiguous), per match priority.
-    private func duplicates(limit: Int, into report: inout VerifyReport) async throws {
+    /// Counts groups of duplicates on both sides into `report` (a duplicate source refuses its
+    /// match, a duplicate target makes it ambiguous), per match priority, keeping the first `limit`.
+    func duplicates(limit: Int, into report: inout VerifyReport) async throws {
+        guard !mapping.matchFields.isEmpty else { return }
+        report.matchFieldsChecked = true
         for side in SyncSide.allCases {
             for fields in Dictionary(grouping: mapping.matchFields, by: \.priority).sorted(by: { $0.key < $1.key }).map(\.value) {
                 let columns = fields.map { $0.field.field(on: side) }

@@ -153,12 +153,12 @@ public struct VerifyReport: Sendable, Equatable {
 
     /// Takes the uncoupled records' counts and findings from `other` (a look at them made beside this one).
     mutating func take(uncoupled other: VerifyReport) {
-        matchFieldsChecked = other.matchFieldsChecked
-        uncoupled = other.uncoupled
-        wouldMatch = other.wouldMatch
-        duplicateGroups = other.duplicateGroups
-        matchFindings = other.matchFindings
-        duplicates = other.duplicates
+        matchFieldsChecked = matchFieldsChecked || other.matchFieldsChecked
+        uncoupled += other.uncoupled
+        wouldMatch += other.wouldMatch
+        duplicateGroups += other.duplicateGroups
+        matchFindings += other.matchFindings
+        duplicates += other.duplicates
     }
 
     /// Counts an uncoupled record that would couple by match, keeping it when fewer than `limit` are kept.
