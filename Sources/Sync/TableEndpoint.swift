@@ -178,10 +178,13 @@ public struct PostgresTableEndpoint: TableEndpoint {
         self.columns = try columns.map { try PostgresIdentifier($0, what: "column") }
     }
 
+    /// The key, modified-on and columns as text, read by position. Each output is named apart
+    /// (`couplet_0`, …): a cast keeps its column's name, and `ORDER BY key` would then sort by
+    /// the text (1, 10, 2) while pages continue by the key's own order, skipping records.
     private var selectList: PostgresQuery {
-        var list: PostgresQuery = "\(side.key)::text, \(side.modified)"
-        for column in columns { list = "\(list), \(column)::text" }
-        return list
+        let outputs: [PostgresQuery] = ["\(side.key)::text", "\(side.modified)"] + columns.map { "\($0)::text" }
+        return PostgresQuery.joined(
+            outputs.enumerated().map { index, output in "\(output) AS \(PostgresQuery(unsafeSQL: "couplet_\(index)"))" }, separator: ", ")
     }
 
     private var filter: PostgresQuery { PostgresQuery(unsafeSQL: side.filter.map { "(\($0))" } ?? "true") }
@@ -582,7 +585,7 @@ extension PostgresTableEndpoint {
         let keyType = try await keyType()
         let after: PostgresQuery = after.map { "\(side.key) > \(keyType.value($0))" } ?? "true"
         return try await read(
-            "SELECT \(side.key)::text FROM \(side.table) WHERE \(filter) AND \(after) ORDER BY \(side.key) LIMIT \(limit)",
+            "SELECT \(side.key)::text AS couplet_key FROM \(side.table) WHERE \(filter) AND \(after) ORDER BY \(side.key) LIMIT \(limit)",
             decode: { try $0.decode(String.self, at: 0) })
     }
 

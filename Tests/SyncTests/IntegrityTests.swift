@@ -46,15 +46,15 @@ struct OwnSchemaFixture {
     /// The DEBTOR mapping; `match` names a field (`name`, `id`) used for match-based coupling.
     func addMapping(
         direction: String = "bidirectional", updateConflict: String = "fail", deletionConflict: String = "fail",
-        match: String? = nil
+        match: String? = nil, batchSize: Int = 1000
     ) async throws {
         try await coordination.query(
             """
             INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified, local_filter,
                 integration_endpoint, integration_table, integration_key, integration_modified, direction, update_conflict,
-                deletion_conflict, sync_only_coupled)
+                deletion_conflict, sync_only_coupled, batch_size)
             VALUES ('DEBTOR', 'erp', 'debtor', 'id', 'modified_at', 'NOT blocked', 'crm', 'client', 'id', 'modified_at',
-                    \(direction), \(updateConflict), \(deletionConflict), false)
+                    \(direction), \(updateConflict), \(deletionConflict), false, \(batchSize))
             """)
         try await coordination.query(
             """
@@ -119,6 +119,18 @@ struct IntegrityTests {
             #expect(counts?.inserted == 0 && counts?.failed == 2, "the deleted pair's failure and the collision: \(String(describing: counts))")
             #expect(try await f.value(f.erp, "SELECT count(*) FROM debtor", as: Int.self) == 0)
             #expect(try await f.errors().map(\.errorClass).contains("key_collision:coupled"))
+        }
+    }
+
+    @Test("integer keys are paged in their own order: full and delta runs larger than a batch carry every record")
+    func integerKeysPageInOrder() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(direction: "to_integration", batchSize: 10)
+            try await f.erp.query("INSERT INTO debtor (name) SELECT 'Debtor ' || n FROM generate_series(1, 20) n")
+            #expect(try await f.sync(.full)[.toIntegration]?.inserted == 20)
+            try await f.erp.query("INSERT INTO debtor (name) SELECT 'Imported ' || n FROM generate_series(1, 100) n")
+            #expect(try await f.sync()[.toIntegration]?.inserted == 100, "one transaction's rows share a modified-on: ties go by the key")
+            #expect(try await f.value(f.crm, "SELECT count(DISTINCT number) FROM client", as: Int.self) == 120)
         }
     }
 
