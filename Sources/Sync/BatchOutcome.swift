@@ -160,16 +160,23 @@ struct BatchOutcome {
         }
     }
 
-    /// A write the integration made and did not record (its writer stopped) is recorded now as its own.
-    mutating func adopted(_ coupling: Coupling, sourceModifiedOn: Date, targetModifiedOn: Date?, isNew: Bool) {
-        var result = coupling.recordingSuccess(
+    /// An update the integration made and did not record (its writer stopped) is recorded now as its own.
+    mutating func adopted(_ coupling: Coupling, sourceModifiedOn: Date, targetModifiedOn: Date) {
+        couplings.append(coupling.recordingSuccess(
+            direction: direction, sourceModifiedOn: sourceModifiedOn, targetModifiedOn: targetModifiedOn, at: now))
+    }
+
+    /// A record the integration inserted and did not couple (its writer stopped) is coupled now as
+    /// its own, replacing the coupling to the deleted record it restored, if any. A nil
+    /// `targetModifiedOn` (the record changed since) leaves the target side to count as changed.
+    mutating func adopted(_ fresh: Coupling, replacing old: Coupling?, sourceModifiedOn: Date, targetModifiedOn: Date?) {
+        var result = fresh.recordingSuccess(
             direction: direction, sourceModifiedOn: sourceModifiedOn, targetModifiedOn: targetModifiedOn, at: now)
         if targetModifiedOn == nil { result[direction.target].lastSyncedModifiedOn = nil }
+        if let old, old.localID != fresh.localID { removedCouplings.append(old.localID) }
         couplings.append(result)
-        if isNew {
-            counts.coupled += 1
-            succeeded.append(coupling.id(on: direction.source))
-        }
+        if old == nil { counts.coupled += 1 }
+        succeeded.append(fresh.id(on: direction.source))
     }
 
     /// The coupled target was updated: store both sides' new modified-on, so the write does not echo back.

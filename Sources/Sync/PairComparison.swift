@@ -1,16 +1,17 @@
 /// Compares the two records of a coupled pair through the mapping, as the engine would write them.
 ///
-/// Each field is compared once, the way the mapping carries it: a field that travels local →
-/// integration (one way or both) is transformed by its to-integration rules and compared with the
-/// integration value; a field that travels only integration → local, the reverse. The comparison
-/// is the engine's own (`FieldDiff.changes`, with each field's `FieldComparison`), so a pair differs
-/// exactly when a sync that saw it changed would write something.
+/// Each field is compared the way the mapping carries it: a field that travels local → integration
+/// is transformed by its to-integration rules and compared with the integration value; one that
+/// travels integration → local, the reverse; one that travels both ways is in step when it agrees
+/// either way (a CRM name kept padded that reached the ERP trimmed agrees the way it last
+/// travelled). The comparison is the engine's own (`FieldDiff.changes`, with each field's
+/// `FieldComparison`), so a pair differs exactly when no sync that saw it changed would leave it alone.
 public struct PairComparison: Sendable {
     /// The mapping's settings.
     public let mapping: MappingSettings
     /// The fields carried local → integration (those carried both ways too).
     public let toIntegration: FieldDiff
-    /// The fields carried only integration → local.
+    /// The fields carried integration → local (those carried both ways too).
     public let fromIntegration: FieldDiff
 
     /// The comparison of `fields` as `mapping` carries them; a field the mapping carries neither way is not compared.
@@ -20,8 +21,7 @@ public struct PairComparison: Sendable {
         let sent = mapping.direction.includes(.toIntegration)
         toIntegration = FieldDiff(mapping: mapping, fields: sent ? carried : [], direction: .toIntegration)
         fromIntegration = FieldDiff(
-            mapping: mapping, fields: carried.filter { Self.travel(of: $0, in: mapping.direction) == .fromIntegration },
-            direction: .fromIntegration)
+            mapping: mapping, fields: mapping.direction.includes(.fromIntegration) ? carried : [], direction: .fromIntegration)
     }
 
     /// Which way `mapping` carries `field`: its own direction within the mapping's; nil for neither.
@@ -41,8 +41,16 @@ public struct PairComparison: Sendable {
     public func differences(
         local: SyncRecord, integration: SyncRecord, lookups: [SyncDirection: LookupResolver] = [:]
     ) throws(SyncFailure) -> [FieldDifference] {
-        try differences(toIntegration, source: local, target: integration, lookup: lookups[.toIntegration])
-            + differences(fromIntegration, source: integration, target: local, lookup: lookups[.fromIntegration])
+        let sent = try differences(toIntegration, source: local, target: integration, lookup: lookups[.toIntegration])
+        // The other way is compared only where it can matter: fields carried that way alone, or both ways and differing here.
+        let needed = sent.contains { $0.travels == .bidirectional }
+            || fromIntegration.fields.contains { Self.travel(of: $0, in: mapping.direction) == .fromIntegration }
+        let received = needed ? try differences(fromIntegration, source: integration, target: local, lookup: lookups[.fromIntegration]) : []
+        let differing = { (list: [FieldDifference], field: FieldDifference) in
+            list.contains { $0.localField == field.localField && $0.integrationField == field.integrationField }
+        }
+        return sent.filter { $0.travels != .bidirectional || differing(received, $0) }
+            + received.filter { $0.travels == .fromIntegration }
     }
 
     private func differences(

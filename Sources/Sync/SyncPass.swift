@@ -584,18 +584,24 @@ struct SyncPass {
             let checks = try await target.check(left.compactMap { intent in intent.targetID.map { ExpectedRecord(id: $0, values: intent.expected) } })
             let bySource = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: left.map(\.sourceID), on: coordination)
             let byTarget = try await CouplingStore.load(mapping: mappingName, side: direction.target, ids: Array(checks.keys), on: coordination)
+            // A restore re-created a deleted counterpart: its source is still coupled to the deleted record.
+            let stillThere = try await target.existingIDs(bySource.values.map { $0.id(on: direction.target) })
             var batch = BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional)
             for intent in left {
                 guard let id = intent.targetID, let check = checks[id] else { continue }  // the write did not happen
                 switch intent.operation {
                 case .insert:
-                    guard bySource[intent.sourceID] == nil, byTarget[id] == nil, intent.keyAssigned || check.agrees else { continue }
+                    let replaced = bySource[intent.sourceID]
+                    let restored = replaced.map { !stillThere.contains($0.id(on: direction.target)) } ?? true
+                    guard restored, byTarget[id] == nil, intent.keyAssigned || check.agrees else { continue }
                     let fresh = direction == .toIntegration
                         ? Coupling(localID: intent.sourceID, integrationID: id) : Coupling(localID: id, integrationID: intent.sourceID)
-                    batch.adopted(fresh, sourceModifiedOn: intent.sourceModifiedOn, targetModifiedOn: check.agrees ? check.modifiedOn : nil, isNew: true)
+                    batch.adopted(
+                        fresh, replacing: replaced, sourceModifiedOn: intent.sourceModifiedOn,
+                        targetModifiedOn: check.agrees ? check.modifiedOn : nil)
                 case .update:
                     guard let coupling = bySource[intent.sourceID], coupling.id(on: direction.target) == id, check.agrees else { continue }
-                    batch.adopted(coupling, sourceModifiedOn: intent.sourceModifiedOn, targetModifiedOn: check.modifiedOn, isNew: false)
+                    batch.adopted(coupling, sourceModifiedOn: intent.sourceModifiedOn, targetModifiedOn: check.modifiedOn)
                 }
             }
             batch.clearing(left.map(\.sourceID))

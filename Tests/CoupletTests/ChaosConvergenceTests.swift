@@ -29,10 +29,8 @@ private let chaosCRMSchema = """
     """
 
 /// The DEBTOR mapping as a mappings file: debtor.id ↔ client.number, names trimmed on the way to the ERP, blocked debtors filtered out.
-///
-/// `batch_size` stays above the round's table sizes (a few hundred rows): with pages, an integer key
-/// is read in text order and records are skipped (ChaosPagingFindings); lower it to 50 once that is fixed.
-private func debtorMappingsYAML(updateConflict: String = "fail", deletionConflict: String = "fail", batchSize: Int = 1000) -> String {
+/// Batches of 50 records, so that the rounds' imports of a few hundred rows are read in pages.
+private func debtorMappingsYAML(updateConflict: String = "fail", deletionConflict: String = "fail", batchSize: Int = 50) -> String {
     """
     endpoints:
       - name: erp
@@ -91,8 +89,6 @@ private struct ChaosRound {
     var killed: Set<Int32> = []
     var log: [String] = []
     var problems: [String] = []
-    /// Verify lines of the known verify/engine disagreement over a name the CRM keeps padded (see ChaosFindings).
-    var knownVerifyMismatches: [String] = []
     var nameCounter = 0
     /// Records a person inserted (the rest were created by the engine).
     var personDebtors: Set<String> = []
@@ -524,10 +520,6 @@ private struct ChaosRound {
                 guard let pair = Self.verifyPair(line) else { continue }
                 if line.contains(": outside the filter") { continue }
                 guard !failing.contains("\(pair.local)|\(pair.integration)") else { continue }
-                if line.hasSuffix(": differs: name ↔ name"), try await paddedCRMName(pair) {
-                    knownVerifyMismatches.append(line.trimmingCharacters(in: .whitespaces))
-                    continue
-                }
                 let history = try await coordination.query(
                     """
                     SELECT r.id || ' ' || r.kind || ' ' || e.direction || ' job ' || coalesce(r.job_id::text, '-') || ': ' || e.message
@@ -571,16 +563,6 @@ private struct ChaosRound {
             "SELECT outcome || ' ' || count(*) FROM couplet.job_attempts GROUP BY outcome ORDER BY outcome"
         ).map { try $0.decode(String.self, at: 0) }
         note("job attempts: \(attempts.joined(separator: ", "))")
-    }
-
-    /// Whether the pair's names differ only by the blanks `from_integration: trim` took off on the
-    /// way to the ERP: the known disagreement of verify (which compares a field carried both ways
-    /// in the to-integration direction only) with the engine (which leaves such a pair alone).
-    func paddedCRMName(_ pair: (local: String, integration: String)) async throws -> Bool {
-        let debtor = try await erp.query("SELECT name FROM debtor WHERE id = \(pair.local)::int").map { try $0.decode(String.self, at: 0) }
-        let client = try await crm.query("SELECT name FROM client WHERE id = \(pair.integration)::uuid").map { try $0.decode(String.self, at: 0) }
-        guard let debtor = debtor.first, let client = client.first else { return false }
-        return debtor != client && debtor == client.trimmingCharacters(in: .whitespaces)
     }
 
     /// The debtor and client of a verify line `  DEBTOR 12 ↔ <uuid>: …`.
@@ -667,11 +649,6 @@ struct ChaosConvergenceTests {
             round.coordination.close()
             let elapsed = (ContinuousClock.now - round.started).seconds
             print("chaos convergence seed \(seed): \(round.settings); \(String(format: "%.1f", elapsed)) s, \(round.problems.count) problems")
-            if !round.knownVerifyMismatches.isEmpty {
-                withKnownIssue("verify reports a CRM name the ERP holds trimmed as drift (ChaosFindings)", isIntermittent: true) {
-                    Issue.record("seed \(seed): \(round.knownVerifyMismatches.count) pair(s): \(round.knownVerifyMismatches.prefix(3))")
-                }
-            }
             guard !round.problems.isEmpty else { return }
             for problem in round.problems { Issue.record("seed \(seed) (\(round.settings)): \(problem)") }
             Issue.record("seed \(seed): replay with COUPLET_SEED=\(seed); the round:\n\(round.log.joined(separator: "\n"))\nserver log:\n\(cluster.logTail())")
@@ -679,16 +656,15 @@ struct ChaosConvergenceTests {
     }
 }
 
-/// The smallest scenarios behind what the chaos round found.
+/// The smallest scenarios behind what the chaos round found; each failed before its fix.
 @Suite("Chaos convergence findings", .serialized)
 struct ChaosFindings {
     /// Chaos seed 7: a client a person typed as " Acme 2  " is inserted into the ERP as "Acme 2"
     /// (`from_integration: trim`); every later full and delta sync leaves the pair alone (nothing to
-    /// write), yet `couplet verify` compares the name, carried both ways, in the to-integration
-    /// direction only ("Acme 2" vs " Acme 2  ") and exits 2 with "differs: name ↔ name" for a pair
-    /// with no failure — for ever, since no sync ever writes it. `verify --repair` under the default
-    /// update-conflict policy `fail` cannot settle it either.
-    @Test("a CRM name inserted into the ERP trimmed: the pair is in step for the engine, but verify calls it drift")
+    /// write). `couplet verify` compared the name, carried both ways, in the to-integration
+    /// direction only ("Acme 2" vs " Acme 2  ") and exited 2 with "differs: name ↔ name" for a pair
+    /// with no failure, for ever. A field carried both ways is now in step when it agrees either way.
+    @Test("a CRM name inserted into the ERP trimmed: the pair is in step for the engine and for verify")
     func paddedCRMNameIsNotDrift() async throws {
         try await withMigratedDatabase { coordinationDatabase, coordination in
             try await SampleEndpoints.with(erpSchema: chaosERPSchema, crmSchema: chaosCRMSchema) { sample in
@@ -708,9 +684,7 @@ struct ChaosFindings {
                 #expect(!again.standardOutput.contains("modified, ") || again.standardOutput.contains("0 inserted, 0 modified"),
                         "the engine leaves the pair alone: \(again.standardOutput)")
                 let verify = try await CoupletProcess.run(["verify", "DEBTOR"], environment: environment)
-                withKnownIssue("verify compares a field carried both ways in the to-integration direction only") {
-                    #expect(verify.status == 0, "\(verify.standardOutput)")
-                }
+                #expect(verify.status == 0, "\(verify.standardOutput)")
                 worker.terminate()
                 _ = try await worker.waitForExit()
             }
@@ -722,13 +696,13 @@ struct ChaosFindings {
 /// ever revisits, pairs left out of step, records never synced).
 @Suite("Chaos convergence findings: key-ordered reads of an integer key", .serialized)
 struct ChaosPagingFindings {
-    /// `TableEndpoint.records(in:limit:)` selects `id::text` (output column named `id`) and orders
-    /// `ORDER BY id`, which PostgreSQL resolves to the output column: pages come in text order
+    /// `TableEndpoint.records(in:limit:)` selected `id::text` (output column named `id`) and ordered
+    /// `ORDER BY id`, which PostgreSQL resolves to the output column: pages came in text order
     /// (1, 10, 11, …, 18), while the next page starts `WHERE id > 18` on the integer column. With
-    /// 20 debtors and batch_size 10 the first full sync reads 1, 10–18, then 19, 20: debtors 2–9 are
-    /// never synced, by this or any later full sync. (`changes(since:after:limit:)` orders by
+    /// 20 debtors and batch_size 10 the first full sync read 1, 10–18, then 19, 20: debtors 2–9 were
+    /// never synced, by this or any later full sync. (`changes(since:after:limit:)` ordered by
     /// (modified, key) the same way, so a delta over rows sharing a modified-on — one import
-    /// transaction — is exposed too.)
+    /// transaction — skipped records too.) The outputs now carry names of their own.
     @Test("a full sync of an integer-keyed table larger than batch_size carries every record")
     func fullSyncPagesByTheKeysOwnOrder() async throws {
         try await withMigratedDatabase { coordinationDatabase, _ in
@@ -748,9 +722,7 @@ struct ChaosPagingFindings {
                 let missing = try await sample.crm.query(
                     "SELECT coalesce(string_agg(n::text, ',' ORDER BY n), '') FROM generate_series(1, 20) n WHERE n::text NOT IN (SELECT number FROM client WHERE number IS NOT NULL)"
                 ).single().decode(String.self, at: 0)
-                withKnownIssue("records(in:) orders by the key's text, pages by its type") {
-                    #expect(missing == "", "debtors never carried to the CRM: \(missing); \(full.standardOutput)")
-                }
+                #expect(missing == "", "debtors never carried to the CRM: \(missing); \(full.standardOutput)")
 
                 try await sample.erp.query("INSERT INTO debtor (name) SELECT 'Import ' || n FROM generate_series(1, 100) n")
                 let delta = try await CoupletProcess.run(["sync", "DEBTOR", "--wait"], environment: environment)
@@ -758,9 +730,7 @@ struct ChaosPagingFindings {
                 let deltaMissing = try await sample.crm.query(
                     "SELECT coalesce(string_agg(n::text, ',' ORDER BY n), '') FROM generate_series(21, 120) n WHERE n::text NOT IN (SELECT number FROM client WHERE number IS NOT NULL)"
                 ).single().decode(String.self, at: 0)
-                withKnownIssue("changes(since:after:limit:) orders ties on modified-on by the key's text") {
-                    #expect(deltaMissing == "", "imported debtors (one transaction) a delta never carried: \(deltaMissing); \(delta.standardOutput)")
-                }
+                #expect(deltaMissing == "", "imported debtors (one transaction) a delta never carried: \(deltaMissing); \(delta.standardOutput)")
                 worker.terminate()
                 _ = try await worker.waitForExit()
             }
@@ -771,7 +741,8 @@ struct ChaosPagingFindings {
 /// Chaos soak seed 228030867390601 (deletion_conflict restore): a full sync restoring a deleted
 /// client was interrupted (coordination restart, then its worker SIGKILLed) between the CRM insert
 /// and the coupling save; afterwards the coupling still named the deleted client (orphaned) and the
-/// restored client was coupled to nothing — an engine-created record left uncoupled. Reproduced here
+/// restored client was coupled to nothing — an engine-created record left uncoupled (the rerun's
+/// reconciliation now replaces the coupling to the deleted record). Reproduced here
 /// as CrashRecoveryTests does it: the coupling table locked, the worker SIGKILLed once the CRM insert
 /// is in, a new worker reruns the job.
 @Suite("Chaos convergence findings: a sync interrupted before its coupling save", .serialized)
@@ -871,10 +842,8 @@ struct ChaosRestoreFindings {
                 let coupled = try await coordination.query("SELECT integration_id FROM couplet.couplings").map { try $0.decode(String.self, at: 0) }
                 #expect(clients.count == 1, "one restored client, no duplicate: \(clients)")
                 let verify = try await CoupletProcess.run(["verify", "DEBTOR"], environment: environment)
-                withKnownIssue("the rerun does not recognise its own restore: the coupling keeps the deleted client's id") {
-                    #expect(coupled == clients, "clients \(clients), coupled to \(coupled)")
-                    #expect(verify.status == 0, "\(verify.standardOutput)")
-                }
+                #expect(coupled == clients, "clients \(clients), coupled to \(coupled)")
+                #expect(verify.status == 0, "\(verify.standardOutput)")
                 second.terminate()
                 _ = try await second.waitForExit()
             }
