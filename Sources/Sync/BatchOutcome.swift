@@ -113,12 +113,15 @@ struct BatchOutcome {
     }
 
     /// The intents of the batch's writes, to store before writing (`keyed`: the inserts with their
-    /// keys assigned, in `keyColumn`).
-    mutating func intents(inserting keyed: [NewRecord], keyColumn: String) -> [WriteIntent] {
+    /// keys assigned, in `keyColumn`). A new record is expected to hold NULL in each of `mappedColumns`
+    /// it does not write: a person's value there after the insert is a change, not the insert's own.
+    mutating func intents(inserting keyed: [NewRecord], keyColumn: String, mappedColumns: [String]) -> [WriteIntent] {
+        let unwritten = Dictionary(mappedColumns.map { ($0, String?.none) }, uniquingKeysWith: { first, _ in first })
         let inserted = zip(inserts, keyed).map { insert, new in
             WriteIntent(
                 sourceID: insert.record.id, operation: .insert, targetID: new.values[keyColumn] ?? nil,
-                keyAssigned: new.keyAssigned, expected: new.values, sourceModifiedOn: insert.record.modifiedOn)
+                keyAssigned: new.keyAssigned, expected: new.values.merging(unwritten) { written, _ in written },
+                sourceModifiedOn: insert.record.modifiedOn)
         }
         let updated = updates.map { update in
             WriteIntent(

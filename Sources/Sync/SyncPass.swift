@@ -395,7 +395,8 @@ struct SyncPass {
         let newRecords = try await target.assignKeys(batch.inserts.map {
             NewRecord(values: template.merging($0.values) { _, mapped in mapped }, token: token(for: $0.record))
         })
-        let planned = batch.intents(inserting: newRecords, keyColumn: targetKeyColumn)
+        let planned = batch.intents(
+            inserting: newRecords, keyColumn: targetKeyColumn, mappedColumns: diff.fields.map { $0.field(on: direction.target) })
         try await intents.record(planned, runID: runID)
         try await insert(newRecords, into: &batch)
         try await update(&batch)

@@ -747,13 +747,14 @@ struct ChaosPagingFindings {
 /// is in, a new worker reruns the job.
 @Suite("Chaos convergence findings: a sync interrupted before its coupling save", .serialized)
 struct ChaosRestoreFindings {
-    /// The window chaos seed 7 hit, as far as a lock and one SIGKILL reproduce it: the engine's CRM
-    /// insert is in, its coupling not saved, a person edits the new client, the worker dies. The
-    /// rescued rerun must not take the person's edit for its own write. (This passes; seed 7 itself —
-    /// the first attempt's connection dropped by the coordination restart, its retry SIGKILLed, the
-    /// edit before the rescue — still loses the edit: replay with COUPLET_SEED=7.)
-    @Test("a person's edit of a client the engine inserted but had not yet coupled when it was killed is carried to the ERP")
-    func editAfterUnrecordedInsert() async throws {
+    /// The window chaos seed 7 hit: the engine's CRM insert is in, its coupling not saved, a person
+    /// edits the new client, the worker dies. The rescued rerun must not take the person's edit for
+    /// its own write.
+    /// With the ERP country empty (chaos seed 7, intermittently), the insert wrote no country and
+    /// its intent expected none: the person's country passed for the insert's own and was lost.
+    @Test("a person's edit of a client the engine inserted but had not yet coupled when it was killed is carried to the ERP",
+          arguments: ["DE", nil] as [String?])
+    func editAfterUnrecordedInsert(erpCountry: String?) async throws {
         try await withMigratedDatabase { coordinationDatabase, coordination in
             try await SampleEndpoints.with(erpSchema: chaosERPSchema, crmSchema: chaosCRMSchema) { sample in
                 var environment = sample.environment
@@ -763,7 +764,7 @@ struct ChaosRestoreFindings {
                 defer { try? FileManager.default.removeItem(at: file) }
                 let applied = try await CoupletProcess.run(["mappings", "apply", file.path], environment: environment)
                 try #require(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
-                try await sample.erp.query("INSERT INTO debtor (name, country) VALUES ('Acme', 'DE')")
+                try await sample.erp.query("INSERT INTO debtor (name, country) VALUES ('Acme', \(erpCountry))")
 
                 let locker = try await PostgresConnection.connect(coordination.configuration)
                 defer { locker.close() }
