@@ -187,6 +187,17 @@ public enum JobQueue {
         ).single().decode((Bool, [Int64]).self)
     }
 
+    /// The running jobs of `workerID` that a person asked to cancel: what a listener that was not
+    /// listening (starting, reconnecting) may have missed.
+    static func cancelRequested(_ workerID: UUID, on connection: PostgresConnection) async throws -> [Int64] {
+        try await connection.query(
+            """
+            SELECT id FROM couplet.jobs
+            WHERE worker_id = \(workerID) AND state = 'running' AND cancel_requested_at IS NOT NULL
+            """, name: "cancel requests"
+        ).map { try $0.decode(Int64.self, at: 0) }
+    }
+
     // MARK: Maintenance
 
     /// Runs `body` only if no other process is doing maintenance right now (a transaction-level

@@ -238,7 +238,9 @@ public final class JobWorker: Service, Sendable {
                     try await connection.listen(JobQueue.wakeChannel)
                     try await connection.listen(JobQueue.cancelChannel)
                     listening = true
-                    state.wakeUp.signal()  // catch up on anything sent while not listening
+                    // Catch up on anything sent while not listening: new jobs, and cancels of jobs running here.
+                    state.wakeUp.signal()
+                    for job in try await JobQueue.cancelRequested(id, on: connection) { state.requestStop(job) }
                 }
                 for notification in try await connection.notifications(timeout: .seconds(30)) {
                     if notification.channel == JobQueue.cancelChannel.parts[0], let job = Int64(notification.payload) {

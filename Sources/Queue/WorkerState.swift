@@ -7,7 +7,13 @@ final class WorkerState: Sendable {
         var stopping = false
         var running = 0
         var stopRequests: [Int64: WakeUp] = [:]
+        /// Stop requests for jobs without an attempt here yet, newest last: a cancel can arrive
+        /// between a claim's commit and its attempt's start. Bounded, since most name other workers' jobs.
+        var earlyStops: [Int64] = []
     }
+
+    /// How many stop requests for jobs not (yet) running here are kept.
+    static let earlyStopsKept = 256
 
     private let counters = Mutex(Counters())
     /// Wakes the claim loop: a notification, a free slot, or a stop request.
@@ -34,19 +40,30 @@ final class WorkerState: Sendable {
         wakeUp.signal()
     }
 
-    /// The signal that asks the running job `job` to stop, created on first use.
+    /// The signal that asks the running job `job` to stop, created on first use (already signalled
+    /// when the stop was requested before the attempt started).
     func stopRequest(for job: Int64) -> WakeUp {
         counters.withLock { counters in
             if let existing = counters.stopRequests[job] { return existing }
             let request = WakeUp()
             counters.stopRequests[job] = request
+            if let early = counters.earlyStops.firstIndex(of: job) {
+                counters.earlyStops.remove(at: early)
+                request.signal()
+            }
             return request
         }
     }
 
-    /// Asks the running job `job` to stop, if it runs here.
+    /// Asks the job `job` to stop: at once if it runs here, else when its attempt starts here (if it does).
     func requestStop(_ job: Int64) {
-        counters.withLock { $0.stopRequests[job] }?.signal()
+        let request = counters.withLock { counters -> WakeUp? in
+            if let request = counters.stopRequests[job] { return request }
+            counters.earlyStops.append(job)
+            if counters.earlyStops.count > Self.earlyStopsKept { counters.earlyStops.removeFirst() }
+            return nil
+        }
+        request?.signal()
     }
 }
 
