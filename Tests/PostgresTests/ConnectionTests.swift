@@ -303,7 +303,7 @@ struct NotificationTests {
             waiter.cancel()
             let error = await #expect(throws: PostgresError.self) { try await waiter.value }
             #expect(error?.code == .cancelled)
-            #expect(cancelled.duration(to: .now) < .seconds(2))
+            #expect(cancelled.duration(to: .now) < .seconds(10), "ended by the cancellation, long before the 60 s timeout")
             #expect(try await db.query("SELECT 2").single().decode(Int.self, at: 0) == 2)
         }
     }
