@@ -309,27 +309,31 @@ public struct PostgresTableEndpoint: TableEndpoint {
         let keyName = side.key.parts[0]
         let overriding: PostgresQuery = if case .sequence(_, identityAlways: true) = try await keyKind() { "OVERRIDING SYSTEM VALUE" } else { "" }
         var results = [InsertResult?](repeating: nil, count: records.count)
-        for group in Self.groupedByColumns(records.enumerated().map { ($0.offset, $0.element.values) }) {
-            let columns = try group.columns.map { try PostgresIdentifier($0, what: "column") }
-            let keyed = group.columns.contains(keyName)
-            let onConflict: PostgresQuery = keyed ? "ON CONFLICT (\(side.key)) DO NOTHING" : ""
-            let rows = try await connection.query(
-                """
-                INSERT INTO \(side.table) (\(columns)) \(keyed ? overriding : "")
-                SELECT \(columns) FROM json_populate_recordset(NULL::\(side.table), \(Self.json(group.rows.map(\.1)))::json)
-                \(onConflict) RETURNING \(side.key)::text, \(side.modified)
-                """, name: "insert into \(side.table)"
-            ).map { (try $0.decode(String.self, at: 0), try $0.decode(Date.self, at: 1)) }
-            if keyed {
-                // Keys are known: a record missing from RETURNING had its key taken.
-                let written = Dictionary(rows, uniquingKeysWith: { first, _ in first })
-                for (offset, values) in group.rows {
-                    let key = (values[keyName] ?? nil) ?? ""
-                    results[offset] = written[key].map { .inserted(id: key, modifiedOn: $0) } ?? .keyTaken(id: key)
+        // One transaction for every column group: a group refused after another was written would
+        // leave that one's records behind, and the retry record by record would find their keys taken.
+        try await connection.withTransaction { connection in
+            for group in Self.groupedByColumns(records.enumerated().map { ($0.offset, $0.element.values) }) {
+                let columns = try group.columns.map { try PostgresIdentifier($0, what: "column") }
+                let keyed = group.columns.contains(keyName)
+                let onConflict: PostgresQuery = keyed ? "ON CONFLICT (\(side.key)) DO NOTHING" : ""
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO \(side.table) (\(columns)) \(keyed ? overriding : "")
+                    SELECT \(columns) FROM json_populate_recordset(NULL::\(side.table), \(Self.json(group.rows.map(\.1)))::json)
+                    \(onConflict) RETURNING \(side.key)::text, \(side.modified)
+                    """, name: "insert into \(side.table)"
+                ).map { (try $0.decode(String.self, at: 0), try $0.decode(Date.self, at: 1)) }
+                if keyed {
+                    // Keys are known: a record missing from RETURNING had its key taken.
+                    let written = Dictionary(rows, uniquingKeysWith: { first, _ in first })
+                    for (offset, values) in group.rows {
+                        let key = (values[keyName] ?? nil) ?? ""
+                        results[offset] = written[key].map { .inserted(id: key, modifiedOn: $0) } ?? .keyTaken(id: key)
+                    }
+                } else {
+                    // Without ON CONFLICT every row comes back, in the order the SELECT produced them.
+                    for ((id, modifiedOn), (offset, _)) in zip(rows, group.rows) { results[offset] = .inserted(id: id, modifiedOn: modifiedOn) }
                 }
-            } else {
-                // Without ON CONFLICT every row comes back, in the order the SELECT produced them.
-                for ((id, modifiedOn), (offset, _)) in zip(rows, group.rows) { results[offset] = .inserted(id: id, modifiedOn: modifiedOn) }
             }
         }
         return results.compactMap { $0 }
@@ -374,18 +378,21 @@ public struct PostgresTableEndpoint: TableEndpoint {
             values[modifiedName] = change.expectedModifiedOn.flatMap(\.postgresText)
             return (change.id, values)
         }
-        for group in Self.groupedByColumns(keyed) {
-            let columns = try group.columns.filter { $0 != keyName && $0 != modifiedName }.map { try PostgresIdentifier($0, what: "column") }
-            guard !columns.isEmpty else { continue }
-            let assignments = PostgresQuery.joined(columns.map { "\($0) = r.\($0)" }, separator: ", ")
-            let rows = try await connection.query(
-                """
-                UPDATE \(side.table) AS t SET \(assignments)
-                FROM json_populate_recordset(NULL::\(side.table), \(Self.json(group.rows.map(\.1)))::json) AS r
-                WHERE t.\(side.key) = r.\(side.key) AND (r.\(side.modified) IS NULL OR t.\(side.modified) = r.\(side.modified))
-                RETURNING t.\(side.key)::text, t.\(side.modified)
-                """, name: "update \(side.table)")
-            for row in rows { written[try row.decode(String.self, at: 0)] = try row.decode(Date.self, at: 1) }
+        // One transaction for every column group, as for inserts: all written, or none.
+        try await connection.withTransaction { connection in
+            for group in Self.groupedByColumns(keyed) {
+                let columns = try group.columns.filter { $0 != keyName && $0 != modifiedName }.map { try PostgresIdentifier($0, what: "column") }
+                guard !columns.isEmpty else { continue }
+                let assignments = PostgresQuery.joined(columns.map { "\($0) = r.\($0)" }, separator: ", ")
+                let rows = try await connection.query(
+                    """
+                    UPDATE \(side.table) AS t SET \(assignments)
+                    FROM json_populate_recordset(NULL::\(side.table), \(Self.json(group.rows.map(\.1)))::json) AS r
+                    WHERE t.\(side.key) = r.\(side.key) AND (r.\(side.modified) IS NULL OR t.\(side.modified) = r.\(side.modified))
+                    RETURNING t.\(side.key)::text, t.\(side.modified)
+                    """, name: "update \(side.table)")
+                for row in rows { written[try row.decode(String.self, at: 0)] = try row.decode(Date.self, at: 1) }
+            }
         }
         return written
     }

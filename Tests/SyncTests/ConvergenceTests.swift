@@ -402,9 +402,11 @@ struct ConvergenceRound {
             fail("(6) client \(id) was deleted by a person and exists again")
         }
         for deleted in deletedNames where !(personNames[deleted.side.opposite]?.contains(deleted.name) ?? false) {
+            // A record a person made with that name again (on the same side) is theirs, not a resurrection.
+            let theirs = personIDs[deleted.side] ?? []
             let back: [String] = deleted.side == .local
-                ? debtors.values.filter { trimmed($0.name) == deleted.name && !deleted.heldBy.contains($0.id) }.map(\.id)
-                : clients.values.filter { trimmed($0.name) == deleted.name && !deleted.heldBy.contains($0.id) }.map(\.id)
+                ? debtors.values.filter { trimmed($0.name) == deleted.name && !deleted.heldBy.contains($0.id) && !theirs.contains($0.id) }.map(\.id)
+                : clients.values.filter { trimmed($0.name) == deleted.name && !deleted.heldBy.contains($0.id) && !theirs.contains($0.id) }.map(\.id)
             check(back.isEmpty, "(6) '\(deleted.name)' was deleted from the \(deleted.side) side and came back as \(back.sorted())")
         }
 

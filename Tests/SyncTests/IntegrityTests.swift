@@ -134,6 +134,24 @@ struct IntegrityTests {
         }
     }
 
+    @Test("a batch whose records write different columns is written all or nothing: one refused record leaves no other behind uncoupled")
+    func batchIsAtomicAcrossColumnGroups() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(direction: "from_integration")
+            // Read in key order: the record without a credit (its own column group) is written first.
+            try await f.crm.query(
+                """
+                INSERT INTO client (id, name, credit) VALUES
+                    ('00000000-0000-0000-0000-000000000001', 'No credit', NULL), ('00000000-0000-0000-0000-000000000002', 'Refused', -5)
+                """)
+            let counts = try await f.sync(.full)[.fromIntegration]
+            #expect(counts?.inserted == 1 && counts?.failed == 1, "\(String(describing: counts))")
+            #expect(try await f.value(f.erp, "SELECT count(*) FROM debtor", as: Int.self) == 1)
+            #expect(try await f.value(f.coordination, "SELECT count(*) FROM couplet.couplings", as: Int.self) == 1)
+            #expect(try await f.errors().map(\.errorClass) == ["write_refused:23514:credit_not_negative"], "no key collision with itself")
+        }
+    }
+
     @Test("2. coupling by match copies nothing: differing pairs meet the update-conflict policy (fail → conflict, values kept)")
     func matchCopiesNothing() async throws {
         try await OwnSchemaFixture.with { f in
