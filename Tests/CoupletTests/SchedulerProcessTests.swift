@@ -54,7 +54,7 @@ struct SchedulerProcessTests {
         try await SchedulerFixture.with { fixture in
             for name in ["erp-customers", "crm-accounts", "statistics"] { try await fixture.addSchedule(name, "*/5 * * * *") }
             let rate = 2880.0  // a day in 30 seconds
-            let anchor = Date().addingTimeInterval(5)  // the processes are up well before the simulated day starts
+            let anchor = Date().addingTimeInterval(12)  // the processes are up well before the simulated day starts, even on a busy machine
             let options = ["--leader-lease", "1s", "--misfire-threshold", "3h"]
             var schedulers = try (0..<2).map { _ in
                 try fixture.startScheduler(simulating: Self.dayStart, anchor: anchor, rate: rate, extra: options)
