@@ -468,7 +468,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
         }
         let arrays = PostgresQuery.joined(
             identifiers.indices.map { index in "\(values.map { $0[index] })::text[]" }, separator: ", ")
-        let inputColumns = identifiers.indices.map { try! PostgresIdentifier("v\($0)") }
+        let inputColumns = try identifiers.indices.map { try PostgresIdentifier("v\($0)") }
         let conditions = PostgresQuery.joined(
             zip(identifiers, inputColumns).map { column, input in "\(normalized("t.\(column)::text")) = \(normalized("i.\(input)"))" },
             separator: " AND ")
@@ -605,7 +605,7 @@ extension PostgresTableEndpoint {
     ) async throws -> (total: Int, groups: [DuplicateGroup]) {
         guard !columns.isEmpty else { return (0, []) }
         let identifiers = try columns.map { try PostgresIdentifier($0, what: "match column") }
-        let names = identifiers.indices.map { try! PostgresIdentifier("v\($0)") }
+        let names = try identifiers.indices.map { try PostgresIdentifier("v\($0)") }
         let normalised = PostgresQuery.joined(
             zip(identifiers, names).map { column, name in
                 // Text without white space is its own normalisation: the regular expressions run only where they can change something.

@@ -11,23 +11,6 @@ import Glibc
 // client schemas (OwnSchemaFixture's), synced by real `couplet worker` processes while one worker is
 // SIGKILLed mid-sync and the coordination server (a private cluster) is restarted under them.
 
-/// The ERP: debtors keyed by a sequence, a CHECK constraint, a blocked flag the mapping filters out.
-private let chaosERPSchema = """
-    CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
-    CREATE TABLE debtor (id serial PRIMARY KEY, name text NOT NULL, country char(2), credit_limit numeric(12, 2)
-                             CONSTRAINT credit_not_negative CHECK (credit_limit >= 0),
-                         manager text, blocked boolean NOT NULL DEFAULT false, modified_at timestamptz NOT NULL DEFAULT now());
-    CREATE TRIGGER touch BEFORE UPDATE ON debtor FOR EACH ROW EXECUTE FUNCTION touch();
-    """
-
-/// The CRM: clients keyed by a uuid, with a free-text number the ERP assigns.
-private let chaosCRMSchema = """
-    CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
-    CREATE TABLE client (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), number text, name text NOT NULL, country text,
-                         credit numeric, manager text, modified_at timestamptz NOT NULL DEFAULT now());
-    CREATE TRIGGER touch BEFORE UPDATE ON client FOR EACH ROW EXECUTE FUNCTION touch();
-    """
-
 /// The DEBTOR mapping as a mappings file: debtor.id ↔ client.number, names trimmed on the way to the ERP, blocked debtors filtered out.
 /// Batches of 50 records, so that the rounds' imports of a few hundred rows are read in pages.
 private func debtorMappingsYAML(updateConflict: String = "fail", deletionConflict: String = "fail", batchSize: Int = 50) -> String {
@@ -53,24 +36,6 @@ private func debtorMappingsYAML(updateConflict: String = "fail", deletionConflic
     """
 }
 
-/// SplitMix64, as in the in-process convergence test: a seed replays a round's choices.
-private struct ChaosRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-}
-
 /// One seeded round against real processes: random edits on both sides while two workers sync,
 /// a worker SIGKILLed mid-sync and replaced, the coordination server restarted once; then
 /// quiescence and the invariants.
@@ -82,7 +47,7 @@ private struct ChaosRound {
     let environment: [String: String]
     let coordinationURL: String
     var coordination: PostgresConnection
-    var rng: ChaosRandom
+    var rng: SplitMix64
     let updateConflict: String
     let deletionConflict: String
     var workers: [CoupletProcess.Running] = []
@@ -110,7 +75,7 @@ private struct ChaosRound {
         self.erp = erp
         self.crm = crm
         self.environment = environment
-        var generator = ChaosRandom(seed: seed)
+        var generator = SplitMix64(seed: seed)
         updateConflict = generator.pick(["fail", "send_to_integration", "get_from_integration"])
         deletionConflict = generator.pick(["fail", "remove_coupling", "propagate", "restore"])
         rng = generator
@@ -304,52 +269,39 @@ private struct ChaosRound {
         return ids.isEmpty ? nil : rng.pick(ids)
     }
 
+    /// A person changes one random field of a debtor (not a blocked one: those stay as they are).
     mutating func updateDebtor(_ given: String? = nil) async throws {
         var chosen = given
         if chosen == nil { chosen = try await someDebtor() }
         guard let id = chosen else { return try await insertDebtor() }
-        switch rng.below(4) {
-        case 0:
-            let name = freshName()
-            try await erp.query("UPDATE debtor SET name = \(name) WHERE id = \(id)::int AND NOT blocked")
-            note("  debtor \(id): name = '\(name)'")
-        case 1:
-            let country = rng.pick(Self.countries)
-            try await erp.query("UPDATE debtor SET country = \(country) WHERE id = \(id)::int AND NOT blocked")
-            note("  debtor \(id): country = \(country ?? "NULL")")
-        case 2:
-            let credit = rng.pick(Self.credits)
-            try await erp.query("UPDATE debtor SET credit_limit = \(credit)::numeric WHERE id = \(id)::int AND NOT blocked")
-            note("  debtor \(id): credit = \(credit ?? "NULL")")
-        default:
-            let manager = rng.pick(Self.managers)
-            try await erp.query("UPDATE debtor SET manager = \(manager) WHERE id = \(id)::int AND NOT blocked")
-            note("  debtor \(id): manager = \(manager ?? "NULL")")
-        }
+        let (column, value) = randomField(name: freshName(), credit: "credit_limit")
+        try await erp.query("UPDATE debtor SET \(try PostgresIdentifier(column)) = \(value)::text::\(typeOf(column)) WHERE id = \(id)::int AND NOT blocked")
+        note("  debtor \(id): \(column) = \(value.map { "'\($0)'" } ?? "NULL")")
     }
 
+    /// A person changes one random field of a client.
     mutating func updateClient(_ given: String? = nil) async throws {
         var chosen = given
         if chosen == nil { chosen = try await someClient() }
         guard let id = chosen else { return try await insertClient() }
+        let (column, value) = randomField(name: " " + freshName(), credit: "credit")
+        try await crm.query("UPDATE client SET \(try PostgresIdentifier(column)) = \(value)::text::\(typeOf(column)) WHERE id = \(id)::uuid")
+        note("  client \(id): \(column) = \(value.map { "'\($0)'" } ?? "NULL")")
+    }
+
+    /// One of the fields both sides hold, and a random value for it (`credit` names that side's credit column).
+    mutating func randomField(name: String, credit: String) -> (column: String, value: String?) {
         switch rng.below(4) {
-        case 0:
-            let name = " " + freshName()
-            try await crm.query("UPDATE client SET name = \(name) WHERE id = \(id)::uuid")
-            note("  client \(id): name = '\(name)'")
-        case 1:
-            let country = rng.pick(Self.countries)
-            try await crm.query("UPDATE client SET country = \(country) WHERE id = \(id)::uuid")
-            note("  client \(id): country = \(country ?? "NULL")")
-        case 2:
-            let credit = rng.pick(Self.credits)
-            try await crm.query("UPDATE client SET credit = \(credit)::numeric WHERE id = \(id)::uuid")
-            note("  client \(id): credit = \(credit ?? "NULL")")
-        default:
-            let manager = rng.pick(Self.managers)
-            try await crm.query("UPDATE client SET manager = \(manager) WHERE id = \(id)::uuid")
-            note("  client \(id): manager = \(manager ?? "NULL")")
+        case 0: ("name", name)
+        case 1: ("country", rng.pick(Self.countries))
+        case 2: (credit, rng.pick(Self.credits))
+        default: ("manager", rng.pick(Self.managers))
         }
+    }
+
+    /// The SQL type a bound text value is cast to for `column`.
+    func typeOf(_ column: String) -> PostgresQuery {
+        column.hasPrefix("credit") ? "numeric" : "text"
     }
 
     /// Both records of a coupled pair edited between syncs: an update conflict.
@@ -616,7 +568,7 @@ struct ChaosConvergenceTests {
             let seconds = try #require(Double(text), "COUPLET_SOAK_SECONDS must be a number: \(text)")
             soak = seconds
             let end = Date().addingTimeInterval(seconds)
-            var generator = ChaosRandom(seed: UInt64(Date().timeIntervalSince1970 * 1000))
+            var generator = SplitMix64(seed: UInt64(Date().timeIntervalSince1970 * 1000))
             seeds = { Date() < end ? generator.next() >> 16 : nil }
         } else {
             var pending = Self.ciSeeds[...]
@@ -635,7 +587,7 @@ struct ChaosConvergenceTests {
     /// One round: a fresh coordination database in the private cluster, fresh ERP and CRM databases on the shared server.
     static func round(seed: UInt64, number: Int, _ cluster: PrivateCluster) async throws {
         let coordinationURL = try await cluster.createDatabase("couplet_\(number)")
-        try await SampleEndpoints.with(erpSchema: chaosERPSchema, crmSchema: chaosCRMSchema) { sample in
+        try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
             var environment = sample.environment
             environment["COUPLET_DATABASE_URL"] = coordinationURL
             let coordination = try await PostgresConnection.connect(try PostgresConfiguration(coordinationURL), applicationName: "couplet chaos test")
@@ -667,7 +619,7 @@ struct ChaosFindings {
     @Test("a CRM name inserted into the ERP trimmed: the pair is in step for the engine and for verify")
     func paddedCRMNameIsNotDrift() async throws {
         try await withMigratedDatabase { coordinationDatabase, coordination in
-            try await SampleEndpoints.with(erpSchema: chaosERPSchema, crmSchema: chaosCRMSchema) { sample in
+            try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
                 var environment = sample.environment
                 environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
                 let file = FileManager.default.temporaryDirectory.appending(path: "chaos-finding-\(UUID().uuidString).yaml")
@@ -706,7 +658,7 @@ struct ChaosPagingFindings {
     @Test("a full sync of an integer-keyed table larger than batch_size carries every record")
     func fullSyncPagesByTheKeysOwnOrder() async throws {
         try await withMigratedDatabase { coordinationDatabase, _ in
-            try await SampleEndpoints.with(erpSchema: chaosERPSchema, crmSchema: chaosCRMSchema) { sample in
+            try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
                 var environment = sample.environment
                 environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
                 let file = FileManager.default.temporaryDirectory.appending(path: "chaos-paging-\(UUID().uuidString).yaml")
@@ -756,7 +708,7 @@ struct ChaosRestoreFindings {
           arguments: ["DE", nil] as [String?])
     func editAfterUnrecordedInsert(erpCountry: String?) async throws {
         try await withMigratedDatabase { coordinationDatabase, coordination in
-            try await SampleEndpoints.with(erpSchema: chaosERPSchema, crmSchema: chaosCRMSchema) { sample in
+            try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
                 var environment = sample.environment
                 environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
                 let file = FileManager.default.temporaryDirectory.appending(path: "chaos-edit-\(UUID().uuidString).yaml")
@@ -804,7 +756,7 @@ struct ChaosRestoreFindings {
     @Test("a worker killed after restoring a deleted client, before saving the coupling: the rerun couples the restored client")
     func interruptedRestore() async throws {
         try await withMigratedDatabase { coordinationDatabase, coordination in
-            try await SampleEndpoints.with(erpSchema: chaosERPSchema, crmSchema: chaosCRMSchema) { sample in
+            try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
                 var environment = sample.environment
                 environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
                 let file = FileManager.default.temporaryDirectory.appending(path: "chaos-restore-\(UUID().uuidString).yaml")

@@ -6,9 +6,7 @@ import Testing
 
 @testable import Sync
 
-/// An ERP and a CRM unlike the demo's: ERP debtors keyed by a sequence, `char(2)` country codes,
-/// a CHECK constraint, a blocked flag the mapping filters on; CRM clients keyed by a uuid with a
-/// free-text number. The DEBTOR mapping pairs `debtor.id ↔ client.number` (the ERP assigns the
+/// `OwnSchemaTables`' ERP and CRM, unlike the demo's. The DEBTOR mapping pairs `debtor.id ↔ client.number` (the ERP assigns the
 /// number), names trimmed on the way to the ERP.
 struct OwnSchemaFixture {
     let coordination: PostgresConnection
@@ -16,25 +14,11 @@ struct OwnSchemaFixture {
     let crm: PostgresConnection
     let endpoints: EndpointDirectory
 
-    static let erpSchema = """
-        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
-        CREATE TABLE debtor (id serial PRIMARY KEY, name text NOT NULL, country char(2), credit_limit numeric(12, 2)
-                                 CONSTRAINT credit_not_negative CHECK (credit_limit >= 0),
-                             manager text, blocked boolean NOT NULL DEFAULT false, modified_at timestamptz NOT NULL DEFAULT now());
-        CREATE TRIGGER touch BEFORE UPDATE ON debtor FOR EACH ROW EXECUTE FUNCTION touch();
-        """
-    static let crmSchema = """
-        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
-        CREATE TABLE client (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), number text, name text NOT NULL, country text,
-                             credit numeric, manager text, modified_at timestamptz NOT NULL DEFAULT now());
-        CREATE TRIGGER touch BEFORE UPDATE ON client FOR EACH ROW EXECUTE FUNCTION touch();
-        """
-
     static func with(
         isolation: isolated (any Actor)? = #isolation, _ body: (OwnSchemaFixture) async throws -> Void
     ) async throws {
         try await withMigratedDatabase { _, coordination in
-            try await SampleEndpoints.with(erpSchema: erpSchema, crmSchema: crmSchema) { sample in
+            try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
                 try await coordination.runScript("INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
                 try await body(OwnSchemaFixture(
                     coordination: coordination, erp: sample.erp, crm: sample.crm,
@@ -299,10 +283,10 @@ struct IntegrityTests {
     func invalidTextFails() async throws {
         try await withMigratedDatabase { _, coordination in
             try await TestDatabase.with(encoding: "SQL_ASCII") { ascii in
-                try await SampleEndpoints.with(erpSchema: nil, crmSchema: OwnSchemaFixture.crmSchema) { sample in
+                try await SampleEndpoints.with(erpSchema: nil, crmSchema: OwnSchemaTables.crm) { sample in
                     let erp = try await ascii.connect()
                     defer { erp.close() }
-                    try await erp.runScript(OwnSchemaFixture.erpSchema, name: "erp")
+                    try await erp.runScript(OwnSchemaTables.erp, name: "erp")
                     try await erp.runScript("INSERT INTO debtor (name) VALUES (E'Caf\\xe9'), ('Plain')", name: "latin-1 bytes")
                     var environment = sample.environment
                     environment["COUPLET_ENDPOINT_ERP_URL"] = ascii.configuration.connectionString
