@@ -42,12 +42,20 @@ public struct CoupletProcess {
             process.environment = base
             _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: output)
-            process.standardError = try FileHandle(forWritingTo: errors)
+            let outputHandle = try FileHandle(forWritingTo: output)
+            let errorsHandle = try FileHandle(forWritingTo: errors)
+            process.standardOutput = outputHandle
+            process.standardError = errorsHandle
             let continuation = exit.continuation
             process.terminationHandler = { process in
                 continuation.yield(process.terminationStatus)
                 continuation.finish()
+            }
+            // The child has its own copies once started; the parent's would stay open as long as
+            // Foundation keeps the Process (past this object), two descriptors per run.
+            defer {
+                try? outputHandle.close()
+                try? errorsHandle.close()
             }
             try process.run()
         }
