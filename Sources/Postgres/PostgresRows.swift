@@ -43,6 +43,9 @@ public struct PostgresRow: Sendable {
     /// entry in `values` is not what the database holds: the record should fail rather than travel.
     public func hasInvalidText(at index: Int) -> Bool { invalidTextColumns.contains(index) }
 
+    /// True when any column held bytes that are not valid UTF-8.
+    public var containsInvalidText: Bool { !invalidTextColumns.isEmpty }
+
     /// Decodes the column called `column`; the error names the column and both types.
     public func decode<Value: PostgresDecodable>(_ type: Value.Type = Value.self, column: String) throws(PostgresError) -> Value {
         guard let index = columns.position(of: column) else {

@@ -11,7 +11,8 @@ public enum FieldComparison: String, Sendable, Equatable, CaseIterable {
     /// Whether `left` and `right` count as the same value.
     public func same(_ left: String?, _ right: String?) -> Bool {
         guard let left, let right else { return left == nil && right == nil }
-        if left.unicodeScalars.elementsEqual(right.unicodeScalars) { return true }
+        // The same code points are the same UTF-8 bytes (String's own == would also equate canonically equivalent texts).
+        if left.utf8.count == right.utf8.count, left.utf8.elementsEqual(right.utf8) { return true }
         switch self {
         case .text: return false
         case .numeric: return DecimalText.sameNumber(left, right)

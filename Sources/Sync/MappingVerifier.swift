@@ -117,10 +117,9 @@ extension MappingVerifier {
 
 /// A page of coupled pairs with what was read of both sides and the lookups their rules need.
 struct PairPage: Sendable {
-    typealias Read = (record: SyncRecord, passesFilter: Bool)
     let pairs: [CoupledPair]
-    let locals: [String: Read]
-    let integrations: [String: Read]
+    let locals: [String: ReadRow]
+    let integrations: [String: ReadRow]
     let lookups: [SyncDirection: LookupTable]
 
     /// The last local id of the page: where the next one starts.
@@ -139,6 +138,8 @@ struct PairReader: Sendable {
     let coordination: PostgresConnection
     let local: PostgresTableEndpoint
     let integration: PostgresTableEndpoint
+    /// The compared fields by position when all travel unchanged (see `PairComparison.plainFields`).
+    let plainFields: [PairComparison.PositionedField]?
 
     init(mapping: MappingDefinition, coordination: PostgresConnection, local: PostgresConnection, integration: PostgresConnection) throws {
         self.mapping = mapping
@@ -147,6 +148,7 @@ struct PairReader: Sendable {
         self.local = try PostgresTableEndpoint(connection: local, side: mapping.local, columns: mapping.columns(on: .local))
         self.integration = try PostgresTableEndpoint(
             connection: integration, side: mapping.integration, columns: mapping.columns(on: .integration))
+        self.plainFields = comparison.plainFields(localColumns: self.local.columnNames, integrationColumns: self.integration.columnNames)
     }
 
     /// The sides whose records passing the filter are all coupled: as many as `coupledInFilter` counted.
@@ -165,15 +167,15 @@ struct PairReader: Sendable {
 
     /// Both sides' records of these pairs, in one statement per side, and the lookups their rules need.
     func read(_ pairs: [CoupledPair]) async throws -> PairPage {
-        async let localRead = local.recordsWithFilterState(ids: pairs.map(\.localID))
-        async let integrationRead = integration.recordsWithFilterState(ids: pairs.map(\.integrationID))
+        async let localRead = local.rowsWithFilterState(ids: pairs.map(\.localID))
+        async let integrationRead = integration.rowsWithFilterState(ids: pairs.map(\.integrationID))
         let locals = Self.byID(try await localRead)
         let integrations = Self.byID(try await integrationRead)
         var lookups: [SyncDirection: LookupTable] = [:]
-        for (diff, records) in [(comparison.toIntegration, locals), (comparison.fromIntegration, integrations)]
+        for (diff, rows, endpoint) in [(comparison.toIntegration, locals, local), (comparison.fromIntegration, integrations, integration)]
         where !diff.referencedMappings.isEmpty {
             lookups[diff.direction] = try await LookupTable.load(
-                for: diff, direction: diff.direction, records: records.values.map(\.record), on: coordination)
+                for: diff, direction: diff.direction, records: try rows.values.map(endpoint.record(from:)), on: coordination)
         }
         return PairPage(pairs: pairs, locals: locals, integrations: integrations, lookups: lookups)
     }
@@ -183,9 +185,9 @@ struct PairReader: Sendable {
     func findings(in page: PairPage) async throws -> [VerifyFinding?] {
         let resolvers = page.lookups.mapValues { table in table.resolve }
         var differing: [Int: [FieldDifference]] = [:]
-        var findings: [VerifyFinding?] = page.pairs.enumerated().map { index, pair in
+        var findings: [VerifyFinding?] = try page.pairs.enumerated().map { index, pair in
             let state: PairState?
-            switch comparison.state(local: page.locals[pair.localID], integration: page.integrations[pair.integrationID], lookups: resolvers) {
+            switch try compare(page.locals[pair.localID], page.integrations[pair.integrationID], lookups: resolvers) {
             case .differ(let fields):
                 differing[index] = fields
                 state = nil
@@ -199,19 +201,40 @@ struct PairReader: Sendable {
             mapping: mapping.settings.name, side: .local, ids: differing.keys.map { page.pairs[$0].localID }, on: coordination)
         for (index, fields) in differing {
             let pair = page.pairs[index]
-            guard let coupling = couplings[pair.localID], let local = page.locals[pair.localID]?.record,
-                let integration = page.integrations[pair.integrationID]?.record
+            guard let coupling = couplings[pair.localID], let localRow = page.locals[pair.localID],
+                let integrationRow = page.integrations[pair.integrationID]
             else { continue }  // uncoupled meanwhile
             findings[index] = VerifyFinding(
                 localID: pair.localID, integrationID: pair.integrationID,
-                state: comparison.state(of: fields, coupling: coupling, local: local, integration: integration))
+                state: comparison.state(
+                    of: fields, coupling: coupling, local: try local.record(from: localRow),
+                    integration: try integration.record(from: integrationRow)))
         }
         return findings
     }
 
 
-    private static func byID(_ read: [PairPage.Read]) -> [String: PairPage.Read] {
-        Dictionary(read.map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first })
+    private static func byID(_ rows: [ReadRow]) -> [String: ReadRow] {
+        Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// What the values of a coupled pair say, from what was read of each side (nil: the record
+    /// does not exist): orphaned before outside the filter before compared. A pair whose fields
+    /// all travel unchanged is compared by position; any other, as `SyncRecord`s by the engine's rules.
+    func compare(_ local: ReadRow?, _ integration: ReadRow?, lookups: [SyncDirection: LookupResolver]) throws -> ValueComparison {
+        guard let local, let integration else {
+            return .other(.orphaned(deleted: [local == nil ? SyncSide.local : nil, integration == nil ? .integration : nil].compactMap { $0 }))
+        }
+        let outside = [local.passesFilter ? nil : SyncSide.local, integration.passesFilter ? nil : .integration].compactMap { $0 }
+        guard outside.isEmpty else { return .other(.outsideFilter(outside)) }
+        if let plainFields, PairComparison.inStep(local, integration, fields: plainFields) { return .other(nil) }
+        let records = (local: try self.local.record(from: local), integration: try self.integration.record(from: integration))
+        do {
+            let fields = try comparison.differences(local: records.local, integration: records.integration, lookups: lookups)
+            return fields.isEmpty ? .other(nil) : .differ(fields)
+        } catch {
+            return .other(.notComparable(error.message))
+        }
     }
 }
 
@@ -221,24 +244,4 @@ enum ValueComparison {
     case differ([FieldDifference])
     /// In step (nil), or a state the values alone decide.
     case other(PairState?)
-}
-
-extension PairComparison {
-    /// What the values of a coupled pair say, from what was read of each side (nil: the record
-    /// does not exist): orphaned before outside the filter before compared.
-    func state(
-        local: PairPage.Read?, integration: PairPage.Read?, lookups: [SyncDirection: LookupResolver]
-    ) -> ValueComparison {
-        guard let local, let integration else {
-            return .other(.orphaned(deleted: [local == nil ? SyncSide.local : nil, integration == nil ? .integration : nil].compactMap { $0 }))
-        }
-        let outside = [local.passesFilter ? nil : SyncSide.local, integration.passesFilter ? nil : .integration].compactMap { $0 }
-        guard outside.isEmpty else { return .other(.outsideFilter(outside)) }
-        do {
-            let fields = try differences(local: local.record, integration: integration.record, lookups: lookups)
-            return fields.isEmpty ? .other(nil) : .differ(fields)
-        } catch {
-            return .other(.notComparable(error.message))
-        }
-    }
 }

@@ -57,7 +57,8 @@ public struct PairComparison: Sendable {
         _ diff: FieldDiff, source: SyncRecord, target: SyncRecord, lookup: LookupResolver?
     ) throws(SyncFailure) -> [FieldDifference] {
         guard !diff.fields.isEmpty else { return [] }
-        let changes = try diff.changes(sourceID: source.id, source: source.values, target: target.values, lookup: lookup)
+        let changes = try diff.changes(
+            sourceID: source.id, source: source.values, target: target.values, lookup: lookup, invalidText: source.invalidText)
         guard !changes.isEmpty else { return [] }
         return diff.fields.filter { changes.keys.contains($0.field(on: diff.direction.target)) }.map { field in
             FieldDifference(
@@ -96,4 +97,47 @@ public struct PairComparison: Sendable {
 extension SyncDirection {
     /// The one-way mapping direction of a pass in this direction.
     var mappingDirection: MappingDirection { self == .toIntegration ? .toIntegration : .fromIntegration }
+}
+
+extension PairComparison {
+    /// A compared field by its positions in the two sides' `ReadRow`s.
+    public struct PositionedField: Sendable {
+        /// Its position among the local columns read.
+        public let local: Int
+        /// Its position among the integration columns read.
+        public let integration: Int
+        /// How its two values are compared.
+        public let comparison: FieldComparison
+    }
+
+    /// The compared fields by their positions among `localColumns` and `integrationColumns`, when
+    /// every one of them travels as it is — no constant and no rule either way it travels —;
+    /// nil when one does not (or a column was not read).
+    ///
+    /// For such a mapping, a pair whose records hold only valid UTF-8 is in step exactly when
+    /// each of these fields holds the same value on both sides: `differences` would find nothing
+    /// (nothing is transformed, so every value it compares is the other side's own). `inStep`
+    /// checks that without making a dictionary of either record, which is most of verify's work.
+    public func plainFields(localColumns: [String], integrationColumns: [String]) -> [PositionedField]? {
+        let compared = toIntegration.fields + fromIntegration.fields.filter { !toIntegration.fields.contains($0) }
+        var positioned: [PositionedField] = []
+        for field in compared {
+            guard field.constant == nil, let travel = Self.travel(of: field, in: mapping.direction),
+                SyncDirection.allCases.allSatisfy({ !travel.includes($0) || field.transformation(for: $0).rules.isEmpty }),
+                let local = localColumns.firstIndex(of: field.localField),
+                let integration = integrationColumns.firstIndex(of: field.integrationField)
+            else { return nil }
+            positioned.append(PositionedField(local: local, integration: integration, comparison: field.comparison))
+        }
+        return positioned
+    }
+
+    /// Whether `local` and `integration` agree on every one of `fields` (from `plainFields`) and
+    /// hold only valid UTF-8; false means "compare them in full", not "they differ".
+    public static func inStep(_ local: ReadRow, _ integration: ReadRow, fields: [PositionedField]) -> Bool {
+        guard !local.hasInvalidText, !integration.hasInvalidText else { return false }
+        return fields.allSatisfy { field in
+            field.comparison.same(local.value(at: field.local), integration.value(at: field.integration))
+        }
+    }
 }

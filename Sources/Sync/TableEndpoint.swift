@@ -22,6 +22,22 @@ public struct SyncRecord: Sendable {
     }
 }
 
+/// A record of a `PostgresTableEndpoint` as read, before it becomes a `SyncRecord`: its mapped
+/// columns' values by position, in the endpoint's `columnNames` order.
+public struct ReadRow: Sendable {
+    fileprivate let row: PostgresRow
+    /// The key's text form.
+    public let id: String
+    /// Whether the record passes its side's filter.
+    public let passesFilter: Bool
+
+    /// The value of the mapped column at `position` of `columnNames` (nil: NULL).
+    public func value(at position: Int) -> String? { row.values[position + 2] }
+
+    /// Whether any column held bytes that were not valid UTF-8 (its value is then not what the database holds).
+    public var hasInvalidText: Bool { row.containsInvalidText }
+}
+
 /// A change to one record: its id, the values to write, and the modified-on the change was computed against.
 public struct RecordChange: Sendable {
     /// The record's key.
@@ -225,16 +241,29 @@ public struct PostgresTableEndpoint: TableEndpoint {
     /// The records with these ids that exist, whatever the filter, each with whether it passes the
     /// filter: one read tells a deleted record from a filtered-out one. In no particular order.
     public func recordsWithFilterState(ids: [String]) async throws -> [(record: SyncRecord, passesFilter: Bool)] {
+        try await rowsWithFilterState(ids: ids).map { (try record(from: $0), $0.passesFilter) }
+    }
+
+    /// As `recordsWithFilterState`, each record left as read (`ReadRow`): comparing many records
+    /// by position costs no dictionary per record; `record(from:)` makes a `SyncRecord` of one.
+    public func rowsWithFilterState(ids: [String]) async throws -> [ReadRow] {
         guard !ids.isEmpty else { return [] }
-        let names = columns.map { $0.parts[0] }
-        let passes = names.count + 2
+        let passes = columns.count + 2
         return try await read(
             """
             SELECT \(selectList), coalesce(\(filter), false) FROM \(side.table) WHERE \(try await anyKey(ids))
             """
         ) { row in
-            (try Self.record(from: row, columns: names), try row.decode(Bool.self, at: passes))
+            ReadRow(row: row, id: try row.decode(String.self, at: 0), passesFilter: try row.decode(Bool.self, at: passes))
         }
+    }
+
+    /// The names of the columns read besides the key and modified-on, in `ReadRow` position order.
+    public var columnNames: [String] { columns.map { $0.parts[0] } }
+
+    /// The record `row` holds.
+    public func record(from row: ReadRow) throws -> SyncRecord {
+        try Self.record(from: row.row, columns: columnNames)
     }
 
     public func existingIDs(_ ids: [String]) async throws -> Set<String> {
@@ -252,7 +281,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
     }
 
     private func read(_ query: PostgresQuery) async throws -> [SyncRecord] {
-        let names = columns.map { $0.parts[0] }
+        let names = columnNames
         return try await read(query) { try Self.record(from: $0, columns: names) }
     }
 
@@ -599,7 +628,9 @@ extension PostgresTableEndpoint {
     /// The groups of records passing the filter whose `columns` hold the same values once
     /// normalised as `candidates(matching:values:caseSensitive:)` normalises them, leaving out
     /// empty values (which never match): the first `limit` groups in value order, and how many
-    /// there are. Grouped by the server: memory follows `limit`, not the table.
+    /// there are. Grouped by the server: memory follows `limit`, not the table. The values are
+    /// counted first and the ids gathered for duplicated ones only: an ordered `array_agg` sorts
+    /// within every group, which for a table of distinct values is one sort per record.
     public func duplicateGroups(
         matching columns: [String], caseSensitive: Bool, limit: Int
     ) async throws -> (total: Int, groups: [DuplicateGroup]) {
@@ -617,10 +648,11 @@ extension PostgresTableEndpoint {
         let nonEmpty = PostgresQuery.joined(names.map { "\($0) <> ''" }, separator: " AND ")
         let rows = try await read(
             """
+            WITH t AS (SELECT \(side.key) AS key_value, \(side.key)::text AS k, \(normalised) FROM \(side.table) WHERE \(filter)),
+                 duplicated AS (SELECT \(names) FROM t WHERE \(nonEmpty) GROUP BY \(names) HAVING count(*) > 1)
             SELECT \(names), count(*)::int8, to_json((array_agg(k ORDER BY key_value))[1:\(DuplicateGroup.idsShown)])::text, count(*) OVER ()
-            FROM (SELECT \(side.key) AS key_value, \(side.key)::text AS k, \(normalised) FROM \(side.table) WHERE \(filter)) AS t
-            WHERE \(nonEmpty)
-            GROUP BY \(names) HAVING count(*) > 1
+            FROM t JOIN duplicated USING (\(names))
+            GROUP BY \(names)
             ORDER BY \(names) LIMIT \(max(limit, 1))
             """
         ) { row in
