@@ -11,13 +11,20 @@ public enum FieldComparison: String, Sendable, Equatable, CaseIterable {
     /// Whether `left` and `right` count as the same value.
     public func same(_ left: String?, _ right: String?) -> Bool {
         guard let left, let right else { return left == nil && right == nil }
-        // The same code points are the same UTF-8 bytes (String's own == would also equate canonically equivalent texts).
-        if left.utf8.count == right.utf8.count, left.utf8.elementsEqual(right.utf8) { return true }
+        if Self.sameBytes(left, right) { return true }
         switch self {
         case .text: return false
         case .numeric: return DecimalText.sameNumber(left, right)
         case .dateTime: return Self.sameInstant(left, right)
         }
+    }
+
+    /// The same code points are the same UTF-8 bytes; String's own `==` would also equate texts
+    /// that are only canonically equivalent (`é` as one code point or as `e` and an accent).
+    private static func sameBytes(_ left: String, _ right: String) -> Bool {
+        guard left.utf8.count == right.utf8.count else { return false }
+        var left = left, right = right
+        return left.withUTF8 { leftBytes in right.withUTF8 { rightBytes in leftBytes.elementsEqual(rightBytes) } }
     }
 
     private static func sameInstant(_ left: String, _ right: String) -> Bool {

@@ -58,26 +58,14 @@ public struct MappingVerifier: Sendable {
             ? PairRepair(mapping: mapping, coordination: coordination, engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: logger))
             : nil
         var report = VerifyReport(mapping: name)
-        if repair != nil { report.repair = RepairSummary() }
         // Duplicates are grouped beside the pairs, on connections of their own, so that each
         // side's server works while the other waits. `--repair` couples nothing.
         async let duplicates = checkUncoupled(mapping) { check, found in try await check.duplicates(limit: options.limit, into: &found) }
         var coupledInFilter: [SyncSide: Int] = [:]
-        var reading = try await reader.read(after: nil, limit: pageSize)
-        while let page = reading {
-            for side in SyncSide.allCases { coupledInFilter[side, default: 0] += page.inFilter(on: side) }
-            var findings: [VerifyFinding?]
-            if let repair, var summary = report.repair {
-                findings = try await repair.repair(try await reader.findings(in: page), reader: reader, summary: &summary)
-                report.repair = summary
-                reading = try await reader.read(after: page.last, limit: pageSize)
-            } else {
-                // The next page is read while this one is compared (a repair writes between pages, so it reads after).
-                async let next = reader.read(after: page.last, limit: pageSize)
-                findings = try await reader.findings(in: page)
-                reading = try await next
-            }
-            for finding in findings { report.count(finding, limit: options.limit) }
+        if let repair {
+            try await repairPages(reader: reader, repair: repair, pageSize: pageSize, options: options, into: &report, &coupledInFilter)
+        } else {
+            try await comparePages(reader: reader, pageSize: pageSize, options: options, into: &report, &coupledInFilter)
         }
         report.take(uncoupled: try await duplicates)
         // Uncoupled records are looked for only on a side that has more records in its filter than coupled ones.
@@ -94,6 +82,45 @@ public struct MappingVerifier: Sendable {
 }
 
 extension MappingVerifier {
+    /// Compares every page of pairs. Three steps overlap: while a page is compared, the next
+    /// page's records are read from both sides and the couplings of the page after it from the
+    /// coordination database, so no server waits for another's answer.
+    private func comparePages(
+        reader: PairReader, pageSize: Int, options: Options, into report: inout VerifyReport, _ coupledInFilter: inout [SyncSide: Int]
+    ) async throws {
+        let first = try await reader.pairs(after: nil, limit: pageSize)
+        var reading = first.isEmpty ? nil : try await reader.read(first)
+        var ahead = first.isEmpty ? [] : try await reader.pairs(after: first.last?.localID, limit: pageSize)
+        while let page = reading {
+            for side in SyncSide.allCases { coupledInFilter[side, default: 0] += page.inFilter(on: side) }
+            let following = ahead
+            async let next = following.isEmpty ? nil : reader.read(following)
+            async let afterNext = following.isEmpty ? [] : reader.pairs(after: following.last?.localID, limit: pageSize)
+            for finding in try await reader.findings(in: page) { report.count(finding, limit: options.limit) }
+            reading = try await next
+            ahead = try await afterNext
+        }
+    }
+
+    /// Compares and repairs every page of pairs, one after the other: a repair writes, so the
+    /// next page is read after it.
+    private func repairPages(
+        reader: PairReader, repair: PairRepair, pageSize: Int, options: Options,
+        into report: inout VerifyReport, _ coupledInFilter: inout [SyncSide: Int]
+    ) async throws {
+        var summary = RepairSummary()
+        var pairs = try await reader.pairs(after: nil, limit: pageSize)
+        while !pairs.isEmpty {
+            let page = try await reader.read(pairs)
+            for side in SyncSide.allCases { coupledInFilter[side, default: 0] += page.inFilter(on: side) }
+            for finding in try await repair.repair(try await reader.findings(in: page), reader: reader, summary: &summary) {
+                report.count(finding, limit: options.limit)
+            }
+            pairs = try await reader.pairs(after: page.last, limit: pageSize)
+        }
+        report.repair = summary
+    }
+
     /// What `check` finds among the records of `mapping` that no coupling covers (nothing when it
     /// has no match fields), on connections of its own.
     private func checkUncoupled(
@@ -159,10 +186,9 @@ struct PairReader: Sendable {
         return sides
     }
 
-    /// The next page of coupled pairs after local id `after`, with both sides' records; nil when none is left.
-    func read(after: String?, limit: Int) async throws -> PairPage? {
-        let pairs = try await CouplingStore.page(mapping: mapping.settings.name, after: after, limit: limit, on: coordination)
-        return pairs.isEmpty ? nil : try await read(pairs)
+    /// Up to `limit` coupled pairs after local id `after` (from the first when nil), in local-id order.
+    func pairs(after: String?, limit: Int) async throws -> [CoupledPair] {
+        try await CouplingStore.page(mapping: mapping.settings.name, after: after, limit: limit, on: coordination)
     }
 
     /// Both sides' records of these pairs, in one statement per side, and the lookups their rules need.

@@ -152,6 +152,7 @@ struct VerifyBenchRun {
         var usage = rusage()
         getrusage(RUSAGE_CHILDREN.rawValue, &usage)
         figures.peakRSSMegabytes = Double(usage.ru_maxrss) / 1024
+        figures.cpuSeconds = BenchSupport.seconds(usage.ru_utime) + BenchSupport.seconds(usage.ru_stime)
         figures.summary = printed.split(separator: "\n").first.map(String.init) ?? ""
         let expected = "\(rows) coupled pairs checked: \(rows - drifted) in step, \(drifted) differ, 0 pending, 0 orphaned"
         let uncoupled = "Uncoupled records: 0 checked, 0 would couple by match; 0 groups of duplicates."
@@ -168,6 +169,8 @@ struct VerifyFigures {
     var baselineSeconds = 0.0
     var verifySeconds = 0.0
     var peakRSSMegabytes = 0.0
+    /// User and system CPU time of the verify process.
+    var cpuSeconds = 0.0
     var loadAverage = 0.0
     /// The summary line couplet verify printed.
     var summary = ""
@@ -181,6 +184,7 @@ struct VerifyFigures {
             "rows": rows, "drifted": drifted, "verify_rows_per_s": rounded(verifyRate), "verify_seconds": rounded(verifySeconds, 1000),
             "baseline_copy_rows_per_s": rounded(baselineRate), "baseline_copy_seconds": rounded(baselineSeconds, 1000),
             "verify_to_baseline_ratio": rounded(verifyRate / baselineRate, 10_000), "verify_peak_rss_mb": rounded(peakRSSMegabytes),
+            "verify_cpu_us_per_row": rounded(cpuSeconds / Double(rows) * 1_000_000),
             "max_load_average": rounded(loadAverage, 100), "cpu_cores": ProcessInfo.processInfo.activeProcessorCount, "summary": summary,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
@@ -198,6 +202,7 @@ struct VerifyFigures {
             label("baseline COPY pipe") + rate(baselineRate) + seconds(baselineSeconds)
                 + "COPY (SELECT 14 columns) TO STDOUT → COPY account FROM STDIN",
             label("verify peak resident memory") + String(format: "%.1f MB", peakRSSMegabytes),
+            label("verify CPU time") + String(format: "%.2f s user + system, %.1f µs a pair", cpuSeconds, cpuSeconds / Double(rows) * 1_000_000),
             label("verify printed") + summary,
             label("machine load") + String(
                 format: "1-minute load average up to %.2f on %d cores", loadAverage, ProcessInfo.processInfo.activeProcessorCount),

@@ -130,6 +130,8 @@ struct FieldDiffTests {
 
     @Test("text comparison is exact", arguments: [
         ("a", "a", true), ("a", "A", false), ("1.5", "1.50", false), ("\u{E9}", "e\u{301}", false), ("", "", true),
+        ("Avenue des Champs-Élysées 101, 75008 Paris", "Avenue des Champs-Élysées 101, 75008 Paris", true),
+        ("Avenue des Champs-Élysées 101, 75008 Paris", "Avenue des Champs-Élysées 101, 75008 Pari5", false),
     ])
     func textComparison(left: String, right: String, same: Bool) {
         #expect(FieldComparison.text.same(left, right) == same)
