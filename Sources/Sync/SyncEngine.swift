@@ -74,7 +74,6 @@ public struct SyncEngine: Sendable {
         mapping name: String, kind: SyncKind, jobID: Int64? = nil, createUnmatched: Bool = false, records: ChosenRecords? = nil,
         sharing: FullSyncSharing = .alone
     ) async throws -> [SyncDirection: SyncCounts] {
-        if let jobID { try await endInterruptedRuns(of: jobID) }
         let mapping = try await MappingStore.load(name, on: coordination)
         guard mapping.isEnabled else {
             logger.notice("\(name) is disabled: nothing synchronized (enabled: true in the mappings file turns it back on)")
@@ -122,6 +121,7 @@ public struct SyncEngine: Sendable {
             try await coordination.query("SELECT pg_advisory_lock(hashtext('couplet sync'), hashtext(\(mapping)))", name: "mapping lock")
         }
         do {
+            try await endInterruptedRuns(of: mapping)
             let result = try await body()
             try await unlock(mapping)
             return result
@@ -183,14 +183,16 @@ public struct SyncEngine: Sendable {
             mapping: mapping, direction: direction, kind: kind, coordination: coordination, source: source, target: target, logger: logger)
     }
 
-    /// Ends, as failed, the runs an earlier attempt of this job left running (its worker died):
-    /// `couplet.sync_health` then tells the truth, and their helpers stop taking chunks.
-    private func endInterruptedRuns(of jobID: Int64) async throws {
+    /// Ends, as failed, the runs of `mapping` still marked running: with its lock held, none can
+    /// be (a run holds the lock until it ends), so their worker died or lost the coordination
+    /// database. Whether or not their jobs run again, `couplet.sync_health` then tells the truth,
+    /// and helpers stop taking their chunks.
+    private func endInterruptedRuns(of mapping: String) async throws {
         try await coordination.query(
             """
             UPDATE couplet.sync_runs SET state = 'failed', finished_at = now(),
-                message = 'interrupted: the job stopped before the run ended, and runs again'
-            WHERE job_id = \(jobID) AND state = 'running'
+                message = 'interrupted: the worker running it stopped before the run ended'
+            WHERE mapping = \(mapping) AND state = 'running'
             """, name: "end interrupted runs")
     }
 }

@@ -356,4 +356,19 @@ struct CancelledRunTests {
             #expect(next[.toIntegration]?.inserted == 1, "the mapping lock was released: \(next)")
         }
     }
+
+    @Test("9. a run its dead worker left running is ended by the mapping's next run, even when its own job never runs again")
+    func deadWorkersRunIsEnded() async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(direction: "to_integration")
+            // What a worker SIGKILLed mid-run leaves, its job since failed by lease expiry (chaos seed 129806917553787).
+            try await f.coordination.query(
+                "INSERT INTO couplet.sync_runs (mapping, kind, direction, job_id) VALUES ('DEBTOR', 'full', 'to_integration', 42)")
+            try await f.sync(.delta)
+            let runs = try await f.coordination.query("SELECT job_id, state, message FROM couplet.sync_runs ORDER BY id")
+                .map { try $0.decode((Int64?, String, String?).self) }
+            #expect(runs.count == 2 && runs[0].0 == 42 && runs[0].1 == "failed" && runs[0].2?.hasPrefix("interrupted:") == true, "\(runs)")
+            #expect(runs.count == 2 && runs[1].1 == "succeeded", "\(runs)")
+        }
+    }
 }
