@@ -85,6 +85,9 @@ public struct SyncEngine: Sendable {
                 var report: [SyncDirection: SyncCounts] = [:]
                 for direction in directions {
                     var pass = try makePass(mapping, direction, kind: kind, local: local, integration: integration)
+                    pass.otherDirection = try mapping.settings.direction.passes.filter { $0 != direction }.map { other in
+                        try makePass(mapping, other, kind: kind, local: local, integration: integration)
+                    }
                     pass.chosenIDs = records?.ids
                     pass.sharing = sharing
                     pass.matchOnly = kind == .match

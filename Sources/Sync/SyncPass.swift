@@ -21,6 +21,8 @@ struct SyncPass {
     var createsUnmatched = false
     /// How a full run splits its records into chunks and shares them with helper jobs.
     var sharing = FullSyncSharing.alone
+    /// The mapping's other direction, whose writes left behind this pass records too (see `reconcileIntents`).
+    var otherDirection: [SyncPass] = []
 
     init(
         mapping: MappingDefinition, direction: SyncDirection, kind: SyncKind, coordination: PostgresConnection,
@@ -51,7 +53,9 @@ struct SyncPass {
         ).single().decode(Int64.self, at: 0)
         let counts: SyncCounts
         do {
-            try await reconcileIntents(runID: runID)
+            // Both directions' writes left behind, before this pass reads: a record the other pass
+            // inserted and did not couple would otherwise look like a person's new record, and travel back.
+            for pass in [self] + otherDirection { try await pass.reconcileIntents(runID: runID) }
             if let chosenIDs {
                 try await syncChosen(chosenIDs, runID: runID)
             } else if kind == .full {

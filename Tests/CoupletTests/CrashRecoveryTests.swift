@@ -49,6 +49,44 @@ struct CrashRecoveryTests {
         }
     }
 
+    /// In a two-way mapping the rerun's first pass (ERP → CRM) runs before the pass that inserted
+    /// the record (CRM → ERP). Before it reads, it must record that insert as the integration's
+    /// own, or it takes the new ERP customer for a person's and sends a copy back (chaos seed
+    /// 157322081931121: two CRM clients carrying one number).
+    @Test("10. a record the other pass inserted before the kill is coupled before the rerun's first pass reads: no copy travels back")
+    func otherPassInsertIsRecognised() async throws {
+        try await SyncProcessFixture.with(customers: 0) { f in
+            try await f.coordination.runScript("UPDATE couplet.table_mappings SET direction = 'bidirectional'", name: "two-way")
+            try await f.crm.query("INSERT INTO account (account_number, name) VALUES ('C100', 'From the CRM')")
+            let first = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: f.environment)
+            let locker = try await PostgresConnection.connect(f.coordination.configuration)
+            defer { locker.close() }
+            try await locker.runScript("BEGIN; LOCK TABLE couplet.couplings IN EXCLUSIVE MODE", name: "hold couplings")
+            let delta = try await CoupletProcess.run(["sync", "CUSTOMER"], environment: f.environment)
+            #expect(delta.status == 0, "\(delta.standardError)")
+            try await waitUntil("the worker inserted the ERP customer and waits to save the coupling") {
+                let written = try await f.count(f.erp, "SELECT count(*) FROM customer WHERE no = 'C100'") == 1
+                let waiting = try await f.count(
+                    f.coordination, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+                return written && waiting > 0
+            }
+            first.kill()
+            _ = try await first.waitForExit()
+            try await locker.runScript("ROLLBACK", name: "release")
+
+            let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: f.environment)
+            try await waitUntil("the rescued job reran") {
+                try await f.count(f.coordination, "SELECT count(*) FROM couplet.jobs WHERE state = 'completed'") == 1
+            }
+            second.terminate()
+            _ = try await second.waitForExit()
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 1, "no copy of the engine's own ERP customer went back")
+            #expect(try await f.count(f.erp, "SELECT count(*) FROM customer") == 1)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == 1)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.write_intents") == 0)
+        }
+    }
+
     private func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
