@@ -151,6 +151,16 @@ struct QueryTests {
         #expect(joined.sql == "($1), ($2)")
     }
 
+    @Test("a `$` number that is none of a fragment's own parameters stays as written, however long")
+    func foreignPlaceholderNumbers() {
+        let filter = PostgresQuery(unsafeSQL: "city <> '$99999999999999999999'")
+        let trusted = PostgresQuery(unsafeSQL: "c = $1 AND d <> '$99999999999999999999' AND e <> '$2'", bindings: [PostgresBinding(3)])
+        let query: PostgresQuery = "SELECT \("x") WHERE \(filter) AND \(trusted)"
+        #expect(query.rendered().sql
+            == "SELECT $1 WHERE city <> '$99999999999999999999' AND c = $2 AND d <> '$99999999999999999999' AND e <> '$2'")
+        #expect(query.rendered().bindings.map(\.text) == ["x", "3"])
+    }
+
     @Test("identifiers are quoted so no name escapes its quotes")
     func identifiers() throws {
         let table = try PostgresIdentifier("we\"ird", schema: "erp")
