@@ -88,9 +88,11 @@ public enum Transformation: Sendable, Equatable, CustomStringConvertible {
             throw .cannotApply(self, to: value, because: "the length must not be negative")
         }
         let scalars = Array(value.unicodeScalars)
-        let end = length.map { start.addingReportingOverflow($0) }.map { $0.overflow ? Int.max : $0.partialValue } ?? Int.max
-        let from = max(start, 1) - 1
-        let to = min(end - 1, scalars.count)
+        let first = max(start, 1)  // 1-based, taken
+        let pastLast = length.map { start.addingReportingOverflow($0) }.map { $0.overflow ? Int.max : $0.partialValue } ?? Int.max  // not taken
+        guard pastLast > first else { return "" }
+        let from = first - 1
+        let to = min(pastLast - 1, scalars.count)
         guard from < to else { return "" }
         var result = String.UnicodeScalarView()
         result.append(contentsOf: scalars[from..<to])

@@ -63,6 +63,13 @@ struct TextRuleTests {
         #expect(try Transformation.substring(start: Int.min, length: Int.max).apply(to: "abc") == "")
     }
 
+    @Test("substring bounds at the ends of Int neither overflow nor trap")
+    func substringExtremeBounds() throws {
+        #expect(try Transformation.substring(start: Int.min, length: 0).apply(to: "abc") == "")
+        #expect(try Transformation.substring(start: Int.min, length: nil).apply(to: "abc") == "abc")
+        #expect(try Transformation.substring(start: Int.max, length: Int.max).apply(to: "abc") == "")
+    }
+
     @Test("substring with a negative length built in code throws instead of crashing")
     func substringNegativeLength() {
         #expect(throws: TransformationError.self) {
