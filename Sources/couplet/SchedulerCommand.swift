@@ -17,10 +17,14 @@ struct SchedulerCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "How long the leader's lease lasts without renewal.")
+    @Option(
+        help: "How long the leader's lease lasts without renewal.",
+        transform: Duration.positive(argument:))
     var leaderLease: Duration = .seconds(10)
 
-    @Option(help: "A tick up to this late still fires; older ones follow each schedule's misfire policy.")
+    @Option(
+        help: "A tick up to this late still fires; older ones follow each schedule's misfire policy.",
+        transform: Duration.positive(argument:))
     var misfireThreshold: Duration = .seconds(60)
 
     @Flag(help: "Do not LISTEN for schedule changes; see them at the next renewal (PgBouncer in transaction mode).")

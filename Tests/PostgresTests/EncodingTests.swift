@@ -36,6 +36,20 @@ struct EncodingTests {
         #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000000Z")
     }
 
+    @Test("instants beyond the server's range format as infinity, the edges of the range as themselves")
+    func timestampRange() {
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: 999_999_999 * 86_400)) == "infinity")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: -1e300)) == "-infinity")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: 9_224_318_015_999.5)) == "294276-12-31T23:59:59.500000Z")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: .nan)) == "NaN")
+    }
+
+    @Test("every duration has an interval text, however long")
+    func durationText() {
+        #expect(Duration.milliseconds(1500).postgresText == "1 seconds 500000 microseconds")
+        #expect(Duration.seconds(Int64.max).postgresText == "9223372036854775807 seconds 0 microseconds")
+    }
+
     @Test("the day arithmetic agrees with itself over four centuries")
     func civilDateRoundTrip() {
         for days in stride(from: Int64(-150_000), through: 150_000, by: 7) {
