@@ -43,6 +43,8 @@ struct SchedulerCommand: AsyncParsableCommand {
         guard misfireThreshold > leaderLease else {
             throw ValidationError("--misfire-threshold must exceed --leader-lease, or a leader change could skip ticks")
         }
+        guard simulateRate > 0, simulateRate.isFinite else { throw ValidationError("--simulate-rate must be a number above 0") }
+        guard simulateAnchor?.isFinite ?? true else { throw ValidationError("--simulate-anchor must be a Unix time") }
     }
 
     func run() async throws {

@@ -141,6 +141,19 @@ struct SchedulerProcessTests {
         }
     }
 
+    @Test("a simulated clock that does not move forwards is refused as a usage error")
+    func simulatedRateMustBePositive() async throws {
+        try await SchedulerFixture.with { fixture in
+            for rate in ["0", "-1", "nan"] {
+                let outcome = try await CoupletProcess.run(
+                    ["scheduler", "--simulate-from", "2026-01-01T00:00:00Z", "--simulate-rate=\(rate)"],
+                    environment: ["COUPLET_DATABASE_URL": fixture.database.configuration.connectionString])
+                #expect(outcome.status == 64, "--simulate-rate \(rate): \(outcome.standardError)")
+                #expect(outcome.standardError.contains("--simulate-rate must be a number above 0"))
+            }
+        }
+    }
+
     @Test("a stored schedule the scheduler cannot use fails alone, with its reason, while the others fire")
     func unusableScheduleFailsAlone() async throws {
         try await SchedulerFixture.with { fixture in
