@@ -148,6 +148,25 @@ struct ScheduleFileTests {
         ])
     }
 
+    @Test("anchors are refused where they stand, before any alias is expanded: a few hundred bytes of nested aliases stay small")
+    func aliasBomb() {
+        let levels = (1...9).map { level in
+            "      l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 9).joined(separator: ", ") + "]"
+        }
+        let yaml = oneSchedule("    args:", "      l0: &l0 lol") + levels.joined(separator: "\n") + "\n"
+        let started = ContinuousClock.now
+        let problems = fileProblems(yaml)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(problems.count == 10)
+        #expect(problems.first == "6:11: anchor &l0: anchors and aliases are not supported; write the value out wherever *l0 refers to it")
+        #expect(problems.last?.hasPrefix("15:11: anchor &l9:") == true)
+    }
+
+    @Test("an alias without an anchor is refused as such")
+    func aliasWithoutAnchor() {
+        #expect(fileProblems(oneSchedule("    queue: *fast")) == ["5:12: this alias refers to no anchor, and anchors and aliases are not supported; write the value out"])
+    }
+
     @Test func problemsPrintLikeCompilerDiagnostics() {
         #expect(throws: ScheduleFileError.self) { try ScheduleFile.parse("schedules:\n  - nightly\n", file: "deploy/schedules.yaml") }
         do {
