@@ -63,6 +63,8 @@ let badFiles: [BadFile] = [
     .init("bad queue", oneSchedule("    queue: sync/fast"), "5:12: queue \"sync/fast\" must be 1-100 letters, digits, '_', '.', ':' or '-'"),
     .init("args not a mapping", oneSchedule("    args: CUSTOMER"), "5:11: args must be a mapping, such as {mapping: CUSTOMER}, not \"CUSTOMER\""),
     .init("args value not JSON", oneSchedule("    args:", "      mapping: CUSTOMER", "      rate: .inf"), "7:13: .inf in args is not a JSON number"),
+    .init("args nested too deep", oneSchedule("    args: {a: " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}"),
+          "5:11: job args nest arrays and objects deeper than 64 levels"),
     .init("schedule not a mapping", "schedules:\n  - nightly\n", "2:5: each schedule must be a mapping with the keys name, cron and job"),
     .init("unquoted * starts an alias", "schedules:\n  - name: often\n    cron: */5 * * * *\n    job: sync.delta\n",
           "3:12: invalid YAML: did not find expected alphabetic or numeric character (while scanning an alias); quote values that start with *, as in cron: \"*/5 * * * *\""),
