@@ -18,12 +18,12 @@ struct SchedulerCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Option(
-        help: "How long the leader's lease lasts without renewal.",
+        help: "How long the leader's lease lasts without renewal. (default: 10s)",
         transform: Duration.positive(argument:))
     var leaderLease: Duration = .seconds(10)
 
     @Option(
-        help: "A tick up to this late still fires; older ones follow each schedule's misfire policy.",
+        help: "A tick up to this late still fires; older ones follow each schedule's misfire policy. (default: 60s)",
         transform: Duration.positive(argument:))
     var misfireThreshold: Duration = .seconds(60)
 

@@ -27,12 +27,12 @@ struct WorkerCommand: AsyncParsableCommand {
     var concurrency: Int = 10
 
     @Option(
-        help: "How long a claimed job stays this worker's without a heartbeat before another worker rescues it.",
+        help: "How long a claimed job stays this worker's without a heartbeat before another worker rescues it. (default: 30s)",
         transform: Duration.positive(argument:))
     var lease: Duration = .seconds(30)
 
     @Option(
-        help: "How often an idle worker looks for due jobs without a notification.",
+        help: "How often an idle worker looks for due jobs without a notification. (default: 1s)",
         transform: Duration.positive(argument:))
     var pollInterval: Duration = .seconds(1)
 
@@ -43,12 +43,12 @@ struct WorkerCommand: AsyncParsableCommand {
     var noPreparedStatements = false
 
     @Option(
-        help: "On SIGTERM, how long running jobs may take to finish before they are released.",
+        help: "On SIGTERM, how long running jobs may take to finish before they are released. (default: 25s)",
         transform: Duration.positive(argument:))
     var grace: Duration = .seconds(25)
 
     @Option(
-        help: "Delete finished jobs and their attempts after this long.",
+        help: "Delete finished jobs and their attempts after this long. (default: 7d)",
         transform: Duration.positive(argument:))
     var retention: Duration = .seconds(7 * 24 * 3600)
 
