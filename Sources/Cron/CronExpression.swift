@@ -115,7 +115,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     private func nextFire(after instant: Int, clock: ZoneClock) -> Int? {
         switch schedule {
         case .every(let interval):
-            return (instant.floorDivided(by: interval).quotient + 1) * interval
+            return Self.supported((instant.floorDivided(by: interval).quotient + 1) * interval)
         case .calendar(let fields):
             let start = CivilTime(localSeconds: clock.latestWallTime(firingAtOrBefore: instant) + 1)
             return fields.firstMatch(atOrAfter: start).map { clock.fireInstant(forWallTime: $0.localSeconds) }
@@ -125,7 +125,7 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     private func previousFire(before instant: Int, clock: ZoneClock) -> Int? {
         switch schedule {
         case .every(let interval):
-            return (instant - 1).floorDivided(by: interval).quotient * interval
+            return Self.supported((instant - 1).floorDivided(by: interval).quotient * interval)
         case .calendar(let fields):
             let end = CivilTime(localSeconds: clock.latestWallTime(firingAtOrBefore: instant - 1))
             return fields.lastMatch(atOrBefore: end).map { clock.fireInstant(forWallTime: $0.localSeconds) }
@@ -142,6 +142,11 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
             return nil
         }
         return Int(seconds)
+    }
+
+    /// `seconds` when it lies in the supported range, else nil.
+    private static func supported(_ seconds: Int) -> Int? {
+        supportedSeconds.contains(seconds) ? seconds : nil
     }
 
     private static func date(_ seconds: Int) -> Date {

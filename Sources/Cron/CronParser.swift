@@ -93,6 +93,7 @@ struct CronParser {
         case .malformed: "is invalid: expected whole numbers with units d, h, m or s, such as 90s or 1h30m"
         case .unitOrder: "is invalid: units must come in the order d, h, m, s, each at most once"
         case .numberTooLong: "is too long"
+        case .beyondLimit: "is longer than \(Duration.longestParsedText), the longest Couplet takes"
         }
     }
 

@@ -8,6 +8,9 @@ public struct DurationParseError: Error, Sendable, Equatable, CustomStringConver
         case unitOrder
         /// A number with more than nine digits.
         case numberTooLong
+        /// Longer than `Duration.longestParsed` (100 years), which every use of a duration can add,
+        /// multiply and sleep for without overflowing.
+        case beyondLimit
     }
 
     /// What is wrong.
@@ -33,18 +36,29 @@ public struct DurationParseError: Error, Sendable, Equatable, CustomStringConver
             "duration \"\(text)\" is invalid: units must come in the order d, h, m, s, ms, each at most once"
         case .numberTooLong:
             "duration \"\(text)\" is too long"
+        case .beyondLimit:
+            "duration \"\(text)\" is longer than \(Duration.longestParsedText), the longest Couplet takes"
         }
     }
 }
 
 extension Duration {
+    /// The longest duration `init(parsing:)` accepts: 100 years of 366 days. Far past any sensible
+    /// setting, and far within what clocks (nanoseconds in 64 bits: 292 years), PostgreSQL intervals
+    /// and timestamps (until the year 294276) hold.
+    public static let longestParsed = Duration.seconds(36_600 * 86_400)
+
+    /// `longestParsed` as written in the duration syntax, for messages.
+    public static let longestParsedText = "36600d (100 years)"
+
     /// Parses a length of time written as whole numbers with units, largest unit first and each
     /// unit at most once: `500ms`, `30s`, `90m`, `2h`, `1h30m`, `7d`. `0s` is zero.
     ///
     /// The one duration syntax of Couplet: command-line options, schedule files and `@every`
     /// all read durations through it.
     ///
-    /// - Throws: `DurationParseError` naming the problem and the character where it starts.
+    /// - Throws: `DurationParseError` naming the problem and the character where it starts; a
+    ///   duration longer than `longestParsed` is refused.
     public init(parsing text: String) throws(DurationParseError) {
         let characters = Array(text)
         guard !characters.isEmpty else { throw DurationParseError(.malformed, offset: 0, text: text) }
@@ -67,6 +81,7 @@ extension Duration {
             remainingUnits = remainingUnits[(position + 1)...]
             index += unit.symbol.count
         }
+        guard total <= Self.longestParsed else { throw DurationParseError(.beyondLimit, offset: 0, text: text) }
         self = total
     }
 }

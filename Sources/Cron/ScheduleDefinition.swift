@@ -1,4 +1,5 @@
 import Foundation
+import Queue
 
 /// One cron schedule as a person declares it: when to fire, and the job to enqueue each time.
 ///
@@ -213,7 +214,9 @@ extension ScheduleDefinition {
         "unknown time zone \"\(name)\"; expected an IANA name such as Europe/Oslo or UTC"
     }
 
+    /// A JSON object within the limits every job's arguments keep.
     static func validArguments(_ json: String) throws(InvalidField) -> String {
+        do { try JobArgumentLimits().check(json) } catch { throw InvalidField(error.message) }
         let object = try? JSONSerialization.jsonObject(with: Data(json.utf8))
         guard object is [String: Any] else { throw InvalidField("args must be a JSON object, such as {\"mapping\": \"CUSTOMER\"}") }
         return json

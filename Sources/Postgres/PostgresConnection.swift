@@ -462,10 +462,17 @@ public final class PostgresConnection: Sendable {
         message.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Calls `body` with a C array of NUL-terminated copies of `strings` (nil stays NULL).
+    /// Calls `body` with a C array of NUL-terminated copies of `strings` (nil stays NULL), all in
+    /// one buffer that lives for the call.
     static func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) throws -> R) rethrows -> R {
-        let copies = strings.map { $0.map { UnsafePointer(strdup($0)!) } }
-        defer { copies.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
-        return try body(copies)
+        var buffer: [CChar] = []
+        var offsets: [Int?] = []
+        for string in strings {
+            offsets.append(string.map { _ in buffer.count })
+            if let string { buffer += string.utf8CString }
+        }
+        return try buffer.withUnsafeBufferPointer { storage in
+            try body(offsets.map { offset in offset.flatMap { storage.baseAddress?.advanced(by: $0) } })
+        }
     }
 }

@@ -106,12 +106,13 @@ extension Data: PostgresEncodable {
 }
 
 extension Duration: PostgresEncodable {
-    /// A duration binds as an `interval` of whole microseconds, the server's precision.
+    /// A duration binds as an `interval` of seconds and whole microseconds, the server's precision.
+    /// Every duration has a text form: one longer than an interval holds (about 292,000 years) is
+    /// refused by the server ("interval field value out of range"), never by a trap here.
     public static var postgresType: PostgresDataType { .interval }
     public var postgresText: String? {
         let (seconds, attoseconds) = components
-        let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
-        return "\(microseconds) microseconds"
+        return "\(seconds) seconds \(attoseconds / 1_000_000_000_000) microseconds"
     }
 }
 

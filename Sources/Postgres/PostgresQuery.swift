@@ -50,31 +50,30 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
                 bindings.append(binding)
                 sql += "$\(bindings.count)"
             case .numbered(let text, let own):
-                sql += bindings.isEmpty ? text : Self.renumber(text, by: bindings.count)
+                sql += Self.renumber(text, own: own.count, by: bindings.count)
                 bindings += own
             }
         }
         return (sql, bindings)
     }
 
-    /// Shifts the `$n` placeholders in trusted SQL text by `offset`.
-    private static func renumber(_ sql: String, by offset: Int) -> String {
+    /// Shifts by `offset` the `$n` placeholders of trusted SQL text that refer to its own `count`
+    /// parameters. Any other `$` text — a larger number, however long, or a dollar quote — stays as written.
+    private static func renumber(_ sql: String, own count: Int, by offset: Int) -> String {
+        guard offset > 0, count > 0 else { return sql }
         var result = ""
-        var digits = ""
-        var afterDollar = false
-        for character in sql + " " {
-            if afterDollar, character.isASCII, character.isNumber {
-                digits.append(character)
-                continue
+        var rest = Substring(sql)
+        while let dollar = rest.firstIndex(of: "$") {
+            result += rest[...dollar]
+            let digits = rest[rest.index(after: dollar)...].prefix { $0.isASCII && $0.isNumber }
+            if let number = Int(digits), number >= 1, number <= count {
+                result += String(number + offset)
+            } else {
+                result += digits
             }
-            if afterDollar {
-                result += digits.isEmpty ? "$" : "$\(Int(digits)! + offset)"
-                digits = ""
-                afterDollar = false
-            }
-            if character == "$" { afterDollar = true } else { result.append(character) }
+            rest = rest[digits.endIndex...]
         }
-        return String(result.dropLast())
+        return result + rest
     }
 
     /// Joins queries with a separator, e.g. a list of `VALUES` rows.

@@ -6,17 +6,26 @@ import Foundation
 /// not depend on the session's `TimeZone`; a `timestamp` without zone is read as UTC. Formatting
 /// writes UTC with microseconds, the server's own precision.
 enum PostgresTimestamp {
-    /// Formats `date` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, rounded to the microsecond.
+    /// The instants `timestamptz` holds, as seconds since the Unix epoch: from 4714-11-24 BC up to,
+    /// not including, 294277-01-01 UTC.
+    static let representableSeconds = -210_866_803_200.0..<9_224_318_016_000.0
+
+    /// Formats `date` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, rounded to the microsecond. `distantFuture`
+    /// and `distantPast` are `infinity` and `-infinity`, and so are instants beyond the range the
+    /// server holds: later (or earlier) than any timestamp it can store. An instant that is not a
+    /// number is `NaN`, which the server refuses.
     static func format(_ date: Date) -> String {
-        if date == .distantFuture { return "infinity" }
-        if date == .distantPast { return "-infinity" }
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-        let (seconds, fraction) = micros.floorDivided(by: 1_000_000)
-        let (days, secondOfDay) = seconds.floorDivided(by: 86_400)
+        let seconds = date.timeIntervalSince1970
+        if seconds.isNaN { return "NaN" }
+        if date == .distantFuture || seconds >= representableSeconds.upperBound { return "infinity" }
+        if date == .distantPast || seconds < representableSeconds.lowerBound { return "-infinity" }
+        let whole = seconds.rounded(.down)
+        let micros = Int64(((seconds - whole) * 1_000_000).rounded())  // 1_000_000 carries into the next second
+        let (days, secondOfDay) = (Int64(whole) + micros / 1_000_000).floorDivided(by: 86_400)
         let (year, month, day) = civilDate(fromDaysSinceEpoch: days)
         var text = padded(year, 4) + "-" + padded(month, 2) + "-" + padded(day, 2)
         text += "T" + padded(secondOfDay / 3600, 2) + ":" + padded(secondOfDay / 60 % 60, 2) + ":" + padded(secondOfDay % 60, 2)
-        return text + "." + padded(fraction, 6) + "Z"
+        return text + "." + padded(micros % 1_000_000, 6) + "Z"
     }
 
     /// `value` in decimal with leading zeros to `width` digits (a negative year keeps its sign first).

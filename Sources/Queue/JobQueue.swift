@@ -15,9 +15,13 @@ public enum JobQueue {
 
     /// Enqueues one job and returns its id. With a `uniqueKey` that a pending or running job
     /// holds, nothing is inserted and that job's id is returned (race-free: a unique index decides).
+    /// Arguments beyond `limits` are refused before they are sent (`JobArgumentsRefusal`).
     @discardableResult
-    public static func enqueue(_ job: NewJob, on connection: PostgresConnection) async throws -> Int64 {
-        try await connection.query(
+    public static func enqueue(
+        _ job: NewJob, limits: JobArgumentLimits = JobArgumentLimits(), on connection: PostgresConnection
+    ) async throws -> Int64 {
+        try limits.check(job.arguments)
+        return try await connection.query(
             """
             SELECT couplet.enqueue(\(job.kind), \(job.arguments)::jsonb, \(job.queue), \(job.priority)::int, \(job.runAt),
                 \(job.maxAttempts)::int, \(job.uniqueKey), \(job.concurrencyKey),
@@ -27,10 +31,14 @@ public enum JobQueue {
     }
 
     /// Enqueues many jobs in one statement and returns the ids of those inserted; a job whose
-    /// `uniqueKey` is held by a pending or running job is skipped.
+    /// `uniqueKey` is held by a pending or running job is skipped. Arguments beyond `limits` are
+    /// refused, and nothing enqueued, before anything is sent.
     @discardableResult
-    public static func enqueue(_ jobs: [NewJob], on connection: PostgresConnection) async throws -> [Int64] {
+    public static func enqueue(
+        _ jobs: [NewJob], limits: JobArgumentLimits = JobArgumentLimits(), on connection: PostgresConnection
+    ) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
+        for job in jobs { try limits.check(job.arguments) }
         return try await connection.query(
             """
             INSERT INTO couplet.jobs (kind, args, queue, priority, run_at, state, max_attempts, unique_key,

@@ -50,8 +50,8 @@ enum RuleCatalogue {
         plain("title_case", .titleCase),
         plain("trim", .trim),
         RuleSpec(name: "substring", parameters: ["start", "length"], required: 1) { arguments throws(TransformationError) in
-            .substring(start: try arguments.integer(0, in: Int.min...Int.max),
-                       length: arguments.has(1) ? try arguments.integer(1, in: 0...Int.max) : nil)
+            .substring(start: try arguments.integer(0, in: postgresInteger),
+                       length: arguments.has(1) ? try arguments.integer(1, in: 0...postgresInteger.upperBound) : nil)
         },
         RuleSpec(name: "replace", parameters: ["old text", "new text"], required: 2) { arguments throws(TransformationError) in
             let old = try arguments.string(0)
@@ -89,6 +89,9 @@ enum RuleCatalogue {
             .lookup(mapping: try arguments.nonEmptyText(0))
         },
     ]
+
+    /// PostgreSQL's `integer`, which its own `substring` takes.
+    private static let postgresInteger = Int(Int32.min)...Int(Int32.max)
 
     private static func plain(_ name: String, _ rule: Transformation) -> RuleSpec {
         RuleSpec(name: name, parameters: [], required: 0) { _ in rule }

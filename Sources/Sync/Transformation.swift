@@ -69,8 +69,8 @@ public enum Transformation: Sendable, Equatable, CustomStringConvertible {
         case .trim: value.trimmingCharacters(in: .whitespacesAndNewlines)
         case .substring(let start, let length): try substring(of: value, start: start, length: length)
         case .replace(let old, let new): old.isEmpty ? value : value.replacingOccurrences(of: old, with: new)
-        case .regexReplace(let pattern, let template): pattern.replacingMatches(in: value, with: template)
-        case .regexMatch(let pattern): pattern.firstMatch(in: value)
+        case .regexReplace(let pattern, let template): try withinStepLimit(value, try pattern.replacingMatches(in: value, with: template))
+        case .regexMatch(let pattern): try withinStepLimit(value, try pattern.firstMatch(in: value))
         case .removeNonAlphanumeric: Self.alphanumerics(of: value)
         case .round(let decimals): DecimalText.plain(DecimalText.rounded(try number(value), decimals: decimals))
         case .formatDecimal(let decimals, let separator): try formatDecimal(value, decimals, separator)
@@ -88,13 +88,26 @@ public enum Transformation: Sendable, Equatable, CustomStringConvertible {
             throw .cannotApply(self, to: value, because: "the length must not be negative")
         }
         let scalars = Array(value.unicodeScalars)
-        let end = length.map { start.addingReportingOverflow($0) }.map { $0.overflow ? Int.max : $0.partialValue } ?? Int.max
-        let from = max(start, 1) - 1
-        let to = min(end - 1, scalars.count)
+        let first = max(start, 1)  // 1-based, taken
+        let pastLast = length.map { start.addingReportingOverflow($0) }.map { $0.overflow ? Int.max : $0.partialValue } ?? Int.max  // not taken
+        guard pastLast > first else { return "" }
+        let from = first - 1
+        let to = min(pastLast - 1, scalars.count)
         guard from < to else { return "" }
         var result = String.UnicodeScalarView()
         result.append(contentsOf: scalars[from..<to])
         return String(result)
+    }
+
+    /// What a regular expression found in `value`; a value it takes too long on fails, naming the rule.
+    private func withinStepLimit<Result>(
+        _ value: String, _ matching: @autoclosure () throws(RegexPattern.StepLimitExceeded) -> Result
+    ) throws(TransformationError) -> Result {
+        do {
+            return try matching()
+        } catch {
+            throw .cannotApply(self, to: value, because: "the regular expression needs more than \(RegexPattern.stepLimit) steps on it; simplify the pattern (a repetition inside a repetition, such as (x+)+, backtracks without end)")
+        }
     }
 
     private func number(_ value: String) throws(TransformationError) -> Decimal {

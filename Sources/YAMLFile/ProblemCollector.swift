@@ -49,11 +49,17 @@ public struct ProblemCollector: Sendable {
         problems.isEmpty ? nil : FileProblems(problems: FileProblems.inFileOrder(problems))
     }
 
-    /// The YAML document's root node, or nil (with the problem reported) when the text is not
-    /// YAML; an empty document is nil without a problem.
+    /// The YAML document's root node, or nil (with the problems reported) when the text is not
+    /// YAML or holds anchors and aliases; an empty document is nil without a problem.
+    ///
+    /// Anchors are refused before the document itself is composed, so that no alias is ever
+    /// expanded: a few hundred bytes of aliases nested in aliases stand for gigabytes, and the
+    /// YAML library hashes a mapping key that is an alias in full.
     public mutating func compose(_ yaml: String) -> Node? {
         do {
-            return try Yams.compose(yaml: yaml)
+            let anchors = try YAMLAliases.anchors(in: yaml)
+            for anchor in anchors { report(at: anchor.place, YAMLAliases.refusal(of: anchor.name)) }
+            return anchors.isEmpty ? try Yams.compose(yaml: yaml) : nil
         } catch {
             let (place, message) = YAMLSyntax.locate(error, in: yaml)
             report(at: place, message)
@@ -62,11 +68,57 @@ public struct ProblemCollector: Sendable {
     }
 }
 
+/// Anchors (`&name`) and aliases (`*name`), which Couplet's files do not take.
+///
+/// A copy of the text with every `*` replaced by `^` (one byte that also starts a plain scalar)
+/// holds no alias, so composing it takes time in proportion to the text, and it shows every anchor
+/// of the original: the replacement turns aliases into plain scalars and changes nothing else of
+/// the structure up to the first alias. An alias can only refer to an anchor before it, so when
+/// the copy shows no anchor, the original composes without expanding anything: an alias in it
+/// refers to nothing and is refused as that.
+enum YAMLAliases {
+    /// Every anchor of `yaml`, in the order of the file; throws when the text is not YAML.
+    static func anchors(in yaml: String) throws -> [(place: FilePlace, name: String)] {
+        let parser = try Parser(yaml: yaml.replacingOccurrences(of: "*", with: "^"))
+        // A node holds its anchor weakly; the parser keeps the anchors alive while it lives.
+        return try withExtendedLifetime(parser) {
+            try parser.singleRoot().map(anchors(under:)) ?? []
+        }
+    }
+
+    /// Why an anchor is refused.
+    static func refusal(of name: String) -> String {
+        "anchor &\(name): \(unsupported) wherever *\(name) refers to it"
+    }
+
+    /// Why an alias that refers to no anchor is refused.
+    static let aliasRefusal = "this alias refers to no anchor, and \(unsupported)"
+
+    private static let unsupported = "anchors and aliases are not supported; write the value out"
+
+    /// The anchors of `root` and the nodes in it, in the order of the file.
+    private static func anchors(under root: Node) -> [(place: FilePlace, name: String)] {
+        var anchored: [(place: FilePlace, name: String)] = []
+        var pending = [root]
+        while let node = pending.popLast() {
+            if let anchor = node.anchor { anchored.append((node.place, anchor.rawValue)) }
+            switch node {
+            case .mapping(let mapping): pending += mapping.reversed().flatMap { [$0.value, $0.key] }
+            case .sequence(let sequence): pending += sequence.reversed()
+            case .scalar, .alias: break
+            }
+        }
+        return anchored
+    }
+}
+
 /// Where a YAML syntax error is, and how to say it.
 enum YAMLSyntax {
     static func locate(_ error: any Error, in yaml: String) -> (FilePlace, String) {
         guard let error = error as? YamlError else { return (.start, "cannot read the YAML: \(error)") }
         switch error {
+        case .composer(_, "found undefined alias", let mark, _):
+            return (FilePlace(line: mark.line, column: mark.column), YAMLAliases.aliasRefusal)
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let during = context.map { " (\($0.text))" } ?? ""

@@ -1,13 +1,22 @@
 import ArgumentParser
 import Cron
 
-/// Durations on the command line, in the syntax of `Duration(parsing:)`: whole numbers with units,
-/// largest first — `500ms`, `30s`, `5m`, `1h30m`, `7d`. Options take positive durations only.
-extension Duration: @retroactive ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let duration = try? Duration(parsing: argument), duration > .zero else { return nil }
-        self = duration
-    }
+/// A duration option given as zero, where options take positive durations only.
+struct NonPositiveDuration: Error, CustomStringConvertible {
+    /// The text as given.
+    let text: String
 
-    public static var defaultCompletionKind: CompletionKind { .default }
+    /// Says what is expected.
+    var description: String { "duration \"\(text)\" must be longer than 0s" }
+}
+
+extension Duration {
+    /// Reads a duration option in the syntax of `Duration(parsing:)`: whole numbers with units,
+    /// largest first — `500ms`, `30s`, `5m`, `1h30m`, `7d` — longer than zero and at most
+    /// `Duration.longestParsed`. The error says why a value is refused.
+    @Sendable static func positive(argument text: String) throws -> Duration {
+        let duration = try Duration(parsing: text)
+        guard duration > .zero else { throw NonPositiveDuration(text: text) }
+        return duration
+    }
 }

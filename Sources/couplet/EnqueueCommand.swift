@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Postgres
+import Queue
 
 /// `couplet enqueue`: puts one job on the queue through `couplet.enqueue`, exactly as SQL would.
 struct EnqueueCommand: AsyncParsableCommand {
@@ -106,9 +107,12 @@ struct EnqueueCommand: AsyncParsableCommand {
         }
     }
 
-    /// Has the server parse `--args` as jsonb, so it accepts exactly what the column accepts, and
-    /// says what is wrong with it when it does not.
+    /// Checks `--args` against the database's limits before sending it, then has the server parse
+    /// it as jsonb, so it accepts exactly what the column accepts, and says what is wrong with it
+    /// when it does not.
     private func checkArgs(on connection: PostgresConnection) async throws {
+        let limits = try await JobArgumentLimits.enforced(on: connection)
+        do { try limits.check(args) } catch { throw CommandFailure(description: "--args: \(error)") }
         let type: String
         do {
             type = try await connection.query("SELECT jsonb_typeof(\(args)::jsonb)", name: "check args").single().decode(String.self, at: 0)

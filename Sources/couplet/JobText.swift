@@ -1,3 +1,4 @@
+import Cron
 import Foundation
 
 /// A span of whole seconds written the way people type it on a command line: `30s`, `5m`, `1h30m`, `2d`.
@@ -34,8 +35,8 @@ struct JobDuration: Sendable, Equatable, CustomStringConvertible {
         seconds = total
     }
 
-    /// The longest duration accepted: 100 years, far past any sensible job setting.
-    private static let longest = 100 * 366 * 86_400
+    /// The longest duration accepted, as for every duration Couplet reads.
+    private static let longest = Int(Duration.longestParsed.components.seconds)
 
     /// The largest unit and the next one when it is not zero, e.g. `45s`, `12m`, `3h5m`, `2d4h`; `0s` for nothing.
     var description: String {

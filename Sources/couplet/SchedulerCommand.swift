@@ -17,10 +17,14 @@ struct SchedulerCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "How long the leader's lease lasts without renewal.")
+    @Option(
+        help: "How long the leader's lease lasts without renewal. (default: 10s)",
+        transform: Duration.positive(argument:))
     var leaderLease: Duration = .seconds(10)
 
-    @Option(help: "A tick up to this late still fires; older ones follow each schedule's misfire policy.")
+    @Option(
+        help: "A tick up to this late still fires; older ones follow each schedule's misfire policy. (default: 60s)",
+        transform: Duration.positive(argument:))
     var misfireThreshold: Duration = .seconds(60)
 
     @Flag(help: "Do not LISTEN for schedule changes; see them at the next renewal (PgBouncer in transaction mode).")
@@ -39,6 +43,8 @@ struct SchedulerCommand: AsyncParsableCommand {
         guard misfireThreshold > leaderLease else {
             throw ValidationError("--misfire-threshold must exceed --leader-lease, or a leader change could skip ticks")
         }
+        guard simulateRate > 0, simulateRate.isFinite else { throw ValidationError("--simulate-rate must be a number above 0") }
+        guard simulateAnchor?.isFinite ?? true else { throw ValidationError("--simulate-anchor must be a Unix time") }
     }
 
     func run() async throws {

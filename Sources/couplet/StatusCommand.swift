@@ -28,7 +28,7 @@ struct StatusCommand: AsyncParsableCommand {
     func validate() throws {
         guard let seconds else { return }
         guard watch else { throw ValidationError("SECONDS goes with --watch, e.g. couplet status --watch 5") }
-        guard seconds >= 0.1 else { throw ValidationError("--watch needs at least 0.1 seconds between redraws") }
+        guard (0.1...86_400).contains(seconds) else { throw ValidationError("--watch takes 0.1 to 86400 seconds between redraws") }
     }
 
     /// Draws the screen once, or every SECONDS with --watch.

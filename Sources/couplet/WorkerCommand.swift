@@ -26,10 +26,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "How many jobs run at once in this process.")
     var concurrency: Int = 10
 
-    @Option(help: "How long a claimed job stays this worker's without a heartbeat before another worker rescues it.")
+    @Option(
+        help: "How long a claimed job stays this worker's without a heartbeat before another worker rescues it. (default: 30s)",
+        transform: Duration.positive(argument:))
     var lease: Duration = .seconds(30)
 
-    @Option(help: "How often an idle worker looks for due jobs without a notification.")
+    @Option(
+        help: "How often an idle worker looks for due jobs without a notification. (default: 1s)",
+        transform: Duration.positive(argument:))
     var pollInterval: Duration = .seconds(1)
 
     @Flag(help: "Poll only, without LISTEN/NOTIFY (behind PgBouncer in transaction mode).")
@@ -38,10 +42,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Do not prepare statements (PgBouncer in transaction mode before 1.21).")
     var noPreparedStatements = false
 
-    @Option(help: "On SIGTERM, how long running jobs may take to finish before they are released.")
+    @Option(
+        help: "On SIGTERM, how long running jobs may take to finish before they are released. (default: 25s)",
+        transform: Duration.positive(argument:))
     var grace: Duration = .seconds(25)
 
-    @Option(help: "Delete finished jobs and their attempts after this long.")
+    @Option(
+        help: "Delete finished jobs and their attempts after this long. (default: 7d)",
+        transform: Duration.positive(argument:))
     var retention: Duration = .seconds(7 * 24 * 3600)
 
     func validate() throws {

@@ -35,6 +35,45 @@ struct EnqueueFunctionTests {
         }
     }
 
+    @Test("args beyond 1 MiB of text or 64 levels of nesting are refused, however they are written", arguments: [
+        "SELECT couplet.enqueue('k', $1::jsonb)",
+        "INSERT INTO couplet.jobs (kind, args) VALUES ('k', $1::jsonb)",
+        "INSERT INTO couplet.schedules (name, expression, job_kind, args) VALUES ('s', '@daily', 'k', $1::jsonb)",
+    ])
+    func argsLimits(statement: String) async throws {
+        try await withMigratedDatabase { _, db in
+            let tooLong = #"{"ids": ""# + String(repeating: "x", count: 1_048_576) + #""}"#
+            let tooDeep = #"{"a": "# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
+            for (args, message) in [
+                (tooLong, "job args are 1048587 bytes, more than the 1048576 that couplet.max_job_args_bytes allows"),
+                (tooDeep, "job args nest arrays and objects deeper than 64 levels"),
+            ] {
+                let error = await #expect(throws: PostgresError.self) {
+                    try await db.query(PostgresQuery(unsafeSQL: statement, bindings: [PostgresBinding(args)]))
+                }
+                #expect(error?.sqlState == "54000")
+                #expect(error?.message == message)
+            }
+            let deepest = #"{"a": "# + String(repeating: "[", count: 63) + String(repeating: "]", count: 63) + "}"
+            try await db.query(PostgresQuery(unsafeSQL: statement, bindings: [PostgresBinding(deepest)]))
+        }
+    }
+
+    @Test("the setting couplet.max_job_args_bytes moves the size limit, and an update of args is checked too")
+    func argsLimitSetting() async throws {
+        try await withMigratedDatabase { _, db in
+            let args = #"{"ids": ""# + String(repeating: "x", count: 2_000_000) + #""}"#
+            try await db.query("SET couplet.max_job_args_bytes = '4194304'")
+            #expect(try await db.query("SELECT couplet.max_job_args_bytes()").single().decode(Int.self, at: 0) == 4_194_304)
+            let id = try await db.query("SELECT couplet.enqueue('k', \(args)::jsonb)").single().decode(Int64.self, at: 0)
+            try await db.query("RESET couplet.max_job_args_bytes")
+            let error = await #expect(throws: PostgresError.self) {
+                try await db.query("UPDATE couplet.jobs SET args = args || jsonb_build_object('more', 1) WHERE id = \(id)")
+            }
+            #expect(error?.sqlState == "54000")
+        }
+    }
+
     @Test("eight connections enqueueing the same unique key at once make exactly one job")
     func concurrentEnqueuers() async throws {
         try await withMigratedDatabase { database, db in

@@ -54,12 +54,27 @@ struct JobsCommandTests {
         (["--max-attempts", "0"], "--max-attempts must be at least 1, not 0."),
         (["--in", "2h", "--expires-in", "1h"], "--expires-in 1h ends before the job may run: it would never start."),
         (["--queue", "sync queue"], #"--queue "sync queue" is not a valid name"#),
+        (["--args", #"{"a": "# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"],
+         "--args: job args nest arrays and objects deeper than 64 levels"),
     ])
     func enqueueRefusals(arguments: [String], message: String) async throws {
         try await withMigratedDatabase { database, db in
             let outcome = try await CoupletProcess.run(["enqueue", "sync.delta"] + arguments, environment: Self.environment(database))
             #expect(outcome.status != 0)
             #expect(outcome.standardError.contains(message), "\(outcome.standardError)")
+            #expect(try await db.query("SELECT count(*) FROM couplet.jobs").single().decode(Int.self, at: 0) == 0)
+        }
+    }
+
+    @Test("enqueue refuses args longer than the database's limit before sending them")
+    func enqueueArgsLimit() async throws {
+        try await withMigratedDatabase { database, db in
+            try await db.runScript("ALTER DATABASE \(database.name) SET couplet.max_job_args_bytes = '1000'", name: "lower the limit")
+            let args = #"{"ids": ""# + String(repeating: "x", count: 1_000) + #""}"#
+            let outcome = try await CoupletProcess.run(["enqueue", "sync.records", "--args", args], environment: Self.environment(database))
+            #expect(outcome.status != 0)
+            #expect(outcome.standardError.contains("--args: job args are 1011 bytes, more than the 1000 that couplet.max_job_args_bytes allows"),
+                    "\(outcome.standardError)")
             #expect(try await db.query("SELECT count(*) FROM couplet.jobs").single().decode(Int.self, at: 0) == 0)
         }
     }

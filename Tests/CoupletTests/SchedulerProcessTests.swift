@@ -140,4 +140,33 @@ struct SchedulerProcessTests {
             #expect(try await fixture.count("SELECT count(*) FROM couplet.scheduler_leader") == 0, "the leader resigns on shutdown")
         }
     }
+
+    @Test("a simulated clock that does not move forwards is refused as a usage error")
+    func simulatedRateMustBePositive() async throws {
+        try await SchedulerFixture.with { fixture in
+            for rate in ["0", "-1", "nan"] {
+                let outcome = try await CoupletProcess.run(
+                    ["scheduler", "--simulate-from", "2026-01-01T00:00:00Z", "--simulate-rate=\(rate)"],
+                    environment: ["COUPLET_DATABASE_URL": fixture.database.configuration.connectionString])
+                #expect(outcome.status == 64, "--simulate-rate \(rate): \(outcome.standardError)")
+                #expect(outcome.standardError.contains("--simulate-rate must be a number above 0"))
+            }
+        }
+    }
+
+    @Test("a stored schedule the scheduler cannot use fails alone, with its reason, while the others fire")
+    func unusableScheduleFailsAlone() async throws {
+        try await SchedulerFixture.with { fixture in
+            try await fixture.addSchedule("every-second", "* * * * * *")
+            try await fixture.addSchedule("every-million-days", "@every 999999999d")
+            let scheduler = try CoupletProcess.start(
+                ["scheduler", "--leader-lease", "2s"], environment: ["COUPLET_DATABASE_URL": fixture.database.configuration.connectionString])
+            #expect(try await eventually(within: .seconds(10)) { try await fixture.ticks("every-second").count >= 2 })
+            let error = try await fixture.db.query("SELECT last_error FROM couplet.schedule_status WHERE name = 'every-million-days'")
+                .single().decode(String?.self, at: 0)
+            #expect(error?.contains("@every duration \"999999999d\" is longer than 36600d (100 years)") == true, "\(String(describing: error))")
+            scheduler.terminate()
+            #expect(try await scheduler.waitForExit().status == 0)
+        }
+    }
 }

@@ -133,6 +133,23 @@ struct SchedulesFileCommandTests {
         ])
     }
 
+    @Test("validate refuses a file of nested aliases at its anchors, in a moment and without growing")
+    func validateAliasBomb() async throws {
+        let levels = (1...9).map { level in
+            "      l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 9).joined(separator: ",") + "]"
+        }
+        let file = try temporaryFile(
+            (["schedules:", "  - name: bomb", "    cron: \"@daily\"", "    job: diagnostic.noop", "    args:", "      l0: &l0 lol"]
+                + levels).joined(separator: "\n") + "\n")
+        let started = ContinuousClock.now
+        let outcome = try await CoupletProcess.run(["schedules", "validate", file])
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(outcome.status == 1)
+        #expect(lines(outcome.standardError).first
+            == "\(file):6:11: anchor &l0: anchors and aliases are not supported; write the value out wherever *l0 refers to it")
+        #expect(lines(outcome.standardError).last == "\(file): 10 problem(s).")
+    }
+
     @Test("a file that does not exist is an error")
     func missingFile() async throws {
         let outcome = try await CoupletProcess.run(["schedules", "validate", "/nonexistent/schedules.yaml"])

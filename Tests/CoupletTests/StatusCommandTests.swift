@@ -65,4 +65,14 @@ struct StatusCommandTests {
             #expect(refused.status != 0 && refused.standardError.contains("SECONDS goes with --watch"))
         }
     }
+
+    @Test("--watch refuses an interval no clock can sleep, as a usage error", arguments: ["0.05", "86401", "1e300", "inf", "nan"])
+    func watchInterval(seconds: String) async throws {
+        try await withMigratedDatabase { database, _ in
+            let outcome = try await CoupletProcess.run(
+                ["status", "--watch", seconds], environment: ["COUPLET_DATABASE_URL": database.configuration.connectionString])
+            #expect(outcome.status == 64, "\(outcome.standardError)")
+            #expect(outcome.standardError.contains("--watch takes 0.1 to 86400 seconds between redraws"))
+        }
+    }
 }

@@ -54,11 +54,17 @@ let badFiles: [BadFile] = [
     .init("unknown misfire policy", oneSchedule("    misfire: sometimes"), "5:14: misfire must be skip or run_once, not \"sometimes\""),
     .init("bad duration", oneSchedule("    catch_up_window: 2 hours"),
           "5:22: catch_up_window: duration \"2 hours\" is invalid: expected whole numbers with units d, h, m, s or ms, such as 90s, 2h or 1h30m"),
+    .init("duration beyond the longest", oneSchedule("    catch_up_window: 999999999d"),
+          "5:22: catch_up_window: duration \"999999999d\" is longer than 36600d (100 years), the longest Couplet takes"),
+    .init("@every beyond the longest", oneSchedule(cron: "\"@every 999999999d\""),
+          "3:11: invalid cron expression \"@every 999999999d\" at character 8: @every duration \"999999999d\" is longer than 36600d (100 years), the longest Couplet takes"),
     .init("bad name", "schedules:\n  - name: nightly full\n    cron: \"@daily\"\n    job: sync.full\n",
           "2:11: name \"nightly full\" must be 1-100 letters, digits, '_', '.', ':' or '-'"),
     .init("bad queue", oneSchedule("    queue: sync/fast"), "5:12: queue \"sync/fast\" must be 1-100 letters, digits, '_', '.', ':' or '-'"),
     .init("args not a mapping", oneSchedule("    args: CUSTOMER"), "5:11: args must be a mapping, such as {mapping: CUSTOMER}, not \"CUSTOMER\""),
     .init("args value not JSON", oneSchedule("    args:", "      mapping: CUSTOMER", "      rate: .inf"), "7:13: .inf in args is not a JSON number"),
+    .init("args nested too deep", oneSchedule("    args: {a: " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}"),
+          "5:11: job args nest arrays and objects deeper than 64 levels"),
     .init("schedule not a mapping", "schedules:\n  - nightly\n", "2:5: each schedule must be a mapping with the keys name, cron and job"),
     .init("unquoted * starts an alias", "schedules:\n  - name: often\n    cron: */5 * * * *\n    job: sync.delta\n",
           "3:12: invalid YAML: did not find expected alphabetic or numeric character (while scanning an alias); quote values that start with *, as in cron: \"*/5 * * * *\""),
@@ -142,6 +148,25 @@ struct ScheduleFileTests {
             "11:5: schedule is missing the required key name",
             "13:22: catch_up_window: duration \"soon\" is invalid: expected whole numbers with units d, h, m, s or ms, such as 90s, 2h or 1h30m",
         ])
+    }
+
+    @Test("anchors are refused where they stand, before any alias is expanded: a few hundred bytes of nested aliases stay small")
+    func aliasBomb() {
+        let levels = (1...9).map { level in
+            "      l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 9).joined(separator: ", ") + "]"
+        }
+        let yaml = oneSchedule("    args:", "      l0: &l0 lol") + levels.joined(separator: "\n") + "\n"
+        let started = ContinuousClock.now
+        let problems = fileProblems(yaml)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(problems.count == 10)
+        #expect(problems.first == "6:11: anchor &l0: anchors and aliases are not supported; write the value out wherever *l0 refers to it")
+        #expect(problems.last?.hasPrefix("15:11: anchor &l9:") == true)
+    }
+
+    @Test("an alias without an anchor is refused as such")
+    func aliasWithoutAnchor() {
+        #expect(fileProblems(oneSchedule("    queue: *fast")) == ["5:12: this alias refers to no anchor, and anchors and aliases are not supported; write the value out"])
     }
 
     @Test func problemsPrintLikeCompilerDiagnostics() {

@@ -71,6 +71,29 @@ struct RoundTripTests {
         }
     }
 
+    @Test("durations bind as intervals; one longer than an interval holds is the server's error, not a trap")
+    func durations() async throws {
+        try await withTestConnection { db in
+            let seconds = try await db.query(
+                "SELECT extract(epoch FROM \(Duration.milliseconds(1500)))::float8, extract(epoch FROM \(Duration.milliseconds(-1500)))::float8"
+            ).single().decode((Double, Double).self)
+            #expect(seconds == (1.5, -1.5))
+            let tooLong = Duration.seconds(999_999_999 * 86_400)
+            let error = await #expect(throws: PostgresError.self) { try await db.query("SELECT \(tooLong)") }
+            #expect(error?.message.contains("interval field value out of range") == true, "\(String(describing: error))")
+        }
+    }
+
+    @Test("instants beyond what timestamptz holds bind as infinity; the last instant it holds arrives as itself")
+    func farTimestamps() async throws {
+        try await withTestConnection { db in
+            let beyond = Date(timeIntervalSince1970: 999_999_999 * 86_400)
+            let last = Date(timeIntervalSince1970: 9_224_318_015_999)
+            let row = try await db.query("SELECT \(beyond)::timestamptz = 'infinity', \(last)::timestamptz").single()
+            #expect(try row.decode((Bool, Date).self) == (true, last))
+        }
+    }
+
     @Test("a syntax error keeps SQLSTATE 42601 and the statement's name, not its values")
     func syntaxError() async throws {
         try await withTestConnection { db in

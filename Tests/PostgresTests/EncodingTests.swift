@@ -36,6 +36,20 @@ struct EncodingTests {
         #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000000Z")
     }
 
+    @Test("instants beyond the server's range format as infinity, the edges of the range as themselves")
+    func timestampRange() {
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: 999_999_999 * 86_400)) == "infinity")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: -1e300)) == "-infinity")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: 9_224_318_015_999.5)) == "294276-12-31T23:59:59.500000Z")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: .nan)) == "NaN")
+    }
+
+    @Test("every duration has an interval text, however long")
+    func durationText() {
+        #expect(Duration.milliseconds(1500).postgresText == "1 seconds 500000 microseconds")
+        #expect(Duration.seconds(Int64.max).postgresText == "9223372036854775807 seconds 0 microseconds")
+    }
+
     @Test("the day arithmetic agrees with itself over four centuries")
     func civilDateRoundTrip() {
         for days in stride(from: Int64(-150_000), through: 150_000, by: 7) {
@@ -149,6 +163,16 @@ struct QueryTests {
         #expect(bindings.map(\.text) == ["x", "1", "2", "3", "4"])
         let joined = PostgresQuery.joined(["(\(1))", "(\(2))"], separator: ", ").rendered()
         #expect(joined.sql == "($1), ($2)")
+    }
+
+    @Test("a `$` number that is none of a fragment's own parameters stays as written, however long")
+    func foreignPlaceholderNumbers() {
+        let filter = PostgresQuery(unsafeSQL: "city <> '$99999999999999999999'")
+        let trusted = PostgresQuery(unsafeSQL: "c = $1 AND d <> '$99999999999999999999' AND e <> '$2'", bindings: [PostgresBinding(3)])
+        let query: PostgresQuery = "SELECT \("x") WHERE \(filter) AND \(trusted)"
+        #expect(query.rendered().sql
+            == "SELECT $1 WHERE city <> '$99999999999999999999' AND c = $2 AND d <> '$99999999999999999999' AND e <> '$2'")
+        #expect(query.rendered().bindings.map(\.text) == ["x", "3"])
     }
 
     @Test("identifiers are quoted so no name escapes its quotes")

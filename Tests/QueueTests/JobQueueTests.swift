@@ -30,6 +30,25 @@ struct EnqueueTests {
         }
     }
 
+    @Test("arguments beyond the limits are refused before they are sent, naming the limit, and nothing is enqueued")
+    func argumentLimits() async throws {
+        try await withMigratedDatabase { _, db in
+            let tooDeep = NewJob(kind: "k", argumentsJSON: #"{"a": "# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}")
+            await #expect(throws: JobArgumentsRefusal(message: "job args nest arrays and objects deeper than 64 levels")) {
+                try await JobQueue.enqueue(tooDeep, on: db)
+            }
+            let brackets = NewJob(kind: "k", argumentsJSON: #"{"a": "[[[[ \" {{{{"}"#)
+            let tooLong = NewJob(kind: "k", argumentsJSON: #"{"a": ""# + String(repeating: "x", count: 100) + #""}"#)
+            await #expect(throws: JobArgumentsRefusal(message: "job args are 109 bytes, more than the 100 that couplet.max_job_args_bytes allows")) {
+                try await JobQueue.enqueue([brackets, tooLong], limits: JobArgumentLimits(maximumBytes: 100), on: db)
+            }
+            #expect(try await jobStates(db).isEmpty)
+            #expect(try await JobArgumentLimits.enforced(on: db) == JobArgumentLimits(maximumBytes: 1_048_576))
+            try await JobQueue.enqueue(brackets, on: db)
+            #expect(try await jobStates(db).count == 1, "brackets inside strings are text, not nesting")
+        }
+    }
+
     @Test("eight concurrent enqueuers of the same unique keys make one job per key")
     func uniqueKeysUnderConcurrency() async throws {
         try await withMigratedDatabase { database, db in

@@ -205,6 +205,22 @@ struct FieldDiffTests {
         #expect(failure.message == "customer 10000 cannot be synchronized by mapping CUSTOMER: field credit_limit → creditlimit: round(2) cannot be applied to \"lots\": it is not a number. Correct credit_limit on customer 10000 or the field's rules, then run CUSTOMER again.")
     }
 
+    @Test("a regex past its step budget fails the record, naming the field and the rule, and takes no longer")
+    func regexStepBudget() throws {
+        let rule = "regex_match(\"(x+x+)+y\")"
+        let field = FieldMapping(local: "name", integration: "name", toIntegration: try chain(rule))
+        let diff = FieldDiff(mapping: CustomerFields.mapping, fields: [field], direction: .toIntegration)
+        let started = ContinuousClock.now
+        let failure = try #require(throws: SyncFailure.self) {
+            try diff.changes(sourceID: "10000", source: ["name": String(repeating: "x", count: 40)], target: ["name": "Adatum"])
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(failure.code == .transformationFailed)
+        #expect(failure.detail == rule)
+        #expect(failure.message.hasPrefix("customer 10000 cannot be synchronized by mapping CUSTOMER: field name → name: \(rule) cannot be applied to"))
+        #expect(failure.message.contains("more than 1000000 steps"))
+    }
+
     @Test("an uncoupled reference fails with the message that names the missing coupling")
     func uncoupledReference() throws {
         var source = CustomerFields.erpRecord

@@ -235,6 +235,19 @@ struct MappingFileProblemTests {
         ])
     }
 
+    @Test("anchors are refused before anything is composed: a key that is an alias of nested aliases cannot hang the reader")
+    func aliasKeys() {
+        let levels = (1...9).map { level in
+            "  l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 9).joined(separator: ", ") + "]"
+        }
+        let yaml = oneMapping() + (["bomb:", "  l0: &l0 lol"] + levels + ["  ? *l9", "  : 1"]).joined(separator: "\n") + "\n"
+        let started = ContinuousClock.now
+        let problems = mappingFileProblems(yaml)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(problems.count == 10)
+        #expect(problems.first == "12:7: anchor &l0: anchors and aliases are not supported; write the value out wherever *l0 refers to it")
+    }
+
     @Test("problems print like compiler diagnostics")
     func printing() {
         #expect(throws: FileProblems.self) { try MappingFile.parse(oneMapping("colour: red"), file: "deploy/mappings.yaml") }

@@ -63,6 +63,13 @@ struct TextRuleTests {
         #expect(try Transformation.substring(start: Int.min, length: Int.max).apply(to: "abc") == "")
     }
 
+    @Test("substring bounds at the ends of Int neither overflow nor trap")
+    func substringExtremeBounds() throws {
+        #expect(try Transformation.substring(start: Int.min, length: 0).apply(to: "abc") == "")
+        #expect(try Transformation.substring(start: Int.min, length: nil).apply(to: "abc") == "abc")
+        #expect(try Transformation.substring(start: Int.max, length: Int.max).apply(to: "abc") == "")
+    }
+
     @Test("substring with a negative length built in code throws instead of crashing")
     func substringNegativeLength() {
         #expect(throws: TransformationError.self) {
@@ -105,6 +112,25 @@ struct TextRuleTests {
     ])
     func regexMatch(rule: String, input: String, expected: String?) throws {
         #expect(try apply(rule, to: input) == expected)
+    }
+
+    @Test("a regex that backtracks without end fails the value, naming the rule, within its step budget", arguments: [
+        "regex_match(\"(x+x+)+y\")", "regex_replace(\"(x+x+)+y\", \"z\")",
+    ])
+    func regexStepBudget(rule: String) throws {
+        let started = ContinuousClock.now
+        let error = try #require(try applyError(rule, to: String(repeating: "x", count: 40)))
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(error.code == .invalidValue)
+        #expect(error.message.hasPrefix("\(rule) cannot be applied to \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": "))
+        #expect(error.message.contains("more than 1000000 steps"))
+    }
+
+    @Test("the step budget grows with the value: a long value scanned once is no problem")
+    func regexBudgetFollowsLength() throws {
+        let long = String(repeating: "ab ", count: 100_000)
+        #expect(try apply("regex_replace(\"\\s+\", \"\")", to: long)?.count == 200_000)
+        #expect(try apply("regex_match(\"[0-9]+\")", to: long) == nil)
     }
 
     @Test("remove_non_alphanumeric keeps letters, marks and digits of every script")
