@@ -279,57 +279,53 @@ struct IntegrityTests {
         }
     }
 
-    @Test("8. text that is not valid UTF-8 in a SQL_ASCII source fails its record; nothing is written altered")
-    func invalidTextFails() async throws {
+    /// The DEBTOR mapping (to the CRM) from an ERP database in SQL_ASCII, which stores any bytes
+    /// unchecked, as some legacy ERPs do.
+    private func withSQLASCIIERP(_ body: (OwnSchemaFixture) async throws -> Void) async throws {
         try await withMigratedDatabase { _, coordination in
             try await TestDatabase.with(encoding: "SQL_ASCII") { ascii in
                 try await SampleEndpoints.with(erpSchema: nil, crmSchema: OwnSchemaTables.crm) { sample in
                     let erp = try await ascii.connect()
                     defer { erp.close() }
                     try await erp.runScript(OwnSchemaTables.erp, name: "erp")
-                    try await erp.runScript("INSERT INTO debtor (name) VALUES (E'Caf\\xe9'), ('Plain')", name: "latin-1 bytes")
                     var environment = sample.environment
                     environment["COUPLET_ENDPOINT_ERP_URL"] = ascii.configuration.connectionString
                     try await coordination.runScript("INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
                     let f = OwnSchemaFixture(coordination: coordination, erp: erp, crm: sample.crm, endpoints: EndpointDirectory(environment: environment))
                     try await f.addMapping(direction: "to_integration")
-                    let counts = try await f.sync(.full)[.toIntegration]
-                    #expect(counts?.inserted == 1 && counts?.failed == 1, "\(String(describing: counts))")
-                    #expect(try await f.value(f.crm, "SELECT string_agg(name, ',') FROM client", as: String.self) == "Plain")
-                    #expect(try await f.errors().first?.message.contains("not valid UTF-8") == true)
+                    try await body(f)
                 }
             }
         }
     }
 
+    @Test("8. text that is not valid UTF-8 in a SQL_ASCII source fails its record; nothing is written altered")
+    func invalidTextFails() async throws {
+        try await withSQLASCIIERP { f in
+            try await f.erp.runScript("INSERT INTO debtor (name) VALUES (E'Caf\\xe9'), ('Plain')", name: "latin-1 bytes")
+            let counts = try await f.sync(.full)[.toIntegration]
+            #expect(counts?.inserted == 1 && counts?.failed == 1, "\(String(describing: counts))")
+            #expect(try await f.value(f.crm, "SELECT string_agg(name, ',') FROM client", as: String.self) == "Plain")
+            #expect(try await f.errors().first?.message.contains("not valid UTF-8") == true)
+        }
+    }
+
     @Test("8. verify never counts a pair in step on text that is not valid UTF-8, even where the replaced text equals the other side's")
     func invalidTextIsNotComparable() async throws {
-        try await withMigratedDatabase { _, coordination in
-            try await TestDatabase.with(encoding: "SQL_ASCII") { ascii in
-                try await SampleEndpoints.with(erpSchema: nil, crmSchema: OwnSchemaTables.crm) { sample in
-                    let erp = try await ascii.connect()
-                    defer { erp.close() }
-                    try await erp.runScript(OwnSchemaTables.erp, name: "erp")
-                    try await erp.runScript("INSERT INTO debtor (name) VALUES ('Cafe')", name: "debtor")
-                    var environment = sample.environment
-                    environment["COUPLET_ENDPOINT_ERP_URL"] = ascii.configuration.connectionString
-                    try await coordination.runScript("INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
-                    let f = OwnSchemaFixture(coordination: coordination, erp: erp, crm: sample.crm, endpoints: EndpointDirectory(environment: environment))
-                    try await f.addMapping(direction: "to_integration")
-                    #expect(try await f.sync(.full)[.toIntegration]?.inserted == 1)
-                    // The ERP's name becomes a Latin-1 byte; the CRM's, the character a lenient decoder would put in its place.
-                    try await erp.runScript("UPDATE debtor SET name = E'Caf\\xe9'", name: "latin-1 byte")
-                    try await sample.crm.runScript("UPDATE client SET name = 'Caf\u{FFFD}'", name: "replacement character")
-                    let report = try await MappingVerifier(coordination: coordination, endpoints: f.endpoints, logger: Logger(label: "test"))
-                        .verify(mapping: "DEBTOR")
-                    #expect(report.checked == 1 && report.inStep == 0 && report.foundProblems, "\(report)")
-                    guard case .notComparable(let reason)? = report.findings.first?.state else {
-                        Issue.record("expected a pair that is not comparable: \(report.findings)")
-                        return
-                    }
-                    #expect(reason.contains("not valid UTF-8"))
-                }
+        try await withSQLASCIIERP { f in
+            try await f.erp.runScript("INSERT INTO debtor (name) VALUES ('Cafe')", name: "debtor")
+            #expect(try await f.sync(.full)[.toIntegration]?.inserted == 1)
+            // The ERP's name becomes a Latin-1 byte; the CRM's, the character a lenient decoder would put in its place.
+            try await f.erp.runScript("UPDATE debtor SET name = E'Caf\\xe9'", name: "latin-1 byte")
+            try await f.crm.runScript("UPDATE client SET name = 'Caf\u{FFFD}'", name: "replacement character")
+            let report = try await MappingVerifier(coordination: f.coordination, endpoints: f.endpoints, logger: Logger(label: "test"))
+                .verify(mapping: "DEBTOR")
+            #expect(report.checked == 1 && report.inStep == 0 && report.foundProblems, "\(report)")
+            guard case .notComparable(let reason)? = report.findings.first?.state else {
+                Issue.record("expected a pair that is not comparable: \(report.findings)")
+                return
             }
+            #expect(reason.contains("not valid UTF-8"))
         }
     }
 }
