@@ -111,8 +111,8 @@ extension PairComparison {
     }
 
     /// The compared fields by their positions among `localColumns` and `integrationColumns`, when
-    /// every one of them travels as it is — no constant and no rule either way it travels —;
-    /// nil when one does not (or a column was not read).
+    /// every one of them travels as it is (no constant, and no rule either way it travels); nil
+    /// when one does not, or a column was not read.
     ///
     /// For such a mapping, a pair whose records hold only valid UTF-8 is in step exactly when
     /// each of these fields holds the same value on both sides: `differences` would find nothing

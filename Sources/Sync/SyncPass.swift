@@ -21,7 +21,8 @@ struct SyncPass {
     var createsUnmatched = false
     /// How a full run splits its records into chunks and shares them with helper jobs.
     var sharing = FullSyncSharing.alone
-    /// The mapping's other direction, whose writes left behind this pass records too (see `reconcileIntents`).
+    /// The pass of the mapping's other direction (none for a one-way mapping), whose writes left
+    /// behind this pass records too before it reads (see `reconcileIntents`).
     var otherDirection: [SyncPass] = []
 
     init(
