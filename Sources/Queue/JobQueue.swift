@@ -195,8 +195,8 @@ public enum JobQueue {
         ).single().decode((Bool, [Int64]).self)
     }
 
-    /// The running jobs of `workerID` that a person asked to cancel: what a listener that was not
-    /// listening (starting, reconnecting) may have missed.
+    /// The running jobs of `workerID` that a person asked to cancel (`couplet.cancel_job`): read when
+    /// a cancel notification arrives, and by a listener that was not listening (starting, reconnecting).
     static func cancelRequested(_ workerID: UUID, on connection: PostgresConnection) async throws -> [Int64] {
         try await connection.query(
             """

@@ -229,6 +229,10 @@ public final class JobWorker: Service, Sendable {
     }
 
     /// Wakes the claim loop when jobs arrive in one of its queues, and stops jobs a person cancelled.
+    ///
+    /// A cancel notification is a wake-up, not a command: anyone who may connect can send one, so
+    /// a job stops only when the database says it was cancelled (`couplet.cancel_job` set its
+    /// `cancel_requested_at`).
     private func listen() async throws {
         let connection = try await connect("couplet worker listener")
         var listening = false
@@ -240,14 +244,14 @@ public final class JobWorker: Service, Sendable {
                     listening = true
                     // Catch up on anything sent while not listening: new jobs, and cancels of jobs running here.
                     state.wakeUp.signal()
-                    for job in try await JobQueue.cancelRequested(id, on: connection) { state.requestStop(job) }
+                    try await stopCancelledJobs(on: connection)
                 }
-                for notification in try await connection.notifications(timeout: .seconds(30)) {
-                    if notification.channel == JobQueue.cancelChannel.parts[0], let job = Int64(notification.payload) {
-                        state.requestStop(job)
-                    } else if configuration.queues.contains(notification.payload) {
-                        state.wakeUp.signal()
-                    }
+                let notifications = try await connection.notifications(timeout: .seconds(30))
+                if notifications.contains(where: { $0.channel == JobQueue.cancelChannel.parts[0] }) {
+                    try await stopCancelledJobs(on: connection)
+                }
+                if notifications.contains(where: { $0.channel == JobQueue.wakeChannel.parts[0] && configuration.queues.contains($0.payload) }) {
+                    state.wakeUp.signal()
                 }
             } catch let error as PostgresError where error.code == .cancelled {
                 return
@@ -256,6 +260,11 @@ public final class JobWorker: Service, Sendable {
                 await recover(connection, after: error, doing: "listen for notifications")
             }
         }
+    }
+
+    /// Asks the jobs running here whose cancel a person requested in the database to stop.
+    private func stopCancelledJobs(on connection: PostgresConnection) async throws {
+        for job in try await JobQueue.cancelRequested(id, on: connection) { state.requestStop(job) }
     }
 
     // MARK: Connections

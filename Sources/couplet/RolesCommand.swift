@@ -16,7 +16,8 @@ struct RolesCommand: AsyncParsableCommand {
               CREATE ROLE couplet_worker_1 LOGIN PASSWORD '…';
               couplet roles grant couplet_worker couplet_worker_1
 
-            Granting needs a superuser, a role with CREATEROLE, or ADMIN OPTION on the role.
+            Only these roles may connect to the coordination database. Granting needs a superuser, \
+            a role with CREATEROLE, or ADMIN OPTION on the role.
             """,
         subcommands: [RolesGrantCommand.self, RolesRevokeCommand.self, RolesListCommand.self])
 }

@@ -3,6 +3,8 @@ import Postgres
 import PostgresTestSupport
 import Testing
 
+@testable import Queue
+
 /// A LOGIN role of one test's own, with a password that only a passfile holds.
 ///
 /// The test cluster authenticates with passwords. The login's password goes into a file of its own
@@ -152,6 +154,8 @@ struct RoleProcessTests {
                 let unknown = try await CoupletProcess.run(["roles", "grant", "pg_read_all_data", login.name], environment: environment)
                 #expect(unknown.status != 0)
                 #expect(unknown.standardError.contains("couplet_admin"), "\(unknown.standardError)")
+                // A login needs one of Couplet's roles to connect at all: as a reader it asks for more.
+                _ = try await CoupletProcess.run(["roles", "grant", "couplet_reader", login.name], environment: environment)
                 let asLogin = ["COUPLET_DATABASE_URL": try login.connectionString(like: database.configuration.connectionString)]
                 let selfService = try await CoupletProcess.run(["roles", "grant", "couplet_admin", login.name], environment: asLogin)
                 #expect(selfService.status != 0)
@@ -161,5 +165,56 @@ struct RoleProcessTests {
                 #expect(missing.standardError.contains(#"there is no role "Nobody Here": create the login first"#), "\(missing.standardError)")
             }
         }
+    }
+
+    @Test("a NOTIFY couplet_cancel from the availability user or a login with no Couplet role stops nothing; couplet.cancel_job still does, promptly")
+    func forgedCancel() async throws {
+        try await TestLogin.with { login in
+            try await WorkerFixture.with { fixture in
+                let worker = try fixture.startWorker(["--concurrency", "2"])
+                let asLogin = try login.connectionString(like: fixture.database.configuration.connectionString)
+                let sleeper = try await runningSleep(milliseconds: 5000, on: fixture)
+
+                let refused = await #expect(throws: PostgresError.self, "a login with no Couplet role may not connect") {
+                    let intruder = try await PostgresConnection.connect(asLogin)
+                    defer { intruder.close() }
+                    try await intruder.query("SELECT pg_notify('couplet_cancel', \(String(sleeper)))")
+                }
+                #expect(refused?.message.contains("permission denied for database") == true, "\(String(describing: refused))")
+                try await fixture.db.query("GRANT couplet_availability TO \(try PostgresIdentifier(login.name))")
+                let availability = try await PostgresConnection.connect(asLogin)
+                defer { availability.close() }
+                try await availability.query("SELECT pg_notify('couplet_cancel', \(String(sleeper)))")
+
+                #expect(try await eventually(within: .seconds(20)) {
+                    try await fixture.count("SELECT count(*) FROM couplet.jobs WHERE id = \(sleeper) AND state <> 'running'") == 1
+                })
+                let ended = try await fixture.db.query("SELECT state::text FROM couplet.jobs WHERE id = \(sleeper)").single().decode(String.self, at: 0)
+                #expect(ended == "completed", "a notification is a wake-up: the job ran to its end")
+
+                let cancelled = try await runningSleep(milliseconds: 60000, on: fixture)
+                let answer = try await fixture.db.acting(as: "couplet_admin") {
+                    try await fixture.db.query("SELECT couplet.cancel_job(\(cancelled))").single().decode(String.self, at: 0)
+                }
+                #expect(answer == "cancelling")
+                let cancelledAt = ContinuousClock.now
+                #expect(try await eventually(within: .seconds(10)) {
+                    try await fixture.count("SELECT count(*) FROM couplet.jobs WHERE id = \(cancelled) AND state = 'cancelled'") == 1
+                })
+                #expect(cancelledAt.duration(to: .now) < .seconds(6), "the worker heard the cancel (NOTIFY), not the 10 s heartbeat")
+                worker.terminate()
+                #expect(try await worker.waitForExit().status == 0)
+            }
+        }
+    }
+
+    /// Enqueues a `diagnostic.sleep` job of `milliseconds` and waits until a worker runs it; returns its id.
+    private func runningSleep(milliseconds: Int, on fixture: WorkerFixture) async throws -> Int64 {
+        let id = try await JobQueue.enqueue(
+            NewJob(kind: "diagnostic.sleep", argumentsJSON: #"{"milliseconds": \#(milliseconds)}"#), on: fixture.db)
+        #expect(try await eventually(within: .seconds(10)) {
+            try await fixture.count("SELECT count(*) FROM couplet.jobs WHERE id = \(id) AND state = 'running'") == 1
+        })
+        return id
     }
 }

@@ -206,4 +206,38 @@ struct RoleTests {
             #expect(callable == [], "a later migration must REVOKE EXECUTE ON its functions FROM PUBLIC and grant them by role")
         }
     }
+
+    @Test("PUBLIC may neither connect to the coordination database nor create temporary tables in it; Couplet's four roles may connect")
+    func databasePrivileges() async throws {
+        try await withMigratedDatabase { _, db in
+            let privileges = try await db.query(
+                """
+                SELECT r.name, has_database_privilege(r.name, current_database(), 'CONNECT'),
+                       has_database_privilege(r.name, current_database(), 'TEMP')
+                FROM unnest(ARRAY['public', 'couplet_admin', 'couplet_worker', 'couplet_reader', 'couplet_availability']) AS r(name)
+                ORDER BY r.name
+                """
+            ).map { "\(try $0.decode(String.self, at: 0)) \(try $0.decode(Bool.self, at: 1)) \(try $0.decode(Bool.self, at: 2))" }
+            #expect(privileges == [
+                "couplet_admin true false", "couplet_availability true false", "couplet_reader true false",
+                "couplet_worker true false", "public false false",
+            ])
+        }
+    }
+
+    @Test("every SECURITY DEFINER function belongs to a NOLOGIN role that is no superuser, not to the migrating user")
+    func definerOwners() async throws {
+        try await withMigratedDatabase { _, db in
+            let owners = try await db.query(
+                """
+                SELECT p.oid::regprocedure::text || ' owned by ' || r.rolname
+                       || CASE WHEN r.rolcanlogin THEN ' (LOGIN)' ELSE '' END || CASE WHEN r.rolsuper THEN ' (SUPERUSER)' ELSE '' END
+                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles r ON r.oid = p.proowner
+                WHERE n.nspname = 'couplet' AND p.prosecdef
+                ORDER BY 1
+                """
+            ).map { try $0.decode(String.self, at: 0) }
+            #expect(owners == ["couplet.item_availability(text) owned by couplet_definer"])
+        }
+    }
 }
