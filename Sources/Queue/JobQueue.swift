@@ -175,11 +175,11 @@ public enum JobQueue {
     }
 
     /// Proves the worker alive and extends the leases of all its running jobs in one round trip.
-    /// Returns whether the worker's row still exists and which of its jobs a person asked to cancel.
+    /// Returns whether the worker's row still exists and which of its attempts a person asked to cancel.
     static func heartbeat(
         _ workerID: UUID, lease: Duration, on connection: PostgresConnection
-    ) async throws -> (registered: Bool, cancelRequested: [Int64]) {
-        try await connection.query(
+    ) async throws -> (registered: Bool, cancelRequested: [JobAttemptID]) {
+        let (registered, jobs, attempts) = try await connection.query(
             """
             WITH worker AS (
                 UPDATE couplet.workers SET heartbeat_at = now() WHERE id = \(workerID) RETURNING id
@@ -189,21 +189,26 @@ public enum JobQueue {
                 RETURNING id, cancel_requested_at
             )
             SELECT EXISTS (SELECT 1 FROM worker),
-                   coalesce(array_agg(id) FILTER (WHERE cancel_requested_at IS NOT NULL), '{}')
+                   coalesce(array_agg(id) FILTER (WHERE cancel_requested_at IS NOT NULL), '{}'),
+                   coalesce(array_agg(attempt) FILTER (WHERE cancel_requested_at IS NOT NULL), '{}')
             FROM leases
             """, name: "heartbeat"
-        ).single().decode((Bool, [Int64]).self)
+        ).single().decode((Bool, [Int64], [Int]).self)
+        return (registered, zip(jobs, attempts).map { JobAttemptID(job: $0, attempt: $1) })
     }
 
     /// The running jobs of `workerID` that a person asked to cancel (`couplet.cancel_job`): read when
     /// a cancel notification arrives, and by a listener that was not listening (starting, reconnecting).
-    static func cancelRequested(_ workerID: UUID, on connection: PostgresConnection) async throws -> [Int64] {
+    static func cancelRequested(_ workerID: UUID, on connection: PostgresConnection) async throws -> [JobAttemptID] {
         try await connection.query(
             """
-            SELECT id FROM couplet.jobs
+            SELECT id, attempt FROM couplet.jobs
             WHERE worker_id = \(workerID) AND state = 'running' AND cancel_requested_at IS NOT NULL
             """, name: "cancel requests"
-        ).map { try $0.decode(Int64.self, at: 0) }
+        ).map { row in
+            let (job, attempt) = try row.decode((Int64, Int).self)
+            return JobAttemptID(job: job, attempt: attempt)
+        }
     }
 
     // MARK: Maintenance

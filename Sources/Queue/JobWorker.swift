@@ -146,9 +146,10 @@ public final class JobWorker: Service, Sendable {
         logger[metadataKey: "job"] = "\(job.id)"
         logger[metadataKey: "kind"] = "\(job.kind)"
         logger[metadataKey: "attempt"] = "\(job.attempt)"
-        let outcome = await JobExecution(job: job, registry: registry, stopRequest: state.stopRequest(for: job.id))
+        let attempt = JobAttemptID(job: job.id, attempt: job.attempt)
+        let outcome = await JobExecution(job: job, registry: registry, stopRequest: state.stopRequest(for: attempt))
             .run(context: JobContext(job: job, workerID: id, logger: logger, database: pool))
-        state.finished(job.id)
+        state.finished(attempt)
         if let error = outcome.error {
             logger.warning("job attempt failed", metadata: ["outcome": "\(outcome.state.rawValue)", "error": "\(error)"])
         } else {

@@ -1,15 +1,24 @@
 import Synchronization
 
+/// One attempt of a job: a stop request names the attempt, so that one meant for an attempt that
+/// already ended never stops the job's next attempt (a person's retry claimed by the same worker).
+struct JobAttemptID: Hashable, Sendable {
+    /// The job's id.
+    let job: Int64
+    /// The attempt's number, from 1.
+    let attempt: Int
+}
+
 /// What a worker's loops share: whether it is stopping, how many jobs run, their stop requests
 /// and the outcomes waiting to be written.
 final class WorkerState: Sendable {
     private struct Counters {
         var stopping = false
         var running = 0
-        var stopRequests: [Int64: WakeUp] = [:]
-        /// Stop requests for jobs without an attempt here yet, newest last: a cancel can arrive
-        /// between a claim's commit and its attempt's start. Bounded, since most name other workers' jobs.
-        var earlyStops: [Int64] = []
+        var stopRequests: [JobAttemptID: WakeUp] = [:]
+        /// Stop requests for attempts not running here, newest last: a cancel can arrive between a
+        /// claim's commit and its attempt's start. Bounded, since most name attempts that ended.
+        var earlyStops: [JobAttemptID] = []
     }
 
     /// How many stop requests for jobs not (yet) running here are kept.
@@ -32,7 +41,7 @@ final class WorkerState: Sendable {
     func started() { counters.withLock { $0.running += 1 } }
 
     /// A job's attempt ended: frees its slot and wakes the claim loop.
-    func finished(_ job: Int64) {
+    func finished(_ job: JobAttemptID) {
         counters.withLock { counters in
             counters.running -= 1
             counters.stopRequests[job] = nil
@@ -40,9 +49,9 @@ final class WorkerState: Sendable {
         wakeUp.signal()
     }
 
-    /// The signal that asks the running job `job` to stop, created on first use (already signalled
-    /// when the stop was requested before the attempt started).
-    func stopRequest(for job: Int64) -> WakeUp {
+    /// The signal that asks the running attempt `job` to stop, created on first use (already
+    /// signalled when the stop was requested before the attempt started).
+    func stopRequest(for job: JobAttemptID) -> WakeUp {
         counters.withLock { counters in
             if let existing = counters.stopRequests[job] { return existing }
             let request = WakeUp()
@@ -55,8 +64,8 @@ final class WorkerState: Sendable {
         }
     }
 
-    /// Asks the job `job` to stop: at once if it runs here, else when its attempt starts here (if it does).
-    func requestStop(_ job: Int64) {
+    /// Asks the attempt `job` to stop: at once if it runs here, else when it starts here (if it does).
+    func requestStop(_ job: JobAttemptID) {
         let request = counters.withLock { counters -> WakeUp? in
             if let request = counters.stopRequests[job] { return request }
             counters.earlyStops.append(job)
