@@ -186,7 +186,7 @@ public enum JobQueue {
             ), leases AS (
                 UPDATE couplet.jobs SET lease_expires_at = now() + \(lease)
                 WHERE worker_id = \(workerID) AND state = 'running'
-                RETURNING id, cancel_requested_at
+                RETURNING id, attempt, cancel_requested_at
             )
             SELECT EXISTS (SELECT 1 FROM worker),
                    coalesce(array_agg(id) FILTER (WHERE cancel_requested_at IS NOT NULL), '{}'),
