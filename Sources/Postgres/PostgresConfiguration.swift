@@ -1,48 +1,72 @@
-import CLibPQ
 import Foundation
 
 /// Where and how to connect: a `postgres://` URL or a libpq keyword string (`host=… dbname=…`).
 ///
-/// The text is kept private. `description` shows user, host, port and database only, and every
-/// message derived from libpq is scrubbed of the password before it can reach an error or a log.
+/// The string is parsed once, here; an invalid one is refused with the setting that is wrong and
+/// none of its text. `description` shows user, host, port and database only, and every message
+/// derived from libpq is scrubbed of every setting's value before it can reach an error or a log.
 public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     /// The full connection string, password included: hand it only to a child process's environment
     /// (`COUPLET_DATABASE_URL`), never to a log, an argument list or a message.
     public let connectionString: String
-    private let options: [String: String]
+    /// The decoded settings, in order, as libpq receives them.
+    let settings: [ConnectionSetting]
 
-    /// Validates a connection string with libpq's own parser; the error never repeats the string.
-    public init(_ connectionString: String) throws(PostgresError) {
-        var errorMessage: UnsafeMutablePointer<CChar>?
-        guard let parsed = PQconninfoParse(connectionString, &errorMessage) else {
-            let reason = errorMessage.map { String(cString: $0) } ?? "unreadable"
-            PQfreemem(errorMessage)
-            let scrubbed = Self.scrub(reason, secrets: Self.urlPasswords(in: connectionString))
-            throw PostgresError(
-                .invalidConfiguration,
-                message: "invalid connection string: \(scrubbed.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        defer { PQconninfoFree(parsed) }
-        var options: [String: String] = [:]
-        var option = parsed
-        while let keyword = option.pointee.keyword {
-            if let value = option.pointee.val { options[String(cString: keyword)] = String(cString: value) }
-            option += 1
+    /// Parses a connection string; an error names `source` (the variable or option it came from)
+    /// and the part that is wrong, never any of the string's text.
+    public init(_ connectionString: String, source: String = "the connection string") throws(PostgresError) {
+        do {
+            self.settings = try ConnectionStringParser.parse(connectionString)
+        } catch {
+            throw PostgresError(.invalidConfiguration, message: "\(source) is not a valid connection string: \(error)")
         }
         self.connectionString = connectionString
-        self.options = options
+    }
+
+    private init(settings: [ConnectionSetting]) {
+        self.settings = settings
+        self.connectionString = settings.map { "\($0.keyword)='\(Self.escapeKeywordValue($0.value))'" }.joined(separator: " ")
+    }
+
+    /// The configuration in the environment variable `variable`, or in the file that `variable_FILE`
+    /// names (systemd credentials, Kubernetes secret mounts); nil when neither is set.
+    public static func fromEnvironment(_ variable: String, in environment: [String: String]) throws(PostgresError)
+        -> PostgresConfiguration?
+    {
+        let fileVariable = variable + "_FILE"
+        switch (environment[variable].flatMap(\.nonEmpty), environment[fileVariable].flatMap(\.nonEmpty)) {
+        case (nil, nil):
+            return nil
+        case (let text?, nil):
+            return try PostgresConfiguration(text, source: variable)
+        case (nil, let path?):
+            return try PostgresConfiguration(readSecret(path, variable: fileVariable), source: fileVariable)
+        case (_?, _?):
+            throw PostgresError(.invalidConfiguration, message: "set \(variable) or \(fileVariable), not both")
+        }
+    }
+
+    private static func readSecret(_ path: String, variable: String) throws(PostgresError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PostgresError(.invalidConfiguration, message: "\(variable) cannot be read: no readable file at \(path)")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func value(of keyword: String) -> String? {
+        settings.last { $0.keyword == keyword }.flatMap(\.value.nonEmpty)
     }
 
     /// The user name, if the string names one.
-    public var user: String? { options["user"] }
+    public var user: String? { value(of: "user") }
     /// The host, if the string names one.
-    public var host: String? { options["host"] ?? options["hostaddr"] }
+    public var host: String? { value(of: "host") ?? value(of: "hostaddr") }
     /// The port, if the string names one.
-    public var port: String? { options["port"] }
+    public var port: String? { value(of: "port") }
     /// The database name, if the string names one.
-    public var database: String? { options["dbname"] }
+    public var database: String? { value(of: "dbname") }
     /// True when the string itself carries a password (which a process list would show on a command line).
-    public var containsPassword: Bool { options["password"] != nil }
+    public var containsPassword: Bool { value(of: "password") != nil }
 
     /// `user@host:port/database`, without the password.
     public var description: String {
@@ -51,35 +75,42 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
 
     /// The same server with another database: for tools and tests that create databases.
     public func replacingDatabase(with database: String) -> PostgresConfiguration {
-        var keywords = options.filter { $0.key != "dbname" }
-        keywords["dbname"] = database
-        let text = keywords.sorted { $0.key < $1.key }.map { "\($0.key)='\(Self.escapeKeywordValue($0.value))'" }
-        // The keyword form was produced from values libpq already parsed, so it parses again.
-        return try! PostgresConfiguration(text.joined(separator: " "))
+        PostgresConfiguration(settings: settings.filter { $0.keyword != "dbname" } + [ConnectionSetting(keyword: "dbname", value: database)])
     }
 
-    /// Removes the password from a libpq message.
+    /// A libpq message with every setting's value replaced by `<keyword>`: libpq echoes values (a
+    /// host, a user, a password pasted into the wrong setting), and none may reach an error or a log.
     func scrub(_ message: String) -> String {
-        Self.scrub(message, secrets: [options["password"]].compactMap { $0 } + Self.urlPasswords(in: connectionString))
+        Self.replacing(settings, in: message)
     }
 
-    private static func scrub(_ message: String, secrets: [String]) -> String {
-        secrets.filter { !$0.isEmpty }.reduce(message) { $0.replacingOccurrences(of: $1, with: "********") }
+    /// A server's message with the password replaced: the server never saw the other values' secrets.
+    func scrubPassword(_ message: String) -> String {
+        Self.replacing(settings.filter { $0.keyword == "password" }, in: message)
     }
 
-    /// The password of `scheme://user:password@host`, as written and percent-decoded, even when the
-    /// rest of the string does not parse.
-    private static func urlPasswords(in text: String) -> [String] {
-        guard let scheme = text.range(of: "://") else { return [] }
-        let authorityEnd = text[scheme.upperBound...].firstIndex { $0 == "/" || $0 == "?" } ?? text.endIndex
-        guard let at = text.range(of: "@", options: .backwards, range: scheme.upperBound..<authorityEnd),
-            let colon = text.range(of: ":", range: scheme.upperBound..<at.lowerBound)
-        else { return [] }
-        let password = String(text[colon.upperBound..<at.lowerBound])
-        return [password, password.removingPercentEncoding].compactMap { $0 }
+    /// Replaces each value in one pass, longest first, so that a placeholder is never replaced again.
+    private static func replacing(_ settings: [ConnectionSetting], in message: String) -> String {
+        let candidates = settings.filter { !$0.value.isEmpty }.sorted { $0.value.count > $1.value.count }
+        var result = ""
+        var rest = Substring(message)
+        while let character = rest.first {
+            if let match = candidates.first(where: { rest.hasPrefix($0.value) }) {
+                result += "<\(match.keyword)>"
+                rest = rest.dropFirst(match.value.count)
+            } else {
+                result.append(character)
+                rest = rest.dropFirst()
+            }
+        }
+        return result
     }
 
     private static func escapeKeywordValue(_ value: String) -> String {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
     }
+}
+
+extension String {
+    fileprivate var nonEmpty: String? { isEmpty ? nil : self }
 }

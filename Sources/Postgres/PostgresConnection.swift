@@ -63,11 +63,13 @@ public final class PostgresConnection: Sendable {
     private init(
         _ configuration: PostgresConfiguration, applicationName: String, usesPreparedStatements: Bool, queue: DispatchQueue
     ) throws {
-        // connect_timeout comes first so that the connection string may override it; both arrays end in NULL.
-        let keywords = ["connect_timeout", "dbname", "fallback_application_name", nil]
-        let values = ["10", configuration.connectionString, applicationName, nil]
+        // The defaults come first so that the connection string may override them; both arrays end in
+        // NULL. The settings are already parsed, so libpq must not expand dbname as a string again.
+        let settings = configuration.settings
+        let keywords = ["connect_timeout", "fallback_application_name"] + settings.map(\.keyword) + [nil]
+        let values = ["10", applicationName] + settings.map(\.value) + [nil]
         let connection = Self.withCStrings(keywords) { keywordPointers in
-            Self.withCStrings(values) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 1) }
+            Self.withCStrings(values) { valuePointers in PQconnectdbParams(keywordPointers, valuePointers, 0) }
         }
         guard let connection, PQstatus(connection) == CONNECTION_OK else {
             let reason = connection.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
@@ -435,7 +437,7 @@ public final class PostgresConnection: Sendable {
         }
         let broken = PQstatus(connection) != CONNECTION_OK
         var error = PostgresError(
-            broken ? .connectionClosed : .server, message: configuration.scrub(message),
+            broken ? .connectionClosed : .server, message: configuration.scrubPassword(message),
             sqlState: field(CLIBPQ_DIAG_SQLSTATE), detail: field(CLIBPQ_DIAG_MESSAGE_DETAIL),
             hint: field(CLIBPQ_DIAG_MESSAGE_HINT), statementName: statementName)
         error.constraintName = field(CLIBPQ_DIAG_CONSTRAINT_NAME)

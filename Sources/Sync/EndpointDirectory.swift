@@ -1,10 +1,11 @@
 import Foundation
 import Postgres
 
-/// Finds endpoints' connection strings: `COUPLET_ENDPOINT_<NAME>_URL` in the environment.
+/// Finds endpoints' connection strings: `COUPLET_ENDPOINT_<NAME>_URL` in the environment, or the
+/// file `COUPLET_ENDPOINT_<NAME>_URL_FILE` names (systemd credentials, Kubernetes secret mounts).
 ///
 /// Connection strings are never stored in a table, a job, a log or an error; messages name the
-/// endpoint and the variable only.
+/// endpoint, the variable and the part that is wrong only.
 public struct EndpointDirectory: Sendable {
     private let environment: [String: String]
 
@@ -16,13 +17,14 @@ public struct EndpointDirectory: Sendable {
     /// The variable that names `endpoint`'s connection string.
     public static func variable(for endpoint: String) -> String { "COUPLET_ENDPOINT_\(endpoint.uppercased())_URL" }
 
-    /// The configuration of `endpoint`, or a clear error naming the missing variable.
+    /// The configuration of `endpoint`, or a clear error naming the missing or invalid variable.
     public func configuration(of endpoint: String) throws -> PostgresConfiguration {
         let variable = Self.variable(for: endpoint)
-        guard let text = environment[variable], !text.isEmpty else {
-            throw SyncFailure(code: .configuration, message: "endpoint \(endpoint) has no connection string: set \(variable)")
+        guard let configuration = try PostgresConfiguration.fromEnvironment(variable, in: environment) else {
+            throw SyncFailure(
+                code: .configuration, message: "endpoint \(endpoint) has no connection string: set \(variable) or \(variable)_FILE")
         }
-        return try PostgresConfiguration(text)
+        return configuration
     }
 
     /// A session on `endpoint`, in UTC so that timestamps read as text compare and transform alike.

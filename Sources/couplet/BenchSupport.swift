@@ -4,11 +4,11 @@ import Postgres
 /// What the benchmarks share: a throwaway database on the chosen server, child worker processes,
 /// and memory readings from /proc.
 enum BenchSupport {
-    /// The server to measure on: --database-url or COUPLET_DATABASE_URL, else the repository's
+    /// The server to measure on: --database-url, COUPLET_DATABASE_URL or COUPLET_DATABASE_URL_FILE, else the repository's
     /// local cluster (`deploy/local-postgres start`, run from the current folder).
     static func server(_ global: GlobalOptions) throws -> PostgresConfiguration {
-        if global.databaseURL != nil || ProcessInfo.processInfo.environment["COUPLET_DATABASE_URL"] != nil {
-            return try global.databaseConfiguration()
+        if global.isDatabaseConfigured {
+            return try global.databaseConfiguration(global.makeLogger("couplet.bench"))
         }
         let script = URL(fileURLWithPath: "deploy/local-postgres")
         guard FileManager.default.isExecutableFile(atPath: script.path) else {

@@ -24,14 +24,31 @@ struct GlobalOptions: ParsableArguments {
             discussion: "Defaults to $COUPLET_LOG_FORMAT, else human.", valueName: "format"))
     var logFormat: LogFormat?
 
-    /// The database configuration from the flag or the environment; a clear error when neither is set.
-    func databaseConfiguration() throws -> PostgresConfiguration {
-        guard let text = databaseURL ?? ProcessInfo.processInfo.environment["COUPLET_DATABASE_URL"] else {
-            throw ValidationError(
-                "No coordination database: set COUPLET_DATABASE_URL or pass --database-url (deploy/local-postgres url prints one for a local cluster).")
+    /// The database configuration from the flag, `COUPLET_DATABASE_URL` or the file
+    /// `COUPLET_DATABASE_URL_FILE` names; a clear error when none is set. Warns on `logger` when
+    /// the flag carries a password, which the process list shows to every local user.
+    func databaseConfiguration(_ logger: Logger) throws -> PostgresConfiguration {
+        if let databaseURL {
+            let configuration = try PostgresConfiguration(databaseURL, source: "--database-url")
+            if configuration.containsPassword {
+                logger.warning(
+                    "the --database-url password is visible in the process list; prefer COUPLET_DATABASE_URL_FILE, COUPLET_DATABASE_URL or ~/.pgpass")
+            }
+            return configuration
         }
-        return try PostgresConfiguration(text)
+        guard let configuration = try PostgresConfiguration.fromEnvironment("COUPLET_DATABASE_URL", in: Self.environment) else {
+            throw ValidationError(
+                "No coordination database: set COUPLET_DATABASE_URL or COUPLET_DATABASE_URL_FILE, or pass --database-url (deploy/local-postgres url prints one for a local cluster).")
+        }
+        return configuration
     }
+
+    /// Whether a coordination database is given (flag or environment), for commands that can do without one.
+    var isDatabaseConfigured: Bool {
+        databaseURL != nil || ["COUPLET_DATABASE_URL", "COUPLET_DATABASE_URL_FILE"].contains { Self.environment[$0]?.isEmpty == false }
+    }
+
+    private static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// Sets up logging once per process and returns a logger labelled `label`.
     func makeLogger(_ label: String) throws -> Logger {
@@ -52,13 +69,9 @@ struct GlobalOptions: ParsableArguments {
         return value
     }
 
-    /// Connects to the coordination database, warning once when the password came on the command line.
+    /// Connects to the coordination database, warning when the password came on the command line.
     func connect(_ logger: Logger, applicationName: String = "couplet") async throws -> PostgresConnection {
-        let configuration = try databaseConfiguration()
-        if databaseURL != nil, configuration.containsPassword {
-            logger.warning("the --database-url password is visible in the process list; prefer COUPLET_DATABASE_URL or ~/.pgpass")
-        }
-        return try await PostgresConnection.connect(configuration, applicationName: applicationName)
+        try await PostgresConnection.connect(databaseConfiguration(logger), applicationName: applicationName)
     }
 }
 

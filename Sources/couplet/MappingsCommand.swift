@@ -196,10 +196,3 @@ struct MappingsApplyText {
         return dryRun ? "\(file) (dry run, nothing written): \(text)" : "\(file): \(text)"
     }
 }
-
-extension GlobalOptions {
-    /// Whether a coordination database is given (flag or environment), for commands that can do without one.
-    var isDatabaseConfigured: Bool {
-        databaseURL != nil || ProcessInfo.processInfo.environment["COUPLET_DATABASE_URL"].map { !$0.isEmpty } == true
-    }
-}

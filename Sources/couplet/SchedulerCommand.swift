@@ -54,7 +54,7 @@ struct SchedulerCommand: AsyncParsableCommand {
         configuration.misfireThreshold = misfireThreshold
         configuration.listensForNotifications = !pollOnly
         let scheduler = Scheduler(
-            configuration: configuration, database: try global.databaseConfiguration(), clock: try clock(), logger: logger)
+            configuration: configuration, database: try global.databaseConfiguration(logger), clock: try clock(), logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup)],

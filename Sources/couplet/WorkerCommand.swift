@@ -78,7 +78,7 @@ struct WorkerCommand: AsyncParsableCommand {
         SyncJobs.register(in: &registry)
         SalesIntegrationJobs.register(in: &registry)
         let worker = JobWorker(
-            configuration: configuration, registry: registry, database: try global.databaseConfiguration(), logger: logger)
+            configuration: configuration, registry: registry, database: try global.databaseConfiguration(logger), logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],

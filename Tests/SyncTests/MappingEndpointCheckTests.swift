@@ -201,8 +201,8 @@ struct MappingEndpointCheckTests {
         let check = MappingEndpointCheck(endpoints: EndpointDirectory(environment: [:]))
         let problems = await check.problems(in: try MappingFile.parse(customerFile(), file: "m.yaml"))
         #expect(problems.map(\.description) == [
-            "m.yaml:2:5: endpoint erp has no connection string: set COUPLET_ENDPOINT_ERP_URL",
-            "m.yaml:3:5: endpoint crm has no connection string: set COUPLET_ENDPOINT_CRM_URL",
+            "m.yaml:2:5: endpoint erp has no connection string: set COUPLET_ENDPOINT_ERP_URL or COUPLET_ENDPOINT_ERP_URL_FILE",
+            "m.yaml:3:5: endpoint crm has no connection string: set COUPLET_ENDPOINT_CRM_URL or COUPLET_ENDPOINT_CRM_URL_FILE",
         ])
     }
 }
