@@ -49,7 +49,7 @@ struct MigrateCommandTests {
     func missingDatabase() async throws {
         let outcome = try await CoupletProcess.run(["migrate"])
         #expect(outcome.status != 0)
-        #expect(outcome.standardError.contains("set COUPLET_DATABASE_URL or pass --database-url"))
+        #expect(outcome.standardError.contains("set COUPLET_DATABASE_URL or COUPLET_DATABASE_URL_FILE, or pass --database-url"))
     }
 
     @Test("a wrong password is reported without the password, on any channel")
