@@ -107,7 +107,7 @@ let package = Package(
         ),
         .target(
             name: "PostgresTestSupport",
-            dependencies: ["Postgres", "CoupletSchema"],
+            dependencies: ["Postgres", "CoupletSchema", "Demo"],
             path: "Tests/PostgresTestSupport"
         ),
         .testTarget(

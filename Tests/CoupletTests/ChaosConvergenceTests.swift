@@ -608,6 +608,25 @@ struct ChaosConvergenceTests {
     }
 }
 
+/// A migrated coordination database, the debtor and client endpoints, and the DEBTOR mapping
+/// applied from `yaml` by `couplet mappings apply`: where each findings scenario starts.
+private func withDebtorMapping(
+    _ yaml: String, _ body: (PostgresConnection, SampleEndpoints, [String: String]) async throws -> Void
+) async throws {
+    try await withMigratedDatabase { coordinationDatabase, coordination in
+        try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
+            var environment = sample.environment
+            environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
+            let file = FileManager.default.temporaryDirectory.appending(path: "chaos-finding-\(UUID().uuidString).yaml")
+            try yaml.write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let applied = try await CoupletProcess.run(["mappings", "apply", file.path], environment: environment)
+            try #require(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
+            try await body(coordination, sample, environment)
+        }
+    }
+}
+
 /// The smallest scenarios behind what the chaos round found; each failed before its fix.
 @Suite("Chaos convergence findings", .serialized)
 struct ChaosFindings {
@@ -618,28 +637,19 @@ struct ChaosFindings {
     /// with no failure, for ever. A field carried both ways is now in step when it agrees either way.
     @Test("a CRM name inserted into the ERP trimmed: the pair is in step for the engine and for verify")
     func paddedCRMNameIsNotDrift() async throws {
-        try await withMigratedDatabase { coordinationDatabase, coordination in
-            try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
-                var environment = sample.environment
-                environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
-                let file = FileManager.default.temporaryDirectory.appending(path: "chaos-finding-\(UUID().uuidString).yaml")
-                try debtorMappingsYAML().write(to: file, atomically: true, encoding: .utf8)
-                defer { try? FileManager.default.removeItem(at: file) }
-                let applied = try await CoupletProcess.run(["mappings", "apply", file.path], environment: environment)
-                try #require(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
-                try await sample.crm.query("INSERT INTO client (name) VALUES (' Acme 2  ')")
-                let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: environment)
-                let first = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
-                #expect(first.status == 0 && first.standardOutput.contains("1 inserted"), "\(first.standardOutput)")
-                #expect(try await sample.erp.query("SELECT name FROM debtor").single().decode(String.self, at: 0) == "Acme 2")
-                let again = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
-                #expect(!again.standardOutput.contains("modified, ") || again.standardOutput.contains("0 inserted, 0 modified"),
-                        "the engine leaves the pair alone: \(again.standardOutput)")
-                let verify = try await CoupletProcess.run(["verify", "DEBTOR"], environment: environment)
-                #expect(verify.status == 0, "\(verify.standardOutput)")
-                worker.terminate()
-                _ = try await worker.waitForExit()
-            }
+        try await withDebtorMapping(debtorMappingsYAML()) { _, sample, environment in
+            try await sample.crm.query("INSERT INTO client (name) VALUES (' Acme 2  ')")
+            let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: environment)
+            let first = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
+            #expect(first.status == 0 && first.standardOutput.contains("1 inserted"), "\(first.standardOutput)")
+            #expect(try await sample.erp.query("SELECT name FROM debtor").single().decode(String.self, at: 0) == "Acme 2")
+            let again = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
+            #expect(!again.standardOutput.contains("modified, ") || again.standardOutput.contains("0 inserted, 0 modified"),
+                    "the engine leaves the pair alone: \(again.standardOutput)")
+            let verify = try await CoupletProcess.run(["verify", "DEBTOR"], environment: environment)
+            #expect(verify.status == 0, "\(verify.standardOutput)")
+            worker.terminate()
+            _ = try await worker.waitForExit()
         }
     }
 }
@@ -657,35 +667,25 @@ struct ChaosPagingFindings {
     /// transaction — skipped records too.) The outputs now carry names of their own.
     @Test("a full sync of an integer-keyed table larger than batch_size carries every record")
     func fullSyncPagesByTheKeysOwnOrder() async throws {
-        try await withMigratedDatabase { coordinationDatabase, _ in
-            try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
-                var environment = sample.environment
-                environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
-                let file = FileManager.default.temporaryDirectory.appending(path: "chaos-paging-\(UUID().uuidString).yaml")
-                try debtorMappingsYAML(batchSize: 10)
-                    .write(to: file, atomically: true, encoding: .utf8)
-                defer { try? FileManager.default.removeItem(at: file) }
-                let applied = try await CoupletProcess.run(["mappings", "apply", file.path], environment: environment)
-                try #require(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
-                try await sample.erp.query("INSERT INTO debtor (name) SELECT 'Debtor ' || n FROM generate_series(1, 20) n")
-                let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: environment)
-                let full = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
-                #expect(full.status == 0, "\(full.standardError)")
-                let missing = try await sample.crm.query(
-                    "SELECT coalesce(string_agg(n::text, ',' ORDER BY n), '') FROM generate_series(1, 20) n WHERE n::text NOT IN (SELECT number FROM client WHERE number IS NOT NULL)"
-                ).single().decode(String.self, at: 0)
-                #expect(missing == "", "debtors never carried to the CRM: \(missing); \(full.standardOutput)")
+        try await withDebtorMapping(debtorMappingsYAML(batchSize: 10)) { _, sample, environment in
+            try await sample.erp.query("INSERT INTO debtor (name) SELECT 'Debtor ' || n FROM generate_series(1, 20) n")
+            let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: environment)
+            let full = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
+            #expect(full.status == 0, "\(full.standardError)")
+            let missing = try await sample.crm.query(
+                "SELECT coalesce(string_agg(n::text, ',' ORDER BY n), '') FROM generate_series(1, 20) n WHERE n::text NOT IN (SELECT number FROM client WHERE number IS NOT NULL)"
+            ).single().decode(String.self, at: 0)
+            #expect(missing == "", "debtors never carried to the CRM: \(missing); \(full.standardOutput)")
 
-                try await sample.erp.query("INSERT INTO debtor (name) SELECT 'Import ' || n FROM generate_series(1, 100) n")
-                let delta = try await CoupletProcess.run(["sync", "DEBTOR", "--wait"], environment: environment)
-                #expect(delta.status == 0, "\(delta.standardError)")
-                let deltaMissing = try await sample.crm.query(
-                    "SELECT coalesce(string_agg(n::text, ',' ORDER BY n), '') FROM generate_series(21, 120) n WHERE n::text NOT IN (SELECT number FROM client WHERE number IS NOT NULL)"
-                ).single().decode(String.self, at: 0)
-                #expect(deltaMissing == "", "imported debtors (one transaction) a delta never carried: \(deltaMissing); \(delta.standardOutput)")
-                worker.terminate()
-                _ = try await worker.waitForExit()
-            }
+            try await sample.erp.query("INSERT INTO debtor (name) SELECT 'Import ' || n FROM generate_series(1, 100) n")
+            let delta = try await CoupletProcess.run(["sync", "DEBTOR", "--wait"], environment: environment)
+            #expect(delta.status == 0, "\(delta.standardError)")
+            let deltaMissing = try await sample.crm.query(
+                "SELECT coalesce(string_agg(n::text, ',' ORDER BY n), '') FROM generate_series(21, 120) n WHERE n::text NOT IN (SELECT number FROM client WHERE number IS NOT NULL)"
+            ).single().decode(String.self, at: 0)
+            #expect(deltaMissing == "", "imported debtors (one transaction) a delta never carried: \(deltaMissing); \(delta.standardOutput)")
+            worker.terminate()
+            _ = try await worker.waitForExit()
         }
     }
 }
@@ -707,99 +707,81 @@ struct ChaosRestoreFindings {
     @Test("a person's edit of a client the engine inserted but had not yet coupled when it was killed is carried to the ERP",
           arguments: ["DE", nil] as [String?])
     func editAfterUnrecordedInsert(erpCountry: String?) async throws {
-        try await withMigratedDatabase { coordinationDatabase, coordination in
-            try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
-                var environment = sample.environment
-                environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
-                let file = FileManager.default.temporaryDirectory.appending(path: "chaos-edit-\(UUID().uuidString).yaml")
-                try debtorMappingsYAML().write(to: file, atomically: true, encoding: .utf8)
-                defer { try? FileManager.default.removeItem(at: file) }
-                let applied = try await CoupletProcess.run(["mappings", "apply", file.path], environment: environment)
-                try #require(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
-                try await sample.erp.query("INSERT INTO debtor (name, country) VALUES ('Acme', \(erpCountry))")
+        try await withDebtorMapping(debtorMappingsYAML()) { coordination, sample, environment in
+            try await sample.erp.query("INSERT INTO debtor (name, country) VALUES ('Acme', \(erpCountry))")
 
-                let locker = try await PostgresConnection.connect(coordination.configuration)
-                defer { locker.close() }
-                try await locker.runScript("BEGIN; LOCK TABLE couplet.couplings IN EXCLUSIVE MODE", name: "hold couplings")
-                let first = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
-                _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: environment)
-                #expect(try await eventually(within: .seconds(30), every: .milliseconds(50)) {
-                    let written = try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1
-                    let waiting = try await coordination.query(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                    ).single().decode(Int.self, at: 0)
-                    return written && waiting > 0
-                }, "the worker inserted the client and waits to save the coupling")
-                try await sample.crm.query("UPDATE client SET country = 'US'")
-                first.kill()
-                _ = try await first.waitForExit()
-                try await locker.runScript("ROLLBACK", name: "release")
+            let locker = try await PostgresConnection.connect(coordination.configuration)
+            defer { locker.close() }
+            try await locker.runScript("BEGIN; LOCK TABLE couplet.couplings IN EXCLUSIVE MODE", name: "hold couplings")
+            let first = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
+            _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: environment)
+            #expect(try await eventually(within: .seconds(30), every: .milliseconds(50)) {
+                let written = try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1
+                let waiting = try await coordination.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                ).single().decode(Int.self, at: 0)
+                return written && waiting > 0
+            }, "the worker inserted the client and waits to save the coupling")
+            try await sample.crm.query("UPDATE client SET country = 'US'")
+            first.kill()
+            _ = try await first.waitForExit()
+            try await locker.runScript("ROLLBACK", name: "release")
 
-                let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
-                #expect(try await eventually(within: .seconds(60), every: .milliseconds(200)) {
-                    try await coordination.query("SELECT count(*) FROM couplet.jobs WHERE state IN ('available', 'running', 'retryable')")
-                        .single().decode(Int.self, at: 0) == 0
-                })
-                _ = try await CoupletProcess.run(["sync", "DEBTOR", "--wait"], environment: environment)
-                _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
-                let country = try await sample.erp.query("SELECT country::text FROM debtor").single().decode(String?.self, at: 0)
-                let verify = try await CoupletProcess.run(["verify", "DEBTOR"], environment: environment)
-                #expect(try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1, "no duplicate")
-                #expect(country == "US", "the person's CRM edit reaches the ERP")
-                #expect(verify.status == 0, "\(verify.standardOutput)")
-                second.terminate()
-                _ = try await second.waitForExit()
-            }
+            let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
+            #expect(try await eventually(within: .seconds(60), every: .milliseconds(200)) {
+                try await coordination.query("SELECT count(*) FROM couplet.jobs WHERE state IN ('available', 'running', 'retryable')")
+                    .single().decode(Int.self, at: 0) == 0
+            })
+            _ = try await CoupletProcess.run(["sync", "DEBTOR", "--wait"], environment: environment)
+            _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
+            let country = try await sample.erp.query("SELECT country::text FROM debtor").single().decode(String?.self, at: 0)
+            let verify = try await CoupletProcess.run(["verify", "DEBTOR"], environment: environment)
+            #expect(try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1, "no duplicate")
+            #expect(country == "US", "the person's CRM edit reaches the ERP")
+            #expect(verify.status == 0, "\(verify.standardOutput)")
+            second.terminate()
+            _ = try await second.waitForExit()
         }
     }
 
     @Test("a worker killed after restoring a deleted client, before saving the coupling: the rerun couples the restored client")
     func interruptedRestore() async throws {
-        try await withMigratedDatabase { coordinationDatabase, coordination in
-            try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
-                var environment = sample.environment
-                environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
-                let file = FileManager.default.temporaryDirectory.appending(path: "chaos-restore-\(UUID().uuidString).yaml")
-                try debtorMappingsYAML(deletionConflict: "restore").write(to: file, atomically: true, encoding: .utf8)
-                defer { try? FileManager.default.removeItem(at: file) }
-                let applied = try await CoupletProcess.run(["mappings", "apply", file.path], environment: environment)
-                try #require(applied.status == 0, "\(applied.standardOutput)\(applied.standardError)")
-                try await sample.crm.query("INSERT INTO client (name) VALUES ('Acme')")
-                let first = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
-                let full = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
-                #expect(full.status == 0 && full.standardOutput.contains("1 inserted"), "\(full.standardOutput)")
-                try await sample.crm.query("DELETE FROM client")
+        try await withDebtorMapping(debtorMappingsYAML(deletionConflict: "restore")) { coordination, sample, environment in
+            try await sample.crm.query("INSERT INTO client (name) VALUES ('Acme')")
+            let first = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
+            let full = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
+            #expect(full.status == 0 && full.standardOutput.contains("1 inserted"), "\(full.standardOutput)")
+            try await sample.crm.query("DELETE FROM client")
 
-                let locker = try await PostgresConnection.connect(coordination.configuration)
-                defer { locker.close() }
-                try await locker.runScript("BEGIN; LOCK TABLE couplet.couplings IN EXCLUSIVE MODE", name: "hold couplings")
-                _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: environment)
-                #expect(try await eventually(within: .seconds(30), every: .milliseconds(50)) {
-                    let restored = try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1
-                    let waiting = try await coordination.query(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                    ).single().decode(Int.self, at: 0)
-                    return restored && waiting > 0
-                }, "the worker restored the client and waits to save the coupling")
-                first.kill()
-                _ = try await first.waitForExit()
-                try await locker.runScript("ROLLBACK", name: "release")
+            let locker = try await PostgresConnection.connect(coordination.configuration)
+            defer { locker.close() }
+            try await locker.runScript("BEGIN; LOCK TABLE couplet.couplings IN EXCLUSIVE MODE", name: "hold couplings")
+            _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: environment)
+            #expect(try await eventually(within: .seconds(30), every: .milliseconds(50)) {
+                let restored = try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1
+                let waiting = try await coordination.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                ).single().decode(Int.self, at: 0)
+                return restored && waiting > 0
+            }, "the worker restored the client and waits to save the coupling")
+            first.kill()
+            _ = try await first.waitForExit()
+            try await locker.runScript("ROLLBACK", name: "release")
 
-                let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
-                #expect(try await eventually(within: .seconds(60), every: .milliseconds(200)) {
-                    try await coordination.query("SELECT count(*) FROM couplet.jobs WHERE state IN ('available', 'running', 'retryable')")
-                        .single().decode(Int.self, at: 0) == 0
-                })
-                for _ in 1...2 { _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment) }
-                let clients = try await sample.crm.query("SELECT id::text FROM client ORDER BY id").map { try $0.decode(String.self, at: 0) }
-                let coupled = try await coordination.query("SELECT integration_id FROM couplet.couplings").map { try $0.decode(String.self, at: 0) }
-                #expect(clients.count == 1, "one restored client, no duplicate: \(clients)")
-                let verify = try await CoupletProcess.run(["verify", "DEBTOR"], environment: environment)
-                #expect(coupled == clients, "clients \(clients), coupled to \(coupled)")
-                #expect(verify.status == 0, "\(verify.standardOutput)")
-                second.terminate()
-                _ = try await second.waitForExit()
-            }
+            let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
+            #expect(try await eventually(within: .seconds(60), every: .milliseconds(200)) {
+                try await coordination.query("SELECT count(*) FROM couplet.jobs WHERE state IN ('available', 'running', 'retryable')")
+                    .single().decode(Int.self, at: 0) == 0
+            })
+            for _ in 1...2 { _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment) }
+            let clients = try await sample.crm.query("SELECT id::text FROM client ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            let coupled = try await coordination.query("SELECT integration_id FROM couplet.couplings").map { try $0.decode(String.self, at: 0) }
+            #expect(clients.count == 1, "one restored client, no duplicate: \(clients)")
+            let verify = try await CoupletProcess.run(["verify", "DEBTOR"], environment: environment)
+            #expect(coupled == clients, "clients \(clients), coupled to \(coupled)")
+            #expect(verify.status == 0, "\(verify.standardOutput)")
+            second.terminate()
+            _ = try await second.waitForExit()
         }
     }
 }

@@ -1,3 +1,5 @@
+import Demo
+
 /// An ERP and a CRM unlike the demo's, for integrity and convergence tests: ERP debtors keyed by a
 /// sequence, `char(2)` country codes, a CHECK constraint and a blocked flag a mapping filters out;
 /// CRM clients keyed by a uuid, with a free-text number the ERP assigns.
@@ -19,21 +21,16 @@ public enum OwnSchemaTables {
         """
 }
 
-/// SplitMix64: a small deterministic generator, so that a seed replays a test's random choices exactly.
+/// A test's random choices from the demo's seeded generator (`Demo.SplitMix64`), so that a seed
+/// replays them exactly.
 public struct SplitMix64: Sendable {
-    private var state: UInt64
+    private var bits: Demo.SplitMix64
 
     /// A generator starting from `seed`.
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { bits = Demo.SplitMix64(seed: seed) }
 
     /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { bits.next() }
 
     /// A number in 0 ..< n.
     public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
