@@ -220,25 +220,25 @@ public final class PostgresConnection: Sendable {
         handle.withLock { connection in connection.map { PQstatus($0) == CONNECTION_OK } ?? false }
     }
 
-    /// True when the connection can be lent to the next user: connected, and outside any transaction.
+    /// True when the connection can be lent to the next user: connected, outside any transaction,
+    /// and silent since it was last used.
     ///
-    /// Costs no round trip. Whatever the server sent while the connection sat unused is read without
-    /// waiting: a server that restarts (or terminates the session) sends an error and closes the
-    /// socket, which is how libpq learns that the connection is gone.
+    /// Costs no round trip. A server sends nothing unprompted to a session that is not listening for
+    /// notifications (pool connections never are) except when it is about to close it: an
+    /// administrator's `pg_terminate_backend`, a shutdown or restart, `idle_session_timeout`. It sends
+    /// the error first and closes the socket a moment later, so waiting for libpq to see the closed
+    /// socket would lend a connection that dies on its first statement; any input at all retires it.
     var isIdle: Bool {
         handle.withLock { connection in
-            guard let connection else { return false }
-            Self.readPendingInput(connection)
+            guard let connection, !Self.hasPendingInput(connection) else { return false }
             return PQstatus(connection) == CONNECTION_OK && PQtransactionStatus(connection) == PQTRANS_IDLE
         }
     }
 
-    /// Reads what the server sent, as long as the socket is readable at once (the error and the end
-    /// of a closed connection may take a read each); never waits, and stops after a few reads.
-    private static func readPendingInput(_ connection: OpaquePointer) {
+    /// True when the socket has input waiting, was closed, or cannot be polled; never waits.
+    private static func hasPendingInput(_ connection: OpaquePointer) -> Bool {
         var socket = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
-        var reads = 0
-        while reads < 4, poll(&socket, 1, 0) > 0, PQconsumeInput(connection) == 1 { reads += 1 }
+        return poll(&socket, 1, 0) != 0
     }
 
     /// The server's process id for this session (`pg_stat_activity.pid`).
