@@ -55,24 +55,18 @@ enum EndpointCatalog {
         }
     }
 
-    /// Asks the endpoint to plan `SELECT 1 FROM table WHERE (filter)` — as the engine will use the
-    /// filter — without running it, in a read-only transaction with short lock and statement
-    /// timeouts. Throws the server's error when the filter is not a boolean predicate on the table.
-    /// The extended protocol refuses a second statement, and a read-only transaction any write.
-    static func planFilter(_ filter: String, on table: PostgresIdentifier, connection: PostgresConnection) async throws {
+    /// Asks the endpoint to run `SELECT 1 FROM table WHERE <filter> LIMIT 0` — the filter as the
+    /// engine will use it, values bound — in a read-only transaction with short lock and statement
+    /// timeouts; `LIMIT 0` reads no row. Throws the server's error when a column does not exist, a
+    /// value does not fit its column's type, or a column standing alone is not boolean. (`EXPLAIN`
+    /// would not do: it plans without converting the bound values.)
+    static func checkFilter(_ filter: RecordFilter, on table: PostgresIdentifier, connection: PostgresConnection) async throws {
         try await connection.withTransaction { check in
             try await check.runScript(
                 "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = '10s'; SET LOCAL lock_timeout = '5s'",
                 name: "read-only filter check")
             try await check.query(
-                "EXPLAIN SELECT 1 FROM \(table) WHERE \(PostgresQuery(unsafeSQL: "(\(filter))"))", name: "plan filter")
+                "SELECT 1 FROM \(table) WHERE \(filter.sql) LIMIT 0", name: "check filter")
         }
-    }
-
-    /// Whether the endpoint reads `'…'` strings with backslashes as plain characters (PostgreSQL's
-    /// default since 9.1), which the filter rule (`FilterText`) assumes.
-    static func hasStandardConformingStrings(_ connection: PostgresConnection) async throws -> Bool {
-        try await connection.query("SELECT current_setting('standard_conforming_strings') = 'on'", name: "string syntax")
-            .single().decode(Bool.self, at: 0)
     }
 }

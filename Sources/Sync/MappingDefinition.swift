@@ -11,8 +11,8 @@ public struct MappingSide: Sendable {
     public var key: PostgresIdentifier
     /// The modified-on column (`timestamptz`, set by the side's own writers).
     public var modified: PostgresIdentifier
-    /// A SQL predicate selecting the records to synchronize, if any.
-    public var filter: String?
+    /// Which records to synchronize, if not all.
+    public var filter: RecordFilter?
     /// The newest modified-on fully handled on this side.
     public var watermark: Date?
     /// Default values for records a sync creates on this side.
@@ -99,8 +99,19 @@ public enum MappingStore {
         return MappingSide(
             endpoint: endpoint, table: try PostgresIdentifier(qualified: table, what: "\(what) table"),
             key: try PostgresIdentifier(key, what: "\(what) key column"),
-            modified: try PostgresIdentifier(modified, what: "\(what) modified-on column"), filter: filter, watermark: watermark,
-            template: template)
+            modified: try PostgresIdentifier(modified, what: "\(what) modified-on column"),
+            filter: try filter.map { text in try storedFilter(text, what: what) }, watermark: watermark, template: template)
+    }
+
+    /// A stored filter, parsed again: the table is input like any other, and text an older version
+    /// accepted as SQL, or that someone wrote there directly, is refused before anything runs.
+    private static func storedFilter(_ text: String, what: String) throws -> RecordFilter {
+        do { return try RecordFilter(parsing: text) } catch {
+            throw SyncFailure(
+                code: .configuration,
+                message: "mapping \(what) filter stored in couplet.table_mappings is not in Couplet's filter grammar: \(error); "
+                    + "write it in the grammar (README, \"Filters\") and apply the mappings file again")
+        }
     }
 
     /// The templates, as text: `jsonb_each_text` turns JSON numbers and booleans into their text.

@@ -48,22 +48,10 @@ public struct MappingEndpointCheck: Sendable {
         _ endpoint: EndpointDefinition, in file: MappingFileDefinition, problems: inout ProblemCollector
     ) async -> PostgresConnection? {
         do {
-            let connection = try await endpoints.connect(endpoint.name)
-            if try await !EndpointCatalog.hasStandardConformingStrings(connection), usesFilters(endpoint.name, in: file) {
-                problems.report(
-                    at: endpoint.place,
-                    "endpoint \(endpoint.name) has standard_conforming_strings off; Couplet's filters need it on (the default)")
-            }
-            return connection
+            return try await endpoints.connect(endpoint.name)
         } catch {
             problems.report(at: endpoint.place, (error as? SyncFailure)?.message ?? "endpoint \(endpoint.name): \(error)")
             return nil
-        }
-    }
-
-    private func usesFilters(_ endpoint: String, in file: MappingFileDefinition) -> Bool {
-        file.mappings.contains { mapping in
-            SyncSide.allCases.contains { mapping.mapping.side($0).endpoint == endpoint && mapping.mapping.side($0).filter != nil }
         }
     }
 
@@ -95,25 +83,22 @@ public struct MappingEndpointCheck: Sendable {
         return findings + MappingCatalogCheck(definition: definition, tables: tables).findings()
     }
 
-    /// A finding when the endpoint cannot plan `filter` as a predicate on the side's table.
+    /// A finding when `filter` does not fit the side's table.
     private func filterFinding(
-        _ filter: String, _ side: SyncSide, _ definition: TableMappingDefinition, _ connection: PostgresConnection
+        _ filter: RecordFilter, _ side: SyncSide, _ definition: TableMappingDefinition, _ connection: PostgresConnection
     ) async -> MappingFinding? {
         do {
-            try await EndpointCatalog.planFilter(filter, on: definition.mapping.side(side).table, connection: connection)
+            try await EndpointCatalog.checkFilter(filter, on: definition.mapping.side(side).table, connection: connection)
             return nil
         } catch {
             return MappingFinding(part: .filter(side), severity: .error, message: "\(definition.subject(side)): \(Self.explain(error))")
         }
     }
 
-    /// Why a filter was refused, in words: the server's message, and what a filter must be.
+    /// Why a filter was refused, in words: the server's message (a column that does not exist, a
+    /// value that does not fit its column's type, a column that is not boolean where it stands alone).
     static func explain(_ error: any Error) -> String {
         guard let error = error as? PostgresError, error.code == .server else { return "the filter could not be checked: \(error)" }
-        var text = "the filter is not a predicate the endpoint can plan: \(error.message)"
-        if error.message.contains("multiple commands") || (error.sqlState == "42601" && error.message.contains(";")) {
-            text += " (a filter is one predicate: no ';' and no second statement)"
-        }
-        return text
+        return "the filter does not fit the table: \(error.message)"
     }
 }

@@ -42,8 +42,8 @@ public enum MappingFile {
     ///
     /// - Throws: `FileProblems` with every problem in the file, each at the line and column it
     ///   concerns: YAML syntax, unknown or missing keys, wrong types, invalid choices (listing the
-    ///   valid ones), names and identifiers, rules that do not parse, filters that are not one
-    ///   predicate, duplicates, unknown endpoints, lookups and dependencies, dependency cycles.
+    ///   valid ones), names and identifiers, rules and filters that do not parse,
+    ///   duplicates, unknown endpoints, lookups and dependencies, dependency cycles.
     public static func parse(
         _ yaml: String, file: String, otherMappings: [String: [String]] = [:]
     ) throws(FileProblems) -> MappingFileDefinition {

@@ -47,13 +47,12 @@ enum MappingFileRules {
         do { return try PostgresIdentifier(text, what: "\(key) column") } catch { throw NodeValueError(error.message) }
     }
 
-    /// A filter that is one predicate (see `FilterText`); a problem points at the character at fault.
-    static func filter(_ node: Node) throws(NodeValueError) -> String {
+    /// A filter in the filter grammar (see `RecordFilter`); a problem points at the character at fault.
+    static func filter(_ node: Node) throws(NodeValueError) -> RecordFilter {
         let text = try node.text("filter")
-        do { try FilterText.check(text) } catch {
+        do { return try RecordFilter(parsing: text) } catch {
             throw NodeValueError("filter: \(error.message)", at: node.place(ofCharacter: error.position))
         }
-        return text
     }
 
     /// Transformation rules (`trim | uppercase`); a problem points at the character at fault.

@@ -102,7 +102,7 @@ extension MappingRow {
 extension MappingRow.Side {
     init(_ side: MappingSide) {
         self.init(endpoint: side.endpoint, table: side.table.description, key: side.key.description,
-                  modified: side.modified.description, filter: side.filter, template: side.template)
+                  modified: side.modified.description, filter: side.filter?.text, template: side.template)
     }
 }
 

@@ -167,8 +167,8 @@ public protocol TableEndpoint: Sendable {
 ///
 /// Every value travels as text and is bound as a parameter (writes go through
 /// `json_populate_recordset`, so the server casts text to each column's type); identifiers from
-/// the mapping are quoted. Reads run in read-only transactions, so a filter predicate from the
-/// configuration cannot write; the extended protocol refuses a second statement in it.
+/// the mapping are quoted, and a filter is compiled from its grammar (`RecordFilter.sql`), never
+/// spliced. Reads run in read-only transactions besides.
 ///
 /// **Delta correctness.** A writer stamps modified-on no earlier than its transaction's start
 /// (`now()`, `statement_timestamp()`, `clock_timestamp()` all qualify), but its row becomes
@@ -203,7 +203,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
             outputs.enumerated().map { index, output in "\(output) AS \(PostgresQuery(unsafeSQL: "couplet_\(index)"))" }, separator: ", ")
     }
 
-    private var filter: PostgresQuery { PostgresQuery(unsafeSQL: side.filter.map { "(\($0))" } ?? "true") }
+    private var filter: PostgresQuery { side.filter?.sql ?? "true" }
 
     public func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord] {
         let since: PostgresQuery = since.map { "\(side.modified) > \($0)" } ?? "true"
@@ -297,7 +297,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
             id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values, invalidText: invalid)
     }
 
-    /// Runs a query in a read-only transaction, so a filter from the configuration cannot write.
+    /// Runs a query in a read-only transaction: reading never writes, whatever the configuration says.
     private func read<T: Sendable>(_ query: PostgresQuery, decode: @Sendable (PostgresRow) throws -> T) async throws -> [T] {
         try await connection.withTransaction { read in
             try await read.runScript("SET TRANSACTION READ ONLY", name: "read only")

@@ -78,15 +78,17 @@ struct MappingsCommandTests {
     func validateBadFile() async throws {
         let file = try temporaryFile(
             mappingsYAML.replacingOccurrences(of: "to_integration: trim", with: "to_integration: \"trim |\"")
-                .replacingOccurrences(of: "  - name: CUSTOMER\n", with: "  - name: CUSTOMER\n    depends_on: [CUSTOMER]\n"),
+                .replacingOccurrences(of: "  - name: CUSTOMER\n", with: "  - name: CUSTOMER\n    depends_on: [CUSTOMER]\n")
+                .replacingOccurrences(of: "modified: modified_at}\n    integration", with: "modified: modified_at, filter: \"lower(name) = 'x'\"}\n    integration"),
             name: "mappings.yaml")
         let outcome = try await CoupletProcess.run(["mappings", "validate", file])
         #expect(outcome.status == 1)
         #expect(outcome.standardOutput.isEmpty)
         #expect(lines(outcome.standardError) == [
             "\(file):6:18: dependency cycle: CUSTOMER → CUSTOMER; a mapping runs only after the ones it depends on",
+            "\(file):7:91: filter: functions are not part of the filter grammar: compare the column itself",
             "\(file):11:65: to_integration: expected a rule name, found the end of the text (at character 7)",
-            "\(file): 2 error(s).",
+            "\(file): 3 error(s).",
         ])
     }
 

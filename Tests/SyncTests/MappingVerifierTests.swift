@@ -145,7 +145,7 @@ struct MappingVerifierTests {
     @Test("orphaned couplings and coupled records outside the filter are reported; repair applies the deletion policy")
     func orphansAndFilter() async throws {
         try await SyncFixture.with { f in
-            try await f.addCustomerMapping(direction: "to_integration", filter: "city IS DISTINCT FROM 'Closed'")
+            try await f.addCustomerMapping(direction: "to_integration", filter: "city <> 'Closed' OR city IS NULL")
             try await f.erp.runScript(
                 "INSERT INTO customer (no, name) VALUES ('1', 'a'), ('2', 'b'), ('3', 'c'), ('4', 'd')", name: "customers")
             try await f.sync(.full)
