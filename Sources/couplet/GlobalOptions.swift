@@ -25,14 +25,16 @@ struct GlobalOptions: ParsableArguments {
     var logFormat: LogFormat?
 
     /// The database configuration from the flag, `COUPLET_DATABASE_URL` or the file
-    /// `COUPLET_DATABASE_URL_FILE` names; a clear error when none is set. Warns on `logger` when
-    /// the flag carries a password, which the process list shows to every local user.
+    /// `COUPLET_DATABASE_URL_FILE` names; a clear error when none is set. When the flag carries a
+    /// password, its value is blanked in the process list and `logger` warns that it was visible
+    /// to every local user until then.
     func databaseConfiguration(_ logger: Logger) throws -> PostgresConfiguration {
         if let databaseURL {
             let configuration = try PostgresConfiguration(databaseURL, source: "--database-url")
             if configuration.containsPassword {
+                CommandLineSecret.hideValues(of: "--database-url")
                 logger.warning(
-                    "the --database-url password is visible in the process list; prefer COUPLET_DATABASE_URL_FILE, COUPLET_DATABASE_URL or ~/.pgpass")
+                    "the --database-url password was visible in the process list until now; prefer COUPLET_DATABASE_URL_FILE, COUPLET_DATABASE_URL or ~/.pgpass")
             }
             return configuration
         }

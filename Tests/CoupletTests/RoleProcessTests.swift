@@ -12,6 +12,8 @@ import Testing
 /// `PGPASSWORD` would not do, since it would also apply to the endpoints' connections as `postgres`.
 struct TestLogin {
     let name: String
+    /// The password, for the tests that must put it on a command line.
+    let password: String
     let passfile: String
 
     /// Creates the login, runs `body`, and drops the login (its databases must be gone by then).
@@ -27,7 +29,7 @@ struct TestLogin {
             .single().decode(String.self, at: 0)
         try await server.runScript(create, name: "create test login")
         do {
-            try await body(TestLogin(name: name, passfile: passfile))
+            try await body(TestLogin(name: name, password: password, passfile: passfile))
         } catch {
             _ = try? await server.query("DROP ROLE \(try PostgresIdentifier(name))")
             throw error

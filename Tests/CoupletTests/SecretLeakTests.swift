@@ -45,17 +45,32 @@ struct SecretLeakTests {
         }
     }
 
-    @Test("worker and scheduler warn about a password on the command line, without showing it")
-    func commandLinePasswordWarns() async throws {
-        try await withMigratedDatabase { database, _ in
-            let url = database.configuration.connectionString + " password=Cmd1ineSecret"
-            for command in ["worker", "scheduler"] {
-                // The password is wrong, so the process fails to connect and exits after its warning.
-                let outcome = try await CoupletProcess.run([command, "--database-url", url])
-                #expect(outcome.standardError.contains("password is visible in the process list"), "\(command): \(outcome.standardError)")
-                #expect(!(outcome.standardError + outcome.standardOutput).contains("Cmd1ineSecret"), "\(command)")
+    @Test("a worker and a scheduler given a password with --database-url blank it in the process list and warn, without showing it")
+    func commandLinePasswordHidden() async throws {
+        try await TestLogin.with { login in
+            try await withMigratedDatabase { database, _ in
+                let environment = ["COUPLET_DATABASE_URL": database.configuration.connectionString]
+                let granted = try await CoupletProcess.run(["roles", "grant", "couplet_worker", login.name], environment: environment)
+                #expect(granted.status == 0, "\(granted.standardError)")
+                let url = try login.connectionString(like: database.configuration.connectionString) + " password='\(login.password)'"
+                for command in ["worker", "scheduler"] {
+                    let running = try CoupletProcess.start([command, "--database-url", url])
+                    try await Self.waitUntil { running.standardError.contains("password was visible in the process list until now") }
+                    let shown = Self.arguments(of: running.pid)
+                    running.terminate()
+                    let stopped = try await running.waitForExit()
+                    #expect(shown.contains("--database-url xxxxxxxx"), "\(command): \(shown)")
+                    #expect(!(shown + stopped.standardError + stopped.standardOutput).contains(login.password), "\(command)")
+                    #expect(stopped.status == 0, "\(command) ran until stopped: \(stopped.standardError)")
+                }
             }
         }
+    }
+
+    /// Waits until `condition` holds, at most 30 s.
+    private static func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<300 where !condition() { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(condition(), "timed out")
     }
 
     /// The stored errors of the one job, once its first attempt has failed (at most 30 s later).
