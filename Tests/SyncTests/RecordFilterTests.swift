@@ -37,7 +37,7 @@ struct RecordFilterGrammarTests {
         ("a = 1 -- all", 7, "comments are not part of the filter grammar"),
         ("name = 'it''s", 8, "the text that starts here is never closed"),
         ("   ", 1, "a filter must not be empty: leave the key out to synchronize every record"),
-        ("€$a$ IS NULL) OR (true", 1, "unexpected '€'; a name with characters other than letters, digits and '_' goes in double quotes"),
+        ("€$a$ IS NULL) OR (true)) OR ((€$a$ IS NULL", 1, "unexpected '€'; a name with characters other than letters, digits and '_' goes in double quotes"),
         ("pg_sleep(10) IS NULL", 9, "functions are not part of the filter grammar: compare the column itself"),
         ("city::text = 'x'", 5, "casts are not part of the filter grammar: a literal takes the type of the column it is compared with"),
         ("note = $$a$$", 8, "'$' has no meaning in a filter: there are no parameters or dollar-quoted strings; write text in single quotes"),
@@ -79,7 +79,8 @@ struct RecordFilterSQLTests {
     /// one with `€` and `$` in it, and a second table for membership tests.
     static let schema = """
         CREATE TABLE "Odd Things" (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code char(3), city text,
-            amount numeric(10, 2), active boolean NOT NULL, "Post Code" text, "€$a$" text);
+            amount numeric(10, 2), active boolean NOT NULL, "Post Code" text, "€$a$" text,
+            modified_at timestamptz NOT NULL DEFAULT now());
         INSERT INTO "Odd Things" (code, city, amount, active, "Post Code", "€$a$") VALUES
             ('A1', '$1', 10.50, true, '0150', 'x'), ('B2', 'Oslo', -3, false, NULL, NULL), ('C3', ' oslo ', 0, true, '0151', 'y'),
             ('A1', NULL, 1000, true, '9990', NULL), ('D4', 'Bergen', 999.99, false, '5003', 'z'), ('E5', 'it''s', NULL, true, NULL, 'x');
@@ -119,6 +120,19 @@ struct RecordFilterSQLTests {
             } throws: { error in
                 (error as? PostgresError)?.message == "column couplet_member_1.city does not exist"
             }
+        }
+    }
+
+    @Test("4. '$1' inside a filter's text is text, also where the filter follows bound values (match candidates)")
+    func dollarInTextAfterBindings() async throws {
+        try await withTestConnection { db in
+            try await db.runScript(Self.schema, name: "odd things")
+            let side = MappingSide(
+                endpoint: "erp", table: try PostgresIdentifier("Odd Things"), key: try PostgresIdentifier("id"),
+                modified: try PostgresIdentifier("modified_at"), filter: try RecordFilter(parsing: "city <> '$1'"), watermark: nil, template: [:])
+            let endpoint = try PostgresTableEndpoint(connection: db, side: side, columns: ["€$a$"])
+            // Rows 1 (city '$1') and 6 (city "it's") hold 'x'; the filter leaves row 6.
+            #expect(try await endpoint.candidates(matching: ["€$a$"], values: [["x"]], caseSensitive: true) == [["6"]])
         }
     }
 
