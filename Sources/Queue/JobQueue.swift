@@ -66,8 +66,9 @@ public enum JobQueue {
     /// statement: `FOR NO KEY UPDATE SKIP LOCKED` on the partial index of pending jobs (one queue
     /// per statement, so the scan follows the index's order and stops after `limit` rows), at
     /// most one job per concurrency key and none whose key is already running, none past `expires_at`.
+    /// The jobs are covered by the worker's lease (`couplet.workers`), not one of their own.
     public static func claim(
-        limit: Int, queue: String, workerID: UUID, lease: Duration, on connection: PostgresConnection
+        limit: Int, queue: String, workerID: UUID, on connection: PostgresConnection
     ) async throws -> [ClaimedJob] {
         let rows = try await connection.query(
             """
@@ -92,7 +93,7 @@ public enum JobQueue {
             )
             UPDATE couplet.jobs j
             SET state = 'running', attempt = j.attempt + 1, worker_id = \(workerID), attempted_at = now(),
-                lease_expires_at = now() + \(lease), cancel_requested_at = NULL
+                cancel_requested_at = NULL
             FROM chosen
             WHERE j.id = chosen.id
             RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts,
@@ -112,18 +113,17 @@ public enum JobQueue {
     ///
     /// Each write is fenced on `state = 'running' AND attempt = n`: an outcome for an attempt that
     /// was rescued (and perhaps claimed again) is refused, so an old owner can never overwrite it.
+    /// The jobs are reached through their primary key (`id = ANY`) and joined to the outcomes'
+    /// `unnest` directly, in id order, so the statement touches only its own rows, locks them in the
+    /// same order as any other finish, and re-checks a row another transaction changed on its own.
     /// Returns the ids whose outcome was accepted.
     @discardableResult
     public static func finish(_ outcomes: [JobOutcome], on connection: PostgresConnection) async throws -> Set<Int64> {
         guard !outcomes.isEmpty else { return [] }
+        let outcomes = outcomes.sorted { $0.jobID < $1.jobID }
         let rows = try await connection.query(
             """
-            WITH outcome AS (
-                SELECT * FROM unnest(\(outcomes.map(\.jobID)), \(outcomes.map(\.attempt)), \(outcomes.map(\.state.rawValue)),
-                                     \(outcomes.map(\.runAt)), \(outcomes.map { $0.error?.code.description }),
-                                     \(outcomes.map { $0.error?.message }))
-                    AS o(id, attempt, state, run_at, error_code, error_message)
-            ), finished AS (
+            WITH finished AS (
                 UPDATE couplet.jobs j
                 SET state = o.state,
                     run_at = coalesce(o.run_at, j.run_at),
@@ -131,10 +131,12 @@ public enum JobQueue {
                     errors = CASE WHEN o.error_message IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(
                         jsonb_build_object('attempt', j.attempt, 'at', now(), 'kind', o.error_code, 'error', o.error_message)) END,
                     finished_at = CASE WHEN o.state IN ('completed', 'failed', 'cancelled') THEN now() END,
-                    lease_expires_at = NULL,
                     cancel_requested_at = NULL
-                FROM outcome o
-                WHERE j.id = o.id AND j.state = 'running' AND j.attempt = o.attempt
+                FROM unnest(\(outcomes.map(\.jobID)), \(outcomes.map(\.attempt)), \(outcomes.map(\.state.rawValue)),
+                            \(outcomes.map(\.runAt)), \(outcomes.map { $0.error?.code.description }),
+                            \(outcomes.map { $0.error?.message }))
+                     AS o(id, attempt, state, run_at, error_code, error_message)
+                WHERE j.id = ANY(\(outcomes.map(\.jobID))) AND j.id = o.id AND j.state = 'running' AND j.attempt = o.attempt
                 RETURNING j.id, o.attempt, j.kind, j.queue, j.worker_id, j.attempted_at, o.state, o.error_code,
                           o.error_message, j.concurrency_key
             ), logged AS (
@@ -174,24 +176,21 @@ public enum JobQueue {
         try await connection.query("DELETE FROM couplet.workers WHERE id = \(workerID)", name: "deregister worker")
     }
 
-    /// Proves the worker alive and extends the leases of all its running jobs in one round trip.
-    /// Returns whether the worker's row still exists and which of its attempts a person asked to cancel.
+    /// Proves the worker alive, which extends the lease of all its running jobs: it updates the
+    /// worker's own row and only reads its jobs, so it never waits on a statement writing them (a
+    /// finish). Returns whether the worker's row still exists and which of its attempts a person
+    /// asked to cancel.
     static func heartbeat(
-        _ workerID: UUID, lease: Duration, on connection: PostgresConnection
+        _ workerID: UUID, on connection: PostgresConnection
     ) async throws -> (registered: Bool, cancelRequested: [JobAttemptID]) {
         let (registered, jobs, attempts) = try await connection.query(
             """
             WITH worker AS (
                 UPDATE couplet.workers SET heartbeat_at = now() WHERE id = \(workerID) RETURNING id
-            ), leases AS (
-                UPDATE couplet.jobs SET lease_expires_at = now() + \(lease)
-                WHERE worker_id = \(workerID) AND state = 'running'
-                RETURNING id, attempt, cancel_requested_at
             )
-            SELECT EXISTS (SELECT 1 FROM worker),
-                   coalesce(array_agg(id) FILTER (WHERE cancel_requested_at IS NOT NULL), '{}'),
-                   coalesce(array_agg(attempt) FILTER (WHERE cancel_requested_at IS NOT NULL), '{}')
-            FROM leases
+            SELECT EXISTS (SELECT 1 FROM worker), coalesce(array_agg(id), '{}'), coalesce(array_agg(attempt), '{}')
+            FROM couplet.jobs
+            WHERE worker_id = \(workerID) AND state = 'running' AND cancel_requested_at IS NOT NULL
             """, name: "heartbeat"
         ).single().decode((Bool, [Int64], [Int]).self)
         return (registered, zip(jobs, attempts).map { JobAttemptID(job: $0, attempt: $1) })
@@ -228,9 +227,9 @@ public enum JobQueue {
 
     private static let maintenanceLockKey = 0x636F_7570_6C65_7401
 
-    /// Puts running jobs whose lease expired (their worker died or lost the database) back to
-    /// available, or to failed when their attempts are used up; logs each as `rescued`.
-    /// Returns how many jobs were rescued.
+    /// Puts running jobs whose worker's lease expired (it died or lost the database: its last
+    /// heartbeat is older than its lease, or its row is gone) back to available, or to failed when
+    /// their attempts are used up; logs each as `rescued`. Returns how many jobs were rescued.
     static func rescueExpiredLeases(on connection: PostgresConnection) async throws -> Int {
         try await connection.query(
             """
@@ -239,11 +238,11 @@ public enum JobQueue {
                 SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'available' END,
                     run_at = now(),
                     finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
-                    lease_expires_at = NULL,
                     errors = j.errors || jsonb_build_array(jsonb_build_object(
                         'attempt', j.attempt, 'at', now(), 'kind', 'rescued',
                         'error', 'the worker running it stopped heartbeating; its lease expired'))
-                WHERE j.state = 'running' AND j.lease_expires_at < now()
+                WHERE j.state = 'running'
+                  AND NOT EXISTS (SELECT 1 FROM couplet.workers w WHERE w.id = j.worker_id AND w.heartbeat_at > now() - w.lease)
                 RETURNING j.id, j.attempt, j.kind, j.queue, j.worker_id, j.attempted_at
             ), logged AS (
                 INSERT INTO couplet.job_attempts (job_id, attempt, kind, queue, worker_id, started_at, outcome, error)

@@ -7,10 +7,12 @@ import Synchronization
 /// A worker process's job runner: claims due jobs in batches and runs up to `concurrency` of them
 /// at once, as child tasks of one task group (the shape of swift-jobs' `JobQueueProcessor`).
 ///
-/// Beside the jobs run a heartbeat (extends every lease at a third of its length), maintenance
-/// (rescues jobs of dead workers, cancels expired ones, prunes old ones — one process at a time),
-/// a listener (LISTEN/NOTIFY wake-ups and cancel requests), and a finisher that writes outcomes
-/// in batches, fenced on the attempt so a rescued job is never overwritten by its old owner.
+/// Beside the jobs run a heartbeat (renews the worker's lease, which covers all its running jobs,
+/// at a third of its length), maintenance (rescues the jobs of workers whose lease ran out, cancels
+/// expired ones, prunes old ones — one process at a time), a listener (LISTEN/NOTIFY wake-ups and
+/// cancel requests), and a finisher that writes outcomes in bounded batches, fenced on the attempt
+/// so a rescued job is never overwritten by its old owner. While more than a batch of outcomes is
+/// unwritten, the claim loop waits.
 ///
 /// On graceful shutdown (SIGTERM, SIGINT) it stops claiming, lets running jobs finish within the
 /// grace period, cancels and releases the rest back to available, writes every outcome and
@@ -23,7 +25,7 @@ public final class JobWorker: Service, Sendable {
     private let database: PostgresConfiguration
     private let logger: Logger
     private let pool: PostgresConnectionPool
-    private let state = WorkerState()
+    private let state: WorkerState
 
     /// A worker for `registry`'s kinds on the coordination database `database`.
     public init(
@@ -32,6 +34,7 @@ public final class JobWorker: Service, Sendable {
         self.configuration = configuration
         self.registry = registry
         self.database = database
+        self.state = WorkerState(outcomeBatchLimit: configuration.outcomeBatchLimit)
         var logger = logger
         logger[metadataKey: "worker"] = "\(id)"
         self.logger = logger
@@ -81,7 +84,8 @@ public final class JobWorker: Service, Sendable {
     ///
     /// While a backlog remains (the last claim filled every free slot), it claims again once half
     /// the slots are free or a few milliseconds have passed, so that short jobs are claimed in
-    /// batches rather than one round trip per freed slot.
+    /// batches rather than one round trip per freed slot. While more than a batch of outcomes is
+    /// unwritten it claims nothing until the finisher has written one (backpressure).
     private func processJobs(on connection: PostgresConnection) async throws {
         let cooldown = Duration.milliseconds(5)
         await withDiscardingTaskGroup { jobs in
@@ -90,7 +94,8 @@ public final class JobWorker: Service, Sendable {
             while !state.isStopping {
                 let free = configuration.concurrency - state.running
                 let batchReady = !backlog || free * 2 >= configuration.concurrency || lastClaim.duration(to: .now) >= cooldown
-                if free > 0, batchReady {
+                let backedUp = state.outcomes.isBackedUp
+                if free > 0, batchReady, !backedUp {
                     let claimed = await claim(free, on: connection)
                     lastClaim = .now
                     for job in claimed {
@@ -100,7 +105,7 @@ public final class JobWorker: Service, Sendable {
                     backlog = !claimed.isEmpty && claimed.count == free
                     if backlog && claimed.count < configuration.concurrency { continue }
                 }
-                await state.wakeUp.wait(upTo: backlog ? cooldown : configuration.pollInterval)
+                await state.wakeUp.wait(upTo: backlog && !backedUp ? cooldown : configuration.pollInterval)
             }
             await drain(jobs: &jobs)
         }
@@ -127,7 +132,7 @@ public final class JobWorker: Service, Sendable {
             var claimed: [ClaimedJob] = []
             for queue in configuration.queues where claimed.count < limit {
                 claimed += try await JobQueue.claim(
-                    limit: limit - claimed.count, queue: queue, workerID: id, lease: configuration.lease, on: connection)
+                    limit: limit - claimed.count, queue: queue, workerID: id, on: connection)
             }
             return claimed
         } catch let error as PostgresError where error.sqlState == "23505" {
@@ -160,31 +165,36 @@ public final class JobWorker: Service, Sendable {
 
     // MARK: Finishing
 
-    /// Writes outcomes in batches as they come, until the buffer is closed and empty.
-    ///
-    /// A failed write is retried; once the worker is stopping it gives up after the grace period
-    /// (the database is unreachable), and the jobs concerned are rescued when their leases expire.
+    /// Writes outcomes in bounded batches as they come, until the buffer is closed and empty.
     private func writeOutcomes(on connection: PostgresConnection) async throws {
         while let batch = await state.outcomes.next() {
-            let firstTry = ContinuousClock.now
-            while true {
-                do {
-                    let accepted = try await JobQueue.finish(batch, on: connection)
-                    for refused in batch where !accepted.contains(refused.jobID) {
-                        logger.warning(
-                            "outcome refused: the job was rescued from this worker",
-                            metadata: ["job": "\(refused.jobID)", "attempt": "\(refused.attempt)"])
-                    }
-                    break
-                } catch {
-                    if state.isStopping, firstTry.duration(to: .now) > configuration.shutdownGracePeriod {
-                        logger.error(
-                            "giving up writing outcomes; their jobs will be rescued when their leases expire",
-                            metadata: ["jobs": "\(batch.map(\.jobID))", "error": "\(error)"])
-                        break
-                    }
-                    await recover(connection, after: error, doing: "write job outcomes")
+            await write(batch, on: connection)
+            state.outcomes.written(batch)
+        }
+    }
+
+    /// Writes one batch of outcomes. A failed write is retried; once the worker is stopping it gives
+    /// up after the grace period (the database is unreachable), and the jobs concerned are rescued
+    /// when the worker's lease runs out.
+    private func write(_ batch: [JobOutcome], on connection: PostgresConnection) async {
+        let firstTry = ContinuousClock.now
+        while true {
+            do {
+                let accepted = try await JobQueue.finish(batch, on: connection)
+                for refused in batch where !accepted.contains(refused.jobID) {
+                    logger.warning(
+                        "outcome refused: the job was rescued from this worker",
+                        metadata: ["job": "\(refused.jobID)", "attempt": "\(refused.attempt)"])
                 }
+                return
+            } catch {
+                if state.isStopping, firstTry.duration(to: .now) > configuration.shutdownGracePeriod {
+                    logger.error(
+                        "giving up writing outcomes; their jobs will be rescued when this worker's lease runs out",
+                        metadata: ["jobs": "\(batch.map(\.jobID))", "error": "\(error)"])
+                    return
+                }
+                await recover(connection, after: error, doing: "write job outcomes")
             }
         }
     }
@@ -196,7 +206,7 @@ public final class JobWorker: Service, Sendable {
         while !Task.isCancelled {
             try await Task.sleep(for: configuration.heartbeatInterval)
             do {
-                let beat = try await JobQueue.heartbeat(id, lease: configuration.lease, on: connection)
+                let beat = try await JobQueue.heartbeat(id, on: connection)
                 if !beat.registered { try await JobQueue.register(registration, on: connection) }
                 for job in beat.cancelRequested { state.requestStop(job) }
             } catch {

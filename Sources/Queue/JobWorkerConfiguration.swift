@@ -4,8 +4,9 @@ public struct JobWorkerConfiguration: Sendable {
     public var queues: [String] = ["default"]
     /// How many jobs run at once in this process.
     public var concurrency: Int = 10
-    /// How long a claimed job stays this worker's without a heartbeat; heartbeats come every
-    /// third of it, and a job whose lease runs out is rescued by another process.
+    /// How long this worker's claimed jobs stay its own without a heartbeat (one lease for the
+    /// worker, in `couplet.workers`); heartbeats come every third of it, and once it runs out
+    /// another process rescues the worker's running jobs.
     public var lease: Duration = .seconds(30)
     /// How often an idle worker looks for due jobs when no notification arrives (and always for
     /// jobs scheduled for later or retried after a delay).
@@ -16,6 +17,10 @@ public struct JobWorkerConfiguration: Sendable {
     public var shutdownGracePeriod: Duration = .seconds(25)
     /// Finished jobs and their attempts older than this are deleted.
     public var retention: Duration = .seconds(7 * 24 * 3600)
+    /// The most outcomes one finish statement writes. While more than this many finished jobs'
+    /// outcomes are unwritten the worker claims nothing, so a slow write holds claims back rather
+    /// than growing the next write.
+    public var outcomeBatchLimit: Int = 256
     /// Whether connections prepare statements (false behind PgBouncer in transaction mode before 1.21).
     public var usesPreparedStatements = true
 

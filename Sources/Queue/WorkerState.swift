@@ -25,10 +25,17 @@ final class WorkerState: Sendable {
     static let earlyStopsKept = 256
 
     private let counters = Mutex(Counters())
-    /// Wakes the claim loop: a notification, a free slot, or a stop request.
-    let wakeUp = WakeUp()
+    /// Wakes the claim loop: a notification, a free slot, a stop request, or outcomes written.
+    let wakeUp: WakeUp
     /// Outcomes on their way to the database.
-    let outcomes = OutcomeBuffer()
+    let outcomes: OutcomeBuffer
+
+    /// The state of a worker whose finisher writes at most `outcomeBatchLimit` outcomes at a time.
+    init(outcomeBatchLimit: Int) {
+        let wakeUp = WakeUp()
+        self.wakeUp = wakeUp
+        self.outcomes = OutcomeBuffer(batchLimit: outcomeBatchLimit, onWritten: wakeUp)
+    }
 
     var isStopping: Bool { counters.withLock { $0.stopping } }
     var running: Int { counters.withLock { $0.running } }
@@ -76,15 +83,35 @@ final class WorkerState: Sendable {
     }
 }
 
-/// Outcomes collected from finished jobs, taken by the finisher as one batch per write.
+/// Outcomes collected from finished jobs, taken by the finisher in batches of at most `batchLimit`.
+///
+/// An outcome is unwritten from its arrival until the finisher reports its batch written. While
+/// more than `batchLimit` are unwritten the buffer is backed up and the claim loop claims nothing:
+/// a slow write holds claims back instead of letting outcomes pile up into an ever bigger write.
 final class OutcomeBuffer: Sendable {
     private struct State {
         var pending: [JobOutcome] = []
+        var writing = 0
         var closed = false
     }
 
+    /// The most outcomes one write takes, and the most that may be unwritten before claims wait.
+    let batchLimit: Int
     private let state = Mutex(State())
     private let arrival = WakeUp()
+    private let onWritten: WakeUp
+
+    /// A buffer whose batches hold at most `batchLimit` outcomes; `onWritten` is signalled after each write.
+    init(batchLimit: Int, onWritten: WakeUp) {
+        self.batchLimit = max(1, batchLimit)
+        self.onWritten = onWritten
+    }
+
+    /// Outcomes that arrived and are not written yet, the batch being written included.
+    var unwritten: Int { state.withLock { $0.pending.count + $0.writing } }
+
+    /// Whether claims must wait: more than a batch of outcomes is unwritten.
+    var isBackedUp: Bool { unwritten > batchLimit }
 
     func append(_ outcome: JobOutcome) {
         state.withLock { $0.pending.append(outcome) }
@@ -97,16 +124,25 @@ final class OutcomeBuffer: Sendable {
         arrival.signal()
     }
 
-    /// Everything buffered, waiting for at least one outcome; nil when closed and empty.
+    /// The oldest outcomes, at most `batchLimit`, waiting for at least one; nil when closed and
+    /// empty. They stay unwritten until `written(_:)`.
     func next() async -> [JobOutcome]? {
         while true {
             let (batch, closed) = state.withLock { state in
-                defer { state.pending.removeAll(keepingCapacity: true) }
-                return (state.pending, state.closed)
+                let batch = Array(state.pending.prefix(batchLimit))
+                state.pending.removeFirst(batch.count)
+                state.writing += batch.count
+                return (batch, state.closed)
             }
             if !batch.isEmpty { return batch }
             if closed { return nil }
             await arrival.wait(upTo: .seconds(1))
         }
+    }
+
+    /// The finisher is done with `batch` (written, or given up on): its room is free, claims may resume.
+    func written(_ batch: [JobOutcome]) {
+        state.withLock { $0.writing -= batch.count }
+        onWritten.signal()
     }
 }

@@ -14,8 +14,10 @@ struct QueueBench: AsyncParsableCommand {
             Runs in a scratch database it creates and drops. Enqueue: batches of 5,000 through \
             JobQueue.enqueue, against COPY of the same rows. Processing: no-op jobs drained by real \
             `couplet worker` processes, against plain loops that run the same claim and finish \
-            statements on as many connections with no framework around them. Latency: single jobs \
-            enqueued while the workers idle, from enqueue to start (the NOTIFY path). Use a release build.
+            statements on as many connections with no framework around them, in --rounds rounds with \
+            the same workers, each with its rate and its slowest finish statement (the longest a workers' \
+            finish statement was seen running in pg_stat_activity, sampled every 10 ms). Latency: single \
+            jobs enqueued while the workers idle, from enqueue to start (the NOTIFY path). Use a release build.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -29,11 +31,18 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Slots per worker process (and the baseline's claim batch).")
     var concurrency = 16
 
+    @Option(help: "Rounds of processing with the same worker processes, each reported on its own.")
+    var rounds = 1
+
     @Option(help: "Single jobs enqueued one by one for the latency figures.")
     var latencySamples = 200
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+    }
 
     func run() async throws {
         let server = try BenchSupport.server(global)
@@ -85,14 +94,9 @@ struct QueueBench: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(1))
         figures.workerIdleRSSMegabytes = processes.map { BenchSupport.memory(of: $0.processIdentifier).resident }.max() ?? 0
 
-        for start in stride(from: 0, to: jobs, by: 5000) {
-            try await JobQueue.enqueue(Array(noopJobs[start..<min(start + 5000, jobs)]), on: db)
+        for _ in 0..<rounds {
+            figures.rounds.append(try await measureRound(database: database, db: db))
         }
-        try await waitUntil(db, "SELECT count(*) = 0 FROM couplet.jobs WHERE state <> 'completed'")
-        figures.processJobsPerSecond = Double(jobs) / (try await db.query(
-            "SELECT extract(epoch FROM max(finished_at) - min(attempted_at))::float8 FROM couplet.jobs"
-        ).single().decode(Double.self, at: 0))
-        try await reset(db)
 
         for _ in 0..<latencySamples {
             try await JobQueue.enqueue(NewJob(kind: "diagnostic.noop"), on: db)
@@ -113,6 +117,50 @@ struct QueueBench: AsyncParsableCommand {
         try await reset(db)
     }
 
+    /// One round of processing: enqueues the jobs, waits until the workers completed them all, and
+    /// watches their finish statements meanwhile.
+    private func measureRound(database: PostgresConfiguration, db: PostgresConnection) async throws -> QueueRound {
+        for start in stride(from: 0, to: jobs, by: 5000) {
+            try await JobQueue.enqueue(Array(noopJobs[start..<min(start + 5000, jobs)]), on: db)
+        }
+        let watcher = try await PostgresConnection.connect(database, applicationName: "couplet bench watcher")
+        defer { watcher.close() }
+        let slowestFinish = Task { try await Self.slowestFinish(on: watcher) }
+        do {
+            try await waitUntil(db, "SELECT count(*) = 0 FROM couplet.jobs WHERE state <> 'completed'")
+        } catch {
+            slowestFinish.cancel()
+            throw error
+        }
+        slowestFinish.cancel()
+        let duration = try await db.query(
+            "SELECT extract(epoch FROM max(finished_at) - min(attempted_at))::float8 FROM couplet.jobs"
+        ).single().decode(Double.self, at: 0)
+        try await reset(db)
+        return QueueRound(jobsPerSecond: Double(jobs) / duration, slowestFinishSeconds: try await slowestFinish.value)
+    }
+
+    /// Until cancelled, samples every 10 ms how long the workers' finish statements in this database
+    /// have been running (waiting on locks included), and returns the longest seen, in seconds.
+    private static func slowestFinish(on connection: PostgresConnection) async throws -> Double {
+        var slowest = 0.0
+        while !Task.isCancelled {
+            do {
+                slowest = max(slowest, try await connection.query(
+                    """
+                    SELECT coalesce(max(extract(epoch FROM clock_timestamp() - query_start)), 0)::float8
+                    FROM pg_stat_activity
+                    WHERE datname = current_database() AND application_name = 'couplet worker finisher' AND state = 'active'
+                    """, name: "slowest finish"
+                ).single().decode(Double.self, at: 0))
+                try await Task.sleep(for: .milliseconds(10))
+            } catch where Task.isCancelled {
+                break
+            }
+        }
+        return slowest
+    }
+
     /// The same claim and finish statements in plain loops, one connection per worker.
     private func measureBaselineProcessing(database: PostgresConfiguration, db: PostgresConnection) async throws -> Double {
         for start in stride(from: 0, to: jobs, by: 5000) {
@@ -128,7 +176,7 @@ struct QueueBench: AsyncParsableCommand {
                     let worker = UUID()
                     while true {
                         let claimed = try await JobQueue.claim(
-                            limit: batch, queue: "default", workerID: worker, lease: .seconds(30), on: connection)
+                            limit: batch, queue: "default", workerID: worker, on: connection)
                         if claimed.isEmpty { break }
                         try await JobQueue.finish(
                             claimed.map { JobOutcome(jobID: $0.id, attempt: $0.attempt, state: .completed) }, on: connection)
@@ -149,16 +197,29 @@ struct QueueBench: AsyncParsableCommand {
     }
 }
 
+/// One round of `couplet bench queue`'s processing.
+struct QueueRound {
+    /// Jobs completed per second, from the first start to the last finish.
+    var jobsPerSecond: Double
+    /// The longest any finish statement was seen running.
+    var slowestFinishSeconds: Double
+}
+
 /// The figures `couplet bench queue` reports.
 struct QueueFigures {
     var enqueueJobsPerSecond = 0.0
     var baselineEnqueueJobsPerSecond = 0.0
-    var processJobsPerSecond = 0.0
+    var rounds: [QueueRound] = []
     var baselineProcessJobsPerSecond = 0.0
     var latencyP50Milliseconds = 0.0
     var latencyP99Milliseconds = 0.0
     var workerIdleRSSMegabytes = 0.0
     var workerPeakRSSMegabytes = 0.0
+
+    /// The processing rate over all rounds: each round's jobs over its duration, averaged by time.
+    var processJobsPerSecond: Double {
+        Double(rounds.count) / rounds.map { 1 / $0.jobsPerSecond }.reduce(0, +)
+    }
 
     var json: String {
         let fields: [(String, Double)] = [
@@ -167,7 +228,13 @@ struct QueueFigures {
             ("latency_p50_ms", latencyP50Milliseconds), ("latency_p99_ms", latencyP99Milliseconds),
             ("worker_idle_rss_mb", workerIdleRSSMegabytes), ("worker_peak_rss_mb", workerPeakRSSMegabytes),
         ]
-        return "{" + fields.map { "\"\($0.0)\": \((($0.1 * 10).rounded() / 10))" }.joined(separator: ", ") + "}"
+        func number(_ value: Double) -> String { "\((value * 10).rounded() / 10)" }
+        let perRound = [
+            ("round_jobs_per_s", rounds.map { number($0.jobsPerSecond) }),
+            ("round_slowest_finish_ms", rounds.map { number($0.slowestFinishSeconds * 1000) }),
+        ]
+        return "{" + (fields.map { "\"\($0.0)\": \(number($0.1))" } + perRound.map { "\"\($0.0)\": [\($0.1.joined(separator: ", "))]" })
+            .joined(separator: ", ") + "}"
     }
 
     func text(workers: Int, concurrency: Int, jobs: Int) -> String {
@@ -177,6 +244,7 @@ struct QueueFigures {
             couplet bench queue: \(jobs) jobs, \(workers) worker processes × \(concurrency) slots
               enqueue (batches of 5,000)   \(rate(enqueueJobsPerSecond).padded(to: 16)) baseline COPY \(rate(baselineEnqueueJobsPerSecond).padded(to: 16)) \(ratio(enqueueJobsPerSecond, baselineEnqueueJobsPerSecond))
               process no-op jobs           \(rate(processJobsPerSecond).padded(to: 16)) baseline loop \(rate(baselineProcessJobsPerSecond).padded(to: 16)) \(ratio(processJobsPerSecond, baselineProcessJobsPerSecond))
+            \(rounds.enumerated().map { "    round \($0 + 1)".padded(to: 31) + "\(rate($1.jobsPerSecond).padded(to: 16)) slowest finish statement \(String(format: "%.1f", $1.slowestFinishSeconds * 1000)) ms" }.joined(separator: "\n"))
               enqueue → start when idle    p50 \(String(format: "%.1f", latencyP50Milliseconds)) ms, p99 \(String(format: "%.1f", latencyP99Milliseconds)) ms
               worker resident memory       idle \(String(format: "%.1f", workerIdleRSSMegabytes)) MB, peak under load \(String(format: "%.1f", workerPeakRSSMegabytes)) MB
             """

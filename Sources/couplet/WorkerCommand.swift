@@ -13,7 +13,7 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Claim and run jobs from the queue until stopped.",
         discussion: """
             Run as many workers as you like, on as many servers: each claims due jobs with row locks \
-            (FOR NO KEY UPDATE SKIP LOCKED), heartbeats its leases and writes results back. On SIGTERM \
+            (FOR NO KEY UPDATE SKIP LOCKED), heartbeats its lease and writes results back. On SIGTERM \
             or SIGINT it stops claiming, lets running jobs finish within the grace period, releases the \
             rest back to the queue and exits 0. Durations read like 500ms, 30s, 5m, 1h30m, 7d.
             """)
@@ -27,7 +27,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var concurrency: Int = 10
 
     @Option(
-        help: "How long a claimed job stays this worker's without a heartbeat before another worker rescues it. (default: 30s)",
+        help: "How long the worker's lease lasts without a heartbeat; once it runs out, another worker rescues its running jobs. (default: 30s)",
         transform: Duration.positive(argument:))
     var lease: Duration = .seconds(30)
 

@@ -138,9 +138,9 @@ struct RoleTests {
                 let worker = WorkerRegistration(
                     id: UUID(), hostname: "test", pid: 1, queues: ["default"], concurrency: 1, lease: .seconds(30))
                 try await JobQueue.register(worker, on: db)
-                let claimed = try await JobQueue.claim(limit: 5, queue: "default", workerID: worker.id, lease: .seconds(30), on: db)
+                let claimed = try await JobQueue.claim(limit: 5, queue: "default", workerID: worker.id, on: db)
                 #expect(claimed.map(\.id) == [job])
-                #expect(try await JobQueue.heartbeat(worker.id, lease: .seconds(30), on: db).registered)
+                #expect(try await JobQueue.heartbeat(worker.id, on: db).registered)
                 #expect(try await JobQueue.finish([JobOutcome(jobID: job, attempt: 1, state: .completed)], on: db) == [job])
                 _ = try await JobQueue.asMaintenanceLeader(on: db) { leader in
                     (try await JobQueue.rescueExpiredLeases(on: leader), try await JobQueue.cancelExpired(on: leader),

@@ -107,6 +107,34 @@ struct WorkerProcessTests {
         }
     }
 
+    @Test("a finisher that cannot write holds claims back: at most a batch of outcomes waits, and no batch is larger")
+    func outcomeBackpressure() async throws {
+        try await WorkerFixture.with { fixture in
+            let bound = JobWorkerConfiguration().outcomeBatchLimit
+            let concurrency = 4
+            try await JobQueue.enqueue((0..<1000).map { _ in NewJob(kind: "diagnostic.noop") }, on: fixture.db)
+            // Holding SHARE on the attempt log blocks every finish (it inserts there); claims never touch it.
+            let locker = try await fixture.database.connect()
+            defer { locker.close() }
+            try await locker.runScript("BEGIN; LOCK TABLE couplet.job_attempts IN SHARE MODE", name: "block finishes")
+            let worker = try fixture.startWorker(["--concurrency", "\(concurrency)", "--poll-interval", "100ms"])
+            let running: PostgresQuery = "SELECT count(*) FROM couplet.jobs WHERE state = 'running'"
+            #expect(try await eventually(within: .seconds(20)) { try await fixture.count(running) >= bound })
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await fixture.count(running) <= bound + concurrency, "claims wait while a batch of outcomes is unwritten")
+            try await locker.runScript("ROLLBACK", name: "unblock finishes")
+            #expect(try await eventually(within: .seconds(60)) {
+                try await fixture.count("SELECT count(*) FROM couplet.jobs WHERE state <> 'completed'") == 0
+            })
+            // One finish statement is one transaction: its attempts share finished_at (the transaction's now()).
+            let largestBatch = try await fixture.count(
+                "SELECT max(n) FROM (SELECT count(*) AS n FROM couplet.job_attempts GROUP BY finished_at) batches")
+            #expect(largestBatch <= bound)
+            worker.terminate()
+            #expect(try await worker.waitForExit().status == 0)
+        }
+    }
+
     @Test("SIGTERM: running jobs finish within the grace period, the worker exits 0, nothing is left running")
     func gracefulShutdown() async throws {
         try await WorkerFixture.with { fixture in

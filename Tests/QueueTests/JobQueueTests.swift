@@ -160,10 +160,10 @@ struct ClaimTests {
                     job("low", priority: 9), job("high", priority: 0), job("normal"), job("other", queue: "sync"),
                     job("future", runAt: Date().addingTimeInterval(600)), job("expired", expiresAt: Date().addingTimeInterval(-1)),
                 ], on: db)
-            let claimed = try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db)
+            let claimed = try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, on: db)
             #expect(claimed.map(\.kind) == ["high", "normal", "low"])
             #expect(claimed.allSatisfy { $0.attempt == 1 })
-            #expect(try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db).isEmpty)
+            #expect(try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, on: db).isEmpty)
         }
     }
 
@@ -178,13 +178,13 @@ struct ClaimTests {
             }
             jobs.append(NewJob(kind: "free"))
             try await JobQueue.enqueue(jobs, on: db)
-            let first = try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db)
+            let first = try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, on: db)
             #expect(first.compactMap(\.concurrencyKey).sorted() == ["CUSTOMER", "ITEM"])
             #expect(first.count == 3)
-            #expect(try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db).isEmpty)
+            #expect(try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, on: db).isEmpty)
             let customer = try #require(first.first { $0.concurrencyKey == "CUSTOMER" })
             try await JobQueue.finish([JobOutcome(jobID: customer.id, attempt: 1, state: .completed)], on: db)
-            let next = try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, lease: .seconds(30), on: db)
+            let next = try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, on: db)
             #expect(next.map(\.concurrencyKey) == ["CUSTOMER"])
         }
     }
@@ -193,12 +193,14 @@ struct ClaimTests {
     func fence() async throws {
         try await withMigratedDatabase { _, db in
             let id = try await JobQueue.enqueue(NewJob(kind: "k"), on: db)
-            let firstOwner = try await JobQueue.claim(limit: 1, queue: "default", workerID: UUID(), lease: .seconds(30), on: db)
-            #expect(firstOwner.first?.attempt == 1)
-            try await db.query("UPDATE couplet.jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(id)")
+            let firstOwner = try await registerWorker(on: db)
+            let firstClaim = try await JobQueue.claim(limit: 1, queue: "default", workerID: firstOwner, on: db)
+            #expect(firstClaim.first?.attempt == 1)
+            try await expireLease(of: firstOwner, on: db)
             #expect(try await JobQueue.rescueExpiredLeases(on: db) == 1)
-            let secondOwner = try await JobQueue.claim(limit: 1, queue: "default", workerID: UUID(), lease: .seconds(30), on: db)
-            #expect(secondOwner.first?.attempt == 2)
+            let secondOwner = try await registerWorker(on: db)
+            let secondClaim = try await JobQueue.claim(limit: 1, queue: "default", workerID: secondOwner, on: db)
+            #expect(secondClaim.first?.attempt == 2)
             let late = JobOutcome(jobID: id, attempt: 1, state: .completed)
             #expect(try await JobQueue.finish([late], on: db).isEmpty)
             #expect(try await jobStates(db)[id] == "running")
@@ -216,9 +218,8 @@ struct ClaimTests {
             var job = NewJob(kind: "k")
             job.maxAttempts = 1
             let id = try await JobQueue.enqueue(job, on: db)
-            _ = try await JobQueue.claim(limit: 1, queue: "default", workerID: worker, lease: .seconds(30), on: db)
-            try await db.query("UPDATE couplet.jobs SET lease_expires_at = now() - interval '1 second'")
-            #expect(try await JobQueue.rescueExpiredLeases(on: db) == 1)
+            _ = try await JobQueue.claim(limit: 1, queue: "default", workerID: worker, on: db)
+            #expect(try await JobQueue.rescueExpiredLeases(on: db) == 1, "its worker never registered: it has no lease")
             let (state, error) = try await db.query("SELECT state, errors->0->>'error' FROM couplet.jobs WHERE id = \(id)")
                 .single().decode((String, String).self)
             #expect(state == "failed")
@@ -230,7 +231,7 @@ struct ClaimTests {
     func outcomes() async throws {
         try await withMigratedDatabase { _, db in
             let ids = try await JobQueue.enqueue((0..<4).map { _ in NewJob(kind: "k") }, on: db)
-            _ = try await JobQueue.claim(limit: 4, queue: "default", workerID: worker, lease: .seconds(30), on: db)
+            _ = try await JobQueue.claim(limit: 4, queue: "default", workerID: worker, on: db)
             let retryAt = Date().addingTimeInterval(120)
             let oops = JobError(.handlerFailed, "oops", isRetryable: true)
             let accepted = try await JobQueue.finish(
@@ -259,7 +260,7 @@ struct ClaimTests {
             expiring.expiresAt = Date().addingTimeInterval(-5)
             let expired = try await JobQueue.enqueue(expiring, on: db)
             let done = try await JobQueue.enqueue(NewJob(kind: "k"), on: db)
-            _ = try await JobQueue.claim(limit: 1, queue: "default", workerID: worker, lease: .seconds(30), on: db)
+            _ = try await JobQueue.claim(limit: 1, queue: "default", workerID: worker, on: db)
             try await JobQueue.finish([JobOutcome(jobID: done, attempt: 1, state: .completed)], on: db)
             #expect(try await JobQueue.cancelExpired(on: db) == 1)
             #expect(try await jobStates(db)[expired] == "cancelled")
@@ -279,6 +280,73 @@ struct ClaimTests {
             }
             #expect(inner == .some(nil), "the second process skipped while the first held the lock")
             #expect(try await JobQueue.asMaintenanceLeader(on: other) { _ in "now" } == "now")
+        }
+    }
+}
+
+/// Registers a worker with a 30 s lease, as a starting worker process does, and returns its id.
+func registerWorker(on db: PostgresConnection) async throws -> UUID {
+    let worker = WorkerRegistration(id: UUID(), hostname: "test", pid: 1, queues: ["default"], concurrency: 4, lease: .seconds(30))
+    try await JobQueue.register(worker, on: db)
+    return worker.id
+}
+
+/// Makes `worker`'s last heartbeat older than its lease, as if it had died.
+func expireLease(of worker: UUID, on db: PostgresConnection) async throws {
+    try await db.query("UPDATE couplet.workers SET heartbeat_at = now() - lease - interval '1 second' WHERE id = \(worker)")
+}
+
+@Suite("Heartbeats and rescue")
+struct HeartbeatTests {
+    @Test("rescue follows the worker's lease: a live worker's jobs stay, a dead or vanished worker's jobs are rescued")
+    func rescueByWorkerLease() async throws {
+        try await withMigratedDatabase { _, db in
+            let ids = try await JobQueue.enqueue((0..<3).map { _ in NewJob(kind: "k") }, on: db)
+            let live = try await registerWorker(on: db)
+            let dead = try await registerWorker(on: db)
+            _ = try await JobQueue.claim(limit: 1, queue: "default", workerID: live, on: db)
+            _ = try await JobQueue.claim(limit: 1, queue: "default", workerID: dead, on: db)
+            _ = try await JobQueue.claim(limit: 1, queue: "default", workerID: UUID(), on: db)
+            #expect(try await JobQueue.rescueExpiredLeases(on: db) == 1, "only the job of the worker that never registered")
+            try await expireLease(of: dead, on: db)
+            #expect(try await JobQueue.heartbeat(live, on: db).registered)
+            #expect(try await JobQueue.rescueExpiredLeases(on: db) == 1, "the job of the worker whose lease ran out")
+            #expect(try await jobStates(db) == [ids[0]: "running", ids[1]: "available", ids[2]: "available"])
+            let (leaseLeft, workersLease) = try await db.query(
+                """
+                SELECT extract(epoch FROM s.lease_expires_at - now())::float8, s.lease_expires_at = w.heartbeat_at + w.lease
+                FROM couplet.job_status s JOIN couplet.workers w ON w.id = s.worker_id WHERE s.id = \(ids[0])
+                """
+            ).single().decode((Double, Bool).self)
+            #expect(workersLease && abs(leaseLeft - 30) < 1, "job_status shows the worker's lease as the job's")
+            #expect(try await db.query("SELECT count(*) FROM couplet.job_status WHERE lease_expires_at IS NOT NULL")
+                .single().decode(Int.self, at: 0) == 1, "only running jobs have a lease")
+        }
+    }
+
+    @Test("a heartbeat never waits on a finish: it completes while another transaction holds the worker's running jobs")
+    func heartbeatBesideFinish() async throws {
+        try await withMigratedDatabase { database, db in
+            let worker = try await registerWorker(on: db)
+            try await JobQueue.enqueue((0..<4).map { _ in NewJob(kind: "k") }, on: db)
+            let claimed = try await JobQueue.claim(limit: 4, queue: "default", workerID: worker, on: db)
+            #expect(try await db.query("SELECT couplet.cancel_job(\(claimed[3].id))").single().decode(String.self, at: 0) == "cancelling")
+            let beater = try await database.connect()
+            defer { beater.close() }
+            try await beater.query("SET lock_timeout = '5s'")  // a heartbeat that waits fails, rather than hanging the test
+            let finisher = try await database.connect()
+            defer { finisher.close() }
+            try await finisher.withTransaction { finish in
+                // A finish whose transaction is still open, and every other running job of the worker locked.
+                try await JobQueue.finish(claimed[0..<2].map { JobOutcome(jobID: $0.id, attempt: 1, state: .completed) }, on: finish)
+                try await finish.query("SELECT id FROM couplet.jobs WHERE worker_id = \(worker) AND state = 'running' FOR UPDATE")
+                let clock = ContinuousClock()
+                var beat: (registered: Bool, cancelRequested: [JobAttemptID]) = (false, [])
+                let waited = try await clock.measure { beat = try await JobQueue.heartbeat(worker, on: beater) }
+                #expect(waited < .seconds(1), "the heartbeat did not wait for the finish's locks")
+                #expect(beat.registered)
+                #expect(beat.cancelRequested == [JobAttemptID(job: claimed[3].id, attempt: 1)])
+            }
         }
     }
 }
