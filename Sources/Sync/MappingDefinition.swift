@@ -74,7 +74,7 @@ public enum MappingStore {
         let templates = try await templates(of: name, on: db)
         let local = try side(row, offset: 0, template: templates["local"] ?? [:], what: "\(name) local")
         let integration = try side(row, offset: 6, template: templates["integration"] ?? [:], what: "\(name) integration")
-        let (fields, matchFields) = try await fields(of: name, on: db)
+        let (fields, matchFields) = try await fieldsWithValueMaps(of: name, on: db)
         let settings = MappingSettings(
             name: name, localTable: local.table.description, integrationTable: integration.table.description,
             direction: try MappingDirection(stored: row.decode(String.self, column: "direction")),
@@ -131,7 +131,8 @@ public enum MappingStore {
         return templates
     }
 
-    private static func fields(of mapping: String, on db: PostgresConnection) async throws -> ([FieldMapping], [MatchField]) {
+    /// The field mappings of `mapping` in order, and those used for match-based coupling, lowest priority first.
+    static func fields(of mapping: String, on db: PostgresConnection) async throws -> ([FieldMapping], [MatchField]) {
         var fields: [FieldMapping] = []
         var matchFields: [MatchField] = []
         for row in try await db.query(

@@ -27,6 +27,13 @@ import Yams
 ///       - {local: no, integration: account_number}
 ///       - {local: salesperson_code, integration: owner_id, direction: to_integration,
 ///          to_integration: "lookup(SALESPEOPLE)", not_null: true}
+///       - {local: country_code, integration: country, to_integration: "trim | map(COUNTRIES)",
+///          from_integration: "map(COUNTRIES)"}
+/// value_maps:                             # optional
+///   - name: COUNTRIES
+///     values: {NO: Norway, SE: Sweden}    # local value: integration value, one-to-one
+///     default_to_integration: null        # optional; absent: a value in no pair fails its record
+///     default_from_integration: NO        # optional
 /// ```
 ///
 /// A field has `local` and `integration` (required), `direction` (default bidirectional),
@@ -34,22 +41,26 @@ import Yams
 /// `not_null`, `clear_on_failure` and `comparison` (text, numeric or date_time). Text values stay
 /// text: `key: no` is the column `no`.
 public enum MappingFile {
-    /// Reads every endpoint and mapping in `yaml`, the text of the file named `file`.
+    /// Reads every endpoint, value map and mapping in `yaml`, the text of the file named `file`.
     ///
     /// `otherMappings` are the mappings that exist outside the file and stay (the stored ones
     /// that an apply without `--prune` keeps), each with what it depends on: `lookup(…)` rules and
-    /// `depends_on` may name them, and a dependency cycle through them is a cycle.
+    /// `depends_on` may name them, and a dependency cycle through them is a cycle. Likewise
+    /// `map(…)` rules may name `otherValueMaps`.
     ///
     /// - Throws: `FileProblems` with every problem in the file, each at the line and column it
     ///   concerns: YAML syntax, unknown or missing keys, wrong types, invalid choices (listing the
     ///   valid ones), names and identifiers, rules and filters that do not parse,
-    ///   duplicates, unknown endpoints, lookups and dependencies, dependency cycles.
+    ///   duplicates, unknown endpoints, lookups, value maps and dependencies, dependency cycles,
+    ///   value maps that are not one-to-one.
     public static func parse(
-        _ yaml: String, file: String, otherMappings: [String: [String]] = [:]
+        _ yaml: String, file: String, otherMappings: [String: [String]] = [:], otherValueMaps: Set<String> = []
     ) throws(FileProblems) -> MappingFileDefinition {
         var reader = MappingFileReader(file: file)
         let definition = reader.read(yaml)
-        let references = MappingReferences(file: definition, declared: reader.declaredMappings, others: otherMappings)
+        let references = MappingReferences(
+            file: definition, declared: reader.declaredMappings, others: otherMappings,
+            declaredValueMaps: reader.declaredValueMaps, otherValueMaps: otherValueMaps)
         references.check(into: &reader.problems)
         if let error = reader.problems.error { throw error }
         return definition
@@ -61,12 +72,17 @@ struct MappingFileReader {
     var problems: ProblemCollector
     /// Every mapping written in the file with a valid name, even when the rest of it is wrong.
     private(set) var declaredMappings: [DeclaredMapping] = []
+    /// Every value map written in the file with a valid name, even when the rest of it is wrong.
+    private(set) var declaredValueMaps: [(name: String, place: FilePlace)] = []
 
     init(file: String) {
         problems = ProblemCollector(file: file)
     }
 
-    enum TopKey: String, CaseIterable { case endpoints, mappings }
+    enum TopKey: String, CaseIterable {
+        case endpoints, mappings
+        case valueMaps = "value_maps"
+    }
 
     mutating func read(_ yaml: String) -> MappingFileDefinition {
         let empty = MappingFileDefinition(file: problems.file, endpoints: [], mappings: [])
@@ -79,8 +95,9 @@ struct MappingFileReader {
         let nodes = problems.values(of: top, keys: TopKey.self)
         problems.require([TopKey.endpoints, .mappings], in: nodes, at: root, what: "the file")
         let endpoints = list(nodes[.endpoints], of: "endpoints").compactMap { endpoint(from: $0) }
+        let valueMaps = list(nodes[.valueMaps], of: "value_maps").compactMap { valueMap(from: $0) }
         let mappings = list(nodes[.mappings], of: "mappings").compactMap { mapping(from: $0) }
-        return MappingFileDefinition(file: problems.file, endpoints: endpoints, mappings: mappings)
+        return MappingFileDefinition(file: problems.file, endpoints: endpoints, mappings: mappings, valueMaps: valueMaps)
     }
 
     /// The items of a top-level list.
@@ -109,6 +126,16 @@ struct MappingFileReader {
         let description = problems.value(nodes[.description]) { try $0.text("description") }
         guard let name else { return nil }
         return EndpointDefinition(name: name, kind: kind ?? "postgres", description: description, place: item.place)
+    }
+
+    // MARK: - Value maps
+
+    private mutating func valueMap(from item: Node) -> ValueMap? {
+        var reader = ValueMapReader(problems: problems)
+        let valueMap = reader.read(item)
+        problems = reader.problems
+        declaredValueMaps += reader.declared
+        return valueMap
     }
 
     // MARK: - Mappings

@@ -1,7 +1,7 @@
 import Postgres
 import YAMLFile
 
-/// A mappings file as read: the endpoints it declares and the table mappings between them, each
+/// A mappings file as read: the endpoints it declares, the table mappings between them and their value maps, each
 /// part remembering where it was written so that later checks (against the endpoints, against the
 /// stored mappings) can point at the line.
 public struct MappingFileDefinition: Sendable {
@@ -11,12 +11,15 @@ public struct MappingFileDefinition: Sendable {
     public var endpoints: [EndpointDefinition]
     /// The table mappings, in file order.
     public var mappings: [TableMappingDefinition]
+    /// The value maps that `map(NAME)` rules use, in file order.
+    public var valueMaps: [ValueMap]
 
     /// A definition with these parts.
-    public init(file: String, endpoints: [EndpointDefinition], mappings: [TableMappingDefinition]) {
+    public init(file: String, endpoints: [EndpointDefinition], mappings: [TableMappingDefinition], valueMaps: [ValueMap] = []) {
         self.file = file
         self.endpoints = endpoints
         self.mappings = mappings
+        self.valueMaps = valueMaps
     }
 
     /// The endpoint called `name`, if the file declares it.
@@ -109,6 +112,8 @@ public enum MappingPart: Hashable, Sendable {
     case rules(field: Int, direction: SyncDirection)
     /// The mapping a `lookup` rule of a field mapping names.
     case lookup(field: Int, direction: SyncDirection, mapping: String)
+    /// The value map a `map` rule of a field mapping names.
+    case valueMap(field: Int, direction: SyncDirection, name: String)
 
     /// The part this one is written in.
     public var container: MappingPart? {
@@ -117,7 +122,7 @@ public enum MappingPart: Hashable, Sendable {
         case .name, .dependency, .side, .field: .mapping
         case .endpoint(let side), .table(let side), .key(let side), .modified(let side), .filter(let side): .side(side)
         case .column(let field, _), .rules(let field, _): .field(field)
-        case .lookup(let field, let direction, _): .rules(field: field, direction: direction)
+        case .lookup(let field, let direction, _), .valueMap(let field, let direction, _): .rules(field: field, direction: direction)
         }
     }
 }

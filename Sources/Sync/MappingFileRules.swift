@@ -10,9 +10,19 @@ enum MappingFileRules {
 
     /// 1-63 ASCII letters, digits, `_` or `-` (`CUSTOMER`, `ITEM-PRODUCT`).
     static func mappingName(_ text: String) throws(NodeValueError) -> String {
+        try name(text, of: "mapping")
+    }
+
+    /// A value map's name, spelled like a mapping's (`COUNTRIES`, `PAYMENT-TERMS`).
+    static func valueMapName(_ text: String) throws(NodeValueError) -> String {
+        try name(text, of: "value map")
+    }
+
+    /// 1-63 ASCII letters, digits, `_` or `-`; `what` says whose name it is in the error.
+    private static func name(_ text: String, of what: String) throws(NodeValueError) -> String {
         let allowed = letters.union(digits).union("_-")
         guard (1...63).contains(text.count), text.allSatisfy(allowed.contains) else {
-            throw NodeValueError("mapping name \"\(text)\" must be 1-63 letters, digits, '_' or '-'")
+            throw NodeValueError("\(what) name \"\(text)\" must be 1-63 letters, digits, '_' or '-'")
         }
         return text
     }

@@ -18,6 +18,9 @@ public struct MappingApplyReport: Sendable, Equatable {
 
         /// Whether anything is (or would be) written.
         public var hasChanges: Bool { !(created.isEmpty && updated.isEmpty && deleted.isEmpty) }
+
+        /// Whether it names nothing at all: there was nothing of this kind, in the file or stored.
+        public var isEmpty: Bool { !hasChanges && unchanged.isEmpty && retained.isEmpty }
     }
 
     /// A side whose table, key, modified-on column or endpoint changed, so its watermark was set to NULL
@@ -37,23 +40,25 @@ public struct MappingApplyReport: Sendable, Equatable {
     public var endpoints = Changes()
     /// The table mappings.
     public var mappings = Changes()
+    /// The value maps.
+    public var valueMaps = Changes()
     /// The watermarks reset.
     public var watermarkResets: [WatermarkReset] = []
     /// How many couplings each deleted mapping, and each mapping with a side reset, has (had).
     public var couplings: [String: Int] = [:]
 
     /// Whether anything is (or would be) written.
-    public var hasChanges: Bool { endpoints.hasChanges || mappings.hasChanges }
+    public var hasChanges: Bool { endpoints.hasChanges || mappings.hasChanges || valueMaps.hasChanges }
 }
 
 extension MappingStore {
-    /// Makes the stored endpoints and mappings match `file` in one transaction: creates the new
+    /// Makes the stored endpoints, value maps and mappings match `file` in one transaction: creates the new
     /// ones, updates the changed ones (`updated_at = now()`, field mappings replaced) and, with
     /// `prune`, deletes the stored ones that are not in the file (a mapping's couplings go with it).
     ///
     /// Watermarks of unchanged mappings are never touched; a changed mapping keeps its watermarks
     /// unless a side's endpoint, table, key or modified-on column changed, in which case that
-    /// side's watermark becomes NULL (the report says so). Applies run one at a time (both tables
+    /// side's watermark becomes NULL (the report says so). Applies run one at a time (the tables
     /// are locked against other writers until commit), so the report says exactly what this call did.
     @discardableResult
     public static func apply(_ file: MappingFileDefinition, prune: Bool, on connection: PostgresConnection) async throws
@@ -61,7 +66,7 @@ extension MappingStore {
     {
         try await connection.withTransaction { transaction in
             try await transaction.runScript(
-                "LOCK TABLE couplet.endpoints, couplet.table_mappings IN SHARE ROW EXCLUSIVE MODE", name: "lock mappings")
+                "LOCK TABLE couplet.endpoints, couplet.table_mappings, couplet.value_maps IN SHARE ROW EXCLUSIVE MODE", name: "lock mappings")
             let report = try await plan(file, prune: prune, on: transaction)
             try await write(file, report, on: transaction)
             return report
@@ -74,6 +79,7 @@ extension MappingStore {
     {
         var report = MappingApplyReport()
         report.endpoints = try await compareEndpoints(file.endpoints, prune: prune, on: connection)
+        report.valueMaps = try await compareValueMaps(file.valueMaps, prune: prune, on: connection)
         let stored = Dictionary(uniqueKeysWithValues: try await storedMappings(on: connection).map { ($0.row.name, $0) })
         for definition in file.mappings {
             let row = MappingRow(definition)

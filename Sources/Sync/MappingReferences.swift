@@ -8,21 +8,27 @@ struct DeclaredMapping {
 }
 
 /// The checks of a mappings file that look across mappings: names used twice, endpoints,
-/// `lookup(…)` mappings and dependencies that do not exist, and dependency cycles.
+/// `lookup(…)` mappings, `map(…)` value maps and dependencies that do not exist, and dependency cycles.
 struct MappingReferences {
     let file: MappingFileDefinition
     /// Every mapping the file declares, including mappings whose other parts are wrong.
     let declared: [DeclaredMapping]
     /// Mappings outside the file that stay, with what each depends on.
     let others: [String: [String]]
+    /// Every value map the file declares, including value maps whose other parts are wrong.
+    var declaredValueMaps: [(name: String, place: FilePlace)] = []
+    /// Value maps outside the file that stay.
+    var otherValueMaps: Set<String> = []
 
     /// Reports every problem found.
     func check(into problems: inout ProblemCollector) {
         reportDuplicateEndpoints(into: &problems)
         reportDuplicateMappings(into: &problems)
+        reportDuplicateValueMaps(into: &problems)
         for mapping in file.mappings {
             reportUnknownEndpoints(of: mapping, into: &problems)
             reportUnknownLookups(of: mapping, into: &problems)
+            reportUnknownValueMaps(of: mapping, into: &problems)
         }
         reportUnknownDependencies(into: &problems)
         reportCycles(into: &problems)
@@ -47,10 +53,19 @@ struct MappingReferences {
     }
 
     private func reportDuplicateMappings(into problems: inout ProblemCollector) {
+        Self.reportDuplicates(declared.map { ($0.name, $0.place) }, what: "mapping", into: &problems)
+    }
+
+    private func reportDuplicateValueMaps(into problems: inout ProblemCollector) {
+        Self.reportDuplicates(declaredValueMaps, what: "value map", into: &problems)
+    }
+
+    /// Each name of `names` used again, at its later place: `duplicate <what> name …`.
+    private static func reportDuplicates(_ names: [(name: String, place: FilePlace)], what: String, into problems: inout ProblemCollector) {
         var first: [String: FilePlace] = [:]
-        for (name, place) in declared.map({ ($0.name, $0.place) }) {
+        for (name, place) in names {
             if let earlier = first[name] {
-                problems.report(at: place, "duplicate mapping name \"\(name)\": first defined at line \(earlier.line)")
+                problems.report(at: place, "duplicate \(what) name \"\(name)\": first defined at line \(earlier.line)")
             } else {
                 first[name] = place
             }
@@ -75,6 +90,19 @@ struct MappingReferences {
                     problems.report(
                         at: mapping.place(of: .lookup(field: index, direction: direction, mapping: name)),
                         "lookup(\(name)) names no mapping: \(name) is neither in this file nor stored")
+                }
+            }
+        }
+    }
+
+    private func reportUnknownValueMaps(of mapping: TableMappingDefinition, into problems: inout ProblemCollector) {
+        let known = Set(declaredValueMaps.map(\.name)).union(otherValueMaps)
+        for (index, field) in mapping.mapping.fields.enumerated() {
+            for direction in SyncDirection.allCases {
+                for name in field.transformation(for: direction).referencedValueMaps.sorted() where !known.contains(name) {
+                    problems.report(
+                        at: mapping.place(of: .valueMap(field: index, direction: direction, name: name)),
+                        "map(\(name)) names no value map: \(name) is neither under value_maps in this file nor stored")
                 }
             }
         }

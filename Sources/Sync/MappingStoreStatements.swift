@@ -66,8 +66,9 @@ extension MappingStore {
 
     // MARK: - Writing
 
-    /// Writes what `report` planned: endpoints first, so new mappings can name them; pruned endpoints last.
+    /// Writes what `report` planned: endpoints and value maps first, so new mappings can name them; pruned endpoints last.
     static func write(_ file: MappingFileDefinition, _ report: MappingApplyReport, on connection: PostgresConnection) async throws {
+        try await writeValueMaps(file.valueMaps, report.valueMaps, on: connection)
         for endpoint in file.endpoints where report.endpoints.created.contains(endpoint.name) || report.endpoints.updated.contains(endpoint.name) {
             try await connection.query(
                 """

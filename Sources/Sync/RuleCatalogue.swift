@@ -88,6 +88,9 @@ enum RuleCatalogue {
         RuleSpec(name: "lookup", parameters: ["mapping"], required: 1) { arguments throws(TransformationError) in
             .lookup(mapping: try arguments.nonEmptyText(0))
         },
+        RuleSpec(name: "map", parameters: ["value map"], required: 1) { arguments throws(TransformationError) in
+            .valueMap(name: try arguments.nonEmptyText(0))
+        },
     ]
 
     /// PostgreSQL's `integer`, which its own `substring` takes.
@@ -140,6 +143,7 @@ extension Transformation {
         case .fromUnixTimestamp: "from_unix_timestamp"
         case .constant(let value): "constant(\(literal(value)))"
         case .lookup(let mapping): "lookup(\(literal(mapping)))"
+        case .valueMap(let name, _): "map(\(literal(name)))"
         }
     }
 

@@ -173,8 +173,10 @@ struct TableMappingReader {
         places[.rules(field: field, direction: direction)] = node.place
         if node.isNull { return .identity }
         let chain = value(node) { try MappingFileRules.rules($0, direction.storedName) }
-        for mapping in chain?.referencedMappings ?? [] {
-            places[.lookup(field: field, direction: direction, mapping: mapping)] = node.place(ofCharacter: Self.offset(of: mapping, in: node))
+        let lookups = (chain?.referencedMappings ?? []).map { ($0, MappingPart.lookup(field: field, direction: direction, mapping: $0)) }
+        let valueMaps = (chain?.referencedValueMaps ?? []).map { ($0, MappingPart.valueMap(field: field, direction: direction, name: $0)) }
+        for (name, part) in lookups + valueMaps {
+            places[part] = node.place(ofCharacter: Self.offset(of: name, in: node))
         }
         return chain
     }

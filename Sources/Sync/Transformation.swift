@@ -53,6 +53,10 @@ public enum Transformation: Sendable, Equatable, CustomStringConvertible {
     /// The id coupled to the input through mapping `mapping`'s couplings, resolved by the
     /// engine through a `LookupResolver`; throws `uncoupledReference` when there is none.
     case lookup(mapping: String)
+    /// The input's counterpart in value map `name`: local → integration in a `to_integration`
+    /// chain, the inverse in `from_integration`. `MappingStore.load` binds the map's `translation`
+    /// for the chain's direction; unbound, the rule throws `valueMapUnavailable`.
+    case valueMap(name: String, translation: ValueTranslation? = nil)
 
     /// The rule applied to `value`. `lookup` uses `resolver`; without one it throws `lookupUnavailable`.
     public func apply(to value: String?, lookup resolver: LookupResolver? = nil) throws(TransformationError) -> String? {
@@ -79,6 +83,7 @@ public enum Transformation: Sendable, Equatable, CustomStringConvertible {
         case .unixTimestamp(let zone): try unixTimestamp(of: value, wallClockZone: zone)
         case .fromUnixTimestamp: try dateTime(fromUnixTimestamp: value)
         case .lookup(let mapping): try lookUp(value, in: mapping, resolver: resolver)
+        case .valueMap(let name, let translation): try translate(value, through: name, translation)
         case .constant(let constant): constant
         }
     }
@@ -160,6 +165,15 @@ public enum Transformation: Sendable, Equatable, CustomStringConvertible {
                                       referencedMapping: mapping, value: value)
         }
         return coupled
+    }
+
+    private func translate(_ value: String, through map: String, _ translation: ValueTranslation?) throws(TransformationError) -> String? {
+        guard let translation else {
+            throw TransformationError(code: .valueMapUnavailable,
+                                      message: "\(self) needs value map \(map); only a mapping loaded from the store can apply it",
+                                      value: value)
+        }
+        return try translation.translate(value)
     }
 
     private static func titleCased(_ value: String) -> String {

@@ -36,6 +36,22 @@ public struct TransformationChain: Sendable, Equatable, CustomStringConvertible 
         })
     }
 
+    /// The value maps that `map` rules name, so that they can be checked and loaded.
+    public var referencedValueMaps: Set<String> {
+        Set(rules.compactMap { rule in
+            if case .valueMap(let name, _) = rule { name } else { nil }
+        })
+    }
+
+    /// The chain with every `map` rule bound to its map in `valueMaps` (by name), translating
+    /// for a pass in `direction`; a rule whose map is not there stays unbound.
+    public func binding(_ valueMaps: [String: ValueMap], for direction: SyncDirection) -> TransformationChain {
+        TransformationChain(rules.map { rule in
+            guard case .valueMap(let name, _) = rule, let map = valueMaps[name] else { return rule }
+            return .valueMap(name: name, translation: map.translation(for: direction))
+        })
+    }
+
     /// `value` passed through every rule in order; the first failing rule's error is thrown.
     public func apply(to value: String?, lookup resolver: LookupResolver? = nil) throws(TransformationError) -> String? {
         var result = value

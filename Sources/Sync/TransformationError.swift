@@ -19,6 +19,10 @@ public struct TransformationError: Error, Sendable, Equatable, CustomStringConve
         case uncoupledReference
         /// A `lookup` was applied without a resolver.
         case lookupUnavailable
+        /// A `map` found the value in none of its value map's pairs, and the map has no default for the direction.
+        case unmappedValue
+        /// A `map` was applied without its value map bound.
+        case valueMapUnavailable
     }
 
     /// The kind of problem.

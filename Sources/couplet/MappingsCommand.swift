@@ -56,13 +56,15 @@ struct MappingsValidateCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try global.makeLogger("couplet.mappings")
         var stored: [String: [String]]?
+        var storedValueMaps: Set<String> = []
         if global.isDatabaseConfigured {
             let connection = try await global.connect(logger, applicationName: "couplet mappings validate")
             defer { connection.close() }
             stored = try await MappingStore.dependencies(on: connection)
+            storedValueMaps = try await MappingStore.valueMapNames(on: connection)
         }
         let input = MappingsFileInput(path: file, writes: false)
-        let definition = try input.read(otherMappings: stored ?? [:])
+        let definition = try input.read(otherMappings: stored ?? [:], otherValueMaps: storedValueMaps)
         let warnings = try await input.checkEndpoints(definition)
         let scope = stored == nil ? " (lookups and depends_on checked against this file only: no coordination database given)" : ""
         print("\(file): \(definition.endpoints.count) endpoint(s) and \(definition.mappings.count) mapping(s) valid"
@@ -98,8 +100,9 @@ struct MappingsApplyCommand: AsyncParsableCommand {
         let connection = try await global.connect(logger, applicationName: "couplet mappings apply")
         defer { connection.close() }
         let others = prune ? [:] : try await MappingStore.dependencies(on: connection)
+        let otherValueMaps = prune ? [] : try await MappingStore.valueMapNames(on: connection)
         let input = MappingsFileInput(path: file, writes: true)
-        let definition = try input.read(otherMappings: others)
+        let definition = try input.read(otherMappings: others, otherValueMaps: otherValueMaps)
         _ = try await input.checkEndpoints(definition)
         let report = dryRun
             ? try await MappingStore.plan(definition, prune: prune, on: connection)
@@ -117,7 +120,7 @@ struct MappingsFileInput {
     let writes: Bool
 
     /// The definition in the file, or exit status 1 after printing every problem.
-    func read(otherMappings: [String: [String]]) throws -> MappingFileDefinition {
+    func read(otherMappings: [String: [String]], otherValueMaps: Set<String>) throws -> MappingFileDefinition {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -126,7 +129,7 @@ struct MappingsFileInput {
             throw ExitCode.failure
         }
         do {
-            return try MappingFile.parse(text, file: path, otherMappings: otherMappings)
+            return try MappingFile.parse(text, file: path, otherMappings: otherMappings, otherValueMaps: otherValueMaps)
         } catch {
             try fail(error.problems)
         }
@@ -161,19 +164,25 @@ struct MappingsApplyText {
         let (create, update, delete) = dryRun ? ("would create", "would update", "would delete") : ("created", "updated", "deleted")
         var lines = report.endpoints.created.map { "\(create) endpoint".padded(to: 22) + $0 }
         lines += report.endpoints.updated.map { "\(update) endpoint".padded(to: 22) + $0 }
+        lines += report.valueMaps.created.map { "\(create) value map".padded(to: 22) + $0 }
+        lines += report.valueMaps.updated.map { "\(update) value map".padded(to: 22) + $0 }
         lines += report.mappings.created.map { create.padded(to: 22) + $0 }
         lines += report.mappings.updated.map { update.padded(to: 22) + $0 }
         lines += report.watermarkResets.map(resetLine)
         lines += report.mappings.deleted.map { name in
             delete.padded(to: 22) + name + (couplings(of: name).map { " (and its \($0) coupling(s))" } ?? "")
         }
+        lines += report.valueMaps.deleted.map { "\(delete) value map".padded(to: 22) + $0 }
         lines += report.endpoints.deleted.map { "\(delete) endpoint".padded(to: 22) + $0 }
         lines.append(summary)
-        if !report.mappings.retained.isEmpty {
-            lines.append("Kept \(report.mappings.retained.count) stored mapping(s) not in \(file) (--prune deletes them): "
-                + report.mappings.retained.joined(separator: ", "))
-        }
+        lines += [kept(report.mappings.retained, "mapping(s)"), kept(report.valueMaps.retained, "value map(s)")].compactMap { $0 }
         return lines
+    }
+
+    /// `Kept 2 stored mapping(s) not in FILE (--prune deletes them): A, B`, or nil when none were kept.
+    private func kept(_ names: [String], _ what: String) -> String? {
+        guard !names.isEmpty else { return nil }
+        return "Kept \(names.count) stored \(what) not in \(file) (--prune deletes them): " + names.joined(separator: ", ")
     }
 
     private func resetLine(_ reset: MappingApplyReport.WatermarkReset) -> String {
@@ -192,7 +201,8 @@ struct MappingsApplyText {
         func counts(_ changes: MappingApplyReport.Changes) -> String {
             "\(changes.created.count) created, \(changes.updated.count) updated, \(changes.unchanged.count) unchanged, \(changes.deleted.count) deleted"
         }
-        let text = "mappings \(counts(report.mappings)); endpoints \(counts(report.endpoints))."
+        let valueMaps = report.valueMaps.isEmpty ? "" : "; value maps \(counts(report.valueMaps))"
+        let text = "mappings \(counts(report.mappings)); endpoints \(counts(report.endpoints))\(valueMaps)."
         return dryRun ? "\(file) (dry run, nothing written): \(text)" : "\(file): \(text)"
     }
 }

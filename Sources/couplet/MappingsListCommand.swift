@@ -63,7 +63,8 @@ struct MappingsShowCommand: AsyncParsableCommand {
         let health = try await MappingStore.health(named: [name], on: connection)[name]
         let recent = try await MappingStore.recentRuns(of: name, limit: runs, on: connection)
         let now = Date()
-        let lines = MappingText.settings(stored) + MappingText.fields(stored.row.fields)
+        let valueMaps = try await MappingStore.storedValueMaps(named: stored.row.valueMapNames, on: connection)
+        let lines = MappingText.settings(stored) + MappingText.fields(stored.row.fields) + MappingText.valueMaps(valueMaps)
             + MappingText.health(health, now: now) + MappingText.runs(recent)
         lines.forEach { print($0) }
     }
@@ -112,6 +113,27 @@ enum MappingText {
                     field.fromIntegration ?? "-", field.constant ?? "-", options.isEmpty ? "-" : options.joined(separator: ", ")]
         }
         return ["fields (\(fields.count))"] + table.lines(indent: "  ")
+    }
+
+    /// The value maps the fields' `map` rules use, each once, on one line: nothing when there are none.
+    static func valueMaps(_ maps: [ValueMap]) -> [String] {
+        guard !maps.isEmpty else { return [] }
+        return ["value maps (\(maps.count))"] + maps.map { map in
+            let shown = 8
+            let pairs = map.pairs.prefix(shown).map { "\($0.local) ↔ \($0.integration)" }.joined(separator: ", ")
+            let more = map.pairs.count > shown ? ", … (\(map.pairs.count) pairs)" : ""
+            return "  \(map.name): \(pairs)\(more); not in the map: to_integration \(unmapped(map.toIntegrationDefault)), "
+                + "from_integration \(unmapped(map.fromIntegrationDefault))"
+        }
+    }
+
+    /// `fails`, `NULL`, or the default value in quotes.
+    private static func unmapped(_ value: UnmappedValue) -> String {
+        switch value {
+        case .fail: "fails"
+        case .replace(nil): "NULL"
+        case .replace(let text?): "\"\(text)\""
+        }
     }
 
     /// The mapping's line of `couplet.sync_health`.
