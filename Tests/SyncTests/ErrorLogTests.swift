@@ -119,6 +119,28 @@ struct ErrorLogTests {
         }
     }
 
+    @Test("a deleted record's error closes when its coupling is removed (uncoupled) or its counterpart deleted with it (deleted)")
+    func uncouplingCloses() async throws {
+        try await SyncFixture.with { f in
+            try await f.addCustomerMapping(direction: "to_integration")
+            try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'a'), ('2', 'b')", name: "two")
+            try await f.sync(.full)
+            try await f.erp.runScript("DELETE FROM customer WHERE no = '1'", name: "delete one")
+            #expect(try await f.sync(.full)[.toIntegration]?.failed == 1)
+            try await f.coordination.query("UPDATE couplet.table_mappings SET deletion_conflict = 'remove_coupling'")
+            #expect(try await f.sync(.full)[.toIntegration]?.uncoupled == 1)
+            #expect(try await f.errorRows(of: "1").map { "\($0.errorClass) \($0.closedReason ?? "open")" } == ["deleted_counterpart uncoupled"])
+
+            try await f.coordination.query("UPDATE couplet.table_mappings SET deletion_conflict = 'fail'")
+            try await f.erp.runScript("DELETE FROM customer WHERE no = '2'", name: "delete two")
+            #expect(try await f.sync(.full)[.toIntegration]?.failed == 1)
+            try await f.coordination.query("UPDATE couplet.table_mappings SET deletion_conflict = 'propagate'")
+            #expect(try await f.sync(.full)[.toIntegration]?.deleted == 1)
+            #expect(try await f.errorRows(of: "2").map(\.closedReason) == ["deleted"])
+            #expect(try await f.errorHealth().open == 0)
+        }
+    }
+
     @Test("messages group: one line per kind with its records, the record's own text beside it; couplet errors' groups agree")
     func messagesGroup() async throws {
         try await SyncFixture.with { f in
