@@ -60,6 +60,7 @@ ALTER TABLE couplet.sync_errors
 
 CREATE UNIQUE INDEX sync_errors_open ON couplet.sync_errors (mapping, direction, record_id, error_class)
     WHERE closed_at IS NULL;
+CREATE INDEX sync_errors_open_local ON couplet.sync_errors (mapping, local_id) WHERE closed_at IS NULL;
 CREATE INDEX sync_errors_last_seen ON couplet.sync_errors (last_seen_at DESC);
 DROP INDEX couplet.sync_errors_created;
 

@@ -105,7 +105,7 @@ struct BatchOutcome {
         case .match, .couple:
             // The pass decides again: with the match outcome, then as a coupled pair.
             failed(record, coupling: coupling, failure: SyncFailure(code: .configuration) { name in
-                "\(name.id(record.id, generic: "the record")) was not decided"
+                "\(name.specific(record.id, or: "the record")) was not decided"
             })
         }
     }
@@ -306,20 +306,23 @@ struct BatchOutcome {
             """, name: "log sync errors")
     }
 
-    /// Closes the open errors of the records the batch synced, uncoupled or deleted with their counterpart.
+    /// Closes the open errors of the records the batch synced, then of the pairs it uncoupled or
+    /// deleted with their source.
     private func closeErrors(mapping: String, on db: PostgresConnection) async throws {
         let synced = Array(Set(succeeded + syncedPairs.map(\.record.id)))
-        let uncoupled = removedCouplings.filter { !deletedPairs.contains($0) }
-        guard !synced.isEmpty || !removedCouplings.isEmpty else { return }
+        if !synced.isEmpty {
+            try await db.query(
+                """
+                UPDATE couplet.sync_errors SET closed_at = now(), closed_reason = 'synced'
+                WHERE closed_at IS NULL AND mapping = \(mapping) AND direction = \(direction.storedName) AND record_id = ANY(\(synced))
+                """, name: "close synced errors")
+        }
+        guard !removedCouplings.isEmpty else { return }
         try await db.query(
             """
-            UPDATE couplet.sync_errors e
-            SET closed_at = now(),
-                closed_reason = CASE WHEN e.direction = \(direction.storedName) AND e.record_id = ANY(\(synced)) THEN 'synced'
-                                     WHEN e.local_id = ANY(\(deletedPairs)) THEN 'deleted' ELSE 'uncoupled' END
-            WHERE e.closed_at IS NULL AND e.mapping = \(mapping)
-              AND ((e.direction = \(direction.storedName) AND e.record_id = ANY(\(synced)))
-                   OR e.local_id = ANY(\(deletedPairs)) OR e.local_id = ANY(\(uncoupled)))
-            """, name: "close sync errors")
+            UPDATE couplet.sync_errors
+            SET closed_at = now(), closed_reason = CASE WHEN local_id = ANY(\(deletedPairs)) THEN 'deleted' ELSE 'uncoupled' END
+            WHERE closed_at IS NULL AND mapping = \(mapping) AND local_id = ANY(\(removedCouplings))
+            """, name: "close uncoupled errors")
     }
 }

@@ -115,7 +115,7 @@ public struct FieldDiff: Sendable {
         }
         let target = field.field(on: direction.target)
         return SyncFailure(code: .transformationFailed, field: source, detail: field.transformation(for: direction).description) { name in
-            "\(name(record)) cannot be synchronized by mapping \(mapping.name): field \(source) → \(target): \(name.id(error.message, generic: "its rules cannot transform the value")). Correct \(source) on \(name(record)) or the field's rules, then run \(mapping.name) again."
+            "\(name(record)) cannot be synchronized by mapping \(mapping.name): field \(source) → \(target): \(name.specific(error.message, or: "its rules cannot transform the value")). Correct \(source) on \(name(record)) or the field's rules, then run \(mapping.name) again."
         }
     }
 }

@@ -213,14 +213,14 @@ private struct DecisionContext {
 private extension DecisionContext {
     func ambiguousMatch(_ count: Int) -> SyncFailure {
         SyncFailure(code: .ambiguousMatch) { name in
-            "\(name(source)) cannot be coupled by mapping \(mapping.name): \(name.id(String(count), generic: "several")) \(mapping.table(on: direction.target)) records have the same match-field values. Make the match fields unique (or add one), or couple \(name(source)) manually, then run \(mapping.name) again."
+            "\(name(source)) cannot be coupled by mapping \(mapping.name): \(name.specific(String(count), or: "several")) \(mapping.table(on: direction.target)) records have the same match-field values. Make the match fields unique (or add one), or couple \(name(source)) manually, then run \(mapping.name) again."
         }
     }
 
     func duplicateSources(_ targetID: String, _ count: Int) -> SyncFailure {
         let target = mapping.record(targetID, on: direction.target)
         return SyncFailure(code: .ambiguousMatch) { name in
-            "\(name(source)) cannot be coupled by mapping \(mapping.name): it matches \(name(target)), but \(name.id(String(count), generic: "several")) \(mapping.table(on: direction.source)) records have the same match-field values. Remove the duplicates or make the match fields unique, or couple the right one manually, then run \(mapping.name) again."
+            "\(name(source)) cannot be coupled by mapping \(mapping.name): it matches \(name(target)), but \(name.specific(String(count), or: "several")) \(mapping.table(on: direction.source)) records have the same match-field values. Remove the duplicates or make the match fields unique, or couple the right one manually, then run \(mapping.name) again."
         }
     }
 
@@ -236,7 +236,7 @@ private extension DecisionContext {
         let target = mapping.record(coupling.id(on: direction.target), on: direction.target)
         let fields = changes.keys.sorted().joined(separator: ", ")
         return SyncFailure(code: .updateConflict, detail: fields) { name in
-            "\(name(source)) and \(name(target)) were both changed since the last sync and differ\(name.id(" in \(fields)", generic: "")). Make the two records agree, or set the update-conflict policy of mapping \(mapping.name) to send to or get from the integration table, then run \(mapping.name) again."
+            "\(name(source)) and \(name(target)) were both changed since the last sync and differ\(name.specific(" in \(fields)", or: "")). Make the two records agree, or set the update-conflict policy of mapping \(mapping.name) to send to or get from the integration table, then run \(mapping.name) again."
         }
     }
 

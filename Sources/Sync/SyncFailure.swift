@@ -89,7 +89,7 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
             let holder = other.map { "is coupled to \(name(mapping.record($0, on: direction.source), generic: "another record"))" }
                 ?? "is not coupled (it is outside the filter of \(mapping.name), or the integration did not create it)"
             let advice = other == nil
-                ? "Couple the two records (couplet couple \(mapping.name) \(name.id(local, generic: "LOCAL_ID")) \(name.id(integration, generic: "INTEGRATION_ID"))), or change the filter or the key's field mapping"
+                ? "Couple the two records (couplet couple \(mapping.name) \(name.specific(local, or: "LOCAL_ID")) \(name.specific(integration, or: "INTEGRATION_ID"))), or change the filter or the key's field mapping"
                 : "Correct the key's value on \(name(sourceRecord)) (the two share it), or uncouple \(name(existing))"
             return "Mapping \(mapping.name) cannot create \(name(sourceRecord)) as \(name(existing)): \(name(existing)) exists already and \(holder); nothing was written. \(advice), then run \(mapping.name) again."
         }
@@ -123,13 +123,13 @@ public struct FailureWording: Sendable {
         namesRecords ? record.description : generic ?? "the \(record.table) record"
     }
 
-    /// The id, or a placeholder such as `LOCAL_ID`.
-    public func id(_ id: String, generic: String) -> String {
-        namesRecords ? id : generic
+    /// `text` about this record (an id, a count, a value), or `generic` (a placeholder such as `LOCAL_ID`).
+    public func specific(_ text: String, or generic: String) -> String {
+        namesRecords ? text : generic
     }
 
     /// ` "JR"`: the (quoted) value after a space, or nothing.
     public func value(_ text: String) -> String {
-        namesRecords ? " \(text)" : ""
+        specific(" \(text)", or: "")
     }
 }
