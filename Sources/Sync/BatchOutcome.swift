@@ -44,6 +44,8 @@ struct BatchOutcome {
     /// The batch's source records, by id.
     private var sourceRecords: [String: SyncRecord] = [:]
     private var removedCouplings: [String] = []
+    /// The local ids of the pairs deleted with their source.
+    private var deletedPairs: [String] = []
     private var survivors: [(side: SyncSide, id: String, counterpart: String)] = []
     private var uncoupledFailures: [(id: String, failure: SyncFailure)] = []
     private var succeeded: [String] = []
@@ -102,7 +104,9 @@ struct BatchOutcome {
             failed(record, coupling: coupling, failure: failure)
         case .match, .couple:
             // The pass decides again: with the match outcome, then as a coupled pair.
-            failed(record, coupling: coupling, failure: SyncFailure(code: .configuration, message: "\(record.id) was not decided"))
+            failed(record, coupling: coupling, failure: SyncFailure(code: .configuration) { name in
+                "\(name.specific(record.id, or: "the record")) was not decided"
+            })
         }
     }
 
@@ -201,6 +205,7 @@ struct BatchOutcome {
     /// The target was deleted with its source: the coupling goes too.
     mutating func deleted(_ deletion: Deletion) {
         removedCouplings.append(deletion.coupling.localID)
+        deletedPairs.append(deletion.coupling.localID)
         counts.deleted += 1
     }
 
@@ -238,6 +243,7 @@ struct BatchOutcome {
             try await CouplingStore.save(couplings, mapping: mapping, on: tx)
             try await DeletedCounterparts.remember(survivors, mapping: mapping, on: tx)
             try await saveUncoupledFailures(mapping: mapping, side: direction.source, on: tx)
+            try await closeErrors(mapping: mapping, on: tx)
             try await saveErrors(mapping: mapping, runID: runID, on: tx)
             try await intents.clear(sourceIDs: intended, on: tx)
         }
@@ -268,18 +274,55 @@ struct BatchOutcome {
             """, name: "save failures")
     }
 
+    /// Logs the batch's failures, one open row per record and failure class: a failure already
+    /// open is counted again (once per run), one of a new class closes the record's others as superseded.
     private func saveErrors(mapping: String, runID: Int64, on db: PostgresConnection) async throws {
-        guard !errors.isEmpty else { return }
-        let ids = errors.map { error -> (local: String?, integration: String?) in
+        let lastFailure = Dictionary(errors.enumerated().map { ($1.record.id, $0) }, uniquingKeysWith: max)
+        let latest = errors.enumerated().filter { lastFailure[$1.record.id] == $0 }.map(\.element)
+        guard !latest.isEmpty else { return }
+        let ids = latest.map { error -> (local: String?, integration: String?) in
             let counterpart = error.coupling?.id(on: direction.target)
             return direction == .toIntegration ? (error.record.id, counterpart) : (counterpart, error.record.id)
         }
-        let failures = errors.map(\.failure)
+        let failures = latest.map(\.failure)
         try await db.query(
             """
-            INSERT INTO couplet.sync_errors (run_id, mapping, direction, local_id, integration_id, message, detail, error_class)
-            SELECT \(runID), \(mapping), \(direction.storedName), * FROM unnest(\(ids.map(\.local)), \(ids.map(\.integration)),
-                \(failures.map(\.message)), \(failures.map(\.detail)), \(failures.map(\.failureClass)))
+            UPDATE couplet.sync_errors e SET closed_at = now(), closed_reason = 'superseded'
+            FROM unnest(\(latest.map(\.record.id)), \(failures.map(\.failureClass))) AS f(record_id, error_class)
+            WHERE e.closed_at IS NULL AND e.mapping = \(mapping) AND e.direction = \(direction.storedName)
+              AND e.record_id = f.record_id AND e.error_class <> f.error_class
+            """, name: "supersede sync errors")
+        try await db.query(
+            """
+            INSERT INTO couplet.sync_errors AS e (first_run_id, last_run_id, mapping, direction, local_id, integration_id,
+                                                  message, record_message, detail, error_class)
+            SELECT \(runID), \(runID), \(mapping), \(direction.storedName), * FROM unnest(\(ids.map(\.local)), \(ids.map(\.integration)),
+                \(failures.map(\.summary)), \(failures.map(\.message)), \(failures.map(\.detail)), \(failures.map(\.failureClass)))
+            ON CONFLICT (mapping, direction, record_id, error_class) WHERE closed_at IS NULL DO UPDATE
+                SET occurrences = e.occurrences + (e.last_run_id IS DISTINCT FROM excluded.last_run_id)::int,
+                    last_seen_at = now(), last_run_id = excluded.last_run_id, local_id = excluded.local_id,
+                    integration_id = excluded.integration_id, message = excluded.message,
+                    record_message = excluded.record_message, detail = excluded.detail
             """, name: "log sync errors")
+    }
+
+    /// Closes the open errors of the records the batch synced, then of the pairs it uncoupled or
+    /// deleted with their source.
+    private func closeErrors(mapping: String, on db: PostgresConnection) async throws {
+        let synced = Array(Set(succeeded + syncedPairs.map(\.record.id)))
+        if !synced.isEmpty {
+            try await db.query(
+                """
+                UPDATE couplet.sync_errors SET closed_at = now(), closed_reason = 'synced'
+                WHERE closed_at IS NULL AND mapping = \(mapping) AND direction = \(direction.storedName) AND record_id = ANY(\(synced))
+                """, name: "close synced errors")
+        }
+        guard !removedCouplings.isEmpty else { return }
+        try await db.query(
+            """
+            UPDATE couplet.sync_errors
+            SET closed_at = now(), closed_reason = CASE WHEN local_id = ANY(\(deletedPairs)) THEN 'deleted' ELSE 'uncoupled' END
+            WHERE closed_at IS NULL AND mapping = \(mapping) AND local_id = ANY(\(removedCouplings))
+            """, name: "close uncoupled errors")
     }
 }

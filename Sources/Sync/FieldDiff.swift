@@ -82,10 +82,9 @@ public struct FieldDiff: Sendable {
         if let constant = field.constant { return constant }
         let column = field.field(on: direction.source)
         guard let value = source[column] else {
-            throw SyncFailure(
-                code: .missingField,
-                message: "\(record) cannot be synchronized by mapping \(mapping.name): a field mapping reads column \(column), which was not read from \(record.table). Check the column name in the field mappings of \(mapping.name), then run it again.",
-                field: column)
+            throw SyncFailure(code: .missingField, field: column) { name in
+                "\(name(record)) cannot be synchronized by mapping \(mapping.name): a field mapping reads column \(column), which was not read from \(record.table). Check the column name in the field mappings of \(mapping.name), then run it again."
+            }
         }
         return value
     }
@@ -94,20 +93,18 @@ public struct FieldDiff: Sendable {
     private func notTransferable(_ field: FieldMapping, record: RecordIdentity, what: String) -> SyncFailure {
         let source = field.constant == nil ? field.field(on: direction.source) : "the constant"
         let target = "\(mapping.table(on: direction.target)).\(field.field(on: direction.target))"
-        return SyncFailure(
-            code: .valueNotTransferable,
-            message: "\(record) cannot be synchronized by mapping \(mapping.name): its \(source) holds \(what), so it cannot reach \(target) unchanged; nothing was written. Correct \(source) on \(record) (or the source database's encoding), then run \(mapping.name) again.",
-            field: source)
+        return SyncFailure(code: .valueNotTransferable, field: source) { name in
+            "\(name(record)) cannot be synchronized by mapping \(mapping.name): its \(source) holds \(what), so it cannot reach \(target) unchanged; nothing was written. Correct \(source) on \(name(record)) (or the source database's encoding), then run \(mapping.name) again."
+        }
     }
 
     private func checkNotNull(_ field: FieldMapping, _ value: String?, record: RecordIdentity) throws(SyncFailure) {
         guard field.notNull, value?.isEmpty ?? true else { return }
         let source = field.constant == nil ? field.field(on: direction.source) : "the constant"
         let target = "\(mapping.table(on: direction.target)).\(field.field(on: direction.target))"
-        throw SyncFailure(
-            code: .emptyNotNullField,
-            message: "\(record) cannot be synchronized by mapping \(mapping.name): \(target) must not be empty, but the value from \(source) is empty. Fill in \(source) on \(record) (or clear \"not null\" on the field mapping), then run \(mapping.name) again.",
-            field: field.field(on: direction.source))
+        throw SyncFailure(code: .emptyNotNullField, field: field.field(on: direction.source)) { name in
+            "\(name(record)) cannot be synchronized by mapping \(mapping.name): \(target) must not be empty, but the value from \(source) is empty. Fill in \(source) on \(name(record)) (or clear \"not null\" on the field mapping), then run \(mapping.name) again."
+        }
     }
 
     private func failure(_ error: TransformationError, field: FieldMapping, record: RecordIdentity) -> SyncFailure {
@@ -117,9 +114,8 @@ public struct FieldDiff: Sendable {
                                        value: value, referencedMapping: referenced)
         }
         let target = field.field(on: direction.target)
-        return SyncFailure(
-            code: .transformationFailed,
-            message: "\(record) cannot be synchronized by mapping \(mapping.name): field \(source) → \(target): \(error.message). Correct \(source) on \(record) or the field's rules, then run \(mapping.name) again.",
-            field: source, detail: field.transformation(for: direction).description)
+        return SyncFailure(code: .transformationFailed, field: source, detail: field.transformation(for: direction).description) { name in
+            "\(name(record)) cannot be synchronized by mapping \(mapping.name): field \(source) → \(target): \(name.specific(error.message, or: "its rules cannot transform the value")). Correct \(source) on \(name(record)) or the field's rules, then run \(mapping.name) again."
+        }
     }
 }

@@ -17,8 +17,10 @@ public struct MappingHealth: Sendable, Equatable {
     public var lastFull: LastRun?
     /// The last delta run, if any.
     public var lastDelta: LastRun?
-    /// Records that failed in the last 24 hours.
+    /// Errors seen in the last 24 hours, one per record and failure class however often it repeated.
     public var errorsLast24Hours: Int
+    /// Errors still open: records failing now, one per record and failure class (`couplet errors`).
+    public var openErrors: Int
     /// Records skipped after failing the same way twice.
     public var skippedRecords: Int
     /// Coupled record pairs.
@@ -56,7 +58,7 @@ extension MappingStore {
         var health: [String: MappingHealth] = [:]
         for row in try await connection.query(
             """
-            SELECT h.mapping, h.last_full_at, h.last_full_state, h.last_delta_at, h.last_delta_state, h.errors_last_24h,
+            SELECT h.mapping, h.last_full_at, h.last_full_state, h.last_delta_at, h.last_delta_state, h.errors_last_24h, h.open_errors,
                    h.skipped_records, h.couplings, extract(epoch FROM h.local_watermark_lag)::float8 AS local_lag,
                    extract(epoch FROM h.integration_watermark_lag)::float8 AS integration_lag,
                    full_run.counts AS full_counts, delta_run.counts AS delta_counts
@@ -111,6 +113,7 @@ extension MappingHealth {
         }
         self.init(
             lastFull: try lastRun("full"), lastDelta: try lastRun("delta"), errorsLast24Hours: try row.decode(column: "errors_last_24h"),
+            openErrors: try row.decode(column: "open_errors"),
             skippedRecords: try row.decode(column: "skipped_records"), couplings: try row.decode(column: "couplings"),
             localWatermarkLag: try row.decode(column: "local_lag"), integrationWatermarkLag: try row.decode(column: "integration_lag"))
     }

@@ -212,56 +212,55 @@ private struct DecisionContext {
 /// The failure messages of the decision.
 private extension DecisionContext {
     func ambiguousMatch(_ count: Int) -> SyncFailure {
-        SyncFailure(
-            code: .ambiguousMatch,
-            message: "\(source) cannot be coupled by mapping \(mapping.name): \(count) \(mapping.table(on: direction.target)) records have the same match-field values. Make the match fields unique (or add one), or couple \(source) manually, then run \(mapping.name) again.")
+        SyncFailure(code: .ambiguousMatch) { name in
+            "\(name(source)) cannot be coupled by mapping \(mapping.name): \(name.specific(String(count), or: "several")) \(mapping.table(on: direction.target)) records have the same match-field values. Make the match fields unique (or add one), or couple \(name(source)) manually, then run \(mapping.name) again."
+        }
     }
 
     func duplicateSources(_ targetID: String, _ count: Int) -> SyncFailure {
         let target = mapping.record(targetID, on: direction.target)
-        return SyncFailure(
-            code: .ambiguousMatch,
-            message: "\(source) cannot be coupled by mapping \(mapping.name): it matches \(target), but \(count) \(mapping.table(on: direction.source)) records have the same match-field values. Remove the duplicates or make the match fields unique, or couple the right one manually, then run \(mapping.name) again.")
+        return SyncFailure(code: .ambiguousMatch) { name in
+            "\(name(source)) cannot be coupled by mapping \(mapping.name): it matches \(name(target)), but \(name.specific(String(count), or: "several")) \(mapping.table(on: direction.source)) records have the same match-field values. Remove the duplicates or make the match fields unique, or couple the right one manually, then run \(mapping.name) again."
+        }
     }
 
     func matchAlreadyCoupled(_ targetID: String, _ coupledSourceID: String) -> SyncFailure {
         let target = mapping.record(targetID, on: direction.target)
         let other = mapping.record(coupledSourceID, on: direction.source)
-        return SyncFailure(
-            code: .matchAlreadyCoupled,
-            message: "\(source) cannot be coupled by mapping \(mapping.name): it matches \(target), which is already coupled to \(other). Check the match fields for duplicates, or couple \(source) manually, then run \(mapping.name) again.")
+        return SyncFailure(code: .matchAlreadyCoupled) { name in
+            "\(name(source)) cannot be coupled by mapping \(mapping.name): it matches \(name(target)), which is already coupled to \(name(other, generic: "another record")). Check the match fields for duplicates, or couple \(name(source)) manually, then run \(mapping.name) again."
+        }
     }
 
     func updateConflict(_ changes: FieldValues, coupling: Coupling) -> SyncFailure {
         let target = mapping.record(coupling.id(on: direction.target), on: direction.target)
         let fields = changes.keys.sorted().joined(separator: ", ")
-        return SyncFailure(
-            code: .updateConflict,
-            message: "\(source) and \(target) were both changed since the last sync and differ in \(fields). Make the two records agree, or set the update-conflict policy of mapping \(mapping.name) to send to or get from the integration table, then run \(mapping.name) again.",
-            detail: fields)
+        return SyncFailure(code: .updateConflict, detail: fields) { name in
+            "\(name(source)) and \(name(target)) were both changed since the last sync and differ\(name.specific(" in \(fields)", or: "")). Make the two records agree, or set the update-conflict policy of mapping \(mapping.name) to send to or get from the integration table, then run \(mapping.name) again."
+        }
     }
 
     func deletedCounterpart(_ coupling: Coupling, deleted side: SyncSide) -> SyncFailure {
         let survivor = mapping.record(coupling.id(on: side.opposite), on: side.opposite)
         let deleted = mapping.record(coupling.id(on: side), on: side)
-        return SyncFailure(
-            code: .deletedCounterpart,
-            message: "\(survivor) is coupled to \(deleted), which was deleted. Remove the coupling, or set the deletion-conflict policy of mapping \(mapping.name) to restore or remove coupling, then run \(mapping.name) again.")
+        return SyncFailure(code: .deletedCounterpart) { name in
+            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted. Remove the coupling, or set the deletion-conflict policy of mapping \(mapping.name) to restore or remove coupling, then run \(mapping.name) again."
+        }
     }
 
     func survivorChanged(_ coupling: Coupling, deleted side: SyncSide) -> SyncFailure {
         let survivor = mapping.record(coupling.id(on: side.opposite), on: side.opposite)
         let deleted = mapping.record(coupling.id(on: side), on: side)
-        return SyncFailure(
-            code: .deletedCounterpart,
-            message: "\(survivor) is coupled to \(deleted), which was deleted, but \(survivor) changed after the last sync, so mapping \(mapping.name) does not propagate the deletion (the change would be lost). Delete \(survivor) yourself, or restore or uncouple the pair, then run \(mapping.name) again.")
+        return SyncFailure(code: .deletedCounterpart) { name in
+            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted, but \(name(survivor)) changed after the last sync, so mapping \(mapping.name) does not propagate the deletion (the change would be lost). Delete \(name(survivor)) yourself, or restore or uncouple the pair, then run \(mapping.name) again."
+        }
     }
 
     func restoreNotPossible(_ coupling: Coupling) -> SyncFailure {
         let survivor = mapping.record(coupling.id(on: direction.target), on: direction.target)
         let deleted = mapping.record(coupling.id(on: direction.source), on: direction.source)
-        return SyncFailure(
-            code: .restoreNotPossible,
-            message: "\(survivor) is coupled to \(deleted), which was deleted, and mapping \(mapping.name) cannot restore it because it only writes to \(mapping.table(on: direction.target)). Remove the coupling, or set the deletion-conflict policy of \(mapping.name) to remove coupling, then run \(mapping.name) again.")
+        return SyncFailure(code: .restoreNotPossible) { name in
+            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted, and mapping \(mapping.name) cannot restore it because it only writes to \(mapping.table(on: direction.target)). Remove the coupling, or set the deletion-conflict policy of \(mapping.name) to remove coupling, then run \(mapping.name) again."
+        }
     }
 }

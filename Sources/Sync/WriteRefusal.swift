@@ -18,14 +18,15 @@ struct WriteRefusal: Error {
     func failure(mapping: MappingSettings, direction: SyncDirection, source: String, target: String?) -> SyncFailure {
         let sourceRecord = mapping.record(source, on: direction.source)
         let targetTable = mapping.table(on: direction.target)
-        let written = target.map { "\(mapping.record($0, on: direction.target))" } ?? "a new \(targetTable) record"
         let state = error.sqlState ?? "unknown"
         let place = column.map { "column \($0)" } ?? error.constraintName.map { "constraint \($0)" } ?? targetTable
         return SyncFailure(
-            code: .writeRefused,
-            message: "Mapping \(mapping.name) could not write \(sourceRecord) to \(written): \(targetTable) refused \(place) — \(reason). \(advice(sourceRecord, mapping: mapping.name))",
-            field: sourceColumn ?? column, detail: "SQLSTATE \(state): \(Self.withoutValues(error.message))",
-            cause: [state, error.constraintName ?? column].compactMap { $0 }.joined(separator: ":"))
+            code: .writeRefused, field: sourceColumn ?? column, detail: "SQLSTATE \(state): \(Self.withoutValues(error.message))",
+            cause: [state, error.constraintName ?? column].compactMap { $0 }.joined(separator: ":")
+        ) { name in
+            let written = target.map { name(mapping.record($0, on: direction.target)) } ?? "a new \(targetTable) record"
+            return "Mapping \(mapping.name) could not write \(name(sourceRecord)) to \(written): \(targetTable) refused \(place) — \(reason). \(advice(name(sourceRecord), mapping: mapping.name))"
+        }
     }
 
     private var reason: String {
@@ -41,7 +42,7 @@ struct WriteRefusal: Error {
         }
     }
 
-    private func advice(_ source: RecordIdentity, mapping: String) -> String {
+    private func advice(_ source: String, mapping: String) -> String {
         if error.sqlState == "23505" || error.sqlState == "23503" {
             return "Correct the value on \(source) (or the records it refers to), then run \(mapping) again."
         }

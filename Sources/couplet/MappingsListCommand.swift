@@ -8,7 +8,7 @@ struct MappingsListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List the stored mappings with their sides, last full and delta runs, errors and couplings.",
-        discussion: "LAST FULL and LAST DELTA come from couplet.sync_health; ERRORS counts failed records in the last 24 hours.")
+        discussion: "LAST FULL and LAST DELTA come from couplet.sync_health; ERRORS counts the open errors (records failing now, one per record and kind: couplet errors NAME).")
 
     @OptionGroup var global: GlobalOptions
 
@@ -32,7 +32,7 @@ struct MappingsListCommand: AsyncParsableCommand {
             return [
                 row.name, row.direction, row.isEnabled ? "yes" : "no", MappingText.side(row.local), MappingText.side(row.integration),
                 String(row.fields.count), MappingText.lastRun(state?.lastFull, now: now), MappingText.lastRun(state?.lastDelta, now: now),
-                String(state?.errorsLast24Hours ?? 0), String(state?.couplings ?? 0),
+                String(state?.openErrors ?? 0), String(state?.couplings ?? 0),
             ]
         }
         table.lines().forEach { print($0) }
@@ -65,7 +65,7 @@ struct MappingsShowCommand: AsyncParsableCommand {
         let now = Date()
         let valueMaps = try await MappingStore.storedValueMaps(named: stored.row.valueMapNames, on: connection)
         let lines = MappingText.settings(stored) + MappingText.fields(stored.row.fields) + MappingText.valueMaps(valueMaps)
-            + MappingText.health(health, now: now) + MappingText.runs(recent)
+            + MappingText.health(health, of: name, now: now) + MappingText.runs(recent)
         lines.forEach { print($0) }
     }
 }
@@ -136,12 +136,13 @@ enum MappingText {
         }
     }
 
-    /// The mapping's line of `couplet.sync_health`.
-    static func health(_ health: MappingHealth?, now: Date) -> [String] {
+    /// The mapping's line of `couplet.sync_health`, pointing at `couplet errors` when errors are open.
+    static func health(_ health: MappingHealth?, of name: String, now: Date) -> [String] {
         guard let health else { return [JobFields.line("health", "-")] }
         return ["health"] + [
             ("last full", lastRun(health.lastFull, now: now)),
             ("last delta", lastRun(health.lastDelta, now: now)),
+            ("open errors", health.openErrors == 0 ? "0" : "\(health.openErrors): couplet errors \(name)"),
             ("errors in 24h", String(health.errorsLast24Hours)),
             ("skipped records", String(health.skippedRecords)),
             ("couplings", String(health.couplings)),

@@ -140,11 +140,11 @@ struct StatusText {
     private func mappingLines() -> [String] {
         guard !snapshot.mappings.isEmpty else { return [heading("Mappings"), "  none: couplet mappings apply FILE"] }
         return [heading("Mappings")] + table(
-            ["MAPPING", "LAST FULL", "LAST DELTA", "ERRORS 24H", "SKIPPED", "COUPLINGS", "WATERMARK LAG"],
+            ["MAPPING", "LAST FULL", "LAST DELTA", "OPEN ERRORS", "SKIPPED", "COUPLINGS", "WATERMARK LAG"],
             snapshot.mappings.map { mapping in
                 let health = mapping.health
                 return [ToneCell(text: mapping.name), lastRun(health.lastFull), lastRun(health.lastDelta),
-                        count(health.errorsLast24Hours, .bad), count(health.skippedRecords, .warning),
+                        count(health.openErrors, .bad), count(health.skippedRecords, .warning),
                         ToneCell(text: String(health.couplings)), lag(health)]
             })
     }
@@ -240,8 +240,9 @@ struct StatusText {
         return [
             failedRuns.isEmpty ? nil : StatusProblem(
                 tone: .bad, text: "\(name): the last \(failedRuns.joined(separator: " and ")) run failed", nextStep: show),
-            health.errorsLast24Hours == 0 ? nil : StatusProblem(
-                tone: .bad, text: "\(name): \(health.errorsLast24Hours) record error(s) in the last 24 hours", nextStep: show),
+            health.openErrors == 0 ? nil : StatusProblem(
+                tone: .bad, text: "\(name): \(health.openErrors) open error(s): records failing now, one per record and kind",
+                nextStep: "couplet errors \(name)"),
             health.skippedRecords == 0 ? nil : StatusProblem(
                 tone: .warning, text: "\(name): \(health.skippedRecords) record(s) skipped after failing twice",
                 nextStep: "\(show), fix the cause, then couplet sync retry-skipped \(name)"),

@@ -474,8 +474,8 @@ private struct ChaosRound {
                 guard !failing.contains("\(pair.local)|\(pair.integration)") else { continue }
                 let history = try await coordination.query(
                     """
-                    SELECT r.id || ' ' || r.kind || ' ' || e.direction || ' job ' || coalesce(r.job_id::text, '-') || ': ' || e.message
-                    FROM couplet.sync_errors e JOIN couplet.sync_runs r ON r.id = e.run_id
+                    SELECT r.id || ' ' || r.kind || ' ' || e.direction || ' job ' || coalesce(r.job_id::text, '-') || ': ' || e.occurrences || 'x ' || e.record_message
+                    FROM couplet.sync_errors e JOIN couplet.sync_runs r ON r.id = e.last_run_id
                     WHERE e.mapping = 'DEBTOR' AND (e.local_id = \(pair.local) OR e.integration_id = \(pair.integration)) ORDER BY e.id
                     """).map { try $0.decode(String.self, at: 0) }
                 let remembered = try await coordination.query(

@@ -35,7 +35,7 @@ struct SecretLeakTests {
             }
             seen.append(
                 try await f.coordination.query(
-                    "SELECT coalesce(string_agg(concat_ws(' ', message, detail), ' '), '') FROM couplet.sync_errors"
+                    "SELECT coalesce(string_agg(concat_ws(' ', message, record_message, detail), ' '), '') FROM couplet.sync_errors"
                 ).single().decode(String.self, at: 0))
             let everything = seen.joined(separator: "\n")
             #expect(everything.contains("COUPLET_ENDPOINT_ERP_URL is not a valid connection string"), "\(everything)")

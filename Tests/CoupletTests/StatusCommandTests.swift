@@ -21,8 +21,9 @@ struct StatusCommandTests {
                 INSERT INTO couplet.jobs (kind, queue, run_at) VALUES ('sync.delta', 'sync', now() - interval '90 seconds');
                 INSERT INTO couplet.sync_runs (mapping, kind, direction, state, finished_at, inserted, modified, failed)
                 VALUES ('CUSTOMER', 'full', 'to_integration', 'succeeded', now() - interval '10 minutes', 120, 3, 1);
-                INSERT INTO couplet.sync_errors (run_id, mapping, direction, local_id, message)
-                SELECT id, 'CUSTOMER', 'to_integration', '7', 'the credit limit is not a number' FROM couplet.sync_runs;
+                INSERT INTO couplet.sync_errors (first_run_id, last_run_id, mapping, direction, local_id, message, error_class)
+                SELECT id, id, 'CUSTOMER', 'to_integration', '7', 'the credit limit is not a number', 'write_refused:22P02'
+                FROM couplet.sync_runs;
                 """, name: "status fixture")
             let outcome = try await CoupletProcess.run(
                 ["status"], environment: ["COUPLET_DATABASE_URL": database.configuration.connectionString])
@@ -48,7 +49,7 @@ struct StatusCommandTests {
 
             #expect(output.contains("! default: 1 failed job(s)\n      next: couplet jobs list --state failed"))
             #expect(output.contains("! sync: 1 job(s) due and no live worker claims this queue\n      next: couplet worker --queues sync"))
-            #expect(output.contains("! CUSTOMER: 1 record error(s) in the last 24 hours\n      next: couplet mappings show CUSTOMER"))
+            #expect(output.contains("! CUSTOMER: 1 open error(s): records failing now, one per record and kind\n      next: couplet errors CUSTOMER"))
             #expect(!output.contains("All well"))
         }
     }

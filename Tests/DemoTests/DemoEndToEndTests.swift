@@ -187,17 +187,17 @@ struct DemoEndToEndTests {
         #expect(!ownerless.isEmpty)
         for no in ownerless {
             let messages = try await coordination.query(
-                "SELECT message FROM couplet.sync_errors WHERE mapping = 'CUSTOMER' AND direction = 'to_integration' AND local_id = \(no)"
+                "SELECT record_message FROM couplet.sync_errors WHERE mapping = 'CUSTOMER' AND direction = 'to_integration' AND local_id = \(no)"
             ).map { try $0.decode(String.self, at: 0) }
             #expect(messages.contains { $0.contains("its salesperson_code \"RM\" is not coupled in mapping SALESPEOPLE") }, "\(no): \(messages)")
         }
         let ambiguous = try await coordination.query(
-            "SELECT message FROM couplet.sync_errors WHERE mapping = 'CUSTOMER' AND local_id = 'C10020'"
+            "SELECT record_message FROM couplet.sync_errors WHERE mapping = 'CUSTOMER' AND local_id = 'C10020'"
         ).map { try $0.decode(String.self, at: 0) }
         #expect(ambiguous.contains { $0.contains("2 account records have the same match-field values") }, "\(ambiguous)")
         let team = try await f.crm.query("SELECT accountid::text FROM account WHERE owneridtype = 'team'").single().decode(String.self, at: 0)
         let teamMessages = try await coordination.query(
-            "SELECT message FROM couplet.sync_errors WHERE mapping = 'CUSTOMER' AND integration_id = \(team)"
+            "SELECT record_message FROM couplet.sync_errors WHERE mapping = 'CUSTOMER' AND integration_id = \(team)"
         ).map { try $0.decode(String.self, at: 0) }
         #expect(teamMessages.contains { $0.contains("is not coupled in mapping SALESPEOPLE") }, "\(teamMessages)")
     }
