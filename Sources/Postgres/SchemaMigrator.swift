@@ -61,15 +61,19 @@ public struct SchemaMigrator: Sendable {
 
     private static let lockKey = 0x636F_7570_6C65_74  // "couplet" in ASCII
 
-    /// Applies the pending migrations and returns those this call applied.
+    /// Applies the pending migrations and returns those this call applied, telling `applied` of each
+    /// as soon as it is committed (so a migration that fails later leaves a record of those before it).
     ///
-    /// Throws, applying nothing more, when an applied migration changed or is unknown.
+    /// Throws, applying nothing more, when an applied migration changed or is unknown, or when one fails.
     @discardableResult
-    public func migrate(on connection: PostgresConnection) async throws -> [SchemaMigration] {
+    public func migrate(
+        on connection: PostgresConnection, applied report: (SchemaMigration) -> Void = { _ in }
+    ) async throws -> [SchemaMigration] {
         let checksums = try await fileChecksums(on: connection)
         var applied: [SchemaMigration] = []
         while let next = try await applyNext(on: connection, checksums: checksums) {
             applied.append(next)
+            report(next)
         }
         return applied
     }

@@ -62,6 +62,24 @@ public enum JobQueue {
 
     // MARK: Claim and finish
 
+    /// The queues that hold pending (available, scheduled or retryable) jobs, in name order: a skip
+    /// scan of the claim index, one index probe per queue, however many jobs wait.
+    public static func pendingQueues(on connection: PostgresConnection) async throws -> [String] {
+        try await connection.query(
+            """
+            WITH RECURSIVE pending(queue) AS (
+                (SELECT queue FROM couplet.jobs WHERE state IN ('available', 'scheduled', 'retryable') ORDER BY queue LIMIT 1)
+                UNION ALL
+                SELECT (SELECT j.queue FROM couplet.jobs j
+                        WHERE j.state IN ('available', 'scheduled', 'retryable') AND j.queue > pending.queue
+                        ORDER BY j.queue LIMIT 1)
+                FROM pending WHERE pending.queue IS NOT NULL
+            )
+            SELECT queue FROM pending WHERE queue IS NOT NULL
+            """, name: "pending queues"
+        ).map { try $0.decode(String.self, at: 0) }
+    }
+
     /// Claims up to `limit` due jobs from `queue` for `workerID`, in priority order, in one
     /// statement: `FOR NO KEY UPDATE SKIP LOCKED` on the partial index of pending jobs (one queue
     /// per statement, so the scan follows the index's order and stops after `limit` rows), at

@@ -52,7 +52,7 @@ public final class JobWorker: Service, Sendable {
         try await JobQueue.register(registration, on: control)
         logger.info(
             "worker started",
-            metadata: ["queues": "\(configuration.queues.joined(separator: ","))", "concurrency": "\(configuration.concurrency)"])
+            metadata: ["queues": "\(configuration.queues.isEmpty ? "all" : configuration.queues.joined(separator: ","))", "concurrency": "\(configuration.concurrency)"])
         try await withGracefulShutdownHandler {
             try await runLoops(control: control, registration: registration)
         } onGracefulShutdown: {
@@ -125,12 +125,13 @@ public final class JobWorker: Service, Sendable {
         }
     }
 
-    /// Claims up to `limit` jobs from the queues in the order configured; a database failure is
-    /// logged and retried after the poll interval.
+    /// Claims up to `limit` jobs from the queues in the order configured (without queues configured,
+    /// from each queue holding pending jobs); a database failure is logged and retried after the poll interval.
     private func claim(_ limit: Int, on connection: PostgresConnection) async -> [ClaimedJob] {
         do {
             var claimed: [ClaimedJob] = []
-            for queue in configuration.queues where claimed.count < limit {
+            let queues = configuration.queues.isEmpty ? try await JobQueue.pendingQueues(on: connection) : configuration.queues
+            for queue in queues where claimed.count < limit {
                 claimed += try await JobQueue.claim(
                     limit: limit - claimed.count, queue: queue, workerID: id, on: connection)
             }
@@ -261,7 +262,7 @@ public final class JobWorker: Service, Sendable {
                 if notifications.contains(where: { $0.channel == JobQueue.cancelChannel.parts[0] }) {
                     try await stopCancelledJobs(on: connection)
                 }
-                if notifications.contains(where: { $0.channel == JobQueue.wakeChannel.parts[0] && configuration.queues.contains($0.payload) }) {
+                if notifications.contains(where: { $0.channel == JobQueue.wakeChannel.parts[0] && configuration.claims(queue: $0.payload) }) {
                     state.wakeUp.signal()
                 }
             } catch let error as PostgresError where error.code == .cancelled {

@@ -1,7 +1,7 @@
 /// How a worker process claims and runs jobs.
 public struct JobWorkerConfiguration: Sendable {
-    /// The queues to claim from.
-    public var queues: [String] = ["default"]
+    /// The queues to claim from, in this order; empty claims from every queue that holds pending jobs.
+    public var queues: [String] = []
     /// How many jobs run at once in this process.
     public var concurrency: Int = 10
     /// How long this worker's claimed jobs stay its own without a heartbeat (one lease for the
@@ -26,6 +26,9 @@ public struct JobWorkerConfiguration: Sendable {
 
     /// The default configuration.
     public init() {}
+
+    /// Whether this worker claims jobs of `queue`.
+    public func claims(queue: String) -> Bool { queues.isEmpty || queues.contains(queue) }
 
     /// How often the worker heartbeats: under half the lease, as leases require.
     var heartbeatInterval: Duration { lease / 3 }

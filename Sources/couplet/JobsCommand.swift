@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Postgres
+import Sync
 
 /// `couplet jobs`: look at the jobs in the queue and change them, through `couplet.job_status` and
 /// the `couplet.*_job` functions a DBA would use from psql.
@@ -57,7 +58,7 @@ struct JobsListCommand: AsyncParsableCommand {
         let logger = try global.makeLogger("couplet.jobs")
         let connection = try await global.connect(logger, applicationName: "couplet jobs list")
         let rows = try await connection.query("""
-            SELECT id, kind, queue, status, waiting_on_job, priority, attempt, max_attempts,
+            SELECT id, kind, args ->> 'mapping', queue, status, waiting_on_job, priority, attempt, max_attempts,
                    extract(epoch FROM age)::float8, extract(epoch FROM run_at - now())::float8, worker_host, last_error
             FROM couplet.job_status
             WHERE \(filter)
@@ -65,7 +66,7 @@ struct JobsListCommand: AsyncParsableCommand {
             LIMIT \(limit)
             """, name: "list jobs")
         guard !rows.isEmpty else { return print("No jobs match.") }
-        var table = TextTable(header: ["ID", "KIND", "QUEUE", "STATUS", "PRI", "ATTEMPT", "AGE", "RUN AT", "WORKER", "LAST ERROR"])
+        var table = TextTable(header: ["ID", "KIND", "MAPPING", "QUEUE", "STATUS", "PRI", "ATTEMPT", "AGE", "RUN AT", "WORKER", "LAST ERROR"])
         table.rows = try rows.map(Self.cells)
         table.lines().forEach { print($0) }
     }
@@ -81,10 +82,10 @@ struct JobsListCommand: AsyncParsableCommand {
 
     /// One table row from one result row.
     private static func cells(_ row: PostgresRow) throws -> [String] {
-        let (id, kind, queue, status, waitingOn, priority, attempt, maxAttempts, age, runAt, worker, lastError) = try row.decode(
-            (Int64, String, String, String, Int64?, Int, Int, Int, Double, Double, String?, String?).self)
+        let (id, kind, mapping, queue, status, waitingOn, priority, attempt, maxAttempts, age, runAt, worker, lastError) = try row.decode(
+            (Int64, String, String?, String, String, Int64?, Int, Int, Int, Double, Double, String?, String?).self)
         return [
-            String(id), kind, queue, waitingOn.map { "waiting on \($0)" } ?? status, String(priority),
+            String(id), kind, mapping ?? "-", queue, waitingOn.map { "waiting on \($0)" } ?? status, String(priority),
             "\(attempt)/\(maxAttempts)", JobDuration(seconds: Int(age)).description,
             RelativeTime.describe(secondsFromNow: runAt), worker ?? "-", lastError?.oneLine(limit: 60) ?? "-",
         ]
@@ -95,7 +96,7 @@ struct JobsListCommand: AsyncParsableCommand {
 struct JobsShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show one job: every field, its arguments, every error and every attempt.")
+        abstract: "Show one job: every field, its arguments, every error and attempt, and a sync job's runs with their counts.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -116,6 +117,13 @@ struct JobsShowCommand: AsyncParsableCommand {
         try JobFields(row: row, now: now).lines.forEach { print($0) }
         try await errorLines(on: connection).forEach { print($0) }
         try await attemptLines(on: connection).forEach { print($0) }
+        try await runLines(on: connection).forEach { print($0) }
+    }
+
+    /// The passes a sync job logged, with their counts (nothing for a job that logged none).
+    private func runLines(on connection: PostgresConnection) async throws -> [String] {
+        let runs = try await MappingStore.runs(ofJob: id, on: connection)
+        return runs.isEmpty ? [] : MappingText.runs(runs)
     }
 
     /// The job's errors, oldest first, each with its attempt and time.

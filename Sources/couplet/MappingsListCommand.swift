@@ -31,7 +31,7 @@ struct MappingsListCommand: AsyncParsableCommand {
             let state = health[row.name]
             return [
                 row.name, row.direction, row.isEnabled ? "yes" : "no", MappingText.side(row.local), MappingText.side(row.integration),
-                String(row.fields.count), MappingText.lastRun(state?.lastFull, now: now), MappingText.lastRun(state?.lastDelta, now: now),
+                String(row.fields.count), MappingText.lastRunState(state?.lastFull, now: now), MappingText.lastRunState(state?.lastDelta, now: now),
                 String(state?.openErrors ?? 0), String(state?.couplings ?? 0),
             ]
         }
@@ -78,10 +78,22 @@ enum MappingText {
     }
 
     /// `succeeded 5m ago`, `running`, or `-` when there was no run.
-    static func lastRun(_ run: MappingHealth.LastRun?, now: Date) -> String {
+    static func lastRunState(_ run: MappingHealth.LastRun?, now: Date) -> String {
         guard let run else { return "-" }
         guard let finished = run.finishedAt else { return run.state }
         return "\(run.state) \(RelativeTime.describe(secondsFromNow: finished.timeIntervalSince(now)))"
+    }
+
+    /// The state and what each pass did: `succeeded 5m ago: → integration 120 inserted; ← integration 3 modified`.
+    static func lastRun(_ run: MappingHealth.LastRun?, now: Date) -> String {
+        let state = lastRunState(run, now: now)
+        guard let passes = run?.passes, !passes.isEmpty else { return state }
+        return state + ": " + passes.map { "\(arrow($0.direction)) \(StatusText.describe($0.counts))" }.joined(separator: "; ")
+    }
+
+    /// `→ integration` or `← integration`: which way a pass copies.
+    static func arrow(_ direction: SyncDirection) -> String {
+        direction == .toIntegration ? "→ integration" : "← integration"
     }
 
     /// The header and the labelled settings.
@@ -108,7 +120,7 @@ enum MappingText {
         var table = TextTable(header: ["#", "LOCAL", "INTEGRATION", "DIRECTION", "TO INTEGRATION", "FROM INTEGRATION", "CONSTANT", "OPTIONS"])
         table.rows = fields.enumerated().map { index, field in
             let options = [field.notNull ? "not_null" : nil, field.clearOnFailure ? "clear_on_failure" : nil,
-                           field.comparison == "text" ? nil : "comparison \(field.comparison)"].compactMap { $0 }
+                           field.comparison == "text" ? nil : "comparison \(field.comparison)", matchOption(field)].compactMap { $0 }
             return [String(index + 1), field.local, field.integration, field.direction, field.toIntegration ?? "-",
                     field.fromIntegration ?? "-", field.constant ?? "-", options.isEmpty ? "-" : options.joined(separator: ", ")]
         }
@@ -134,6 +146,11 @@ enum MappingText {
         case .replace(nil): "NULL"
         case .replace(let text?): "\"\(text)\""
         }
+    }
+
+    /// `match 1 case-insensitive` for a match field (its priority and how it compares), else nil.
+    static func matchOption(_ field: MappingRow.Field) -> String? {
+        field.matchPriority.map { "match \($0) \(field.matchCaseSensitive ? "case-sensitive" : "case-insensitive")" }
     }
 
     /// The mapping's line of `couplet.sync_health`, pointing at `couplet errors` when errors are open.

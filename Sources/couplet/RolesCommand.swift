@@ -19,7 +19,7 @@ struct RolesCommand: AsyncParsableCommand {
             Only these roles may connect to the coordination database. Granting needs a superuser, \
             a role with CREATEROLE, or ADMIN OPTION on the role.
             """,
-        subcommands: [RolesGrantCommand.self, RolesRevokeCommand.self, RolesListCommand.self])
+        subcommands: [RolesCreateCommand.self, RolesGrantCommand.self, RolesRevokeCommand.self, RolesListCommand.self])
 }
 
 /// One of the roles that migration 0006 creates.
@@ -78,6 +78,62 @@ struct RoleMembershipArguments: ParsableArguments {
         } catch let error as PostgresError where error.sqlState == "42501" {
             throw ValidationError(
                 "\(error.message): run this as a superuser, a role with CREATEROLE, or one with ADMIN OPTION on \(role.rawValue) (such as the user that migrates)")
+        }
+    }
+}
+
+/// `couplet roles create`: creates Couplet's roles for a database owner who may not create roles.
+struct RolesCreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create Couplet's roles, so that the coordination database's owner can migrate without CREATEROLE.",
+        discussion: """
+            Run once per cluster, before couplet migrate, as a superuser or a login with CREATEROLE, \
+            connected to the coordination database: creates the NOLOGIN roles couplet_admin, \
+            couplet_worker, couplet_reader, couplet_availability and couplet_definer unless they exist, \
+            grants the first four to the database's owner WITH ADMIN OPTION (so it may couplet roles \
+            grant them) and makes it a member of couplet_definer (which owns the availability function). \
+            The owner then runs couplet migrate.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    /// The role that owns Couplet's SECURITY DEFINER functions (migration 0013), besides the four of `CoupletRole`.
+    static let definer = "couplet_definer"
+
+    /// Creates the missing roles, grants them to the database's owner and says what it did.
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.roles")
+        let db = try await global.connect(logger, applicationName: "couplet roles create")
+        let names = CoupletRole.allCases.map(\.rawValue) + [Self.definer]
+        var created: [String] = []
+        for name in names where try await Self.create(name, on: db) { created.append(name) }
+        let owner = try await db.query(
+            "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = current_database()", name: "find database owner")
+            .single().decode(String.self, at: 0)
+        let ownerIdentifier = try PostgresIdentifier(owner)
+        for role in CoupletRole.allCases {
+            try await db.query("GRANT \(role.identifier) TO \(ownerIdentifier) WITH ADMIN OPTION", name: "grant role to owner")
+        }
+        try await db.query("GRANT \(try PostgresIdentifier(Self.definer)) TO \(ownerIdentifier)", name: "grant definer to owner")
+        print(created.isEmpty ? "Couplet's roles exist already." : "Created \(created.joined(separator: ", ")).")
+        print("\(owner), the database's owner, may grant them and run couplet migrate.")
+    }
+
+    /// Creates the NOLOGIN role unless it exists (another cluster's database may be migrating at
+    /// once: losing that race is fine); true when this call created it.
+    private static func create(_ name: String, on db: PostgresConnection) async throws -> Bool {
+        let role = try PostgresIdentifier(name)
+        let exists = try await db.query("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = \(name))", name: "find role")
+            .single().decode(Bool.self, at: 0)
+        guard !exists else { return false }
+        do {
+            try await db.query("CREATE ROLE \(role) NOLOGIN", name: "create role")
+            return true
+        } catch let error as PostgresError where error.sqlState == "42710" || error.sqlState == "23505" {
+            return false
+        } catch let error as PostgresError where error.sqlState == "42501" {
+            throw CommandFailure(description: "\(error.message): run couplet roles create as a superuser or a login with CREATEROLE")
         }
     }
 }

@@ -107,7 +107,7 @@ struct StatusText {
             snapshot.workers.map { worker in
                 let state = worker.isLive ? (worker.isStopping ? ", stopping" : "") : ", stale"
                 return [ToneCell(text: String(worker.id.uuidString.lowercased().prefix(8))), ToneCell(text: worker.hostname),
-                        ToneCell(text: String(worker.pid)), ToneCell(text: worker.queues.joined(separator: ",")),
+                        ToneCell(text: String(worker.pid)), ToneCell(text: worker.queues.isEmpty ? "all" : worker.queues.joined(separator: ",")),
                         ToneCell(text: "\(worker.running)/\(worker.concurrency)"),
                         ToneCell(text: "\(age(worker.heartbeatAge)) ago\(state)", tone: worker.isLive ? .plain : .warning)]
             })
@@ -149,12 +149,11 @@ struct StatusText {
             })
     }
 
-    /// `succeeded 5m ago: 120 inserted, 2 failed`; a failed run stands out.
+    /// `succeeded 5m ago: → integration 120 inserted; ← integration 2 failed`; a failed run stands out.
     private func lastRun(_ run: MappingHealth.LastRun?) -> ToneCell {
         guard let run else { return ToneCell(text: "-") }
-        let when = MappingText.lastRun(run, now: snapshot.takenAt)
-        let tone: Tone = run.state == "failed" ? .bad : run.counts.failed > 0 ? .warning : .plain
-        return ToneCell(text: "\(when): \(Self.describe(run.counts))", tone: tone)
+        let tone: Tone = run.state == "failed" ? .bad : run.passes.contains { $0.counts.failed > 0 } ? .warning : .plain
+        return ToneCell(text: MappingText.lastRun(run, now: snapshot.takenAt), tone: tone)
     }
 
     /// The counts that say what a run did: the non-zero changes, else how many were unchanged.
@@ -189,7 +188,7 @@ struct StatusText {
 
     /// Whether due jobs wait in a queue that no live worker claims from.
     private func unserved(_ queue: StatusSnapshot.QueueLine) -> Bool {
-        queue.waiting > 0 && !snapshot.workers.contains { $0.isLive && !$0.isStopping && $0.queues.contains(queue.queue) }
+        queue.waiting > 0 && !snapshot.workers.contains { $0.isLive && !$0.isStopping && ($0.queues.isEmpty || $0.queues.contains(queue.queue)) }
     }
 
     /// What stands out, worst first within each section.

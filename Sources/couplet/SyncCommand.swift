@@ -108,7 +108,9 @@ struct SyncProgress {
     let mapping: String
 
     /// Prints the run's counters as they change until the job ends; returns its final state.
+    /// Fails at once when no live worker claims the job's queue, since nothing would ever run it.
     func follow(_ job: Int64, on db: PostgresConnection) async throws -> String {
+        try await requireLiveWorker(for: job, on: db)
         let terminal = isatty(STDOUT_FILENO) == 1
         var shown = ""
         while true {
@@ -130,6 +132,33 @@ struct SyncProgress {
         }
     }
 
+    /// Throws, saying how to start one, when no live worker that is not stopping claims the job's queue
+    /// (a worker's empty `queues` claims every queue) while the job waits. A worker started a moment
+    /// before registers within `registrationGrace`, so the check looks again until then.
+    private func requireLiveWorker(for job: Int64, on db: PostgresConnection) async throws {
+        let deadline = ContinuousClock.now + Self.registrationGrace
+        while true {
+            let (queue, served) = try await db.query(
+                """
+                SELECT j.queue, j.state NOT IN ('available', 'scheduled', 'retryable') OR EXISTS (
+                    SELECT FROM couplet.workers_live w WHERE NOT w.stopping AND (cardinality(w.queues) = 0 OR j.queue = ANY(w.queues)))
+                FROM couplet.jobs j WHERE j.id = \(job)
+                """, name: "find a worker for the job").single().decode((String, Bool).self)
+            if served { return }
+            guard ContinuousClock.now < deadline else {
+                throw CommandFailure(description: """
+                    no live worker claims queue \(queue), so job \(job) waits there until one does: start a worker \
+                    (couplet worker claims every queue, couplet worker --queues \(queue) this one), then follow it with couplet jobs show \(job)
+                    """)
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// How long a worker started together with the command may take to register before `--wait` gives up on it.
+    static let registrationGrace: Duration = .seconds(3)
+
+    /// The counters of the job's runs so far, one pass after the other, or that it waits for a worker.
     private func progressLine(_ job: Int64, on db: PostgresConnection) async throws -> String {
         let runs = try await db.query(
             """

@@ -20,8 +20,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Comma-separated queues to claim from.")
-    var queues: String = "default"
+    @Option(help: "Comma-separated queues to claim from, in this order. (default: every queue)")
+    var queues: String?
 
     @Option(help: "How many jobs run at once in this process.")
     var concurrency: Int = 10
@@ -54,12 +54,13 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
-        guard !queueNames.isEmpty else { throw ValidationError("--queues must name at least one queue") }
+        guard queues == nil || !queueNames.isEmpty else { throw ValidationError("--queues must name at least one queue") }
         guard lease >= .seconds(1) else { throw ValidationError("--lease must be at least 1s") }
     }
 
+    /// The queues of `--queues`; empty without the option (every queue).
     private var queueNames: [String] {
-        queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        (queues ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func run() async throws {

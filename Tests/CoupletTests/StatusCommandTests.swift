@@ -44,7 +44,7 @@ struct StatusCommandTests {
             #expect(nightly[2].hasSuffix("T02:00:00+00:00"))
             let customer = try #require(lines(output).first { $0.hasPrefix("  CUSTOMER") })
             #expect(customer.contains("  succeeded 10m"), "finished 10 minutes ago")
-            #expect(customer.contains(" ago: 120 inserted, 3 modified, 1 failed  "))
+            #expect(customer.contains(" ago: → integration 120 inserted, 3 modified, 1 failed  "))
             #expect(words(of: output, startingWith: "CUSTOMER")?.suffix(4) == ["1", "0", "0", "-"], "errors, skipped, couplings, lag")
 
             #expect(output.contains("! default: 1 failed job(s)\n      next: couplet jobs list --state failed"))

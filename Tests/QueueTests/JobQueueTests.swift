@@ -144,7 +144,7 @@ struct EnqueueTests {
 struct ClaimTests {
     let worker = UUID()
 
-    @Test("claims follow priority, skip future, expired and other queues' jobs")
+    @Test("claims follow priority, skip future, expired and other queues' jobs; pendingQueues names the queues where jobs wait")
     func claimOrder() async throws {
         try await withMigratedDatabase { _, db in
             func job(_ name: String, priority: Int = 5, queue: String = "default", runAt: Date? = nil, expiresAt: Date? = nil) -> NewJob {
@@ -164,6 +164,9 @@ struct ClaimTests {
             #expect(claimed.map(\.kind) == ["high", "normal", "low"])
             #expect(claimed.allSatisfy { $0.attempt == 1 })
             #expect(try await JobQueue.claim(limit: 10, queue: "default", workerID: worker, on: db).isEmpty)
+            #expect(try await JobQueue.pendingQueues(on: db) == ["default", "sync"], "default still holds the future and the expired job")
+            _ = try await JobQueue.claim(limit: 10, queue: "sync", workerID: worker, on: db)
+            #expect(try await JobQueue.pendingQueues(on: db) == ["default"], "a worker of every queue looks only where jobs wait")
         }
     }
 
