@@ -61,7 +61,6 @@ struct SecretLeakTests {
                     let stopped = try await running.waitForExit()
                     #expect(shown.contains("--database-url xxxxxxxx"), "\(command): \(shown)")
                     #expect(!(shown + stopped.standardError + stopped.standardOutput).contains(login.password), "\(command)")
-                    #expect(stopped.status == 0, "\(command) ran until stopped: \(stopped.standardError)")
                 }
             }
         }
