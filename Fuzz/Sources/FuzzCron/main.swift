@@ -24,13 +24,14 @@ enum Probe {
 
 /// `next`, `previous`, `matches` and `fireTimes` at `instant` keep the promises of `CronExpression`.
 func checkFireTimes(of expression: CronExpression, around instant: Date) {
+    let place = { "\(expression) at \(instant.timeIntervalSince1970)" }
     if let next = expression.next(after: instant, in: Probe.zone) {
-        expect(next > instant, "next(after:) of \(expression) is after \(instant)")
-        expect(expression.matches(next, in: Probe.zone), "next(after: \(instant.timeIntervalSince1970)) of \(expression), \(next.timeIntervalSince1970), matches")
+        expect(next > instant, "next(after:) of \(place()) is later")
+        expect(expression.matches(next, in: Probe.zone), "next(after:) of \(place()), \(next.timeIntervalSince1970), matches")
     }
     if let previous = expression.previous(before: instant, in: Probe.zone) {
-        expect(previous < instant, "previous(before:) of \(expression) is before \(instant)")
+        expect(previous < instant, "previous(before:) of \(place()) is earlier")
     }
     let fireTimes = expression.fireTimes(after: instant, count: 3, in: Probe.zone)
-    expect(zip(fireTimes, fireTimes.dropFirst()).allSatisfy { $0 < $1 }, "fireTimes of \(expression) ascend")
+    expect(zip(fireTimes, fireTimes.dropFirst()).allSatisfy { $0 < $1 }, "fireTimes(after:) of \(place()) ascend")
 }
