@@ -11,6 +11,9 @@ let package = Package(
     products: [
         .executable(name: "couplet", targets: ["couplet"]),
         .library(name: "Postgres", targets: ["Postgres"]),
+        // For the fuzz targets of Fuzz/Package.swift, which can only depend on products.
+        .library(name: "Cron", targets: ["Cron"]),
+        .library(name: "Sync", targets: ["Sync"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),

@@ -112,24 +112,29 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
 
     // MARK: - Whole-second evaluation
 
+    /// The first fire instant after `instant`, when it lies in the supported range: near its ends a
+    /// zone's wall clock is already outside it (9999-12-31 23:59:59 UTC is the year 10000 in Oslo).
     private func nextFire(after instant: Int, clock: ZoneClock) -> Int? {
-        switch schedule {
+        let fire: Int? = switch schedule {
         case .every(let interval):
-            return Self.supported((instant.floorDivided(by: interval).quotient + 1) * interval)
+            (instant.floorDivided(by: interval).quotient + 1) * interval
         case .calendar(let fields):
-            let start = CivilTime(localSeconds: clock.latestWallTime(firingAtOrBefore: instant) + 1)
-            return fields.firstMatch(atOrAfter: start).map { clock.fireInstant(forWallTime: $0.localSeconds) }
+            fields.firstMatch(atOrAfter: CivilTime(localSeconds: clock.latestWallTime(firingAtOrBefore: instant) + 1))
+                .map { clock.fireInstant(forWallTime: $0.localSeconds) }
         }
+        return fire.flatMap(Self.supported)
     }
 
+    /// The last fire instant before `instant`, when it lies in the supported range (see `nextFire`).
     private func previousFire(before instant: Int, clock: ZoneClock) -> Int? {
-        switch schedule {
+        let fire: Int? = switch schedule {
         case .every(let interval):
-            return Self.supported((instant - 1).floorDivided(by: interval).quotient * interval)
+            (instant - 1).floorDivided(by: interval).quotient * interval
         case .calendar(let fields):
-            let end = CivilTime(localSeconds: clock.latestWallTime(firingAtOrBefore: instant - 1))
-            return fields.lastMatch(atOrBefore: end).map { clock.fireInstant(forWallTime: $0.localSeconds) }
+            fields.lastMatch(atOrBefore: CivilTime(localSeconds: clock.latestWallTime(firingAtOrBefore: instant - 1)))
+                .map { clock.fireInstant(forWallTime: $0.localSeconds) }
         }
+        return fire.flatMap(Self.supported)
     }
 
     private func clock(_ zone: TimeZone?) -> ZoneClock {

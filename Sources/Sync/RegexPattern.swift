@@ -9,8 +9,17 @@ public struct RegexPattern: Sendable, Equatable, CustomStringConvertible {
     public let pattern: String
     private let expression: NSRegularExpression
 
-    /// Compiles `pattern`; throws `invalidPattern` with the compiler's message when it does not compile.
+    /// The longest pattern compiled, in UTF-16 code units: Foundation on Linux leaks a copy of every
+    /// longer pattern it compiles, and a worker compiles a mapping's rules again for every job.
+    static let maximumLength = 256
+
+    /// Compiles `pattern`; throws `invalidPattern` when it is longer than `maximumLength`, or with the
+    /// compiler's message when it does not compile.
     public init(_ pattern: String) throws(TransformationError) {
+        guard pattern.utf16.count <= Self.maximumLength else {
+            throw TransformationError(code: .invalidPattern,
+                                      message: "the regular expression \(quoted(pattern)) is longer than \(Self.maximumLength) characters")
+        }
         do {
             expression = try NSRegularExpression(pattern: pattern)
         } catch {

@@ -109,6 +109,20 @@ struct BehaviourTests {
         #expect(expression.next(after: .distantFuture) != nil)
     }
 
+    /// Found by deploy/fuzz (FuzzCron): at the last supported second it is already the year 10000
+    /// on Oslo's wall clock, and `next` returned 10000-01-01 00:00:00 UTC, which `matches` refuses;
+    /// `previous` before the first supported second returned an instant in the year 0.
+    @Test func fireTimesStayInTheSupportedRange() {
+        let lastSecond = Date(timeIntervalSince1970: 253_402_300_799)  // 9999-12-31 23:59:59 UTC
+        let firstSecond = Date(timeIntervalSince1970: -62_135_596_800)  // 0001-01-01 00:00:00 UTC
+        for expression in [cron("*/5 * * * *"), cron("CRON_TZ=Pacific/Kiritimati 0 0 1 1 *")] {
+            #expect(expression.next(after: lastSecond, in: oslo) == nil)
+            #expect(expression.fireTimes(after: lastSecond.addingTimeInterval(-3_600), count: 100, in: oslo)
+                .allSatisfy { expression.matches($0, in: oslo) })
+            #expect(expression.previous(before: firstSecond, in: newYork) == nil)
+        }
+    }
+
     @Test func searchesAreBoundedForRareExpressions() {
         // Fires only in leap years whose February starts on a Monday: 2044, then 2072.
         let rare = cron("0 0 * 2 1#5")

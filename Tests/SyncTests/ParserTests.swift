@@ -143,6 +143,20 @@ struct ParseErrorTests {
         #expect(error.position == 21)
     }
 
+    /// Found by deploy/fuzz (FuzzRules): Foundation on Linux leaked a copy of every regular
+    /// expression longer than 256 UTF-16 code units that it compiled, such as this one of 287.
+    @Test("a regular expression longer than 256 characters is refused before it is compiled")
+    func regexLengthLimit() throws {
+        let fuzzed = #"Z]+i-\\"# + String(repeating: "\u{15}", count: 38) + String(repeating: "\u{FFFD}", count: 151)
+            + String(repeating: "\u{15}", count: 84) + String(repeating: "\u{FFFD}", count: 4) + "\u{15}\u{15}d"
+        let error = #expect(throws: TransformationError.self) { try RegexPattern(fuzzed) }
+        #expect(error?.code == .invalidPattern)
+        #expect(error?.message.contains("is longer than 256 characters") == true)
+        let longest = String(repeating: "ä", count: 256)
+        #expect(try chain("regex_match(\"\(longest)\")").rules == [.regexMatch(pattern: try RegexPattern(longest))])
+        #expect(parseError("regex_match(\"\(longest)ä\")")?.position == 13)
+    }
+
     @Test("the compiler's message is reported for a regular expression that does not compile")
     func regexCompilerMessage() throws {
         let error = try #require(parseError("regex_match(\"a{2,1}\")"))
