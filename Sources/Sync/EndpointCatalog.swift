@@ -58,8 +58,7 @@ enum EndpointCatalog {
     /// Asks the endpoint to run `SELECT 1 FROM table WHERE <filter> LIMIT 0` — the filter as the
     /// engine will use it, values bound — in a read-only transaction with short lock and statement
     /// timeouts; `LIMIT 0` reads no row. Throws the server's error when a column does not exist, a
-    /// value does not fit its column's type, or a column standing alone is not boolean. (`EXPLAIN`
-    /// would not do: it plans without converting the bound values.)
+    /// value does not fit its column's type, or a column standing alone is not boolean.
     static func checkFilter(_ filter: RecordFilter, on table: PostgresIdentifier, connection: PostgresConnection) async throws {
         try await connection.withTransaction { check in
             try await check.runScript(
