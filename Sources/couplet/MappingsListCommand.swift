@@ -23,7 +23,7 @@ struct MappingsListCommand: AsyncParsableCommand {
         }
         let health = try await MappingStore.health(on: connection)
         var table = TextTable(header: [
-            "NAME", "DIRECTION", "ENABLED", "LOCAL", "INTEGRATION", "FIELDS", "LAST FULL", "LAST DELTA", "ERRORS", "COUPLINGS",
+            "NAME", "DIRECTION", "ENABLED", "LOCAL", "INTEGRATION", "FIELDS", "LAST FULL", "LAST DELTA", "OPEN ERRORS", "COUPLINGS",
         ])
         let now = Date()
         table.rows = mappings.map { stored in

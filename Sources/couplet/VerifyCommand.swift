@@ -118,7 +118,7 @@ struct VerifyText {
         switch result {
         case .repaired: "repaired"
         case .conflict: "conflict: the update-conflict policy is fail, a person decides"
-        case .left: "still out of step: see couplet.sync_errors_recent"
+        case .left: "still out of step: see couplet errors"
         case .notRepairable: "not repaired"
         }
     }

@@ -138,8 +138,8 @@ struct MappingsCommandTests {
             let list = try await couplet("mappings", "list")
             #expect(list.status == 0, "\(list.standardError)")
             #expect(lines(list.standardOutput) == [
-                "NAME      DIRECTION      ENABLED  LOCAL         INTEGRATION  FIELDS  LAST FULL  LAST DELTA  ERRORS  COUPLINGS",
-                "CUSTOMER  bidirectional  yes      erp customer  crm account  3       -          -           0       0",
+                "NAME      DIRECTION      ENABLED  LOCAL         INTEGRATION  FIELDS  LAST FULL  LAST DELTA  OPEN ERRORS  COUPLINGS",
+                "CUSTOMER  bidirectional  yes      erp customer  crm account  3       -          -           0            0",
             ])
 
             try await db.runScript(
