@@ -21,39 +21,47 @@ enum PostgresArrayLiteral {
     }
 
     /// Parses a one-dimensional array literal into its elements (nil for NULL); nil if malformed.
+    /// Reads Unicode scalars, as the server wrote bytes: an element that starts with a combining
+    /// mark must not merge with the brace or quote before it.
     static func parse(_ text: String) -> [String?]? {
-        var characters = Substring(text)
-        if characters.first == "[" {  // optional explicit bounds: [0:2]={...}
-            guard let equals = characters.firstIndex(of: "=") else { return nil }
-            characters = characters[characters.index(after: equals)...]
+        var scalars = Substring(text).unicodeScalars
+        if scalars.first == "[" {  // optional explicit bounds: [0:2]={...}
+            guard let equals = scalars.firstIndex(of: "=") else { return nil }
+            scalars = scalars[scalars.index(after: equals)...]
         }
-        guard characters.first == "{", characters.last == "}" else { return nil }
-        let body = characters.dropFirst().dropLast()
+        guard scalars.first == "{", scalars.last == "}" else { return nil }
+        let body = scalars.dropFirst().dropLast()
         if body.isEmpty { return [] }
         var elements: [String?] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var quoted = false, inQuotes = false, escaping = false
-        for character in body {
+        for scalar in body {
             if escaping {
-                current.append(character)
+                current.append(scalar)
                 escaping = false
-            } else if character == "\\" {
+            } else if scalar == "\\" {
                 escaping = true
-            } else if character == "\"" {
+            } else if scalar == "\"" {
                 inQuotes.toggle()
                 quoted = true
-            } else if character == "," && !inQuotes {
-                elements.append(quoted || current != "NULL" ? current : nil)
-                current = ""
+            } else if scalar == "," && !inQuotes {
+                elements.append(element(current, quoted: quoted))
+                current = String.UnicodeScalarView()
                 quoted = false
-            } else if character == "{" && !inQuotes {
+            } else if scalar == "{" && !inQuotes {
                 return nil  // multi-dimensional arrays are not supported
             } else {
-                current.append(character)
+                current.append(scalar)
             }
         }
         guard !inQuotes, !escaping else { return nil }
-        elements.append(quoted || current != "NULL" ? current : nil)
+        elements.append(element(current, quoted: quoted))
         return elements
+    }
+
+    /// An element's text, or nil for an unquoted `NULL`.
+    private static func element(_ scalars: String.UnicodeScalarView, quoted: Bool) -> String? {
+        let text = String(scalars)
+        return quoted || text != "NULL" ? text : nil
     }
 }

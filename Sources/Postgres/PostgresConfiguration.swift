@@ -107,7 +107,7 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
     }
 
     private static func escapeKeywordValue(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+        value.escaping(["\\", "'"], with: "\\")
     }
 }
 

@@ -175,7 +175,7 @@ public struct PostgresIdentifier: Sendable, Hashable, CustomStringConvertible {
 
     /// The quoted form, e.g. `"couplet"."jobs"`.
     public var quoted: String {
-        parts.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ".")
+        parts.map { "\"" + $0.escaping(["\""], with: "\"") + "\"" }.joined(separator: ".")
     }
 
     /// The unquoted, dotted form, for messages.

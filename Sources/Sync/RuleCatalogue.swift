@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// A rule's name, parameters and how to build it from checked arguments.
 struct RuleSpec: Sendable {
@@ -155,6 +156,6 @@ extension Transformation {
 
     /// `text` as a double-quoted string the lexer reads back unchanged.
     private func literal(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        "\"" + text.escaping(["\\", "\""], with: "\\") + "\""
     }
 }
