@@ -84,26 +84,30 @@ struct MappingReferences {
     }
 
     private func reportUnknownLookups(of mapping: TableMappingDefinition, into problems: inout ProblemCollector) {
-        for (index, field) in mapping.mapping.fields.enumerated() {
-            for direction in SyncDirection.allCases {
-                for name in field.transformation(for: direction).referencedMappings.sorted() where !knownMappings.contains(name) {
-                    problems.report(
-                        at: mapping.place(of: .lookup(field: index, direction: direction, mapping: name)),
-                        "lookup(\(name)) names no mapping: \(name) is neither in this file nor stored")
-                }
-            }
+        for use in Self.uses(in: mapping, of: \.referencedMappings) where !knownMappings.contains(use.name) {
+            problems.report(
+                at: mapping.place(of: .lookup(field: use.field, direction: use.direction, mapping: use.name)),
+                "lookup(\(use.name)) names no mapping: \(use.name) is neither in this file nor stored")
         }
     }
 
     private func reportUnknownValueMaps(of mapping: TableMappingDefinition, into problems: inout ProblemCollector) {
         let known = Set(declaredValueMaps.map(\.name)).union(otherValueMaps)
-        for (index, field) in mapping.mapping.fields.enumerated() {
-            for direction in SyncDirection.allCases {
-                for name in field.transformation(for: direction).referencedValueMaps.sorted() where !known.contains(name) {
-                    problems.report(
-                        at: mapping.place(of: .valueMap(field: index, direction: direction, name: name)),
-                        "map(\(name)) names no value map: \(name) is neither under value_maps in this file nor stored")
-                }
+        for use in Self.uses(in: mapping, of: \.referencedValueMaps) where !known.contains(use.name) {
+            problems.report(
+                at: mapping.place(of: .valueMap(field: use.field, direction: use.direction, name: use.name)),
+                "map(\(use.name)) names no value map: \(use.name) is neither under value_maps in this file nor stored")
+        }
+    }
+
+    /// Every name `names` finds in the rule chains of `mapping`'s fields, with the field's index and
+    /// the chain's direction, in field order.
+    private static func uses(
+        in mapping: TableMappingDefinition, of names: (TransformationChain) -> Set<String>
+    ) -> [(field: Int, direction: SyncDirection, name: String)] {
+        mapping.mapping.fields.enumerated().flatMap { index, field in
+            SyncDirection.allCases.flatMap { direction in
+                names(field.transformation(for: direction)).sorted().map { (field: index, direction: direction, name: $0) }
             }
         }
     }
