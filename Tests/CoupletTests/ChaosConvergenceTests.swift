@@ -710,22 +710,12 @@ struct ChaosRestoreFindings {
         try await withDebtorMapping(debtorMappingsYAML()) { coordination, sample, environment in
             try await sample.erp.query("INSERT INTO debtor (name, country) VALUES ('Acme', \(erpCountry))")
 
-            let locker = try await PostgresConnection.connect(coordination.configuration)
-            defer { locker.close() }
-            try await locker.runScript("BEGIN; LOCK TABLE couplet.couplings IN EXCLUSIVE MODE", name: "hold couplings")
             let first = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
-            _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: environment)
-            #expect(try await eventually(within: .seconds(30), every: .milliseconds(50)) {
-                let written = try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1
-                let waiting = try await coordination.query(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                ).single().decode(Int.self, at: 0)
-                return written && waiting > 0
-            }, "the worker inserted the client and waits to save the coupling")
-            try await sample.crm.query("UPDATE client SET country = 'US'")
-            first.kill()
-            _ = try await first.waitForExit()
-            try await locker.runScript("ROLLBACK", name: "release")
+            try await killBeforeCouplingSave(first, coordination: coordination, sync: ["sync", "DEBTOR", "--full"], environment: environment) {
+                try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1
+            } beforeKill: {
+                try await sample.crm.query("UPDATE client SET country = 'US'")
+            }
 
             let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
             #expect(try await eventually(within: .seconds(60), every: .milliseconds(200)) {
@@ -753,20 +743,9 @@ struct ChaosRestoreFindings {
             #expect(full.status == 0 && full.standardOutput.contains("1 inserted"), "\(full.standardOutput)")
             try await sample.crm.query("DELETE FROM client")
 
-            let locker = try await PostgresConnection.connect(coordination.configuration)
-            defer { locker.close() }
-            try await locker.runScript("BEGIN; LOCK TABLE couplet.couplings IN EXCLUSIVE MODE", name: "hold couplings")
-            _ = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: environment)
-            #expect(try await eventually(within: .seconds(30), every: .milliseconds(50)) {
-                let restored = try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1
-                let waiting = try await coordination.query(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                ).single().decode(Int.self, at: 0)
-                return restored && waiting > 0
-            }, "the worker restored the client and waits to save the coupling")
-            first.kill()
-            _ = try await first.waitForExit()
-            try await locker.runScript("ROLLBACK", name: "release")
+            try await killBeforeCouplingSave(first, coordination: coordination, sync: ["sync", "DEBTOR", "--full"], environment: environment) {
+                try await sample.crm.query("SELECT count(*) FROM client").single().decode(Int.self, at: 0) == 1
+            }
 
             let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: environment)
             #expect(try await eventually(within: .seconds(60), every: .milliseconds(200)) {

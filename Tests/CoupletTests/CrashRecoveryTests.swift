@@ -18,7 +18,7 @@ struct CrashRecoveryTests {
             let full = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment)
             #expect(full.status == 0, "\(full.standardError)")
             try await f.erp.query("UPDATE customer SET name = 'First edit' WHERE no = '1'")
-            try await kill(first, beforeCouplingSave: f, written: (f.crm, "SELECT count(*) FROM account WHERE name = 'First edit'"))
+            try await kill(first, beforeCouplingSave: f) { try await f.count(f.crm, "SELECT count(*) FROM account WHERE name = 'First edit'") == 1 }
             try await f.erp.query("UPDATE customer SET name = 'Second edit' WHERE no = '1'")
 
             let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: f.environment)
@@ -45,7 +45,7 @@ struct CrashRecoveryTests {
             try await f.coordination.runScript("UPDATE couplet.table_mappings SET direction = 'bidirectional'", name: "two-way")
             try await f.crm.query("INSERT INTO account (account_number, name) VALUES ('C100', 'From the CRM')")
             let first = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: f.environment)
-            try await kill(first, beforeCouplingSave: f, written: (f.erp, "SELECT count(*) FROM customer WHERE no = 'C100'"))
+            try await kill(first, beforeCouplingSave: f) { try await f.count(f.erp, "SELECT count(*) FROM customer WHERE no = 'C100'") == 1 }
 
             let second = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "2s"], environment: f.environment)
             try await waitUntil("the rescued job reran") {
@@ -60,25 +60,13 @@ struct CrashRecoveryTests {
         }
     }
 
-    /// Enqueues a delta sync and SIGKILLs `worker`, which runs it, once its target write is done
-    /// (`written` counts 1) and it waits to save the coupling (the couplings table is locked). The
-    /// job is left for the next worker to rescue.
+    /// Enqueues a delta sync and SIGKILLs `worker`, which runs it, once `written` holds and it waits
+    /// to save the coupling.
     private func kill(
-        _ worker: CoupletProcess.Running, beforeCouplingSave f: SyncProcessFixture, written: (PostgresConnection, PostgresQuery)
+        _ worker: CoupletProcess.Running, beforeCouplingSave f: SyncProcessFixture, written: () async throws -> Bool
     ) async throws {
-        let locker = try await PostgresConnection.connect(f.coordination.configuration)
-        defer { locker.close() }
-        try await locker.runScript("BEGIN; LOCK TABLE couplet.couplings IN EXCLUSIVE MODE", name: "hold couplings")
-        let delta = try await CoupletProcess.run(["sync", "CUSTOMER"], environment: f.environment)
-        #expect(delta.status == 0, "\(delta.standardError)")
-        try await waitUntil("the worker wrote the target and waits to save the coupling") {
-            let waiting = try await f.count(
-                f.coordination, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
-            return try await f.count(written.0, written.1) == 1 && waiting > 0
-        }
-        worker.kill()
-        _ = try await worker.waitForExit()
-        try await locker.runScript("ROLLBACK", name: "release")
+        try await killBeforeCouplingSave(
+            worker, coordination: f.coordination, sync: ["sync", "CUSTOMER"], environment: f.environment, written: written)
     }
 
     private func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
