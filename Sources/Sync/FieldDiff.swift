@@ -58,6 +58,24 @@ public struct FieldDiff: Sendable {
         return changes
     }
 
+    /// Which fields the source and the target changed since `coupling` was last synced, by target
+    /// column, judged by the fingerprints it stores (see `FieldFingerprints`); a constant never
+    /// changes on the source.
+    public func fieldChanges(source: FieldValues, target: FieldValues, since coupling: Coupling) -> FieldChanges {
+        let sourcePrints = coupling[direction.source].fields
+        let targetPrints = coupling[direction.target].fields
+        var changes = FieldChanges()
+        for field in fields {
+            let column = field.field(on: direction.target)
+            let sourceColumn = field.field(on: direction.source)
+            if field.constant == nil, sourcePrints?.holds(source[sourceColumn], in: sourceColumn) != true {
+                changes.source.insert(column)
+            }
+            if targetPrints?.holds(target[column], in: column) != true { changes.target.insert(column) }
+        }
+        return changes
+    }
+
     /// Whether `value` must be written to `column`: for an insert when it is not NULL; for an
     /// update when the column was not read or holds something else.
     private func needsWriting(_ value: String?, to column: String, of target: FieldValues?,

@@ -18,7 +18,7 @@ import Yams
 ///     integration: {endpoint: crm, table: account, key: id, modified: modified_at}
 ///     sync_only_coupled: false            # default false
 ///     allow_insert: true                  # default true
-///     update_conflict: get_from_integration   # fail (default) | send_to_integration | get_from_integration
+///     update_conflict: get_from_integration   # fail (default) | send_to_integration | get_from_integration | merge
 ///     deletion_conflict: remove_coupling      # fail (default) | restore | remove_coupling | propagate
 ///     depends_on: [SALESPEOPLE]
 ///     batch_size: 1000                    # 1-100000, default 1000

@@ -8,11 +8,16 @@ public enum UpdateConflictPolicy: String, Sendable, Equatable, CaseIterable {
     case sendToIntegration
     /// The integration (CRM) record wins: its values are copied to the local (ERP) side.
     case getFromIntegration
+    /// Field by field (a three-way merge against what the pair held when last synced): a field
+    /// changed on one side travels to the other; a field changed on both sides to different
+    /// values fails the record until a person resolves it. Beyond Business Central, which calls
+    /// any change on both sides a conflict.
+    case merge
 
-    /// The side whose values are kept, or `nil` for `fail`.
+    /// The side whose values are kept, or `nil` for `fail` and `merge`.
     public var winner: SyncSide? {
         switch self {
-        case .fail: nil
+        case .fail, .merge: nil
         case .sendToIntegration: .local
         case .getFromIntegration: .integration
         }

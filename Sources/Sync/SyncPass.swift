@@ -281,7 +281,7 @@ struct SyncPass {
         let uncoupled = ids.filter { couplings[$0] == nil }
         let deletedCounterparts = try await DeletedCounterparts.load(mapping: mappingName, side: direction.source, ids: uncoupled, on: coordination)
         let lookups = try await LookupTable.load(for: diff, direction: direction, records: records, on: coordination)
-        var batch = BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional)
+        var batch = newBatch
         var toMatch: [SyncRecord] = []
         for record in records {
             let coupling = couplings[record.id]
@@ -307,6 +307,12 @@ struct SyncPass {
         try await batch.save(mapping: mappingName, runID: runID, intents: intents, on: coordination)
         try await addToRun(runID, batch.counts)
         return batch.oldestLeftForNextRun
+    }
+
+    /// An empty outcome for a batch of this pass.
+    private var newBatch: BatchOutcome {
+        BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional,
+                     mergesFields: mapping.settings.updateConflictPolicy == .merge)
     }
 
     /// The coupled targets with these ids that pass the filter, by id, and the ids of those that
@@ -353,9 +359,12 @@ struct SyncPass {
     private func decide(
         _ record: SyncRecord, counterpart: Counterpart, deleted: Bool, target: SyncRecord?, lookups: LookupTable
     ) -> SyncDecision {
-        let input = RecordSyncInput(
+        var input = RecordSyncInput(
             direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(modifiedOn: record.modifiedOn),
             counterpart: counterpart)
+        if mapping.settings.updateConflictPolicy == .merge, case .coupled(let coupling, _) = counterpart, let target {
+            input.fieldChanges = diff.fieldChanges(source: record.values, target: target.values, since: coupling)
+        }
         return SyncDecision(for: input, in: mapping.settings) { () throws(SyncFailure) in
             try diff.changes(
                 sourceID: record.id, source: record.values, target: target?.values, lookup: lookups.resolve, invalidText: record.invalidText)
@@ -592,7 +601,7 @@ struct SyncPass {
             let byTarget = try await CouplingStore.load(mapping: mappingName, side: direction.target, ids: Array(checks.keys), on: coordination)
             // A restore re-created a deleted counterpart: its source is still coupled to the deleted record.
             let stillThere = try await target.existingIDs(bySource.values.map { $0.id(on: direction.target) })
-            var batch = BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional)
+            var batch = newBatch
             for intent in left {
                 guard let id = intent.targetID, let check = checks[id] else { continue }  // the write did not happen
                 switch intent.operation {
