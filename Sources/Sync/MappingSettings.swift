@@ -50,7 +50,9 @@ public struct MappingSettings: Sendable, Equatable {
     public var integrationTable: String
     /// Which passes the mapping makes.
     public var direction: MappingDirection
-    /// Only coupled records are synchronized: uncoupled ones are neither matched nor inserted.
+    /// Only coupled records are synchronized: uncoupled ones are neither matched nor inserted. Deltas
+    /// keep to it; full, records and match runs decide with it off (as Business Central's full
+    /// synchronization and "synchronize now" do), so the first full sync still creates records across.
     public var syncOnlyCoupled: Bool
     /// New target records may be created (there is a template or the insert is allowed).
     public var allowInsert: Bool

@@ -309,6 +309,16 @@ struct SyncPass {
         return batch.oldestLeftForNextRun
     }
 
+    /// The settings the decisions follow. Only a delta keeps to "sync only coupled records": a full
+    /// run creates what is not coupled yet, as Business Central's full synchronization does (it runs
+    /// on a copy of the mapping with the setting off), a records run is a person asking for those
+    /// records, and a match run looks at uncoupled records by definition (creating only with `--create`).
+    private var decisionSettings: MappingSettings {
+        var settings = mapping.settings
+        if kind != .delta { settings.syncOnlyCoupled = false }
+        return settings
+    }
+
     /// An empty outcome for a batch of this pass.
     private var newBatch: BatchOutcome {
         BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional,
@@ -365,7 +375,7 @@ struct SyncPass {
         if mapping.settings.updateConflictPolicy == .merge, case .coupled(let coupling, _) = counterpart, let target {
             input.fieldChanges = diff.fieldChanges(source: record.values, target: target.values, since: coupling)
         }
-        return SyncDecision(for: input, in: mapping.settings) { () throws(SyncFailure) in
+        return SyncDecision(for: input, in: decisionSettings) { () throws(SyncFailure) in
             try diff.changes(
                 sourceID: record.id, source: record.values, target: target?.values, lookup: lookups.resolve, invalidText: record.invalidText)
         }
