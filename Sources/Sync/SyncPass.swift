@@ -371,7 +371,7 @@ struct SyncPass {
     ) -> SyncDecision {
         var input = RecordSyncInput(
             direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(modifiedOn: record.modifiedOn),
-            counterpart: counterpart)
+            counterpart: counterpart, twoWayColumns: diff.twoWayColumns)
         if mapping.settings.updateConflictPolicy == .merge, case .coupled(let coupling, _) = counterpart, let target {
             input.fieldChanges = diff.fieldChanges(source: record.values, target: target.values, since: coupling)
         }
