@@ -6,7 +6,8 @@
 /// back the other way equals the source's (a round trip that changes nothing), is not written; a
 /// "not null" field is never written NULL or empty: as in Business Central, an empty value (before
 /// or after its rules, so an empty reference is not looked up) is not transferred and the target
-/// keeps what it holds (a new record, its default); a rule that fails
+/// keeps what it holds (a new record, its default), as it does when `lookup(…, keep)` finds no
+/// coupling; a rule that fails
 /// fails the record naming the field and the rule, unless the field clears on failure.
 public struct FieldDiff: Sendable {
     /// The mapping the fields belong to, for messages.
@@ -57,7 +58,7 @@ public struct FieldDiff: Sendable {
             }
             let raw = try rawValue(of: field, record: record, source: source)
             if field.notNull, raw?.isEmpty ?? true { continue }
-            let value = try newValue(of: field, from: raw, record: record, lookup: lookup)
+            guard case .value(let value) = try newValue(of: field, from: raw, record: record, lookup: lookup) else { continue }
             if value?.utf8.contains(0) == true {
                 throw notTransferable(field, record: record, what: "a NUL character, which PostgreSQL text cannot hold")
             }
@@ -115,13 +116,23 @@ public struct FieldDiff: Sendable {
 
     /// `raw` through the field's rules for this direction (NULL when they fail and the field clears on failure).
     private func newValue(of field: FieldMapping, from raw: String?, record: RecordIdentity,
-                          lookup: LookupResolver?) throws(SyncFailure) -> String? {
+                          lookup: LookupResolver?) throws(SyncFailure) -> NewValue {
         do {
-            return try field.transformation(for: direction).apply(to: raw, lookup: lookup)
+            return .value(try field.transformation(for: direction).apply(to: raw, lookup: lookup))
+        } catch where error.code == .uncoupledReferenceKept {
+            return .keepTarget
         } catch {
-            if field.clearOnFailure { return nil }
+            if field.clearOnFailure { return .value(nil) }
             throw failure(error, field: field, record: record)
         }
+    }
+
+    /// What a field's rules make of a value.
+    private enum NewValue {
+        /// The value to write (if it differs).
+        case value(String?)
+        /// Nothing: the target keeps what it holds (`lookup(…, keep)` found no coupling).
+        case keepTarget
     }
 
     private func rawValue(of field: FieldMapping, record: RecordIdentity, source: FieldValues) throws(SyncFailure) -> String? {

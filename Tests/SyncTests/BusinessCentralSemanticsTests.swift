@@ -78,3 +78,26 @@ struct BusinessCentralSemanticsTests {
         }
     }
 }
+
+@Suite("Business Central's owner and salesperson")
+struct OwnerSemanticsTests {
+    @Test("from the CRM, an owner that is not coupled (a team, a user without a salesperson) keeps the customer's salesperson; the rest travels")
+    func uncoupledOwnerKeepsSalesperson() async throws {
+        try await SyncFixture.with { f in
+            try await f.addSalespersonLookup()
+            try await f.coordination.runScript(
+                """
+                UPDATE couplet.table_mappings SET direction = 'bidirectional' WHERE name = 'CUSTOMER';
+                UPDATE couplet.field_mappings SET direction = 'bidirectional', from_integration_rule = 'lookup(SALESPEOPLE, keep)'
+                WHERE mapping = 'CUSTOMER' AND position = 5
+                """, name: "owner both ways")
+            try await f.erp.query("INSERT INTO customer (no, name, salesperson_code) VALUES ('C1', 'Adatum', 'PS')")
+            try await f.sync(.full)
+            try await f.crm.query("UPDATE account SET owner_id = 'team-sales', name = 'Adatum AS'")
+            let counts = try await f.sync()
+            #expect(counts[.fromIntegration]?.failed == 0 && counts[.fromIntegration]?.modified == 1, "\(counts)")
+            let customer = try await f.erp.query("SELECT name, salesperson_code FROM customer").single().decode((String, String).self)
+            #expect(customer == ("Adatum AS", "PS"))
+        }
+    }
+}
