@@ -144,12 +144,21 @@ struct DocumentationTests {
                 #expect(outcome.status == 0, "\(command) exited \(outcome.status): \(outcome.standardError)")
             }
         }
+        try await withThrowingTaskGroup(of: (DocumentedCommand, CoupletProcess.Outcome).self) { group in
+            for command in commands where !command.runsForReal {
+                group.addTask { (command, try await Self.parse(command, in: folder)) }
+            }
+            for try await (command, outcome) in group {
+                #expect(outcome.status != 64 && !outcome.standardError.contains("Usage:"), "\(command) does not parse: \(outcome.standardError)")
+            }
+        }
+    }
+
+    /// Runs `command` against databases that refuse connections, for at most 5 seconds.
+    private static func parse(_ command: DocumentedCommand, in folder: URL) async throws -> CoupletProcess.Outcome {
         let unreachable = ["COUPLET_DATABASE_URL", "COUPLET_ENDPOINT_ERP_URL", "COUPLET_ENDPOINT_CRM_URL"]
             .reduce(into: [:]) { $0[$1] = "postgres://nobody@127.0.0.1:1/unreachable?connect_timeout=2" }
-        for command in commands where !command.runsForReal {
-            let outcome = try await runAtMost(.seconds(5), command.arguments, environment: unreachable, directory: folder)
-            #expect(outcome.status != 64 && !outcome.standardError.contains("Usage:"), "\(command) does not parse: \(outcome.standardError)")
-        }
+        return try await runAtMost(.seconds(5), command.arguments, environment: unreachable, directory: folder)
     }
 }
 

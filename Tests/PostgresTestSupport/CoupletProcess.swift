@@ -29,8 +29,8 @@ public struct CoupletProcess {
     }
 
     /// Starts a command line as a reader pastes it into a shell: `bash -c LINE` in `directory`, with
-    /// `environment` added to a clean one and this `couplet` first on `PATH`. A line that starts a
-    /// long-running process should `exec` it, so that terminating the shell terminates the process.
+    /// `environment` added to a clean one and this `couplet` first on `PATH`. bash runs a line that is
+    /// one command in place of itself, so terminating it terminates that command.
     public static func startShell(_ line: String, environment: [String: String] = [:], directory: URL? = nil) throws -> Running {
         var environment = environment
         let path = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
