@@ -109,6 +109,17 @@ struct DocumentationTests {
         #expect(checked >= 30, "the links are found: \(checked)")
     }
 
+    @Test("README.md and docs/README.md each link every page of docs/ (and the pages still to come)")
+    func indexesAreComplete() throws {
+        let pages = Set(try DocumentationPage.all().map(\.path).filter { $0.hasPrefix("docs/") }).union(awaitedPages)
+        for index in ["README.md", "docs/README.md"] {
+            let linked = Set(try DocumentationPage.named(index).linkTargets.map {
+                Self.resolve(String($0.prefix { $0 != "#" }), from: index)
+            })
+            #expect(pages.subtracting(linked).subtracting([index]).isEmpty, "\(index) links no \(pages.subtracting(linked).subtracting([index]).sorted())")
+        }
+    }
+
     /// `path` as written in page `from`, from the repository's root (`../SECURITY.md` from `docs/x.md` is `SECURITY.md`).
     private static func resolve(_ path: String, from page: String) -> String {
         var parts = page.split(separator: "/").dropLast().map(String.init)
