@@ -31,7 +31,8 @@ private struct Checklist {
 /// The ERP and CRM the checklist integrates: `OwnSchemaTables` (integer keys from a sequence,
 /// `char(2)` codes, a CHECK constraint), with names holding stray spaces and a blocked debtor that
 /// the mapping's filter leaves out. `Nordlys AS` is in both (the CRM's spelled `  Nordlys  as `);
-/// `Fjord Fisk` and the blocked one only in the ERP, `Sol & Co` only in the CRM.
+/// `Fjord Fisk` and the blocked one only in the ERP, `Sol & Co` only in the CRM. The ERP's and
+/// CRM's administrators are superusers; the coordination server's is not.
 private enum ChecklistSystems {
     static let erpRecords = """
         INSERT INTO debtor (name, country, credit_limit, blocked) VALUES
@@ -39,8 +40,15 @@ private enum ChecklistSystems {
         """
     static let crmRecords = "INSERT INTO client (name, country, credit) VALUES ('  Nordlys  as ', 'NO', NULL), ('Sol & Co', 'SE', 2500)"
 
-    /// Creates databases `erp` and `crm` on `cluster` with their tables and records.
+    /// The coordination server's administrator the checklist expects (`COORDINATION_ADMIN`): not a
+    /// superuser, as on a managed service, but allowed to create logins and databases.
+    static let administrator = "CREATE ROLE dba LOGIN CREATEROLE CREATEDB"
+
+    /// Creates databases `erp` and `crm` on `cluster` with their tables and records, and the administrator.
     static func create(on cluster: PrivateCluster) async throws {
+        let server = try await PostgresConnection.connect(try PostgresConfiguration(cluster.url()), applicationName: "couplet tests")
+        defer { server.close() }
+        try await server.runScript(administrator, name: "administrator")
         for (name, schema, records) in [("erp", OwnSchemaTables.erp, erpRecords), ("crm", OwnSchemaTables.crm, crmRecords)] {
             let db = try await PostgresConnection.connect(try PostgresConfiguration(try await cluster.createDatabase(name)), applicationName: "couplet tests")
             defer { db.close() }
