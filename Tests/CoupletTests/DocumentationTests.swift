@@ -72,20 +72,6 @@ struct DocumentedCommand: CustomStringConvertible {
     private var onlyParsedWords: Set<String> { Self.onlyParsed.intersection(arguments) }
 }
 
-/// Runs `arguments`, killing the process after `limit`: a command that would run for ever counts as
-/// having parsed its arguments.
-private func runAtMost(_ limit: Duration, _ arguments: [String], environment: [String: String], directory: URL? = nil)
-    async throws -> CoupletProcess.Outcome
-{
-    let process = try CoupletProcess.start(arguments, environment: environment, directory: directory)
-    let timer = Task {
-        try await Task.sleep(for: limit)
-        process.kill()
-    }
-    defer { timer.cancel() }
-    return try await process.waitForExit()
-}
-
 @Suite("The documentation: links, and every couplet command it shows")
 struct DocumentationTests {
     @Test("every relative link and #anchor of README.md, SECURITY.md and docs/*.md resolves")
@@ -151,7 +137,7 @@ struct DocumentationTests {
         try await SyncProcessFixture.with(customers: 3) { f in
             try await f.coordination.query("SELECT couplet.enqueue('diagnostic.noop')")
             for command in commands where command.runsForReal {
-                let outcome = try await runAtMost(.seconds(30), command.arguments, environment: f.environment, directory: folder)
+                let outcome = try await CoupletProcess.run(command.arguments, environment: f.environment, directory: folder, killedAfter: .seconds(30))
                 #expect(outcome.status == 0, "\(command) exited \(outcome.status): \(outcome.standardError)")
             }
         }
@@ -165,11 +151,12 @@ struct DocumentationTests {
         }
     }
 
-    /// Runs `command` against databases that refuse connections, for at most 5 seconds.
+    /// Runs `command` against databases that refuse connections, for at most 5 seconds: one still
+    /// running then (`bench cron`) parsed its arguments.
     private static func parse(_ command: DocumentedCommand, in folder: URL) async throws -> CoupletProcess.Outcome {
         let unreachable = ["COUPLET_DATABASE_URL", "COUPLET_ENDPOINT_ERP_URL", "COUPLET_ENDPOINT_CRM_URL"]
             .reduce(into: [:]) { $0[$1] = "postgres://nobody@127.0.0.1:1/unreachable?connect_timeout=2" }
-        return try await runAtMost(.seconds(5), command.arguments, environment: unreachable, directory: folder)
+        return try await CoupletProcess.run(command.arguments, environment: unreachable, directory: folder, killedAfter: .seconds(5))
     }
 }
 

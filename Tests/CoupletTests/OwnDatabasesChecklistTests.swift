@@ -135,7 +135,7 @@ private struct ChecklistShell {
         } else if line.hasSuffix("&") {
             // bash runs a lone command (assignments before it included) in its own process, so SIGTERM reaches couplet.
             background.append(try CoupletProcess.startShell(String(line.dropLast()), environment: environment, directory: folder))
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(500))  // a reader's pace before the next line
         } else {
             let outcome = try await CoupletProcess.startShell(line, environment: environment, directory: folder).waitForExit()
             #expect(outcome.status == 0, "\(location): \(line)\n\(outcome.standardOutput)\(outcome.standardError)")

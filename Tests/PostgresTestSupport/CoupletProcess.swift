@@ -23,6 +23,20 @@ public struct CoupletProcess {
         try await start(arguments, environment: environment, directory: directory).waitForExit()
     }
 
+    /// Runs `couplet ARGUMENTS` like `run`, but kills it after `limit`: a command that would wait for
+    /// ever ends (killed, status 9) instead of hanging the test.
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil, killedAfter limit: Duration
+    ) async throws -> Outcome {
+        let process = try start(arguments, environment: environment, directory: directory)
+        let timer = Task {
+            try await Task.sleep(for: limit)
+            process.kill()
+        }
+        defer { timer.cancel() }
+        return try await process.waitForExit()
+    }
+
     /// Starts `couplet ARGUMENTS` in the background.
     public static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Running {
         try Running(executable: binary, arguments, environment: environment, directory: directory)

@@ -42,7 +42,7 @@ struct DocumentedAnswer {
     }
 
     /// The values of `names`, row by row.
-    func columns(_ names: String...) -> [[String?]] {
+    func values(_ names: String...) -> [[String?]] {
         let values = names.map(column)
         return rows.indices.map { row in values.map { $0.indices.contains(row) ? $0[row] : nil } }
     }
@@ -178,10 +178,10 @@ enum DocumentedDatabase {
          SELECT id, kind, args->>'mapping' AS mapping, worker_id, now() - attempted_at AS running_for
          FROM couplet.jobs WHERE state = 'running' ORDER BY attempted_at;
          """) { answer async throws in
-            #expect(answer.columns("id", "mapping") == [["41", nil], ["40", "CUSTOMER"]], "the running jobs, longest running first")
+            #expect(answer.values("id", "mapping") == [["41", nil], ["40", "CUSTOMER"]], "the running jobs, longest running first")
         },
         check("SELECT * FROM couplet.queue_summary;") { answer async throws in
-            #expect(answer.columns("queue", "state", "jobs") == [
+            #expect(answer.values("queue", "state", "jobs") == [
                 ["default", "available", "1"], ["default", "failed", "1"], ["sync", "failed", "1"], ["sync", "running", "2"],
             ])
         },
@@ -189,24 +189,24 @@ enum DocumentedDatabase {
          SELECT id, kind, args, errors->-1->>'error' AS last_error, finished_at
          FROM couplet.jobs WHERE state = 'failed' AND finished_at > now() - interval '1 day' ORDER BY finished_at DESC;
          """) { answer async throws in
-            #expect(answer.columns("id", "last_error") == [["42", "endpoint crm is down"]], "not job 44, which failed two days ago")
+            #expect(answer.values("id", "last_error") == [["42", "endpoint crm is down"]], "not job 44, which failed two days ago")
         },
         check("SELECT name, expression, next_fire_time, last_fire_time, last_job_state FROM couplet.schedule_status ORDER BY next_fire_time;") { answer async throws in
-            #expect(answer.columns("name", "last_job_state") == [["statistics", "failed"], ["customer-full", nil]])
+            #expect(answer.values("name", "last_job_state") == [["statistics", "failed"], ["customer-full", nil]])
         },
         check("SELECT * FROM couplet.schedule_status;") { answer async throws in
             #expect(Set(answer.column("name")) == ["statistics", "customer-full"])
-            #expect(answer.columns("name", "last_outcome", "last_job_state").contains(["statistics", "enqueued", "failed"]))
+            #expect(answer.values("name", "last_outcome", "last_job_state").contains(["statistics", "enqueued", "failed"]))
         },
         check("SELECT * FROM couplet.sync_chunk_progress;") { answer async throws in
-            #expect(answer.columns("mapping", "job_id", "chunks", "chunks_done", "chunks_running", "jobs_working", "records_read")
+            #expect(answer.values("mapping", "job_id", "chunks", "chunks_done", "chunks_running", "jobs_working", "records_read")
                 == [["CUSTOMER", "40", "3", "1", "1", "1", "3"]])
         },
         check("SELECT mapping, state, message FROM couplet.sync_review;") { answer async throws in
             #expect(Set(answer.rows) == [["SALESPEOPLE", "finished", "full sync finished"], ["CUSTOMER", "enqueued", "full sync running"]])
         },
         check("SELECT * FROM couplet.workers_live;") { answer async throws in
-            #expect(answer.columns("hostname", "running", "stopping") == [["app-1", "1", "f"]], "worker b's lease ran out")
+            #expect(answer.values("hostname", "running", "stopping") == [["app-1", "1", "f"]], "worker b's lease ran out")
         },
         check("""
          SELECT id, kind, worker_id, lease_expires_at FROM couplet.job_status
@@ -228,7 +228,7 @@ enum DocumentedDatabase {
     /// CUSTOMER: 4 records failing now (C10003, 2, 3, 5), 5 seen in the last 24 hours (4's closed),
     /// 2 skipped (3 and 5), the full run that is running now.
     private static let checkHealth: AnswerCheck = { answer async throws in
-        let customer = answer.columns("mapping", "last_full_state", "open_errors", "errors_last_24h", "skipped_records")
+        let customer = answer.values("mapping", "last_full_state", "open_errors", "errors_last_24h", "skipped_records")
         #expect(customer.contains(["CUSTOMER", "running", "4", "5", "2"]), "\(customer)")
         #expect(customer.contains(["SALESPEOPLE", nil, "0", "0", "0"]), "\(customer)")
     }
@@ -239,7 +239,7 @@ enum DocumentedDatabase {
          SELECT mapping, error_class, message, count(*) AS records, sum(occurrences) AS occurrences
          FROM couplet.sync_errors WHERE closed_at IS NULL GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 20;
          """) { answer async throws in
-            #expect(answer.columns("error_class", "records", "occurrences") == [
+            #expect(answer.values("error_class", "records", "occurrences") == [
                 ["uncoupled_reference:salesperson_code", "2", "10"], ["write_refused:22P02:credit_limit", "1", "2"],
                 ["write_refused:22P02:credit_limit", "1", "2"],
             ], "one line per kind, most records first; 4's closed error is not among them")
@@ -252,13 +252,13 @@ enum DocumentedDatabase {
          SELECT direction, error_class, record_message, occurrences, first_seen_at, last_seen_at, closed_at, closed_reason
          FROM couplet.sync_errors WHERE mapping = 'CUSTOMER' AND 'C10003' IN (local_id, integration_id) ORDER BY last_seen_at DESC;
          """) { answer async throws in
-            #expect(answer.columns("direction", "error_class", "occurrences", "closed_at")
+            #expect(answer.values("direction", "error_class", "occurrences", "closed_at")
                 == [["to_integration", "uncoupled_reference:salesperson_code", "5", nil]], "open, counted once in each of 5 runs")
             #expect(answer.column("record_message").first??.contains("C10003") == true)
         },
         check("SELECT * FROM couplet.sync_errors_recent;") { answer async throws in
             #expect(Set(answer.column("local_id")) == ["C10003", "2", "3", "4", "5"], "one per record and class, 4's closed one too")
-            #expect(answer.columns("local_id", "closed_reason").contains(["4", "synced"]))
+            #expect(answer.values("local_id", "closed_reason").contains(["4", "synced"]))
         },
         check("""
          SELECT mapping, 'coupled' AS kind, local_id, integration_id, coalesce(local_error, integration_error) AS error
@@ -268,7 +268,7 @@ enum DocumentedDatabase {
          FROM couplet.sync_failures WHERE skipped
          ORDER BY mapping, local_id, integration_id;
          """) { answer async throws in
-            #expect(answer.columns("mapping", "kind", "local_id") == [["CUSTOMER", "not coupled", "3"], ["CUSTOMER", "coupled", "5"]],
+            #expect(answer.values("mapping", "kind", "local_id") == [["CUSTOMER", "not coupled", "3"], ["CUSTOMER", "coupled", "5"]],
                     "both kinds of skipped record")
             #expect(answer.column("integration_id").map { $0 == nil } == [true, false], "the coupled one names its CRM record")
             #expect(answer.column("error").allSatisfy { $0?.contains("credit_limit") == true }, "\(answer.column("error"))")
