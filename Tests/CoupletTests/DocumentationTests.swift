@@ -129,6 +129,18 @@ struct DocumentationTests {
         #expect(try DocumentationPage.named("docs/sync.md").anchors.contains("verifying-coupled-pairs-couplet-verify"))
     }
 
+    @Test("every schedules file a page shows passes couplet schedules validate")
+    func everySchedulesFileValidates() async throws {
+        let blocks = try DocumentationPage.all().flatMap(\.codeBlocks).filter {
+            $0.language == "yaml" && $0.text.split(separator: "\n").contains("schedules:")
+        }
+        #expect(blocks.count >= 2, "the examples are found: \(blocks.map(\.location))")
+        for block in blocks {
+            let outcome = try await CoupletProcess.run(["schedules", "validate", try temporaryFile(block.text)])
+            #expect(outcome.status == 0, "\(block.location): \(outcome.standardError)")
+        }
+    }
+
     @Test("every couplet command line the pages show runs (the cheap ones) or at least parses")
     func commandsParseOrRun() async throws {
         let commands = try DocumentedCommand.all()
