@@ -146,6 +146,7 @@ struct DocumentationTests {
         let commands = try DocumentedCommand.all()
         #expect(commands.count >= 40, "the pages' commands are found: \(commands.count)")
         let folder = try ownDatabasesFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try await SyncProcessFixture.with(customers: 3) { f in
             try await f.coordination.query("SELECT couplet.enqueue('diagnostic.noop')")
             for command in commands where command.runsForReal {

@@ -63,6 +63,7 @@ struct OwnDatabasesChecklistTests {
     func followTheChecklist() async throws {
         let checklist = try Checklist()
         let folder = try ownDatabasesFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
         for name in ["mappings.yaml", "schedules.yaml"] {
             let fixture = try String(contentsOf: folder.appending(path: name), encoding: .utf8)
             #expect(checklist.files[name] == fixture, "README.md shows Tests/Fixtures/own-databases/\(name) as it is")
