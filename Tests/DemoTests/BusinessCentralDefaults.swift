@@ -47,10 +47,13 @@ enum BusinessCentralDefaults {
         var tables: String
         /// The demo's tables they stand for: local (ERP) and integration (CRM).
         var local: String, integration: String
+        /// "Direction" (GetDefaultDirection, unless the procedure sets it).
         var direction: MappingDirection
         /// "Table Filter" and "Integration Table Filter" in Couplet's filter grammar, on demo columns.
         var localFilter: String? = nil, integrationFilter: String? = nil
+        /// "Synch. Only Coupled Records": InsertIntegrationTableMapping's last argument.
         var syncOnlyCoupled = true
+        /// "Resolve Update Conflicts" and "Resolve Deletion Conflicts": blank (`fail`) unless set.
         var updateConflict = UpdateConflictPolicy.fail
         var deletionConflict = DeletionConflictPolicy.fail
         /// "Dependency Filter", as Couplet mapping names.
@@ -67,9 +70,11 @@ enum BusinessCentralDefaults {
         var fields: String
         /// The demo columns; nil on the side of a constant (field number 0).
         var local: String?, integration: String?
+        /// "Direction" of the field.
         var direction: MappingDirection
         /// "Constant Value", in the demo's spelling.
         var constant: String? = nil
+        /// "Not Null" (SetIntegrationFieldMappingNotNull).
         var notNull = false
         /// "Clear Value on Failed Sync".
         var clearOnFailure = false
@@ -79,6 +84,7 @@ enum BusinessCentralDefaults {
         var missing: String? = nil
     }
 
+    /// The codeunits the procedures belong to.
     static let cds = "CDSSetupDefaults"
     static let crm = "CRMSetupDefaults"
 

@@ -9,9 +9,12 @@ struct SettingComparison: Equatable, CustomStringConvertible {
     /// The field mapping, `local ↔ integration` in demo columns (`constant` for a constant's side),
     /// or nil for a setting of the mapping or job itself.
     var field: String?
+    /// The setting's name, as in the differences table of docs/business-central.md.
     var setting: String
+    /// Each side's value as text; `none` where a side has no value.
     var businessCentral: String
     var couplet: String
+    /// Whether the values are the same (filters: the same conditions; lists: the same members).
     var identical: Bool
 
     var description: String {
@@ -22,7 +25,9 @@ struct SettingComparison: Equatable, CustomStringConvertible {
 /// The reference integration's files (deploy/business-central-sales/), and how each of their
 /// settings compares with Business Central's defaults (`BusinessCentralDefaults`).
 struct BusinessCentralFidelity {
+    /// The reference file's mappings, by name.
     let mappings: [String: TableMappingDefinition]
+    /// The production schedules.
     let schedules: [ScheduleDefinition]
 
     /// Reads the mappings and schedules files' texts.
