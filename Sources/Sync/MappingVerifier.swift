@@ -209,7 +209,9 @@ struct PairReader: Sendable {
     /// One finding per pair of the page, in its order: nil for a pair in step. The couplings' stamps
     /// (pending or drift) are loaded only for the pairs whose fields differ.
     func findings(in page: PairPage) async throws -> [VerifyFinding?] {
-        let resolvers = page.lookups.mapValues { table in table.resolve }
+        // Each resolver is made as a `LookupResolver`: a dictionary of the method references
+        // (`@Sendable` functions) converted to one of `LookupResolver`s is a runtime cast that traps.
+        let resolvers = page.lookups.mapValues { table -> LookupResolver in { mapping, value in table.resolve(mapping, value) } }
         var differing: [Int: [FieldDifference]] = [:]
         var findings: [VerifyFinding?] = try page.pairs.enumerated().map { index, pair in
             let state: PairState?
