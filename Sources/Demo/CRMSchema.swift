@@ -52,23 +52,25 @@ public enum CRMSchema {
         CREATE TABLE account (
             accountid uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL, accountnumber text,
             address1_line1 text, address1_line2 text, address1_city text, address1_postalcode text,
-            address1_stateorprovince text, address1_country text, telephone1 text, emailaddress1 text, websiteurl text,
-            creditlimit numeric(18,2), transactioncurrencyid uuid, paymenttermscode int, address1_freighttermscode int,
+            address1_stateorprovince text, address1_country text, address1_primarycontactname text, telephone1 text,
+            fax text, emailaddress1 text, websiteurl text, creditlimit numeric(18,2), transactioncurrencyid uuid, paymenttermscode int, address1_freighttermscode int,
             address1_shippingmethodcode int, parentaccountid uuid, primarycontactid uuid, description text,
             ownerid uuid, owneridtype text NOT NULL DEFAULT 'systemuser' CHECK (owneridtype IN ('systemuser', 'team')),
             customertypecode int NOT NULL DEFAULT 3, statecode int NOT NULL DEFAULT 0, statuscode int NOT NULL DEFAULT 1,
             createdon timestamptz NOT NULL DEFAULT now(), modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE contact (
-            contactid uuid PRIMARY KEY DEFAULT gen_random_uuid(), fullname text, firstname text, lastname text,
-            jobtitle text, parentcustomerid uuid, parentcustomeridtype text NOT NULL DEFAULT 'account',
-            emailaddress1 text, telephone1 text, mobilephone text, address1_line1 text, address1_city text,
-            address1_postalcode text, address1_country text, ownerid uuid,
+            contactid uuid PRIMARY KEY DEFAULT gen_random_uuid(), fullname text, firstname text, middlename text,
+            lastname text, jobtitle text, parentcustomerid uuid, parentcustomeridtype text NOT NULL DEFAULT 'account',
+            emailaddress1 text, telephone1 text, mobilephone text, fax text, pager text, websiteurl text,
+            address1_line1 text, address1_line2 text, address1_city text, address1_postalcode text,
+            address1_stateorprovince text, address1_country text, transactioncurrencyid uuid, ownerid uuid,
             owneridtype text NOT NULL DEFAULT 'systemuser' CHECK (owneridtype IN ('systemuser', 'team')),
             statecode int NOT NULL DEFAULT 0, modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE product (
             productid uuid PRIMARY KEY DEFAULT gen_random_uuid(), productnumber text, name text NOT NULL, description text,
             producttypecode int NOT NULL DEFAULT 1, productstructure int NOT NULL DEFAULT 1, price numeric(18,2),
             standardcost numeric(18,2), currentcost numeric(18,2), quantityonhand numeric(18,4),
+            stockvolume numeric(18,5), stockweight numeric(18,5), vendorid text, vendorpartnumber text,
             defaultuomscheduleid uuid, defaultuomid uuid, transactioncurrencyid uuid, statecode int NOT NULL DEFAULT 0,
             modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE pricelevel (
