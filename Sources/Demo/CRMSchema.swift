@@ -5,6 +5,10 @@
 /// small table of options (`value` int key, `label`), and the account's `paymenttermscode`,
 /// `address1_freighttermscode` and `address1_shippingmethodcode` hold an option's value.
 /// `account_statistics` has the agreed shape the customer statistics job writes.
+///
+/// A record's `owneridtype` follows its `ownerid`, as Dataverse's owner type is part of the owner
+/// reference: `team` when the owner is a team, else `systemuser` (a written owner type alone, such
+/// as Business Central's constant, does not turn a team's record into a user's).
 public enum CRMSchema {
     /// The tables in creation order (dependencies first).
     public static let tables = [
@@ -13,7 +17,10 @@ public enum CRMSchema {
         "salesorder", "salesorderdetail", "invoice", "invoicedetail", "account_statistics",
     ]
 
-    /// The statements that create the tables and their modified-on triggers.
+    /// The tables whose records have an owner.
+    static let owned = ["account", "contact", "opportunity", "salesorder", "invoice"]
+
+    /// The statements that create the tables, their modified-on and owner-type triggers.
     public static let script = """
         CREATE FUNCTION demo_stamp_modifiedon() RETURNS trigger LANGUAGE plpgsql AS
             $$ BEGIN NEW.modifiedon := now(); RETURN NEW; END $$;
@@ -116,5 +123,14 @@ public enum CRMSchema {
 
         CREATE INDEX ON account (accountnumber);
         CREATE INDEX ON product (productnumber);
-        """ + DemoSchema.modifiedOnTriggers(tables: tables, column: "modifiedon", function: "demo_stamp_modifiedon")
+
+        CREATE OR REPLACE FUNCTION demo_owner_type() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN
+                IF NEW.ownerid IS NOT NULL THEN
+                    NEW.owneridtype := CASE WHEN EXISTS (SELECT FROM team WHERE teamid = NEW.ownerid) THEN 'team' ELSE 'systemuser' END;
+                END IF;
+                RETURN NEW;
+            END $$;
+        """ + owned.map { "\nCREATE TRIGGER owner_type BEFORE INSERT OR UPDATE ON \($0) FOR EACH ROW EXECUTE FUNCTION demo_owner_type();" }.joined()
+        + DemoSchema.modifiedOnTriggers(tables: tables, column: "modifiedon", function: "demo_stamp_modifiedon")
 }

@@ -169,6 +169,21 @@ struct DemoSeedTests {
         }
     }
 
+    @Test("a CRM record's owner type follows its owner, as in Dataverse: a written owner type alone changes nothing")
+    func ownerTypeFollowsOwner() async throws {
+        try await DemoFixture.with { f in
+            let kept = try await f.crm.query(
+                "UPDATE account SET owneridtype = 'systemuser', name = name || ' Group' WHERE owneridtype = 'team' RETURNING owneridtype"
+            ).single().decode(String.self, at: 0)
+            #expect(kept == "team")
+            let user = try await f.crm.query("SELECT systemuserid::text FROM systemuser LIMIT 1").single().decode(String.self, at: 0)
+            let moved = try await f.crm.query(
+                "UPDATE account SET ownerid = \(user)::uuid WHERE owneridtype = 'team' RETURNING owneridtype"
+            ).single().decode(String.self, at: 0)
+            #expect(moved == "systemuser")
+        }
+    }
+
     @Test("seeding again refuses tables that hold data, unless reset")
     func refusesWithoutReset() async throws {
         try await DemoFixture.with { f in
