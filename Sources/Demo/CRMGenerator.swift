@@ -42,13 +42,13 @@ struct CRMGenerator {
                 ? person.email : "\(person.firstName.lowercased()).\(person.lastName.prefix(1).lowercased())@cronus-sales.example"
             data.users.append(SystemUserRecord(
                 id: random.uuid(), firstName: person.firstName, lastName: person.lastName, email: email,
-                phone: phone(), title: person.jobTitle))
+                phone: phone(), mobile: mobile(), title: person.jobTitle))
         }
         for other in [DemoStaff.assistant] + DemoStaff.filteredUsers {
             data.users.append(SystemUserRecord(
                 id: random.uuid(), firstName: other.firstName, lastName: other.lastName,
                 email: "\(other.firstName.lowercased()).\(other.lastName.lowercased())@cronus.example", phone: phone(),
-                title: other.title, isDisabled: other.isDisabled, isLicensed: other.isLicensed,
+                mobile: mobile(), title: other.title, isDisabled: other.isDisabled, isLicensed: other.isLicensed,
                 isIntegrationUser: other.isIntegrationUser))
         }
     }
@@ -64,16 +64,20 @@ struct CRMGenerator {
     /// The sales assistant: owns the duplicate accounts.
     private var assistant: SystemUserRecord { data.users[DemoStaff.withCRMUser.count] }
 
-    /// Accounts sales people created in the CRM (they flow to the ERP), one owned by a team, and
-    /// two accounts carrying the same ERP customer's number (match-based coupling finds both).
+    /// Accounts sales people created in the CRM (they flow to the ERP), each with a contact as its
+    /// primary contact, one owned by a team, and two accounts carrying the same ERP customer's number
+    /// (match-based coupling finds both).
     private mutating func makeAccounts() {
         for userIndex in 0..<3 {
-            let account = newAccount(owner: .user(data.users[userIndex].id), number: nil, description: "Lead converted at a trade fair")
-            data.accounts.append(account)
+            var account = newAccount(owner: .user(data.users[userIndex].id), number: nil, description: "Lead converted at a trade fair")
             let (first, last) = people.personName(&random)
-            data.contacts.append(CRMContactRecord(
+            let contact = CRMContactRecord(
                 id: random.uuid(), firstName: first, lastName: last, jobTitle: random.pick(DemoWords.jobTitles), account: account,
-                email: "\(PeopleGenerator.slug(first))@\(account.website.dropFirst(4))"))
+                email: "\(PeopleGenerator.slug(first))@\(account.website.dropFirst(4))")
+            account.primaryContactName = contact.fullName
+            account.primaryContactID = contact.id
+            data.accounts.append(account)
+            data.contacts.append(contact)
         }
         data.accounts.append(newAccount(owner: .team(data.teams[0].id), number: nil, description: "Owned by the Key Accounts team"))
         let customer = erp.customers[ERPData.ambiguousCustomerIndex]
@@ -92,11 +96,17 @@ struct CRMGenerator {
         let domain = people.domain(for: name, address: address)
         return AccountRecord(
             id: random.uuid(), name: name, accountNumber: number, address: address, phone: phone(),
-            email: "contact@\(domain)", website: "www.\(domain)", description: description, owner: owner)
+            fax: random.chance(0.4) ? phone() : nil, email: "contact@\(domain)", website: "www.\(domain)",
+            description: description, owner: owner)
     }
 
     /// A Norwegian-style phone number.
     private mutating func phone() -> String {
         "+47 \(random.int(20...99)) \(random.int(10...99)) \(random.int(10...99)) \(random.int(10...99))"
+    }
+
+    /// A Norwegian-style mobile number (starting with 4 or 9).
+    private mutating func mobile() -> String {
+        "+47 \(random.pick([4, 9]))\(random.int(0...9)) \(random.int(10...99)) \(random.int(10...99)) \(random.int(10...99))"
     }
 }

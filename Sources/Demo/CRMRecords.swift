@@ -5,20 +5,22 @@ import Postgres
 struct SystemUserRecord: DemoRecord {
     static let table = "systemuser"
     static let columns = [
-        "systemuserid", "fullname", "firstname", "lastname", "internalemailaddress", "address1_telephone1", "title",
-        "isdisabled", "islicensed", "isintegrationuser",
+        "systemuserid", "fullname", "firstname", "lastname", "internalemailaddress", "address1_telephone1", "mobilephone",
+        "title", "isdisabled", "islicensed", "isintegrationuser",
     ]
     var id: UUID
     var firstName: String
     var lastName: String
     var email: String
+    /// The office phone and the mobile phone (Business Central's salesperson takes the mobile).
     var phone: String
+    var mobile: String
     var title: String
     var isDisabled = false
     var isLicensed = true
     var isIntegrationUser = false
     var values: [any PostgresEncodable] {
-        [id, "\(firstName) \(lastName)", firstName, lastName, email, phone, title, isDisabled, isLicensed, isIntegrationUser]
+        [id, "\(firstName) \(lastName)", firstName, lastName, email, phone, mobile, title, isDisabled, isLicensed, isIntegrationUser]
     }
 }
 
@@ -78,21 +80,25 @@ struct AccountRecord: DemoRecord {
     static let table = "account"
     static let columns = [
         "accountid", "name", "accountnumber", "address1_line1", "address1_city", "address1_postalcode",
-        "address1_stateorprovince", "address1_country", "telephone1", "emailaddress1", "websiteurl", "description",
-        "ownerid", "owneridtype", "customertypecode",
+        "address1_stateorprovince", "address1_country", "address1_primarycontactname", "primarycontactid", "telephone1",
+        "fax", "emailaddress1", "websiteurl", "description", "ownerid", "owneridtype", "customertypecode",
     ]
     var id: UUID
     var name: String
     var accountNumber: String?
     var address: PostalAddress
+    /// The primary contact, by name and by its contact record, once the account has one.
+    var primaryContactName: String? = nil
+    var primaryContactID: UUID? = nil
     var phone: String
+    var fax: String?
     var email: String
     var website: String
     var description: String
     var owner: CRMOwner
     var values: [any PostgresEncodable] {
-        [id, name, accountNumber, address.street, address.city, address.postCode, address.county, address.country, phone,
-         email, website, description, owner.id, owner.type, 3]
+        [id, name, accountNumber, address.street, address.city, address.postCode, address.county, address.country,
+         primaryContactName, primaryContactID, phone, fax, email, website, description, owner.id, owner.type, 3]
     }
 }
 
@@ -101,16 +107,18 @@ struct CRMContactRecord: DemoRecord {
     static let table = "contact"
     static let columns = [
         "contactid", "fullname", "firstname", "lastname", "jobtitle", "parentcustomerid", "emailaddress1", "telephone1",
-        "address1_city", "address1_country", "ownerid",
+        "fax", "websiteurl", "address1_city", "address1_stateorprovince", "address1_country", "ownerid",
     ]
     var id: UUID
     var firstName: String
     var lastName: String
     var jobTitle: String
+    /// The account the contact works for: its phone, fax, website and address are the contact's.
     var account: AccountRecord
     var email: String
+    var fullName: String { "\(firstName) \(lastName)" }
     var values: [any PostgresEncodable] {
-        [id, "\(firstName) \(lastName)", firstName, lastName, jobTitle, account.id, email, account.phone,
-         account.address.city, account.address.country, account.owner.id]
+        [id, fullName, firstName, lastName, jobTitle, account.id, email, account.phone, account.fax, account.website,
+         account.address.city, account.address.county, account.address.country, account.owner.id]
     }
 }

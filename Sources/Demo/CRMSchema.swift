@@ -5,6 +5,10 @@
 /// small table of options (`value` int key, `label`), and the account's `paymenttermscode`,
 /// `address1_freighttermscode` and `address1_shippingmethodcode` hold an option's value.
 /// `account_statistics` has the agreed shape the customer statistics job writes.
+///
+/// A record's `owneridtype` follows its `ownerid`, as Dataverse's owner type is part of the owner
+/// reference: `team` when the owner is a team, else `systemuser` (a written owner type alone, such
+/// as Business Central's constant, does not turn a team's record into a user's).
 public enum CRMSchema {
     /// The tables in creation order (dependencies first).
     public static let tables = [
@@ -13,7 +17,10 @@ public enum CRMSchema {
         "salesorder", "salesorderdetail", "invoice", "invoicedetail", "account_statistics",
     ]
 
-    /// The statements that create the tables and their modified-on triggers.
+    /// The tables whose records have an owner.
+    static let owned = ["account", "contact", "opportunity", "salesorder", "invoice"]
+
+    /// The statements that create the tables, their modified-on and owner-type triggers.
     public static let script = """
         CREATE FUNCTION demo_stamp_modifiedon() RETURNS trigger LANGUAGE plpgsql AS
             $$ BEGIN NEW.modifiedon := now(); RETURN NEW; END $$;
@@ -52,23 +59,25 @@ public enum CRMSchema {
         CREATE TABLE account (
             accountid uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL, accountnumber text,
             address1_line1 text, address1_line2 text, address1_city text, address1_postalcode text,
-            address1_stateorprovince text, address1_country text, telephone1 text, emailaddress1 text, websiteurl text,
-            creditlimit numeric(18,2), transactioncurrencyid uuid, paymenttermscode int, address1_freighttermscode int,
+            address1_stateorprovince text, address1_country text, address1_primarycontactname text, telephone1 text,
+            fax text, emailaddress1 text, websiteurl text, creditlimit numeric(18,2), transactioncurrencyid uuid, paymenttermscode int, address1_freighttermscode int,
             address1_shippingmethodcode int, parentaccountid uuid, primarycontactid uuid, description text,
             ownerid uuid, owneridtype text NOT NULL DEFAULT 'systemuser' CHECK (owneridtype IN ('systemuser', 'team')),
             customertypecode int NOT NULL DEFAULT 3, statecode int NOT NULL DEFAULT 0, statuscode int NOT NULL DEFAULT 1,
             createdon timestamptz NOT NULL DEFAULT now(), modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE contact (
-            contactid uuid PRIMARY KEY DEFAULT gen_random_uuid(), fullname text, firstname text, lastname text,
-            jobtitle text, parentcustomerid uuid, parentcustomeridtype text NOT NULL DEFAULT 'account',
-            emailaddress1 text, telephone1 text, mobilephone text, address1_line1 text, address1_city text,
-            address1_postalcode text, address1_country text, ownerid uuid,
+            contactid uuid PRIMARY KEY DEFAULT gen_random_uuid(), fullname text, firstname text, middlename text,
+            lastname text, jobtitle text, parentcustomerid uuid, parentcustomeridtype text NOT NULL DEFAULT 'account',
+            emailaddress1 text, telephone1 text, mobilephone text, fax text, pager text, websiteurl text,
+            address1_line1 text, address1_line2 text, address1_city text, address1_postalcode text,
+            address1_stateorprovince text, address1_country text, transactioncurrencyid uuid, ownerid uuid,
             owneridtype text NOT NULL DEFAULT 'systemuser' CHECK (owneridtype IN ('systemuser', 'team')),
             statecode int NOT NULL DEFAULT 0, modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE product (
             productid uuid PRIMARY KEY DEFAULT gen_random_uuid(), productnumber text, name text NOT NULL, description text,
             producttypecode int NOT NULL DEFAULT 1, productstructure int NOT NULL DEFAULT 1, price numeric(18,2),
             standardcost numeric(18,2), currentcost numeric(18,2), quantityonhand numeric(18,4),
+            stockvolume numeric(18,5), stockweight numeric(18,5), vendorid text, vendorpartnumber text,
             defaultuomscheduleid uuid, defaultuomid uuid, transactioncurrencyid uuid, statecode int NOT NULL DEFAULT 0,
             modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE pricelevel (
@@ -114,5 +123,14 @@ public enum CRMSchema {
 
         CREATE INDEX ON account (accountnumber);
         CREATE INDEX ON product (productnumber);
-        """ + DemoSchema.modifiedOnTriggers(tables: tables, column: "modifiedon", function: "demo_stamp_modifiedon")
+
+        CREATE OR REPLACE FUNCTION demo_owner_type() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN
+                IF NEW.ownerid IS NOT NULL THEN
+                    NEW.owneridtype := CASE WHEN EXISTS (SELECT FROM team WHERE teamid = NEW.ownerid) THEN 'team' ELSE 'systemuser' END;
+                END IF;
+                RETURN NEW;
+            END $$;
+        """ + owned.map { "\nCREATE TRIGGER owner_type BEFORE INSERT OR UPDATE ON \($0) FOR EACH ROW EXECUTE FUNCTION demo_owner_type();" }.joined()
+        + DemoSchema.modifiedOnTriggers(tables: tables, column: "modifiedon", function: "demo_stamp_modifiedon")
 }

@@ -60,9 +60,26 @@ struct Money: Sendable, Hashable, Comparable, AdditiveArithmetic {
 /// An amount binds as `numeric` text with two decimals.
 extension Money: PostgresEncodable {
     static var postgresType: PostgresDataType { .numeric }
-    var postgresText: String? {
-        let magnitude = abs(cents)
-        let fraction = magnitude % 100
-        return "\(cents < 0 ? "-" : "")\(magnitude / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-    }
+    var postgresText: String? { decimalText(cents, places: 2) }
+}
+
+/// A physical quantity in thousandths of its unit (an item's volume in m³, its weight in kg),
+/// written as `numeric` text: exact, unlike a `Double`.
+struct Measure: Sendable, Hashable {
+    /// The quantity in thousandths.
+    var thousandths: Int
+
+    static let zero = Measure(thousandths: 0)
+}
+
+/// A measure binds as `numeric` text with three decimals.
+extension Measure: PostgresEncodable {
+    static var postgresType: PostgresDataType { .numeric }
+    var postgresText: String? { decimalText(thousandths, places: 3) }
+}
+
+/// `units` as a decimal with `places` digits after the point: `decimalText(-105, places: 2)` is `-1.05`.
+private func decimalText(_ units: Int, places: Int) -> String {
+    let digits = String(abs(units)).leftPadded(to: places + 1)
+    return "\(units < 0 ? "-" : "")\(digits.dropLast(places)).\(digits.suffix(places))"
 }

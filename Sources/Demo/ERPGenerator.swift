@@ -100,7 +100,8 @@ struct ERPGenerator {
             data.customers.append(CustomerRecord(
                 no: "C\(10000 + index * 10)", name: name, address: address,
                 address2: random.chance(0.15) ? "Building \(random.int(1...9))" : nil, phone: phone(prefix: address.phonePrefix),
-                email: "info@\(domain)", homePage: "www.\(domain)", contact: nil, creditLimit: Money(random.int(0...20) * 5000),
+                fax: random.chance(0.4) ? phone(prefix: address.phonePrefix) : nil, email: "info@\(domain)", homePage: "www.\(domain)",
+                contact: nil, primaryContactNo: nil, creditLimit: Money(random.int(0...20) * 5000),
                 salespersonCode: salesperson, currencyCode: random.chance(0.15) ? random.pick(CurrencyTable.codes) : nil,
                 paymentTermsCode: terms.code, dueDays: terms.days,
                 shipmentMethodCode: random.chance(0.9) ? random.pick(ShipmentMethodTable.codes) : nil,
@@ -121,28 +122,41 @@ struct ERPGenerator {
         return parent.no
     }
 
-    /// A company contact per customer and one to three persons working there.
+    /// A company contact per customer and one to three persons working there, who take the company's
+    /// address, phone, fax, home page and currency (as Business Central's persons inherit them); the
+    /// first person is the customer's primary contact.
     private mutating func makeContacts() {
         var number = 100_000
         for index in data.customers.indices {
             let customer = data.customers[index]
             let companyNo = "CT\(number)"
             number += 1
-            data.contacts.append(ContactRecord(
-                no: companyNo, isPerson: false, name: customer.name, firstName: nil, surname: nil, companyNo: companyNo,
-                companyName: customer.name, customerNo: customer.no, jobTitle: nil, address: customer.address,
-                phone: customer.phone, mobile: nil, email: customer.email, salespersonCode: customer.salespersonCode))
+            let company = ContactRecord(
+                no: companyNo, isPerson: false, name: customer.name, companyNo: companyNo, companyName: customer.name,
+                customerNo: customer.no, address: customer.address, address2: customer.address2, phone: customer.phone,
+                fax: customer.fax, email: customer.email, homePage: customer.homePage, currencyCode: customer.currencyCode,
+                salespersonCode: customer.salespersonCode)
+            data.contacts.append(company)
             for personIndex in 0..<random.int(1...3) {
                 let (first, last) = people.personName(&random)
                 let domain = String(customer.email.split(separator: "@").last ?? "example.com")
-                let person = ContactRecord(
-                    no: "CT\(number)", isPerson: true, name: "\(first) \(last)", firstName: first, surname: last,
-                    companyNo: companyNo, companyName: customer.name, customerNo: customer.no, jobTitle: random.pick(DemoWords.jobTitles),
-                    address: customer.address, phone: customer.phone, mobile: phone(prefix: customer.address.phonePrefix),
-                    email: "\(PeopleGenerator.slug(first)).\(PeopleGenerator.slug(last))@\(domain)", salespersonCode: customer.salespersonCode)
+                var person = company
+                person.no = "CT\(number)"
+                person.isPerson = true
+                person.name = "\(first) \(last)"
+                person.firstName = first
+                person.middleName = random.chance(0.2) ? random.pick(DemoWords.firstNames) : nil
+                person.surname = last
+                person.jobTitle = random.pick(DemoWords.jobTitles)
+                person.mobile = phone(prefix: customer.address.phonePrefix)
+                person.pager = random.chance(0.1) ? phone(prefix: customer.address.phonePrefix) : nil
+                person.email = "\(PeopleGenerator.slug(first)).\(PeopleGenerator.slug(last))@\(domain)"
                 number += 1
                 data.contacts.append(person)
-                if personIndex == 0 { data.customers[index].contact = person.name }
+                if personIndex == 0 {
+                    data.customers[index].contact = person.name
+                    data.customers[index].primaryContactNo = person.no
+                }
             }
         }
     }
@@ -160,7 +174,11 @@ struct ERPGenerator {
                 unit: isService ? "HOUR" : random.pick(UnitOfMeasureTable.itemUnits), unitPrice: price,
                 unitCost: price.percent(random.int(45...75)), isService: isService,
                 category: isService ? "SERVICE" : "FURNITURE", gtin: "57\(random.int(10_000_000_000...99_999_999_999))",
-                vendorNo: random.pick(data.vendors).no, blocked: random.chance(0.03)))
+                unitVolume: isService ? .zero : Measure(thousandths: random.int(5...1500)),
+                grossWeight: isService ? .zero : Measure(thousandths: random.int(1...160) * 500),
+                vendorNo: random.pick(data.vendors).no,
+                vendorItemNo: isService ? nil : "\(random.pick(["A", "K", "M", "T"]))\(random.int(1000...9999))-\(random.int(10...99))",
+                blocked: random.chance(0.03)))
         }
     }
 

@@ -24,19 +24,22 @@ struct PostalAddress: Sendable {
 struct CustomerRecord: DemoRecord {
     static let table = "customer"
     static let columns = [
-        "no", "name", "address", "address_2", "city", "post_code", "county", "country_region_code", "phone_no", "e_mail",
-        "home_page", "contact", "credit_limit", "salesperson_code", "currency_code", "payment_terms_code",
-        "shipment_method_code", "shipping_agent_code", "customer_price_group", "bill_to_customer_no", "vat_registration_no",
-        "blocked",
+        "no", "name", "address", "address_2", "city", "post_code", "county", "country_region_code", "phone_no", "fax_no",
+        "e_mail", "home_page", "contact", "primary_contact_no", "credit_limit", "salesperson_code", "currency_code",
+        "payment_terms_code", "shipment_method_code", "shipping_agent_code", "customer_price_group", "bill_to_customer_no",
+        "vat_registration_no", "blocked",
     ]
     var no: String
     var name: String
     var address: PostalAddress
     var address2: String?
     var phone: String
+    var fax: String?
     var email: String
     var homePage: String
+    /// The primary contact: a person working there, by name and contact number.
     var contact: String?
+    var primaryContactNo: String?
     var creditLimit: Money
     var salespersonCode: String
     var currencyCode: String?
@@ -49,9 +52,9 @@ struct CustomerRecord: DemoRecord {
     var vatNo: String
     var blocked: String
     var values: [any PostgresEncodable] {
-        [no, name, address.street, address2, address.city, address.postCode, address.county, address.country, phone, email,
-         homePage, contact, creditLimit, salespersonCode, currencyCode, paymentTermsCode, shipmentMethodCode,
-         shippingAgentCode, priceGroup, billToCustomerNo, vatNo, blocked]
+        [no, name, address.street, address2, address.city, address.postCode, address.county, address.country, phone, fax,
+         email, homePage, contact, primaryContactNo, creditLimit, salespersonCode, currencyCode, paymentTermsCode,
+         shipmentMethodCode, shippingAgentCode, priceGroup, billToCustomerNo, vatNo, blocked]
     }
 }
 
@@ -82,26 +85,34 @@ struct VendorRecord: DemoRecord {
 struct ContactRecord: DemoRecord {
     static let table = "contact"
     static let columns = [
-        "no", "type", "name", "first_name", "surname", "company_no", "company_name", "customer_no", "job_title", "address",
-        "city", "post_code", "country_region_code", "phone_no", "mobile_phone_no", "e_mail", "salesperson_code",
+        "no", "type", "name", "first_name", "middle_name", "surname", "company_no", "company_name", "customer_no",
+        "job_title", "address", "address_2", "city", "post_code", "county", "country_region_code", "phone_no",
+        "mobile_phone_no", "fax_no", "pager", "e_mail", "home_page", "currency_code", "salesperson_code",
     ]
     var no: String
     var isPerson: Bool
     var name: String
     var firstName: String?
+    var middleName: String?
     var surname: String?
     var companyNo: String
     var companyName: String
     var customerNo: String
     var jobTitle: String?
     var address: PostalAddress
+    var address2: String?
     var phone: String
     var mobile: String?
+    var fax: String?
+    var pager: String?
     var email: String
+    var homePage: String?
+    var currencyCode: String?
     var salespersonCode: String
     var values: [any PostgresEncodable] {
-        [no, isPerson ? "person" : "company", name, firstName, surname, companyNo, companyName, customerNo, jobTitle,
-         address.street, address.city, address.postCode, address.country, phone, mobile, email, salespersonCode]
+        [no, isPerson ? "person" : "company", name, firstName, middleName, surname, companyNo, companyName, customerNo,
+         jobTitle, address.street, address2, address.city, address.postCode, address.county, address.country, phone, mobile,
+         fax, pager, email, homePage, currencyCode, salespersonCode]
     }
 }
 
@@ -110,7 +121,7 @@ struct ItemRecord: DemoRecord {
     static let table = "item"
     static let columns = [
         "no", "description", "base_unit_of_measure", "unit_price", "unit_cost", "type", "item_category_code", "gtin",
-        "vendor_no", "blocked",
+        "unit_volume", "gross_weight", "vendor_no", "vendor_item_no", "blocked",
     ]
     var no: String
     var description: String
@@ -120,12 +131,18 @@ struct ItemRecord: DemoRecord {
     var isService: Bool
     var category: String
     var gtin: String
+    /// Volume in m³ and gross weight in kg (zero for a service).
+    var unitVolume: Measure
+    var grossWeight: Measure
     var vendorNo: String
+    /// The vendor's own number for the item (none for a service).
+    var vendorItemNo: String?
     var blocked: Bool
     /// Whether the item is an inventory item that may be sold (not blocked).
     var isSellableInventory: Bool { !isService && !blocked }
     var values: [any PostgresEncodable] {
-        [no, description, unit, unitPrice, unitCost, isService ? "service" : "inventory", category, gtin, vendorNo, blocked]
+        [no, description, unit, unitPrice, unitCost, isService ? "service" : "inventory", category, gtin, unitVolume,
+         grossWeight, vendorNo, vendorItemNo, blocked]
     }
 }
 

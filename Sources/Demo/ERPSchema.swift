@@ -40,8 +40,8 @@ public enum ERPSchema {
 
         CREATE TABLE customer (
             no text PRIMARY KEY, name text NOT NULL, name_2 text, address text, address_2 text, city text, post_code text,
-            county text, country_region_code text, phone_no text, e_mail text, home_page text, contact text,
-            credit_limit numeric(18,2) NOT NULL DEFAULT 0, salesperson_code text, currency_code text,
+            county text, country_region_code text, phone_no text, fax_no text, e_mail text, home_page text, contact text,
+            primary_contact_no text, credit_limit numeric(18,2) NOT NULL DEFAULT 0, salesperson_code text, currency_code text,
             payment_terms_code text, shipment_method_code text, shipping_agent_code text, customer_price_group text,
             bill_to_customer_no text, vat_registration_no text, blocked text NOT NULL DEFAULT '',
             modified_at timestamptz NOT NULL DEFAULT now());
@@ -51,15 +51,16 @@ public enum ERPSchema {
             blocked text NOT NULL DEFAULT '', modified_at timestamptz NOT NULL DEFAULT now());
         CREATE TABLE contact (
             no text PRIMARY KEY, type text NOT NULL DEFAULT 'person' CHECK (type IN ('company', 'person')),
-            name text NOT NULL, first_name text, surname text, company_no text, company_name text,
-            customer_no text, job_title text, address text, city text, post_code text, country_region_code text,
-            phone_no text, mobile_phone_no text, e_mail text, salesperson_code text,
-            modified_at timestamptz NOT NULL DEFAULT now());
+            name text NOT NULL, first_name text, middle_name text, surname text, company_no text, company_name text,
+            customer_no text, job_title text, address text, address_2 text, city text, post_code text, county text,
+            country_region_code text, phone_no text, mobile_phone_no text, fax_no text, pager text, e_mail text,
+            home_page text, currency_code text, salesperson_code text, modified_at timestamptz NOT NULL DEFAULT now());
         CREATE TABLE item (
             no text PRIMARY KEY, description text NOT NULL, description_2 text, base_unit_of_measure text,
             unit_price numeric(18,2), unit_cost numeric(18,2), type text NOT NULL DEFAULT 'inventory'
-            CHECK (type IN ('inventory', 'service')), item_category_code text, gtin text, vendor_no text,
-            blocked boolean NOT NULL DEFAULT false, modified_at timestamptz NOT NULL DEFAULT now());
+            CHECK (type IN ('inventory', 'service')), item_category_code text, gtin text, unit_volume numeric(18,5),
+            gross_weight numeric(18,5), vendor_no text, vendor_item_no text, blocked boolean NOT NULL DEFAULT false,
+            modified_at timestamptz NOT NULL DEFAULT now());
         CREATE TABLE resource (
             no text PRIMARY KEY, name text NOT NULL, type text NOT NULL DEFAULT 'person' CHECK (type IN ('person', 'machine')),
             base_unit_of_measure text, unit_price numeric(18,2), unit_cost numeric(18,2),

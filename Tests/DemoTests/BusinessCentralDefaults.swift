@@ -205,8 +205,8 @@ enum BusinessCentralDefaults {
 
     private static let customer = owner + [
         both("Name ↔ Name", "name", "name"),
-        FieldMapping(fields: "Contact ↔ Address1_PrimaryContactName", local: "contact", integration: nil, direction: .bidirectional,
-                     validate: false, missing: "the demo CRM's account has no address1_primarycontactname"),
+        FieldMapping(fields: "Contact ↔ Address1_PrimaryContactName", local: "contact", integration: "address1_primarycontactname",
+                     direction: .bidirectional, validate: false),
         both("Address ↔ Address1_Line1", "address", "address1_line1"),
         both("\"Address 2\" ↔ Address1_Line2", "address_2", "address1_line2"),
         both("\"Post Code\" ↔ Address1_PostalCode", "post_code", "address1_postalcode"),
@@ -216,7 +216,7 @@ enum BusinessCentralDefaults {
         both("County ↔ Address1_StateOrProvince", "county", "address1_stateorprovince"),
         both("\"Currency Code\" ↔ TransactionCurrencyId", "currency_code", "transactioncurrencyid"),
         both("\"E-Mail\" ↔ EMailAddress1", "e_mail", "emailaddress1"),
-        both("\"Fax No.\" ↔ Fax", nil, nil, missing: "neither demo table has a fax number"),
+        both("\"Fax No.\" ↔ Fax", "fax_no", "fax"),
         both("\"Home Page\" ↔ WebSiteURL", "home_page", "websiteurl"),
         both("\"Phone No.\" ↔ Telephone1", "phone_no", "telephone1"),
         both("\"Shipment Method Code\" ↔ Address1_FreightTermsCode", "shipment_method_code", "address1_freighttermscode"),
@@ -224,27 +224,27 @@ enum BusinessCentralDefaults {
         both("\"Payment Terms Code\" ↔ PaymentTermsCode", "payment_terms_code", "paymenttermscode"),
         FieldMapping(fields: "\"Credit Limit (LCY)\" → CreditLimit", local: "credit_limit", integration: "creditlimit",
                      direction: .toIntegration),
-        FieldMapping(fields: "\"Primary Contact No.\" ↔ PrimaryContactId", local: nil, integration: "primarycontactid",
-                     direction: .bidirectional, clearOnFailure: true, missing: "the demo ERP's customer has no primary contact no."),
+        FieldMapping(fields: "\"Primary Contact No.\" ↔ PrimaryContactId", local: "primary_contact_no", integration: "primarycontactid",
+                     direction: .bidirectional, clearOnFailure: true),
     ]
 
     private static let contact = owner + [
-        both("\"Currency Code\" ↔ TransactionCurrencyId", nil, nil, missing: "neither demo contact table has a currency"),
+        both("\"Currency Code\" ↔ TransactionCurrencyId", "currency_code", "transactioncurrencyid"),
         both("Address ↔ Address1_Line1", "address", "address1_line1"),
-        both("\"Address 2\" ↔ Address1_Line2", nil, nil, missing: "neither demo contact table has a second address line"),
+        both("\"Address 2\" ↔ Address1_Line2", "address_2", "address1_line2"),
         both("\"Post Code\" ↔ Address1_PostalCode", "post_code", "address1_postalcode"),
         both("City ↔ Address1_City", "city", "address1_city"),
         FieldMapping(fields: "\"Country/Region Code\" ↔ Address1_Country", local: "country_region_code",
                      integration: "address1_country", direction: .bidirectional, validate: false),
-        both("County ↔ Address1_StateOrProvince", nil, nil, missing: "neither demo contact table has a county"),
+        both("County ↔ Address1_StateOrProvince", "county", "address1_stateorprovince"),
         both("\"E-Mail\" ↔ EMailAddress1", "e_mail", "emailaddress1"),
-        both("\"Fax No.\" ↔ Fax", nil, nil, missing: "neither demo contact table has a fax number"),
+        both("\"Fax No.\" ↔ Fax", "fax_no", "fax"),
         both("\"First Name\" ↔ FirstName", "first_name", "firstname"),
-        both("\"Middle Name\" ↔ MiddleName", nil, nil, missing: "neither demo contact table has a middle name"),
+        both("\"Middle Name\" ↔ MiddleName", "middle_name", "middlename"),
         both("Surname ↔ LastName", "surname", "lastname"),
-        both("\"Home Page\" ↔ WebSiteUrl", nil, nil, missing: "neither demo contact table has a home page"),
+        both("\"Home Page\" ↔ WebSiteUrl", "home_page", "websiteurl"),
         both("\"Mobile Phone No.\" ↔ MobilePhone", "mobile_phone_no", "mobilephone"),
-        both("Pager ↔ Pager", nil, nil, missing: "neither demo contact table has a pager"),
+        both("Pager ↔ Pager", "pager", "pager"),
         both("\"Phone No.\" ↔ Telephone1", "phone_no", "telephone1"),
         FieldMapping(fields: "Type ← 'Person'", local: "type", integration: nil, direction: .fromIntegration, constant: "person"),
         FieldMapping(fields: "'account' → ParentCustomerIdType", local: nil, integration: "parentcustomeridtype",
@@ -257,21 +257,18 @@ enum BusinessCentralDefaults {
         FieldMapping(fields: "\"Unit Price\" → Price", local: "unit_price", integration: "price", direction: .toIntegration),
         FieldMapping(fields: "\"Unit Cost\" → StandardCost", local: "unit_cost", integration: "standardcost", direction: .toIntegration),
         FieldMapping(fields: "\"Unit Cost\" → CurrentCost", local: "unit_cost", integration: "currentcost", direction: .toIntegration),
-        FieldMapping(fields: "\"Unit Volume\" → StockVolume", local: nil, integration: nil, direction: .toIntegration,
-                     missing: "neither demo table has a volume"),
-        FieldMapping(fields: "\"Gross Weight\" → StockWeight", local: nil, integration: nil, direction: .toIntegration,
-                     missing: "neither demo table has a weight"),
-        FieldMapping(fields: "\"Vendor No.\" → VendorID", local: "vendor_no", integration: nil, direction: .toIntegration,
-                     missing: "the demo CRM's product has no vendor"),
-        FieldMapping(fields: "\"Vendor Item No.\" → VendorPartNumber", local: nil, integration: nil, direction: .toIntegration,
-                     missing: "neither demo table has a vendor part number"),
+        FieldMapping(fields: "\"Unit Volume\" → StockVolume", local: "unit_volume", integration: "stockvolume", direction: .toIntegration),
+        FieldMapping(fields: "\"Gross Weight\" → StockWeight", local: "gross_weight", integration: "stockweight", direction: .toIntegration),
+        FieldMapping(fields: "\"Vendor No.\" → VendorID", local: "vendor_no", integration: "vendorid", direction: .toIntegration),
+        FieldMapping(fields: "\"Vendor Item No.\" → VendorPartNumber", local: "vendor_item_no", integration: "vendorpartnumber",
+                     direction: .toIntegration),
         FieldMapping(fields: "Inventory → QuantityOnHand", local: nil, integration: "quantityonhand", direction: .toIntegration,
                      missing: "the demo ERP's item has no inventory column (the item availability job writes quantityonhand)"),
         both("\"Base Unit of Measure\" ↔ DefaultUoMScheduleId", "base_unit_of_measure", "defaultuomscheduleid"),
     ]
 
     /// A field carried both ways with "Validate Field" set, as most of Business Central's are.
-    private static func both(_ fields: String, _ local: String?, _ integration: String?, missing: String? = nil) -> FieldMapping {
-        FieldMapping(fields: fields, local: local, integration: integration, direction: .bidirectional, missing: missing)
+    private static func both(_ fields: String, _ local: String, _ integration: String) -> FieldMapping {
+        FieldMapping(fields: fields, local: local, integration: integration, direction: .bidirectional)
     }
 }

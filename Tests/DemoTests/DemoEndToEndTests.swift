@@ -5,8 +5,8 @@ import Testing
 
 @Suite("The demo ERP and CRM synchronized end to end by real processes", .serialized)
 struct DemoEndToEndTests {
-    /// An ERP customer's mapped fields, as the CRM account should hold them.
-    struct AccountFields: Equatable, CustomStringConvertible {
+    /// A record's mapped fields, as its counterpart should hold them (an ERP customer's, as its CRM account).
+    struct RecordFields: Equatable, CustomStringConvertible {
         var values: [String?]
         var description: String { values.map { $0 ?? "NULL" }.joined(separator: " | ") }
     }
@@ -35,6 +35,7 @@ struct DemoEndToEndTests {
                 }
                 try await expectDependencyOrder(coordination)
                 try await expectAccountsEqualCustomers(f, coordination: coordination)
+                try await expectBusinessCentralFieldsCarried(f, coordination: coordination)
                 try await expectSpecialRecordsFailed(f, coordination: coordination)
 
                 // Edits on both sides travel with a delta run: renamed and moved customers reach the
@@ -175,17 +176,18 @@ struct DemoEndToEndTests {
         let owners = try await pairs("SALESPEOPLE", on: coordination)
         let currencies = try await pairs("CURRENCY", on: coordination)
         let customers = try await f.erp.query("""
-            SELECT no, name, address, city, post_code, country_region_code, phone_no, lower(e_mail), home_page,
+            SELECT no, name, contact, address, city, post_code, country_region_code, phone_no, fax_no, lower(e_mail), home_page,
                    credit_limit::text, salesperson_code, currency_code
             FROM customer WHERE blocked = ''
             """)
         let accounts = try await f.crm.query("""
-            SELECT accountid::text, accountnumber, name, address1_line1, address1_city, address1_postalcode, address1_country,
-                   telephone1, emailaddress1, websiteurl, creditlimit::text, ownerid::text, transactioncurrencyid::text
+            SELECT accountid::text, accountnumber, name, address1_primarycontactname, address1_line1, address1_city,
+                   address1_postalcode, address1_country, telephone1, fax, emailaddress1, websiteurl, creditlimit::text,
+                   ownerid::text, transactioncurrencyid::text
             FROM account
             """)
-        var accountFields: [String: AccountFields] = [:]
-        for row in accounts { accountFields[row.values[0]!] = AccountFields(values: Array(row.values.dropFirst())) }
+        var accountFields: [String: RecordFields] = [:]
+        for row in accounts { accountFields[row.values[0]!] = RecordFields(values: Array(row.values.dropFirst())) }
         var coupled = 0
         for row in customers {
             let no = row.values[0]!
@@ -193,12 +195,76 @@ struct DemoEndToEndTests {
             coupled += 1
             if no.contains("-") || except.contains(no) { continue }  // created from a CRM account: it keeps its own number (none)
             var expected = Array(row.values.dropLast(2))
-            expected.append(row.values[10].flatMap { owners[$0] })
-            expected.append(row.values[11].flatMap { currencies[$0] })
-            #expect(accountFields[accountID] == AccountFields(values: expected), "customer \(no)")
+            expected.append(row.values[12].flatMap { owners[$0] })
+            expected.append(row.values[13].flatMap { currencies[$0] })
+            #expect(accountFields[accountID] == RecordFields(values: expected), "customer \(no)")
         }
         let special = try await f.count(f.erp, "SELECT count(*) FROM customer WHERE blocked = '' AND (salesperson_code = 'RM' OR no = 'C10020')")
         #expect(coupled == customers.count - special)
+    }
+
+    /// The fields only Business Central's field mappings carry: a salesperson's phone is its user's
+    /// mobile; products hold their items' volume, weight, vendor and vendor part number; contacts
+    /// their middle name, second address line, county, fax, pager, home page and currency, with
+    /// Business Central's constants (a person, parented by and owned as an account and a user).
+    private func expectBusinessCentralFieldsCarried(_ f: DemoFixture, coordination: PostgresConnection) async throws {
+        let salespeople = try await expectPairsEqual(
+            "SALESPEOPLE", f, coordination: coordination,
+            local: "SELECT code, phone FROM salesperson",
+            integration: "SELECT systemuserid::text, mobilephone FROM systemuser")
+        #expect(salespeople > 5)
+        let items = try await expectPairsEqual(
+            "ITEM-PRODUCT", f, coordination: coordination,
+            local: "SELECT no, unit_volume::text, gross_weight::text, vendor_no, vendor_item_no FROM item",
+            integration: "SELECT productid::text, stockvolume::text, stockweight::text, vendorid, vendorpartnumber FROM product")
+        #expect(items > 20)
+        let currencies = try await pairs("CURRENCY", on: coordination)
+        var withCurrency = 0
+        let contacts = try await expectPairsEqual(
+            "CONTACT", f, coordination: coordination,
+            local: """
+                SELECT no, middle_name, address_2, county, fax_no, pager, home_page, currency_code, type, 'account', 'systemuser'
+                FROM contact
+                """,
+            integration: """
+                SELECT contactid::text, middlename, address1_line2, address1_stateorprovince, fax, pager, websiteurl,
+                       transactioncurrencyid::text, 'person', parentcustomeridtype, owneridtype
+                FROM contact
+                """,
+            translate: { local in
+                guard let code = local[6] else { return local }
+                withCurrency += 1
+                var translated = local
+                translated[6] = currencies[code]
+                return translated
+            })
+        #expect(contacts > 30 && withCurrency > 0, "\(contacts) contacts compared, \(withCurrency) with a currency")
+    }
+
+    /// Compares every coupled pair of `mapping`: the rows of `local` and `integration` (key first, then
+    /// the fields in the same order; `translate` turns a local row's fields into the CRM's terms).
+    /// Returns how many pairs were compared.
+    private func expectPairsEqual(
+        _ mapping: String, _ f: DemoFixture, coordination: PostgresConnection, local: PostgresQuery, integration: PostgresQuery,
+        translate: ([String?]) -> [String?] = { $0 }
+    ) async throws -> Int {
+        func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [String: [String?]] {
+            var rows: [String: [String?]] = [:]
+            for row in try await connection.query(query) {
+                guard let key = row.values.first ?? nil else { continue }
+                rows[key] = Array(row.values.dropFirst())
+            }
+            return rows
+        }
+        let locals = try await rows(local, on: f.erp), integrations = try await rows(integration, on: f.crm)
+        var compared = 0
+        for (localID, integrationID) in try await pairs(mapping, on: coordination) {
+            guard let localRow = locals[localID] else { continue }
+            #expect(RecordFields(values: translate(localRow)) == integrations[integrationID].map(RecordFields.init),
+                    "\(mapping) \(localID)")
+            compared += 1
+        }
+        return compared
     }
 
     /// The customers of the salesperson without a CRM user failed with the owner message; the customer

@@ -45,6 +45,38 @@ struct DemoSeedTests {
         }
     }
 
+    @Test("the fields Business Central maps are filled: primary contacts, persons' inherited fields, item measures, users' mobiles")
+    func businessCentralFields() async throws {
+        try await DemoFixture.with { f in
+            // Every customer's primary contact is a person working there, by number and by name.
+            let strayPrimaryContacts = try await f.count(f.erp, """
+                SELECT count(*) FROM customer c LEFT JOIN contact p ON p.no = c.primary_contact_no
+                WHERE p.type IS DISTINCT FROM 'person' OR p.customer_no <> c.no OR p.name <> c.contact
+                """)
+            #expect(strayPrimaryContacts == 0)
+            // Persons take their company's address, fax, home page and currency; some have a middle name or a pager.
+            #expect(try await f.count(f.erp, """
+                SELECT count(*) FROM contact p JOIN contact c ON c.no = p.company_no AND c.type = 'company'
+                WHERE p.type = 'person' AND (p.address_2, p.county, p.fax_no, p.home_page, p.currency_code)
+                    IS DISTINCT FROM (c.address_2, c.county, c.fax_no, c.home_page, c.currency_code)
+                """) == 0)
+            #expect(try await f.count(f.erp, "SELECT count(*) FROM contact WHERE type = 'person' AND middle_name IS NOT NULL") > 0)
+            #expect(try await f.count(f.erp, "SELECT count(*) FROM contact WHERE type = 'person' AND pager IS NOT NULL") > 0)
+            #expect(try await f.count(f.erp, "SELECT count(*) FROM customer WHERE fax_no IS NOT NULL") > 0)
+            #expect(try await f.count(f.erp, """
+                SELECT count(*) FROM item
+                WHERE CASE type WHEN 'inventory' THEN unit_volume <= 0 OR gross_weight <= 0 OR vendor_item_no IS NULL
+                                ELSE unit_volume <> 0 OR gross_weight <> 0 OR vendor_item_no IS NOT NULL END
+                """) == 0)
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM systemuser WHERE mobilephone IS NULL OR mobilephone = address1_telephone1") == 0)
+            // The accounts salespeople created in the CRM have their contact as primary contact.
+            #expect(try await f.count(f.crm, """
+                SELECT count(*) FROM account a JOIN contact c ON c.contactid = a.primarycontactid
+                WHERE c.parentcustomerid = a.accountid AND c.fullname = a.address1_primarycontactname
+                """) == 3)
+        }
+    }
+
     @Test("ledgers agree with the documents: invoice entries, open amounts, overdue entries, stock")
     func ledgers() async throws {
         try await DemoFixture.with { f in
@@ -134,6 +166,21 @@ struct DemoSeedTests {
                 ).single().decode(Bool.self, at: 0)
             }
             #expect(crmStamped)
+        }
+    }
+
+    @Test("a CRM record's owner type follows its owner, as in Dataverse: a written owner type alone changes nothing")
+    func ownerTypeFollowsOwner() async throws {
+        try await DemoFixture.with { f in
+            let kept = try await f.crm.query(
+                "UPDATE account SET owneridtype = 'systemuser', name = name || ' Group' WHERE owneridtype = 'team' RETURNING owneridtype"
+            ).single().decode(String.self, at: 0)
+            #expect(kept == "team")
+            let user = try await f.crm.query("SELECT systemuserid::text FROM systemuser LIMIT 1").single().decode(String.self, at: 0)
+            let moved = try await f.crm.query(
+                "UPDATE account SET ownerid = \(user)::uuid WHERE owneridtype = 'team' RETURNING owneridtype"
+            ).single().decode(String.self, at: 0)
+            #expect(moved == "systemuser")
         }
     }
 
