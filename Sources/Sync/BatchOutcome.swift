@@ -50,6 +50,8 @@ struct BatchOutcome {
     private var uncoupledFailures: [(id: String, failure: SyncFailure)] = []
     private var succeeded: [String] = []
     private var errors: [(record: SyncRecord, coupling: Coupling?, failure: SyncFailure)] = []
+    /// The pending actions of the batch's records: settled by the save, done only once their write succeeded.
+    var actions = ActionSettlements()
     private let now = Date()
 
     /// An empty outcome for a pass in `direction` of a mapping that syncs both ways or one way.
@@ -73,6 +75,7 @@ struct BatchOutcome {
             if isNewCoupling, let coupling { couplings.append(coupling) }
         case .unchanged:
             counts.unchanged += 1
+            actions.wrote(.nothing, for: record.id)
             if isNewCoupling, bidirectional, let coupling {
                 // Just coupled: in step only once the opposite pass, too, found nothing to carry.
                 couplings.append(coupling)
@@ -144,6 +147,7 @@ struct BatchOutcome {
         if let old = insert.coupling, old.localID != localID { removedCouplings.append(old.localID) }
         succeeded.append(insert.record.id)
         counts.inserted += 1
+        actions.wrote(.restored(id: targetID), for: insert.record.id)
         if insert.coupling == nil { counts.coupled += 1 }
     }
 
@@ -192,6 +196,7 @@ struct BatchOutcome {
             update.coupling.recordingSuccess(
                 direction: direction, sourceModifiedOn: update.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now))
         counts.modified += 1
+        actions.wrote(.updated(fields: update.values.keys.sorted()), for: update.record.id)
     }
 
     /// The target changed after it was read: nothing was written and the coupling stays as it was
@@ -207,6 +212,7 @@ struct BatchOutcome {
         removedCouplings.append(deletion.coupling.localID)
         deletedPairs.append(deletion.coupling.localID)
         counts.deleted += 1
+        actions.wrote(.deleted, for: deletion.coupling.id(on: direction.source))
     }
 
     /// The intents of these source records are cleared by the save (they were reconciled).
@@ -235,8 +241,8 @@ struct BatchOutcome {
         }
     }
 
-    /// Saves couplings, remembered deletions, failures and errors, and clears the batch's write
-    /// intents, in one transaction.
+    /// Saves couplings, remembered deletions, failures and errors, settles the batch's record
+    /// actions, and clears the batch's write intents, in one transaction.
     func save(mapping: String, runID: Int64, intents: WriteIntents, on db: PostgresConnection) async throws {
         try await db.withTransaction { tx in
             try await CouplingStore.remove(localIDs: removedCouplings, mapping: mapping, on: tx)
@@ -245,6 +251,7 @@ struct BatchOutcome {
             try await saveUncoupledFailures(mapping: mapping, side: direction.source, on: tx)
             try await closeErrors(mapping: mapping, on: tx)
             try await saveErrors(mapping: mapping, runID: runID, on: tx)
+            try await RecordActions.settle(actions.settled, runID: runID, on: tx)
             try await intents.clear(sourceIDs: intended, on: tx)
         }
     }

@@ -49,12 +49,22 @@ public struct RecordSyncInput: Sendable, Equatable {
     public var source: RecordPresence
     /// The coupling and target record, if any.
     public var counterpart: Counterpart
+    /// What a person asked to be done to the pair and is still pending, if anything.
+    public var action: PendingRecordAction?
 
     /// The input for record `sourceID` in a pass in `direction`.
-    public init(direction: SyncDirection, sourceID: String, source: RecordPresence, counterpart: Counterpart) {
+    public init(
+        direction: SyncDirection, sourceID: String, source: RecordPresence, counterpart: Counterpart, action: PendingRecordAction? = nil
+    ) {
         self.direction = direction
         self.sourceID = sourceID
         self.source = source
         self.counterpart = counterpart
+        self.action = action
+    }
+
+    /// The verdict on the pending action, if there is one, in a pass of `mapping`.
+    public func actionVerdict(in mapping: MappingSettings) -> ActionVerdict? {
+        action?.verdict(for: self, in: mapping)
     }
 }
