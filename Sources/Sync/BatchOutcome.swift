@@ -313,7 +313,8 @@ struct BatchOutcome {
             """, name: "log sync errors")
     }
 
-    /// Closes the open errors of the records the batch synced, then of the pairs it uncoupled or
+    /// Closes the open errors of the records the batch synced, the conflicts a person resolved
+    /// (both directions: the winner's values were written), then of the pairs it uncoupled or
     /// deleted with their source.
     private func closeErrors(mapping: String, on db: PostgresConnection) async throws {
         let synced = Array(Set(succeeded + syncedPairs.map(\.record.id)))
@@ -323,6 +324,14 @@ struct BatchOutcome {
                 UPDATE couplet.sync_errors SET closed_at = now(), closed_reason = 'synced'
                 WHERE closed_at IS NULL AND mapping = \(mapping) AND direction = \(direction.storedName) AND record_id = ANY(\(synced))
                 """, name: "close synced errors")
+        }
+        if !actions.resolvedConflicts.isEmpty {
+            try await db.query(
+                """
+                UPDATE couplet.sync_errors SET closed_at = now(), closed_reason = 'synced'
+                WHERE closed_at IS NULL AND mapping = \(mapping) AND (error_class = 'update_conflict' OR error_class LIKE 'update_conflict:%')
+                  AND local_id = ANY(\(actions.resolvedConflicts))
+                """, name: "close resolved conflicts")
         }
         guard !removedCouplings.isEmpty else { return }
         try await db.query(

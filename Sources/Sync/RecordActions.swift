@@ -199,16 +199,20 @@ struct ActionSettlements {
         case deleted
     }
 
-    /// The actions the pass carries out, by source record id, with the target they write.
-    private var carried: [String: (action: PendingRecordAction, target: RecordIdentity)] = [:]
+    /// The actions the pass carries out, by source record id, with the target they write and the pair's local id.
+    private var carried: [String: (action: PendingRecordAction, target: RecordIdentity, localID: String)] = [:]
     /// The actions settled so far.
     private(set) var settled: [Settled] = []
+    /// The local ids of the pairs whose conflict a done `use` action resolved: their conflict errors close.
+    private(set) var resolvedConflicts: [String] = []
 
-    /// Files the verdict on a record's pending action; `target` is the record the pass writes.
-    mutating func note(_ verdict: ActionVerdict?, of action: PendingRecordAction?, sourceID: String, target: RecordIdentity?) {
+    /// Files the verdict on a record's pending action; `target` is the record the pass writes, `localID` the pair's.
+    mutating func note(
+        _ verdict: ActionVerdict?, of action: PendingRecordAction?, sourceID: String, target: RecordIdentity?, localID: String?
+    ) {
         guard let verdict, let action else { return }
         switch verdict {
-        case .carriesOut: if let target { carried[sourceID] = (action, target) }
+        case .carriesOut: if let target, let localID { carried[sourceID] = (action, target, localID) }
         case .leftToOtherPass: break
         case .notApplicable(let reason): settled.append(Settled(id: action.id, state: "not_applicable", outcome: reason))
         }
@@ -216,7 +220,8 @@ struct ActionSettlements {
 
     /// The pass wrote (or had nothing to write) for `sourceID`: its action, if the pass carries one out, is done.
     mutating func wrote(_ write: Write, for sourceID: String) {
-        guard let (action, target) = carried.removeValue(forKey: sourceID) else { return }
+        guard let (action, target, localID) = carried.removeValue(forKey: sourceID) else { return }
+        if case .use = action.request { resolvedConflicts.append(localID) }
         let outcome =
             switch write {
             case .nothing: "nothing to write: \(target) already held the chosen values"

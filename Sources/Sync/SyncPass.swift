@@ -310,7 +310,7 @@ struct SyncPass {
             let decision = decide(input, values: record, target: targetRecord, lookups: lookups)
             batch.actions.note(
                 input.actionVerdict(in: mapping.settings), of: input.action, sourceID: record.id,
-                target: coupling.map { mapping.settings.record($0.id(on: direction.target), on: direction.target) })
+                target: coupling.map { mapping.settings.record($0.id(on: direction.target), on: direction.target) }, localID: localID)
             if decision == .match {
                 toMatch.append(record)
             } else {
