@@ -278,7 +278,7 @@ private extension DecisionContext {
         let survivor = mapping.record(coupling.id(on: side.opposite), on: side.opposite)
         let deleted = mapping.record(coupling.id(on: side), on: side)
         return SyncFailure(code: .deletedCounterpart) { name in
-            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted, but \(name(survivor)) changed after the last sync, so mapping \(mapping.name) does not propagate the deletion (the change would be lost). Delete \(name(survivor)) all the same (\(resolve(coupling, name)) --delete), or restore the deleted record (--restore) or uncouple the pair (--uncouple)."
+            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted, but \(name(survivor)) changed after the last sync, so mapping \(mapping.name) does not propagate the deletion (the change would be lost). Delete \(name(survivor)) all the same (\(resolve(coupling, name)) --delete), restore the deleted record (--restore) or uncouple the pair (--uncouple), then run \(mapping.name) again."
         }
     }
 
