@@ -411,6 +411,12 @@ GRANT EXECUTE ON FUNCTION couplet.require_mapping(text), couplet.find_pair(coupl
     couplet.restore_record(text, text, text), couplet.delete_survivor(text, text, text), couplet.uncouple_record(text, text, text),
     couplet.couple_records(text, text, text), couplet.sync_records(text, text, text[], text) TO couplet_admin;
 
+COMMENT ON TABLE couplet.deleted_counterparts IS
+    'Records whose coupled counterpart was deleted and whose coupling the remove_coupling policy removed: they are not inserted on the '
+    'other side again (that would undo a person''s deletion) until a person asks: couplet.restore_record / couplet resolve M ID --restore '
+    're-creates the counterpart, couplet.delete_survivor / --delete deletes the survivor too (both couple the pair again first); '
+    'couplet sync M --records ID, couplet couple and uncouple forget the record too';
+
 GRANT SELECT, INSERT, UPDATE ON couplet.record_actions TO couplet_admin;
 GRANT SELECT, UPDATE (state, settled_at, run_id, outcome) ON couplet.record_actions TO couplet_worker;
 GRANT SELECT ON couplet.record_actions TO couplet_reader;

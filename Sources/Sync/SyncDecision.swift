@@ -32,7 +32,7 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
         case .notCoupled: "the record is not coupled and the mapping synchronizes only coupled records"
         case .insertNotAllowed: "the record is not coupled, no match was found, and the mapping does not insert new records"
         case .sourceDeleted: "the record was deleted; the opposite direction applies the deletion-conflict policy"
-        case .counterpartDeleted: "its coupled counterpart was deleted and the coupling removed; it is not created again unless you ask (couplet sync MAPPING --records ID)"
+        case .counterpartDeleted: "its coupled counterpart was deleted and the coupling removed; it is not created again unless you ask (couplet resolve MAPPING ID --restore, or --delete to delete it too)"
         case .deletionPropagatedByOtherPass: "its coupled counterpart was deleted; the pass from the deleted side deletes this record in the next full run"
         case .counterpartOutsideFilter: "its coupled counterpart is outside the mapping's filter; it is synchronized again once it passes the filter"
         case .actionLeftToOtherPass: "a person's pending action on the pair (couplet.record_actions) is carried out by the pass the other way"
