@@ -21,6 +21,8 @@ struct BatchOutcome {
         var targetModifiedOn: Date
         /// The coupling is new (made by match) and is saved whatever the write does.
         var isNewCoupling: Bool
+        /// A `merge` wrote only the source's fields: the target's own changes wait for the opposite pass.
+        var keepsTargetChanges = false
     }
 
     /// A coupled target to delete because its source was deleted.
@@ -32,6 +34,8 @@ struct BatchOutcome {
     let direction: SyncDirection
     /// The mapping syncs both ways: a pair just coupled is in step only once both passes compared it.
     let bidirectional: Bool
+    /// The mapping's update-conflict policy is `merge`: couplings keep each side's field fingerprints.
+    let mergesFields: Bool
     private(set) var inserts: [Insert] = []
     private(set) var updates: [Update] = []
     private(set) var deletions: [Deletion] = []
@@ -54,10 +58,12 @@ struct BatchOutcome {
     var actions = ActionSettlements()
     private let now = Date()
 
-    /// An empty outcome for a pass in `direction` of a mapping that syncs both ways or one way.
-    init(direction: SyncDirection, bidirectional: Bool) {
+    /// An empty outcome for a pass in `direction` of a mapping that syncs both ways or one way,
+    /// and merges field by field or not.
+    init(direction: SyncDirection, bidirectional: Bool, mergesFields: Bool) {
         self.direction = direction
         self.bidirectional = bidirectional
+        self.mergesFields = mergesFields
     }
 
     /// Files one record's decision; `isNewCoupling` marks a pair just coupled by match, saved whatever happens next.
@@ -81,20 +87,21 @@ struct BatchOutcome {
                 couplings.append(coupling)
             } else if let coupling {
                 // Only the source is known to be synced, unless the pair was just coupled (one way) and agrees.
-                couplings.append(coupling.recordingSuccess(
+                let synced = coupling.recordingSuccess(
                     direction: direction, sourceModifiedOn: record.modifiedOn,
-                    targetModifiedOn: isNewCoupling ? target?.modifiedOn : nil, at: now))
+                    targetModifiedOn: isNewCoupling ? target?.modifiedOn : nil, at: now)
+                couplings.append(remembering(synced, source: record.values, target: isNewCoupling ? target?.values : nil))
             }
         case .insert(let values):
             inserts.append(Insert(record: record, coupling: nil, values: values))
         case .restore(let values):
             inserts.append(Insert(record: record, coupling: coupling, values: values))
-        case .update(let values, _):
+        case .update(let values, let resolved):
             if let coupling, let target {
                 let expected = target.values.merging(values) { _, new in new }
                 updates.append(Update(
                     record: record, coupling: coupling, values: values, expected: expected, targetModifiedOn: target.modifiedOn,
-                    isNewCoupling: isNewCoupling))
+                    isNewCoupling: isNewCoupling, keepsTargetChanges: resolved == .merge))
             }
         case .deleteTarget:
             if let coupling, let target { deletions.append(Deletion(coupling: coupling, targetModifiedOn: target.modifiedOn)) }
@@ -142,8 +149,9 @@ struct BatchOutcome {
     /// The target record was inserted: couple it to its source.
     mutating func inserted(_ insert: Insert, targetID: String, targetModifiedOn: Date) {
         let (localID, integrationID) = direction == .toIntegration ? (insert.record.id, targetID) : (targetID, insert.record.id)
-        couplings.append(Coupling(localID: localID, integrationID: integrationID).recordingSuccess(
-            direction: direction, sourceModifiedOn: insert.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now))
+        let fresh = Coupling(localID: localID, integrationID: integrationID).recordingSuccess(
+            direction: direction, sourceModifiedOn: insert.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now)
+        couplings.append(remembering(fresh, source: insert.record.values, target: insert.values))
         if let old = insert.coupling, old.localID != localID { removedCouplings.append(old.localID) }
         succeeded.append(insert.record.id)
         counts.inserted += 1
@@ -172,9 +180,11 @@ struct BatchOutcome {
     }
 
     /// An update the integration made and did not record (its writer stopped) is recorded now as its own.
+    /// Under `merge` the write may have left the target's own changes for the opposite pass, so
+    /// the target is not taken for synced.
     mutating func adopted(_ coupling: Coupling, sourceModifiedOn: Date, targetModifiedOn: Date) {
         couplings.append(coupling.recordingSuccess(
-            direction: direction, sourceModifiedOn: sourceModifiedOn, targetModifiedOn: targetModifiedOn, at: now))
+            direction: direction, sourceModifiedOn: sourceModifiedOn, targetModifiedOn: mergesFields ? nil : targetModifiedOn, at: now))
     }
 
     /// A record the integration inserted and did not couple (its writer stopped) is coupled now as
@@ -190,13 +200,31 @@ struct BatchOutcome {
         succeeded.append(fresh.id(on: direction.source))
     }
 
-    /// The coupled target was updated: store both sides' new modified-on, so the write does not echo back.
+    /// The coupled target was updated: store both sides' new modified-on, so the write does not echo
+    /// back — the target's only when it holds nothing else to carry (a `merge` that left its changes).
     mutating func updated(_ update: Update, targetModifiedOn: Date) {
-        couplings.append(
-            update.coupling.recordingSuccess(
-                direction: direction, sourceModifiedOn: update.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now))
+        let synced = update.coupling.recordingSuccess(
+            direction: direction, sourceModifiedOn: update.record.modifiedOn,
+            targetModifiedOn: update.keepsTargetChanges ? nil : targetModifiedOn, at: now)
+        let target = update.keepsTargetChanges ? nil : update.expected
+        couplings.append(remembering(synced, source: update.record.values, target: target, written: update.values))
         counts.modified += 1
         actions.wrote(.updated(fields: update.values.keys.sorted()), for: update.record.id)
+    }
+
+    /// Under `merge`, `coupling` with the fingerprints of what each side holds now: the source's
+    /// values; the target's whole `target` when it is in step, else its old ones with `written`
+    /// over them.
+    private func remembering(_ coupling: Coupling, source: FieldValues, target: FieldValues?, written: FieldValues = [:]) -> Coupling {
+        guard mergesFields else { return coupling }
+        var result = coupling
+        result[direction.source].fields = FieldFingerprints(source)
+        if let target {
+            result[direction.target].fields = FieldFingerprints(target)
+        } else if !written.isEmpty {
+            result[direction.target].fields = result[direction.target].fields?.updating(written)
+        }
+        return result
     }
 
     /// The target changed after it was read: nothing was written and the coupling stays as it was

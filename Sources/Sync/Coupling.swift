@@ -24,15 +24,19 @@ public struct CouplingSide: Sendable, Equatable {
     public var lastErrorClass: String?
     /// When a pass from this side last handled the record.
     public var lastRun: Date?
+    /// Under the `merge` update-conflict policy, what each mapped column held when last synced;
+    /// `nil` when not known (every field then counts as changed).
+    public var fields: FieldFingerprints?
 
     /// A side state; all `nil` means never synchronized.
     public init(lastSyncedModifiedOn: Date? = nil, lastResult: SyncResult? = nil,
-                lastError: String? = nil, lastErrorClass: String? = nil, lastRun: Date? = nil) {
+                lastError: String? = nil, lastErrorClass: String? = nil, lastRun: Date? = nil, fields: FieldFingerprints? = nil) {
         self.lastSyncedModifiedOn = lastSyncedModifiedOn
         self.lastResult = lastResult
         self.lastError = lastError
         self.lastErrorClass = lastErrorClass
         self.lastRun = lastRun
+        self.fields = fields
     }
 }
 

@@ -2,7 +2,8 @@
 /// the field mappings of that direction and compared with what the target already holds.
 ///
 /// Guarantees: a field mapped only the other way is never written; a field whose new value
-/// equals the target's current value (by its `FieldComparison`) is not written; a "not null"
+/// equals the target's current value (by its `FieldComparison`), or whose target value carried
+/// back the other way equals the source's (a round trip that changes nothing), is not written; a "not null"
 /// field is never written NULL or empty (the record fails naming the field); a rule that fails
 /// fails the record naming the field and the rule, unless the field clears on failure. A new
 /// record (insert, restore) must have a value for every "not null" field.
@@ -52,8 +53,27 @@ public struct FieldDiff: Sendable {
                 throw notTransferable(field, record: record, what: "a NUL character, which PostgreSQL text cannot hold")
             }
             let writes = needsWriting(value, to: column, of: target, comparison: field.comparison)
+                && !agreesTheOtherWay(field, source: source, target: target)
             if writes || target == nil { try checkNotNull(field, value, record: record) }
             if writes { changes.updateValue(value, forKey: column) }
+        }
+        return changes
+    }
+
+    /// Which fields the source and the target changed since `coupling` was last synced, by target
+    /// column, judged by the fingerprints it stores (see `FieldFingerprints`); a constant never
+    /// changes on the source.
+    public func fieldChanges(source: FieldValues, target: FieldValues, since coupling: Coupling) -> FieldChanges {
+        let sourcePrints = coupling[direction.source].fields
+        let targetPrints = coupling[direction.target].fields
+        var changes = FieldChanges()
+        for field in fields {
+            let column = field.field(on: direction.target)
+            let sourceColumn = field.field(on: direction.source)
+            if field.constant == nil, sourcePrints?.holds(source[sourceColumn], in: sourceColumn) != true {
+                changes.source.insert(column)
+            }
+            if targetPrints?.holds(target[column], in: column) != true { changes.target.insert(column) }
         }
         return changes
     }
@@ -65,6 +85,22 @@ public struct FieldDiff: Sendable {
         guard let target else { return value != nil }
         guard let current = target[column] else { return true }
         return !comparison.same(value, current)
+    }
+
+    /// Whether a field the mapping carries both ways already agrees the other way: the target's
+    /// value, carried back through the opposite direction's rules, is the source's value. Writing
+    /// it would only rewrite the target through a rule that works one way (a VAT number
+    /// upper-cased on the way to the CRM must not upper-case the ERP's when the CRM record changes
+    /// for another reason). A rule that cannot run without this pass's lookups counts as not agreeing.
+    private func agreesTheOtherWay(_ field: FieldMapping, source: FieldValues, target: FieldValues?) -> Bool {
+        guard mapping.direction == .bidirectional, field.direction == .bidirectional, field.constant == nil,
+              let current = target?[field.field(on: direction.target)], let value = source[field.field(on: direction.source)]
+        else { return false }
+        do {
+            return field.comparison.same(try field.transformation(for: direction.opposite).apply(to: current), value)
+        } catch {
+            return false
+        }
     }
 
     private func newValue(of field: FieldMapping, record: RecordIdentity, source: FieldValues,

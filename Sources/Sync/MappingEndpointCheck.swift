@@ -31,6 +31,9 @@ public struct MappingEndpointCheck: Sendable {
             for finding in await findings(for: mapping, connections: connections) {
                 problems.report(at: mapping.place(of: finding.part), finding.message, severity: finding.severity)
             }
+            for finding in RoundTripCheck.findings(for: mapping) {
+                problems.report(at: mapping.place(of: finding.part), finding.message, severity: finding.severity)
+            }
             if mapping.mapping.settings.deletionConflictPolicy == .restore {
                 problems.report(at: mapping.place(of: .mapping), Self.restoreWarning(mapping.mapping.settings.name), severity: .warning)
             }

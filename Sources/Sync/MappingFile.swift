@@ -16,9 +16,9 @@ import Yams
 ///     direction: bidirectional            # to_integration | from_integration | bidirectional
 ///     local:       {endpoint: erp, table: public.customer, key: no, modified: modified_at, filter: "blocked = false"}
 ///     integration: {endpoint: crm, table: account, key: id, modified: modified_at}
-///     sync_only_coupled: false            # default false
+///     sync_only_coupled: false            # default true: deltas leave uncoupled records alone (full and records runs create them)
 ///     allow_insert: true                  # default true
-///     update_conflict: get_from_integration   # fail (default) | send_to_integration | get_from_integration
+///     update_conflict: get_from_integration   # fail (default) | send_to_integration | get_from_integration | merge
 ///     deletion_conflict: remove_coupling      # fail (default) | restore | remove_coupling | propagate
 ///     depends_on: [SALESPEOPLE]
 ///     batch_size: 1000                    # 1-100000, default 1000

@@ -8,11 +8,16 @@ public enum UpdateConflictPolicy: String, Sendable, Equatable, CaseIterable {
     case sendToIntegration
     /// The integration (CRM) record wins: its values are copied to the local (ERP) side.
     case getFromIntegration
+    /// Field by field (a three-way merge against what the pair held when last synced): a field
+    /// changed on one side travels to the other; a field changed on both sides to different
+    /// values fails the record until a person resolves it. Beyond Business Central, which calls
+    /// any change on both sides a conflict.
+    case merge
 
-    /// The side whose values are kept, or `nil` for `fail`.
+    /// The side whose values are kept, or `nil` for `fail` and `merge`.
     public var winner: SyncSide? {
         switch self {
-        case .fail: nil
+        case .fail, .merge: nil
         case .sendToIntegration: .local
         case .getFromIntegration: .integration
         }
@@ -45,7 +50,9 @@ public struct MappingSettings: Sendable, Equatable {
     public var integrationTable: String
     /// Which passes the mapping makes.
     public var direction: MappingDirection
-    /// Only coupled records are synchronized: uncoupled ones are neither matched nor inserted.
+    /// Only coupled records are synchronized: uncoupled ones are neither matched nor inserted. Deltas
+    /// keep to it; full, records and match runs decide with it off (as Business Central's full
+    /// synchronization and "synchronize now" do), so the first full sync still creates records across.
     public var syncOnlyCoupled: Bool
     /// New target records may be created (there is a template or the insert is allowed).
     public var allowInsert: Bool

@@ -49,17 +49,22 @@ public struct RecordSyncInput: Sendable, Equatable {
     public var source: RecordPresence
     /// The coupling and target record, if any.
     public var counterpart: Counterpart
+    /// For a coupled pair under the `merge` policy: which fields each record changed since the
+    /// last sync; `nil` when not known (every field then counts as changed on both sides).
+    public var fieldChanges: FieldChanges?
     /// What a person asked to be done to the pair and is still pending, if anything.
     public var action: PendingRecordAction?
 
     /// The input for record `sourceID` in a pass in `direction`.
     public init(
-        direction: SyncDirection, sourceID: String, source: RecordPresence, counterpart: Counterpart, action: PendingRecordAction? = nil
+        direction: SyncDirection, sourceID: String, source: RecordPresence, counterpart: Counterpart,
+        fieldChanges: FieldChanges? = nil, action: PendingRecordAction? = nil
     ) {
         self.direction = direction
         self.sourceID = sourceID
         self.source = source
         self.counterpart = counterpart
+        self.fieldChanges = fieldChanges
         self.action = action
     }
 

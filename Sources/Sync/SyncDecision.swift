@@ -55,7 +55,8 @@ public enum UncouplingReason: String, Sendable, Equatable {
 /// pass → what it asks (`PendingRecordAction.verdict`); coupling skipped → skip; a record of the pair deleted →
 /// deletion-conflict policy; not coupled → match, else insert if allowed, else skip; source
 /// unchanged → unchanged; both changed and a field differs (bidirectional mapping) →
-/// update-conflict policy; otherwise write the changed fields (none → unchanged).
+/// update-conflict policy (`merge`: field by field, see `FieldChanges`); otherwise write the
+/// changed fields (none → unchanged).
 public enum SyncDecision: Sendable, Equatable {
     /// Leave the record alone; counted as skipped.
     case skip(SkipReason)
@@ -72,7 +73,9 @@ public enum SyncDecision: Sendable, Equatable {
     /// so when their fields differ the update-conflict policy decides (NULLs included).
     case couple(targetID: String)
     /// Write these changed values to the coupled target. `resolvedConflict` is the policy
-    /// that let the source win when both records had changed, `nil` when there was no conflict.
+    /// that let the source win when both records had changed, `nil` when there was no conflict;
+    /// `merge` writes only the fields the source changed, and the target's own changes are left
+    /// for the opposite pass.
     case update(FieldValues, resolvedConflict: UpdateConflictPolicy?)
     /// Both records changed and differ, and the policy lets the target win: write nothing and
     /// leave the coupling as it is; the opposite pass copies the target's values.
@@ -178,11 +181,23 @@ private struct DecisionContext {
             return .update(changes, resolvedConflict: nil)
         }
         let policy = mapping.updateConflictPolicy
+        if policy == .merge { return merged(changes, coupling: coupling) }
         switch policy.winner {
         case nil: return .fail(updateConflict(changes, coupling: coupling))
         case direction.source: return .update(changes, resolvedConflict: policy)
         default: return .keepTarget(policy)
         }
+    }
+
+    /// Both records changed: the fields only the source changed travel; a field the target changed
+    /// stays (the opposite pass carries it), unless the source changed it too to another value,
+    /// which fails the record. Nothing to carry is `unchanged`.
+    private func merged(_ changes: FieldValues, coupling: Coupling) -> SyncDecision {
+        let changed = record.fieldChanges
+        let travelling = changes.filter { changed?.source.contains($0.key) ?? true }
+        let clashing = travelling.keys.filter { changed?.target.contains($0) ?? true }
+        guard clashing.isEmpty else { return .fail(fieldConflict(clashing.sorted(), coupling: coupling)) }
+        return travelling.isEmpty ? .unchanged : .update(travelling, resolvedConflict: .merge)
     }
 
     private func targetDeleted(_ coupling: Coupling, sourceModifiedOn: Date) -> SyncDecision {
@@ -262,7 +277,15 @@ private extension DecisionContext {
         let target = mapping.record(coupling.id(on: direction.target), on: direction.target)
         let fields = changes.keys.sorted().joined(separator: ", ")
         return SyncFailure(code: .updateConflict, detail: fields) { name in
-            "\(name(source)) and \(name(target)) were both changed since the last sync and differ\(name.specific(" in \(fields)", or: "")). Choose the record that wins this once (\(resolve(coupling, name)) --use local|integration), or make the two records agree, or set the update-conflict policy of mapping \(mapping.name) to send to or get from the integration table, then run \(mapping.name) again."
+            "\(name(source)) and \(name(target)) were both changed since the last sync and differ\(name.specific(" in \(fields)", or: "")). Choose the record that wins this once (\(resolve(coupling, name)) --use local|integration), or make the two records agree, or set the update-conflict policy of mapping \(mapping.name) to send to or get from the integration table (or merge, which lets changes to different fields both travel), then run \(mapping.name) again."
+        }
+    }
+
+    func fieldConflict(_ columns: [String], coupling: Coupling) -> SyncFailure {
+        let target = mapping.record(coupling.id(on: direction.target), on: direction.target)
+        let fields = columns.map { "\(mapping.table(on: direction.target)).\($0)" }.joined(separator: ", ")
+        return SyncFailure(code: .updateConflict, detail: fields, cause: "fields:" + columns.joined(separator: ",")) { name in
+            "\(name(source)) and \(name(target)) both changed \(fields) since the last sync, to different values; mapping \(mapping.name) merges changes to different fields only. Make the two records agree on \(fields), or choose the side that wins for this pair (\(resolve(coupling, name)) --use local|integration), then run \(mapping.name) again."
         }
     }
 

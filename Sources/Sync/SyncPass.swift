@@ -291,7 +291,7 @@ struct SyncPass {
         let localIDs = direction.source == .local ? ids : couplings.values.map(\.localID)
         let actions = try await RecordActions.pending(mapping: mappingName, localIDs: localIDs, on: coordination)
         let lookups = try await LookupTable.load(for: diff, direction: direction, records: records, on: coordination)
-        var batch = BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional)
+        var batch = newBatch
         var toMatch: [SyncRecord] = []
         for record in records {
             let coupling = couplings[record.id]
@@ -306,10 +306,11 @@ struct SyncPass {
                 .notCoupled(match: .notTried)
             }
             let localID = coupling?.localID ?? (direction.source == .local ? record.id : nil)
-            let input = input(record, counterpart: counterpart, deleted: sourceDeleted, action: localID.flatMap { actions[$0] })
+            let input = input(
+                record, counterpart: counterpart, deleted: sourceDeleted, target: targetRecord, action: localID.flatMap { actions[$0] })
             let decision = decide(input, values: record, target: targetRecord, lookups: lookups)
             batch.actions.note(
-                input.actionVerdict(in: mapping.settings), of: input.action, sourceID: record.id,
+                input.actionVerdict(in: decisionSettings), of: input.action, sourceID: record.id,
                 target: coupling.map { mapping.settings.record($0.id(on: direction.target), on: direction.target) }, localID: localID)
             if decision == .match {
                 toMatch.append(record)
@@ -322,6 +323,22 @@ struct SyncPass {
         try await batch.save(mapping: mappingName, runID: runID, intents: intents, on: coordination)
         try await addToRun(runID, batch.counts)
         return batch.oldestLeftForNextRun
+    }
+
+    /// The settings the decisions follow. Only a delta keeps to "sync only coupled records": a full
+    /// run creates what is not coupled yet, as Business Central's full synchronization does (it runs
+    /// on a copy of the mapping with the setting off), a records run is a person asking for those
+    /// records, and a match run looks at uncoupled records by definition (creating only with `--create`).
+    private var decisionSettings: MappingSettings {
+        var settings = mapping.settings
+        if kind != .delta { settings.syncOnlyCoupled = false }
+        return settings
+    }
+
+    /// An empty outcome for a batch of this pass.
+    private var newBatch: BatchOutcome {
+        BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional,
+                     mergesFields: mapping.settings.updateConflictPolicy == .merge)
     }
 
     /// The coupled targets with these ids that pass the filter, by id, and the ids of those that
@@ -368,21 +385,26 @@ struct SyncPass {
     private func decide(
         _ record: SyncRecord, counterpart: Counterpart, deleted: Bool, target: SyncRecord?, lookups: LookupTable
     ) -> SyncDecision {
-        decide(input(record, counterpart: counterpart, deleted: deleted), values: record, target: target, lookups: lookups)
+        decide(input(record, counterpart: counterpart, deleted: deleted, target: target), values: record, target: target, lookups: lookups)
     }
 
-    /// What the decision knows about `record` in this pass.
+    /// What the decision knows about `record` in this pass: under `merge`, which fields each
+    /// record of a coupled pair changed; `action`, a person's pending action on the pair.
     private func input(
-        _ record: SyncRecord, counterpart: Counterpart, deleted: Bool, action: PendingRecordAction? = nil
+        _ record: SyncRecord, counterpart: Counterpart, deleted: Bool, target: SyncRecord?, action: PendingRecordAction? = nil
     ) -> RecordSyncInput {
-        RecordSyncInput(
+        var input = RecordSyncInput(
             direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(modifiedOn: record.modifiedOn),
             counterpart: counterpart, action: action)
+        if mapping.settings.updateConflictPolicy == .merge, case .coupled(let coupling, _) = counterpart, let target {
+            input.fieldChanges = diff.fieldChanges(source: record.values, target: target.values, since: coupling)
+        }
+        return input
     }
 
     /// The decision for `input`, whose source record is `record`, against the coupled `target` (if present).
     private func decide(_ input: RecordSyncInput, values record: SyncRecord, target: SyncRecord?, lookups: LookupTable) -> SyncDecision {
-        SyncDecision(for: input, in: mapping.settings) { () throws(SyncFailure) in
+        SyncDecision(for: input, in: decisionSettings) { () throws(SyncFailure) in
             try diff.changes(
                 sourceID: record.id, source: record.values, target: target?.values, lookup: lookups.resolve, invalidText: record.invalidText)
         }
@@ -618,7 +640,7 @@ struct SyncPass {
             let byTarget = try await CouplingStore.load(mapping: mappingName, side: direction.target, ids: Array(checks.keys), on: coordination)
             // A restore re-created a deleted counterpart: its source is still coupled to the deleted record.
             let stillThere = try await target.existingIDs(bySource.values.map { $0.id(on: direction.target) })
-            var batch = BatchOutcome(direction: direction, bidirectional: mapping.settings.direction == .bidirectional)
+            var batch = newBatch
             for intent in left {
                 guard let id = intent.targetID, let check = checks[id] else { continue }  // the write did not happen
                 switch intent.operation {

@@ -14,7 +14,7 @@ private let mappingsYAML = """
         integration: {endpoint: crm, table: account, key: id, modified: modified_at}
         fields:
           - {local: no, integration: account_number}
-          - {local: name, integration: name, to_integration: trim}
+          - {local: name, integration: name, to_integration: trim, from_integration: trim}
           - {local: credit_limit, integration: credit_limit}
     """
 
@@ -157,7 +157,7 @@ struct MappingsCommandTests {
                 "integration       crm account  key id  modified modified_at  watermark 2025-06-01T11:00:00Z",
             ])
             #expect(shown.contains("  1  no            account_number  bidirectional  -               -                 -         -"))
-            #expect(shown.contains("  2  name          name            bidirectional  trim            -                 -         -"))
+            #expect(shown.contains("  2  name          name            bidirectional  trim            trim              -         -"))
             #expect(shown.contains { $0.hasPrefix("  last full         succeeded ") })
             #expect(shown.contains { $0.contains("full  to_integration  succeeded  2    0    0    0     0     0     -") })
 

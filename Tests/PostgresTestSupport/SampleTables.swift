@@ -28,6 +28,18 @@ public enum SampleTables {
             ('CUSTOMER', 3, 'city', 'city', 'bidirectional', 'trim', 'text'),
             ('CUSTOMER', 4, 'credit_limit', 'credit_limit', 'to_integration', NULL, 'numeric')
         """
+
+    /// A SALESPEOPLE mapping with salesperson PS coupled to CRM user `user-ps`, and CUSTOMER's
+    /// salesperson code carried to the account's owner through it (insert after CUSTOMER's fields):
+    /// a customer of another salesperson waits for its salesperson to be coupled.
+    public static let salespersonLookup = """
+        INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
+            integration_endpoint, integration_table, integration_key, integration_modified, direction)
+        VALUES ('SALESPEOPLE', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'from_integration');
+        INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES ('SALESPEOPLE', 'PS', 'user-ps');
+        INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, to_integration_rule)
+        VALUES ('CUSTOMER', 5, 'salesperson_code', 'owner_id', 'to_integration', 'lookup(SALESPEOPLE)');
+        """
 }
 
 /// Two fresh databases holding the sample ERP and CRM tables, with a connection to each.

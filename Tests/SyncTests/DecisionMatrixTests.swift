@@ -8,6 +8,7 @@ struct DecisionCase {
     let direction: SyncDirection
     let source: RecordPresence
     let counterpart: Counterpart
+    let fieldChanges: FieldChanges?
     let diff: Result<FieldValues, SyncFailure>
     let decision: SyncDecision
     let changesCalls: Int
@@ -32,15 +33,18 @@ struct DecisionCase {
         }
     }
 
-    /// All combinations: 288 settings × 2 passes × 3 source states × 38 counterparts × 3 diff outcomes.
+    /// All combinations: 384 settings × 2 passes × 3 source states × 38 counterparts × 3 diff
+    /// outcomes, and for the 96 settings with the `merge` policy × 5 field-change states.
     static let all: [DecisionCase] = {
         var cases: [DecisionCase] = []
         for mapping in settings {
             for direction in SyncDirection.allCases {
                 for source in [Timeline.changed, Timeline.unchanged, .deleted] {
                     for counterpart in counterparts {
-                        for diff in diffs {
-                            cases.append(make(mapping, direction, source, counterpart, diff))
+                        for fields in mapping.updateConflictPolicy == .merge ? fieldStates : [nil] {
+                            for diff in diffs {
+                                cases.append(make(mapping, direction, source, counterpart, fields, diff))
+                            }
                         }
                     }
                 }
@@ -50,18 +54,28 @@ struct DecisionCase {
     }()
 
     private static func make(_ mapping: MappingSettings, _ direction: SyncDirection, _ source: RecordPresence,
-                             _ counterpart: Counterpart, _ diff: Result<FieldValues, SyncFailure>) -> DecisionCase {
+                             _ counterpart: Counterpart, _ fields: FieldChanges?, _ diff: Result<FieldValues, SyncFailure>) -> DecisionCase {
         var calls = 0
-        let record = RecordSyncInput(direction: direction, sourceID: "1", source: source, counterpart: counterpart)
+        let record = RecordSyncInput(direction: direction, sourceID: "1", source: source, counterpart: counterpart, fieldChanges: fields)
         let decision = SyncDecision(for: record, in: mapping) { () throws(SyncFailure) -> FieldValues in
             calls += 1
             return try diff.get()
         }
         return DecisionCase(mapping: mapping, direction: direction, source: source, counterpart: counterpart,
-                            diff: diff, decision: decision, changesCalls: calls)
+                            fieldChanges: fields, diff: diff, decision: decision, changesCalls: calls)
     }
 
-    private static let diffs: [Result<FieldValues, SyncFailure>] = [.success(Timeline.values), .success([:]), .failure(diffFailure)]
+    /// Two fields differ, none does, or the diff fails.
+    private static let diffs: [Result<FieldValues, SyncFailure>] = [
+        .success(["name": "Adatum Corporation", "city": "Oslo"]), .success([:]), .failure(diffFailure),
+    ]
+
+    /// What the fields did since the last sync: unknown; nothing; the source changed one, the
+    /// target nothing; the source one, the target the other; both changed the same one.
+    private static let fieldStates: [FieldChanges?] = [
+        nil, FieldChanges(), FieldChanges(source: ["name"]), FieldChanges(source: ["name"], target: ["city"]),
+        FieldChanges(source: ["name", "city"], target: ["name"]),
+    ]
 
     private static let settings: [MappingSettings] = {
         var result: [MappingSettings] = []
@@ -116,7 +130,7 @@ extension DecisionCase {
     var summary: String {
         "\(mapping.direction) \(direction) sync-only-coupled=\(mapping.syncOnlyCoupled) insert=\(mapping.allowInsert) "
             + "match=\(mapping.matchConfigured) \(mapping.updateConflictPolicy)/\(mapping.deletionConflictPolicy) "
-            + "source=\(source) \(counterpart) diff=\(diff) → \(decision)"
+            + "source=\(source) \(counterpart) fields=\(String(describing: fieldChanges)) diff=\(diff) → \(decision)"
     }
 }
 
@@ -124,7 +138,7 @@ extension DecisionCase {
 struct DecisionMatrixTests {
     @Test("the matrix covers every combination")
     func size() {
-        #expect(DecisionCase.all.count == 288 * 2 * 3 * 38 * 3)
+        #expect(DecisionCase.all.count == 288 * 2 * 3 * 38 * 3 + 96 * 2 * 3 * 38 * 5 * 3)
     }
 
     @Test("a pass the mapping does not make never does anything else")
@@ -152,6 +166,8 @@ struct DecisionMatrixTests {
             guard item.changesCalls == 1 else { return false }
             switch (item.diff, item.decision) {
             case (.failure(let failure), let decision): return decision != .fail(failure)
+            case (.success(let values), .update(let written, .merge?)):
+                return written != values.filter { item.fieldChanges?.source.contains($0.key) ?? true }
             case (.success(let values), .insert(let written)), (.success(let values), .restore(let written)),
                  (.success(let values), .update(let written, _)):
                 return written != values
@@ -223,10 +239,11 @@ struct DecisionMatrixTests {
     func conflictOutcomes() {
         expectNone("conflict outcome against the policy") { item in
             switch item.decision {
+            case .update(_, .merge?): item.mapping.direction != .bidirectional || item.mapping.updateConflictPolicy != .merge
             case .update(_, let policy?): item.mapping.direction != .bidirectional || policy.winner != item.direction.source
             case .keepTarget(let policy): item.mapping.direction != .bidirectional || policy.winner != item.direction.target
             case .fail(let failure) where failure.code == .updateConflict:
-                item.mapping.direction != .bidirectional || item.mapping.updateConflictPolicy != .fail
+                item.mapping.direction != .bidirectional || ![.fail, .merge].contains(item.mapping.updateConflictPolicy)
             default: false
             }
         }
@@ -236,6 +253,31 @@ struct DecisionMatrixTests {
     func unchangedSourceNeverWrites() {
         expectNone("write from an unchanged source") { item in
             item.coupling != nil && item.target != .deleted && !item.sourceChanged && item.writes
+        }
+    }
+
+    @Test("merge writes only fields the source changed, never one the target changed, and fails exactly when both changed one to different values")
+    func mergeIsFieldByField() {
+        expectNone("merge decided against the fields") { item in
+            guard item.mapping.updateConflictPolicy == .merge, item.mapping.direction == .bidirectional,
+                  item.coupling?.isSkipped == false, item.sourceChanged, item.target == Timeline.changed,
+                  case .success(let values) = item.diff, !values.isEmpty else { return false }
+            let travelling = values.keys.filter { item.fieldChanges?.source.contains($0) ?? true }
+            let clashing = travelling.filter { item.fieldChanges?.target.contains($0) ?? true }
+            switch item.decision {
+            case .fail(let failure): return failure.code != .updateConflict || clashing.isEmpty
+            case .update(let written, .merge?): return !clashing.isEmpty || Set(written.keys) != Set(travelling)
+            case .unchanged: return !travelling.isEmpty
+            default: return true
+            }
+        }
+    }
+
+    @Test("merge: a field the target alone changed is never overwritten, in any state")
+    func mergeKeepsTargetChanges() {
+        expectNone("merge overwrote a field the target changed") { item in
+            guard item.mapping.updateConflictPolicy == .merge, case .update(let written, .merge?) = item.decision else { return false }
+            return written.keys.contains { item.fieldChanges?.target.contains($0) ?? true }
         }
     }
 }

@@ -10,15 +10,7 @@ extension SyncFixture {
     /// integration) that looks the salesperson up in it: a customer of another salesperson waits.
     func addSalespersonLookup() async throws {
         try await addCustomerMapping(direction: "to_integration")
-        try await coordination.runScript(
-            """
-            INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
-                integration_endpoint, integration_table, integration_key, integration_modified, direction)
-            VALUES ('SALESPEOPLE', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'from_integration');
-            INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES ('SALESPEOPLE', 'PS', 'user-ps');
-            INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, to_integration_rule)
-            VALUES ('CUSTOMER', 5, 'salesperson_code', 'owner_id', 'to_integration', 'lookup(SALESPEOPLE)');
-            """, name: "salespeople")
+        try await coordination.runScript(SampleTables.salespersonLookup, name: "salespeople")
     }
 
     /// Couples salesperson `code` in SALESPEOPLE, so the customers waiting for it can sync.

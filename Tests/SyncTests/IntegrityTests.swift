@@ -355,3 +355,50 @@ struct CancelledRunTests {
         }
     }
 }
+
+@Suite("Sync only coupled records, as Business Central")
+struct SyncOnlyCoupledTests {
+    /// DEBTOR with `sync_only_coupled` on and one uncoupled debtor and client.
+    private func withUncoupledRecords(_ body: (OwnSchemaFixture) async throws -> Void) async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping(match: "name")
+            try await f.coordination.query("UPDATE couplet.table_mappings SET sync_only_coupled = true")
+            try await f.erp.query("INSERT INTO debtor (name) VALUES ('Adatum')")
+            try await f.crm.query("INSERT INTO client (name) VALUES ('Fabrikam')")
+            try await body(f)
+        }
+    }
+
+    @Test("a delta leaves uncoupled records alone; a full run creates them across, as Business Central's full synchronization")
+    func fullRunCreates() async throws {
+        try await withUncoupledRecords { f in
+            let delta = try await f.sync()
+            #expect(delta.values.allSatisfy { $0.inserted == 0 && $0.skipped == 1 }, "\(delta)")
+            let full = try await f.sync(.full)
+            #expect(full.values.allSatisfy { $0.inserted == 1 }, "\(full)")
+            #expect(try await f.value(f.erp, "SELECT string_agg(name, ',' ORDER BY name) FROM debtor", as: String.self) == "Adatum,Fabrikam")
+            #expect(try await f.value(f.crm, "SELECT string_agg(name, ',' ORDER BY name) FROM client", as: String.self) == "Adatum,Fabrikam")
+            try await f.erp.query("INSERT INTO debtor (name) VALUES ('Contoso')")
+            let later = try await f.sync()
+            #expect(later[.toIntegration]?.inserted == 0, "later deltas create nothing: \(later)")
+        }
+    }
+
+    @Test("a records run creates the chosen uncoupled record: a person asked for it")
+    func recordsRunCreates() async throws {
+        try await withUncoupledRecords { f in
+            let id = try await f.value(f.erp, "SELECT id::text FROM debtor", as: String.self)
+            let counts = try await f.sync(.records, records: ChosenRecords(side: .local, ids: [id]))
+            #expect(counts[.toIntegration]?.inserted == 1, "\(counts)")
+        }
+    }
+
+    @Test("match-based coupling couples uncoupled records whatever the setting")
+    func matchCouples() async throws {
+        try await withUncoupledRecords { f in
+            try await f.crm.query("INSERT INTO client (name) VALUES ('Adatum')")
+            let counts = try await f.sync(.match)
+            #expect(counts[.toIntegration]?.coupled == 1 && counts[.toIntegration]?.inserted == 0, "\(counts)")
+        }
+    }
+}

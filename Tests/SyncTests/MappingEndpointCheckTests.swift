@@ -12,7 +12,7 @@ func customerFile(
     integration: String = "{endpoint: crm, table: account, key: id, modified: modified_at}",
     fields: [String] = [
         "{local: no, integration: account_number}", "{local: name, integration: name}",
-        "{local: city, integration: city, to_integration: trim}", "{local: credit_limit, integration: credit_limit, comparison: numeric}",
+        "{local: city, integration: city, to_integration: trim, from_integration: trim}", "{local: credit_limit, integration: credit_limit, comparison: numeric}",
     ]
 ) -> String {
     (["endpoints:", "  - name: erp", "  - name: crm", "mappings:", "  - name: CUSTOMER", "    local: \(local)",
@@ -72,6 +72,20 @@ struct MappingEndpointCheckTests {
                 let otherProblems = try await f.endpointProblems(other)
                 #expect(otherProblems == [creditLimitLineDown], "\(policy)")
             }
+        }
+    }
+
+    @Test("a field carried both ways with rules one way only is warned about at its rules, saying what to add; one-way fields and mappings are not")
+    func oneWayRulesWarn() async throws {
+        try await EndpointFixture.with { f in
+            let oneWay = customerFile().replacingOccurrences(of: "to_integration: trim, from_integration: trim", with: "to_integration: uppercase")
+            let problems = try await f.endpointProblems(oneWay)
+            #expect(problems.first == "11:58: warning: mapping CUSTOMER: field city ↔ city travels both ways but has rules to_integration only (uppercase), so a value they change travels back unchanged. Add from_integration rules that give customer's form (the same rules when they normalise, like trim or uppercase), or make the field to_integration only (direction: to_integration)")
+            #expect(problems.count == 2, "and the credit limit's: \(problems)")
+            let oneWayField = oneWay.replacingOccurrences(of: "to_integration: uppercase", with: "to_integration: uppercase, direction: to_integration")
+            #expect(try await f.endpointProblems(oneWayField) == [creditLimitWarning])
+            let oneWayMapping = oneWay.replacingOccurrences(of: "    fields:", with: "    direction: to_integration\n    fields:")
+            #expect(try await f.endpointProblems(oneWayMapping).count == 1, "only the credit limit's")
         }
     }
 

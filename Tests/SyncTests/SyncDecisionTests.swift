@@ -97,6 +97,7 @@ struct UncoupledDecisionTests {
         case .fail: #expect(decision.failureCode == .updateConflict)
         case .sendToIntegration: #expect(decision == .update(Timeline.values, resolvedConflict: .sendToIntegration))
         case .getFromIntegration: #expect(decision == .keepTarget(.getFromIntegration))
+        case .merge: #expect(decision.failureCode == .updateConflict, "nothing is known of the fields: each counts as changed on both sides")
         }
     }
 
@@ -284,7 +285,7 @@ struct ConflictDecisionTests {
         }
         #expect(failure.code == .updateConflict)
         #expect(failure.detail == "creditlimit, name")
-        #expect(failure.message == "customer 10000 and account acc-1 were both changed since the last sync and differ in creditlimit, name. Choose the record that wins this once (couplet resolve CUSTOMER 10000 --use local|integration), or make the two records agree, or set the update-conflict policy of mapping CUSTOMER to send to or get from the integration table, then run CUSTOMER again.")
+        #expect(failure.message == "customer 10000 and account acc-1 were both changed since the last sync and differ in creditlimit, name. Choose the record that wins this once (couplet resolve CUSTOMER 10000 --use local|integration), or make the two records agree, or set the update-conflict policy of mapping CUSTOMER to send to or get from the integration table (or merge, which lets changes to different fields both travel), then run CUSTOMER again.")
     }
 
     @Test("the conflict message names the records from the pass's point of view")
