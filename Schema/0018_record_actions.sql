@@ -192,6 +192,21 @@ $$;
 COMMENT ON FUNCTION couplet.enqueue_records_sync(text, text, text[], text) IS
     'Enqueues a sync.records job for records ids of side (local or integration), only the pass in direction when given; returns its id';
 
+-- Refuses a request whose job would do nothing: a disabled mapping's runs synchronize nothing.
+CREATE FUNCTION couplet.require_enabled(m couplet.table_mappings) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT m.enabled THEN
+        RAISE EXCEPTION '% is disabled (enabled: false in its mappings file); its jobs do nothing', m.name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Enable the mapping first; couplet resolve MAPPING ID --uncouple or --couple OTHER_ID work on a disabled mapping.';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION couplet.require_enabled(couplet.table_mappings) IS
+    'Raises 55000 when mapping m is disabled: a records job enqueued for it would synchronize nothing';
+
 -- Refuses what needs a pass the mapping does not make, saying what it cannot do and what to do instead.
 CREATE FUNCTION couplet.require_pass(m couplet.table_mappings, direction text, purpose text, hint text) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -218,6 +233,7 @@ BEGIN
         RAISE EXCEPTION 'the winner of a conflict is local or integration, not %', quote_nullable(winner)
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM couplet.require_enabled(m);
     pass := CASE winner WHEN 'local' THEN 'to_integration' ELSE 'from_integration' END;
     pair := couplet.find_pair(m, id, side);
     PERFORM couplet.require_pass(m, pass,
@@ -255,6 +271,7 @@ DECLARE
     survivor text;
     deleted text;
 BEGIN
+    PERFORM couplet.require_enabled(m);
     IF pair.survivor IS NOT NULL THEN
         survivor := CASE pair.survivor WHEN 'local' THEN format('%s %s', m.local_table, pair.local_key)
                                        ELSE format('%s %s', m.integration_table, pair.integration_key) END;
@@ -352,10 +369,7 @@ DECLARE
     chosen text[];
     job bigint;
 BEGIN
-    IF NOT m.enabled THEN
-        RAISE EXCEPTION '% is disabled (enabled: false in its mappings file); its jobs do nothing', m.name
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    PERFORM couplet.require_enabled(m);
     IF side IS NULL OR side NOT IN ('local', 'integration') THEN
         RAISE EXCEPTION 'records are named by their local or integration ids, not by side %', quote_nullable(side)
             USING ERRCODE = 'invalid_parameter_value';
@@ -396,7 +410,7 @@ COMMENT ON FUNCTION couplet.sync_records(text, text, text[], text) IS
     '(local or integration), only the pass in direction (to_integration, from_integration) or, when NULL, both — the pass from side '
     'first. Logs one done sync action per record, with the job''s id, and returns them';
 
-REVOKE ALL ON FUNCTION couplet.require_mapping(text), couplet.find_pair(couplet.table_mappings, text, text),
+REVOKE ALL ON FUNCTION couplet.require_mapping(text), couplet.require_enabled(couplet.table_mappings), couplet.find_pair(couplet.table_mappings, text, text),
     couplet.insert_coupling(couplet.table_mappings, text, text), couplet.log_record_action(text, text, text, text, bigint, text, text),
     couplet.enqueue_records_sync(text, text, text[], text), couplet.require_pass(couplet.table_mappings, text, text, text),
     couplet.resolve_conflict(text, text, text, text), couplet.request_deletion_resolution(text, text, text, text),
@@ -404,7 +418,7 @@ REVOKE ALL ON FUNCTION couplet.require_mapping(text), couplet.find_pair(couplet.
     couplet.couple_records(text, text, text), couplet.sync_records(text, text, text[], text) FROM PUBLIC;
 
 -- The functions are SECURITY INVOKER: they act with the administrator's own table privileges.
-GRANT EXECUTE ON FUNCTION couplet.require_mapping(text), couplet.find_pair(couplet.table_mappings, text, text),
+GRANT EXECUTE ON FUNCTION couplet.require_mapping(text), couplet.require_enabled(couplet.table_mappings), couplet.find_pair(couplet.table_mappings, text, text),
     couplet.insert_coupling(couplet.table_mappings, text, text), couplet.log_record_action(text, text, text, text, bigint, text, text),
     couplet.enqueue_records_sync(text, text, text[], text), couplet.require_pass(couplet.table_mappings, text, text, text),
     couplet.resolve_conflict(text, text, text, text), couplet.request_deletion_resolution(text, text, text, text),

@@ -240,6 +240,11 @@ struct RecordActionTests {
                 try await RecordActions.resolve(.delete, mapping: "NOPE", id: "1", on: f.coordination)
             }
             #expect(unknown?.message == "there is no mapping \"NOPE\"")
+            try await f.coordination.query("UPDATE couplet.table_mappings SET enabled = false")
+            let disabled = await #expect(throws: RecordActions.Refusal.self) {
+                try await RecordActions.resolve(.use(.local), mapping: "DEBTOR", id: "1", on: f.coordination)
+            }
+            #expect(disabled?.message == "DEBTOR is disabled (enabled: false in its mappings file); its jobs do nothing")
         }
     }
 
