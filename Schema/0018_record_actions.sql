@@ -79,6 +79,19 @@ $$;
 COMMENT ON FUNCTION couplet.require_mapping(text) IS
     'Returns the table mapping named mapping; raises P0002 (no_data_found) when there is none';
 
+-- Refuses a side that is neither local nor integration.
+CREATE FUNCTION couplet.require_side(side text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF side IS NULL OR side NOT IN ('local', 'integration') THEN
+        RAISE EXCEPTION 'records are named by their local or integration id (side local or integration), not by side %', quote_nullable(side)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION couplet.require_side(text) IS 'Raises 22023 unless side is local or integration';
+
 -- The pair a record belongs to: by its coupling, or by the deleted counterpart remembered for it (or
 -- for its survivor) after the remove_coupling policy removed the coupling.
 CREATE FUNCTION couplet.find_pair(
@@ -88,10 +101,7 @@ CREATE FUNCTION couplet.find_pair(
 DECLARE
     record_name text;
 BEGIN
-    IF side IS NULL OR side NOT IN ('local', 'integration') THEN
-        RAISE EXCEPTION 'a record is named by its local or integration id, not by side %', quote_nullable(side)
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM couplet.require_side(side);
     record_name := format('%s %s', CASE side WHEN 'local' THEN m.local_table ELSE m.integration_table END, id);
     SELECT c.local_id, c.integration_id INTO local_key, integration_key
     FROM couplet.couplings c
@@ -321,10 +331,7 @@ DECLARE
     m couplet.table_mappings := couplet.require_mapping(mapping);
     removed record;
 BEGIN
-    IF side IS NULL OR side NOT IN ('local', 'integration') THEN
-        RAISE EXCEPTION 'a record is named by its local or integration id, not by side %', quote_nullable(side)
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM couplet.require_side(side);
     DELETE FROM couplet.couplings c
     WHERE c.mapping = m.name AND uncouple_record.id = CASE uncouple_record.side WHEN 'local' THEN c.local_id ELSE c.integration_id END
     RETURNING c.local_id, c.integration_id INTO removed;
@@ -370,10 +377,7 @@ DECLARE
     job bigint;
 BEGIN
     PERFORM couplet.require_enabled(m);
-    IF side IS NULL OR side NOT IN ('local', 'integration') THEN
-        RAISE EXCEPTION 'records are named by their local or integration ids, not by side %', quote_nullable(side)
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM couplet.require_side(side);
     IF direction IS NOT NULL THEN
         IF direction NOT IN ('to_integration', 'from_integration') THEN
             RAISE EXCEPTION 'a direction is to_integration or from_integration (NULL: both), not %', quote_literal(direction)
@@ -410,26 +414,43 @@ COMMENT ON FUNCTION couplet.sync_records(text, text, text[], text) IS
     '(local or integration), only the pass in direction (to_integration, from_integration) or, when NULL, both — the pass from side '
     'first. Logs one done sync action per record, with the job''s id, and returns them';
 
-REVOKE ALL ON FUNCTION couplet.require_mapping(text), couplet.require_enabled(couplet.table_mappings), couplet.find_pair(couplet.table_mappings, text, text),
-    couplet.insert_coupling(couplet.table_mappings, text, text), couplet.log_record_action(text, text, text, text, bigint, text, text),
-    couplet.enqueue_records_sync(text, text, text[], text), couplet.require_pass(couplet.table_mappings, text, text, text),
-    couplet.resolve_conflict(text, text, text, text), couplet.request_deletion_resolution(text, text, text, text),
-    couplet.restore_record(text, text, text), couplet.delete_survivor(text, text, text), couplet.uncouple_record(text, text, text),
-    couplet.couple_records(text, text, text), couplet.sync_records(text, text, text[], text) FROM PUBLIC;
+-- Functions are executable by PUBLIC unless revoked: only the administrator may call these.
+REVOKE ALL ON FUNCTION
+    couplet.require_mapping(text),
+    couplet.require_side(text),
+    couplet.require_enabled(couplet.table_mappings),
+    couplet.require_pass(couplet.table_mappings, text, text, text),
+    couplet.find_pair(couplet.table_mappings, text, text),
+    couplet.insert_coupling(couplet.table_mappings, text, text),
+    couplet.log_record_action(text, text, text, text, bigint, text, text),
+    couplet.enqueue_records_sync(text, text, text[], text),
+    couplet.request_deletion_resolution(text, text, text, text),
+    couplet.resolve_conflict(text, text, text, text),
+    couplet.restore_record(text, text, text),
+    couplet.delete_survivor(text, text, text),
+    couplet.uncouple_record(text, text, text),
+    couplet.couple_records(text, text, text),
+    couplet.sync_records(text, text, text[], text)
+FROM PUBLIC;
 
 -- The functions are SECURITY INVOKER: they act with the administrator's own table privileges.
-GRANT EXECUTE ON FUNCTION couplet.require_mapping(text), couplet.require_enabled(couplet.table_mappings), couplet.find_pair(couplet.table_mappings, text, text),
-    couplet.insert_coupling(couplet.table_mappings, text, text), couplet.log_record_action(text, text, text, text, bigint, text, text),
-    couplet.enqueue_records_sync(text, text, text[], text), couplet.require_pass(couplet.table_mappings, text, text, text),
-    couplet.resolve_conflict(text, text, text, text), couplet.request_deletion_resolution(text, text, text, text),
-    couplet.restore_record(text, text, text), couplet.delete_survivor(text, text, text), couplet.uncouple_record(text, text, text),
-    couplet.couple_records(text, text, text), couplet.sync_records(text, text, text[], text) TO couplet_admin;
-
-COMMENT ON TABLE couplet.deleted_counterparts IS
-    'Records whose coupled counterpart was deleted and whose coupling the remove_coupling policy removed: they are not inserted on the '
-    'other side again (that would undo a person''s deletion) until a person asks: couplet.restore_record / couplet resolve M ID --restore '
-    're-creates the counterpart, couplet.delete_survivor / --delete deletes the survivor too (both couple the pair again first); '
-    'couplet sync M --records ID, couplet couple and uncouple forget the record too';
+GRANT EXECUTE ON FUNCTION
+    couplet.require_mapping(text),
+    couplet.require_side(text),
+    couplet.require_enabled(couplet.table_mappings),
+    couplet.require_pass(couplet.table_mappings, text, text, text),
+    couplet.find_pair(couplet.table_mappings, text, text),
+    couplet.insert_coupling(couplet.table_mappings, text, text),
+    couplet.log_record_action(text, text, text, text, bigint, text, text),
+    couplet.enqueue_records_sync(text, text, text[], text),
+    couplet.request_deletion_resolution(text, text, text, text),
+    couplet.resolve_conflict(text, text, text, text),
+    couplet.restore_record(text, text, text),
+    couplet.delete_survivor(text, text, text),
+    couplet.uncouple_record(text, text, text),
+    couplet.couple_records(text, text, text),
+    couplet.sync_records(text, text, text[], text)
+TO couplet_admin;
 
 GRANT SELECT, INSERT, UPDATE ON couplet.record_actions TO couplet_admin;
 GRANT SELECT, UPDATE (state, settled_at, run_id, outcome) ON couplet.record_actions TO couplet_worker;

@@ -73,13 +73,13 @@ extension PendingRecordAction {
             return .notApplicable(
                 "\(source) is not coupled in mapping \(mapping.name) any more, so the pending \(request.storedName) has no pair to act on. Couple it again (couplet couple) and ask again.")
         }
-        let wording = ActionWording(mapping: mapping, coupling: coupling, direction: record.direction)
+        let wording = ActionWording(mapping: mapping, coupling: coupling, direction: record.direction, request: request)
         switch (record.source, target) {
         case (.outsideFilter, _), (_, .outsideFilter): return .notApplicable(wording.outsideFilter)
         case (.present, .present):
-            guard case .use(let winner) = request else { return .notApplicable(wording.neitherDeleted(request)) }
+            guard case .use(let winner) = request else { return .notApplicable(wording.neitherDeleted) }
             return winner == record.direction.source ? .carriesOut : wording.otherPass(writing: winner.opposite)
-        case (.deleted, .deleted): return .notApplicable(wording.bothDeleted(request))
+        case (.deleted, .deleted): return .notApplicable(wording.bothDeleted)
         case (.present, .deleted), (.deleted, .present):
             let sourceDeleted = record.source == .deleted
             switch request {
@@ -96,6 +96,7 @@ private struct ActionWording {
     let mapping: MappingSettings
     let coupling: Coupling
     let direction: SyncDirection
+    let request: PendingRecordAction.Request
 
     private var local: RecordIdentity { mapping.record(coupling.localID, on: .local) }
     private var integration: RecordIdentity { mapping.record(coupling.integrationID, on: .integration) }
@@ -106,19 +107,19 @@ private struct ActionWording {
     func otherPass(writing side: SyncSide) -> ActionVerdict {
         guard !mapping.direction.includes(direction.opposite) else { return .leftToOtherPass }
         return .notApplicable(
-            "mapping \(mapping.name) never writes \(mapping.table(on: side)) records, so it cannot carry out the pending action on \(local) and \(integration). Resolve the pair by hand, or uncouple it (\(resolve) --uncouple).")
+            "mapping \(mapping.name) never writes \(mapping.table(on: side)) records, so it cannot carry out the pending \(request.storedName) of \(local) and \(integration). Resolve the pair by hand, or uncouple it (\(resolve) --uncouple).")
     }
 
     var outsideFilter: String {
         "\(local) or \(integration) is outside the filter of mapping \(mapping.name), which neither writes nor deletes such a record. Ask again once both pass the filter."
     }
 
-    func neitherDeleted(_ request: PendingRecordAction.Request) -> String {
+    var neitherDeleted: String {
         let asked = request == .restore ? "to restore" : "to delete as a survivor"
         return "neither \(local) nor \(integration) was deleted, so mapping \(mapping.name) has nothing \(asked). To copy one over the other: \(resolve) --use local|integration."
     }
 
-    func bothDeleted(_ request: PendingRecordAction.Request) -> String {
+    var bothDeleted: String {
         "\(local) and \(integration) were both deleted, so the pending \(request.storedName) has nothing left to act on; mapping \(mapping.name) removes their coupling."
     }
 
