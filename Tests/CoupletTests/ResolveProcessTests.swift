@@ -23,8 +23,11 @@ struct ResolveProcessFixture {
                 environment["COUPLET_DATABASE_URL"] = coordinationDatabase.configuration.connectionString
                 try await sample.erp.query("INSERT INTO debtor (name, credit_limit) VALUES ('Adatum', 100)")
                 let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: environment)
-                let synced = try await CoupletProcess.run(["sync", "DEBTOR", "--full", "--wait"], environment: environment)
+                let synced = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: environment)
                 #expect(synced.status == 0, "\(synced.standardError)")
+                #expect(try await eventually(within: .seconds(60)) {
+                    try await coordination.query("SELECT count(*) FROM couplet.couplings").single().decode(Int.self, at: 0) == 1
+                }, "the worker synced the debtor")
                 let (debtor, client) = try await coordination.query("SELECT local_id, integration_id FROM couplet.couplings").single()
                     .decode((String, String).self)
                 do {
@@ -48,6 +51,15 @@ struct ResolveProcessFixture {
     func text(_ connection: PostgresConnection, _ sql: PostgresQuery) async throws -> String {
         try await connection.query(sql).single().decode(String.self, at: 0)
     }
+
+    /// Enqueues a sync of DEBTOR (`--full` or a delta) and waits until the worker ran it and the pair's error of `errorClass` is open.
+    func syncUntilFailing(_ errorClass: String, full: Bool = false) async throws {
+        let enqueued = try await run(["sync", "DEBTOR"] + (full ? ["--full"] : []))
+        #expect(enqueued.status == 0, "\(enqueued.standardError)")
+        #expect(try await eventually(within: .seconds(60)) {
+            try await text(coordination, "SELECT count(*)::text FROM couplet.sync_errors WHERE closed_at IS NULL AND error_class = \(errorClass)") != "0"
+        }, "the pair fails with \(errorClass)")
+    }
 }
 
 @Suite("couplet resolve and couplet sync --records --direction, carried out by a worker process", .serialized)
@@ -57,7 +69,7 @@ struct ResolveProcessTests {
         try await ResolveProcessFixture.with { f in
             try await f.erp.query("UPDATE debtor SET credit_limit = 200")
             try await f.crm.query("UPDATE client SET credit = 300, manager = 'BOB'")
-            _ = try await f.run(["sync", "DEBTOR", "--wait"])
+            try await f.syncUntilFailing("update_conflict")
             let errors = try await f.run(["errors", "DEBTOR"])
             #expect(errors.standardOutput.contains("couplet resolve DEBTOR LOCAL_ID --use local|integration"), "\(errors.standardOutput)")
 
@@ -83,7 +95,7 @@ struct ResolveProcessTests {
     func resolveDeletion() async throws {
         try await ResolveProcessFixture.with { f in
             try await f.crm.query("DELETE FROM client")
-            _ = try await f.run(["sync", "DEBTOR", "--full", "--wait"])
+            try await f.syncUntilFailing("deleted_counterpart", full: true)
             let errors = try await f.run(["errors", "DEBTOR"])
             #expect(errors.standardOutput.contains("couplet resolve DEBTOR LOCAL_ID --restore"), "\(errors.standardOutput)")
 
