@@ -138,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DemoTests",
-            dependencies: ["Demo", "Postgres", "PostgresTestSupport"]
+            dependencies: ["Demo", "Postgres", "Sync", "Cron", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "CoupletTests",

@@ -21,7 +21,9 @@ struct BatchOutcome {
         var targetModifiedOn: Date
         /// The coupling is new (made by match) and is saved whatever the write does.
         var isNewCoupling: Bool
-        /// A `merge` wrote only the source's fields: the target's own changes wait for the opposite pass.
+        /// A conflict was resolved (the source won, or `merge` wrote only the source's fields): the
+        /// target is not taken for synced, so its changes to what this pass does not carry (its
+        /// one-way fields, under `merge` its own fields) still flow back in the opposite pass.
         var keepsTargetChanges = false
     }
 
@@ -101,7 +103,7 @@ struct BatchOutcome {
                 let expected = target.values.merging(values) { _, new in new }
                 updates.append(Update(
                     record: record, coupling: coupling, values: values, expected: expected, targetModifiedOn: target.modifiedOn,
-                    isNewCoupling: isNewCoupling, keepsTargetChanges: resolved == .merge))
+                    isNewCoupling: isNewCoupling, keepsTargetChanges: resolved != nil))
             }
         case .deleteTarget:
             if let coupling, let target { deletions.append(Deletion(coupling: coupling, targetModifiedOn: target.modifiedOn)) }
@@ -201,7 +203,7 @@ struct BatchOutcome {
     }
 
     /// The coupled target was updated: store both sides' new modified-on, so the write does not echo
-    /// back — the target's only when it holds nothing else to carry (a `merge` that left its changes).
+    /// back — the target's only when it holds nothing else to carry (not after a resolved conflict).
     mutating func updated(_ update: Update, targetModifiedOn: Date) {
         let synced = update.coupling.recordingSuccess(
             direction: direction, sourceModifiedOn: update.record.modifiedOn,

@@ -3,10 +3,12 @@
 ///
 /// Guarantees: a field mapped only the other way is never written; a field whose new value
 /// equals the target's current value (by its `FieldComparison`), or whose target value carried
-/// back the other way equals the source's (a round trip that changes nothing), is not written; a "not null"
-/// field is never written NULL or empty (the record fails naming the field); a rule that fails
-/// fails the record naming the field and the rule, unless the field clears on failure. A new
-/// record (insert, restore) must have a value for every "not null" field.
+/// back the other way equals the source's (a round trip that changes nothing), is not written; a
+/// "not null" field is never written NULL or empty: as in Business Central, an empty value (before
+/// or after its rules, so an empty reference is not looked up) is not transferred and the target
+/// keeps what it holds (a new record, its default), as it does when `lookup(…, keep)` finds no
+/// coupling; a rule that fails
+/// fails the record naming the field and the rule, unless the field clears on failure.
 public struct FieldDiff: Sendable {
     /// The mapping the fields belong to, for messages.
     public let mapping: MappingSettings
@@ -24,6 +26,12 @@ public struct FieldDiff: Sendable {
         self.direction = direction
         self.fields = fields.filter { $0.direction.includes(direction) }
         self.targetKey = targetKey
+    }
+
+    /// The target columns of the fields the mapping carries both ways (in a one-way mapping, none).
+    public var twoWayColumns: Set<String> {
+        guard mapping.direction == .bidirectional else { return [] }
+        return Set(fields.filter { $0.direction == .bidirectional }.map { $0.field(on: direction.target) })
     }
 
     /// The mappings whose couplings the rules look up, to be loaded before the pass.
@@ -48,14 +56,17 @@ public struct FieldDiff: Sendable {
             if field.constant == nil, invalidText.contains(field.field(on: direction.source)) {
                 throw notTransferable(field, record: record, what: "bytes that are not valid UTF-8")
             }
-            let value = try newValue(of: field, record: record, source: source, lookup: lookup)
+            let raw = try rawValue(of: field, record: record, source: source)
+            if field.notNull, raw?.isEmpty ?? true { continue }
+            guard case .value(let value) = try newValue(of: field, from: raw, record: record, lookup: lookup) else { continue }
             if value?.utf8.contains(0) == true {
                 throw notTransferable(field, record: record, what: "a NUL character, which PostgreSQL text cannot hold")
             }
-            let writes = needsWriting(value, to: column, of: target, comparison: field.comparison)
-                && !agreesTheOtherWay(field, source: source, target: target)
-            if writes || target == nil { try checkNotNull(field, value, record: record) }
-            if writes { changes.updateValue(value, forKey: column) }
+            if field.notNull, value?.isEmpty ?? true { continue }
+            if needsWriting(value, to: column, of: target, comparison: field.comparison),
+               !agreesTheOtherWay(field, source: source, target: target) {
+                changes.updateValue(value, forKey: column)
+            }
         }
         return changes
     }
@@ -103,15 +114,25 @@ public struct FieldDiff: Sendable {
         }
     }
 
-    private func newValue(of field: FieldMapping, record: RecordIdentity, source: FieldValues,
-                          lookup: LookupResolver?) throws(SyncFailure) -> String? {
-        let raw = try rawValue(of: field, record: record, source: source)
+    /// `raw` through the field's rules for this direction (NULL when they fail and the field clears on failure).
+    private func newValue(of field: FieldMapping, from raw: String?, record: RecordIdentity,
+                          lookup: LookupResolver?) throws(SyncFailure) -> NewValue {
         do {
-            return try field.transformation(for: direction).apply(to: raw, lookup: lookup)
+            return .value(try field.transformation(for: direction).apply(to: raw, lookup: lookup))
+        } catch where error.code == .uncoupledReferenceKept {
+            return .keepTarget
         } catch {
-            if field.clearOnFailure { return nil }
+            if field.clearOnFailure { return .value(nil) }
             throw failure(error, field: field, record: record)
         }
+    }
+
+    /// What a field's rules make of a value.
+    private enum NewValue {
+        /// The value to write (if it differs).
+        case value(String?)
+        /// Nothing: the target keeps what it holds (`lookup(…, keep)` found no coupling).
+        case keepTarget
     }
 
     private func rawValue(of field: FieldMapping, record: RecordIdentity, source: FieldValues) throws(SyncFailure) -> String? {
@@ -131,15 +152,6 @@ public struct FieldDiff: Sendable {
         let target = "\(mapping.table(on: direction.target)).\(field.field(on: direction.target))"
         return SyncFailure(code: .valueNotTransferable, field: source) { name in
             "\(name(record)) cannot be synchronized by mapping \(mapping.name): its \(source) holds \(what), so it cannot reach \(target) unchanged; nothing was written. Correct \(source) on \(name(record)) (or the source database's encoding), then run \(mapping.name) again."
-        }
-    }
-
-    private func checkNotNull(_ field: FieldMapping, _ value: String?, record: RecordIdentity) throws(SyncFailure) {
-        guard field.notNull, value?.isEmpty ?? true else { return }
-        let source = field.constant == nil ? field.field(on: direction.source) : "the constant"
-        let target = "\(mapping.table(on: direction.target)).\(field.field(on: direction.target))"
-        throw SyncFailure(code: .emptyNotNullField, field: field.field(on: direction.source)) { name in
-            "\(name(record)) cannot be synchronized by mapping \(mapping.name): \(target) must not be empty, but the value from \(source) is empty. Fill in \(source) on \(name(record)) (or clear \"not null\" on the field mapping), then run \(mapping.name) again."
         }
     }
 

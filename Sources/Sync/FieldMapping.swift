@@ -50,7 +50,8 @@ public struct FieldMapping: Sendable, Equatable {
     /// When set, this value is copied instead of the source column's (the source column need
     /// not exist); the direction's rules still apply to it.
     public var constant: String?
-    /// Never write NULL or the empty string to the target column: the record fails instead.
+    /// Never write NULL or the empty string to the target column: an empty value is not
+    /// transferred, and the target keeps its value (Business Central's "Not Null").
     public var notNull: Bool
     /// When the rules fail on a value, write NULL instead of failing the record.
     public var clearOnFailure: Bool

@@ -52,9 +52,13 @@ public struct MappingDefinition: Sendable {
     /// One side by name.
     public func side(_ side: SyncSide) -> MappingSide { side == .local ? local : integration }
 
-    /// The columns a pass reads on `side`: every field mapped there.
+    /// The columns a pass reads on `side`: every field mapped there, but for a constant only where
+    /// it is written (its source column is never read, and need not exist, as validation allows).
     public func columns(on side: SyncSide) -> [String] {
-        Array(Set(fields.map { $0.field(on: side) })).sorted()
+        let read = fields.filter { field in
+            field.constant == nil || settings.direction.passes.contains { $0.target == side && field.direction.includes($0) }
+        }
+        return Array(Set(read.map { $0.field(on: side) })).sorted()
     }
 }
 

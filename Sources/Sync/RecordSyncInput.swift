@@ -52,19 +52,24 @@ public struct RecordSyncInput: Sendable, Equatable {
     /// For a coupled pair under the `merge` policy: which fields each record changed since the
     /// last sync; `nil` when not known (every field then counts as changed on both sides).
     public var fieldChanges: FieldChanges?
+    /// The pass's target columns whose fields the mapping carries both ways; `nil` when every
+    /// field counts as carried both ways. As in Business Central, only a change to one of these
+    /// makes a record changed on both sides a conflict: a one-way field belongs to its source.
+    public var twoWayColumns: Set<String>?
     /// What a person asked to be done to the pair and is still pending, if anything.
     public var action: PendingRecordAction?
 
     /// The input for record `sourceID` in a pass in `direction`.
     public init(
         direction: SyncDirection, sourceID: String, source: RecordPresence, counterpart: Counterpart,
-        fieldChanges: FieldChanges? = nil, action: PendingRecordAction? = nil
+        fieldChanges: FieldChanges? = nil, twoWayColumns: Set<String>? = nil, action: PendingRecordAction? = nil
     ) {
         self.direction = direction
         self.sourceID = sourceID
         self.source = source
         self.counterpart = counterpart
         self.fieldChanges = fieldChanges
+        self.twoWayColumns = twoWayColumns
         self.action = action
     }
 

@@ -86,8 +86,8 @@ enum RuleCatalogue {
         RuleSpec(name: "constant", parameters: ["value"], required: 1) { arguments in
             .constant(arguments.text(0))
         },
-        RuleSpec(name: "lookup", parameters: ["mapping"], required: 1) { arguments throws(TransformationError) in
-            .lookup(mapping: try arguments.nonEmptyText(0))
+        RuleSpec(name: "lookup", parameters: ["mapping", "when uncoupled"], required: 1) { arguments throws(TransformationError) in
+            .lookup(mapping: try arguments.nonEmptyText(0), keepsTarget: try arguments.keepsTarget(1))
         },
         RuleSpec(name: "map", parameters: ["value map"], required: 1) { arguments throws(TransformationError) in
             .valueMap(name: try arguments.nonEmptyText(0))
@@ -143,7 +143,8 @@ extension Transformation {
         case .unixTimestamp(let zone): "unix_timestamp(\(literal(zone.identifier)))"
         case .fromUnixTimestamp: "from_unix_timestamp"
         case .constant(let value): "constant(\(literal(value)))"
-        case .lookup(let mapping): "lookup(\(literal(mapping)))"
+        case .lookup(let mapping, false): "lookup(\(literal(mapping)))"
+        case .lookup(let mapping, true): "lookup(\(literal(mapping)), keep)"
         case .valueMap(let name, _): "map(\(literal(name)))"
         }
     }

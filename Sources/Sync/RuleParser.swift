@@ -150,6 +150,17 @@ struct RuleArguments {
         return text
     }
 
+    /// Argument `index` of `lookup`, what to do when the value is not coupled: `fail` (the
+    /// default, also when not given) or `keep` (the target keeps its value).
+    func keepsTarget(_ index: Int) throws(TransformationError) -> Bool {
+        guard has(index) else { return false }
+        switch text(index).lowercased() {
+        case "fail": return false
+        case "keep": return true
+        default: throw wrong(index, "must be fail or keep, not \(values[index].shown)")
+        }
+    }
+
     /// Argument `index` as a time-zone identifier such as `Europe/Berlin`; UTC when not given.
     func timeZone(_ index: Int) throws(TransformationError) -> TimeZone {
         guard has(index) else { return .gmt }

@@ -54,8 +54,8 @@ public enum UncouplingReason: String, Sendable, Equatable {
 /// direction not mapped → skip; a person's pending action on a coupled pair that applies to the
 /// pass → what it asks (`PendingRecordAction.verdict`); coupling skipped → skip; a record of the pair deleted →
 /// deletion-conflict policy; not coupled → match, else insert if allowed, else skip; source
-/// unchanged → unchanged; both changed and a field differs (bidirectional mapping) →
-/// update-conflict policy (`merge`: field by field, see `FieldChanges`); otherwise write the
+/// unchanged → unchanged; both changed and a field carried both ways differs (bidirectional
+/// mapping) → update-conflict policy (`merge`: field by field, see `FieldChanges`); otherwise write the
 /// changed fields (none → unchanged).
 public enum SyncDecision: Sendable, Equatable {
     /// Leave the record alone; counted as skipped.
@@ -177,7 +177,7 @@ private struct DecisionContext {
 
     private func update(_ changes: FieldValues, coupling: Coupling, targetChanged: Bool) -> SyncDecision {
         guard !changes.isEmpty else { return .unchanged }
-        guard targetChanged, mapping.direction == .bidirectional else {
+        guard targetChanged, mapping.direction == .bidirectional, changes.keys.contains(where: isTwoWay) else {
             return .update(changes, resolvedConflict: nil)
         }
         let policy = mapping.updateConflictPolicy
@@ -189,15 +189,21 @@ private struct DecisionContext {
         }
     }
 
-    /// Both records changed: the fields only the source changed travel; a field the target changed
-    /// stays (the opposite pass carries it), unless the source changed it too to another value,
-    /// which fails the record. Nothing to carry is `unchanged`.
+    /// Both records changed: the fields only the source changed travel (and one-way fields, which
+    /// belong to the source); a field the target changed stays (the opposite pass carries it),
+    /// unless the source changed it too to another value, which fails the record. Nothing to
+    /// carry is `unchanged`.
     private func merged(_ changes: FieldValues, coupling: Coupling) -> SyncDecision {
         let changed = record.fieldChanges
-        let travelling = changes.filter { changed?.source.contains($0.key) ?? true }
-        let clashing = travelling.keys.filter { changed?.target.contains($0) ?? true }
+        let travelling = changes.filter { !isTwoWay($0.key) || (changed?.source.contains($0.key) ?? true) }
+        let clashing = travelling.keys.filter { isTwoWay($0) && (changed?.target.contains($0) ?? true) }
         guard clashing.isEmpty else { return .fail(fieldConflict(clashing.sorted(), coupling: coupling)) }
         return travelling.isEmpty ? .unchanged : .update(travelling, resolvedConflict: .merge)
+    }
+
+    /// Whether the target column's field is carried both ways (only those can conflict).
+    private func isTwoWay(_ column: String) -> Bool {
+        record.twoWayColumns?.contains(column) ?? true
     }
 
     private func targetDeleted(_ coupling: Coupling, sourceModifiedOn: Date) -> SyncDecision {

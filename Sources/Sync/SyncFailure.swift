@@ -18,8 +18,6 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case transformationFailed
         /// A referenced record (salesperson, currency, parent account) is not coupled.
         case uncoupledReference
-        /// A "not null" field would be written empty.
-        case emptyNotNullField
         /// A field the mapping reads is not among the source record's columns.
         case missingField
         /// Both records changed since the last sync, differ, and the policy is to fail.

@@ -60,6 +60,7 @@ public enum SyncJobs {
         registry.register(MatchHandler(endpoints: endpoints))
         registry.register(UncoupleHandler())
         registry.register(FullSyncChunksHandler(endpoints: endpoints))
+        registry.register(AllModifiedSyncHandler(endpoints: endpoints))
     }
 
     /// A full or delta run of `mapping`: a delta retries up to 10 times like Business Central's sync jobs.

@@ -395,7 +395,7 @@ struct SyncPass {
     ) -> RecordSyncInput {
         var input = RecordSyncInput(
             direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(modifiedOn: record.modifiedOn),
-            counterpart: counterpart, action: action)
+            counterpart: counterpart, twoWayColumns: diff.twoWayColumns, action: action)
         if mapping.settings.updateConflictPolicy == .merge, case .coupled(let coupling, _) = counterpart, let target {
             input.fieldChanges = diff.fieldChanges(source: record.values, target: target.values, since: coupling)
         }

@@ -51,8 +51,10 @@ public enum Transformation: Sendable, Equatable, CustomStringConvertible {
     /// Always `value`, whatever the input, NULL included.
     case constant(String)
     /// The id coupled to the input through mapping `mapping`'s couplings, resolved by the
-    /// engine through a `LookupResolver`; throws `uncoupledReference` when there is none.
-    case lookup(mapping: String)
+    /// engine through a `LookupResolver`; when there is none, throws `uncoupledReference`, or
+    /// with `keepsTarget` `uncoupledReferenceKept` (the field keeps the target's value, as
+    /// Business Central keeps a customer's salesperson when the CRM owner is not coupled).
+    case lookup(mapping: String, keepsTarget: Bool = false)
     /// The input's counterpart in value map `name`: local → integration in a `to_integration`
     /// chain, the inverse in `from_integration`. `MappingStore.load` binds the map's `translation`
     /// for the chain's direction; unbound, the rule throws `valueMapUnavailable`.
@@ -82,7 +84,7 @@ public enum Transformation: Sendable, Equatable, CustomStringConvertible {
             format.string(from: try instant(value, wallClockZone: format.timeZone))
         case .unixTimestamp(let zone): try unixTimestamp(of: value, wallClockZone: zone)
         case .fromUnixTimestamp: try dateTime(fromUnixTimestamp: value)
-        case .lookup(let mapping): try lookUp(value, in: mapping, resolver: resolver)
+        case .lookup(let mapping, let keepsTarget): try lookUp(value, in: mapping, keepsTarget: keepsTarget, resolver: resolver)
         case .valueMap(let name, let translation): try translate(value, through: name, translation)
         case .constant(let constant): constant
         }
@@ -153,14 +155,14 @@ public enum Transformation: Sendable, Equatable, CustomStringConvertible {
         return text
     }
 
-    private func lookUp(_ value: String, in mapping: String, resolver: LookupResolver?) throws(TransformationError) -> String {
+    private func lookUp(_ value: String, in mapping: String, keepsTarget: Bool, resolver: LookupResolver?) throws(TransformationError) -> String {
         guard let resolver else {
             throw TransformationError(code: .lookupUnavailable,
                                       message: "\(self) needs the couplings of mapping \(mapping); only the sync engine can apply it",
                                       referencedMapping: mapping, value: value)
         }
         guard let coupled = resolver(mapping, value) else {
-            throw TransformationError(code: .uncoupledReference,
+            throw TransformationError(code: keepsTarget ? .uncoupledReferenceKept : .uncoupledReference,
                                       message: "\(quoted(value)) is not coupled in mapping \(mapping)",
                                       referencedMapping: mapping, value: value)
         }

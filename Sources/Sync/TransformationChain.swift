@@ -32,7 +32,7 @@ public struct TransformationChain: Sendable, Equatable, CustomStringConvertible 
     /// The mappings whose couplings `lookup` rules read, so that the engine can load them first.
     public var referencedMappings: Set<String> {
         Set(rules.compactMap { rule in
-            if case .lookup(let mapping) = rule { mapping } else { nil }
+            if case .lookup(let mapping, _) = rule { mapping } else { nil }
         })
     }
 

@@ -17,6 +17,8 @@ public struct TransformationError: Error, Sendable, Equatable, CustomStringConve
         case invalidValue
         /// A `lookup` found no coupling for the value.
         case uncoupledReference
+        /// A `lookup(…, keep)` found no coupling for the value: the field keeps the target's value.
+        case uncoupledReferenceKept
         /// A `lookup` was applied without a resolver.
         case lookupUnavailable
         /// A `map` found the value in none of its value map's pairs, and the map has no default for the direction.

@@ -8,7 +8,7 @@ import Sync
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Synchronize a mapping now (couplet sync CUSTOMER [--full] [--wait]), or retry its skipped records.",
+        abstract: "Synchronize a mapping now (couplet sync CUSTOMER [--full] [--wait]) or every one (--all-modified), or retry skipped records.",
         subcommands: [SyncRunCommand.self, RetrySkippedCommand.self],
         defaultSubcommand: SyncRunCommand.self)
 }
@@ -32,7 +32,10 @@ struct SyncRunCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The mapping, e.g. CUSTOMER.")
-    var mapping: String
+    var mapping: String?
+
+    @Flag(help: "Every enabled mapping's delta, in dependency order, in one job (Business Central's Synchronize Modified Records).")
+    var allModified = false
 
     @Flag(help: "Every record, not only those changed since the last run.")
     var full = false
@@ -55,6 +58,8 @@ struct SyncRunCommand: AsyncParsableCommand {
     var compare = false
 
     func validate() throws {
+        guard (mapping == nil) == allModified else { throw ValidationError("name one mapping, or pass --all-modified for every one") }
+        guard !allModified || (!full && records == nil) else { throw ValidationError("--all-modified runs deltas: no --full or --records") }
         guard !compare || full else { throw ValidationError("--compare goes with --full") }
         guard records == nil || !full else { throw ValidationError("--records and --full do not go together") }
         guard direction == nil || records != nil else { throw ValidationError("--direction goes with --records") }
@@ -68,7 +73,14 @@ struct SyncRunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try global.makeLogger("couplet.sync")
         let db = try await global.connect(logger, applicationName: "couplet sync")
-        let job = try await enqueue(on: db)
+        guard let mapping else {
+            let job = try await JobQueue.enqueue(SyncJobs.allModifiedJob(), on: db)
+            print("Enqueued the delta sync of every enabled mapping, in dependency order, as job \(job).")
+            guard wait else { return }
+            guard try await SyncProgress(mapping: "all mappings").follow(job, on: db) == "completed" else { throw ExitCode.failure }
+            return
+        }
+        let job = try await enqueue(mapping, on: db)
         guard wait || compare else { return }
         guard try await SyncProgress(mapping: mapping).follow(job, on: db) == "completed" else { throw ExitCode.failure }
         guard compare else { return }
@@ -80,7 +92,7 @@ struct SyncRunCommand: AsyncParsableCommand {
 
 extension SyncRunCommand {
     /// Enqueues the job (a records sync through `couplet.sync_records`, which logs it) and says so; returns its id.
-    private func enqueue(on db: PostgresConnection) async throws -> Int64 {
+    private func enqueue(_ mapping: String, on db: PostgresConnection) async throws -> Int64 {
         if let records {
             let ids = records.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let logged = try await refusalsAsFailures {
@@ -174,20 +186,30 @@ struct SyncProgress {
     /// How long a worker started together with the command may take to register before `--wait` gives up on it.
     static let registrationGrace: Duration = .seconds(3)
 
-    /// The counters of the job's runs so far, one pass after the other, or that it waits for a worker.
+    /// The counters of the job's runs so far, one pass after the other (summed up when the job
+    /// runs several mappings), or that it waits for a worker.
     private func progressLine(_ job: Int64, on db: PostgresConnection) async throws -> String {
         let runs = try await db.query(
             """
-            SELECT direction, inserted, modified, unchanged, skipped, failed, uncoupled
+            SELECT mapping, direction, inserted, modified, unchanged, skipped, failed, uncoupled
             FROM couplet.sync_runs WHERE job_id = \(job) AND coalesce(message, '') NOT LIKE 'interrupted:%' ORDER BY id
-            """)
+            """).map { try $0.decode((String, String, Int, Int, Int, Int, Int, Int).self) }
         guard !runs.isEmpty else { return "\(mapping): waiting for a worker" }
-        return try runs.map { row in
-            let (direction, inserted, modified, unchanged, skipped, failed, uncoupled) = try row.decode(
-                (String, Int, Int, Int, Int, Int, Int).self)
-            let arrow = direction == "to_integration" ? "→ integration" : "← integration"
-            return "\(mapping) \(arrow): \(inserted) inserted, \(modified) modified, \(unchanged) unchanged, "
-                + "\(skipped) skipped, \(failed) failed, \(uncoupled) uncoupled"
+        let mappings = Set(runs.map(\.0))
+        guard mappings.count == 1 else {
+            let total = runs.reduce(into: [0, 0, 0, 0, 0, 0]) { total, run in
+                for (index, count) in [run.2, run.3, run.4, run.5, run.6, run.7].enumerated() { total[index] += count }
+            }
+            return "\(mappings.count) mappings, \(runs.count) passes so far: \(counts(total))"
+        }
+        return runs.map { run in
+            let arrow = run.1 == "to_integration" ? "→ integration" : "← integration"
+            return "\(run.0) \(arrow): " + counts([run.2, run.3, run.4, run.5, run.6, run.7])
         }.joined(separator: "; ")
+    }
+
+    /// Inserted, modified, unchanged, skipped, failed and uncoupled counts in words.
+    private func counts(_ values: [Int]) -> String {
+        zip(values, ["inserted", "modified", "unchanged", "skipped", "failed", "uncoupled"]).map { "\($0) \($1)" }.joined(separator: ", ")
     }
 }

@@ -3,17 +3,6 @@ import Postgres
 import PostgresTestSupport
 import Testing
 
-/// Runs the command, killing it after `limit`: a command that would wait for ever fails the test instead.
-private func runKilled(after limit: Duration, _ arguments: [String], environment: [String: String]) async throws -> CoupletProcess.Outcome {
-    let process = try CoupletProcess.start(arguments, environment: environment)
-    let timer = Task {
-        try await Task.sleep(for: limit)
-        process.kill()
-    }
-    defer { timer.cancel() }
-    return try await process.waitForExit()
-}
-
 /// The rough edges a new user met on a first run (issue 13), each as the user saw it.
 @Suite("A new user's first run", .serialized)
 struct FirstRunTests {
@@ -21,7 +10,7 @@ struct FirstRunTests {
     func plainWorkerClaimsEveryQueue() async throws {
         try await SyncProcessFixture.with(customers: 20) { f in
             let started = ContinuousClock.now
-            let unserved = try await runKilled(after: .seconds(20), ["match", "CUSTOMER", "--wait"], environment: f.environment)
+            let unserved = try await CoupletProcess.run(["match", "CUSTOMER", "--wait"], environment: f.environment, killedAfter: .seconds(20))
             #expect(unserved.status != 0)
             #expect(unserved.standardError.contains("no live worker claims queue sync"), "\(unserved.standardOutput)\(unserved.standardError)")
             #expect(ContinuousClock.now - started < .seconds(15), "said at once, not after waiting")
@@ -29,7 +18,7 @@ struct FirstRunTests {
 
             let worker = try CoupletProcess.start(["worker"], environment: f.environment)
             let noop = try await f.coordination.query("SELECT couplet.enqueue('diagnostic.noop')").single().decode(Int64.self, at: 0)
-            let synced = try await runKilled(after: .seconds(60), ["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment)
+            let synced = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment, killedAfter: .seconds(60))
             #expect(synced.status == 0, "\(synced.standardError)")
             #expect(synced.standardOutput.contains("20 inserted"), "\(synced.standardOutput)")
             #expect(try await eventually(within: .seconds(30)) {
@@ -48,7 +37,7 @@ struct FirstRunTests {
             try await f.coordination.query("UPDATE couplet.table_mappings SET direction = 'bidirectional' WHERE name = 'CUSTOMER'")
             try await f.crm.query("INSERT INTO account (name) VALUES ('Only In The CRM')")
             let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: f.environment)
-            let synced = try await runKilled(after: .seconds(60), ["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment)
+            let synced = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment, killedAfter: .seconds(60))
             #expect(synced.status == 0, "\(synced.standardError)")
             worker.terminate()
             _ = try await worker.waitForExit()
@@ -73,7 +62,7 @@ struct FirstRunTests {
             #expect(show.standardOutput.contains("match 2 case-insensitive"), "\(show.standardOutput)")
 
             let worker = try CoupletProcess.start(["worker"], environment: f.environment)
-            let synced = try await runKilled(after: .seconds(60), ["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment)
+            let synced = try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment, killedAfter: .seconds(60))
             #expect(synced.status == 0, "\(synced.standardError)")
             worker.terminate()
             _ = try await worker.waitForExit()

@@ -26,8 +26,8 @@ struct ResolveProcessFixture {
                 let synced = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: environment)
                 #expect(synced.status == 0, "\(synced.standardError)")
                 #expect(try await eventually(within: .seconds(60)) {
-                    try await coordination.query("SELECT count(*) FROM couplet.couplings").single().decode(Int.self, at: 0) == 1
-                }, "the worker synced the debtor")
+                    try await coordination.query("SELECT count(*) FROM couplet.jobs WHERE state = 'completed'").single().decode(Int.self, at: 0) == 1
+                }, "the worker ran the full sync, both passes")
                 let (debtor, client) = try await coordination.query("SELECT local_id, integration_id FROM couplet.couplings").single()
                     .decode((String, String).self)
                 do {

@@ -52,6 +52,31 @@ struct SyncProcessTests {
         }
     }
 
+    @Test("couplet sync --all-modified: every enabled mapping's delta in one job, each after the mappings it depends on")
+    func allModified() async throws {
+        try await SyncProcessFixture.with(customers: 7) { f in
+            try await f.coordination.runScript(
+                """
+                INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
+                    integration_endpoint, integration_table, integration_key, integration_modified, direction, enabled)
+                VALUES ('FIRST', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'from_integration', true),
+                       ('OFF', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'from_integration', false);
+                UPDATE couplet.table_mappings SET depends_on = '{FIRST}' WHERE name = 'CUSTOMER';
+                """, name: "mappings")
+            let worker = try CoupletProcess.start(["worker"], environment: f.environment)
+            let outcome = try await CoupletProcess.run(["sync", "--all-modified", "--wait"], environment: f.environment)
+            #expect(outcome.status == 0, "\(outcome.standardOutput) \(outcome.standardError)")
+            #expect(outcome.standardOutput.contains("2 mappings, 2 passes so far: 7 inserted"), "\(outcome.standardOutput)")
+            let order = try await f.coordination.query("SELECT mapping FROM couplet.sync_runs ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            #expect(order == ["FIRST", "CUSTOMER"], "dependencies first, the disabled mapping not at all")
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 7)
+            let both = try await CoupletProcess.run(["sync", "CUSTOMER", "--all-modified"], environment: f.environment)
+            #expect(both.status != 0 && both.standardError.contains("name one mapping, or pass --all-modified"))
+            worker.terminate()
+            #expect(try await worker.waitForExit().status == 0)
+        }
+    }
+
     @Test("a full sync is shared by two workers in key-range chunks, each record synced once")
     func chunkedFullSync() async throws {
         try await SyncProcessFixture.with(customers: 3_000) { f in

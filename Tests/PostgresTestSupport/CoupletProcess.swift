@@ -17,14 +17,39 @@ public struct CoupletProcess {
             .deletingLastPathComponent().appending(path: ".build/debug/couplet")
     }
 
-    /// Runs `couplet ARGUMENTS` with `environment` added to a clean one, and waits for it to exit.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
-        try await start(arguments, environment: environment).waitForExit()
+    /// Runs `couplet ARGUMENTS` with `environment` added to a clean one (in `directory`, else the
+    /// tests' own), and waits for it to exit.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) async throws -> Outcome {
+        try await start(arguments, environment: environment, directory: directory).waitForExit()
+    }
+
+    /// Runs `couplet ARGUMENTS` like `run`, but kills it after `limit`: a command that would wait for
+    /// ever ends (killed, status 9) instead of hanging the test.
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil, killedAfter limit: Duration
+    ) async throws -> Outcome {
+        let process = try start(arguments, environment: environment, directory: directory)
+        let timer = Task {
+            try await Task.sleep(for: limit)
+            process.kill()
+        }
+        defer { timer.cancel() }
+        return try await process.waitForExit()
     }
 
     /// Starts `couplet ARGUMENTS` in the background.
-    public static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
-        try Running(arguments, environment: environment)
+    public static func start(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> Running {
+        try Running(executable: binary, arguments, environment: environment, directory: directory)
+    }
+
+    /// Starts a command line as a reader pastes it into a shell: `bash -c LINE` in `directory`, with
+    /// `environment` added to a clean one and this `couplet` first on `PATH`. bash runs a line that is
+    /// one command in place of itself, so terminating it terminates that command.
+    public static func startShell(_ line: String, environment: [String: String] = [:], directory: URL? = nil) throws -> Running {
+        var environment = environment
+        let path = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        environment["PATH"] = binary.deletingLastPathComponent().path + ":" + path
+        return try Running(executable: URL(fileURLWithPath: "/bin/bash"), ["-c", line], environment: environment, directory: directory)
     }
 
     /// A `couplet` process that runs until it exits, is terminated or is killed.
@@ -34,9 +59,10 @@ public struct CoupletProcess {
         private let errors = FileManager.default.temporaryDirectory.appending(path: "couplet-\(UUID().uuidString).err")
         private let exit = AsyncStream<Int32>.makeStream()
 
-        fileprivate init(_ arguments: [String], environment: [String: String]) throws {
-            process.executableURL = CoupletProcess.binary
+        fileprivate init(executable: URL, _ arguments: [String], environment: [String: String], directory: URL?) throws {
+            process.executableURL = executable
             process.arguments = arguments
+            if let directory { process.currentDirectoryURL = directory }
             var base = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("COUPLET_") }
             base.merge(environment) { $1 }
             process.environment = base

@@ -33,17 +33,6 @@ extension SyncFixture {
     }
 }
 
-/// The whitespace of `text` collapsed to single spaces, backticks dropped: README prose and SQL compare equal.
-private func normalized(_ text: String) -> String {
-    text.replacingOccurrences(of: "`", with: "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
-}
-
-/// The README, normalized.
-private func readme() throws -> String {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return normalized(try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8))
-}
-
 /// How many delta runs the soak makes: 30, or one every 10 seconds for `COUPLET_SOAK_SECONDS`.
 private var soakRuns: (count: Int, pause: Duration) {
     guard let seconds = ProcessInfo.processInfo.environment["COUPLET_SOAK_SECONDS"].flatMap(Int.init), seconds >= 10 else {
@@ -164,53 +153,6 @@ struct ErrorLogTests {
             #expect(byKind.map(\.records) == [2])
             let byRecord = try await ErrorLog.openGroups(ErrorLog.Filter(record: "3"), on: f.coordination)
             #expect(byRecord.map { "\($0.records) \($0.examples.map(\.localID))" } == ["1 [Optional(\"3\")]"])
-        }
-    }
-
-    @Test("the README's error queries answer as it says, on a log holding open, repeated and closed errors")
-    func readmeQueries() async throws {
-        try await SyncFixture.with { f in
-            try await f.addSalespersonLookup()
-            try await f.erp.runScript(
-                """
-                INSERT INTO customer (no, name, salesperson_code, credit_limit)
-                VALUES ('C10003', 'a', 'RM', '1'), ('2', 'b', 'RM', '1'), ('3', 'c', 'PS', 'lots'), ('4', 'd', 'JR', '1')
-                """, name: "customers")
-            try await f.sync(.full)
-            try await f.sync()
-            try await f.coupleSalesperson("JR")
-            try await f.sync()
-            let readme = try readme()
-            func answer(_ sql: String) async throws -> [[String?]] {
-                #expect(readme.contains(normalized(sql)), "the README holds: \(sql)")
-                return try await f.coordination.query(PostgresQuery(unsafeSQL: sql)).map(\.values)
-            }
-            let common = try await answer(
-                """
-                SELECT mapping, error_class, message, count(*) AS records, sum(occurrences) AS occurrences
-                FROM couplet.sync_errors WHERE closed_at IS NULL GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 20;
-                """)
-            #expect(common.map { [$0[0], $0[1], $0[3], $0[4]] } == [
-                ["CUSTOMER", "uncoupled_reference:salesperson_code", "2", "6"], ["CUSTOMER", "write_refused:22P02:credit_limit", "1", "2"],
-            ], "one line per kind; the synced record is not among them")
-            let causes = try await answer("SELECT error_class, count(*) FROM couplet.sync_errors WHERE closed_at IS NULL GROUP BY 1")
-            #expect(Set(causes.map { "\($0[0] ?? "") \($0[1] ?? "")" })
-                == ["uncoupled_reference:salesperson_code 2", "write_refused:22P02:credit_limit 1"])
-            let history = try await answer(
-                """
-                SELECT direction, error_class, record_message, occurrences, first_seen_at, last_seen_at, closed_at, closed_reason
-                FROM couplet.sync_errors WHERE mapping = 'CUSTOMER' AND 'C10003' IN (local_id, integration_id) ORDER BY last_seen_at DESC;
-                """)
-            #expect(history.map { [$0[0], $0[1], $0[3], $0[6] == nil ? "open" : "closed"] }
-                == [["to_integration", "uncoupled_reference:salesperson_code", "3", "open"]])
-            let recent = try await answer("SELECT * FROM couplet.sync_errors_recent;")
-            #expect(recent.count == 4, "errors seen in the last 24 hours, one per record and class, the closed one too")
-            let health = try await answer("SELECT * FROM couplet.sync_health;")
-            let columns = try await f.coordination.query("SELECT * FROM couplet.sync_health LIMIT 0").columns.names
-            let customer = try #require(health.first { $0.first == "CUSTOMER" })
-            let open = try #require(columns.firstIndex(of: "open_errors"))
-            let last24Hours = try #require(columns.firstIndex(of: "errors_last_24h"))
-            #expect([customer[open], customer[last24Hours]] == ["3", "4"], "open errors; errors seen in the last 24 hours")
         }
     }
 }

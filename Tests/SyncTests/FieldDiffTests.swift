@@ -164,32 +164,29 @@ struct FieldDiffTests {
         #expect(changes.isEmpty)
     }
 
-    @Test("a not-null field fails the record when it would be written empty", arguments: [Optional<String>.none, ""])
-    func notNullFails(value: String?) throws {
+    @Test("a not-null field with an empty value is not transferred: the target keeps its value, as in Business Central",
+          arguments: [Optional<String>.none, ""])
+    func notNullKeepsTarget(value: String?) throws {
         let field = FieldMapping(local: "salesperson_code", integration: "ownerid", notNull: true)
-        let diff = FieldDiff(mapping: CustomerFields.mapping, fields: [field], direction: .toIntegration)
-        let failure = try #require(throws: SyncFailure.self) {
-            try diff.changes(sourceID: "10000", source: ["salesperson_code": value], target: ["ownerid": "user-7"])
-        }
-        #expect(failure.code == .emptyNotNullField)
-        #expect(failure.field == "salesperson_code")
-        #expect(failure.message == "customer 10000 cannot be synchronized by mapping CUSTOMER: account.ownerid must not be empty, but the value from salesperson_code is empty. Fill in salesperson_code on customer 10000 (or clear \"not null\" on the field mapping), then run CUSTOMER again.")
+        let other = FieldMapping(local: "name", integration: "name")
+        let diff = FieldDiff(mapping: CustomerFields.mapping, fields: [field, other], direction: .toIntegration)
+        let changes = try diff.changes(sourceID: "10000", source: ["salesperson_code": value, "name": "B"],
+                                       target: ["ownerid": "user-7", "name": "A"])
+        #expect(changes == ["name": "B"], "the rest of the record travels")
     }
 
-    @Test("a not-null field that is not written does not fail")
-    func notNullUnchanged() throws {
+    @Test("a not-null field with a value is written as any other")
+    func notNullWithValue() throws {
         let field = FieldMapping(local: "code", integration: "code", notNull: true)
         let diff = FieldDiff(mapping: CustomerFields.mapping, fields: [field], direction: .toIntegration)
-        #expect(try diff.changes(sourceID: "1", source: ["code": nil], target: ["code": nil]).isEmpty)
+        #expect(try diff.changes(sourceID: "1", source: ["code": "X"], target: ["code": "Y"]) == ["code": "X"])
     }
 
-    @Test("an insert fails on a NULL not-null field")
+    @Test("an insert leaves an empty not-null field to the target's default")
     func notNullInsert() throws {
-        let failure = try #require(throws: SyncFailure.self) {
-            try CustomerFields.diff().changes(sourceID: "10000", source: ["name": "A", "salesperson_code": nil, "credit_limit": "1"],
-                                              target: nil, lookup: CustomerFields.salespeople)
-        }
-        #expect(failure.code == .emptyNotNullField)
+        let changes = try CustomerFields.diff().changes(
+            sourceID: "10000", source: ["name": "A", "salesperson_code": "", "credit_limit": "1"], target: nil, lookup: CustomerFields.salespeople)
+        #expect(changes.keys.sorted() == ["creditlimit", "customertypecode", "name"], "every field but the empty salesperson")
     }
 
     @Test("a failing rule fails the record naming the field and the rule")
@@ -244,14 +241,13 @@ struct FieldDiffTests {
         #expect(changes["transactioncurrencyid"] == .some(nil))
     }
 
-    @Test("clearing a not-null field on failure still fails the record")
+    @Test("a not-null field cleared on a failed lookup keeps the target's value")
     func clearOnFailureNotNull() throws {
         let field = FieldMapping(local: "currency_code", integration: "transactioncurrencyid",
                                  toIntegration: try chain("lookup(CURRENCY)"), notNull: true, clearOnFailure: true)
         let diff = FieldDiff(mapping: CustomerFields.mapping, fields: [field], direction: .toIntegration)
-        #expect(throws: SyncFailure.self) {
-            try diff.changes(sourceID: "10000", source: ["currency_code": "XTS"], target: ["transactioncurrencyid": "cur-1"]) { _, _ in nil }
-        }
+        let changes = try diff.changes(sourceID: "10000", source: ["currency_code": "XTS"], target: ["transactioncurrencyid": "cur-1"]) { _, _ in nil }
+        #expect(changes.isEmpty)
     }
 
     @Test("a source column that was not read fails the record naming it")

@@ -54,6 +54,15 @@ struct ParserTests {
         #expect(try chain(text).rules == [.lookup(mapping: mapping)])
     }
 
+    @Test("lookup's second argument says what an uncoupled value does: fail (the default) or keep the target's value")
+    func lookupWhenUncoupled() throws {
+        #expect(try chain("lookup(SALESPEOPLE, keep)").rules == [.lookup(mapping: "SALESPEOPLE", keepsTarget: true)])
+        #expect(try chain("lookup(SALESPEOPLE, FAIL)").rules == [.lookup(mapping: "SALESPEOPLE", keepsTarget: false)])
+        #expect(try chain("lookup(SALESPEOPLE, keep)").description == #"lookup("SALESPEOPLE", keep)"#)
+        let error = try #require(throws: TransformationError.self) { try chain("lookup(SALESPEOPLE, skip)") }
+        #expect(error.message.contains("argument 2 of lookup (when uncoupled) must be fail or keep"), "\(error.message)")
+    }
+
     @Test("a backslash escapes the quote and itself; elsewhere it stays, for regular expressions")
     func escapes() throws {
         #expect(try chain("replace(\"\\\"\", \"'\")").rules == [.replace(old: "\"", new: "'")])

@@ -340,6 +340,18 @@ struct ConflictDecisionTests {
         #expect(UpdateConflictPolicy.sendToIntegration.winner == .local)
         #expect(UpdateConflictPolicy.getFromIntegration.winner == .integration)
     }
+
+    @Test("both changed, but only fields carried one way differ: no conflict, the source's values are written", arguments: UpdateConflictPolicy.allCases)
+    func oneWayFieldsNeverConflict(policy: UpdateConflictPolicy) {
+        let record = RecordSyncInput(direction: .toIntegration, sourceID: "10000", source: Timeline.changed,
+                                     counterpart: Timeline.coupled(target: Timeline.changed), twoWayColumns: ["city"])
+        let decision = SyncDecision(for: record, in: Timeline.mapping(update: policy)) { () throws(SyncFailure) -> FieldValues in Timeline.values }
+        #expect(decision == .update(Timeline.values, resolvedConflict: nil))
+        let twoWay = RecordSyncInput(direction: .toIntegration, sourceID: "10000", source: Timeline.changed,
+                                     counterpart: Timeline.coupled(target: Timeline.changed), twoWayColumns: ["name"])
+        let conflict = SyncDecision(for: twoWay, in: Timeline.mapping(update: policy)) { () throws(SyncFailure) -> FieldValues in Timeline.values }
+        #expect(conflict != .update(Timeline.values, resolvedConflict: nil), "a two-way field differing is a conflict for the policy")
+    }
 }
 
 @Suite("Decision: deleted records")

@@ -5,9 +5,9 @@ import Testing
 
 @testable import Sync
 
-/// The README's value map example, parsed; each edit replaces every occurrence of its text first.
+/// The value map example of docs/mappings.md, parsed; each edit replaces every occurrence of its text first.
 private func exampleFile(_ edits: (String, String)...) throws -> MappingFileDefinition {
-    var yaml = try readmeValueMapExample()
+    var yaml = try documentedValueMapExample()
     for (old, new) in edits {
         precondition(yaml.contains(old))
         yaml = yaml.replacingOccurrences(of: old, with: new)

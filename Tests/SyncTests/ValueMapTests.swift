@@ -1,9 +1,10 @@
 import Foundation
+import PostgresTestSupport
 import Testing
 
 @testable import Sync
 
-/// COUNTRIES as the README declares it: no default to integration, NULL from integration.
+/// COUNTRIES as docs/mappings.md declares it: no default to integration, NULL from integration.
 let countries = ValueMap(
     name: "COUNTRIES",
     pairs: [ValuePair(local: "NO", integration: "Norway"), ValuePair(local: "SE", integration: "Sweden"),
@@ -31,12 +32,10 @@ func valueMapFile(_ valueMaps: String, to: String = "map(COUNTRIES)", from: Stri
     """
 }
 
-/// The README's value map example, between its marker and the end of its code block.
-func readmeValueMapExample() throws -> String {
-    let readme = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../README.md")
-    let text = try String(contentsOf: readme, encoding: .utf8)
-    let afterMarker = try #require(text.components(separatedBy: "<!-- value-maps-example -->\n```yaml\n").dropFirst().first)
-    return try #require(afterMarker.components(separatedBy: "```").first)
+/// The value map example of docs/mappings.md: the yaml block after its marker `<!-- value-maps-example -->`.
+func documentedValueMapExample() throws -> String {
+    let block = try DocumentationPage.named("docs/mappings.md").codeBlocks.first { $0.marker == "value-maps-example" }
+    return try #require(block, "docs/mappings.md marks its value map example").text + "\n"
 }
 
 @Suite("Value maps: the rule map(NAME), both directions, defaults and failures")
@@ -86,9 +85,9 @@ struct ValueMapRuleTests {
 
 @Suite("Value maps in the mappings file: parsed, and every problem located")
 struct ValueMapFileTests {
-    @Test("the README's example parses: pairs in order, an absent default fails, null is NULL")
-    func readmeExample() throws {
-        let file = try MappingFile.parse(try readmeValueMapExample(), file: "README.md")
+    @Test("the documented example parses: pairs in order, an absent default fails, null is NULL")
+    func documentedExample() throws {
+        let file = try MappingFile.parse(try documentedValueMapExample(), file: "docs/mappings.md")
         #expect(file.valueMaps == [countries])
         #expect(file.mappings.first?.mapping.fields.last?.toIntegration.description == "trim | uppercase | map(\"COUNTRIES\")")
     }
