@@ -66,6 +66,9 @@ struct MappingCatalogCheck {
     private func columnFindings(_ side: SyncSide, _ table: CatalogTable) -> [MappingFinding] {
         let configured = mapping.side(side)
         var findings = [missing(configured.key.description, in: table, side: side, part: .key(side))].compactMap { $0 }
+        if let modifiedBy = configured.modifiedBy {
+            findings += [missing(modifiedBy.description, in: table, side: side, part: .modified(side))].compactMap { $0 }
+        }
         let modified = configured.modified.description
         guard let column = table.column(modified) else {
             return findings + [missing(modified, in: table, side: side, part: .modified(side))].compactMap { $0 }

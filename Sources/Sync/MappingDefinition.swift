@@ -17,6 +17,9 @@ public struct MappingSide: Sendable {
     public var watermark: Date?
     /// Default values for records a sync creates on this side.
     public var template: FieldValues
+    /// The column naming the database role that last changed a record, if the side has one: a
+    /// delta takes a record the integration's own endpoint login changed for the integration's write.
+    public var modifiedBy: PostgresIdentifier? = nil
 }
 
 /// A field used for match-based coupling.
@@ -71,13 +74,17 @@ public enum MappingStore {
             SELECT local_endpoint, local_table, local_key, local_modified, local_filter, local_watermark,
                    integration_endpoint, integration_table, integration_key, integration_modified, integration_filter,
                    integration_watermark, direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict,
-                   batch_size, updated_at, enabled
+                   batch_size, updated_at, enabled, local_modified_by, integration_modified_by
             FROM couplet.table_mappings WHERE name = \(name)
             """, name: "load mapping")
         guard let row = rows.first else { throw SyncFailure(code: .configuration, message: "there is no mapping \"\(name)\"") }
         let templates = try await templates(of: name, on: db)
-        let local = try side(row, offset: 0, template: templates["local"] ?? [:], what: "\(name) local")
-        let integration = try side(row, offset: 6, template: templates["integration"] ?? [:], what: "\(name) integration")
+        var local = try side(row, offset: 0, template: templates["local"] ?? [:], what: "\(name) local")
+        var integration = try side(row, offset: 6, template: templates["integration"] ?? [:], what: "\(name) integration")
+        local.modifiedBy = try row.decode(String?.self, column: "local_modified_by")
+            .map { try PostgresIdentifier($0, what: "\(name) local modified-by column") }
+        integration.modifiedBy = try row.decode(String?.self, column: "integration_modified_by")
+            .map { try PostgresIdentifier($0, what: "\(name) integration modified-by column") }
         let (fields, matchFields) = try await fieldsWithValueMaps(of: name, on: db)
         let settings = MappingSettings(
             name: name, localTable: local.table.description, integrationTable: integration.table.description,

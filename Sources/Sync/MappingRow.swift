@@ -19,6 +19,8 @@ public struct MappingRow: Sendable, Equatable {
         public var filter: String?
         /// Default values for records created on this side.
         public var template: [String: String?] = [:]
+        /// The modified-by column, if any.
+        public var modifiedBy: String? = nil
 
         /// Whether `other` reads other records or another clock: a different endpoint, table, key or
         /// modified-on column, so that this side's watermark means nothing there.
@@ -102,7 +104,8 @@ extension MappingRow {
 extension MappingRow.Side {
     init(_ side: MappingSide) {
         self.init(endpoint: side.endpoint, table: side.table.description, key: side.key.description,
-                  modified: side.modified.description, filter: side.filter?.text, template: side.template)
+                  modified: side.modified.description, filter: side.filter?.text, template: side.template,
+                  modifiedBy: side.modifiedBy?.description)
     }
 }
 

@@ -14,7 +14,7 @@ extension MappingStore {
                    integration_endpoint, integration_table, integration_key, integration_modified, integration_filter,
                    direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict, depends_on,
                    batch_size, enabled, local_watermark, integration_watermark, updated_at,
-                   local_template, integration_template
+                   local_template, integration_template, local_modified_by, integration_modified_by
             FROM couplet.table_mappings WHERE \(names)::text[] IS NULL OR name = ANY(\(names)::text[])
             ORDER BY name
             """, name: "stored mappings"
@@ -22,17 +22,19 @@ extension MappingStore {
     }
 
     private static func storedMapping(_ row: PostgresRow, fields: [MappingRow.Field]) throws -> StoredMapping {
-        func side(_ offset: Int, template: String) throws -> MappingRow.Side {
+        func side(_ offset: Int, template: String, modifiedBy: String) throws -> MappingRow.Side {
             let (endpoint, table, key, modified, filter) = try (
                 row.decode(String.self, at: offset), row.decode(String.self, at: offset + 1),
                 row.decode(String.self, at: offset + 2), row.decode(String.self, at: offset + 3),
                 row.decode(String?.self, at: offset + 4))
             let values = try row.decode(PostgresJSON<[String: String?]>.self, column: template).value
-            return MappingRow.Side(endpoint: endpoint, table: table, key: key, modified: modified, filter: filter, template: values)
+            return MappingRow.Side(
+                endpoint: endpoint, table: table, key: key, modified: modified, filter: filter, template: values,
+                modifiedBy: try row.decode(String?.self, column: modifiedBy))
         }
         let mapping = MappingRow(
-            name: try row.decode(column: "name"), local: try side(1, template: "local_template"),
-            integration: try side(6, template: "integration_template"),
+            name: try row.decode(column: "name"), local: try side(1, template: "local_template", modifiedBy: "local_modified_by"),
+            integration: try side(6, template: "integration_template", modifiedBy: "integration_modified_by"),
             direction: try row.decode(column: "direction"), syncOnlyCoupled: try row.decode(column: "sync_only_coupled"),
             allowInsert: try row.decode(column: "allow_insert"), updateConflict: try row.decode(column: "update_conflict"),
             deletionConflict: try row.decode(column: "deletion_conflict"), dependsOn: try row.decode(column: "depends_on"),
@@ -101,12 +103,12 @@ extension MappingStore {
                 name, local_endpoint, local_table, local_key, local_modified, local_filter,
                 integration_endpoint, integration_table, integration_key, integration_modified, integration_filter,
                 direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict, depends_on, batch_size, enabled,
-                local_template, integration_template)
+                local_template, integration_template, local_modified_by, integration_modified_by)
             VALUES (\(row.name), \(local.endpoint), \(local.table), \(local.key), \(local.modified), \(local.filter),
                     \(integration.endpoint), \(integration.table), \(integration.key), \(integration.modified), \(integration.filter),
                     \(row.direction), \(row.syncOnlyCoupled), \(row.allowInsert), \(row.updateConflict), \(row.deletionConflict),
                     \(row.dependsOn)::text[], \(row.batchSize), \(row.isEnabled), \(try PostgresJSON(local.template)),
-                    \(try PostgresJSON(integration.template)))
+                    \(try PostgresJSON(integration.template)), \(local.modifiedBy), \(integration.modifiedBy))
             """, name: "insert mapping")
         try await insertFields(of: row, on: connection)
     }
@@ -126,6 +128,7 @@ extension MappingStore {
                 update_conflict = \(row.updateConflict), deletion_conflict = \(row.deletionConflict),
                 depends_on = \(row.dependsOn)::text[], batch_size = \(row.batchSize), enabled = \(row.isEnabled),
                 local_template = \(try PostgresJSON(local.template)), integration_template = \(try PostgresJSON(integration.template)),
+                local_modified_by = \(local.modifiedBy), integration_modified_by = \(integration.modifiedBy),
                 local_watermark = CASE WHEN \(reset.contains(.local)) THEN NULL ELSE local_watermark END,
                 integration_watermark = CASE WHEN \(reset.contains(.integration)) THEN NULL ELSE integration_watermark END,
                 updated_at = now()

@@ -56,6 +56,9 @@ public struct RecordSyncInput: Sendable, Equatable {
     /// field counts as carried both ways. As in Business Central, only a change to one of these
     /// makes a record changed on both sides a conflict: a one-way field belongs to its source.
     public var twoWayColumns: Set<String>?
+    /// In a delta, the source record was last changed by the integration's own endpoint login
+    /// (its side's modified-by column says so): the integration's write, never a person's change.
+    public var changedByIntegration = false
     /// What a person asked to be done to the pair and is still pending, if anything.
     public var action: PendingRecordAction?
 

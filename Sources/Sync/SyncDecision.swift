@@ -21,6 +21,9 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
     /// The counterpart was deleted and the policy propagates deletions: the pass from the deleted
     /// side deletes this record (a full or records run finds the deletion).
     case deletionPropagatedByOtherPass
+    /// A delta found an uncoupled record last changed by the integration's own login: its write,
+    /// not a person's new record, so it does not travel back.
+    case changedByIntegration
     /// A person's pending action on the pair is carried out by the pass the other way.
     case actionLeftToOtherPass
 
@@ -35,6 +38,7 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
         case .counterpartDeleted: "its coupled counterpart was deleted and the coupling removed; it is not created again unless you ask (couplet resolve MAPPING ID --restore, or --delete to delete it too)"
         case .deletionPropagatedByOtherPass: "its coupled counterpart was deleted; the pass from the deleted side deletes this record in the next full run"
         case .counterpartOutsideFilter: "its coupled counterpart is outside the mapping's filter; it is synchronized again once it passes the filter"
+        case .changedByIntegration: "it was last changed by the integration's own login (its modified-by column), so a delta does not take it for a person's new record; a full run or couplet sync MAPPING --records ID synchronizes it"
         case .actionLeftToOtherPass: "a person's pending action on the pair (couplet.record_actions) is carried out by the pass the other way"
         }
     }
@@ -127,6 +131,7 @@ private struct DecisionContext {
 
     private func uncoupled(match: MatchOutcome) -> SyncDecision {
         guard record.source != .deleted else { return .skip(.sourceDeleted) }
+        guard !record.changedByIntegration else { return .skip(.changedByIntegration) }
         guard !mapping.syncOnlyCoupled else { return .skip(.notCoupled) }
         switch match {
         case .notTried: return mapping.matchConfigured ? .match : insertOrSkip()
@@ -148,7 +153,7 @@ private struct DecisionContext {
         case (.present(let sourceModifiedOn), .deleted): return targetDeleted(coupling, sourceModifiedOn: sourceModifiedOn)
         case (.deleted, .present(let targetModifiedOn)): return sourceDeleted(coupling, targetModifiedOn: targetModifiedOn)
         case (.present(let sourceModifiedOn), .present(let targetModifiedOn)):
-            let sourceChanged = coupling.hasChanged(direction.source, modifiedOn: sourceModifiedOn)
+            let sourceChanged = !record.changedByIntegration && coupling.hasChanged(direction.source, modifiedOn: sourceModifiedOn)
             let targetChanged = coupling.hasChanged(direction.target, modifiedOn: targetModifiedOn)
             guard sourceChanged else { return .unchanged }
             return withChanges { update($0, coupling: coupling, targetChanged: targetChanged) }

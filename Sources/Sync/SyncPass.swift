@@ -396,6 +396,7 @@ struct SyncPass {
         var input = RecordSyncInput(
             direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(modifiedOn: record.modifiedOn),
             counterpart: counterpart, twoWayColumns: diff.twoWayColumns, action: action)
+        input.changedByIntegration = kind == .delta && record.changedByIntegration
         if mapping.settings.updateConflictPolicy == .merge, case .coupled(let coupling, _) = counterpart, let target {
             input.fieldChanges = diff.fieldChanges(source: record.values, target: target.values, since: coupling)
         }

@@ -12,13 +12,17 @@ public struct SyncRecord: Sendable {
     public var values: FieldValues
     /// The columns whose bytes were not valid UTF-8 (their `values` are not what the source holds).
     public var invalidText: Set<String> = []
+    /// The side's modified-by column names the integration's own endpoint login: the last change
+    /// was the integration's write (false when the side has no modified-by column).
+    public var changedByIntegration = false
 
     /// A record with these values.
-    public init(id: String, modifiedOn: Date, values: FieldValues, invalidText: Set<String> = []) {
+    public init(id: String, modifiedOn: Date, values: FieldValues, invalidText: Set<String> = [], changedByIntegration: Bool = false) {
         self.id = id
         self.modifiedOn = modifiedOn
         self.values = values
         self.invalidText = invalidText
+        self.changedByIntegration = changedByIntegration
     }
 }
 
@@ -194,11 +198,13 @@ public struct PostgresTableEndpoint: TableEndpoint {
         self.columns = try columns.map { try PostgresIdentifier($0, what: "column") }
     }
 
-    /// The key, modified-on and columns as text, read by position. Each output is named apart
+    /// The key, modified-on and columns as text, then whether the integration's login made the
+    /// last change (see `MappingSide.modifiedBy`), read by position. Each output is named apart
     /// (`couplet_0`, …): a cast keeps its column's name, and `ORDER BY key` would then sort by
     /// the text (1, 10, 2) while pages continue by the key's own order, skipping records.
     private var selectList: PostgresQuery {
-        let outputs: [PostgresQuery] = ["\(side.key)::text", "\(side.modified)"] + columns.map { "\($0)::text" }
+        let changedBy: PostgresQuery = side.modifiedBy.map { "coalesce(\($0)::text = current_user, false)" } ?? "false"
+        let outputs: [PostgresQuery] = ["\(side.key)::text", "\(side.modified)"] + columns.map { "\($0)::text" } + [changedBy]
         return PostgresQuery.joined(
             outputs.enumerated().map { index, output in "\(output) AS \(PostgresQuery(unsafeSQL: "couplet_\(index)"))" }, separator: ", ")
     }
@@ -248,7 +254,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
     /// by position costs no dictionary per record; `record(from:)` makes a `SyncRecord` of one.
     public func rowsWithFilterState(ids: [String]) async throws -> [ReadRow] {
         guard !ids.isEmpty else { return [] }
-        let passes = columns.count + 2
+        let passes = columns.count + 3
         return try await read(
             """
             SELECT \(selectList), coalesce(\(filter), false) FROM \(side.table) WHERE \(try await anyKey(ids))
@@ -294,7 +300,8 @@ public struct PostgresTableEndpoint: TableEndpoint {
             if row.hasInvalidText(at: index + 2) { invalid.insert(name) }
         }
         return SyncRecord(
-            id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values, invalidText: invalid)
+            id: try row.decode(String.self, at: 0), modifiedOn: try row.decode(Date.self, at: 1), values: values, invalidText: invalid,
+            changedByIntegration: try row.decode(Bool.self, at: names.count + 2))
     }
 
     /// Runs a query in a read-only transaction: reading never writes, whatever the configuration says.

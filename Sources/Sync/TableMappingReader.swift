@@ -12,7 +12,10 @@ struct TableMappingReader {
         case dependsOn = "depends_on", batchSize = "batch_size", enabled, fields
     }
 
-    enum SideKey: String, CaseIterable { case endpoint, table, key, modified, filter, template }
+    enum SideKey: String, CaseIterable {
+        case endpoint, table, key, modified, filter, template
+        case modifiedBy = "modified_by"
+    }
 
     enum FieldKey: String, CaseIterable {
         case local, integration, direction
@@ -95,8 +98,11 @@ struct TableMappingReader {
         let modified = value(nodes[.modified], at: .modified(side)) { try MappingFileRules.column($0.text("modified"), "modified") }
         let filter = value(nodes[.filter], at: .filter(side)) { try MappingFileRules.filter($0) }
         let template = value(nodes[.template]) { try MappingFileRules.template($0) } ?? [:]
+        let modifiedBy = value(nodes[.modifiedBy], at: .modified(side)) { try MappingFileRules.column($0.text("modified_by"), "modified_by") }
         guard let endpoint, let table, let key, let modified else { return nil }
-        return MappingSide(endpoint: endpoint, table: table, key: key, modified: modified, filter: filter, watermark: nil, template: template)
+        return MappingSide(
+            endpoint: endpoint, table: table, key: key, modified: modified, filter: filter, watermark: nil, template: template,
+            modifiedBy: modifiedBy)
     }
 
     // MARK: - Dependencies

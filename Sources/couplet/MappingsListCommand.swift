@@ -100,7 +100,8 @@ enum MappingText {
     static func settings(_ stored: StoredMapping) -> [String] {
         let row = stored.row
         func sideLine(_ side: MappingRow.Side, watermark: Date?) -> String {
-            "\(self.side(side))  key \(side.key)  modified \(side.modified)  watermark \(watermark?.formatted(.iso8601) ?? "-")"
+            "\(self.side(side))  key \(side.key)  modified \(side.modified)" + (side.modifiedBy.map { " by \($0)" } ?? "")
+                + "  watermark \(watermark?.formatted(.iso8601) ?? "-")"
         }
         return ["Mapping \(row.name): \(row.direction)\(row.isEnabled ? "" : " (disabled)")"] + [
             ("local", sideLine(row.local, watermark: stored.localWatermark)),

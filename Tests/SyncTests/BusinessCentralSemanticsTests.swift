@@ -121,3 +121,62 @@ struct ConstantFieldTests {
         }
     }
 }
+
+@Suite("Echo by identity: a modified-by column")
+struct ModifiedByTests {
+    /// DEBTOR whose ERP table stamps `modified_by` with the role that changed a row, unless the
+    /// statement sets it (a person's edit here says `modified_by = 'anna'`); the worker's endpoint login is the test's.
+    private func withModifiedBy(_ body: (OwnSchemaFixture) async throws -> Void) async throws {
+        try await OwnSchemaFixture.with { f in
+            try await f.addMapping()
+            try await f.erp.runScript(
+                """
+                ALTER TABLE debtor ADD COLUMN modified_by text;
+                CREATE FUNCTION stamp_modified_by() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP = 'INSERT' OR NEW.modified_by IS NOT DISTINCT FROM OLD.modified_by THEN NEW.modified_by := current_user; END IF;
+                    RETURN NEW;
+                END $$;
+                CREATE TRIGGER stamp_modified_by BEFORE INSERT OR UPDATE ON debtor FOR EACH ROW EXECUTE FUNCTION stamp_modified_by();
+                """, name: "modified_by")
+            try await f.coordination.query("UPDATE couplet.table_mappings SET local_modified_by = 'modified_by'")
+            try await body(f)
+        }
+    }
+
+    @Test("a delta takes a row last changed by the integration's login for its own write: it does not travel back")
+    func integrationWriteDoesNotEcho() async throws {
+        try await withModifiedBy { f in
+            try await f.erp.query("INSERT INTO debtor (name, modified_by) VALUES ('Adatum', 'anna')")
+            try await f.sync(.full)
+            try await f.erp.query("UPDATE debtor SET name = 'Written by the integration'")  // as the worker's own login, not recorded
+            let counts = try await f.sync()
+            #expect(counts[.toIntegration]?.modified == 0, "\(counts)")
+            #expect(try await f.value(f.crm, "SELECT name FROM client", as: String.self) == "Adatum")
+        }
+    }
+
+    @Test("a person's change travels as before; an uncoupled row the integration's login wrote waits for a full run")
+    func personsChangeTravels() async throws {
+        try await withModifiedBy { f in
+            try await f.erp.query("INSERT INTO debtor (name, modified_by) VALUES ('Adatum', 'anna')")
+            try await f.sync(.full)
+            try await f.erp.query("UPDATE debtor SET name = 'Adatum AS', modified_by = 'anna'")
+            try await f.erp.query("INSERT INTO debtor (name) VALUES ('Fabrikam')")
+            let counts = try await f.sync()
+            #expect(counts[.toIntegration]?.modified == 1 && counts[.toIntegration]?.inserted == 0, "\(counts)")
+            #expect(try await f.value(f.crm, "SELECT name FROM client", as: String.self) == "Adatum AS")
+            let full = try await f.sync(.full)
+            #expect(full[.toIntegration]?.inserted == 1, "a full run reads every record: \(full)")
+        }
+    }
+
+    @Test("validate reports a modified-by column the table lacks")
+    func missingModifiedByColumn() async throws {
+        try await EndpointFixture.with { f in
+            let file = customerFile(local: "{endpoint: erp, table: customer, key: no, modified: modified_at, modified_by: changed_by}")
+            let problems = try await f.endpointProblems(file)
+            #expect(problems.contains { $0.contains("changed_by: no such column") }, "\(problems)")
+        }
+    }
+}

@@ -341,6 +341,19 @@ struct ConflictDecisionTests {
         #expect(UpdateConflictPolicy.getFromIntegration.winner == .integration)
     }
 
+    @Test("in a delta, a record last changed by the integration's login is its write: unchanged when coupled, skipped when not")
+    func changedByIntegration() {
+        var coupled = RecordSyncInput(direction: .toIntegration, sourceID: "10000", source: Timeline.changed,
+                                      counterpart: Timeline.coupled(target: Timeline.unchanged))
+        coupled.changedByIntegration = true
+        #expect(SyncDecision(for: coupled, in: Timeline.mapping()) { () throws(SyncFailure) -> FieldValues in Timeline.values } == .unchanged)
+        var uncoupled = RecordSyncInput(direction: .toIntegration, sourceID: "10000", source: Timeline.changed,
+                                        counterpart: .notCoupled(match: .notTried))
+        uncoupled.changedByIntegration = true
+        #expect(SyncDecision(for: uncoupled, in: Timeline.mapping()) { () throws(SyncFailure) -> FieldValues in Timeline.values }
+            == .skip(.changedByIntegration))
+    }
+
     @Test("both changed, but only fields carried one way differ: no conflict, the source's values are written", arguments: UpdateConflictPolicy.allCases)
     func oneWayFieldsNeverConflict(policy: UpdateConflictPolicy) {
         let record = RecordSyncInput(direction: .toIntegration, sourceID: "10000", source: Timeline.changed,

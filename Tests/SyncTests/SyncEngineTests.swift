@@ -178,16 +178,7 @@ struct SyncEngineTests {
     @Test("a reference through another mapping's couplings: an uncoupled salesperson fails the customer with advice")
     func uncoupledSalesperson() async throws {
         try await SyncFixture.with { f in
-            try await f.addCustomerMapping(direction: "to_integration")
-            try await f.coordination.runScript(
-                """
-                INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
-                    integration_endpoint, integration_table, integration_key, integration_modified, direction)
-                VALUES ('SALESPEOPLE', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'from_integration');
-                INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES ('SALESPEOPLE', 'PS', 'user-ps');
-                INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, to_integration_rule)
-                VALUES ('CUSTOMER', 5, 'salesperson_code', 'owner_id', 'to_integration', 'lookup(SALESPEOPLE)');
-                """, name: "salespeople")
+            try await f.addSalespersonLookup()
             try await f.erp.runScript(
                 "INSERT INTO customer (no, name, salesperson_code) VALUES ('1', 'coupled', 'PS'), ('2', 'uncoupled', 'JR')", name: "two")
             let counts = try await f.sync(.full)
