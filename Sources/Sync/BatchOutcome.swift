@@ -56,6 +56,8 @@ struct BatchOutcome {
     private var uncoupledFailures: [(id: String, failure: SyncFailure)] = []
     private var succeeded: [String] = []
     private var errors: [(record: SyncRecord, coupling: Coupling?, failure: SyncFailure)] = []
+    /// The pending actions of the batch's records: settled by the save, done only once their write succeeded.
+    var actions = ActionSettlements()
     private let now = Date()
 
     /// An empty outcome for a pass in `direction` of a mapping that syncs both ways or one way,
@@ -81,6 +83,7 @@ struct BatchOutcome {
             if isNewCoupling, let coupling { couplings.append(coupling) }
         case .unchanged:
             counts.unchanged += 1
+            actions.wrote(.nothing, for: record.id)
             if isNewCoupling, bidirectional, let coupling {
                 // Just coupled: in step only once the opposite pass, too, found nothing to carry.
                 couplings.append(coupling)
@@ -154,6 +157,7 @@ struct BatchOutcome {
         if let old = insert.coupling, old.localID != localID { removedCouplings.append(old.localID) }
         succeeded.append(insert.record.id)
         counts.inserted += 1
+        actions.wrote(.restored(id: targetID), for: insert.record.id)
         if insert.coupling == nil { counts.coupled += 1 }
     }
 
@@ -207,6 +211,7 @@ struct BatchOutcome {
         let target = update.keepsTargetChanges ? nil : update.expected
         couplings.append(remembering(synced, source: update.record.values, target: target, written: update.values))
         counts.modified += 1
+        actions.wrote(.updated(fields: update.values.keys.sorted()), for: update.record.id)
     }
 
     /// Under `merge`, `coupling` with the fingerprints of what each side holds now: the source's
@@ -237,6 +242,7 @@ struct BatchOutcome {
         removedCouplings.append(deletion.coupling.localID)
         deletedPairs.append(deletion.coupling.localID)
         counts.deleted += 1
+        actions.wrote(.deleted, for: deletion.coupling.id(on: direction.source))
     }
 
     /// The intents of these source records are cleared by the save (they were reconciled).
@@ -265,8 +271,8 @@ struct BatchOutcome {
         }
     }
 
-    /// Saves couplings, remembered deletions, failures and errors, and clears the batch's write
-    /// intents, in one transaction.
+    /// Saves couplings, remembered deletions, failures and errors, settles the batch's record
+    /// actions, and clears the batch's write intents, in one transaction.
     func save(mapping: String, runID: Int64, intents: WriteIntents, on db: PostgresConnection) async throws {
         try await db.withTransaction { tx in
             try await CouplingStore.remove(localIDs: removedCouplings, mapping: mapping, on: tx)
@@ -275,6 +281,7 @@ struct BatchOutcome {
             try await saveUncoupledFailures(mapping: mapping, side: direction.source, on: tx)
             try await closeErrors(mapping: mapping, on: tx)
             try await saveErrors(mapping: mapping, runID: runID, on: tx)
+            try await RecordActions.settle(actions.settled, runID: runID, on: tx)
             try await intents.clear(sourceIDs: intended, on: tx)
         }
     }
@@ -336,7 +343,8 @@ struct BatchOutcome {
             """, name: "log sync errors")
     }
 
-    /// Closes the open errors of the records the batch synced, then of the pairs it uncoupled or
+    /// Closes the open errors of the records the batch synced, the conflicts a person resolved
+    /// (both directions: the winner's values were written), then of the pairs it uncoupled or
     /// deleted with their source.
     private func closeErrors(mapping: String, on db: PostgresConnection) async throws {
         let synced = Array(Set(succeeded + syncedPairs.map(\.record.id)))
@@ -346,6 +354,14 @@ struct BatchOutcome {
                 UPDATE couplet.sync_errors SET closed_at = now(), closed_reason = 'synced'
                 WHERE closed_at IS NULL AND mapping = \(mapping) AND direction = \(direction.storedName) AND record_id = ANY(\(synced))
                 """, name: "close synced errors")
+        }
+        if !actions.resolvedConflicts.isEmpty {
+            try await db.query(
+                """
+                UPDATE couplet.sync_errors SET closed_at = now(), closed_reason = 'synced'
+                WHERE closed_at IS NULL AND mapping = \(mapping) AND (error_class = 'update_conflict' OR error_class LIKE 'update_conflict:%')
+                  AND local_id = ANY(\(actions.resolvedConflicts))
+                """, name: "close resolved conflicts")
         }
         guard !removedCouplings.isEmpty else { return }
         try await db.query(

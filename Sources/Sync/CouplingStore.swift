@@ -3,41 +3,6 @@ import Postgres
 
 /// Reads and writes `couplet.couplings`, a batch per statement.
 public enum CouplingStore {
-    /// Couples two records by hand. Refuses, naming the existing pair, a record already coupled.
-    public static func couple(mapping: String, localID: String, integrationID: String, on db: PostgresConnection) async throws {
-        let taken = try await db.query(
-            """
-            SELECT local_id, integration_id FROM couplet.couplings
-            WHERE mapping = \(mapping) AND (local_id = \(localID) OR integration_id = \(integrationID))
-            """, name: "find couplings")
-        if let pair = taken.first {
-            let (local, integration) = try pair.decode((String, String).self)
-            throw SyncFailure(
-                code: .configuration,
-                message: "\(mapping): \(local) is already coupled to \(integration); uncouple it first (couplet uncouple \(mapping) \(local))")
-        }
-        try await db.withTransaction { tx in
-            try await tx.query(
-                "INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES (\(mapping), \(localID), \(integrationID))",
-                name: "couple")
-            try await DeletedCounterparts.forget(mapping: mapping, side: .local, ids: [localID], on: tx)
-            try await DeletedCounterparts.forget(mapping: mapping, side: .integration, ids: [integrationID], on: tx)
-        }
-    }
-
-    /// Removes one record's coupling (and forgets that either record survived a deletion: a person
-    /// decided about the pair); returns whether there was one.
-    public static func uncouple(mapping: String, localID: String, on db: PostgresConnection) async throws -> Bool {
-        try await db.withTransaction { tx in
-            let removed = try await tx.query(
-                "DELETE FROM couplet.couplings WHERE mapping = \(mapping) AND local_id = \(localID) RETURNING integration_id", name: "uncouple"
-            ).map { try $0.decode(String.self, at: 0) }
-            try await DeletedCounterparts.forget(mapping: mapping, side: .local, ids: [localID], on: tx)
-            try await DeletedCounterparts.forget(mapping: mapping, side: .integration, ids: removed, on: tx)
-            return !removed.isEmpty
-        }
-    }
-
     /// Removes up to `limit` couplings of `mapping`; returns how many (0 when none are left).
     public static func uncouple(mapping: String, limit: Int, on db: PostgresConnection) async throws -> Int {
         try await db.query(

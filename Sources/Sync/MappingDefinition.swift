@@ -192,10 +192,10 @@ extension MappingDirection {
 
 extension SyncDirection {
     /// `to_integration` or `from_integration`, as stored in `couplet.sync_runs`.
-    var storedName: String { rawValue.snakeCased }
+    public var storedName: String { rawValue.snakeCased }
 
     /// The direction stored as `storedName`, if `text` is one.
-    init?(storedName text: String) {
+    public init?(storedName text: String) {
         guard let direction = Self.allCases.first(where: { $0.storedName == text }) else { return nil }
         self = direction
     }

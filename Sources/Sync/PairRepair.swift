@@ -33,7 +33,7 @@ struct PairRepair {
             _ = try await CouplingStore.markChanged(
                 mapping: settings.name, side: direction.source, localIDs: drifted.map(\.localID), on: coordination)
             let ids = chosen.map { direction.source == .local ? $0.localID : $0.integrationID }
-            let counts = try await engine.run(mapping: settings.name, kind: .records, records: ChosenRecords(side: direction.source, ids: ids))
+            let counts = try await engine.run(mapping: settings.name, kind: .records, records: ChosenRecords(side: direction.source, ids: ids), direction: direction)
             for (pass, count) in counts { summary.runs[pass, default: SyncCounts()].add(count) }
         }
         let ran = plans.keys.sorted().filter { plans[$0]?.directions.isEmpty == false }.compactMap { findings[$0] }

@@ -59,15 +59,25 @@ public struct RecordSyncInput: Sendable, Equatable {
     /// In a delta, the source record was last changed by the integration's own endpoint login
     /// (its side's modified-by column says so): the integration's write, never a person's change.
     public var changedByIntegration = false
+    /// What a person asked to be done to the pair and is still pending, if anything.
+    public var action: PendingRecordAction?
 
     /// The input for record `sourceID` in a pass in `direction`.
-    public init(direction: SyncDirection, sourceID: String, source: RecordPresence, counterpart: Counterpart,
-                fieldChanges: FieldChanges? = nil, twoWayColumns: Set<String>? = nil) {
+    public init(
+        direction: SyncDirection, sourceID: String, source: RecordPresence, counterpart: Counterpart,
+        fieldChanges: FieldChanges? = nil, twoWayColumns: Set<String>? = nil, action: PendingRecordAction? = nil
+    ) {
         self.direction = direction
         self.sourceID = sourceID
         self.source = source
         self.counterpart = counterpart
         self.fieldChanges = fieldChanges
         self.twoWayColumns = twoWayColumns
+        self.action = action
+    }
+
+    /// The verdict on the pending action, if there is one, in a pass of `mapping`.
+    public func actionVerdict(in mapping: MappingSettings) -> ActionVerdict? {
+        action?.verdict(for: self, in: mapping)
     }
 }

@@ -24,6 +24,8 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
     /// A delta found an uncoupled record last changed by the integration's own login: its write,
     /// not a person's new record, so it does not travel back.
     case changedByIntegration
+    /// A person's pending action on the pair is carried out by the pass the other way.
+    case actionLeftToOtherPass
 
     /// The reason in words, for the sync log.
     public var description: String {
@@ -33,10 +35,11 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
         case .notCoupled: "the record is not coupled and the mapping synchronizes only coupled records"
         case .insertNotAllowed: "the record is not coupled, no match was found, and the mapping does not insert new records"
         case .sourceDeleted: "the record was deleted; the opposite direction applies the deletion-conflict policy"
-        case .counterpartDeleted: "its coupled counterpart was deleted and the coupling removed; it is not created again unless you ask (couplet sync MAPPING --records ID)"
+        case .counterpartDeleted: "its coupled counterpart was deleted and the coupling removed; it is not created again unless you ask (couplet resolve MAPPING ID --restore, or --delete to delete it too)"
         case .deletionPropagatedByOtherPass: "its coupled counterpart was deleted; the pass from the deleted side deletes this record in the next full run"
         case .counterpartOutsideFilter: "its coupled counterpart is outside the mapping's filter; it is synchronized again once it passes the filter"
         case .changedByIntegration: "it was last changed by the integration's own login (its modified-by column), so a delta does not take it for a person's new record; a full run or couplet sync MAPPING --records ID synchronizes it"
+        case .actionLeftToOtherPass: "a person's pending action on the pair (couplet.record_actions) is carried out by the pass the other way"
         }
     }
 }
@@ -52,7 +55,8 @@ public enum UncouplingReason: String, Sendable, Equatable {
 /// What the engine does with one source record in one pass.
 ///
 /// Made by `init(for:in:changes:)`, which follows DOMAIN.md's sync run, step 2, in this order:
-/// direction not mapped → skip; coupling skipped → skip; a record of the pair deleted →
+/// direction not mapped → skip; a person's pending action on a coupled pair that applies to the
+/// pass → what it asks (`PendingRecordAction.verdict`); coupling skipped → skip; a record of the pair deleted →
 /// deletion-conflict policy; not coupled → match, else insert if allowed, else skip; source
 /// unchanged → unchanged; both changed and a field carried both ways differs (bidirectional
 /// mapping) → update-conflict policy (`merge`: field by field, see `FieldChanges`); otherwise write the
@@ -140,6 +144,7 @@ private struct DecisionContext {
     }
 
     private func coupled(_ coupling: Coupling, target: RecordPresence) -> SyncDecision {
+        if let asked = asked() { return asked }
         guard !coupling.isSkipped else { return .skip(.couplingSkipped) }
         switch (record.source, target) {
         case (.deleted, .outsideFilter): return deletedBesideFilteredOut(coupling)
@@ -152,6 +157,22 @@ private struct DecisionContext {
             let targetChanged = coupling.hasChanged(direction.target, modifiedOn: targetModifiedOn)
             guard sourceChanged else { return .unchanged }
             return withChanges { update($0, coupling: coupling, targetChanged: targetChanged) }
+        }
+    }
+
+    /// What a person's pending action decides, when it applies to this pass: it overrides the
+    /// policies and a skipped coupling. `nil`: decide as without it.
+    private func asked() -> SyncDecision? {
+        guard let action = record.action, let verdict = record.actionVerdict(in: mapping) else { return nil }
+        switch verdict {
+        case .notApplicable: return nil
+        case .leftToOtherPass: return .skip(.actionLeftToOtherPass)
+        case .carriesOut:
+            switch action.request {
+            case .use: return withChanges { $0.isEmpty ? .unchanged : .update($0, resolvedConflict: nil) }
+            case .restore: return withChanges { .restore($0) }
+            case .delete: return .deleteTarget
+            }
         }
     }
 
@@ -237,6 +258,11 @@ private struct DecisionContext {
 
 /// The failure messages of the decision.
 private extension DecisionContext {
+    /// `couplet resolve MAPPING LOCAL_ID`: the start of the command that resolves the pair.
+    func resolve(_ coupling: Coupling, _ name: FailureWording) -> String {
+        "couplet resolve \(mapping.name) \(name.specific(coupling.localID, or: "LOCAL_ID"))"
+    }
+
     func ambiguousMatch(_ count: Int) -> SyncFailure {
         SyncFailure(code: .ambiguousMatch) { name in
             "\(name(source)) cannot be coupled by mapping \(mapping.name): \(name.specific(String(count), or: "several")) \(mapping.table(on: direction.target)) records have the same match-field values. Make the match fields unique (or add one), or couple \(name(source)) manually, then run \(mapping.name) again."
@@ -262,7 +288,7 @@ private extension DecisionContext {
         let target = mapping.record(coupling.id(on: direction.target), on: direction.target)
         let fields = changes.keys.sorted().joined(separator: ", ")
         return SyncFailure(code: .updateConflict, detail: fields) { name in
-            "\(name(source)) and \(name(target)) were both changed since the last sync and differ\(name.specific(" in \(fields)", or: "")). Make the two records agree, or set the update-conflict policy of mapping \(mapping.name) to send to or get from the integration table (or merge, which lets changes to different fields both travel), then run \(mapping.name) again."
+            "\(name(source)) and \(name(target)) were both changed since the last sync and differ\(name.specific(" in \(fields)", or: "")). Choose the record that wins this once (\(resolve(coupling, name)) --use local|integration), or make the two records agree, or set the update-conflict policy of mapping \(mapping.name) to send to or get from the integration table (or merge, which lets changes to different fields both travel), then run \(mapping.name) again."
         }
     }
 
@@ -270,7 +296,7 @@ private extension DecisionContext {
         let target = mapping.record(coupling.id(on: direction.target), on: direction.target)
         let fields = columns.map { "\(mapping.table(on: direction.target)).\($0)" }.joined(separator: ", ")
         return SyncFailure(code: .updateConflict, detail: fields, cause: "fields:" + columns.joined(separator: ",")) { name in
-            "\(name(source)) and \(name(target)) both changed \(fields) since the last sync, to different values; mapping \(mapping.name) merges changes to different fields only. Make the two records agree on \(fields), or choose the side that wins for this pair (couplet resolve \(mapping.name) \(name.specific(coupling.localID, or: "ID")) --use local|integration), then run \(mapping.name) again."
+            "\(name(source)) and \(name(target)) both changed \(fields) since the last sync, to different values; mapping \(mapping.name) merges changes to different fields only. Make the two records agree on \(fields), or choose the side that wins for this pair (\(resolve(coupling, name)) --use local|integration), then run \(mapping.name) again."
         }
     }
 
@@ -278,7 +304,7 @@ private extension DecisionContext {
         let survivor = mapping.record(coupling.id(on: side.opposite), on: side.opposite)
         let deleted = mapping.record(coupling.id(on: side), on: side)
         return SyncFailure(code: .deletedCounterpart) { name in
-            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted. Remove the coupling, or set the deletion-conflict policy of mapping \(mapping.name) to restore or remove coupling, then run \(mapping.name) again."
+            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted. Restore it (\(resolve(coupling, name)) --restore), delete \(name(survivor)) too (--delete) or remove the coupling (--uncouple); or set the deletion-conflict policy of mapping \(mapping.name) to restore or remove coupling, then run \(mapping.name) again."
         }
     }
 
@@ -286,7 +312,7 @@ private extension DecisionContext {
         let survivor = mapping.record(coupling.id(on: side.opposite), on: side.opposite)
         let deleted = mapping.record(coupling.id(on: side), on: side)
         return SyncFailure(code: .deletedCounterpart) { name in
-            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted, but \(name(survivor)) changed after the last sync, so mapping \(mapping.name) does not propagate the deletion (the change would be lost). Delete \(name(survivor)) yourself, or restore or uncouple the pair, then run \(mapping.name) again."
+            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted, but \(name(survivor)) changed after the last sync, so mapping \(mapping.name) does not propagate the deletion (the change would be lost). Delete \(name(survivor)) all the same (\(resolve(coupling, name)) --delete), restore the deleted record (--restore) or uncouple the pair (--uncouple), then run \(mapping.name) again."
         }
     }
 
@@ -294,7 +320,7 @@ private extension DecisionContext {
         let survivor = mapping.record(coupling.id(on: direction.target), on: direction.target)
         let deleted = mapping.record(coupling.id(on: direction.source), on: direction.source)
         return SyncFailure(code: .restoreNotPossible) { name in
-            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted, and mapping \(mapping.name) cannot restore it because it only writes to \(mapping.table(on: direction.target)). Remove the coupling, or set the deletion-conflict policy of \(mapping.name) to remove coupling, then run \(mapping.name) again."
+            "\(name(survivor)) is coupled to \(name(deleted)), which was deleted, and mapping \(mapping.name) cannot restore it because it only writes to \(mapping.table(on: direction.target)). Remove the coupling (\(resolve(coupling, name)) --uncouple), or set the deletion-conflict policy of \(mapping.name) to remove coupling, then run \(mapping.name) again."
         }
     }
 }

@@ -69,17 +69,19 @@ public struct SyncEngine: Sendable {
     /// Runs every pass of `mapping` (a match run: the pass from the local side, or the only one);
     /// returns the counts per direction. `createUnmatched` lets a match run create the records it
     /// found no match for; `sharing` says how a full run splits its records into chunks and shares them.
+    /// A records run syncs `records` and their counterparts: only the pass in `direction` when
+    /// given, else each pass the mapping makes, the one from the records' side first.
     @discardableResult
     public func run(
         mapping name: String, kind: SyncKind, jobID: Int64? = nil, createUnmatched: Bool = false, records: ChosenRecords? = nil,
-        sharing: FullSyncSharing = .alone
+        direction: SyncDirection? = nil, sharing: FullSyncSharing = .alone
     ) async throws -> [SyncDirection: SyncCounts] {
         let mapping = try await MappingStore.load(name, on: coordination)
         guard mapping.isEnabled else {
             logger.notice("\(name) is disabled: nothing synchronized (enabled: true in the mappings file turns it back on)")
             return [:]
         }
-        let directions = try passes(of: mapping, kind: kind, records: records)
+        let directions = try passes(of: mapping, kind: kind, records: records, only: direction)
         return try await whileSyncing(name) {
             try await withEndpoints(of: mapping) { local, integration in
                 var report: [SyncDirection: SyncCounts] = [:]
@@ -88,7 +90,7 @@ public struct SyncEngine: Sendable {
                     pass.otherDirection = try mapping.settings.direction.passes.filter { $0 != direction }.map { other in
                         try makePass(mapping, other, kind: kind, local: local, integration: integration)
                     }
-                    pass.chosenIDs = records?.ids
+                    pass.chosen = records
                     pass.sharing = sharing
                     pass.matchOnly = kind == .match
                     pass.createsUnmatched = createUnmatched
@@ -99,8 +101,11 @@ public struct SyncEngine: Sendable {
         }
     }
 
-    /// The directions a run makes: a match run only the first (and needs match fields); a records run the chosen side's.
-    private func passes(of mapping: MappingDefinition, kind: SyncKind, records: ChosenRecords?) throws -> [SyncDirection] {
+    /// The directions a run makes: a match run only the first (and needs match fields); a records run
+    /// `only` that one, or else the chosen side's first.
+    private func passes(
+        of mapping: MappingDefinition, kind: SyncKind, records: ChosenRecords?, only direction: SyncDirection?
+    ) throws -> [SyncDirection] {
         var passes = mapping.settings.direction.passes
         if kind == .match {
             guard !mapping.matchFields.isEmpty else {
@@ -108,7 +113,10 @@ public struct SyncEngine: Sendable {
             }
             passes = Array(passes.prefix(1))
         }
-        if let records { passes = passes.filter { $0.source == records.side } }
+        if let records {
+            passes = passes.filter { $0.source == records.side } + passes.filter { $0.source != records.side }
+            if let direction { passes = passes.filter { $0 == direction } }
+        }
         return passes
     }
 

@@ -18,6 +18,9 @@ public enum SyncJobs {
         public var create: Bool?
         /// For `sync.records`: the records to synchronize.
         public var records: ChosenRecords?
+        /// For `sync.records`: only the pass in this direction (`"to_integration"`,
+        /// `"from_integration"`); absent, every pass of the mapping, the one from the records' side first.
+        public var direction: SyncDirection?
         /// For `sync.full`: records per key-range chunk (default 50,000).
         public var chunkRows: Int?
         /// For `sync.full-chunks`: the full run to help.
@@ -27,19 +30,20 @@ public enum SyncJobs {
 
         /// Arguments for `mapping`.
         public init(
-            mapping: String, create: Bool? = nil, records: ChosenRecords? = nil, chunkRows: Int? = nil, run: Int64? = nil,
-            review: Bool? = nil
+            mapping: String, create: Bool? = nil, records: ChosenRecords? = nil, direction: SyncDirection? = nil, chunkRows: Int? = nil,
+            run: Int64? = nil, review: Bool? = nil
         ) {
             self.mapping = mapping
             self.create = create
             self.records = records
+            self.direction = direction
             self.chunkRows = chunkRows
             self.run = run
             self.review = review
         }
 
         enum CodingKeys: String, CodingKey {
-            case mapping, create, records, chunkRows = "chunk_rows", run, review
+            case mapping, create, records, direction, chunkRows = "chunk_rows", run, review
         }
     }
 
@@ -74,11 +78,6 @@ public enum SyncJobs {
         var job = try job(FullSyncChunksHandler.kind, Arguments(mapping: mapping, run: run), maxAttempts: 1)
         job.concurrencyKey = nil
         return job
-    }
-
-    /// A `sync.records` job: synchronizes chosen records now (Business Central's "Synchronize now" on a selection).
-    public static func recordsJob(for mapping: String, records: ChosenRecords) throws -> NewJob {
-        try job(RecordsSyncHandler.kind, Arguments(mapping: mapping, records: records), maxAttempts: 2)
     }
 
     /// A `sync.match` job: couples `mapping`'s uncoupled records by its match fields (and with
@@ -161,7 +160,8 @@ struct DeltaSyncHandler: SyncEngineHandler {
     }
 }
 
-/// `sync.records`: the chosen records of one side, and their counterparts.
+/// `sync.records`: the chosen records of one side and their counterparts, in one direction or both.
+/// People enqueue it through `couplet.sync_records` and the record-action functions (`RecordActions`).
 struct RecordsSyncHandler: SyncEngineHandler {
     static let kind = "sync.records"
     let endpoints: EndpointDirectory
@@ -170,7 +170,7 @@ struct RecordsSyncHandler: SyncEngineHandler {
         guard let records = arguments.records else {
             throw JobError(.undecodableArguments, "sync.records needs \"records\": {\"side\": …, \"ids\": […]}", isRetryable: false)
         }
-        try await engine.run(mapping: arguments.mapping, kind: .records, jobID: job.id, records: records)
+        try await engine.run(mapping: arguments.mapping, kind: .records, jobID: job.id, records: records, direction: arguments.direction)
     }
 }
 
@@ -210,5 +210,24 @@ struct UncoupleHandler: JobHandler {
             }
             context.logger.info("uncoupled", metadata: ["mapping": "\(arguments.mapping)", "couplings": "\(removed)"])
         }
+    }
+}
+
+/// A direction in job arguments as stored elsewhere: `"to_integration"` or `"from_integration"`.
+extension SyncDirection: Codable {
+    /// Reads `to_integration` or `from_integration`.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let direction = SyncDirection(storedName: text) else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath, debugDescription: "a direction is to_integration or from_integration, not \(text)"))
+        }
+        self = direction
+    }
+
+    /// Writes `to_integration` or `from_integration`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(storedName)
     }
 }

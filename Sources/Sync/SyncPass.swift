@@ -13,8 +13,8 @@ struct SyncPass {
     let target: PostgresTableEndpoint
     let diff: FieldDiff
     let logger: Logger
-    /// A records run: only these source records.
-    var chosenIDs: [String]?
+    /// A records run: only these records (of either side: the other side's are read through their couplings).
+    var chosen: ChosenRecords?
     /// A match run: only uncoupled records are looked at, and coupled by their match fields.
     var matchOnly = false
     /// In a match run, whether records without a match are created on the target.
@@ -57,8 +57,8 @@ struct SyncPass {
             // Both directions' writes left behind, before this pass reads: a record the other pass
             // inserted and did not couple would otherwise look like a person's new record, and travel back.
             for pass in [self] + otherDirection { try await pass.reconcileIntents(runID: runID) }
-            if let chosenIDs {
-                try await syncChosen(chosenIDs, runID: runID)
+            if let chosen {
+                try await syncChosen(try await sourceIDs(of: chosen), runID: runID)
             } else if kind == .full {
                 try await syncInChunks(runID: runID)  // reads every record, last run's failures too
                 try await findDeletedSources(runID: runID)
@@ -76,6 +76,14 @@ struct SyncPass {
             "sync pass finished",
             metadata: ["mapping": "\(mappingName)", "direction": "\(direction.storedName)", "counts": "\(counts)"])
         return counts
+    }
+
+    /// The ids of this pass's source records among `chosen`: its own ids, or the coupled
+    /// counterparts of records chosen on the target side, in their order.
+    private func sourceIDs(of chosen: ChosenRecords) async throws -> [String] {
+        guard chosen.side != direction.source else { return chosen.ids }
+        let couplings = try await CouplingStore.load(mapping: mappingName, side: chosen.side, ids: chosen.ids, on: coordination)
+        return chosen.ids.compactMap { couplings[$0]?.id(on: direction.source) }
     }
 
     /// Chosen records, batch by batch; a chosen record that no longer exists meets the deletion
@@ -280,6 +288,8 @@ struct SyncPass {
         let (targets, outsideFilter) = try await coupledTargets(couplings.values.map { $0.id(on: direction.target) })
         let uncoupled = ids.filter { couplings[$0] == nil }
         let deletedCounterparts = try await DeletedCounterparts.load(mapping: mappingName, side: direction.source, ids: uncoupled, on: coordination)
+        let localIDs = direction.source == .local ? ids : couplings.values.map(\.localID)
+        let actions = try await RecordActions.pending(mapping: mappingName, localIDs: localIDs, on: coordination)
         let lookups = try await LookupTable.load(for: diff, direction: direction, records: records, on: coordination)
         var batch = newBatch
         var toMatch: [SyncRecord] = []
@@ -295,7 +305,13 @@ struct SyncPass {
             } else {
                 .notCoupled(match: .notTried)
             }
-            let decision = decide(record, counterpart: counterpart, deleted: sourceDeleted, target: targetRecord, lookups: lookups)
+            let localID = coupling?.localID ?? (direction.source == .local ? record.id : nil)
+            let input = input(
+                record, counterpart: counterpart, deleted: sourceDeleted, target: targetRecord, action: localID.flatMap { actions[$0] })
+            let decision = decide(input, values: record, target: targetRecord, lookups: lookups)
+            batch.actions.note(
+                input.actionVerdict(in: decisionSettings), of: input.action, sourceID: record.id,
+                target: coupling.map { mapping.settings.record($0.id(on: direction.target), on: direction.target) }, localID: localID)
             if decision == .match {
                 toMatch.append(record)
             } else {
@@ -369,14 +385,27 @@ struct SyncPass {
     private func decide(
         _ record: SyncRecord, counterpart: Counterpart, deleted: Bool, target: SyncRecord?, lookups: LookupTable
     ) -> SyncDecision {
+        decide(input(record, counterpart: counterpart, deleted: deleted, target: target), values: record, target: target, lookups: lookups)
+    }
+
+    /// What the decision knows about `record` in this pass: under `merge`, which fields each
+    /// record of a coupled pair changed; `action`, a person's pending action on the pair.
+    private func input(
+        _ record: SyncRecord, counterpart: Counterpart, deleted: Bool, target: SyncRecord?, action: PendingRecordAction? = nil
+    ) -> RecordSyncInput {
         var input = RecordSyncInput(
             direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(modifiedOn: record.modifiedOn),
-            counterpart: counterpart, twoWayColumns: diff.twoWayColumns)
+            counterpart: counterpart, twoWayColumns: diff.twoWayColumns, action: action)
         input.changedByIntegration = kind == .delta && record.changedByIntegration
         if mapping.settings.updateConflictPolicy == .merge, case .coupled(let coupling, _) = counterpart, let target {
             input.fieldChanges = diff.fieldChanges(source: record.values, target: target.values, since: coupling)
         }
-        return SyncDecision(for: input, in: decisionSettings) { () throws(SyncFailure) in
+        return input
+    }
+
+    /// The decision for `input`, whose source record is `record`, against the coupled `target` (if present).
+    private func decide(_ input: RecordSyncInput, values record: SyncRecord, target: SyncRecord?, lookups: LookupTable) -> SyncDecision {
+        SyncDecision(for: input, in: decisionSettings) { () throws(SyncFailure) in
             try diff.changes(
                 sourceID: record.id, source: record.values, target: target?.values, lookup: lookups.resolve, invalidText: record.invalidText)
         }

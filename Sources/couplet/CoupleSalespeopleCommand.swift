@@ -37,7 +37,7 @@ struct CoupleSalespeopleCommand: AsyncParsableCommand {
         for pair in pairs {
             let (local, integration) = pair.direction.source == .local
                 ? (pair.source.id, pair.target!.id) : (pair.target!.id, pair.source.id)
-            try await CouplingStore.couple(mapping: mapping, localID: local, integrationID: integration, on: db)
+            try await RecordActions.couple(mapping: mapping, localID: local, integrationID: integration, on: db)
         }
         print("Coupled \(pairs.count). The next sync of \(mapping) and of the mappings that look owners up through it uses them.")
     }

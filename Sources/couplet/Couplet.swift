@@ -15,7 +15,7 @@ struct Couplet: AsyncParsableCommand {
         subcommands: [
             MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, SchedulesCommand.self,
             MappingsCommand.self, EnqueueCommand.self, JobsCommand.self, SyncCommand.self, CoupleCommand.self,
-            UncoupleCommand.self, MatchCommand.self, CoupleSalespeopleCommand.self, ReviewCommand.self, RolesCommand.self,
+            UncoupleCommand.self, ResolveCommand.self, MatchCommand.self, CoupleSalespeopleCommand.self, ReviewCommand.self, RolesCommand.self,
             VerifyCommand.self, ErrorsCommand.self, AvailabilityCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )

@@ -3,7 +3,7 @@ import Queue
 import Sync
 
 /// `couplet couple MAPPING LOCAL_ID INTEGRATION_ID`: couple two records by hand, so that the
-/// first full sync updates them instead of creating duplicates.
+/// first full sync updates them instead of creating duplicates (`couplet.couple_records`, logged).
 struct CoupleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "couple",
@@ -23,16 +23,14 @@ struct CoupleCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try global.makeLogger("couplet.couple")
         let db = try await global.connect(logger, applicationName: "couplet couple")
-        do {
-            try await CouplingStore.couple(mapping: mapping, localID: localID, integrationID: integrationID, on: db)
-        } catch let failure as SyncFailure {
-            throw ValidationError(failure.message)
+        try await refusalsAsFailures {
+            try await RecordActions.couple(mapping: mapping, localID: localID, integrationID: integrationID, on: db)
         }
         print("Coupled \(mapping) \(localID) ↔ \(integrationID); the next sync of \(mapping) brings them in step.")
     }
 }
 
-/// `couplet uncouple MAPPING LOCAL_ID` or `couplet uncouple MAPPING --all` (as a job).
+/// `couplet uncouple MAPPING LOCAL_ID` (`couplet.uncouple_record`, logged) or `couplet uncouple MAPPING --all` (as a job).
 struct UncoupleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uncouple",
@@ -57,9 +55,7 @@ struct UncoupleCommand: AsyncParsableCommand {
         let logger = try global.makeLogger("couplet.uncouple")
         let db = try await global.connect(logger, applicationName: "couplet uncouple")
         if let localID {
-            guard try await CouplingStore.uncouple(mapping: mapping, localID: localID, on: db) else {
-                throw ValidationError("\(mapping) \(localID) is not coupled")
-            }
+            try await refusalsAsFailures { try await RecordActions.resolve(.uncouple, mapping: mapping, id: localID, on: db) }
             print("Uncoupled \(mapping) \(localID).")
         } else {
             let job = try await JobQueue.enqueue(SyncJobs.uncoupleJob(for: mapping), on: db)

@@ -19,7 +19,9 @@ struct SyncRunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Synchronize a mapping now: enqueue a delta (or --full) sync job for the workers.",
         discussion: """
-            The job runs on a worker of the `sync` queue, one at a time per mapping. With --wait the \
+            The job runs on a worker of the `sync` queue, one at a time per mapping. --records syncs \
+            only the records named (and their counterparts), in both directions or only --direction's, \
+            through couplet.sync_records, which logs the request in couplet.record_actions. With --wait the \
             command follows the run's counters until the job ends, prints them, and exits non-zero \
             when the job failed. With --full --compare it then compares every coupled pair field by \
             field, as couplet verify does (waiting for the job first), prints the same report, and \
@@ -45,7 +47,12 @@ struct SyncRunCommand: AsyncParsableCommand {
     var records: String?
 
     @Option(help: "The side --records names: local (ERP) or integration (CRM).")
-    var side: String = "local"
+    var side: SyncSide = .local
+
+    @Option(help: ArgumentHelp(
+        "With --records: only the pass in this direction, to_integration or from_integration (default: both, the one from --side first).",
+        valueName: "direction"))
+    var direction: SyncDirection?
 
     @Flag(help: "With --full: afterwards compare every coupled pair field by field (couplet verify); implies --wait.")
     var compare = false
@@ -54,16 +61,10 @@ struct SyncRunCommand: AsyncParsableCommand {
         guard (mapping == nil) == allModified else { throw ValidationError("name one mapping, or pass --all-modified for every one") }
         guard !allModified || (!full && records == nil) else { throw ValidationError("--all-modified runs deltas: no --full or --records") }
         guard !compare || full else { throw ValidationError("--compare goes with --full") }
-        guard SyncSide(rawValue: side) != nil else { throw ValidationError("--side must be local or integration") }
         guard records == nil || !full else { throw ValidationError("--records and --full do not go together") }
+        guard direction == nil || records != nil else { throw ValidationError("--direction goes with --records") }
         guard chunkRows == nil || full else { throw ValidationError("--chunk-rows goes with --full") }
         guard (chunkRows ?? 1) >= 1 else { throw ValidationError("--chunk-rows must be at least 1") }
-    }
-
-    private func job(for mapping: String) throws -> NewJob {
-        guard let records else { return try SyncJobs.job(for: mapping, kind: full ? .full : .delta, chunkRows: chunkRows) }
-        let ids = records.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return try SyncJobs.recordsJob(for: mapping, records: ChosenRecords(side: SyncSide(rawValue: side) ?? .local, ids: ids))
     }
 
     @Flag(help: "Follow the run until it ends.")
@@ -79,18 +80,35 @@ struct SyncRunCommand: AsyncParsableCommand {
             guard try await SyncProgress(mapping: "all mappings").follow(job, on: db) == "completed" else { throw ExitCode.failure }
             return
         }
-        let enabled = try await db.query("SELECT enabled FROM couplet.table_mappings WHERE name = \(mapping)")
-            .map { try $0.decode(Bool.self, at: 0) }
-        guard let enabled = enabled.first else { throw ValidationError("there is no mapping \"\(mapping)\" (couplet mappings list shows them)") }
-        guard enabled else { throw ValidationError("\(mapping) is disabled (enabled: false in its mappings file); its jobs do nothing") }
-        let job = try await JobQueue.enqueue(self.job(for: mapping), on: db)
-        print("Enqueued \(records != nil ? "records" : full ? "full" : "delta") sync of \(mapping) as job \(job).")
+        let job = try await enqueue(mapping, on: db)
         guard wait || compare else { return }
         guard try await SyncProgress(mapping: mapping).follow(job, on: db) == "completed" else { throw ExitCode.failure }
         guard compare else { return }
         let report = try await MappingVerifier(coordination: db, logger: logger).verify(mapping: mapping)
         print(VerifyText(report: report).text)
         if report.problemsRemain { throw ExitCode(VerifyText.problemsStatus) }
+    }
+}
+
+extension SyncRunCommand {
+    /// Enqueues the job (a records sync through `couplet.sync_records`, which logs it) and says so; returns its id.
+    private func enqueue(_ mapping: String, on db: PostgresConnection) async throws -> Int64 {
+        if let records {
+            let ids = records.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let logged = try await refusalsAsFailures {
+                try await RecordActions.sync(mapping: mapping, side: side, ids: ids, direction: direction, on: db)
+            }
+            guard let job = logged.first?.jobID else { throw CommandFailure(description: "\(mapping): no records sync was enqueued") }
+            print("Enqueued records sync of \(mapping) (\(direction?.storedName ?? "both directions")) as job \(job).")
+            return job
+        }
+        let enabled = try await db.query("SELECT enabled FROM couplet.table_mappings WHERE name = \(mapping)")
+            .map { try $0.decode(Bool.self, at: 0) }
+        guard let enabled = enabled.first else { throw ValidationError("there is no mapping \"\(mapping)\" (couplet mappings list shows them)") }
+        guard enabled else { throw ValidationError("\(mapping) is disabled (enabled: false in its mappings file); its jobs do nothing") }
+        let job = try await JobQueue.enqueue(SyncJobs.job(for: mapping, kind: full ? .full : .delta, chunkRows: chunkRows), on: db)
+        print("Enqueued \(full ? "full" : "delta") sync of \(mapping) as job \(job).")
+        return job
     }
 }
 

@@ -49,7 +49,7 @@ private let readableRelations = [
     "job_status", "queue_summary", "workers_live", "schedule_status", "sync_health", "sync_errors_recent",
     "jobs", "job_attempts", "workers", "schedules", "schedule_ticks", "endpoints", "table_mappings", "field_mappings",
     "couplings", "sync_runs", "sync_errors", "sync_failures", "schema_migrations", "sync_chunks", "sync_chunk_progress",
-    "sync_review", "integration_watermarks", "item_availability",
+    "sync_review", "integration_watermarks", "item_availability", "record_actions",
 ]
 
 @Suite("Database roles: each may do what it must and is refused the rest")

@@ -1,4 +1,5 @@
 import Demo
+import Postgres
 
 /// An ERP and a CRM unlike the demo's, for integrity and convergence tests: ERP debtors keyed by a
 /// sequence, `char(2)` country codes, a CHECK constraint and a blocked flag a mapping filters out;
@@ -19,6 +20,33 @@ public enum OwnSchemaTables {
                              credit numeric, manager text, modified_at timestamptz NOT NULL DEFAULT now());
         CREATE TRIGGER touch BEFORE UPDATE ON client FOR EACH ROW EXECUTE FUNCTION touch();
         """
+
+    /// The statements that store the DEBTOR mapping between them, on endpoints `erp` and `crm`:
+    /// `debtor.id ↔ client.number` (the ERP assigns the number), names trimmed on the way to the
+    /// ERP, blocked debtors filtered out; `match` names a field (`name`, `id`) for match-based coupling.
+    public static func debtorMapping(
+        direction: String = "bidirectional", updateConflict: String = "fail", deletionConflict: String = "fail",
+        match: String? = nil, batchSize: Int = 1000
+    ) -> [PostgresQuery] {
+        [
+            """
+            INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified, local_filter,
+                integration_endpoint, integration_table, integration_key, integration_modified, direction, update_conflict,
+                deletion_conflict, sync_only_coupled, batch_size)
+            VALUES ('DEBTOR', 'erp', 'debtor', 'id', 'modified_at', 'NOT blocked', 'crm', 'client', 'id', 'modified_at',
+                    \(direction), \(updateConflict), \(deletionConflict), false, \(batchSize))
+            """,
+            """
+            INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, from_integration_rule,
+                                                comparison, match_priority) VALUES
+                ('DEBTOR', 1, 'id', 'number', 'bidirectional', NULL, 'text', CASE WHEN \(match) = 'id' THEN 1 END),
+                ('DEBTOR', 2, 'name', 'name', 'bidirectional', 'trim', 'text', CASE WHEN \(match) = 'name' THEN 1 END),
+                ('DEBTOR', 3, 'country', 'country', 'bidirectional', NULL, 'text', NULL),
+                ('DEBTOR', 4, 'credit_limit', 'credit', 'bidirectional', NULL, 'numeric', NULL),
+                ('DEBTOR', 5, 'manager', 'manager', 'bidirectional', NULL, 'text', NULL)
+            """,
+        ]
+    }
 }
 
 /// A test's random choices from the demo's seeded generator (`Demo.SplitMix64`), so that a seed

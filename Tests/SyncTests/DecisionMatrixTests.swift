@@ -281,3 +281,197 @@ struct DecisionMatrixTests {
         }
     }
 }
+
+/// One decision with a person's pending action, out of every combination that matters to actions:
+/// mapping direction and policies, pass, source and target states, skipped or not, diff outcome.
+struct ActionCase {
+    let mapping: MappingSettings
+    let input: RecordSyncInput
+    let request: PendingRecordAction.Request
+    let diff: Result<FieldValues, SyncFailure>
+    let decision: SyncDecision
+    let verdict: ActionVerdict?
+    /// The decision for the same record without the action.
+    let unasked: SyncDecision
+
+    var target: RecordPresence? {
+        if case .coupled(_, let target) = input.counterpart { target } else { nil }
+    }
+
+    /// 3 directions × 3 update × 4 deletion policies × 2 passes × 3 source states × 16 coupled
+    /// counterparts (and not coupled) × 4 requests × 3 diff outcomes.
+    static let all: [ActionCase] = {
+        var cases: [ActionCase] = []
+        let requests: [PendingRecordAction.Request] = [.use(.local), .use(.integration), .restore, .delete]
+        var counterparts: [Counterpart] = [.notCoupled(match: .notTried)]
+        for skipped in [false, true] {
+            for result in [SyncResult.success, .failure] {
+                for target in [Timeline.changed, Timeline.unchanged, .deleted, .outsideFilter] {
+                    counterparts.append(.coupled(Timeline.coupling(skipped: skipped, localResult: result), target: target))
+                }
+            }
+        }
+        for direction in MappingDirection.allCases {
+            for update in UpdateConflictPolicy.allCases {
+                for deletion in DeletionConflictPolicy.allCases {
+                    let mapping = Timeline.mapping(direction, update: update, deletion: deletion)
+                    for pass in SyncDirection.allCases {
+                        for source in [Timeline.changed, Timeline.unchanged, .deleted, .outsideFilter] {
+                            for counterpart in counterparts {
+                                for request in requests {
+                                    for diff in [Result<FieldValues, SyncFailure>.success(Timeline.values), .success([:]), .failure(diffFailure)] {
+                                        cases.append(make(mapping, pass, source, counterpart, request, diff))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return cases
+    }()
+
+    private static func make(
+        _ mapping: MappingSettings, _ pass: SyncDirection, _ source: RecordPresence, _ counterpart: Counterpart,
+        _ request: PendingRecordAction.Request, _ diff: Result<FieldValues, SyncFailure>
+    ) -> ActionCase {
+        let sourceID = pass == .toIntegration ? "10000" : "acc-1"
+        let action = PendingRecordAction(id: 7, request: request)
+        let input = RecordSyncInput(direction: pass, sourceID: sourceID, source: source, counterpart: counterpart, action: action)
+        var unaskedInput = input
+        unaskedInput.action = nil
+        let decide = { (input: RecordSyncInput) in
+            SyncDecision(for: input, in: mapping) { () throws(SyncFailure) -> FieldValues in try diff.get() }
+        }
+        return ActionCase(
+            mapping: mapping, input: input, request: request, diff: diff, decision: decide(input),
+            verdict: input.actionVerdict(in: mapping), unasked: decide(unaskedInput))
+    }
+
+    /// The inputs and the outcome in one line.
+    var summary: String {
+        "\(mapping.direction) \(input.direction) \(mapping.updateConflictPolicy)/\(mapping.deletionConflictPolicy) \(request) "
+            + "source=\(input.source) \(input.counterpart) diff=\(diff) → \(String(describing: verdict)) \(decision)"
+    }
+}
+
+/// The action cases that break a rule, shown briefly when there are any.
+func expectNoAction(_ rule: Comment, sourceLocation: SourceLocation = #_sourceLocation, violating isViolation: (ActionCase) -> Bool) {
+    let violations = ActionCase.all.filter(isViolation)
+    let examples = violations.prefix(2).map(\.summary).joined(separator: "; ")
+    #expect(violations.isEmpty, "\(rule): \(violations.count), e.g. \(examples)", sourceLocation: sourceLocation)
+}
+
+@Suite("Decision: a person's pending action on a pair")
+struct ActionDecisionTests {
+    /// A pass of a bidirectional CUSTOMER (fail policies) over 10000 ↔ acc-1, skipped after two failures, with `request` pending.
+    private func decideAsked(
+        _ request: PendingRecordAction.Request, _ pass: SyncDirection, source: RecordPresence, target: RecordPresence,
+        mapping: MappingSettings = Timeline.mapping(), probe: ChangesProbe = ChangesProbe()
+    ) -> (SyncDecision, ActionVerdict?) {
+        let input = RecordSyncInput(
+            direction: pass, sourceID: pass == .toIntegration ? "10000" : "acc-1", source: source,
+            counterpart: Timeline.coupled(target: target, Timeline.coupling(skipped: true)),
+            action: PendingRecordAction(id: 1, request: request))
+        let decision = SyncDecision(for: input, in: mapping) { () throws(SyncFailure) -> FieldValues in try probe.changes() }
+        return (decision, input.actionVerdict(in: mapping))
+    }
+
+    @Test("each action and state: the decision and whether this pass carries the action out", arguments: [
+        // use(X) with both records present: the pass from X writes whatever changed, the other keeps its target.
+        (PendingRecordAction.Request.use(.local), SyncDirection.toIntegration, Timeline.unchanged, Timeline.changed,
+         SyncDecision.update(Timeline.values, resolvedConflict: nil), ActionVerdict.carriesOut),
+        (.use(.local), .fromIntegration, Timeline.changed, Timeline.changed, .skip(.actionLeftToOtherPass), .leftToOtherPass),
+        (.use(.integration), .fromIntegration, Timeline.changed, Timeline.changed, .update(Timeline.values, resolvedConflict: nil), .carriesOut),
+        (.use(.integration), .toIntegration, Timeline.changed, Timeline.changed, .skip(.actionLeftToOtherPass), .leftToOtherPass),
+        // restore: the survivor's pass restores, the deleted side's waits for it.
+        (.restore, .toIntegration, Timeline.unchanged, .deleted, .restore(Timeline.values), .carriesOut),
+        (.restore, .fromIntegration, .deleted, Timeline.unchanged, .skip(.actionLeftToOtherPass), .leftToOtherPass),
+        // delete: the deleted side's pass deletes the survivor, the survivor's waits for it.
+        (.delete, .fromIntegration, .deleted, Timeline.changed, .deleteTarget, .carriesOut),
+        (.delete, .toIntegration, Timeline.changed, .deleted, .skip(.actionLeftToOtherPass), .leftToOtherPass),
+    ])
+    func applies(
+        request: PendingRecordAction.Request, pass: SyncDirection, source: RecordPresence, target: RecordPresence,
+        expected: SyncDecision, verdict: ActionVerdict
+    ) {
+        let (decision, actual) = decideAsked(request, pass, source: source, target: target)
+        #expect(decision == expected, "the skipped coupling is overridden: a person asked")
+        #expect(actual == verdict)
+    }
+
+    @Test("use(X) with records that agree writes nothing, and the action is carried out")
+    func useWithNothingToWrite() {
+        let (decision, verdict) = decideAsked(.use(.local), .toIntegration, source: Timeline.unchanged, target: Timeline.changed,
+                                              probe: ChangesProbe(.success([:])))
+        #expect(decision == .unchanged && verdict == .carriesOut)
+    }
+
+    @Test("an action in the wrong state does not apply: the record is decided as without it, and the reason names the pair", arguments: [
+        (PendingRecordAction.Request.restore, Timeline.changed, Timeline.changed, "neither customer 10000 nor account acc-1 was deleted"),
+        (.delete, Timeline.changed, Timeline.unchanged, "neither customer 10000 nor account acc-1 was deleted"),
+        (.restore, .deleted, .deleted, "customer 10000 and account acc-1 were both deleted"),
+        (.use(.local), Timeline.changed, .deleted, "account acc-1 was deleted, so mapping CUSTOMER cannot copy customer 10000 over it"),
+        (.use(.local), Timeline.changed, .outsideFilter, "customer 10000 or account acc-1 is outside the filter of mapping CUSTOMER"),
+    ])
+    func notApplicable(request: PendingRecordAction.Request, source: RecordPresence, target: RecordPresence, reason: String) {
+        let (decision, verdict) = decideAsked(request, .toIntegration, source: source, target: target)
+        guard case .notApplicable(let text) = verdict else {
+            Issue.record("expected not applicable, got \(String(describing: verdict))")
+            return
+        }
+        #expect(text.hasPrefix(reason), "\(text)")
+        #expect(decision == .skip(.couplingSkipped), "as without the action: the coupling stays skipped")
+    }
+
+    @Test("a one-way mapping never leaves an action to a pass it does not make")
+    func oneWayNotApplicable() {
+        let (decision, verdict) = decideAsked(.restore, .toIntegration, source: .deleted, target: Timeline.unchanged,
+                                              mapping: Timeline.mapping(.toIntegration))
+        guard case .notApplicable(let text) = verdict else {
+            Issue.record("expected not applicable, got \(String(describing: verdict))")
+            return
+        }
+        #expect(text.hasPrefix("mapping CUSTOMER never writes customer records"), "\(text)")
+        #expect(decision == .skip(.couplingSkipped))
+    }
+
+    @Test("over every combination: an action that does not apply changes nothing about the decision")
+    func notApplicableDecidesAsUnasked() {
+        expectNoAction("not applicable, yet decided otherwise") { item in
+            if case .notApplicable = item.verdict { item.decision != item.unasked } else { false }
+        }
+    }
+
+    @Test("over every combination: a verdict only in a pass the mapping makes, and nothing else than the action asks")
+    func appliedActionsDoWhatWasAsked() {
+        expectNoAction("applied action decided something else") { item in
+            guard item.mapping.direction.includes(item.input.direction) else { return item.decision != .skip(.directionNotMapped) }
+            switch (item.verdict, item.request, item.decision) {
+            case (.leftToOtherPass?, _, .skip(.actionLeftToOtherPass)): return !item.mapping.direction.includes(item.input.direction.opposite)
+            case (.carriesOut?, .use(let winner), .update(let values, nil)): return winner != item.input.direction.source || values.isEmpty
+            case (.carriesOut?, .use, .unchanged): return item.diff != .success([:])
+            case (.carriesOut?, .restore, .restore): return item.target != .deleted || item.input.source == .deleted
+            case (.carriesOut?, .delete, .deleteTarget): return item.input.source != .deleted
+            case (.carriesOut?, .use, .fail(let failure)), (.carriesOut?, .restore, .fail(let failure)): return item.diff != .failure(failure)
+            case (.notApplicable?, _, _): return false
+            default: return true
+            }
+        }
+    }
+
+    @Test("over every combination: a deleted source is never written from, and only a delete action deletes beside the policy")
+    func actionsKeepDeletionRules() {
+        expectNoAction("write from a deleted source") { item in
+            guard item.input.source == .deleted else { return false }
+            return switch item.decision {
+            case .insert, .update, .restore, .couple: true
+            default: false
+            }
+        }
+        expectNoAction("deletion neither asked nor by the policy") { item in
+            item.decision == .deleteTarget && item.request != .delete && item.mapping.deletionConflictPolicy != .propagate
+        }
+    }
+}

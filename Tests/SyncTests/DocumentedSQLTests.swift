@@ -108,7 +108,7 @@ struct DocumentedSQLTests {
 /// 2 wait for salesperson RM (open errors, never skipped), 3 is refused by the CRM on insert twice
 /// (skipped, not coupled: `couplet.sync_failures`), 4 waits for JR until JR is coupled (its error
 /// closed as synced), 5 syncs, then is refused twice on update (a skipped coupling). The queue,
-/// workers, schedules, a chunked full run and the review are written as rows: workers a (live) and b
+/// workers, schedules, a chunked full run, the review and the record actions are written as rows: workers a (live) and b
 /// (lease run out); jobs 40 (running on a), 41 (running on b), 42 (failed an hour ago), 43
 /// (available), 44 (failed two days ago).
 enum DocumentedDatabase {
@@ -159,6 +159,15 @@ enum DocumentedDatabase {
         INSERT INTO couplet.sync_review (mapping, depends_on, state, job_id, message) VALUES
             ('SALESPEOPLE', '{}', 'finished', NULL, 'full sync finished'),
             ('CUSTOMER', '{SALESPEOPLE}', 'enqueued', 40, 'full sync running');
+        INSERT INTO couplet.record_actions (mapping, action, local_id, integration_id, requested_by, requested_at, job_id, state,
+                                           settled_at, outcome) VALUES
+            ('CUSTOMER', 'sync', 'C10003', NULL, 'alice', now() - interval '10 days', 42, 'done', now() - interval '10 days',
+             'enqueued sync.records job 42 (both directions)'),
+            ('CUSTOMER', 'delete', '3', NULL, 'bob', now() - interval '3 days', NULL, 'not_applicable', now() - interval '3 days',
+             'customer 3 is not coupled in mapping CUSTOMER any more, so the pending delete has no pair to act on.'),
+            ('CUSTOMER', 'use_local', '4', 'acc-4', 'bob', now() - interval '2 days', NULL, 'done', now() - interval '2 days',
+             'updated account acc-4 (name)'),
+            ('CUSTOMER', 'restore', '5', 'acc-5', 'alice', now() - interval '1 hour', 43, 'pending', NULL, NULL);
         """
 
     /// What each documented statement answers, by its text with white space collapsed
@@ -166,7 +175,7 @@ enum DocumentedDatabase {
     /// and so does an entry no page shows.
     static let checks: [String: AnswerCheck] = {
         var checks: [String: AnswerCheck] = [:]
-        for (sql, check) in queueChecks + syncChecks + errorChecks + changeChecks {
+        for (sql, check) in queueChecks + syncChecks + errorChecks + changeChecks + recordActionChecks {
             precondition(checks.updateValue(check, forKey: SQLStatements.normalized(sql)) == nil, "two checks for \(sql)")
         }
         return checks
@@ -328,6 +337,76 @@ enum DocumentedDatabase {
         },
         check("CREATE ROLE couplet_worker_1 LOGIN PASSWORD '…';") { answer async throws in
             #expect(try await answer.lookUp("SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'couplet_worker_1'") == "true")
+        },
+    ]
+
+    /// The record actions (docs/resolving-errors.md): alice's restore of 5 pending on job 43, bob's
+    /// use_local of 4 done two days ago, bob's delete of 3 not applicable, alice's sync of C10003 ten days ago.
+    private static let recordActionChecks: [(String, AnswerCheck)] = [
+        check("SELECT id, state, job_id FROM couplet.resolve_conflict('CUSTOMER', '5', 'local');") { answer async throws in
+            #expect(answer.column("state") == ["pending"])
+            let job = try #require(answer.column("job_id").first ?? nil)
+            #expect(try await answer.lookUp("SELECT args->>'direction' FROM couplet.jobs WHERE id = \(job)::bigint") == "to_integration")
+            #expect(try await answer.lookUp("SELECT skipped::text FROM couplet.couplings WHERE local_id = '5'") == "false", "released")
+            #expect(try await answer.lookUp("SELECT state FROM couplet.record_actions WHERE action = 'restore'") == "superseded")
+        },
+        check("SELECT id, state, job_id FROM couplet.restore_record('CUSTOMER', '5');") { answer async throws in
+            #expect(answer.column("state") == ["pending"])
+            let job = try #require(answer.column("job_id").first ?? nil)
+            #expect(try await answer.lookUp("SELECT (args ? 'direction')::text FROM couplet.jobs WHERE id = \(job)::bigint") == "false", "both passes")
+        },
+        check("SELECT id, state, job_id FROM couplet.delete_survivor('CUSTOMER', '5');") { answer async throws in
+            #expect(answer.column("state") == ["pending"] && answer.column("job_id").first != nil)
+        },
+        check("SELECT id, state, outcome FROM couplet.uncouple_record('CUSTOMER', '4');") { answer async throws in
+            #expect(answer.values("state", "outcome") == [["done", "uncoupled"]])
+            #expect(try await answer.lookUp("SELECT count(*)::text FROM couplet.couplings WHERE local_id = '4'") == "0")
+        },
+        check("SELECT id, state, outcome FROM couplet.couple_records('CUSTOMER', 'C10003', 'ACC-C10003');") { answer async throws in
+            #expect(answer.values("state", "outcome") == [["done", "coupled"]])
+            #expect(try await answer.lookUp("SELECT integration_id FROM couplet.couplings WHERE local_id = 'C10003'") == "ACC-C10003")
+        },
+        check("SELECT id, local_id, job_id FROM couplet.sync_records('CUSTOMER', 'local', ARRAY['C10003', '2'], 'to_integration');") { answer async throws in
+            #expect(answer.column("local_id") == ["C10003", "2"])
+            #expect(Set(answer.column("job_id")).count == 1, "one job for both")
+        },
+        check("""
+         SELECT r.local_id, r.state, r.job_id FROM unnest(ARRAY['4', '5']) AS chosen(id), couplet.restore_record('CUSTOMER', chosen.id) AS r;
+         """) { answer async throws in
+            #expect(answer.values("local_id", "state") == [["4", "pending"], ["5", "pending"]])
+        },
+        check("""
+         SELECT requested_at, requested_by, mapping, local_id, integration_id, action, state, outcome
+         FROM couplet.record_actions WHERE requested_at > now() - interval '7 days' ORDER BY requested_at DESC;
+         """) { answer async throws in
+            #expect(answer.values("local_id", "requested_by", "state") == [["5", "alice", "pending"], ["4", "bob", "done"], ["3", "bob", "not_applicable"]],
+                    "newest first, not the sync of ten days ago")
+        },
+        check("""
+         SELECT a.id, a.mapping, a.local_id, a.action, now() - a.requested_at AS waiting, j.state AS job_state
+         FROM couplet.record_actions a LEFT JOIN couplet.jobs j ON j.id = a.job_id
+         WHERE a.state = 'pending' ORDER BY a.requested_at;
+         """) { answer async throws in
+            #expect(answer.values("local_id", "action", "job_state") == [["5", "restore", "available"]])
+        },
+        check("""
+         SELECT e.direction, e.error_class, e.record_message, e.last_seen_at
+         FROM couplet.record_actions a
+         JOIN couplet.sync_errors e ON e.mapping = a.mapping AND e.local_id = a.local_id AND e.closed_at IS NULL
+         WHERE a.state = 'pending';
+         """) { answer async throws in
+            #expect(answer.values("direction", "error_class") == [["to_integration", "write_refused:22P02:credit_limit"]], "5's refused update")
+        },
+        check("""
+         SELECT a.requested_at, a.requested_by, a.action, a.state, a.outcome, r.kind, r.direction, r.finished_at
+         FROM couplet.record_actions a LEFT JOIN couplet.sync_runs r ON r.id = a.run_id
+         WHERE a.mapping = 'CUSTOMER' AND '5' IN (a.local_id, a.integration_id) ORDER BY a.id;
+         """) { answer async throws in
+            #expect(answer.values("action", "state", "kind") == [["restore", "pending", nil]], "not settled by a run yet")
+        },
+        check("SELECT mapping, local_id, action, outcome FROM couplet.record_actions WHERE state = 'not_applicable' ORDER BY settled_at DESC;") { answer async throws in
+            #expect(answer.values("local_id", "action") == [["3", "delete"]])
+            #expect(answer.column("outcome").first??.contains("not coupled") == true)
         },
     ]
 }

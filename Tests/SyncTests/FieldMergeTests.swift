@@ -85,7 +85,7 @@ struct FieldMergeTests {
             let id = try await f.value(f.erp, "INSERT INTO debtor (name, manager) VALUES ('Adatum', 'ANNA') RETURNING id::text", as: String.self)
             let client = try await f.value(f.crm, "INSERT INTO client (number, name, manager) VALUES (\(id), 'Adatum', 'BOB') RETURNING id::text",
                                            as: String.self)
-            try await CouplingStore.couple(mapping: "DEBTOR", localID: id, integrationID: client, on: f.coordination)
+            try await RecordActions.couple(mapping: "DEBTOR", localID: id, integrationID: client, on: f.coordination)
             try await f.sync()
             #expect(try await f.value(f.erp, "SELECT manager FROM debtor", as: String.self) == "ANNA")
             #expect(try await f.value(f.crm, "SELECT manager FROM client", as: String.self) == "BOB")

@@ -32,24 +32,9 @@ struct OwnSchemaFixture {
         direction: String = "bidirectional", updateConflict: String = "fail", deletionConflict: String = "fail",
         match: String? = nil, batchSize: Int = 1000
     ) async throws {
-        try await coordination.query(
-            """
-            INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified, local_filter,
-                integration_endpoint, integration_table, integration_key, integration_modified, direction, update_conflict,
-                deletion_conflict, sync_only_coupled, batch_size)
-            VALUES ('DEBTOR', 'erp', 'debtor', 'id', 'modified_at', 'NOT blocked', 'crm', 'client', 'id', 'modified_at',
-                    \(direction), \(updateConflict), \(deletionConflict), false, \(batchSize))
-            """)
-        try await coordination.query(
-            """
-            INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, from_integration_rule,
-                                                comparison, match_priority) VALUES
-                ('DEBTOR', 1, 'id', 'number', 'bidirectional', NULL, 'text', CASE WHEN \(match) = 'id' THEN 1 END),
-                ('DEBTOR', 2, 'name', 'name', 'bidirectional', 'trim', 'text', CASE WHEN \(match) = 'name' THEN 1 END),
-                ('DEBTOR', 3, 'country', 'country', 'bidirectional', NULL, 'text', NULL),
-                ('DEBTOR', 4, 'credit_limit', 'credit', 'bidirectional', NULL, 'numeric', NULL),
-                ('DEBTOR', 5, 'manager', 'manager', 'bidirectional', NULL, 'text', NULL)
-            """)
+        let statements = OwnSchemaTables.debtorMapping(
+            direction: direction, updateConflict: updateConflict, deletionConflict: deletionConflict, match: match, batchSize: batchSize)
+        for statement in statements { try await coordination.query(statement) }
     }
 
     @discardableResult

@@ -285,7 +285,7 @@ struct ConflictDecisionTests {
         }
         #expect(failure.code == .updateConflict)
         #expect(failure.detail == "creditlimit, name")
-        #expect(failure.message == "customer 10000 and account acc-1 were both changed since the last sync and differ in creditlimit, name. Make the two records agree, or set the update-conflict policy of mapping CUSTOMER to send to or get from the integration table (or merge, which lets changes to different fields both travel), then run CUSTOMER again.")
+        #expect(failure.message == "customer 10000 and account acc-1 were both changed since the last sync and differ in creditlimit, name. Choose the record that wins this once (couplet resolve CUSTOMER 10000 --use local|integration), or make the two records agree, or set the update-conflict policy of mapping CUSTOMER to send to or get from the integration table (or merge, which lets changes to different fields both travel), then run CUSTOMER again.")
     }
 
     @Test("the conflict message names the records from the pass's point of view")
@@ -377,7 +377,7 @@ struct DeletionDecisionTests {
             return
         }
         #expect(failure.code == .deletedCounterpart)
-        #expect(failure.message == "customer 10000 is coupled to account acc-1, which was deleted. Remove the coupling, or set the deletion-conflict policy of mapping CUSTOMER to restore or remove coupling, then run CUSTOMER again.")
+        #expect(failure.message == "customer 10000 is coupled to account acc-1, which was deleted. Restore it (couplet resolve CUSTOMER 10000 --restore), delete customer 10000 too (--delete) or remove the coupling (--uncouple); or set the deletion-conflict policy of mapping CUSTOMER to restore or remove coupling, then run CUSTOMER again.")
     }
 
     @Test("a deleted target is restored with all the source's values")
@@ -448,7 +448,7 @@ struct DeletionDecisionTests {
             return
         }
         #expect(failure.code == .restoreNotPossible)
-        #expect(failure.message == "account acc-1 is coupled to customer 10000, which was deleted, and mapping CUSTOMER cannot restore it because it only writes to account. Remove the coupling, or set the deletion-conflict policy of CUSTOMER to remove coupling, then run CUSTOMER again.")
+        #expect(failure.message == "account acc-1 is coupled to customer 10000, which was deleted, and mapping CUSTOMER cannot restore it because it only writes to account. Remove the coupling (couplet resolve CUSTOMER 10000 --uncouple), or set the deletion-conflict policy of CUSTOMER to remove coupling, then run CUSTOMER again.")
     }
 
     @Test("a deleted source in a one-way mapping is uncoupled under that policy")

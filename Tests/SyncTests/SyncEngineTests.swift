@@ -303,7 +303,7 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("a records run synchronizes only the chosen records")
+    @Test("a records run synchronizes only the chosen records and their counterparts, the pass from their side first")
     func chosenRecords() async throws {
         try await SyncFixture.with { f in
             try await f.addCustomerMapping()
@@ -311,9 +311,12 @@ struct SyncEngineTests {
             let engine = SyncEngine(coordination: f.coordination, endpoints: f.endpoints, logger: .init(label: "test"))
             let counts = try await engine.run(
                 mapping: "CUSTOMER", kind: .records, records: ChosenRecords(side: .local, ids: ["2", "9"]))
-            #expect(counts.keys.sorted { $0.rawValue < $1.rawValue } == [.toIntegration], "only the pass from the chosen side")
             #expect(counts[.toIntegration]?.inserted == 1)
+            #expect(counts[.fromIntegration]?.unchanged == 1, "the new account, read back through its coupling: \(counts)")
             #expect(Set(try await f.accounts().keys) == ["2"])
+            let passes = try await f.coordination.query("SELECT string_agg(direction, ',' ORDER BY id) FROM couplet.sync_runs")
+                .single().decode(String.self, at: 0)
+            #expect(passes == "to_integration,from_integration")
         }
     }
 }
