@@ -14,6 +14,11 @@ public enum UpdateConflictPolicy: String, Sendable, Equatable, CaseIterable {
     /// any change on both sides a conflict.
     case merge
 
+    /// The policy under which `side` wins.
+    public static func winning(_ side: SyncSide) -> UpdateConflictPolicy {
+        side == .local ? .sendToIntegration : .getFromIntegration
+    }
+
     /// The side whose values are kept, or `nil` for `fail` and `merge`.
     public var winner: SyncSide? {
         switch self {

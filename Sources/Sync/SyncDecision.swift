@@ -169,7 +169,9 @@ private struct DecisionContext {
         case .leftToOtherPass: return .skip(.actionLeftToOtherPass)
         case .carriesOut:
             switch action.request {
-            case .use: return withChanges { $0.isEmpty ? .unchanged : .update($0, resolvedConflict: nil) }
+            case .use(let winner):
+                // As a conflict the policy resolves: the loser is left unsynced, so its changes to fields only it carries still flow back.
+                return withChanges { $0.isEmpty ? .unchanged : .update($0, resolvedConflict: .winning(winner)) }
             case .restore: return withChanges { .restore($0) }
             case .delete: return .deleteTarget
             }

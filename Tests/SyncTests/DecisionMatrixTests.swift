@@ -381,9 +381,9 @@ struct ActionDecisionTests {
     @Test("each action and state: the decision and whether this pass carries the action out", arguments: [
         // use(X) with both records present: the pass from X writes whatever changed, the other keeps its target.
         (PendingRecordAction.Request.use(.local), SyncDirection.toIntegration, Timeline.unchanged, Timeline.changed,
-         SyncDecision.update(Timeline.values, resolvedConflict: nil), ActionVerdict.carriesOut),
+         SyncDecision.update(Timeline.values, resolvedConflict: .sendToIntegration), ActionVerdict.carriesOut),
         (.use(.local), .fromIntegration, Timeline.changed, Timeline.changed, .skip(.actionLeftToOtherPass), .leftToOtherPass),
-        (.use(.integration), .fromIntegration, Timeline.changed, Timeline.changed, .update(Timeline.values, resolvedConflict: nil), .carriesOut),
+        (.use(.integration), .fromIntegration, Timeline.changed, Timeline.changed, .update(Timeline.values, resolvedConflict: .getFromIntegration), .carriesOut),
         (.use(.integration), .toIntegration, Timeline.changed, Timeline.changed, .skip(.actionLeftToOtherPass), .leftToOtherPass),
         // restore: the survivor's pass restores, the deleted side's waits for it.
         (.restore, .toIntegration, Timeline.unchanged, .deleted, .restore(Timeline.values), .carriesOut),
@@ -450,7 +450,8 @@ struct ActionDecisionTests {
             guard item.mapping.direction.includes(item.input.direction) else { return item.decision != .skip(.directionNotMapped) }
             switch (item.verdict, item.request, item.decision) {
             case (.leftToOtherPass?, _, .skip(.actionLeftToOtherPass)): return !item.mapping.direction.includes(item.input.direction.opposite)
-            case (.carriesOut?, .use(let winner), .update(let values, nil)): return winner != item.input.direction.source || values.isEmpty
+            case (.carriesOut?, .use(let winner), .update(let values, let resolved?)):
+                return winner != item.input.direction.source || values.isEmpty || resolved != .winning(winner)
             case (.carriesOut?, .use, .unchanged): return item.diff != .success([:])
             case (.carriesOut?, .restore, .restore): return item.target != .deleted || item.input.source == .deleted
             case (.carriesOut?, .delete, .deleteTarget): return item.input.source != .deleted
