@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Postgres
 import PostgresTestSupport
 
@@ -83,5 +84,14 @@ extension SyncFixture {
         try await coordination.query(
             "SELECT integration_id, local_result, integration_result FROM couplet.couplings WHERE mapping = 'CUSTOMER' AND local_id = \(no)"
         ).first?.decode((String, String?, String?).self)
+    }
+}
+
+extension SyncFixture {
+    /// A records run of CUSTOMER for the ERP's customers `numbers`: a person asking for them.
+    @discardableResult
+    func syncCustomers(_ numbers: [String]) async throws -> [SyncDirection: SyncCounts] {
+        try await SyncEngine(coordination: coordination, endpoints: endpoints, logger: Logger(label: "test"))
+            .run(mapping: "CUSTOMER", kind: .records, records: ChosenRecords(side: .local, ids: numbers))
     }
 }
