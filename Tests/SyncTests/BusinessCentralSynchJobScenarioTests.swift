@@ -37,7 +37,7 @@ struct BusinessCentralSynchJobScenarioTests {
             #expect(try await f.rows(f.crm, "client") == 2)
             try await f.setMapping("local_filter = NULL")
             try await f.crm.query("INSERT INTO client (name) VALUES ('Three in the CRM')")
-            try await CouplingStore.couple(
+            try await RecordActions.couple(
                 mapping: "DEBTOR", localID: try await f.debtorID("Three"), integrationID: try await f.clientID("Three in the CRM"),
                 on: f.coordination)
             try await f.erp.query("UPDATE debtor SET manager = 'abc' WHERE name = 'Three'")
