@@ -21,6 +21,8 @@ struct SyncPass {
     var createsUnmatched = false
     /// How a full run splits its records into chunks and shares them with helper jobs.
     var sharing = FullSyncSharing.alone
+    /// The pass retries the records that failed last time (see `retryFailures`).
+    private var retryingFailures = false
     /// The pass of the mapping's other direction (none for a one-way mapping), whose writes left
     /// behind this pass records too before it reads (see `reconcileIntents`).
     var otherDirection: [SyncPass] = []
@@ -115,9 +117,11 @@ struct SyncPass {
             SELECT record_id FROM couplet.sync_failures WHERE mapping = \(mappingName) AND side = \(side.rawValue) AND NOT skipped
             """, name: "failed records"
         ).map { try $0.decode(String.self, at: 0) }
+        var retrying = self
+        retrying.retryingFailures = true
         for start in stride(from: 0, to: ids.count, by: mapping.batchSize) {
             let batch = try await source.records(ids: Array(ids[start..<min(start + mapping.batchSize, ids.count)]))
-            try await process(batch, runID: runID)
+            try await retrying.process(batch, runID: runID)
         }
     }
 
@@ -329,9 +333,11 @@ struct SyncPass {
     /// run creates what is not coupled yet, as Business Central's full synchronization does (it runs
     /// on a copy of the mapping with the setting off), a records run is a person asking for those
     /// records, and a match run looks at uncoupled records by definition (creating only with `--create`).
+    /// A delta's retry of last time's failures does too: an uncoupled record among them failed when
+    /// such a run tried to create it (a reference not coupled yet), and is created once it can be.
     private var decisionSettings: MappingSettings {
         var settings = mapping.settings
-        if kind != .delta { settings.syncOnlyCoupled = false }
+        if kind != .delta || retryingFailures { settings.syncOnlyCoupled = false }
         return settings
     }
 

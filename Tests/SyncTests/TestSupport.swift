@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import Testing
 @testable import Sync
 
@@ -41,4 +42,18 @@ func minute(_ minutes: Int) -> Date {
 /// The instant of an ISO 8601 UTC text, computed without the code under test.
 func utc(_ text: String) -> Date {
     ISO8601DateFormatter().date(from: text)!
+}
+
+/// Whether, within a minute, a session of `db`'s database waits for a lock. A run that ends before
+/// it reaches the lock (it failed early) must fail the test that waits for it, not hang it.
+func someoneWaitsForLock(on db: PostgresConnection) async throws -> Bool {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while ContinuousClock.now < deadline {
+        let waiting = try await db.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ).single().decode(Int.self, at: 0)
+        if waiting > 0 { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return false
 }
