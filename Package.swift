@@ -126,7 +126,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncTests",
-            dependencies: ["Sync", "Postgres", "Queue", "CoupletSchema", "PostgresTestSupport"]
+            dependencies: ["Sync", "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport"]
         ),
         .testTarget(
             name: "SalesIntegrationTests",

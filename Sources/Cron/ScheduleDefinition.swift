@@ -34,6 +34,9 @@ public struct ScheduleDefinition: Sendable, Equatable {
     public let catchUpWindow: Duration
     /// Whether a tick is skipped while the schedule's previous job is pending or running.
     public let noOverlap: Bool
+    /// After a job that found nothing to do, how long the schedule holds its ticks unless a probe
+    /// or a person wakes it (Business Central's inactivity timeout); zero holds until woken, nil never holds.
+    public let inactivityTimeout: Duration?
 
     /// Validates and creates a definition.
     ///
@@ -44,7 +47,8 @@ public struct ScheduleDefinition: Sendable, Equatable {
     public init(
         name: String, expression: String, timeZone: String? = nil, jobKind: String, arguments: String = "{}",
         queue: String = "default", priority: Int = 5, maxAttempts: Int = 5, concurrencyKey: String? = nil,
-        isEnabled: Bool = true, misfirePolicy: MisfirePolicy = .skip, catchUpWindow: Duration = .seconds(3600), noOverlap: Bool = false
+        isEnabled: Bool = true, misfirePolicy: MisfirePolicy = .skip, catchUpWindow: Duration = .seconds(3600), noOverlap: Bool = false,
+        inactivityTimeout: Duration? = nil
     ) throws(ScheduleDefinitionError) {
         var problems: [ScheduleDefinitionError.Problem] = []
         func check<Value>(_ field: Field, _ validate: () throws -> Value) -> Value? {
@@ -63,7 +67,9 @@ public struct ScheduleDefinition: Sendable, Equatable {
         let attempts = check(.maxAttempts) { try Self.validMaxAttempts(maxAttempts) }
         let key = check(.concurrencyKey) { try concurrencyKey.map(Self.validConcurrencyKey) }
         let window = check(.catchUpWindow) { try Self.validCatchUpWindow(catchUpWindow) }
-        guard let name, let cron, let zone, let kind, let arguments, let queue, let priority, let attempts, let key, let window
+        let timeout = check(.inactivityTimeout) { try inactivityTimeout.map(Self.validInactivityTimeout) }
+        guard let name, let cron, let zone, let kind, let arguments, let queue, let priority, let attempts, let key, let window,
+            let timeout
         else { throw ScheduleDefinitionError(problems: problems) }
         self.name = name
         self.expression = cron
@@ -78,6 +84,7 @@ public struct ScheduleDefinition: Sendable, Equatable {
         self.misfirePolicy = misfirePolicy
         self.catchUpWindow = window
         self.noOverlap = noOverlap
+        self.inactivityTimeout = timeout
     }
 
     /// The zone the schedule fires in (validated when the definition was created).
@@ -109,6 +116,8 @@ public struct ScheduleDefinition: Sendable, Equatable {
         case catchUpWindow = "catch_up_window"
         /// `no_overlap`.
         case noOverlap = "no_overlap"
+        /// `inactivity_timeout`: a duration such as `24h`, `0s` to hold until woken.
+        case inactivityTimeout = "inactivity_timeout"
         /// `enabled`.
         case isEnabled = "enabled"
     }
@@ -244,6 +253,11 @@ extension ScheduleDefinition {
 
     static func validCatchUpWindow(_ value: Duration) throws(InvalidField) -> Duration {
         guard value >= .zero else { throw InvalidField("catch_up_window must not be negative") }
+        return value
+    }
+
+    static func validInactivityTimeout(_ value: Duration) throws(InvalidField) -> Duration {
+        guard value >= .zero else { throw InvalidField("inactivity_timeout must not be negative (0s holds until woken)") }
         return value
     }
 }

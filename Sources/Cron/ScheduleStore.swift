@@ -48,11 +48,38 @@ public enum ScheduleStore {
             SELECT s.name, s.expression, s.timezone, s.job_kind, s.args::text AS args, s.queue, s.priority::int8 AS priority,
                    s.max_attempts::int8 AS max_attempts, s.concurrency_key, s.enabled, s.misfire_policy,
                    extract(epoch FROM s.catch_up_window)::float8 AS catch_up_seconds, s.no_overlap, s.next_fire_at,
+                   extract(epoch FROM s.inactivity_timeout)::float8 AS inactivity_timeout_seconds, st.held_until,
                    s.last_error, st.last_fire_time, st.last_outcome, st.last_job_state
             FROM couplet.schedules s JOIN couplet.schedule_status st ON st.name = s.name
             ORDER BY s.name
             """, name: "list schedules")
         return try rows.map(StoredSchedule.init(row:))
+    }
+
+    /// Ends the hold of schedule `name` now (`couplet.wake_schedule`): its job is enqueued at once,
+    /// unless its previous job is still busy and the schedule has `no_overlap`. Returns the job's id,
+    /// or nil when the schedule was not on hold (or is disabled, or does not exist). `waker` is the
+    /// worker whose probe found work; nil for a person.
+    @discardableResult
+    public static func wake(_ name: String, by waker: UUID? = nil, on connection: PostgresConnection) async throws -> Int64? {
+        try await connection.query(
+            "SELECT couplet.wake_schedule(\(name), coalesce(\(waker), '00000000-0000-0000-0000-000000000000'))",
+            name: "wake schedule"
+        ).single().decode(Int64?.self, at: 0)
+    }
+
+    /// The enabled schedules on hold now whose job kind is one of `kinds`: name, job kind and arguments (JSON text).
+    public static func held(kinds: [String], on connection: PostgresConnection) async throws -> [HeldSchedule] {
+        try await connection.query(
+            """
+            SELECT s.name, s.job_kind, s.args::text FROM couplet.schedules s
+            WHERE s.enabled AND s.job_kind = ANY(\(kinds)::text[]) AND couplet.schedule_held_until(s) > now()
+            ORDER BY s.name
+            """, name: "held schedules"
+        ).map { row in
+            let (name, kind, arguments) = try row.decode((String, String, String).self)
+            return HeldSchedule(name: name, jobKind: kind, arguments: arguments)
+        }
     }
 
     // MARK: - Statements
@@ -75,10 +102,12 @@ public enum ScheduleStore {
             SELECT d.name,
                    CASE WHEN s.name IS NULL THEN 'create'
                         WHEN (s.expression, s.timezone, s.job_kind, s.args, s.queue, s.priority, s.max_attempts,
-                              s.concurrency_key, s.enabled, s.misfire_policy, s.catch_up_window, s.no_overlap)
+                              s.concurrency_key, s.enabled, s.misfire_policy, s.catch_up_window, s.no_overlap,
+                              s.inactivity_timeout)
                              IS NOT DISTINCT FROM
                              (d.expression, d.timezone, d.job_kind, d.args, d.queue, d.priority, d.max_attempts,
-                              d.concurrency_key, d.enabled, d.misfire_policy, d.catch_up_window, d.no_overlap)
+                              d.concurrency_key, d.enabled, d.misfire_policy, d.catch_up_window, d.no_overlap,
+                              d.inactivity_timeout)
                         THEN 'unchanged' ELSE 'update' END
             FROM d LEFT JOIN couplet.schedules s ON s.name = d.name
             UNION ALL
@@ -102,9 +131,10 @@ public enum ScheduleStore {
             """
             WITH d AS (\(definitionRows(definitions)))
             INSERT INTO couplet.schedules (name, expression, timezone, job_kind, args, queue, priority, max_attempts,
-                                           concurrency_key, enabled, misfire_policy, catch_up_window, no_overlap)
+                                           concurrency_key, enabled, misfire_policy, catch_up_window, no_overlap,
+                                           inactivity_timeout)
             SELECT name, expression, timezone, job_kind, args, queue, priority, max_attempts,
-                   concurrency_key, enabled, misfire_policy, catch_up_window, no_overlap
+                   concurrency_key, enabled, misfire_policy, catch_up_window, no_overlap, inactivity_timeout
             FROM d
             """, name: "create schedules")
     }
@@ -118,7 +148,7 @@ public enum ScheduleStore {
             SET expression = d.expression, timezone = d.timezone, job_kind = d.job_kind, args = d.args, queue = d.queue,
                 priority = d.priority, max_attempts = d.max_attempts, concurrency_key = d.concurrency_key, enabled = d.enabled,
                 misfire_policy = d.misfire_policy, catch_up_window = d.catch_up_window, no_overlap = d.no_overlap,
-                updated_at = now(), last_error = NULL
+                inactivity_timeout = d.inactivity_timeout, updated_at = now(), last_error = NULL
             FROM d
             WHERE s.name = d.name
             """, name: "update schedules")
@@ -134,18 +164,30 @@ public enum ScheduleStore {
         """
         SELECT name, expression, timezone, job_kind, args::jsonb AS args, queue, priority::smallint AS priority,
                max_attempts::integer AS max_attempts, concurrency_key, enabled, misfire_policy,
-               make_interval(secs => catch_up_seconds) AS catch_up_window, no_overlap
+               make_interval(secs => catch_up_seconds) AS catch_up_window, no_overlap,
+               make_interval(secs => inactivity_timeout_seconds) AS inactivity_timeout
         FROM unnest(\(definitions.map(\.name))::text[], \(definitions.map(\.expression.description))::text[],
                     \(definitions.map(\.timeZone))::text[], \(definitions.map(\.jobKind))::text[],
                     \(definitions.map(\.arguments))::text[], \(definitions.map(\.queue))::text[],
                     \(definitions.map(\.priority))::int8[], \(definitions.map(\.maxAttempts))::int8[],
                     \(definitions.map(\.concurrencyKey))::text[],
                     \(definitions.map(\.isEnabled))::boolean[], \(definitions.map(\.misfirePolicy.rawValue))::text[],
-                    \(definitions.map { $0.catchUpWindow.inSeconds })::float8[], \(definitions.map(\.noOverlap))::boolean[])
+                    \(definitions.map { $0.catchUpWindow.inSeconds })::float8[], \(definitions.map(\.noOverlap))::boolean[],
+                    \(definitions.map { $0.inactivityTimeout?.inSeconds })::float8[])
             AS u(name, expression, timezone, job_kind, args, queue, priority, max_attempts, concurrency_key, enabled,
-                 misfire_policy, catch_up_seconds, no_overlap)
+                 misfire_policy, catch_up_seconds, no_overlap, inactivity_timeout_seconds)
         """
     }
+}
+
+/// A schedule on hold after an idle job: what its job would run.
+public struct HeldSchedule: Sendable, Equatable {
+    /// The schedule's name.
+    public var name: String
+    /// The kind of job it enqueues.
+    public var jobKind: String
+    /// The job's arguments, as JSON text.
+    public var arguments: String
 }
 
 /// What `ScheduleStore.apply` changed (or, from `plan`, would change), by schedule name.
@@ -202,6 +244,10 @@ public struct StoredSchedule: Sendable, Equatable {
     public var catchUpWindow: Duration
     /// Whether a tick is skipped while the previous job is pending or running.
     public var noOverlap: Bool
+    /// How long the schedule holds its ticks after an idle job (zero: until woken), if it ever does.
+    public var inactivityTimeout: Duration?
+    /// Until when the schedule is on hold (`Date.distantFuture`: until woken), if it is now.
+    public var heldUntil: Date?
     /// The next fire time, as the leading scheduler last wrote it.
     public var nextFireAt: Date?
     /// Why the scheduler cannot use the schedule, if it cannot.
@@ -213,10 +259,11 @@ public struct StoredSchedule: Sendable, Equatable {
     public struct Tick: Sendable, Equatable {
         /// The fire time.
         public var fireTime: Date
-        /// `enqueued`, or `skipped_overlap` when the previous job was still pending or running.
+        /// `enqueued`; `skipped_overlap` when the previous job was still pending or running; `held`
+        /// while the schedule was on hold after an idle job; `woken` when a wake enqueued its job.
         public var outcome: String
-        /// The state of the tick's job (for `skipped_overlap`, of the job that was still busy);
-        /// nil when that job has been pruned.
+        /// The state of the tick's job (for `skipped_overlap`, of the job that was still busy; for
+        /// `held`, of the idle job); nil when that job has been pruned.
         public var jobState: JobState?
     }
 
@@ -228,7 +275,7 @@ public struct StoredSchedule: Sendable, Equatable {
         try ScheduleDefinition(
             name: name, expression: expression, timeZone: timeZone, jobKind: jobKind, arguments: arguments, queue: queue,
             priority: priority, maxAttempts: maxAttempts, concurrencyKey: concurrencyKey, isEnabled: isEnabled,
-            misfirePolicy: misfirePolicy, catchUpWindow: catchUpWindow, noOverlap: noOverlap)
+            misfirePolicy: misfirePolicy, catchUpWindow: catchUpWindow, noOverlap: noOverlap, inactivityTimeout: inactivityTimeout)
     }
 
     init(row: PostgresRow) throws {
@@ -244,8 +291,11 @@ public struct StoredSchedule: Sendable, Equatable {
         isEnabled = try row.decode(column: "enabled")
         let policy: String = try row.decode(column: "misfire_policy")
         misfirePolicy = MisfirePolicy(rawValue: policy) ?? .skip
-        catchUpWindow = .milliseconds(Int64((try row.decode(Double.self, column: "catch_up_seconds") * 1000).rounded()))
+        catchUpWindow = Self.duration(seconds: try row.decode(column: "catch_up_seconds"))
         noOverlap = try row.decode(column: "no_overlap")
+        let timeout: Double? = try row.decode(column: "inactivity_timeout_seconds")
+        inactivityTimeout = timeout.map(Self.duration(seconds:))
+        heldUntil = try row.decode(column: "held_until")
         nextFireAt = try row.decode(column: "next_fire_at")
         lastError = try row.decode(column: "last_error")
         let fireTime: Date? = try row.decode(column: "last_fire_time")
@@ -253,6 +303,14 @@ public struct StoredSchedule: Sendable, Equatable {
         lastTick = try fireTime.map { fireTime in
             Tick(fireTime: fireTime, outcome: try row.decode(column: "last_outcome"), jobState: state.flatMap(JobState.init(rawValue:)))
         }
+    }
+}
+
+extension StoredSchedule {
+    /// An interval's seconds as stored (`extract(epoch …)`) as a duration, to the millisecond.
+    /// PostgreSQL's intervals stay far inside what `Int64` milliseconds hold.
+    private static func duration(seconds: Double) -> Duration {
+        .milliseconds(Int64((seconds * 1000).rounded()))
     }
 }
 

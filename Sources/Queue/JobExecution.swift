@@ -28,7 +28,7 @@ struct JobExecution: Sendable {
         let ending = await race(entry, context: context)
         switch ending {
         case .handlerReturned(nil):
-            return JobOutcome(jobID: job.id, attempt: job.attempt, state: .completed)
+            return JobOutcome(jobID: job.id, attempt: job.attempt, state: .completed, isIdle: context.report.isIdle)
         case .handlerReturned(.some) where Task.isCancelled:
             return released()
         case .handlerReturned(let error?):

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import Synchronization
 
 /// Runs the jobs of one kind. Delivery is at least once: a handler must be idempotent.
 public protocol JobHandler: Sendable {
@@ -32,6 +33,49 @@ public struct JobContext: Sendable {
     public let logger: Logger
     /// Connections to the coordination database.
     public let database: PostgresConnectionPool
+    /// What the handler reported besides returning or throwing.
+    let report = AttemptReport()
+
+    /// Says that this attempt found nothing to do: the job's `result` becomes `{"idle": true}` when
+    /// it completes, and a schedule with an inactivity timeout holds its next ticks until woken.
+    public func reportIdle() {
+        report.markIdle()
+    }
+}
+
+/// What a handler reported about its attempt besides returning or throwing.
+final class AttemptReport: Sendable {
+    private let idle = Mutex(false)
+
+    /// The attempt found nothing to do.
+    func markIdle() {
+        idle.withLock { $0 = true }
+    }
+
+    /// Whether the handler said it found nothing to do.
+    var isIdle: Bool { idle.withLock { $0 } }
+}
+
+/// A handler that can tell cheaply, without running, whether a job would find anything to do.
+/// A schedule on hold after an idle run (its inactivity timeout) is woken as soon as the probe of
+/// its job finds work (`couplet worker` probes the held schedules of the kinds it runs).
+public protocol WorkProbingJobHandler: JobHandler {
+    /// Whether a job with these arguments would find something to do now.
+    func hasWork(_ arguments: Arguments, context: ProbeContext) async throws -> Bool
+}
+
+/// What a probe may use: a logger and the coordination database.
+public struct ProbeContext: Sendable {
+    /// A logger for what the probe finds.
+    public let logger: Logger
+    /// Connections to the coordination database.
+    public let database: PostgresConnectionPool
+
+    /// A context with these.
+    public init(logger: Logger, database: PostgresConnectionPool) {
+        self.logger = logger
+        self.database = database
+    }
 }
 
 /// When a failed attempt runs again: Business Central's "rerun delay" and "maximum attempts".
@@ -79,10 +123,13 @@ public struct RetryPolicy: Sendable, Hashable {
 public struct JobRegistry: Sendable {
     /// Runs one attempt of a job: decodes its arguments and calls the handler.
     typealias Runner = @Sendable (ClaimedJob, JobContext) async throws -> Void
+    /// Asks a handler's probe whether a job with these arguments (JSON text) would find work.
+    typealias Probe = @Sendable (String, ProbeContext) async throws -> Bool
 
     struct Entry: Sendable {
         var run: Runner
         var retryPolicy: RetryPolicy
+        var probe: Probe?
     }
 
     private var entries: [String: Entry] = [:]
@@ -93,18 +140,37 @@ public struct JobRegistry: Sendable {
     /// Registers `handler` for its kind, replacing any handler registered for it before.
     public mutating func register<Handler: JobHandler>(_ handler: Handler) {
         entries[Handler.kind] = Entry(
-            run: { job, context in
-                let arguments: Handler.Arguments
-                do {
-                    arguments = try PostgresJSON<Handler.Arguments>.decoded(from: job.arguments)
-                } catch {
-                    throw JobError(
-                        .undecodableArguments, "the arguments \(job.arguments.prefix(200)) do not fit \(Handler.kind): \(Self.explain(error))",
-                        isRetryable: false)
-                }
-                try await handler.run(arguments, context: context)
-            },
+            run: { job, context in try await handler.run(try Self.decode(job.arguments, for: Handler.self), context: context) },
             retryPolicy: handler.retryPolicy)
+    }
+
+    /// Registers `handler` for its kind with its probe, replacing any handler registered for it before.
+    public mutating func register<Handler: WorkProbingJobHandler>(_ handler: Handler) {
+        entries[Handler.kind] = Entry(
+            run: { job, context in try await handler.run(try Self.decode(job.arguments, for: Handler.self), context: context) },
+            retryPolicy: handler.retryPolicy,
+            probe: { arguments, context in try await handler.hasWork(try Self.decode(arguments, for: Handler.self), context: context) })
+    }
+
+    /// Whether a job of `kind` with `arguments` (JSON text) would find work now, as its handler's
+    /// probe says; nil when no handler of the kind is registered or it has no probe.
+    public func hasWork(kind: String, arguments: String, context: ProbeContext) async throws -> Bool? {
+        guard let probe = entries[kind]?.probe else { return nil }
+        return try await probe(arguments, context)
+    }
+
+    /// The kinds registered with a probe, sorted.
+    public var probingKinds: [String] { entries.filter { $0.value.probe != nil }.keys.sorted() }
+
+    /// A job's arguments decoded for `Handler`; a job error saying what does not fit when they do not.
+    private static func decode<Handler: JobHandler>(_ json: String, for handler: Handler.Type) throws -> Handler.Arguments {
+        do {
+            return try PostgresJSON<Handler.Arguments>.decoded(from: json)
+        } catch {
+            throw JobError(
+                .undecodableArguments, "the arguments \(json.prefix(200)) do not fit \(Handler.kind): \(Self.explain(error))",
+                isRetryable: false)
+        }
     }
 
     /// A decoding failure in words: what is wrong and at which key.

@@ -149,11 +149,12 @@ public enum JobQueue {
                     errors = CASE WHEN o.error_message IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(
                         jsonb_build_object('attempt', j.attempt, 'at', now(), 'kind', o.error_code, 'error', o.error_message)) END,
                     finished_at = CASE WHEN o.state IN ('completed', 'failed', 'cancelled') THEN now() END,
-                    cancel_requested_at = NULL
+                    cancel_requested_at = NULL,
+                    result = CASE WHEN o.state = 'completed' AND o.idle THEN '{"idle": true}'::jsonb END
                 FROM unnest(\(outcomes.map(\.jobID)), \(outcomes.map(\.attempt)), \(outcomes.map(\.state.rawValue)),
                             \(outcomes.map(\.runAt)), \(outcomes.map { $0.error?.code.description }),
-                            \(outcomes.map { $0.error?.message }))
-                     AS o(id, attempt, state, run_at, error_code, error_message)
+                            \(outcomes.map { $0.error?.message }), \(outcomes.map(\.isIdle)))
+                     AS o(id, attempt, state, run_at, error_code, error_message, idle)
                 WHERE j.id = ANY(\(outcomes.map(\.jobID))) AND j.id = o.id AND j.state = 'running' AND j.attempt = o.attempt
                 RETURNING j.id, o.attempt, j.kind, j.queue, j.worker_id, j.attempted_at, o.state, o.error_code,
                           o.error_message, j.concurrency_key
@@ -332,13 +333,16 @@ public struct JobOutcome: Sendable {
     public var runAt: Date?
     /// What went wrong, for any state but completed.
     public var error: JobError?
+    /// The completed attempt found nothing to do (`JobContext.reportIdle()`).
+    public var isIdle: Bool
 
     /// Describes an outcome.
-    public init(jobID: Int64, attempt: Int, state: JobState, runAt: Date? = nil, error: JobError? = nil) {
+    public init(jobID: Int64, attempt: Int, state: JobState, runAt: Date? = nil, error: JobError? = nil, isIdle: Bool = false) {
         self.jobID = jobID
         self.attempt = attempt
         self.state = state
         self.runAt = runAt
         self.error = error
+        self.isIdle = isIdle
     }
 }

@@ -62,6 +62,23 @@ struct IntegrationPass<Refresh: CoupledRefresh> {
         return counts
     }
 
+    /// Whether a run would find anything to do now: records coupled or ERP records changed since
+    /// the last run (always, before the first run or for a full one). Reads one row of each at most.
+    func hasWork() async throws -> Bool {
+        guard !full, let since = try await IntegrationWatermark(jobKind: Refresh.jobKind, mapping: mapping).read(on: coordination)
+        else { return true }
+        let newlyCoupled = try await coordination.query(
+            "SELECT EXISTS (SELECT FROM couplet.couplings WHERE mapping = \(mapping) AND coupled_at > \(since.couplings))",
+            name: "newly coupled exist"
+        ).single().decode(Bool.self, at: 0)
+        guard !newlyCoupled else { return true }
+        let erp = try await endpoints.connect(try await mappingEndpoints().local)
+        defer { erp.close() }
+        return try await erp.query(
+            "SELECT EXISTS (\(refresh.candidates(since: since.erp)))", name: "\(Refresh.jobKind) candidates exist"
+        ).single().decode(Bool.self, at: 0)
+    }
+
     /// Records coupled after `since`, whether or not their ERP data changed.
     private func refreshNewlyCoupled(since: Date, _ databases: RefreshEndpoints, _ counts: inout IntegrationCounts) async throws {
         var after: String?

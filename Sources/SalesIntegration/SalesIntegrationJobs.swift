@@ -52,8 +52,10 @@ public enum SalesIntegrationJobs {
     }
 }
 
-/// Runs one refresh as a job, with a coordination connection from the worker's pool, and logs its counts.
-struct CoupledRefreshHandler<Refresh: CoupledRefresh>: JobHandler {
+/// Runs one refresh as a job, with a coordination connection from the worker's pool, and logs its
+/// counts. A run that wrote nothing and found no counterpart missing reports itself idle; the probe
+/// asks whether anything was coupled or changed since the last run.
+struct CoupledRefreshHandler<Refresh: CoupledRefresh>: WorkProbingJobHandler {
     /// The refresh's job kind.
     static var kind: String { Refresh.jobKind }
     /// What the job computes and writes.
@@ -69,11 +71,19 @@ struct CoupledRefreshHandler<Refresh: CoupledRefresh>: JobHandler {
         let counts = try await context.database.withConnection { db in
             try await IntegrationPass(refresh, arguments, endpoints: endpoints, coordination: db, batchSize: SalesIntegrationJobs.batchSize).run()
         }
+        if counts.refreshed + counts.counterpartMissing == 0 { context.reportIdle() }
         context.logger.info(
             "\(Self.kind) finished",
             metadata: [
                 "mapping": "\(arguments.mapping)", "refreshed": "\(counts.refreshed)", "unchanged": "\(counts.unchanged)",
                 "uncoupled": "\(counts.uncoupled)", "counterpart_missing": "\(counts.counterpartMissing)",
             ])
+    }
+
+    func hasWork(_ arguments: SalesIntegrationJobs.Arguments, context: ProbeContext) async throws -> Bool {
+        try await context.database.withConnection { db in
+            try await IntegrationPass(refresh, arguments, endpoints: endpoints, coordination: db, batchSize: SalesIntegrationJobs.batchSize)
+                .hasWork()
+        }
     }
 }

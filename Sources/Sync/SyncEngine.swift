@@ -43,6 +43,9 @@ public struct SyncCounts: Sendable, Equatable {
 
     /// Zero counts.
     public init() {}
+
+    /// The pass wrote nothing and nothing failed: every record it read was unchanged or skipped.
+    public var isIdle: Bool { inserted + modified + deleted + failed + coupled + uncoupled == 0 }
 }
 
 /// Runs a mapping's passes between its two endpoints and logs them.
@@ -118,6 +121,21 @@ public struct SyncEngine: Sendable {
             if let direction { passes = passes.filter { $0 == direction } }
         }
         return passes
+    }
+
+    /// Whether a delta of `mapping` would find anything to do now, in any direction it syncs: a
+    /// record to retry, or one changed after the watermark (false for a disabled mapping). The probe
+    /// that wakes a schedule on hold after an idle delta; it reads at most a record per question.
+    public func hasWork(mapping name: String) async throws -> Bool {
+        let mapping = try await MappingStore.load(name, on: coordination)
+        guard mapping.isEnabled else { return false }
+        return try await withEndpoints(of: mapping) { local, integration in
+            for direction in mapping.settings.direction.passes
+            where try await makePass(mapping, direction, kind: .delta, local: local, integration: integration).hasWork() {
+                return true
+            }
+            return false
+        }
     }
 
     /// Runs `body` holding the mapping's advisory lock on the coordination database, so two runs

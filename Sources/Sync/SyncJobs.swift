@@ -103,8 +103,8 @@ public enum SyncJobs {
 /// A handler that runs the sync engine with a coordination connection from the worker's pool.
 protocol SyncEngineHandler: JobHandler where Arguments == SyncJobs.Arguments {
     var endpoints: EndpointDirectory { get }
-    /// Runs the engine for this kind of job.
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws
+    /// Runs the engine for this kind of job; returns what each direction's pass did.
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws -> [SyncDirection: SyncCounts]
 }
 
 extension SyncEngineHandler {
@@ -112,6 +112,11 @@ extension SyncEngineHandler {
     var retryPolicy: RetryPolicy { RetryPolicy(backoff: .fixed(.seconds(30))) }
 
     func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
+        _ = try await runEngine(arguments, context: context)
+    }
+
+    /// Runs the engine for the job with a coordination connection from the worker's pool.
+    func runEngine(_ arguments: SyncJobs.Arguments, context: JobContext) async throws -> [SyncDirection: SyncCounts] {
         try await context.database.withConnection { db in
             try await run(SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger), arguments, job: context.job)
         }
@@ -142,21 +147,32 @@ struct FullSyncHandler: SyncEngineHandler {
         }
     }
 
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws -> [SyncDirection: SyncCounts] {
         let sharing = FullSyncSharing(
             chunkRows: arguments.chunkRows ?? SyncJobs.defaultChunkRows, helpers: SyncJobs.maximumHelpers,
             job: JobAttempt(id: job.id, attempt: job.attempt))
-        try await engine.run(mapping: arguments.mapping, kind: .full, jobID: job.id, sharing: sharing)
+        return try await engine.run(mapping: arguments.mapping, kind: .full, jobID: job.id, sharing: sharing)
     }
 }
 
-/// `sync.delta`: the records changed since each side's watermark.
-struct DeltaSyncHandler: SyncEngineHandler {
+/// `sync.delta`: the records changed since each side's watermark. A delta that wrote nothing and
+/// failed nothing reports itself idle; its probe asks whether there is anything to retry or changed.
+struct DeltaSyncHandler: SyncEngineHandler, WorkProbingJobHandler {
     static let kind = "sync.delta"
     let endpoints: EndpointDirectory
 
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
+    func run(_ arguments: SyncJobs.Arguments, context: JobContext) async throws {
+        if try await runEngine(arguments, context: context).values.allSatisfy(\.isIdle) { context.reportIdle() }
+    }
+
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws -> [SyncDirection: SyncCounts] {
         try await engine.run(mapping: arguments.mapping, kind: .delta, jobID: job.id)
+    }
+
+    func hasWork(_ arguments: SyncJobs.Arguments, context: ProbeContext) async throws -> Bool {
+        try await context.database.withConnection { db in
+            try await SyncEngine(coordination: db, endpoints: endpoints, logger: context.logger).hasWork(mapping: arguments.mapping)
+        }
     }
 }
 
@@ -166,11 +182,11 @@ struct RecordsSyncHandler: SyncEngineHandler {
     static let kind = "sync.records"
     let endpoints: EndpointDirectory
 
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws -> [SyncDirection: SyncCounts] {
         guard let records = arguments.records else {
             throw JobError(.undecodableArguments, "sync.records needs \"records\": {\"side\": …, \"ids\": […]}", isRetryable: false)
         }
-        try await engine.run(mapping: arguments.mapping, kind: .records, jobID: job.id, records: records, direction: arguments.direction)
+        return try await engine.run(mapping: arguments.mapping, kind: .records, jobID: job.id, records: records, direction: arguments.direction)
     }
 }
 
@@ -179,7 +195,7 @@ struct MatchHandler: SyncEngineHandler {
     static let kind = "sync.match"
     let endpoints: EndpointDirectory
 
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws -> [SyncDirection: SyncCounts] {
         try await engine.run(mapping: arguments.mapping, kind: .match, jobID: job.id, createUnmatched: arguments.create ?? false)
     }
 }
@@ -189,11 +205,12 @@ struct FullSyncChunksHandler: SyncEngineHandler {
     static let kind = "sync.full-chunks"
     let endpoints: EndpointDirectory
 
-    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws {
+    func run(_ engine: SyncEngine, _ arguments: SyncJobs.Arguments, job: ClaimedJob) async throws -> [SyncDirection: SyncCounts] {
         guard let run = arguments.run else {
             throw JobError(.undecodableArguments, "sync.full-chunks needs \"run\": the sync run to help", isRetryable: false)
         }
         try await engine.help(mapping: arguments.mapping, run: run, job: JobAttempt(id: job.id, attempt: job.attempt))
+        return [:]  // the run's counts are the job's that started it
     }
 }
 

@@ -105,24 +105,37 @@ struct SyncPass {
     /// Records that failed last time and are not skipped go first, with coupled records whose
     /// side was never synced (coupled by hand or by match, or a key the source still waits for).
     private func retryFailures(runID: Int64) async throws {
-        let side = direction.source
-        let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
-        let resultColumn = try PostgresIdentifier(side == .local ? "local_result" : "integration_result")
-        let stampColumn = try PostgresIdentifier(side == .local ? "local_modified_at" : "integration_modified_at")
-        let ids = try await coordination.query(
-            """
-            SELECT \(idColumn) FROM couplet.couplings
-            WHERE mapping = \(mappingName) AND (\(resultColumn) = 'failure' OR \(stampColumn) IS NULL) AND NOT skipped
-            UNION
-            SELECT record_id FROM couplet.sync_failures WHERE mapping = \(mappingName) AND side = \(side.rawValue) AND NOT skipped
-            """, name: "failed records"
-        ).map { try $0.decode(String.self, at: 0) }
+        let ids = try await recordsToRetry()
         var retrying = self
         retrying.retryingFailures = true
         for start in stride(from: 0, to: ids.count, by: mapping.batchSize) {
             let batch = try await source.records(ids: Array(ids[start..<min(start + mapping.batchSize, ids.count)]))
             try await retrying.process(batch, runID: runID)
         }
+    }
+
+    /// The ids of the source records a pass retries first (`retryFailures`), at most `limit` of them (nil: all).
+    private func recordsToRetry(limit: Int? = nil) async throws -> [String] {
+        let side = direction.source
+        let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
+        let resultColumn = try PostgresIdentifier(side == .local ? "local_result" : "integration_result")
+        let stampColumn = try PostgresIdentifier(side == .local ? "local_modified_at" : "integration_modified_at")
+        return try await coordination.query(
+            """
+            SELECT \(idColumn) FROM couplet.couplings
+            WHERE mapping = \(mappingName) AND (\(resultColumn) = 'failure' OR \(stampColumn) IS NULL) AND NOT skipped
+            UNION
+            SELECT record_id FROM couplet.sync_failures WHERE mapping = \(mappingName) AND side = \(side.rawValue) AND NOT skipped
+            LIMIT \(limit)
+            """, name: "failed records"
+        ).map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Whether a delta pass would find anything to do now: a record to retry, or one changed after
+    /// the watermark. Reads at most one record of each.
+    func hasWork() async throws -> Bool {
+        guard try await recordsToRetry(limit: 1).isEmpty else { return true }
+        return try await !source.changes(since: mapping.side(direction.source).watermark, after: nil, limit: 1).isEmpty
     }
 
     /// Changed records in (modified-on, key) order, batch by batch; then the watermark.

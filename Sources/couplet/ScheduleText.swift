@@ -38,10 +38,22 @@ enum ScheduleText {
         }
     }
 
-    /// The state of the last tick's job (`pruned` when it is gone), or `skipped: previous job STATE`, or `-`.
+    /// The state of the last tick's job (`pruned` when it is gone), or `skipped: previous job STATE`,
+    /// or `held: previous job found nothing`, or `woken: STATE`, or `-`.
     static func lastJob(_ tick: StoredSchedule.Tick?) -> String {
         guard let tick else { return "-" }
         let state = tick.jobState?.rawValue ?? "pruned"
-        return tick.outcome == "skipped_overlap" ? "skipped: previous job \(state)" : state
+        switch tick.outcome {
+        case "skipped_overlap": return "skipped: previous job \(state)"
+        case "held": return "held: previous job found nothing"
+        case "woken": return "woken: \(state)"
+        default: return state
+        }
+    }
+
+    /// Until when the schedule is on hold after an idle job, in its zone: `until TIME`, `until woken`, or `-`.
+    static func hold(_ schedule: StoredSchedule) -> String {
+        guard let until = schedule.heldUntil else { return "-" }
+        return until == .distantFuture ? "until woken" : "until \(until.iso8601(in: zone(of: schedule)))"
     }
 }

@@ -20,10 +20,12 @@ struct SchedulesCommand: AsyncParsableCommand {
 
             and apply it with couplet schedules apply FILE. Optional keys: queue, priority (0-9), \
             max_attempts, concurrency_key (such as sync:CUSTOMER), misfire (skip or run_once), catch_up_window \
-            (such as 2h), no_overlap, enabled.
+            (such as 2h), no_overlap, inactivity_timeout (such as 24h: hold the ticks after a job that found \
+            nothing to do, until a worker's probe finds work or the timeout passes; 0s: until woken), enabled.
             """,
         subcommands: [
             SchedulesApplyCommand.self, SchedulesValidateCommand.self, SchedulesListCommand.self, SchedulesNextCommand.self,
+            SchedulesWakeCommand.self,
         ])
 }
 
@@ -124,5 +126,33 @@ extension Date {
     func iso8601(in zone: TimeZone) -> String {
         let text = formatted(Date.ISO8601FormatStyle(timeZoneSeparator: .colon, timeZone: zone))
         return text.hasSuffix("Z") ? text.dropLast() + "+00:00" : text
+    }
+}
+
+/// `couplet schedules wake NAME`: ends a schedule's hold and enqueues its job now.
+struct SchedulesWakeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wake",
+        abstract: "End the hold of a schedule on hold after an idle job: enqueue its job now.",
+        discussion: """
+            A schedule with an inactivity_timeout holds its ticks after a job that found nothing to do; \
+            workers wake it when its job's probe finds work. This wakes it by hand (a woken tick in \
+            couplet.schedule_ticks). A schedule that is not on hold is left alone.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The schedule's name.")
+    var name: String
+
+    func run() async throws {
+        let logger = try global.makeLogger("couplet.schedules")
+        let connection = try await global.connect(logger, applicationName: "couplet schedules wake")
+        defer { connection.close() }
+        if let job = try await ScheduleStore.wake(name, on: connection) {
+            print("Woke \(name): job \(job) enqueued.")
+        } else {
+            print("\(name) is not on hold (or is disabled, or does not exist): nothing enqueued.")
+        }
     }
 }

@@ -11,7 +11,8 @@ struct SchedulesListCommand: AsyncParsableCommand {
         discussion: """
             Fire times are computed here from each schedule's expression, in the schedule's own zone. \
             LAST JOB is the state of the job that the last tick enqueued; KEY is the concurrency key \
-            of the schedule's jobs (- for none).
+            of the schedule's jobs (- for none); HOLD says until when a schedule with an inactivity_timeout \
+            holds its ticks after a job that found nothing to do (couplet schedules wake NAME ends it).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -27,7 +28,7 @@ struct SchedulesListCommand: AsyncParsableCommand {
         }
         let now = Date()
         var table = TextTable(
-            header: ["NAME", "EXPRESSION", "ZONE", "ENABLED", "JOB", "NEXT FIRE TIMES", "LAST TICK", "LAST JOB", "KEY"])
+            header: ["NAME", "EXPRESSION", "ZONE", "ENABLED", "JOB", "NEXT FIRE TIMES", "LAST TICK", "LAST JOB", "KEY", "HOLD"])
         table.rows = schedules.map { Self.row($0, now: now) }
         table.lines().forEach { print($0) }
     }
@@ -38,7 +39,7 @@ struct SchedulesListCommand: AsyncParsableCommand {
             schedule.name, schedule.expression, schedule.timeZone, schedule.isEnabled ? "yes" : "no", schedule.jobKind,
             ScheduleText.nextFireTimes(schedule, after: now, count: 3),
             schedule.lastTick.map { $0.fireTime.iso8601(in: ScheduleText.zone(of: schedule)) } ?? "-",
-            ScheduleText.lastJob(schedule.lastTick), schedule.concurrencyKey ?? "-",
+            ScheduleText.lastJob(schedule.lastTick), schedule.concurrencyKey ?? "-", ScheduleText.hold(schedule),
         ]
     }
 }

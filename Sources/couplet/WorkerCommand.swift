@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Cron
 import Logging
 import Queue
 import SalesIntegration
@@ -52,6 +53,11 @@ struct WorkerCommand: AsyncParsableCommand {
         transform: Duration.positive(argument:))
     var retention: Duration = .seconds(7 * 24 * 3600)
 
+    @Option(
+        help: "How often one worker asks whether the jobs of schedules on hold (inactivity_timeout) have work, and wakes them. (default: 30s)",
+        transform: Duration.positive(argument:))
+    var wakeProbeInterval: Duration = .seconds(30)
+
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard queues == nil || !queueNames.isEmpty else { throw ValidationError("--queues must name at least one queue") }
@@ -78,11 +84,15 @@ struct WorkerCommand: AsyncParsableCommand {
         DiagnosticHandlers.register(in: &registry)
         SyncJobs.register(in: &registry)
         SalesIntegrationJobs.register(in: &registry)
-        let worker = JobWorker(
-            configuration: configuration, registry: registry, database: try global.databaseConfiguration(logger), logger: logger)
+        let database = try global.databaseConfiguration(logger)
+        let worker = JobWorker(configuration: configuration, registry: registry, database: database, logger: logger)
+        let waker = ScheduleWaker(registry: registry, database: database, interval: wakeProbeInterval, waker: worker.id, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: [
+                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: waker, successTerminationBehavior: .ignore),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

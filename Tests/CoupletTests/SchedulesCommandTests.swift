@@ -200,9 +200,9 @@ struct SchedulesFileCommandTests {
             #expect(table[1].hasPrefix("customer-delta  */5 * * * *  Europe/Oslo  yes      sync.delta  "))
             #expect(table[2].hasPrefix("nightly-full    0 9 * * *    Europe/Oslo  yes      sync.full   "))
             let columns = table.map { $0.split(separator: /\s{2,}/).map(String.init) }
-            #expect(columns.map(\.count) == [9, 9, 9])
-            #expect(columns[1].suffix(3) == ["-", "-", "sync:CUSTOMER"])
-            #expect(columns[2].suffix(3) == ["2025-06-01T09:00:00+02:00", "available", "-"])
+            #expect(columns.map(\.count) == [10, 10, 10])
+            #expect(columns[1].suffix(4) == ["-", "-", "sync:CUSTOMER", "-"])
+            #expect(columns[2].suffix(4) == ["2025-06-01T09:00:00+02:00", "available", "-", "-"])
             let nextTimes = columns[2][5].split(separator: ", ")
             #expect(nextTimes.count == 3)
             #expect(nextTimes.allSatisfy { $0.wholeMatch(of: /\d{4}-\d\d-\d\dT09:00:00\+0[12]:00/) != nil })

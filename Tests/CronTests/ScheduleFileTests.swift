@@ -32,7 +32,7 @@ struct BadFile: Sendable, CustomTestStringConvertible {
 
 let badFiles: [BadFile] = [
     .init("unknown key", oneSchedule("    colour: blue"),
-          "5:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, enabled"),
+          "5:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, inactivity_timeout, enabled"),
     .init("missing required key", "schedules:\n  - name: nightly\n    cron: \"@daily\"\n",
           "2:5: schedule is missing the required key job"),
     .init("priority not a number", oneSchedule("    priority: high"), "5:15: priority must be a whole number, not \"high\""),
@@ -54,6 +54,8 @@ let badFiles: [BadFile] = [
     .init("unknown misfire policy", oneSchedule("    misfire: sometimes"), "5:14: misfire must be skip or run_once, not \"sometimes\""),
     .init("bad duration", oneSchedule("    catch_up_window: 2 hours"),
           "5:22: catch_up_window: duration \"2 hours\" is invalid: expected whole numbers with units d, h, m, s or ms, such as 90s, 2h or 1h30m"),
+    .init("inactivity timeout not a duration", oneSchedule("    inactivity_timeout: 24"),
+          "5:25: inactivity_timeout: duration \"24\" is invalid: expected whole numbers with units d, h, m, s or ms, such as 90s, 2h or 1h30m"),
     .init("duration beyond the longest", oneSchedule("    catch_up_window: 999999999d"),
           "5:22: catch_up_window: duration \"999999999d\" is longer than 36600d (100 years), the longest Couplet takes"),
     .init("@every beyond the longest", oneSchedule(cron: "\"@every 999999999d\""),
@@ -94,6 +96,7 @@ struct ScheduleFileTests {
                 misfire: run_once        # or skip (default)
                 catch_up_window: 2h
                 no_overlap: true
+                inactivity_timeout: 24h
                 enabled: true
               - name: nightly-full
                 cron: CRON_TZ=America/New_York 0 2 * * *
@@ -106,7 +109,7 @@ struct ScheduleFileTests {
                 name: "customer-delta", expression: "*/5 * * * *", timeZone: "Europe/Oslo", jobKind: "sync.delta",
                 arguments: #"{"batch":500,"country":"NO","full":false,"mapping":"CUSTOMER","none":null,"path":"a/b","ratio":0.5,"tags":["a","b"]}"#,
                 queue: "sync", priority: 3, maxAttempts: 3, concurrencyKey: "sync:CUSTOMER-VENDOR-CONTACT", misfirePolicy: .runOnce,
-                catchUpWindow: .seconds(7200), noOverlap: true),
+                catchUpWindow: .seconds(7200), noOverlap: true, inactivityTimeout: .seconds(86400)),
             try ScheduleDefinition(
                 name: "nightly-full", expression: "CRON_TZ=America/New_York 0 2 * * *", timeZone: "America/New_York",
                 jobKind: "sync.full", isEnabled: false),
@@ -141,7 +144,7 @@ struct ScheduleFileTests {
             """
         #expect(fileProblems(yaml) == [
             "5:15: priority 11 is out of range 0-9 (0 runs first)",
-            "6:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, enabled",
+            "6:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, inactivity_timeout, enabled",
             "7:11: duplicate schedule name \"customer-delta\": first defined at line 2",
             "8:11: invalid cron expression \"0 25 * * *\" at character 3: hour value 25 is out of range 0-23",
             "10:15: unknown time zone \"Mars/Olympus\"; expected an IANA name such as Europe/Oslo or UTC",

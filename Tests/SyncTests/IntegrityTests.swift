@@ -9,6 +9,8 @@ import Testing
 /// `OwnSchemaTables`' ERP and CRM, unlike the demo's. The DEBTOR mapping pairs `debtor.id ↔ client.number` (the ERP assigns the
 /// number), names trimmed on the way to the ERP.
 struct OwnSchemaFixture {
+    /// The coordination database, for processes' own connections.
+    let database: TestDatabase
     let coordination: PostgresConnection
     let erp: PostgresConnection
     let crm: PostgresConnection
@@ -17,11 +19,11 @@ struct OwnSchemaFixture {
     static func with(
         isolation: isolated (any Actor)? = #isolation, _ body: (OwnSchemaFixture) async throws -> Void
     ) async throws {
-        try await withMigratedDatabase { _, coordination in
+        try await withMigratedDatabase { database, coordination in
             try await SampleEndpoints.with(erpSchema: OwnSchemaTables.erp, crmSchema: OwnSchemaTables.crm) { sample in
                 try await coordination.runScript("INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
                 try await body(OwnSchemaFixture(
-                    coordination: coordination, erp: sample.erp, crm: sample.crm,
+                    database: database, coordination: coordination, erp: sample.erp, crm: sample.crm,
                     endpoints: EndpointDirectory(environment: sample.environment)))
             }
         }
@@ -271,7 +273,7 @@ struct IntegrityTests {
     /// The DEBTOR mapping (to the CRM) from an ERP database in SQL_ASCII, which stores any bytes
     /// unchecked, as some legacy ERPs do.
     private func withSQLASCIIERP(_ body: (OwnSchemaFixture) async throws -> Void) async throws {
-        try await withMigratedDatabase { _, coordination in
+        try await withMigratedDatabase { database, coordination in
             try await TestDatabase.with(encoding: "SQL_ASCII") { ascii in
                 try await SampleEndpoints.with(erpSchema: nil, crmSchema: OwnSchemaTables.crm) { sample in
                     let erp = try await ascii.connect()
@@ -280,7 +282,8 @@ struct IntegrityTests {
                     var environment = sample.environment
                     environment["COUPLET_ENDPOINT_ERP_URL"] = ascii.configuration.connectionString
                     try await coordination.runScript("INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
-                    let f = OwnSchemaFixture(coordination: coordination, erp: erp, crm: sample.crm, endpoints: EndpointDirectory(environment: environment))
+                    let f = OwnSchemaFixture(
+                        database: database, coordination: coordination, erp: erp, crm: sample.crm, endpoints: EndpointDirectory(environment: environment))
                     try await f.addMapping(direction: "to_integration")
                     try await body(f)
                 }

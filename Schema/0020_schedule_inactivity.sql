@@ -1,0 +1,156 @@
+-- Business Central's inactivity timeout: a recurring job whose run found nothing to do goes on hold
+-- until a change in its tables wakes it or the timeout passes (job queue status "On Hold with
+-- Inactivity Timeout").
+--
+-- A schedule with an inactivity timeout is held when the last job it enqueued completed idle (the
+-- handler reported that it found nothing: `result` `{"idle": true}`): its ticks until the tick's
+-- fire time plus the timeout are recorded as `held` and enqueue nothing. A timeout of zero holds
+-- until woken. `couplet.wake_schedule` ends a hold at once by enqueueing the schedule's job (a
+-- `woken` tick); workers call it when a handler's probe finds work, people with
+-- `couplet schedules wake`. The hold is derived from the ticks and jobs, never stored, so there is
+-- no state to get out of step.
+
+ALTER TABLE couplet.schedules
+    ADD COLUMN inactivity_timeout interval CHECK (inactivity_timeout >= interval '0');
+
+COMMENT ON COLUMN couplet.schedules.inactivity_timeout IS
+    'After a job that found nothing to do, how long the schedule holds its ticks unless woken (0: until woken); NULL: never held';
+
+COMMENT ON COLUMN couplet.jobs.result IS
+    'What the last successful attempt reported: {"idle": true} when it found nothing to do, else NULL';
+
+ALTER TABLE couplet.schedule_ticks DROP CONSTRAINT schedule_ticks_outcome_check;
+ALTER TABLE couplet.schedule_ticks
+    ADD CONSTRAINT schedule_ticks_outcome_check CHECK (outcome IN ('enqueued', 'skipped_overlap', 'held', 'woken'));
+
+COMMENT ON COLUMN couplet.schedule_ticks.outcome IS
+    'enqueued; skipped_overlap (job_id: the job still pending or running); held (job_id: the idle job that put the schedule on hold); woken (enqueued out of turn by couplet.wake_schedule)';
+
+-- Until when the schedule is on hold (infinity: until woken), or NULL when it is not: the fire time
+-- of the latest tick that enqueued a job, plus the inactivity timeout, if that job completed idle.
+CREATE FUNCTION couplet.schedule_held_until(s couplet.schedules)
+RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN j.state = 'completed' AND j.result @> '{"idle": true}'
+                THEN CASE WHEN s.inactivity_timeout = interval '0' THEN 'infinity'::timestamptz
+                          ELSE last.fire_time + s.inactivity_timeout END END
+    FROM (SELECT t.fire_time, t.job_id FROM couplet.schedule_ticks t
+          WHERE t.schedule_name = s.name AND t.outcome IN ('enqueued', 'woken')
+          ORDER BY t.fire_time DESC LIMIT 1) last
+    JOIN couplet.jobs j ON j.id = last.job_id
+    WHERE s.inactivity_timeout IS NOT NULL
+$$;
+
+-- Handles one tick of `s` at `fire_time`, exactly once (the tick's primary key decides): records it
+-- and enqueues the schedule's job, unless the previous job is still busy (no_overlap) or, for a
+-- cron tick, the schedule is on hold. Returns nothing when the tick was handled before.
+CREATE FUNCTION couplet.handle_schedule_tick(s couplet.schedules, fire_time timestamptz, scheduler uuid, woken boolean)
+RETURNS TABLE (outcome text, job_id bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    tick_outcome text := CASE WHEN woken THEN 'woken' ELSE 'enqueued' END;
+    other_job bigint;
+    -- Read before this tick is recorded: the hold comes from the job of the tick before.
+    held_until timestamptz := CASE WHEN NOT woken THEN couplet.schedule_held_until(s) END;
+BEGIN
+    IF held_until > handle_schedule_tick.fire_time THEN
+        tick_outcome := 'held';
+        SELECT t.job_id INTO other_job FROM couplet.schedule_ticks t
+        WHERE t.schedule_name = s.name AND t.outcome IN ('enqueued', 'woken')
+        ORDER BY t.fire_time DESC LIMIT 1;
+    END IF;
+    INSERT INTO couplet.schedule_ticks (schedule_name, fire_time, outcome, scheduler_id)
+    VALUES (s.name, handle_schedule_tick.fire_time, tick_outcome, scheduler)
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN RETURN; END IF;
+    IF s.no_overlap AND tick_outcome <> 'held' THEN
+        SELECT j.id INTO other_job FROM couplet.jobs j
+        WHERE j.schedule_name = s.name AND j.state IN ('scheduled', 'available', 'running', 'retryable', 'on_hold')
+        LIMIT 1;
+        IF other_job IS NOT NULL THEN tick_outcome := 'skipped_overlap'; END IF;
+    END IF;
+    IF tick_outcome IN ('enqueued', 'woken') THEN
+        other_job := couplet.enqueue(s.job_kind, s.args, s.queue, s.priority, handle_schedule_tick.fire_time, s.max_attempts,
+                                     NULL, s.concurrency_key, NULL, NULL, s.name);
+    END IF;
+    UPDATE couplet.schedule_ticks t SET outcome = tick_outcome, job_id = other_job
+    WHERE t.schedule_name = s.name AND t.fire_time = handle_schedule_tick.fire_time;
+    outcome := tick_outcome;
+    job_id := other_job;
+    RETURN NEXT;
+END
+$$;
+
+-- As in 0010, each tick handled by couplet.handle_schedule_tick, which holds the ticks of a
+-- schedule on hold.
+CREATE OR REPLACE FUNCTION couplet.fire_schedule_ticks(names text[], fire_times timestamptz[], scheduler uuid)
+RETURNS TABLE (schedule_name text, fire_time timestamptz, outcome text, job_id bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    due record;
+    s couplet.schedules;
+BEGIN
+    FOR due IN SELECT * FROM unnest(names, fire_times) AS d(name, fire_time) LOOP
+        SELECT * INTO s FROM couplet.schedules WHERE name = due.name AND enabled;
+        CONTINUE WHEN NOT FOUND;
+        schedule_name := due.name;
+        fire_time := due.fire_time;
+        FOR outcome, job_id IN SELECT * FROM couplet.handle_schedule_tick(s, due.fire_time, scheduler, false) LOOP
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- Ends the hold of an enabled schedule now: enqueues its job at once as a `woken` tick (still
+-- subject to no_overlap). Returns the job's id, or NULL when the schedule was not on hold (or is
+-- disabled, or unknown). `waker` is the worker that found work, or the nil uuid for a person.
+CREATE FUNCTION couplet.wake_schedule(schedule text, waker uuid DEFAULT '00000000-0000-0000-0000-000000000000')
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    s couplet.schedules;
+    handled record;
+BEGIN
+    SELECT * INTO s FROM couplet.schedules WHERE name = schedule AND enabled FOR UPDATE;
+    IF NOT FOUND OR NOT coalesce(couplet.schedule_held_until(s) > now(), false) THEN RETURN NULL; END IF;
+    SELECT * INTO handled FROM couplet.handle_schedule_tick(s, now(), waker, true);
+    RETURN handled.job_id;
+END
+$$;
+
+-- As in 0010, with the inactivity timeout and the end of the current hold appended.
+CREATE OR REPLACE VIEW couplet.schedule_status AS
+SELECT s.name,
+       s.expression,
+       s.timezone,
+       s.enabled,
+       s.job_kind,
+       last.fire_time  AS last_fire_time,
+       last.outcome    AS last_outcome,
+       j.state         AS last_job_state,
+       s.next_fire_at  AS next_fire_time,
+       s.misfire_policy,
+       s.no_overlap,
+       s.last_error,
+       s.concurrency_key,
+       s.inactivity_timeout,
+       CASE WHEN couplet.schedule_held_until(s) > now() THEN couplet.schedule_held_until(s) END AS held_until
+FROM couplet.schedules s
+LEFT JOIN LATERAL (
+    SELECT t.fire_time, t.outcome, t.job_id FROM couplet.schedule_ticks t
+    WHERE t.schedule_name = s.name ORDER BY t.fire_time DESC LIMIT 1
+) last ON true
+LEFT JOIN couplet.jobs j ON j.id = last.job_id;
+
+REVOKE ALL ON FUNCTION couplet.schedule_held_until(couplet.schedules),
+    couplet.handle_schedule_tick(couplet.schedules, timestamptz, uuid, boolean),
+    couplet.wake_schedule(text, uuid) FROM PUBLIC;
+-- SECURITY INVOKER: the scheduler and workers (couplet_worker) write ticks and enqueue jobs with
+-- their own privileges; an administrator needs to write ticks to wake a schedule by hand.
+GRANT EXECUTE ON FUNCTION couplet.schedule_held_until(couplet.schedules) TO couplet_worker, couplet_admin, couplet_reader;
+GRANT EXECUTE ON FUNCTION couplet.handle_schedule_tick(couplet.schedules, timestamptz, uuid, boolean),
+    couplet.wake_schedule(text, uuid) TO couplet_worker, couplet_admin;
+GRANT INSERT, UPDATE ON couplet.schedule_ticks TO couplet_admin;
