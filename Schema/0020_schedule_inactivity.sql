@@ -5,7 +5,7 @@
 -- A schedule with an inactivity timeout is held when the last job it enqueued completed idle (the
 -- handler reported that it found nothing: `result` `{"idle": true}`): its ticks until the tick's
 -- fire time plus the timeout are recorded as `held` and enqueue nothing. A timeout of zero holds
--- until woken. `couplet.wake_schedule` ends a hold at once by enqueueing the schedule's job (a
+-- until woken (couplet.schedule_holds). `couplet.wake_schedule` ends a hold at once by enqueueing the schedule's job (a
 -- `woken` tick); workers call it when a handler's probe finds work, people with
 -- `couplet schedules wake`. The hold is derived from the ticks and jobs, never stored, so there is
 -- no state to get out of step.
@@ -26,20 +26,25 @@ ALTER TABLE couplet.schedule_ticks
 COMMENT ON COLUMN couplet.schedule_ticks.outcome IS
     'enqueued; skipped_overlap (job_id: the job still pending or running); held (job_id: the idle job that put the schedule on hold); woken (enqueued out of turn by couplet.wake_schedule)';
 
--- Until when the schedule is on hold (infinity: until woken), or NULL when it is not: the fire time
--- of the latest tick that enqueued a job, plus the inactivity timeout, if that job completed idle.
-CREATE FUNCTION couplet.schedule_held_until(s couplet.schedules)
-RETURNS timestamptz
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN j.state = 'completed' AND j.result @> '{"idle": true}'
-                THEN CASE WHEN s.inactivity_timeout = interval '0' THEN 'infinity'::timestamptz
-                          ELSE last.fire_time + s.inactivity_timeout END END
-    FROM (SELECT t.fire_time, t.job_id FROM couplet.schedule_ticks t
-          WHERE t.schedule_name = s.name AND t.outcome IN ('enqueued', 'woken')
-          ORDER BY t.fire_time DESC LIMIT 1) last
-    JOIN couplet.jobs j ON j.id = last.job_id
-    WHERE s.inactivity_timeout IS NOT NULL
-$$;
+-- The schedules on hold, each until when (infinity: until woken) and with the idle job that put it
+-- there: the latest tick that enqueued a job, if that job completed idle, plus the timeout. A view,
+-- not a function, so that everyone who reads couplet.schedule_status may read it.
+CREATE VIEW couplet.schedule_holds AS
+SELECT s.name,
+       CASE WHEN s.inactivity_timeout = interval '0' THEN 'infinity'::timestamptz
+            ELSE last.fire_time + s.inactivity_timeout END AS held_until,
+       last.job_id AS idle_job
+FROM couplet.schedules s
+CROSS JOIN LATERAL (
+    SELECT t.fire_time, t.job_id FROM couplet.schedule_ticks t
+    WHERE t.schedule_name = s.name AND t.outcome IN ('enqueued', 'woken')
+    ORDER BY t.fire_time DESC LIMIT 1
+) last
+JOIN couplet.jobs j ON j.id = last.job_id
+WHERE s.inactivity_timeout IS NOT NULL AND j.state = 'completed' AND j.result @> '{"idle": true}';
+
+COMMENT ON VIEW couplet.schedule_holds IS
+    'Schedules whose latest job found nothing to do: held_until (infinity: until woken; past: the hold has ended), idle_job';
 
 -- Handles one tick of `s` at `fire_time`, exactly once (the tick's primary key decides): records it
 -- and enqueues the schedule's job, unless the previous job is still busy (no_overlap) or, for a
@@ -51,14 +56,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
     tick_outcome text := CASE WHEN woken THEN 'woken' ELSE 'enqueued' END;
     other_job bigint;
-    -- Read before this tick is recorded: the hold comes from the job of the tick before.
-    held_until timestamptz := CASE WHEN NOT woken THEN couplet.schedule_held_until(s) END;
 BEGIN
-    IF held_until > handle_schedule_tick.fire_time THEN
-        tick_outcome := 'held';
-        SELECT t.job_id INTO other_job FROM couplet.schedule_ticks t
-        WHERE t.schedule_name = s.name AND t.outcome IN ('enqueued', 'woken')
-        ORDER BY t.fire_time DESC LIMIT 1;
+    -- Read before this tick is recorded: the hold comes from the job of the tick before.
+    IF NOT woken THEN
+        SELECT h.idle_job INTO other_job FROM couplet.schedule_holds h
+        WHERE h.name = s.name AND h.held_until > handle_schedule_tick.fire_time;
+        IF other_job IS NOT NULL THEN tick_outcome := 'held'; END IF;
     END IF;
     INSERT INTO couplet.schedule_ticks (schedule_name, fire_time, outcome, scheduler_id)
     VALUES (s.name, handle_schedule_tick.fire_time, tick_outcome, scheduler)
@@ -107,15 +110,21 @@ $$;
 -- Ends the hold of an enabled schedule now: enqueues its job at once as a `woken` tick (still
 -- subject to no_overlap). Returns the job's id, or NULL when the schedule was not on hold (or is
 -- disabled, or unknown). `waker` is the worker that found work, or the nil uuid for a person.
+-- SECURITY DEFINER (owned by couplet_definer, 0013): the administrator who wakes a schedule by hand
+-- may not write ticks or enqueue jobs for schedules otherwise.
 CREATE FUNCTION couplet.wake_schedule(schedule text, waker uuid DEFAULT '00000000-0000-0000-0000-000000000000')
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = couplet, pg_temp
+AS $$
 DECLARE
     s couplet.schedules;
     handled record;
 BEGIN
     SELECT * INTO s FROM couplet.schedules WHERE name = schedule AND enabled FOR UPDATE;
-    IF NOT FOUND OR NOT coalesce(couplet.schedule_held_until(s) > now(), false) THEN RETURN NULL; END IF;
+    IF NOT FOUND OR NOT EXISTS (SELECT FROM couplet.schedule_holds h WHERE h.name = schedule AND h.held_until > now()) THEN
+        RETURN NULL;
+    END IF;
     SELECT * INTO handled FROM couplet.handle_schedule_tick(s, now(), waker, true);
     RETURN handled.job_id;
 END
@@ -137,20 +146,32 @@ SELECT s.name,
        s.last_error,
        s.concurrency_key,
        s.inactivity_timeout,
-       CASE WHEN couplet.schedule_held_until(s) > now() THEN couplet.schedule_held_until(s) END AS held_until
+       CASE WHEN h.held_until > now() THEN h.held_until END AS held_until
 FROM couplet.schedules s
+LEFT JOIN couplet.schedule_holds h ON h.name = s.name
 LEFT JOIN LATERAL (
     SELECT t.fire_time, t.outcome, t.job_id FROM couplet.schedule_ticks t
     WHERE t.schedule_name = s.name ORDER BY t.fire_time DESC LIMIT 1
 ) last ON true
 LEFT JOIN couplet.jobs j ON j.id = last.job_id;
 
-REVOKE ALL ON FUNCTION couplet.schedule_held_until(couplet.schedules),
-    couplet.handle_schedule_tick(couplet.schedules, timestamptz, uuid, boolean),
+REVOKE ALL ON FUNCTION couplet.handle_schedule_tick(couplet.schedules, timestamptz, uuid, boolean),
     couplet.wake_schedule(text, uuid) FROM PUBLIC;
--- SECURITY INVOKER: the scheduler and workers (couplet_worker) write ticks and enqueue jobs with
--- their own privileges; an administrator needs to write ticks to wake a schedule by hand.
-GRANT EXECUTE ON FUNCTION couplet.schedule_held_until(couplet.schedules) TO couplet_worker, couplet_admin, couplet_reader;
+-- The scheduler (couplet_worker) fires ticks with its own privileges; everyone who reads reads holds.
+GRANT SELECT ON couplet.schedule_holds TO couplet_worker, couplet_admin, couplet_reader;
+GRANT EXECUTE ON FUNCTION couplet.handle_schedule_tick(couplet.schedules, timestamptz, uuid, boolean) TO couplet_worker;
+GRANT EXECUTE ON FUNCTION couplet.wake_schedule(text, uuid) TO couplet_worker, couplet_admin;
+
+-- What the definer needs to wake a schedule: read and lock it, record the tick, enqueue the job.
+GRANT SELECT, UPDATE (next_fire_at) ON couplet.schedules TO couplet_definer;
+GRANT SELECT, INSERT, UPDATE ON couplet.schedule_ticks TO couplet_definer;
+GRANT SELECT, INSERT ON couplet.jobs TO couplet_definer;
+GRANT SELECT ON couplet.schedule_holds TO couplet_definer;
 GRANT EXECUTE ON FUNCTION couplet.handle_schedule_tick(couplet.schedules, timestamptz, uuid, boolean),
-    couplet.wake_schedule(text, uuid) TO couplet_worker, couplet_admin;
-GRANT INSERT, UPDATE ON couplet.schedule_ticks TO couplet_admin;
+    couplet.enqueue(text, jsonb, text, integer, timestamptz, integer, text, text, interval, timestamptz, text),
+    couplet.max_job_args_bytes() TO couplet_definer;
+
+-- A new owner needs CREATE on the function's schema at the moment it takes the function (as in 0013).
+GRANT CREATE ON SCHEMA couplet TO couplet_definer;
+ALTER FUNCTION couplet.wake_schedule(text, uuid) OWNER TO couplet_definer;
+REVOKE CREATE ON SCHEMA couplet FROM couplet_definer;

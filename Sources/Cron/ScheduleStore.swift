@@ -72,8 +72,8 @@ public enum ScheduleStore {
     public static func held(kinds: [String], on connection: PostgresConnection) async throws -> [HeldSchedule] {
         try await connection.query(
             """
-            SELECT s.name, s.job_kind, s.args::text FROM couplet.schedules s
-            WHERE s.enabled AND s.job_kind = ANY(\(kinds)::text[]) AND couplet.schedule_held_until(s) > now()
+            SELECT s.name, s.job_kind, s.args::text FROM couplet.schedules s JOIN couplet.schedule_holds h ON h.name = s.name
+            WHERE s.enabled AND s.job_kind = ANY(\(kinds)::text[]) AND h.held_until > now()
             ORDER BY s.name
             """, name: "held schedules"
         ).map { row in

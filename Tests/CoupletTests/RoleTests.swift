@@ -119,6 +119,9 @@ struct RoleTests {
                 await db.expectDenied("DELETE FROM couplet.jobs")
                 await db.expectDenied("UPDATE couplet.scheduler_leader SET holder = gen_random_uuid()")
                 await db.expectDenied("SELECT * FROM couplet.fire_schedule_ticks('{nightly}', ARRAY[now()], gen_random_uuid())")
+                await db.expectDenied("INSERT INTO couplet.schedule_ticks (schedule_name, fire_time, outcome, scheduler_id) VALUES ('nightly', now() + interval '1 day', 'held', gen_random_uuid())")
+                #expect(try await db.query("SELECT couplet.wake_schedule('nightly')").single().decode(Int64?.self, at: 0) == nil,
+                        "the administrator may wake a schedule (this one is not on hold)")
                 // Pruning by apply: the ticks, field mappings and couplings go with their schedule and mapping.
                 try await db.runScript(
                     "DELETE FROM couplet.schedules WHERE name = 'nightly'; DELETE FROM couplet.table_mappings WHERE name = 'CUSTOMER'",
@@ -177,8 +180,20 @@ struct RoleTests {
                 try await SchedulerStatements.record(next: [(schedule: "nightly", fireTime: fireTime, error: nil)], on: db)
                 try await SchedulerStatements.resign(scheduler, on: db)
             }
+            // On hold after an idle job: the scheduler holds the next tick, a worker's waker ends the hold.
+            try await db.runScript(
+                """
+                UPDATE couplet.schedules SET inactivity_timeout = '0 seconds' WHERE name = 'nightly';
+                UPDATE couplet.jobs SET state = 'completed', result = '{"idle": true}', finished_at = now() WHERE schedule_name = 'nightly'
+                """, name: "idle job")
+            try await db.acting(as: "couplet_worker") {
+                let held = try await SchedulerStatements.fire([(schedule: "nightly", fireTime: fireTime + 86400)], by: scheduler, on: db)
+                #expect(held.map(\.outcome) == ["held"])
+                #expect(try await ScheduleStore.held(kinds: ["sync.full"], on: db).map(\.name) == ["nightly"])
+                #expect(try await ScheduleStore.wake("nightly", by: UUID(), on: db) != nil)
+            }
             let keys = try await db.query("SELECT concurrency_key FROM couplet.jobs WHERE schedule_name = 'nightly'").map { try $0.decode(String.self) }
-            #expect(keys == ["sync:CUSTOMER"])
+            #expect(keys == ["sync:CUSTOMER", "sync:CUSTOMER"], "the tick's job, and the woken one")
         }
     }
 
@@ -237,7 +252,9 @@ struct RoleTests {
                 ORDER BY 1
                 """
             ).map { try $0.decode(String.self, at: 0) }
-            #expect(owners == ["couplet.item_availability(text) owned by couplet_definer"])
+            #expect(owners == [
+                "couplet.item_availability(text) owned by couplet_definer", "couplet.wake_schedule(text,uuid) owned by couplet_definer",
+            ])
         }
     }
 }

@@ -94,9 +94,11 @@ struct BusinessCentralFidelity {
         [
             row(subject, "recurrence", "every \(job.minutes) minutes", schedule.map(Self.recurrence) ?? "none"),
             row(subject, "max attempts", "\(job.maxAttempts)", schedule.map { "\($0.maxAttempts)" } ?? "none"),
-            // The schedules file has neither setting yet.
+            // The schedules file has no rerun delay: a job kind's retry policy sets it.
             row(subject, "rerun delay", "\(job.rerunDelaySeconds) s", "none"),
-            row(subject, "inactivity timeout", "\(job.inactivityTimeoutMinutes) minutes", "none"),
+            row(
+                subject, "inactivity timeout", "\(job.inactivityTimeoutMinutes) minutes",
+                schedule?.inactivityTimeout.map { "\(Int($0.components.seconds / 60)) minutes" } ?? "none"),
         ]
     }
 

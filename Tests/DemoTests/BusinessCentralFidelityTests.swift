@@ -68,8 +68,8 @@ struct BusinessCentralFidelityTests {
     }
 
     /// Settings one side has and the other has not: Business Central's rerun delay (a job kind's
-    /// retry policy in Couplet), inactivity timeout and field validation, Couplet's scheduled full sync.
-    static let oneSided: Set = ["rerun delay", "inactivity timeout", "validate field", "scheduled full sync"]
+    /// retry policy in Couplet) and field validation, Couplet's scheduled full sync.
+    static let oneSided: Set = ["rerun delay", "validate field", "scheduled full sync"]
 
     /// The counts table's rows, by label.
     static func counts(_ comparisons: [SettingComparison], documentedRows: Int) -> [String: Int] {

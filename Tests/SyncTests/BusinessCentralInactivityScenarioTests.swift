@@ -219,6 +219,6 @@ struct ScheduledSync {
 
     /// Until when the schedule's latest job holds it (nil: it does not), whether or not that time has passed.
     func heldUntil(_ schedule: String) async throws -> Date? {
-        try await f.value(f.coordination, "SELECT couplet.schedule_held_until(s) FROM couplet.schedules s WHERE name = \(schedule)")
+        try await f.coordination.query("SELECT held_until FROM couplet.schedule_holds WHERE name = \(schedule)").first?.decode(Date.self, at: 0)
     }
 }

@@ -144,11 +144,17 @@ enum DocumentedDatabase {
             (44, 'statistics.customers', 'default', '{"mapping": "CUSTOMER"}', 'failed', 5,
              '[{"attempt": 5, "error": "long ago"}]', now() - interval '2 days', now() - interval '2 days');
         INSERT INTO couplet.jobs (id, kind, created_at) VALUES (43, 'diagnostic.noop', now() - interval '1 minute');
+        INSERT INTO couplet.jobs (id, kind, queue, args, state, attempt, result, finished_at, schedule_name, created_at) VALUES
+            (45, 'sync.delta', 'sync', '{"mapping": "SALESPEOPLE"}', 'completed', 1, '{"idle": true}', now() - interval '1 hour',
+             'salespeople-delta', now() - interval '1 hour');
         INSERT INTO couplet.schedules (name, expression, job_kind, args, queue, next_fire_at) VALUES
             ('customer-full', '0 2 * * *', 'sync.full', '{"mapping": "CUSTOMER"}', 'sync', now() + interval '10 hours'),
             ('statistics', '*/30 * * * *', 'statistics.customers', '{"mapping": "CUSTOMER"}', 'default', now() + interval '20 minutes');
+        INSERT INTO couplet.schedules (name, expression, job_kind, args, queue, inactivity_timeout) VALUES
+            ('salespeople-delta', '0,30 * * * *', 'sync.delta', '{"mapping": "SALESPEOPLE"}', 'sync', '24 hours');
         INSERT INTO couplet.schedule_ticks (schedule_name, fire_time, outcome, job_id, scheduler_id)
-        VALUES ('statistics', now() - interval '2 days', 'enqueued', 44, '00000000-0000-0000-0000-0000000000cc');
+        VALUES ('statistics', now() - interval '2 days', 'enqueued', 44, '00000000-0000-0000-0000-0000000000cc'),
+               ('salespeople-delta', now() - interval '1 hour', 'enqueued', 45, '00000000-0000-0000-0000-0000000000cc');
         WITH run AS (
             INSERT INTO couplet.sync_runs (mapping, kind, direction, job_id, state)
             VALUES ('CUSTOMER', 'full', 'to_integration', 40, 'running') RETURNING id)
@@ -201,11 +207,24 @@ enum DocumentedDatabase {
             #expect(answer.values("id", "last_error") == [["42", "endpoint crm is down"]], "not job 44, which failed two days ago")
         },
         check("SELECT name, expression, next_fire_time, last_fire_time, last_job_state FROM couplet.schedule_status ORDER BY next_fire_time;") { answer async throws in
-            #expect(answer.values("name", "last_job_state") == [["statistics", "failed"], ["customer-full", nil]])
+            #expect(answer.values("name", "last_job_state") == [["statistics", "failed"], ["customer-full", nil], ["salespeople-delta", "completed"]])
         },
         check("SELECT * FROM couplet.schedule_status;") { answer async throws in
-            #expect(Set(answer.column("name")) == ["statistics", "customer-full"])
+            #expect(Set(answer.column("name")) == ["statistics", "customer-full", "salespeople-delta"])
             #expect(answer.values("name", "last_outcome", "last_job_state").contains(["statistics", "enqueued", "failed"]))
+        },
+        check("SELECT name, held_until FROM couplet.schedule_status WHERE held_until IS NOT NULL;") { answer async throws in
+            #expect(answer.column("name") == ["salespeople-delta"], "the schedule whose last job found nothing, for 24 hours from its tick")
+            #expect(try await answer.lookUp(
+                "SELECT held_until = (SELECT fire_time + interval '24 hours' FROM couplet.schedule_ticks WHERE job_id = 45) FROM couplet.schedule_status WHERE name = 'salespeople-delta'")
+                == "t")
+        },
+        check("SELECT couplet.wake_schedule('salespeople-delta');") { answer async throws in
+            let job = try #require(answer.value)
+            #expect(try await answer.lookUp("SELECT concat_ws(' ', kind, args->>'mapping', schedule_name) FROM couplet.jobs WHERE id = \(Int64(job) ?? 0)")
+                == "sync.delta SALESPEOPLE salespeople-delta")
+            #expect(try await answer.lookUp("SELECT outcome FROM couplet.schedule_ticks WHERE job_id = \(Int64(job) ?? 0)") == "woken")
+            #expect(try await answer.lookUp("SELECT held_until FROM couplet.schedule_status WHERE name = 'salespeople-delta'") == nil)
         },
         check("SELECT * FROM couplet.sync_chunk_progress;") { answer async throws in
             #expect(answer.values("mapping", "job_id", "chunks", "chunks_done", "chunks_running", "jobs_working", "records_read")
