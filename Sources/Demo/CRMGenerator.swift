@@ -6,10 +6,16 @@ struct CRMData: Sendable {
     var users: [SystemUserRecord] = []
     var teams: [TeamRecord] = []
     var currencies: [TransactionCurrencyRecord] = []
+    var organization: [OrganizationRecord] = []
     var unitGroups: [UoMScheduleRecord] = []
     var units: [UoMRecord] = []
     var accounts: [AccountRecord] = []
     var contacts: [CRMContactRecord] = []
+
+    /// The ISO code of the organization's base currency.
+    var baseCurrencyCode: String {
+        currencies.first { $0.id == organization.first?.baseCurrency }?.code ?? ""
+    }
 }
 
 /// Makes `CRMData` from a seeded generator, given the ERP it goes with.
@@ -31,6 +37,8 @@ struct CRMGenerator {
         data.unitGroups = [group]
         data.units = [UoMRecord(id: random.uuid(), schedule: group.id, name: "Primary Unit")]
         makeAccounts()
+        // Last, so that the records above take the random draws they always took.
+        data.organization = [OrganizationRecord(id: random.uuid(), name: "CRONUS Sales", baseCurrency: data.currencies[0].id)]
         return data
     }
 

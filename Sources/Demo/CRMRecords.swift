@@ -46,6 +46,16 @@ struct TransactionCurrencyRecord: DemoRecord {
     var values: [any PostgresEncodable] { [id, code, name, symbol, rate] }
 }
 
+/// The CRM's organization, with its base currency.
+struct OrganizationRecord: DemoRecord {
+    static let table = "organization"
+    static let columns = ["organizationid", "name", "basecurrencyid"]
+    var id: UUID
+    var name: String
+    var baseCurrency: UUID
+    var values: [any PostgresEncodable] { [id, name, baseCurrency] }
+}
+
 /// A CRM unit group.
 struct UoMScheduleRecord: DemoRecord {
     static let table = "uomschedule"

@@ -4,7 +4,9 @@
 /// Payment terms, shipment methods and shipping agents are option sets in Dataverse: here each is a
 /// small table of options (`value` int key, `label`), and the account's `paymenttermscode`,
 /// `address1_freighttermscode` and `address1_shippingmethodcode` hold an option's value.
-/// `account_statistics` has the agreed shape the customer statistics job writes.
+/// `account_statistics` has the agreed shape the customer statistics job writes. `organization` is the
+/// CRM's one organization, whose `basecurrencyid` is the base currency every transaction currency's
+/// `exchangerate` is against.
 ///
 /// A record's `owneridtype` follows its `ownerid`, as Dataverse's owner type is part of the owner
 /// reference: `team` when the owner is a team, else `systemuser` (a written owner type alone, such
@@ -12,7 +14,7 @@
 public enum CRMSchema {
     /// The tables in creation order (dependencies first).
     public static let tables = [
-        "systemuser", "team", "transactioncurrency", "uomschedule", "uom", "paymenttermsoption", "shipmentmethodoption",
+        "systemuser", "team", "transactioncurrency", "organization", "uomschedule", "uom", "paymenttermsoption", "shipmentmethodoption",
         "shippingagentoption", "account", "contact", "product", "pricelevel", "productpricelevel", "opportunity",
         "salesorder", "salesorderdetail", "invoice", "invoicedetail", "account_statistics",
     ]
@@ -36,9 +38,12 @@ public enum CRMSchema {
             administratorid uuid REFERENCES systemuser, modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE transactioncurrency (
             transactioncurrencyid uuid PRIMARY KEY DEFAULT gen_random_uuid(), isocurrencycode text NOT NULL,
-            currencyname text NOT NULL, currencysymbol text, exchangerate numeric(23,10) NOT NULL DEFAULT 1,
+            currencyname text NOT NULL, currencysymbol text, exchangerate numeric(23,10) NOT NULL,
             currencyprecision int NOT NULL DEFAULT 2, statecode int NOT NULL DEFAULT 0,
             modifiedon timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE organization (
+            organizationid uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL,
+            basecurrencyid uuid NOT NULL REFERENCES transactioncurrency, modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE uomschedule (
             uomscheduleid uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL, baseuomname text,
             description text, statecode int NOT NULL DEFAULT 0, modifiedon timestamptz NOT NULL DEFAULT now());

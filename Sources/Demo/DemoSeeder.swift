@@ -56,7 +56,7 @@ public struct DemoSeeder: Sendable {
         let crmData = crmGenerator.generate()
         let erpCounts = try await erp.withTransaction { connection in
             try await DemoSchema.erp.recreate(on: connection)
-            return try await Self.write(erpData, on: connection)
+            return try await Self.write(erpData, crmBaseCurrency: crmData.baseCurrencyCode, on: connection)
         }
         let crmCounts = try await crm.withTransaction { connection in
             try await DemoSchema.crm.recreate(on: connection)
@@ -66,11 +66,17 @@ public struct DemoSeeder: Sendable {
             + crmCounts.map { DemoTableCount(endpoint: "crm", table: $0.table, rows: $0.rows) }
     }
 
-    /// Copies every ERP table, dependencies first.
-    private static func write(_ data: ERPData, on connection: PostgresConnection) async throws -> [(table: String, rows: Int)] {
+    /// Copies every ERP table, dependencies first; the CRM connection setup keeps the CRM's base
+    /// currency, as Business Central's does once the connection is set up.
+    private static func write(
+        _ data: ERPData, crmBaseCurrency: String, on connection: PostgresConnection
+    ) async throws -> [(table: String, rows: Int)] {
         var counts = Counts(connection: connection)
         try await counts.copy(data.salespeople)
+        try await counts.copy(GeneralLedgerSetupTable.records)
+        try await counts.copy([CRMConnectionSetupRecord(baseCurrencyCode: crmBaseCurrency)])
         try await counts.copy(CurrencyTable.records)
+        try await counts.copy(CurrencyExchangeRateTable.records)
         try await counts.copy(PaymentTermsTable.records)
         try await counts.copy(ShipmentMethodTable.records)
         try await counts.copy(ShippingAgentTable.records)
@@ -98,6 +104,7 @@ public struct DemoSeeder: Sendable {
         try await counts.copy(data.users)
         try await counts.copy(data.teams)
         try await counts.copy(data.currencies)
+        try await counts.copy(data.organization)
         try await counts.copy(data.unitGroups)
         try await counts.copy(data.units)
         try await counts.copy(data.accounts)

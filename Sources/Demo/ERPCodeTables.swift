@@ -3,14 +3,40 @@ import Postgres
 /// The ERP's currencies besides the local one (EUR, which Business Central leaves blank).
 enum CurrencyTable: CodeTable {
     static let table = "currency"
-    static let columns = ["code", "description", "symbol", "exchange_rate"]
+    static let columns = ["code", "description", "symbol"]
     static let rows: [[any PostgresEncodable]] = [
-        ["USD", "US dollar", "$", "1.082500"], ["GBP", "Pound sterling", "£", "0.853100"],
-        ["SEK", "Swedish krona", "kr", "11.512000"], ["NOK", "Norwegian krone", "kr", "11.703000"],
-        ["DKK", "Danish krone", "kr.", "7.459100"], ["CHF", "Swiss franc", "CHF", "0.942300"],
+        ["USD", "US dollar", "$"], ["GBP", "Pound sterling", "£"], ["SEK", "Swedish krona", "kr"],
+        ["NOK", "Norwegian krone", "kr"], ["DKK", "Danish krone", "kr."], ["CHF", "Swiss franc", "CHF"],
     ]
     /// The codes, for customers that trade in a foreign currency.
     static let codes = rows.map { $0[0] as! String }
+}
+
+/// Business Central's currency exchange rates: from the starting date, `exchange_rate_amount` of the
+/// currency are worth `relational_exch_rate_amount` euros. The US dollar has an older rate too.
+enum CurrencyExchangeRateTable: CodeTable {
+    static let table = "currency_exchange_rate"
+    static let columns = ["currency_code", "starting_date", "exchange_rate_amount", "relational_exch_rate_amount"]
+    static let rows: [[any PostgresEncodable]] = [
+        ["USD", "2025-01-01", "100", "96.15"], ["USD", "2026-01-01", "100", "92.38"], ["GBP", "2026-01-01", "100", "117.22"],
+        ["SEK", "2026-01-01", "100", "8.6866"], ["NOK", "2026-01-01", "100", "8.5448"], ["DKK", "2026-01-01", "100", "13.4064"],
+        ["CHF", "2026-01-01", "100", "106.12"],
+    ]
+}
+
+/// Business Central's general ledger setup: the local currency, euros.
+enum GeneralLedgerSetupTable: CodeTable {
+    static let table = "general_ledger_setup"
+    static let columns = ["lcy_code"]
+    static let rows: [[any PostgresEncodable]] = [["EUR"]]
+}
+
+/// Business Central's CRM connection setup: the ISO code of the CRM's base currency.
+struct CRMConnectionSetupRecord: DemoRecord {
+    static let table = "crm_connection_setup"
+    static let columns = ["base_currency_code"]
+    var baseCurrencyCode: String
+    var values: [any PostgresEncodable] { [baseCurrencyCode] }
 }
 
 /// Payment terms: code, description, due date formula, cash discount.

@@ -4,10 +4,15 @@
 ///
 /// The columns named in the agreed table shapes (customer, item, the ledgers, sales documents and
 /// posted invoices) are fixed: the customer statistics and item availability jobs read them.
+///
+/// Currencies keep their rates in `currency_exchange_rate` (Business Central's table 330); the local
+/// currency is `general_ledger_setup.lcy_code` and the CRM's base currency
+/// `crm_connection_setup.base_currency_code`. The view `currency_for_crm` gives each currency the
+/// exchange rate the CRM gets (`CRMExchangeRate`).
 public enum ERPSchema {
     /// The tables in creation order (dependencies first).
     public static let tables = [
-        "salesperson", "currency", "payment_terms", "shipment_method", "shipping_agent", "unit_of_measure",
+        "salesperson", "general_ledger_setup", "crm_connection_setup", "currency", "currency_exchange_rate", "payment_terms", "shipment_method", "shipping_agent", "unit_of_measure",
         "customer_price_group", "customer", "vendor", "contact", "item", "resource", "sales_price", "opportunity",
         "sales_header", "sales_line", "sales_invoice_header", "sales_invoice_line", "item_ledger_entry",
         "cust_ledger_entry",
@@ -21,9 +26,20 @@ public enum ERPSchema {
         CREATE TABLE salesperson (
             code text PRIMARY KEY, name text NOT NULL, email text, phone text, job_title text,
             blocked boolean NOT NULL DEFAULT false, modified_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE general_ledger_setup (
+            primary_key text PRIMARY KEY DEFAULT '' CHECK (primary_key = ''), lcy_code text NOT NULL,
+            modified_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE crm_connection_setup (
+            primary_key text PRIMARY KEY DEFAULT '' CHECK (primary_key = ''), base_currency_code text NOT NULL,
+            modified_at timestamptz NOT NULL DEFAULT now());
         CREATE TABLE currency (
-            code text PRIMARY KEY, description text NOT NULL, symbol text, exchange_rate numeric(18,6) NOT NULL DEFAULT 1,
+            code text PRIMARY KEY, description text NOT NULL, symbol text,
             amount_rounding_precision numeric(18,4) NOT NULL DEFAULT 0.01, modified_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE currency_exchange_rate (
+            currency_code text REFERENCES currency ON DELETE CASCADE, starting_date date,
+            exchange_rate_amount numeric(18,6) NOT NULL CHECK (exchange_rate_amount > 0),
+            relational_exch_rate_amount numeric(18,6) NOT NULL CHECK (relational_exch_rate_amount > 0),
+            modified_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (currency_code, starting_date));
         CREATE TABLE payment_terms (
             code text PRIMARY KEY, description text NOT NULL, due_date_calculation text NOT NULL,
             discount_percent numeric(5,2) NOT NULL DEFAULT 0, modified_at timestamptz NOT NULL DEFAULT now());
@@ -122,4 +138,5 @@ public enum ERPSchema {
         CREATE INDEX ON sales_header (sell_to_customer_no);
         CREATE INDEX ON sales_invoice_header (sell_to_customer_no);
         """ + DemoSchema.modifiedOnTriggers(tables: tables, column: "modified_at", function: "demo_stamp_modified_at")
+        + CRMExchangeRate.script
 }

@@ -82,6 +82,8 @@ enum BusinessCentralDefaults {
         var validate = true
         /// Why the demo cannot carry it: a column it lacks. Nil when it can.
         var missing: String? = nil
+        /// Where Business Central sets the field in code instead of through a field mapping, if it does.
+        var setInCode: String? = nil
     }
 
     /// The codeunits the procedures belong to.
@@ -184,6 +186,7 @@ enum BusinessCentralDefaults {
     /// The field mappings compared, by Couplet mapping name, with the procedure that inserts them.
     static let fieldMappings: [(mapping: String, source: String, fields: [FieldMapping])] = [
         ("SALESPEOPLE", "\(cds).ResetSalesPeopleSystemUserMapping", salespeople),
+        ("CURRENCY", "\(cds).ResetCurrencyTransactionCurrencyMapping", currency),
         ("CUSTOMER", "\(cds).ResetCustomerAccountMapping", customer),
         ("CONTACT", "\(cds).ResetContactContactMapping", contact),
         ("ITEM-PRODUCT", "\(crm).ResetItemProductMapping", itemProduct),
@@ -193,6 +196,19 @@ enum BusinessCentralDefaults {
         FieldMapping(fields: "\"E-Mail\" ← InternalEMailAddress", local: "email", integration: "internalemailaddress", direction: .fromIntegration),
         FieldMapping(fields: "Name ← FullName", local: "name", integration: "fullname", direction: .fromIntegration),
         FieldMapping(fields: "\"Phone No.\" ← MobilePhone", local: "phone", integration: "mobilephone", direction: .fromIntegration),
+    ]
+
+    /// Code, symbol and description one way, and the exchange rate, which Business Central sets in code
+    /// whenever it transfers a currency: CRMIntTableSubscriber.UpdateCRMTransactionCurrencyAfterTransferRecordFields
+    /// (CDSIntTableSubscriber for Dataverse) writes CRMSynchHelper.GetCRMLCYToFCYExchangeRate(Code) through a
+    /// FieldRef, without validation, and fails the currency when the rate is 0.
+    private static let currency = [
+        FieldMapping(fields: "Code → ISOCurrencyCode", local: "code", integration: "isocurrencycode", direction: .toIntegration),
+        FieldMapping(fields: "Symbol → CurrencySymbol", local: "symbol", integration: "currencysymbol", direction: .toIntegration),
+        FieldMapping(fields: "Description → CurrencyName", local: "description", integration: "currencyname", direction: .toIntegration),
+        FieldMapping(fields: "GetCRMLCYToFCYExchangeRate(Code) → ExchangeRate", local: "exchange_rate", integration: "exchangerate",
+                     direction: .toIntegration, validate: false,
+                     setInCode: "CRMIntTableSubscriber.UpdateCRMTransactionCurrencyAfterTransferRecordFields"),
     ]
 
     /// The owner: a constant owner type, then the salesperson as the owner, never empty.
