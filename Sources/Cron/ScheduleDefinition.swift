@@ -34,6 +34,9 @@ public struct ScheduleDefinition: Sendable, Equatable {
     public let catchUpWindow: Duration
     /// Whether a tick is skipped while the schedule's previous job is pending or running.
     public let noOverlap: Bool
+    /// How long after a failed attempt of a job the next runs (Business Central's rerun delay); nil:
+    /// the job kind's retry policy decides.
+    public let retryDelay: Duration?
     /// After a job that found nothing to do, how long the schedule holds its ticks unless a probe
     /// or a person wakes it (Business Central's inactivity timeout); zero holds until woken, nil never holds.
     public let inactivityTimeout: Duration?
@@ -48,7 +51,7 @@ public struct ScheduleDefinition: Sendable, Equatable {
         name: String, expression: String, timeZone: String? = nil, jobKind: String, arguments: String = "{}",
         queue: String = "default", priority: Int = 5, maxAttempts: Int = 5, concurrencyKey: String? = nil,
         isEnabled: Bool = true, misfirePolicy: MisfirePolicy = .skip, catchUpWindow: Duration = .seconds(3600), noOverlap: Bool = false,
-        inactivityTimeout: Duration? = nil
+        retryDelay: Duration? = nil, inactivityTimeout: Duration? = nil
     ) throws(ScheduleDefinitionError) {
         var problems: [ScheduleDefinitionError.Problem] = []
         func check<Value>(_ field: Field, _ validate: () throws -> Value) -> Value? {
@@ -67,9 +70,10 @@ public struct ScheduleDefinition: Sendable, Equatable {
         let attempts = check(.maxAttempts) { try Self.validMaxAttempts(maxAttempts) }
         let key = check(.concurrencyKey) { try concurrencyKey.map(Self.validConcurrencyKey) }
         let window = check(.catchUpWindow) { try Self.validCatchUpWindow(catchUpWindow) }
+        let delay = check(.retryDelay) { try retryDelay.map(Self.validRetryDelay) }
         let timeout = check(.inactivityTimeout) { try inactivityTimeout.map(Self.validInactivityTimeout) }
         guard let name, let cron, let zone, let kind, let arguments, let queue, let priority, let attempts, let key, let window,
-            let timeout
+            let delay, let timeout
         else { throw ScheduleDefinitionError(problems: problems) }
         self.name = name
         self.expression = cron
@@ -84,6 +88,7 @@ public struct ScheduleDefinition: Sendable, Equatable {
         self.misfirePolicy = misfirePolicy
         self.catchUpWindow = window
         self.noOverlap = noOverlap
+        self.retryDelay = delay
         self.inactivityTimeout = timeout
     }
 
@@ -116,6 +121,8 @@ public struct ScheduleDefinition: Sendable, Equatable {
         case catchUpWindow = "catch_up_window"
         /// `no_overlap`.
         case noOverlap = "no_overlap"
+        /// `retry_delay`: a duration such as `30s`.
+        case retryDelay = "retry_delay"
         /// `inactivity_timeout`: a duration such as `24h`, `0s` to hold until woken.
         case inactivityTimeout = "inactivity_timeout"
         /// `enabled`.
@@ -253,6 +260,11 @@ extension ScheduleDefinition {
 
     static func validCatchUpWindow(_ value: Duration) throws(InvalidField) -> Duration {
         guard value >= .zero else { throw InvalidField("catch_up_window must not be negative") }
+        return value
+    }
+
+    static func validRetryDelay(_ value: Duration) throws(InvalidField) -> Duration {
+        guard value >= .zero else { throw InvalidField("retry_delay must not be negative") }
         return value
     }
 

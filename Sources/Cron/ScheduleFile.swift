@@ -19,6 +19,7 @@ import Yams
 ///     misfire: run_once          # or skip (default)
 ///     catch_up_window: 2h        # default 1h
 ///     no_overlap: true           # default false
+///     retry_delay: 30s           # default none: the job kind's retry policy
 ///     inactivity_timeout: 24h    # default none: hold after an idle job (0s: until woken)
 ///     enabled: true              # default true
 /// ```
@@ -171,6 +172,7 @@ private struct ScheduleFieldReader {
         let misfire = value(.misfirePolicy) { try Self.misfirePolicy($0) }
         let window = value(.catchUpWindow) { try Self.duration($0, .catchUpWindow) }
         let noOverlap = value(.noOverlap) { try Self.boolean($0, .noOverlap) }
+        let delay = value(.retryDelay) { try Self.duration($0, .retryDelay) }
         let timeout = value(.inactivityTimeout) { try Self.duration($0, .inactivityTimeout) }
         let enabled = value(.isEnabled) { try Self.boolean($0, .isEnabled) }
         guard failures.isEmpty, let name, let expression, let kind else { return nil }
@@ -182,7 +184,7 @@ private struct ScheduleFieldReader {
                 maxAttempts: attempts ?? defaults.maxAttempts, concurrencyKey: key ?? defaults.concurrencyKey,
                 isEnabled: enabled ?? defaults.isEnabled, misfirePolicy: misfire ?? defaults.misfirePolicy,
                 catchUpWindow: window ?? defaults.catchUpWindow, noOverlap: noOverlap ?? defaults.noOverlap,
-                inactivityTimeout: timeout ?? defaults.inactivityTimeout)
+                retryDelay: delay ?? defaults.retryDelay, inactivityTimeout: timeout ?? defaults.inactivityTimeout)
         } catch {
             failures += error.problems.map { (InvalidField($0.message), nodes[$0.field] ?? item) }
             return nil

@@ -48,6 +48,7 @@ public enum ScheduleStore {
             SELECT s.name, s.expression, s.timezone, s.job_kind, s.args::text AS args, s.queue, s.priority::int8 AS priority,
                    s.max_attempts::int8 AS max_attempts, s.concurrency_key, s.enabled, s.misfire_policy,
                    extract(epoch FROM s.catch_up_window)::float8 AS catch_up_seconds, s.no_overlap, s.next_fire_at,
+                   extract(epoch FROM s.retry_delay)::float8 AS retry_delay_seconds,
                    extract(epoch FROM s.inactivity_timeout)::float8 AS inactivity_timeout_seconds, st.held_until,
                    s.last_error, st.last_fire_time, st.last_outcome, st.last_job_state
             FROM couplet.schedules s JOIN couplet.schedule_status st ON st.name = s.name
@@ -103,11 +104,11 @@ public enum ScheduleStore {
                    CASE WHEN s.name IS NULL THEN 'create'
                         WHEN (s.expression, s.timezone, s.job_kind, s.args, s.queue, s.priority, s.max_attempts,
                               s.concurrency_key, s.enabled, s.misfire_policy, s.catch_up_window, s.no_overlap,
-                              s.inactivity_timeout)
+                              s.retry_delay, s.inactivity_timeout)
                              IS NOT DISTINCT FROM
                              (d.expression, d.timezone, d.job_kind, d.args, d.queue, d.priority, d.max_attempts,
                               d.concurrency_key, d.enabled, d.misfire_policy, d.catch_up_window, d.no_overlap,
-                              d.inactivity_timeout)
+                              d.retry_delay, d.inactivity_timeout)
                         THEN 'unchanged' ELSE 'update' END
             FROM d LEFT JOIN couplet.schedules s ON s.name = d.name
             UNION ALL
@@ -132,9 +133,9 @@ public enum ScheduleStore {
             WITH d AS (\(definitionRows(definitions)))
             INSERT INTO couplet.schedules (name, expression, timezone, job_kind, args, queue, priority, max_attempts,
                                            concurrency_key, enabled, misfire_policy, catch_up_window, no_overlap,
-                                           inactivity_timeout)
+                                           retry_delay, inactivity_timeout)
             SELECT name, expression, timezone, job_kind, args, queue, priority, max_attempts,
-                   concurrency_key, enabled, misfire_policy, catch_up_window, no_overlap, inactivity_timeout
+                   concurrency_key, enabled, misfire_policy, catch_up_window, no_overlap, retry_delay, inactivity_timeout
             FROM d
             """, name: "create schedules")
     }
@@ -148,7 +149,7 @@ public enum ScheduleStore {
             SET expression = d.expression, timezone = d.timezone, job_kind = d.job_kind, args = d.args, queue = d.queue,
                 priority = d.priority, max_attempts = d.max_attempts, concurrency_key = d.concurrency_key, enabled = d.enabled,
                 misfire_policy = d.misfire_policy, catch_up_window = d.catch_up_window, no_overlap = d.no_overlap,
-                inactivity_timeout = d.inactivity_timeout, updated_at = now(), last_error = NULL
+                retry_delay = d.retry_delay, inactivity_timeout = d.inactivity_timeout, updated_at = now(), last_error = NULL
             FROM d
             WHERE s.name = d.name
             """, name: "update schedules")
@@ -165,6 +166,7 @@ public enum ScheduleStore {
         SELECT name, expression, timezone, job_kind, args::jsonb AS args, queue, priority::smallint AS priority,
                max_attempts::integer AS max_attempts, concurrency_key, enabled, misfire_policy,
                make_interval(secs => catch_up_seconds) AS catch_up_window, no_overlap,
+               make_interval(secs => retry_delay_seconds) AS retry_delay,
                make_interval(secs => inactivity_timeout_seconds) AS inactivity_timeout
         FROM unnest(\(definitions.map(\.name))::text[], \(definitions.map(\.expression.description))::text[],
                     \(definitions.map(\.timeZone))::text[], \(definitions.map(\.jobKind))::text[],
@@ -173,9 +175,9 @@ public enum ScheduleStore {
                     \(definitions.map(\.concurrencyKey))::text[],
                     \(definitions.map(\.isEnabled))::boolean[], \(definitions.map(\.misfirePolicy.rawValue))::text[],
                     \(definitions.map { $0.catchUpWindow.inSeconds })::float8[], \(definitions.map(\.noOverlap))::boolean[],
-                    \(definitions.map { $0.inactivityTimeout?.inSeconds })::float8[])
+                    \(definitions.map { $0.retryDelay?.inSeconds })::float8[], \(definitions.map { $0.inactivityTimeout?.inSeconds })::float8[])
             AS u(name, expression, timezone, job_kind, args, queue, priority, max_attempts, concurrency_key, enabled,
-                 misfire_policy, catch_up_seconds, no_overlap, inactivity_timeout_seconds)
+                 misfire_policy, catch_up_seconds, no_overlap, retry_delay_seconds, inactivity_timeout_seconds)
         """
     }
 }
@@ -244,6 +246,8 @@ public struct StoredSchedule: Sendable, Equatable {
     public var catchUpWindow: Duration
     /// Whether a tick is skipped while the previous job is pending or running.
     public var noOverlap: Bool
+    /// The rerun delay of the schedule's jobs, if it sets one.
+    public var retryDelay: Duration?
     /// How long the schedule holds its ticks after an idle job (zero: until woken), if it ever does.
     public var inactivityTimeout: Duration?
     /// Until when the schedule is on hold (`Date.distantFuture`: until woken), if it is now.
@@ -275,7 +279,8 @@ public struct StoredSchedule: Sendable, Equatable {
         try ScheduleDefinition(
             name: name, expression: expression, timeZone: timeZone, jobKind: jobKind, arguments: arguments, queue: queue,
             priority: priority, maxAttempts: maxAttempts, concurrencyKey: concurrencyKey, isEnabled: isEnabled,
-            misfirePolicy: misfirePolicy, catchUpWindow: catchUpWindow, noOverlap: noOverlap, inactivityTimeout: inactivityTimeout)
+            misfirePolicy: misfirePolicy, catchUpWindow: catchUpWindow, noOverlap: noOverlap, retryDelay: retryDelay,
+            inactivityTimeout: inactivityTimeout)
     }
 
     init(row: PostgresRow) throws {
@@ -293,6 +298,8 @@ public struct StoredSchedule: Sendable, Equatable {
         misfirePolicy = MisfirePolicy(rawValue: policy) ?? .skip
         catchUpWindow = Self.duration(seconds: try row.decode(column: "catch_up_seconds"))
         noOverlap = try row.decode(column: "no_overlap")
+        let delay: Double? = try row.decode(column: "retry_delay_seconds")
+        retryDelay = delay.map(Self.duration(seconds:))
         let timeout: Double? = try row.decode(column: "inactivity_timeout_seconds")
         inactivityTimeout = timeout.map(Self.duration(seconds:))
         heldUntil = try row.decode(column: "held_until")

@@ -79,6 +79,9 @@ public struct ClaimedJob: Sendable, Identifiable {
     public let createdAt: Date
     /// Its concurrency key, if any.
     public let concurrencyKey: String?
+    /// How long after a failed attempt the next runs (Business Central's rerun delay), overriding
+    /// the kind's retry policy; nil: the policy decides.
+    public var retryDelay: Duration? = nil
 }
 
 extension Duration {

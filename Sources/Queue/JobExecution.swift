@@ -73,14 +73,17 @@ struct JobExecution: Sendable {
         }
     }
 
-    /// A failed attempt: retried after the policy's delay while attempts remain, else failed.
+    /// A failed attempt: retried after the job's own rerun delay or else the policy's delay while
+    /// attempts remain, else failed.
     ///
     /// An attempt that failed because its database connection was dropped (a server restart or
     /// failover) is retried at once: the pool lends a live connection next time, so waiting out the
     /// backoff would only hold the job back, and with it every job of its concurrency key. It still
     /// counts as an attempt, so a database that keeps dropping connections cannot retry a job
     /// forever. A database that cannot be reached at all keeps the backoff.
-    private func failedAttempt(_ error: JobError, policy: RetryPolicy, droppedConnection: Bool = false) -> JobOutcome {
+    private func failedAttempt(_ error: JobError, policy kindPolicy: RetryPolicy, droppedConnection: Bool = false) -> JobOutcome {
+        var policy = kindPolicy
+        if let delay = job.retryDelay { policy = RetryPolicy(backoff: .fixed(delay), maxAttempts: kindPolicy.maxAttempts, jitter: 0) }
         let maxAttempts = policy.maxAttempts ?? job.maxAttempts
         guard error.isRetryable, job.attempt < maxAttempts else { return failed(error) }
         var random = SystemRandomNumberGenerator()

@@ -115,15 +115,16 @@ public enum JobQueue {
             FROM chosen
             WHERE j.id = chosen.id
             RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts,
-                      extract(epoch FROM j.timeout)::float8, j.created_at, j.concurrency_key
+                      extract(epoch FROM j.timeout)::float8, j.created_at, j.concurrency_key,
+                      extract(epoch FROM j.retry_delay)::float8
             """, name: "claim jobs")
         return try rows.map { row in
-            let (id, kind, queue, arguments, attempt, maxAttempts, timeout, createdAt, concurrencyKey) = try row.decode(
-                (Int64, String, String, String, Int, Int, Double?, Date, String?).self)
+            let (id, kind, queue, arguments, attempt, maxAttempts, timeout, createdAt, concurrencyKey, retryDelay) = try row.decode(
+                (Int64, String, String, String, Int, Int, Double?, Date, String?, Double?).self)
             return ClaimedJob(
                 id: id, kind: kind, queue: queue, arguments: arguments, attempt: attempt, maxAttempts: maxAttempts,
                 timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }, createdAt: createdAt,
-                concurrencyKey: concurrencyKey)
+                concurrencyKey: concurrencyKey, retryDelay: retryDelay.map { .milliseconds(Int64($0 * 1000)) })
         }
     }
 

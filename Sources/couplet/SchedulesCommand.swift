@@ -20,7 +20,8 @@ struct SchedulesCommand: AsyncParsableCommand {
 
             and apply it with couplet schedules apply FILE. Optional keys: queue, priority (0-9), \
             max_attempts, concurrency_key (such as sync:CUSTOMER), misfire (skip or run_once), catch_up_window \
-            (such as 2h), no_overlap, inactivity_timeout (such as 24h: hold the ticks after a job that found \
+            (such as 2h), no_overlap, retry_delay (such as 30s: a failed attempt runs again after exactly \
+            that, Business Central's rerun delay), inactivity_timeout (such as 24h: hold the ticks after a job that found \
             nothing to do, until a worker's probe finds work or the timeout passes; 0s: until woken), enabled.
             """,
         subcommands: [

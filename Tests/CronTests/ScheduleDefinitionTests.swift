@@ -43,12 +43,14 @@ struct ScheduleDefinitionTests {
                 .init(field: .maxAttempts, message: "max_attempts 0 is out of range: it must be at least 1"),
                 .init(field: .concurrencyKey, message: "concurrency_key \"\" must be 1-200 characters, such as sync:CUSTOMER"),
                 .init(field: .catchUpWindow, message: "catch_up_window must not be negative"),
+                .init(field: .retryDelay, message: "retry_delay must not be negative"),
                 .init(field: .inactivityTimeout, message: "inactivity_timeout must not be negative (0s holds until woken)"),
             ])
         ) {
             try ScheduleDefinition(
                 name: "bad name", expression: "0 0 32 * *", timeZone: "Mars/Olympus", jobKind: "", arguments: "[1]", queue: "a/b",
-                priority: 10, maxAttempts: 0, concurrencyKey: "", catchUpWindow: .seconds(-1), inactivityTimeout: .seconds(-1))
+                priority: 10, maxAttempts: 0, concurrencyKey: "", catchUpWindow: .seconds(-1), retryDelay: .seconds(-1),
+                inactivityTimeout: .seconds(-1))
         }
     }
 

@@ -32,7 +32,7 @@ struct BadFile: Sendable, CustomTestStringConvertible {
 
 let badFiles: [BadFile] = [
     .init("unknown key", oneSchedule("    colour: blue"),
-          "5:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, inactivity_timeout, enabled"),
+          "5:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, retry_delay, inactivity_timeout, enabled"),
     .init("missing required key", "schedules:\n  - name: nightly\n    cron: \"@daily\"\n",
           "2:5: schedule is missing the required key job"),
     .init("priority not a number", oneSchedule("    priority: high"), "5:15: priority must be a whole number, not \"high\""),
@@ -96,6 +96,7 @@ struct ScheduleFileTests {
                 misfire: run_once        # or skip (default)
                 catch_up_window: 2h
                 no_overlap: true
+                retry_delay: 30s
                 inactivity_timeout: 24h
                 enabled: true
               - name: nightly-full
@@ -109,7 +110,7 @@ struct ScheduleFileTests {
                 name: "customer-delta", expression: "*/5 * * * *", timeZone: "Europe/Oslo", jobKind: "sync.delta",
                 arguments: #"{"batch":500,"country":"NO","full":false,"mapping":"CUSTOMER","none":null,"path":"a/b","ratio":0.5,"tags":["a","b"]}"#,
                 queue: "sync", priority: 3, maxAttempts: 3, concurrencyKey: "sync:CUSTOMER-VENDOR-CONTACT", misfirePolicy: .runOnce,
-                catchUpWindow: .seconds(7200), noOverlap: true, inactivityTimeout: .seconds(86400)),
+                catchUpWindow: .seconds(7200), noOverlap: true, retryDelay: .seconds(30), inactivityTimeout: .seconds(86400)),
             try ScheduleDefinition(
                 name: "nightly-full", expression: "CRON_TZ=America/New_York 0 2 * * *", timeZone: "America/New_York",
                 jobKind: "sync.full", isEnabled: false),
@@ -144,7 +145,7 @@ struct ScheduleFileTests {
             """
         #expect(fileProblems(yaml) == [
             "5:15: priority 11 is out of range 0-9 (0 runs first)",
-            "6:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, inactivity_timeout, enabled",
+            "6:5: unknown key \"colour\"; expected one of name, cron, timezone, job, args, queue, priority, max_attempts, concurrency_key, misfire, catch_up_window, no_overlap, retry_delay, inactivity_timeout, enabled",
             "7:11: duplicate schedule name \"customer-delta\": first defined at line 2",
             "8:11: invalid cron expression \"0 25 * * *\" at character 3: hour value 25 is out of range 0-23",
             "10:15: unknown time zone \"Mars/Olympus\"; expected an IANA name such as Europe/Oslo or UTC",

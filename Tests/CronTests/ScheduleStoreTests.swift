@@ -103,7 +103,7 @@ struct ScheduleStoreTests {
                 name: "customer-delta", expression: "*/5 * * * *", timeZone: "Europe/Oslo", jobKind: "sync.delta",
                 arguments: #"{"mapping": "CUSTOMER", "batch": 500}"#, queue: "sync", priority: 3, maxAttempts: 3,
                 concurrencyKey: "sync:CUSTOMER", isEnabled: false, misfirePolicy: .runOnce, catchUpWindow: .seconds(5400), noOverlap: true,
-                inactivityTimeout: .seconds(43200))
+                retryDelay: .seconds(30), inactivityTimeout: .seconds(43200))
             try await ScheduleStore.apply([definition, schedule("quiet")], prune: false, on: db)
             try await db.query("UPDATE couplet.schedules SET enabled = true WHERE name = 'customer-delta'")
             let fireTime = Date(timeIntervalSince1970: 1_750_000_200)
@@ -121,7 +121,7 @@ struct ScheduleStoreTests {
                 name: readBack.name, expression: readBack.expression.description, timeZone: readBack.timeZone, jobKind: readBack.jobKind,
                 arguments: definition.arguments, queue: readBack.queue, priority: readBack.priority, maxAttempts: readBack.maxAttempts,
                 concurrencyKey: readBack.concurrencyKey, isEnabled: false, misfirePolicy: readBack.misfirePolicy, catchUpWindow: readBack.catchUpWindow,
-                noOverlap: readBack.noOverlap, inactivityTimeout: readBack.inactivityTimeout) == definition)
+                noOverlap: readBack.noOverlap, retryDelay: readBack.retryDelay, inactivityTimeout: readBack.inactivityTimeout) == definition)
             #expect(listed[1].inactivityTimeout == nil)
         }
     }

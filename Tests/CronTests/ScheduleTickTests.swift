@@ -2,6 +2,7 @@ import CoupletSchema
 import Foundation
 import Postgres
 import PostgresTestSupport
+import Queue
 import Testing
 
 @testable import Cron
@@ -63,6 +64,21 @@ struct ScheduleTickTests {
             let shown = try await db.query("SELECT concurrency_key FROM couplet.schedule_status ORDER BY name")
                 .map { try $0.decode(String?.self) }
             #expect(shown == ["sync:CUSTOMER-VENDOR-CONTACT", nil], "schedule_status shows the key")
+        }
+    }
+
+    @Test("a tick's job gets the schedule's rerun delay, which a worker's claim reads back")
+    func retryDelay() async throws {
+        try await withMigratedDatabase { _, db in
+            try await db.query(
+                """
+                INSERT INTO couplet.schedules (name, expression, job_kind, retry_delay)
+                VALUES ('sync', '*/5 * * * *', 'sync.delta', '30 seconds'), ('plain', '*/5 * * * *', 'sync.delta', NULL)
+                """)
+            let fired = try await SchedulerStatements.fire([("sync", first), ("plain", first)], by: UUID(), on: db)
+            #expect(fired.map(\.outcome) == ["enqueued", "enqueued"])
+            let claimed = try await JobQueue.claim(limit: 2, queue: "default", workerID: UUID(), on: db)
+            #expect(Set(claimed.map(\.retryDelay)) == [.seconds(30), nil])
         }
     }
 

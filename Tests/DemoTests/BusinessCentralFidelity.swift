@@ -94,8 +94,7 @@ struct BusinessCentralFidelity {
         [
             row(subject, "recurrence", "every \(job.minutes) minutes", schedule.map(Self.recurrence) ?? "none"),
             row(subject, "max attempts", "\(job.maxAttempts)", schedule.map { "\($0.maxAttempts)" } ?? "none"),
-            // The schedules file has no rerun delay: a job kind's retry policy sets it.
-            row(subject, "rerun delay", "\(job.rerunDelaySeconds) s", "none"),
+            row(subject, "rerun delay", "\(job.rerunDelaySeconds) s", schedule?.retryDelay.map { "\($0.components.seconds) s" } ?? "none"),
             row(
                 subject, "inactivity timeout", "\(job.inactivityTimeoutMinutes) minutes",
                 schedule?.inactivityTimeout.map { "\(Int($0.components.seconds / 60)) minutes" } ?? "none"),

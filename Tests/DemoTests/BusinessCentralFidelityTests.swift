@@ -67,9 +67,9 @@ struct BusinessCentralFidelityTests {
         #expect(changed > 0, "the profile changes nothing")
     }
 
-    /// Settings one side has and the other has not: Business Central's rerun delay (a job kind's
-    /// retry policy in Couplet) and field validation, Couplet's scheduled full sync.
-    static let oneSided: Set = ["rerun delay", "validate field", "scheduled full sync"]
+    /// Settings one side has and the other has not: Business Central's field validation, Couplet's
+    /// scheduled full sync.
+    static let oneSided: Set = ["validate field", "scheduled full sync"]
 
     /// The counts table's rows, by label.
     static func counts(_ comparisons: [SettingComparison], documentedRows: Int) -> [String: Int] {

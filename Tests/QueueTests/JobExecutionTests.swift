@@ -80,15 +80,29 @@ struct JobExecutionTests {
         #expect(runAt.timeIntervalSinceNow > 25)
     }
 
+    @Test("a job's own rerun delay (a schedule's retry_delay) replaces its kind's backoff, without jitter")
+    func jobRerunDelay() async throws {
+        let pool = PostgresConnectionPool(try TestDatabase.server(), maximumConnections: 1)
+        defer { pool.close() }
+        let failing = ClosureHandler { _ in throw JobError(.handlerFailed, "the CRM is down", isRetryable: true) }
+        for number in [1, 4] {
+            let outcome = await attempt(of: failing, attempt: number, retryDelay: .seconds(7), pool: pool)
+            #expect(outcome.state == .retryable)
+            let wait = try #require(outcome.runAt).timeIntervalSinceNow
+            #expect(wait > 6.5 && wait <= 7, "attempt \(number): 7 s, not the kind's fixed 30 s")
+        }
+        #expect(await attempt(of: failing, attempt: 5, retryDelay: .seconds(7), pool: pool).state == .failed, "attempts still run out")
+    }
+
     /// Runs one attempt of a job for `handler` with a worker context on `pool`.
     private func attempt(
-        of handler: ClosureHandler, attempt: Int = 1, timeout: Duration? = nil, pool: PostgresConnectionPool
+        of handler: ClosureHandler, attempt: Int = 1, timeout: Duration? = nil, retryDelay: Duration? = nil, pool: PostgresConnectionPool
     ) async -> JobOutcome {
         var registry = JobRegistry()
         registry.register(handler)
         let job = ClaimedJob(
             id: 1, kind: ClosureHandler.kind, queue: "default", arguments: "{}", attempt: attempt, maxAttempts: 5,
-            timeout: timeout, createdAt: Date(), concurrencyKey: nil)
+            timeout: timeout, createdAt: Date(), concurrencyKey: nil, retryDelay: retryDelay)
         let context = JobContext(job: job, workerID: UUID(), logger: Logger(label: "test"), database: pool)
         return await JobExecution(job: job, registry: registry, stopRequest: WakeUp()).run(context: context)
     }

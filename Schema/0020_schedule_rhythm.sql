@@ -1,4 +1,10 @@
--- Business Central's inactivity timeout: a recurring job whose run found nothing to do goes on hold
+-- The rhythm of Business Central's recurring job queue entries, as schedule settings: the rerun
+-- delay and the inactivity timeout.
+--
+-- Rerun delay: a schedule's `retry_delay` goes with each job it enqueues (`couplet.jobs.retry_delay`);
+-- a failed attempt of the job runs again after exactly that long, whatever its kind's retry policy.
+--
+-- Inactivity timeout: a recurring job whose run found nothing to do goes on hold
 -- until a change in its tables wakes it or the timeout passes (job queue status "On Hold with
 -- Inactivity Timeout").
 --
@@ -11,7 +17,15 @@
 -- no state to get out of step.
 
 ALTER TABLE couplet.schedules
-    ADD COLUMN inactivity_timeout interval CHECK (inactivity_timeout >= interval '0');
+    ADD COLUMN inactivity_timeout interval CHECK (inactivity_timeout >= interval '0'),
+    ADD COLUMN retry_delay interval CHECK (retry_delay >= interval '0');
+
+ALTER TABLE couplet.jobs ADD COLUMN retry_delay interval CHECK (retry_delay >= interval '0');
+
+COMMENT ON COLUMN couplet.schedules.retry_delay IS
+    'The rerun delay of the jobs the schedule enqueues (couplet.jobs.retry_delay), else NULL: their kind''s retry policy';
+COMMENT ON COLUMN couplet.jobs.retry_delay IS
+    'How long after a failed attempt the next runs (Business Central''s rerun delay), else NULL: the kind''s retry policy';
 
 COMMENT ON COLUMN couplet.schedules.inactivity_timeout IS
     'After a job that found nothing to do, how long the schedule holds its ticks unless woken (0: until woken); NULL: never held';
@@ -76,6 +90,9 @@ BEGIN
     IF tick_outcome IN ('enqueued', 'woken') THEN
         other_job := couplet.enqueue(s.job_kind, s.args, s.queue, s.priority, handle_schedule_tick.fire_time, s.max_attempts,
                                      NULL, s.concurrency_key, NULL, NULL, s.name);
+        IF s.retry_delay IS NOT NULL THEN
+            UPDATE couplet.jobs j SET retry_delay = s.retry_delay WHERE j.id = other_job;
+        END IF;
     END IF;
     UPDATE couplet.schedule_ticks t SET outcome = tick_outcome, job_id = other_job
     WHERE t.schedule_name = s.name AND t.fire_time = handle_schedule_tick.fire_time;
@@ -165,7 +182,7 @@ GRANT EXECUTE ON FUNCTION couplet.wake_schedule(text, uuid) TO couplet_worker, c
 -- What the definer needs to wake a schedule: read and lock it, record the tick, enqueue the job.
 GRANT SELECT, UPDATE (next_fire_at) ON couplet.schedules TO couplet_definer;
 GRANT SELECT, INSERT, UPDATE ON couplet.schedule_ticks TO couplet_definer;
-GRANT SELECT, INSERT ON couplet.jobs TO couplet_definer;
+GRANT SELECT, INSERT, UPDATE (retry_delay) ON couplet.jobs TO couplet_definer;
 GRANT SELECT ON couplet.schedule_holds TO couplet_definer;
 GRANT EXECUTE ON FUNCTION couplet.handle_schedule_tick(couplet.schedules, timestamptz, uuid, boolean),
     couplet.enqueue(text, jsonb, text, integer, timestamptz, integer, text, text, interval, timestamptz, text),
