@@ -102,8 +102,10 @@ public enum CRMSchema {
             statecode int NOT NULL DEFAULT 0, statuscode int NOT NULL DEFAULT 1, modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE salesorderdetail (
             salesorderdetailid uuid PRIMARY KEY DEFAULT gen_random_uuid(), salesorderid uuid NOT NULL, productid uuid,
-            productdescription text, uomid uuid, quantity numeric(18,4), priceperunit numeric(18,2),
-            extendedamount numeric(18,2), lineitemnumber int, modifiedon timestamptz NOT NULL DEFAULT now());
+            productdescription text, producttypecode int NOT NULL DEFAULT 1, uomid uuid, quantity numeric(18,4),
+            quantityshipped numeric(18,4), ispriceoverridden boolean NOT NULL DEFAULT false, priceperunit numeric(18,2),
+            baseamount numeric(18,2), extendedamount numeric(18,2), lineitemnumber int,
+            modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE invoice (
             invoiceid uuid PRIMARY KEY DEFAULT gen_random_uuid(), invoicenumber text, name text NOT NULL, customerid uuid,
             salesorderid uuid, opportunityid uuid, transactioncurrencyid uuid, ownerid uuid,
@@ -112,8 +114,9 @@ public enum CRMSchema {
             modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE invoicedetail (
             invoicedetailid uuid PRIMARY KEY DEFAULT gen_random_uuid(), invoiceid uuid NOT NULL, productid uuid,
-            productdescription text, uomid uuid, quantity numeric(18,4), priceperunit numeric(18,2),
-            extendedamount numeric(18,2), lineitemnumber int, modifiedon timestamptz NOT NULL DEFAULT now());
+            productdescription text, uomid uuid, quantity numeric(18,4), ispriceoverridden boolean NOT NULL DEFAULT false,
+            priceperunit numeric(18,2), baseamount numeric(18,2), extendedamount numeric(18,2), lineitemnumber int,
+            modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE account_statistics (
             accountid uuid PRIMARY KEY REFERENCES account ON DELETE CASCADE, customer_no text NOT NULL,
             balance numeric(18,2) NOT NULL, outstanding_orders numeric(18,2) NOT NULL,

@@ -4,6 +4,12 @@
 ///
 /// The columns named in the agreed table shapes (customer, item, the ledgers, sales documents and
 /// posted invoices) are fixed: the customer statistics and item availability jobs read them.
+///
+/// Document lines have a composite key, as in Business Central; like every Business Central table they
+/// also carry a `system_id` (Business Central's SystemId, a uuid given on insert), which is what
+/// Business Central couples them by and what the line mappings key on. A line's shipped quantity
+/// (quantity less outstanding) and its amount including VAT (the demo has no VAT: its line amount)
+/// are generated from the other columns.
 public enum ERPSchema {
     /// The tables in creation order (dependencies first).
     public static let tables = [
@@ -93,6 +99,9 @@ public enum ERPSchema {
             outstanding_quantity numeric(18,4) NOT NULL, qty_shipped_not_invoiced numeric(18,4) NOT NULL,
             unit_price numeric(18,2) NOT NULL, line_amount numeric(18,2) NOT NULL DEFAULT 0,
             outstanding_amount numeric(18,2) NOT NULL, shipped_not_invoiced_amount numeric(18,2) NOT NULL,
+            quantity_shipped numeric(18,4) GENERATED ALWAYS AS (quantity - outstanding_quantity) STORED,
+            amount_including_vat numeric(18,2) GENERATED ALWAYS AS (line_amount) STORED,
+            system_id uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
             modified_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (document_type, document_no, line_no),
             FOREIGN KEY (document_type, document_no) REFERENCES sales_header);
         CREATE TABLE sales_invoice_header (
@@ -104,6 +113,8 @@ public enum ERPSchema {
             document_no text REFERENCES sales_invoice_header, line_no int, type text NOT NULL
             CHECK (type IN ('item', 'resource')), no text NOT NULL, description text, unit_of_measure_code text,
             quantity numeric(18,4) NOT NULL, unit_price numeric(18,2) NOT NULL, line_amount numeric(18,2) NOT NULL,
+            amount_including_vat numeric(18,2) GENERATED ALWAYS AS (line_amount) STORED,
+            system_id uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
             modified_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (document_no, line_no));
         CREATE TABLE item_ledger_entry (
             entry_no bigserial PRIMARY KEY, item_no text NOT NULL REFERENCES item, posting_date date NOT NULL,
