@@ -8,7 +8,7 @@ struct DeployFileTests {
     static let mappings = [
         "SALESPEOPLE", "CURRENCY", "PAYMENT-TERMS", "SHIPMENT-METHOD", "SHIPPING-AGENT", "UNIT-OF-MEASURE", "CUSTOMER", "VENDOR",
         "CONTACT", "ITEM-PRODUCT", "RESOURCE-PRODUCT", "CUSTPRCGRP-PRICE", "SALESPRC-PRODPRICE", "OPPORTUNITY", "SALESORDER-ORDER",
-        "POSTEDSALESINV-INV",
+        "SOLINE-ORDERDETAIL", "POSTEDSALESINV-INV", "POSTEDSALESLINE-INV",
     ]
 
     @Test("both mappings files (Business Central's defaults and the opinionated profile) pass couplet mappings validate against freshly seeded databases")
@@ -17,7 +17,7 @@ struct DeployFileTests {
             for file in ["mappings.yaml", "mappings-opinionated.yaml"] {
                 let outcome = try await CoupletProcess.run(["mappings", "validate", deployFile(file)], environment: f.environment)
                 #expect(outcome.status == 0, "\(file): \(outcome.standardError)")
-                #expect(outcome.standardOutput.contains("2 endpoint(s) and 16 mapping(s) valid"), "\(file): \(outcome.standardOutput)")
+                #expect(outcome.standardOutput.contains("2 endpoint(s) and \(Self.mappings.count) mapping(s) valid"), "\(file): \(outcome.standardOutput)")
                 #expect(!outcome.standardError.contains("error:"), "\(file): \(outcome.standardError)")
             }
         }
