@@ -4,7 +4,8 @@
 /// Payment terms, shipment methods and shipping agents are option sets in Dataverse: here each is a
 /// small table of options (`value` int key, `label`), and the account's `paymenttermscode`,
 /// `address1_freighttermscode` and `address1_shippingmethodcode` hold an option's value.
-/// `account_statistics` has the agreed shape the customer statistics job writes.
+/// `account_statistics` has the agreed shape the customer statistics job writes; `post` is
+/// Dataverse's activity feed post, which the Sales Order Status job writes on an order's wall.
 ///
 /// A record's `owneridtype` follows its `ownerid`, as Dataverse's owner type is part of the owner
 /// reference: `team` when the owner is a team, else `systemuser` (a written owner type alone, such
@@ -14,7 +15,7 @@ public enum CRMSchema {
     public static let tables = [
         "systemuser", "team", "transactioncurrency", "uomschedule", "uom", "paymenttermsoption", "shipmentmethodoption",
         "shippingagentoption", "account", "contact", "product", "pricelevel", "productpricelevel", "opportunity",
-        "salesorder", "salesorderdetail", "invoice", "invoicedetail", "account_statistics",
+        "salesorder", "salesorderdetail", "invoice", "invoicedetail", "post", "account_statistics",
     ]
 
     /// The tables whose records have an owner.
@@ -117,6 +118,10 @@ public enum CRMSchema {
             productdescription text, uomid uuid, quantity numeric(18,4), ispriceoverridden boolean NOT NULL DEFAULT false,
             priceperunit numeric(18,2), baseamount numeric(18,2), extendedamount numeric(18,2), lineitemnumber int,
             modifiedon timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE post (
+            postid uuid PRIMARY KEY DEFAULT gen_random_uuid(), regardingobjectid uuid NOT NULL,
+            regardingobjecttypecode text NOT NULL, text text NOT NULL, source int NOT NULL DEFAULT 1, type int NOT NULL DEFAULT 7,
+            createdon timestamptz NOT NULL DEFAULT now(), modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE account_statistics (
             accountid uuid PRIMARY KEY REFERENCES account ON DELETE CASCADE, customer_no text NOT NULL,
             balance numeric(18,2) NOT NULL, outstanding_orders numeric(18,2) NOT NULL,

@@ -187,13 +187,16 @@ enum BusinessCentralDefaults {
     }
 
     /// The other recurring jobs, by the schedule that stands for each in schedules.yaml:
-    /// RecreateJobQueueEntry (CRMSetupDefaults) runs them every 30 minutes, 2 attempts 30 s apart,
-    /// on hold with an inactivity timeout of the same 30 minutes.
+    /// RecreateJobQueueEntry (CRMSetupDefaults) runs them every N minutes (30; the Sales Order Status
+    /// job, codeunit "CRM Order Status Update Job", 7), 2 attempts 30 s apart, on hold with an
+    /// inactivity timeout of the same N minutes.
     static let otherJobs: [(schedule: String, job: JobQueueEntry, source: String)] = [
         ("customer-statistics", JobQueueEntry(minutes: 30, maxAttempts: 2, rerunDelaySeconds: 30, inactivityTimeoutMinutes: 30),
          "\(crm).RecreateStatisticsJobQueueEntry"),
         ("item-availability", JobQueueEntry(minutes: 30, maxAttempts: 2, rerunDelaySeconds: 30, inactivityTimeoutMinutes: 30),
          "\(crm).RecreateItemAvailabilityJobQueueEntry"),
+        ("sales-order-status", JobQueueEntry(minutes: 7, maxAttempts: 2, rerunDelaySeconds: 30, inactivityTimeoutMinutes: 7),
+         "\(crm).RecreateSalesOrderStatusJobQueueEntry"),
     ]
 
     /// The field mappings compared, by Couplet mapping name, with the procedure that inserts them.

@@ -43,6 +43,7 @@ struct DeployFileTests {
             }
             #expect(text.contains("job: statistics.customers\n    args: {mapping: CUSTOMER}"), "\(file)")
             #expect(text.contains("job: availability.items\n    args: {mapping: ITEM-PRODUCT}"), "\(file)")
+            #expect(text.contains("job: orders.status\n    args: {mapping: SALESORDER-ORDER}"), "\(file)")
             #expect(text.contains("job: statistics.customers\n    args: {mapping: CUSTOMER, full: true}"), "\(file): a full refresh")
             #expect(text.contains("job: availability.items\n    args: {mapping: ITEM-PRODUCT, full: true}"), "\(file): a full refresh")
         }
@@ -57,7 +58,7 @@ struct DeployFileTests {
                 #expect(applied.status == 0, "\(file): \(applied.standardError)")
                 let schedules = try await db.query("SELECT job_kind, args->>'mapping', concurrency_key FROM couplet.schedules")
                     .map { try $0.decode((String, String, String?).self) }
-                #expect(schedules.count == 2 * Self.mappings.count + 4, "\(file)")
+                #expect(schedules.count == 2 * Self.mappings.count + 5, "\(file)")
                 for (kind, mapping, key) in schedules {
                     #expect(key == Self.concurrencyKey(kind: kind, mapping: mapping), "\(file): \(kind) \(mapping)")
                 }
