@@ -6,7 +6,8 @@
 /// `address1_freighttermscode` and `address1_shippingmethodcode` hold an option's value.
 /// `account_statistics` has the agreed shape the customer statistics job writes. `organization` is the
 /// CRM's one organization, whose `basecurrencyid` is the base currency every transaction currency's
-/// `exchangerate` is against.
+/// `exchangerate` is against; `post` is Dataverse's activity feed post, which the Sales Order Status
+/// job writes on an order's wall.
 ///
 /// A record's `owneridtype` follows its `ownerid`, as Dataverse's owner type is part of the owner
 /// reference: `team` when the owner is a team, else `systemuser` (a written owner type alone, such
@@ -16,7 +17,7 @@ public enum CRMSchema {
     public static let tables = [
         "systemuser", "team", "transactioncurrency", "organization", "uomschedule", "uom", "paymenttermsoption", "shipmentmethodoption",
         "shippingagentoption", "account", "contact", "product", "pricelevel", "productpricelevel", "opportunity",
-        "salesorder", "salesorderdetail", "invoice", "invoicedetail", "account_statistics",
+        "salesorder", "salesorderdetail", "invoice", "invoicedetail", "post", "account_statistics",
     ]
 
     /// The tables whose records have an owner.
@@ -107,8 +108,10 @@ public enum CRMSchema {
             statecode int NOT NULL DEFAULT 0, statuscode int NOT NULL DEFAULT 1, modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE salesorderdetail (
             salesorderdetailid uuid PRIMARY KEY DEFAULT gen_random_uuid(), salesorderid uuid NOT NULL, productid uuid,
-            productdescription text, uomid uuid, quantity numeric(18,4), priceperunit numeric(18,2),
-            extendedamount numeric(18,2), lineitemnumber int, modifiedon timestamptz NOT NULL DEFAULT now());
+            productdescription text, producttypecode int NOT NULL DEFAULT 1, uomid uuid, quantity numeric(18,4),
+            quantityshipped numeric(18,4), ispriceoverridden boolean NOT NULL DEFAULT false, priceperunit numeric(18,2),
+            baseamount numeric(18,2), extendedamount numeric(18,2), lineitemnumber int,
+            modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE invoice (
             invoiceid uuid PRIMARY KEY DEFAULT gen_random_uuid(), invoicenumber text, name text NOT NULL, customerid uuid,
             salesorderid uuid, opportunityid uuid, transactioncurrencyid uuid, ownerid uuid,
@@ -117,8 +120,13 @@ public enum CRMSchema {
             modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE invoicedetail (
             invoicedetailid uuid PRIMARY KEY DEFAULT gen_random_uuid(), invoiceid uuid NOT NULL, productid uuid,
-            productdescription text, uomid uuid, quantity numeric(18,4), priceperunit numeric(18,2),
-            extendedamount numeric(18,2), lineitemnumber int, modifiedon timestamptz NOT NULL DEFAULT now());
+            productdescription text, uomid uuid, quantity numeric(18,4), ispriceoverridden boolean NOT NULL DEFAULT false,
+            priceperunit numeric(18,2), baseamount numeric(18,2), extendedamount numeric(18,2), lineitemnumber int,
+            modifiedon timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE post (
+            postid uuid PRIMARY KEY DEFAULT gen_random_uuid(), regardingobjectid uuid NOT NULL,
+            regardingobjecttypecode text NOT NULL, text text NOT NULL, source int NOT NULL DEFAULT 1, type int NOT NULL DEFAULT 7,
+            createdon timestamptz NOT NULL DEFAULT now(), modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE account_statistics (
             accountid uuid PRIMARY KEY REFERENCES account ON DELETE CASCADE, customer_no text NOT NULL,
             balance numeric(18,2) NOT NULL, outstanding_orders numeric(18,2) NOT NULL,

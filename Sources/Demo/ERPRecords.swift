@@ -238,12 +238,13 @@ struct LineProduct: Sendable {
 }
 
 /// An ERP sales document line; quantities shipped and outstanding make the statistics and availability.
+/// Its system_id (Business Central's SystemId) follows from its key, so it repeats with the seed.
 struct SalesLineRecord: DemoRecord {
     static let table = "sales_line"
     static let columns = [
         "document_type", "document_no", "line_no", "type", "no", "description", "unit_of_measure_code", "quantity",
         "outstanding_quantity", "qty_shipped_not_invoiced", "unit_price", "line_amount", "outstanding_amount",
-        "shipped_not_invoiced_amount",
+        "shipped_not_invoiced_amount", "system_id",
     ]
     var documentType: String
     var documentNo: String
@@ -255,7 +256,8 @@ struct SalesLineRecord: DemoRecord {
     var values: [any PostgresEncodable] {
         [documentType, documentNo, lineNo, product.isResource ? "resource" : "item", product.no, product.description,
          product.unit, quantity, quantity - shipped, shipped, product.unitPrice, lineAmount,
-         product.unitPrice.times(quantity - shipped), product.unitPrice.times(shipped)]
+         product.unitPrice.times(quantity - shipped), product.unitPrice.times(shipped),
+         SplitMix64.uuid(named: "\(Self.table)/\(documentType)/\(documentNo)/\(lineNo)")]
     }
 }
 
@@ -279,17 +281,20 @@ struct PostedInvoiceRecord: DemoRecord {
     }
 }
 
-/// A posted sales invoice line.
+/// A posted sales invoice line, with a system_id that follows from its key.
 struct PostedInvoiceLineRecord: DemoRecord {
     static let table = "sales_invoice_line"
-    static let columns = ["document_no", "line_no", "type", "no", "description", "unit_of_measure_code", "quantity", "unit_price", "line_amount"]
+    static let columns = [
+        "document_no", "line_no", "type", "no", "description", "unit_of_measure_code", "quantity", "unit_price", "line_amount",
+        "system_id",
+    ]
     var documentNo: String
     var lineNo: Int
     var product: LineProduct
     var quantity: Int
     var values: [any PostgresEncodable] {
         [documentNo, lineNo, product.isResource ? "resource" : "item", product.no, product.description, product.unit,
-         quantity, product.unitPrice, product.unitPrice.times(quantity)]
+         quantity, product.unitPrice, product.unitPrice.times(quantity), SplitMix64.uuid(named: "\(Self.table)/\(documentNo)/\(lineNo)")]
     }
 }
 

@@ -9,6 +9,12 @@
 /// currency is `general_ledger_setup.lcy_code` and the CRM's base currency
 /// `crm_connection_setup.base_currency_code`. The view `currency_for_crm` gives each currency the
 /// exchange rate the CRM gets (`CRMExchangeRate`).
+///
+/// Document lines have a composite key, as in Business Central; like every Business Central table they
+/// also carry a `system_id` (Business Central's SystemId, a uuid given on insert), which is what
+/// Business Central couples them by and what the line mappings key on. A line's shipped quantity
+/// (quantity less outstanding) and its amount including VAT (the demo has no VAT: its line amount)
+/// are generated from the other columns.
 public enum ERPSchema {
     /// The tables in creation order (dependencies first).
     public static let tables = [
@@ -109,6 +115,9 @@ public enum ERPSchema {
             outstanding_quantity numeric(18,4) NOT NULL, qty_shipped_not_invoiced numeric(18,4) NOT NULL,
             unit_price numeric(18,2) NOT NULL, line_amount numeric(18,2) NOT NULL DEFAULT 0,
             outstanding_amount numeric(18,2) NOT NULL, shipped_not_invoiced_amount numeric(18,2) NOT NULL,
+            quantity_shipped numeric(18,4) GENERATED ALWAYS AS (quantity - outstanding_quantity) STORED,
+            amount_including_vat numeric(18,2) GENERATED ALWAYS AS (line_amount) STORED,
+            system_id uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
             modified_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (document_type, document_no, line_no),
             FOREIGN KEY (document_type, document_no) REFERENCES sales_header);
         CREATE TABLE sales_invoice_header (
@@ -120,6 +129,8 @@ public enum ERPSchema {
             document_no text REFERENCES sales_invoice_header, line_no int, type text NOT NULL
             CHECK (type IN ('item', 'resource')), no text NOT NULL, description text, unit_of_measure_code text,
             quantity numeric(18,4) NOT NULL, unit_price numeric(18,2) NOT NULL, line_amount numeric(18,2) NOT NULL,
+            amount_including_vat numeric(18,2) GENERATED ALWAYS AS (line_amount) STORED,
+            system_id uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
             modified_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (document_no, line_no));
         CREATE TABLE item_ledger_entry (
             entry_no bigserial PRIMARY KEY, item_no text NOT NULL REFERENCES item, posting_date date NOT NULL,

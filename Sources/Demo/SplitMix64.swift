@@ -46,4 +46,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
+
+    /// A uuid that depends on `name` alone (its 64-bit FNV-1a hash seeds a generator of its own), so a
+    /// row can be given one without drawing from the demo's sequence.
+    static func uuid(named name: String) -> UUID {
+        var generator = SplitMix64(seed: name.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 })
+        return generator.uuid()
+    }
 }

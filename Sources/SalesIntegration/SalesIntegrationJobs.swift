@@ -5,12 +5,13 @@ import Queue
 import Sync
 
 /// The Business Central ↔ Sales reference integration's own jobs, registered with the queue:
-/// `statistics.customers` (`{"mapping": "CUSTOMER", "full": false}`) and `availability.items`
-/// (`{"mapping": "ITEM-PRODUCT", "full": false}`).
+/// `statistics.customers` (`{"mapping": "CUSTOMER", "full": false}`), `availability.items`
+/// (`{"mapping": "ITEM-PRODUCT", "full": false}`) and `orders.status`
+/// (`{"mapping": "SALESORDER-ORDER", "full": false}`).
 ///
-/// Both push figures computed on the mapping's ERP endpoint for its coupled records to its CRM
+/// Each pushes what it computes on the mapping's ERP endpoint for its coupled records to its CRM
 /// endpoint, writing only what differs; a delta looks only at records changed since the last run,
-/// `full` (and the first run) at all. Both are idempotent.
+/// `full` (and the first run) at all. All are idempotent.
 public enum SalesIntegrationJobs {
     /// The arguments of both jobs.
     public struct Arguments: Codable, Sendable {
@@ -29,10 +30,11 @@ public enum SalesIntegrationJobs {
     /// ERP records per batch.
     public static let batchSize = 1000
 
-    /// Registers both kinds, reading endpoints' connection strings from `endpoints`.
+    /// Registers the three kinds, reading endpoints' connection strings from `endpoints`.
     public static func register(in registry: inout JobRegistry, endpoints: EndpointDirectory = EndpointDirectory()) {
         registry.register(CoupledRefreshHandler(refresh: CustomerStatisticsRefresh(), endpoints: endpoints))
         registry.register(CoupledRefreshHandler(refresh: ItemAvailabilityRefresh(), endpoints: endpoints))
+        registry.register(CoupledRefreshHandler(refresh: OrderStatusRefresh(), endpoints: endpoints))
     }
 
     /// Runs `statistics.customers`: coupled customers' statistics into the CRM's `account_statistics`.
@@ -48,6 +50,14 @@ public enum SalesIntegrationJobs {
         _ arguments: Arguments, coordination: PostgresConnection, endpoints: EndpointDirectory, batchSize: Int = batchSize
     ) async throws -> IntegrationCounts {
         try await IntegrationPass(ItemAvailabilityRefresh(), arguments, endpoints: endpoints, coordination: coordination, batchSize: batchSize)
+            .run()
+    }
+
+    /// Runs `orders.status`: coupled sales orders' status posted on their CRM orders, those invoiced in full marked invoiced.
+    public static func postOrderStatus(
+        _ arguments: Arguments, coordination: PostgresConnection, endpoints: EndpointDirectory, batchSize: Int = batchSize
+    ) async throws -> IntegrationCounts {
+        try await IntegrationPass(OrderStatusRefresh(), arguments, endpoints: endpoints, coordination: coordination, batchSize: batchSize)
             .run()
     }
 }

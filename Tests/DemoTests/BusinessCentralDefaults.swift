@@ -17,6 +17,8 @@ import Sync
 /// unit groups (UNIT OF MEASURE, not UNIT GROUP) and without extended prices (CUSTPRCGRP-PRICE and
 /// SALESPRC-PRODPRICE, not PLHEADER-PRICE and PLLINE-PRODPRICE), with sales order integration
 /// (one-way). A Dataverse company's `CompanyId` filter is left out: the demo CRM has no companies.
+/// SOLINE-ORDERDETAIL is the one mapping of the bidirectional sales order integration read
+/// (ResetBidirectionalSalesOrderLineMapping): the one-way integration has no line mapping.
 enum BusinessCentralDefaults {
     /// A recurring job queue entry as Business Central creates it.
     struct JobQueueEntry: Equatable {
@@ -161,6 +163,19 @@ enum BusinessCentralDefaults {
             local: "sales_invoice_header", integration: "invoice", direction: .toIntegration,
             dependencies: ["ITEM-PRODUCT", "RESOURCE-PRODUCT", "OPPORTUNITY"], job: .synchronization(timeout: 1440),
             source: "\(crm).ResetSalesInvoiceHeaderInvoiceMapping"),
+        // Created by ResetConfiguration only with the bidirectional sales order integration; the lines
+        // of the one-way integration read here travel in code with their order. Read as the mapping
+        // Business Central has for them: Couplet carries lines by a mapping of their own.
+        TableMapping(
+            name: "SOLINE-ORDERDETAIL", couplet: "SOLINE-ORDERDETAIL", tables: "Sales Line ↔ CRM Salesorderdetail",
+            local: "sales_line", integration: "salesorderdetail", direction: .bidirectional,
+            localFilter: "type IN ('item', 'resource') AND document_type = 'order'", syncOnlyCoupled: false,
+            deletionConflict: .removeCoupling, dependencies: ["SALESORDER-ORDER"], job: nil,
+            source: "\(crm).ResetBidirectionalSalesOrderLineMapping"),
+        TableMapping(
+            name: "POSTEDSALESLINE-INV", couplet: "POSTEDSALESLINE-INV", tables: "Sales Invoice Line ↔ CRM Invoicedetail",
+            local: "sales_invoice_line", integration: "invoicedetail", direction: .toIntegration, syncOnlyCoupled: false,
+            dependencies: ["POSTEDSALESINV-INV"], job: nil, source: "\(crm).ResetSalesInvoiceLineInvoiceMapping"),
     ]
 
     /// An option mapping (CDSSetupDefaults): a Business Central code table to a Dataverse option set,
@@ -174,13 +189,16 @@ enum BusinessCentralDefaults {
     }
 
     /// The other recurring jobs, by the schedule that stands for each in schedules.yaml:
-    /// RecreateJobQueueEntry (CRMSetupDefaults) runs them every 30 minutes, 2 attempts 30 s apart,
-    /// on hold with an inactivity timeout of the same 30 minutes.
+    /// RecreateJobQueueEntry (CRMSetupDefaults) runs them every N minutes (30; the Sales Order Status
+    /// job, codeunit "CRM Order Status Update Job", 7), 2 attempts 30 s apart, on hold with an
+    /// inactivity timeout of the same N minutes.
     static let otherJobs: [(schedule: String, job: JobQueueEntry, source: String)] = [
         ("customer-statistics", JobQueueEntry(minutes: 30, maxAttempts: 2, rerunDelaySeconds: 30, inactivityTimeoutMinutes: 30),
          "\(crm).RecreateStatisticsJobQueueEntry"),
         ("item-availability", JobQueueEntry(minutes: 30, maxAttempts: 2, rerunDelaySeconds: 30, inactivityTimeoutMinutes: 30),
          "\(crm).RecreateItemAvailabilityJobQueueEntry"),
+        ("sales-order-status", JobQueueEntry(minutes: 7, maxAttempts: 2, rerunDelaySeconds: 30, inactivityTimeoutMinutes: 7),
+         "\(crm).RecreateSalesOrderStatusJobQueueEntry"),
     ]
 
     /// The field mappings compared, by Couplet mapping name, with the procedure that inserts them.
@@ -190,6 +208,8 @@ enum BusinessCentralDefaults {
         ("CUSTOMER", "\(cds).ResetCustomerAccountMapping", customer),
         ("CONTACT", "\(cds).ResetContactContactMapping", contact),
         ("ITEM-PRODUCT", "\(crm).ResetItemProductMapping", itemProduct),
+        ("SOLINE-ORDERDETAIL", "\(crm).ResetBidirectionalSalesOrderLineMapping", salesOrderLine),
+        ("POSTEDSALESLINE-INV", "\(crm).ResetSalesInvoiceLineInvoiceMapping", postedSalesInvoiceLine),
     ]
 
     private static let salespeople = [
@@ -282,6 +302,45 @@ enum BusinessCentralDefaults {
                      missing: "the demo ERP's item has no inventory column (the item availability job writes quantityonhand)"),
         both("\"Base Unit of Measure\" ↔ DefaultUoMScheduleId", "base_unit_of_measure", "defaultuomscheduleid"),
     ]
+
+    /// The order line's fields. "Amount" is the demo's line amount (it has no invoice discounts);
+    /// the demo CRM spells Dataverse's product type Product as 1 and IsPriceOverridden's '1' as true.
+    private static let salesOrderLine = [
+        FieldMapping(fields: "\"Document Type\" ← 'Order'", local: "document_type", integration: nil, direction: .fromIntegration,
+                     constant: "order"),
+        FieldMapping(fields: "'Product' → ProductTypeCode", local: nil, integration: "producttypecode", direction: .toIntegration,
+                     constant: "1", validate: false),
+        both("\"No.\" ↔ ProductId", "no", "productid"),
+        both("\"Line No.\" ↔ BusinessCentralLineNumber", "line_no", "lineitemnumber"),
+        both("Quantity ↔ Quantity", "quantity", "quantity"),
+        both("\"Quantity Shipped\" ↔ QuantityShipped", "quantity_shipped", "quantityshipped"),
+        FieldMapping(fields: "'1' → IsPriceOverridden", local: nil, integration: "ispriceoverridden", direction: .toIntegration,
+                     constant: "true"),
+        both("\"Unit Price\" ↔ PricePerUnit", "unit_price", "priceperunit"),
+        FieldMapping(fields: "\"Currency Code\" ↔ TransactionCurrencyId", local: nil, integration: "transactioncurrencyid",
+                     direction: .bidirectional, missing: "the demo's lines have no currency (their order has)"),
+        both("Amount ↔ BaseAmount", "line_amount", "baseamount"),
+        both("\"Amount Including VAT\" ↔ ExtendedAmount", "amount_including_vat", "extendedamount"),
+        FieldMapping(fields: "\"Requested Delivery Date\" ↔ RequestDeliveryBy", local: nil, integration: "requestdeliveryby",
+                     direction: .bidirectional, missing: "the demo's lines have no requested delivery date (their order has)"),
+    ]
+
+    /// The posted invoice line's fields, all to the CRM.
+    private static let postedSalesInvoiceLine = [
+        toCRM("Quantity → Quantity", "quantity", "quantity"),
+        FieldMapping(fields: "\"Line Discount Amount\" → ManualDiscountAmount", local: nil, integration: "manualdiscountamount",
+                     direction: .toIntegration, missing: "the demo has no line discounts"),
+        toCRM("\"Unit Price\" → PricePerUnit", "unit_price", "priceperunit"),
+        FieldMapping(fields: "'1' → IsPriceOverridden", local: nil, integration: "ispriceoverridden", direction: .toIntegration,
+                     constant: "true"),
+        toCRM("Amount → BaseAmount", "line_amount", "baseamount"),
+        toCRM("\"Amount Including VAT\" → ExtendedAmount", "amount_including_vat", "extendedamount"),
+    ]
+
+    /// A field carried to the CRM with "Validate Field" set.
+    private static func toCRM(_ fields: String, _ local: String, _ integration: String) -> FieldMapping {
+        FieldMapping(fields: fields, local: local, integration: integration, direction: .toIntegration)
+    }
 
     /// A field carried both ways with "Validate Field" set, as most of Business Central's are.
     private static func both(_ fields: String, _ local: String, _ integration: String) -> FieldMapping {

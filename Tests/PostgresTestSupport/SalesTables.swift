@@ -24,7 +24,7 @@ public enum SalesTables {
             unit_price numeric(18,2) NOT NULL, outstanding_amount numeric(18,2) NOT NULL, shipped_not_invoiced_amount numeric(18,2) NOT NULL,
             modified_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (document_type, document_no, line_no),
             FOREIGN KEY (document_type, document_no) REFERENCES sales_header);
-        CREATE TABLE sales_invoice_header (no text PRIMARY KEY, sell_to_customer_no text NOT NULL, posting_date date NOT NULL,
+        CREATE TABLE sales_invoice_header (no text PRIMARY KEY, sell_to_customer_no text NOT NULL, order_no text, posting_date date NOT NULL,
             due_date date NOT NULL, amount numeric(18,2) NOT NULL, modified_at timestamptz NOT NULL DEFAULT now());
         DO $$ DECLARE t text; BEGIN
             FOREACH t IN ARRAY ARRAY['customer', 'item', 'cust_ledger_entry', 'item_ledger_entry', 'sales_header', 'sales_line',
@@ -34,7 +34,7 @@ public enum SalesTables {
         END $$;
         """
 
-    /// The CRM: account, product and account_statistics.
+    /// The CRM: account, product, account_statistics, salesorder and post.
     public static let crm = """
         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modifiedon := now(); RETURN NEW; END $$;
         CREATE TABLE account (accountid uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL, accountnumber text,
@@ -45,18 +45,26 @@ public enum SalesTables {
             balance numeric(18,2) NOT NULL, outstanding_orders numeric(18,2) NOT NULL, shipped_not_invoiced numeric(18,2) NOT NULL,
             outstanding_invoices numeric(18,2) NOT NULL, total numeric(18,2) NOT NULL, credit_limit numeric(18,2) NOT NULL,
             overdue_amount numeric(18,2) NOT NULL, total_sales numeric(18,2) NOT NULL, modifiedon timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE salesorder (salesorderid uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL,
+                                 statecode int NOT NULL DEFAULT 0, statuscode int NOT NULL DEFAULT 1,
+                                 modifiedon timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE post (postid uuid PRIMARY KEY DEFAULT gen_random_uuid(), regardingobjectid uuid NOT NULL,
+                           regardingobjecttypecode text NOT NULL, text text NOT NULL, createdon timestamptz NOT NULL DEFAULT now());
         CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON account FOR EACH ROW EXECUTE FUNCTION touch();
+        CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON salesorder FOR EACH ROW EXECUTE FUNCTION touch();
         CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON product FOR EACH ROW EXECUTE FUNCTION touch();
         CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON account_statistics FOR EACH ROW EXECUTE FUNCTION touch();
         """
 
-    /// The endpoints and the CUSTOMER and ITEM-PRODUCT mappings in the coordination database (couplings need them).
+    /// The endpoints and the CUSTOMER, ITEM-PRODUCT and SALESORDER-ORDER mappings in the coordination database (couplings need them).
     public static let mappings = """
         INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm');
         INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
             integration_endpoint, integration_table, integration_key, integration_modified, direction)
         VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'accountid', 'modifiedon', 'to_integration'),
-               ('ITEM-PRODUCT', 'erp', 'item', 'no', 'modified_at', 'crm', 'product', 'productid', 'modifiedon', 'to_integration');
+               ('ITEM-PRODUCT', 'erp', 'item', 'no', 'modified_at', 'crm', 'product', 'productid', 'modifiedon', 'to_integration'),
+               ('SALESORDER-ORDER', 'erp', 'sales_header', 'no', 'modified_at', 'crm', 'salesorder', 'salesorderid', 'modifiedon',
+                'to_integration');
         """
 }
 

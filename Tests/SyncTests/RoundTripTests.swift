@@ -62,7 +62,7 @@ struct RoundTripTests {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../deploy/business-central-sales/mappings.yaml")
         let file = try MappingFile.parse(String(contentsOf: path, encoding: .utf8), file: "mappings.yaml")
-        #expect(file.mappings.count == 16)
+        #expect(file.mappings.count == 18)
         #expect(file.mappings.flatMap(RoundTripCheck.findings).map(\.message) == [])
     }
 }
