@@ -77,6 +77,50 @@ struct SyncProcessTests {
         }
     }
 
+    @Test("a scheduled delta that found nothing holds its schedule; a change in the ERP wakes it within the worker's probe interval")
+    func inactivityHoldAndWake() async throws {
+        try await SyncProcessFixture.with(customers: 5) { f in
+            let schedules = try temporaryFile(
+                """
+                schedules:
+                  - name: customer-delta
+                    cron: "@every 2s"
+                    job: sync.delta
+                    args: {mapping: CUSTOMER}
+                    queue: sync
+                    no_overlap: true
+                    retry_delay: 30s
+                    inactivity_timeout: 1h
+                """)
+            let applied = try await CoupletProcess.run(["schedules", "apply", schedules], environment: f.environment)
+            #expect(applied.status == 0, "\(applied.standardError)")
+            let scheduler = try CoupletProcess.start(["scheduler"], environment: f.environment)
+            let worker = try CoupletProcess.start(["worker", "--wake-probe-interval", "1s"], environment: f.environment)
+            func outcomes() async throws -> [String] {
+                try await f.coordination.query("SELECT outcome FROM couplet.schedule_ticks ORDER BY fire_time").map { try $0.decode(String.self, at: 0) }
+            }
+            #expect(try await eventually(within: .seconds(60)) { try await outcomes().contains("held") },
+                    "the first delta copies the five customers, the next finds nothing, and the ticks after it are held")
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 5)
+            let list = try await CoupletProcess.run(["schedules", "list"], environment: f.environment)
+            #expect(list.standardOutput.contains("held: previous job found nothing"), "\(list.standardOutput)")
+            #expect(list.standardOutput.contains("until 20"), "the HOLD column shows when the hold ends: \(list.standardOutput)")
+
+            try await f.erp.query("UPDATE customer SET name = 'Renamed while held' WHERE no = '3'")
+            #expect(try await eventually(within: .seconds(30)) {
+                try await f.count(f.crm, "SELECT count(*) FROM account WHERE name = 'Renamed while held'") == 1
+            }, "the worker's probe saw the change and woke the schedule")
+            #expect(try await outcomes().contains("woken"))
+            let jobs = try await f.count(f.coordination, "SELECT count(*) FROM couplet.jobs WHERE schedule_name = 'customer-delta'")
+            let ticks = try await f.count(f.coordination, "SELECT count(*) FROM couplet.schedule_ticks")
+            #expect(jobs < ticks, "held ticks enqueued no job: \(jobs) jobs for \(ticks) ticks")
+            worker.terminate()
+            scheduler.terminate()
+            #expect(try await worker.waitForExit().status == 0)
+            #expect(try await scheduler.waitForExit().status == 0)
+        }
+    }
+
     @Test("a full sync is shared by two workers in key-range chunks, each record synced once")
     func chunkedFullSync() async throws {
         try await SyncProcessFixture.with(customers: 3_000) { f in
