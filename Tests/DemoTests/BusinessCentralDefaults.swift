@@ -262,6 +262,12 @@ enum BusinessCentralDefaults {
                      direction: .toIntegration),
         FieldMapping(fields: "\"Primary Contact No.\" ↔ PrimaryContactId", local: "primary_contact_no", integration: "primarycontactid",
                      direction: .bidirectional, clearOnFailure: true),
+        // CRMIntTableSubscriber.OnAfterTransferRecordFields, 'CRM Account-Customer': an inactive account
+        // (StatusCode Inactive) blocks a customer that is not blocked (Blocked ' ' → All); any other
+        // status leaves Blocked alone, as a not-null field keeps the target's value.
+        FieldMapping(fields: "Blocked ← StatusCode (Inactive: All)", local: "blocked", integration: "statuscode",
+                     direction: .fromIntegration, notNull: true, validate: false,
+                     setInCode: "CRMIntTableSubscriber.UpdateCustomerBlocked"),
     ]
 
     private static let contact = owner + [
