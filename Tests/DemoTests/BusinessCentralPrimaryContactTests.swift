@@ -1,0 +1,68 @@
+import Demo
+import Foundation
+import Logging
+import Postgres
+import PostgresTestSupport
+import Sync
+import Testing
+
+/// A customer's primary contact, which Business Central sets on the account in code once it couples
+/// the contact: customers synchronize before contacts, so on the first full sync the lookup finds no
+/// coupled contact and the field (Clear Value on Failed Sync) is written empty. Coupling the
+/// contacts marks those customers for CUSTOMER's next run (`ReferenceFollowUp`).
+@Suite("A customer's primary contact arrives once its contact is coupled", .serialized)
+struct BusinessCentralPrimaryContactTests {
+    @Test("once the contacts are coupled, the next delta gives their customers' accounts the primary contact, and a later change to an account does not clear the customer's")
+    func primaryContactFollowsCoupling() async throws {
+        try await withMigratedDatabase { _, coordination in
+            try await DemoFixture.with { f in
+                try await MappingStore.apply(
+                    try MappingFile.parse(String(contentsOfFile: deployFile("mappings.yaml"), encoding: .utf8), file: "mappings.yaml"),
+                    prune: false, on: coordination)
+                let engine = SyncEngine(coordination: coordination, endpoints: EndpointDirectory(environment: f.environment),
+                                        logger: Logger(label: "test"))
+                for mapping in ["SALESPEOPLE", "CURRENCY", "PAYMENT-TERMS", "SHIPMENT-METHOD", "SHIPPING-AGENT", "CUSTOMER"] {
+                    _ = try await engine.run(mapping: mapping, kind: .full)
+                }
+                let primaryContacts = try await expected(f, coordination)
+                #expect(primaryContacts.count > 5, "the demo has coupled customers with a primary contact")
+                #expect(primaryContacts.allSatisfy { $0.account == nil }, "the first full sync clears them: no contact is coupled yet")
+                _ = try await engine.run(mapping: "CONTACT", kind: .full)
+
+                _ = try await engine.run(mapping: "CUSTOMER", kind: .delta)
+                let pairs = try await expected(f, coordination).filter { $0.contact != nil }
+                #expect(pairs.count > 5, "the demo has customers whose primary contact is coupled")
+                #expect(pairs.allSatisfy { $0.account == $0.contact }, "every such account has its primary contact: \(pairs.filter { $0.account != $0.contact })")
+
+                let pair = try #require(pairs.first)
+                try await f.crm.query("UPDATE account SET telephone1 = '+47 11 22 33 44' WHERE accountid = \(pair.accountID)::uuid")
+                _ = try await engine.run(mapping: "CUSTOMER", kind: .delta)
+                let kept = try await f.erp.query("SELECT primary_contact_no FROM customer WHERE no = \(pair.customer)").single().decode(String?.self, at: 0)
+                #expect(kept != nil, "the account's change carried no empty primary contact back")
+            }
+        }
+    }
+
+    /// For each coupled customer with a primary contact: its account, the contact's CRM id when the
+    /// contact is coupled, and the primary contact the account holds.
+    private func expected(_ f: DemoFixture, _ coordination: PostgresConnection) async throws
+        -> [(customer: String, accountID: String, contact: String?, account: String?)]
+    {
+        let customers = try await f.erp.query(
+            "SELECT no, primary_contact_no FROM customer WHERE primary_contact_no IS NOT NULL ORDER BY no"
+        ).map { try $0.decode((String, String).self) }
+        var result: [(customer: String, accountID: String, contact: String?, account: String?)] = []
+        for (customer, primary) in customers {
+            guard let accountID = try await coordination.query(
+                "SELECT integration_id FROM couplet.couplings WHERE mapping = 'CUSTOMER' AND local_id = \(customer)"
+            ).first?.decode(String.self, at: 0) else { continue }
+            let contact = try await coordination.query(
+                "SELECT integration_id FROM couplet.couplings WHERE mapping = 'CONTACT' AND local_id = \(primary)"
+            ).first?.decode(String.self, at: 0)
+            let account = try await f.crm.query("SELECT primarycontactid::text FROM account WHERE accountid = \(accountID)::uuid")
+                .single().decode(String?.self, at: 0)
+            result.append((customer, accountID, contact, account))
+        }
+        return result
+    }
+}
