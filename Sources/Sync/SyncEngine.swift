@@ -70,9 +70,7 @@ public struct SyncEngine: Sendable {
     }
 
     /// Runs every pass of `mapping` (a match run: the pass from the local side, or the only one);
-    /// returns the counts per direction. When the run coupled records, the coupled records of other
-    /// mappings that refer to them through a lookup that clears on failure are marked for their
-    /// mapping's next run (`ReferenceFollowUp`). `createUnmatched` lets a match run create the records it
+    /// returns the counts per direction. `createUnmatched` lets a match run create the records it
     /// found no match for; `sharing` says how a full run splits its records into chunks and shares them.
     /// A records run syncs `records` and their counterparts: only the pass in `direction` when
     /// given, else each pass the mapping makes, the one from the records' side first.
@@ -86,9 +84,13 @@ public struct SyncEngine: Sendable {
             logger.notice("\(name) is disabled: nothing synchronized (enabled: true in the mappings file turns it back on)")
             return [:]
         }
+        guard !mapping.fields.isEmpty else {
+            throw SyncFailure(
+                code: .configuration,
+                message: "\(name) has no field mappings, so it has nothing to synchronize; add its fields in the mappings file and apply it")
+        }
         let directions = try passes(of: mapping, kind: kind, records: records, only: direction)
-        let start = try await coordination.query("SELECT now()", name: "run start").single().decode(Date.self, at: 0)
-        let report = try await whileSyncing(name) {
+        return try await whileSyncing(name) {
             try await withEndpoints(of: mapping) { local, integration in
                 var report: [SyncDirection: SyncCounts] = [:]
                 for direction in directions {
@@ -105,10 +107,6 @@ public struct SyncEngine: Sendable {
                 return report
             }
         }
-        if report.values.contains(where: { $0.coupled > 0 }) {
-            try await ReferenceFollowUp(coordination: coordination, endpoints: endpoints).markReferringUnsynced(after: name, coupledSince: start)
-        }
-        return report
     }
 
     /// The directions a run makes: a match run only the first (and needs match fields); a records run

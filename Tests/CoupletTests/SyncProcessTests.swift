@@ -62,6 +62,9 @@ struct SyncProcessTests {
                 VALUES ('FIRST', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'from_integration', true),
                        ('OFF', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'from_integration', false);
                 UPDATE couplet.table_mappings SET depends_on = '{FIRST}' WHERE name = 'CUSTOMER';
+                INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field)
+                SELECT m.name, f.position, f.local_field, f.integration_field
+                FROM couplet.field_mappings f, (VALUES ('FIRST'), ('OFF')) AS m(name) WHERE f.mapping = 'CUSTOMER';
                 """, name: "mappings")
             let worker = try CoupletProcess.start(["worker"], environment: f.environment)
             let outcome = try await CoupletProcess.run(["sync", "--all-modified", "--wait"], environment: f.environment)

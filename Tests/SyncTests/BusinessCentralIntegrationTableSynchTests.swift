@@ -17,9 +17,8 @@ struct BusinessCentralIntegrationTableSynchTests {
             try await f.addMapping(direction: "from_integration")
             try await f.coordination.query("DELETE FROM couplet.field_mappings WHERE mapping = 'DEBTOR'")
             try await f.crm.query("INSERT INTO client (name) VALUES ('Adatum')")
-            await withKnownIssue("differs: the run is not refused; each record fails alone (here: the ERP refuses a debtor without a name)") {
-                await #expect(throws: (any Error).self) { try await f.sync() }
-            }
+            let error = await #expect(throws: SyncFailure.self) { try await f.sync() }
+            #expect(error?.description.contains("DEBTOR has no field mappings") == true, "\(String(describing: error))")
             #expect(try await f.rows(f.erp, "debtor") == 0)
             #expect(try await f.couplings().isEmpty)
         }
