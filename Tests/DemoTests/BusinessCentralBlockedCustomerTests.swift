@@ -15,31 +15,23 @@ import Testing
 struct BusinessCentralBlockedCustomerTests {
     @Test("a coupled account deactivated in the CRM blocks its customer; a change to an active one leaves Blocked alone")
     func inactiveAccountBlocksCustomer() async throws {
-        try await withMigratedDatabase { _, coordination in
-            try await DemoFixture.with { f in
-                let yaml = try String(contentsOfFile: deployFile("mappings.yaml"), encoding: .utf8)
-                let relaxed = yaml.replacingOccurrences(
-                    of: #"filter: "customertypecode = 3 AND statecode = 0""#, with: #"filter: "customertypecode = 3""#)
-                #expect(relaxed != yaml, "CUSTOMER's integration filter is where the test expects it")
-                try await MappingStore.apply(try MappingFile.parse(relaxed, file: "mappings.yaml"), prune: false, on: coordination)
-                let engine = SyncEngine(coordination: coordination, endpoints: EndpointDirectory(environment: f.environment),
-                                        logger: Logger(label: "test"))
-                for mapping in ["SALESPEOPLE", "CURRENCY", "PAYMENT-TERMS", "SHIPMENT-METHOD", "SHIPPING-AGENT", "CUSTOMER"] {
-                    _ = try await engine.run(mapping: mapping, kind: .full)
-                }
-                let pairs = try await coordination.query(
-                    "SELECT local_id, integration_id FROM couplet.couplings WHERE mapping = 'CUSTOMER' ORDER BY local_id LIMIT 2"
-                ).map { try $0.decode((String, String).self) }
-                try #require(pairs.count == 2)
-                let (deactivated, renamed) = (pairs[0], pairs[1])
-                try await f.crm.query("UPDATE account SET statecode = 1, statuscode = 2 WHERE accountid = \(deactivated.1)::uuid")
-                try await f.crm.query("UPDATE account SET name = name || ' Renamed' WHERE accountid = \(renamed.1)::uuid")
-                _ = try await engine.run(mapping: "CUSTOMER", kind: .delta)
-                #expect(try await blocked(deactivated.0, f) == "all", "the inactive account's customer is blocked")
-                #expect(try await blocked(renamed.0, f) == "", "an active account's change leaves Blocked alone")
-                #expect(try await f.erp.query("SELECT name FROM customer WHERE no = \(renamed.0)").single().decode(String.self, at: 0)
-                    .hasSuffix(" Renamed"))
-            }
+        let filter = #"filter: "customertypecode = 3 AND statecode = 0""#
+        try await withReferenceCustomers(editing: { $0.replacingOccurrences(of: filter, with: #"filter: "customertypecode = 3""#) }) {
+            f, coordination, engine in
+            #expect(try String(contentsOfFile: deployFile("mappings.yaml"), encoding: .utf8).contains(filter),
+                    "CUSTOMER's integration filter is where the test expects it")
+            let pairs = try await coordination.query(
+                "SELECT local_id, integration_id FROM couplet.couplings WHERE mapping = 'CUSTOMER' ORDER BY local_id LIMIT 2"
+            ).map { try $0.decode((String, String).self) }
+            try #require(pairs.count == 2)
+            let (deactivated, renamed) = (pairs[0], pairs[1])
+            try await f.crm.query("UPDATE account SET statecode = 1, statuscode = 2 WHERE accountid = \(deactivated.1)::uuid")
+            try await f.crm.query("UPDATE account SET name = name || ' Renamed' WHERE accountid = \(renamed.1)::uuid")
+            _ = try await engine.run(mapping: "CUSTOMER", kind: .delta)
+            #expect(try await blocked(deactivated.0, f) == "all", "the inactive account's customer is blocked")
+            #expect(try await blocked(renamed.0, f) == "", "an active account's change leaves Blocked alone")
+            #expect(try await f.erp.query("SELECT name FROM customer WHERE no = \(renamed.0)").single().decode(String.self, at: 0)
+                .hasSuffix(" Renamed"))
         }
     }
 

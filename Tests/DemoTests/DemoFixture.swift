@@ -1,7 +1,9 @@
 import Demo
 import Foundation
+import Logging
 import Postgres
 import PostgresTestSupport
+import Sync
 
 /// Two fresh databases for the demo ERP and CRM, seeded or not, with their endpoint variables.
 struct DemoFixture {
@@ -53,4 +55,23 @@ struct DemoFixture {
 func deployFile(_ name: String) -> String {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appending(path: "deploy/business-central-sales/\(name)").path
+}
+
+/// The demo with the reference mappings file (`yaml` edited as a test needs), applied to a fresh
+/// coordination database, and customers synchronized in full with everything they depend on.
+func withReferenceCustomers(
+    editing edit: (String) -> String = { $0 }, isolation: isolated (any Actor)? = #isolation,
+    _ body: (DemoFixture, PostgresConnection, SyncEngine) async throws -> Void
+) async throws {
+    try await withMigratedDatabase { _, coordination in
+        try await DemoFixture.with { f in
+            let yaml = edit(try String(contentsOfFile: deployFile("mappings.yaml"), encoding: .utf8))
+            try await MappingStore.apply(try MappingFile.parse(yaml, file: "mappings.yaml"), prune: false, on: coordination)
+            let engine = SyncEngine(coordination: coordination, endpoints: EndpointDirectory(environment: f.environment), logger: Logger(label: "test"))
+            for mapping in ["SALESPEOPLE", "CURRENCY", "PAYMENT-TERMS", "SHIPMENT-METHOD", "SHIPPING-AGENT", "CUSTOMER"] {
+                _ = try await engine.run(mapping: mapping, kind: .full)
+            }
+            try await body(f, coordination, engine)
+        }
+    }
 }
