@@ -4,17 +4,15 @@
 -- Rerun delay: a schedule's `retry_delay` goes with each job it enqueues (`couplet.jobs.retry_delay`);
 -- a failed attempt of the job runs again after exactly that long, whatever its kind's retry policy.
 --
--- Inactivity timeout: a recurring job whose run found nothing to do goes on hold
--- until a change in its tables wakes it or the timeout passes (job queue status "On Hold with
--- Inactivity Timeout").
---
--- A schedule with an inactivity timeout is held when the last job it enqueued completed idle (the
--- handler reported that it found nothing: `result` `{"idle": true}`): its ticks until the tick's
--- fire time plus the timeout are recorded as `held` and enqueue nothing. A timeout of zero holds
--- until woken (couplet.schedule_holds). `couplet.wake_schedule` ends a hold at once by enqueueing the schedule's job (a
--- `woken` tick); workers call it when a handler's probe finds work, people with
--- `couplet schedules wake`. The hold is derived from the ticks and jobs, never stored, so there is
--- no state to get out of step.
+-- Inactivity timeout: a recurring job whose run found nothing to do goes on hold until a change in
+-- its tables wakes it or the timeout passes (Business Central's job queue status "On Hold with
+-- Inactivity Timeout"). A schedule with an inactivity timeout is on hold while the last job it
+-- enqueued completed idle (its handler reported that it found nothing: `result` `{"idle": true}`):
+-- its ticks until that job's tick plus the timeout are recorded as `held` and enqueue nothing; a
+-- timeout of zero holds until woken (`couplet.schedule_holds`). `couplet.wake_schedule` ends a hold
+-- at once by enqueueing the schedule's job (a `woken` tick): workers call it when a handler's probe
+-- finds work, people through `couplet schedules wake`. The hold is derived from the ticks and jobs,
+-- never stored, so there is no state to get out of step.
 
 ALTER TABLE couplet.schedules
     ADD COLUMN inactivity_timeout interval CHECK (inactivity_timeout >= interval '0'),
