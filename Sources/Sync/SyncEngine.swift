@@ -70,7 +70,9 @@ public struct SyncEngine: Sendable {
     }
 
     /// Runs every pass of `mapping` (a match run: the pass from the local side, or the only one);
-    /// returns the counts per direction. `createUnmatched` lets a match run create the records it
+    /// returns the counts per direction. When the run coupled records, the value a lookup clearing
+    /// on failure could not give before is written on the records of other mappings that refer to
+    /// them (`completeReferences`). `createUnmatched` lets a match run create the records it
     /// found no match for; `sharing` says how a full run splits its records into chunks and shares them.
     /// A records run syncs `records` and their counterparts: only the pass in `direction` when
     /// given, else each pass the mapping makes, the one from the records' side first.
@@ -90,7 +92,8 @@ public struct SyncEngine: Sendable {
                 message: "\(name) has no field mappings, so it has nothing to synchronize; add its fields in the mappings file and apply it")
         }
         let directions = try passes(of: mapping, kind: kind, records: records, only: direction)
-        return try await whileSyncing(name) {
+        let start = try await coordination.query("SELECT now()", name: "run start").single().decode(Date.self, at: 0)
+        let report = try await whileSyncing(name) {
             try await withEndpoints(of: mapping) { local, integration in
                 var report: [SyncDirection: SyncCounts] = [:]
                 for direction in directions {
@@ -105,6 +108,31 @@ public struct SyncEngine: Sendable {
                     report[direction] = try await pass.run(jobID: jobID)
                 }
                 return report
+            }
+        }
+        if report.values.contains(where: { $0.coupled > 0 }) { try await completeReferences(to: name, coupledSince: start) }
+        return report
+    }
+
+    /// After a run of `referenced` coupled records: writes, on the records of other mappings that
+    /// refer to them through a lookup that clears on failure, the value that lookup could not give
+    /// before (`ReferenceFollowUp`), each mapping under its own lock.
+    private func completeReferences(to referenced: String, coupledSince since: Date) async throws {
+        let followUp = ReferenceFollowUp(coordination: coordination, logger: logger)
+        for dependent in try await followUp.dependents(of: referenced) {
+            let name = dependent.mapping.settings.name
+            let written = try await whileSyncing(name) {
+                try await withEndpoints(of: dependent.mapping) { local, integration in
+                    let pass = try makePass(dependent.mapping, dependent.direction, kind: .records, local: local, integration: integration)
+                    return try await followUp.refresh(
+                        dependent, of: referenced, coupledSince: since, through: pass,
+                        reading: dependent.direction.source == .local ? local : integration)
+                }
+            }
+            if written > 0 {
+                logger.info(
+                    "wrote values completed by new couplings",
+                    metadata: ["mapping": "\(name)", "field": "\(dependent.field.field(on: dependent.direction.target))", "records": "\(written)"])
             }
         }
     }
