@@ -110,7 +110,16 @@ public struct SyncEngine: Sendable {
                 return report
             }
         }
-        if report.values.contains(where: { $0.coupled > 0 }) { try await completeReferences(to: name, coupledSince: start) }
+        if report.values.contains(where: { $0.coupled > 0 }) {
+            do {
+                try await completeReferences(to: name, coupledSince: start)
+            } catch where !Task.isCancelled {
+                // The run itself succeeded; a rerun would find nothing newly coupled to complete.
+                logger.warning(
+                    "cannot write the values completed by new couplings; they arrive with the referring records' next change",
+                    metadata: ["mapping": "\(name)", "error": "\(error)"])
+            }
+        }
         return report
     }
 
