@@ -1,22 +1,27 @@
 /// A column as an endpoint's catalog describes it.
-struct CatalogColumn: Sendable, Equatable {
+public struct CatalogColumn: Sendable, Equatable {
     /// The column's name.
-    var name: String
+    public var name: String
     /// The declared type with its modifier, as `format_type` prints it: `numeric(12,2)`, `character varying(40)`.
-    var type: String
+    public var type: String
     /// The base type without modifier (a domain's underlying type): `numeric`, `integer`.
-    var baseType: String
+    public var baseType: String
     /// The base type's category (`pg_type.typcategory`).
-    var category: TypeCategory
+    public var category: TypeCategory
+
+    /// A column of this type.
+    public init(name: String, type: String, baseType: String, category: TypeCategory) {
+        (self.name, self.type, self.baseType, self.category) = (name, type, baseType, category)
+    }
 }
 
 /// PostgreSQL's type categories, the ones the compatibility rules tell apart.
-enum TypeCategory: String, Sendable, Equatable {
+public enum TypeCategory: String, Sendable, Equatable {
     case boolean = "B", dateTime = "D", numeric = "N", string = "S", other
 
     /// The category of a `pg_type.typcategory` code; every code not named here is `other`
     /// (uuid, json, bytea, enums, arrays, ranges, intervals, network addresses, …).
-    init(code: String) { self = TypeCategory(rawValue: code) ?? .other }
+    public init(code: String) { self = TypeCategory(rawValue: code) ?? .other }
 }
 
 /// Whether values of one column can be written to another: every value travels as text and the

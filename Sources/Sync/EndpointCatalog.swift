@@ -1,13 +1,19 @@
 import Postgres
 
 /// A table, view or foreign table as an endpoint's catalog describes it to the sync role.
-struct CatalogTable: Sendable, Equatable {
+public struct CatalogTable: Sendable, Equatable {
     /// `pg_class.relkind`: `r` table, `p` partitioned table, `v` view, `m` materialized view, `f` foreign table, …
-    var kind: String
+    public var kind: String
     /// Its columns in order.
-    var columns: [CatalogColumn]
+    public var columns: [CatalogColumn]
     /// Whether the session's role may read, insert and update (any column).
-    var canSelect: Bool, canInsert: Bool, canUpdate: Bool
+    public var canSelect: Bool, canInsert: Bool, canUpdate: Bool
+
+    /// A table of this kind with these columns and rights.
+    public init(kind: String, columns: [CatalogColumn], canSelect: Bool, canInsert: Bool, canUpdate: Bool) {
+        (self.kind, self.columns) = (kind, columns)
+        (self.canSelect, self.canInsert, self.canUpdate) = (canSelect, canInsert, canUpdate)
+    }
 
     /// The column called `name`, if there is one.
     func column(_ name: String) -> CatalogColumn? { columns.first { $0.name == name } }

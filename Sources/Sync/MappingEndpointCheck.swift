@@ -22,8 +22,7 @@ public struct MappingEndpointCheck: Sendable {
     /// and the column, at the line and column of the file it concerns.
     public func problems(in file: MappingFileDefinition) async -> [FileProblem] {
         var problems = ProblemCollector(file: file.file)
-        var connections: [String: PostgresConnection] = [:]
-        defer { connections.values.forEach { $0.close() } }
+        var connections: [String: any EndpointSession] = [:]
         for endpoint in file.endpoints {
             connections[endpoint.name] = await connect(endpoint, in: file, problems: &problems)
         }
@@ -38,6 +37,7 @@ public struct MappingEndpointCheck: Sendable {
                 problems.report(at: mapping.place(of: .mapping), Self.restoreWarning(mapping.mapping.settings.name), severity: .warning)
             }
         }
+        for session in connections.values { await session.close() }
         return FileProblems.inFileOrder(problems.problems)
     }
 
@@ -49,9 +49,9 @@ public struct MappingEndpointCheck: Sendable {
     /// A session on `endpoint`, or nil with the reason reported at its declaration.
     private func connect(
         _ endpoint: EndpointDefinition, in file: MappingFileDefinition, problems: inout ProblemCollector
-    ) async -> PostgresConnection? {
+    ) async -> (any EndpointSession)? {
         do {
-            return try await endpoints.connect(endpoint.name)
+            return try await endpoints.open(endpoint)
         } catch {
             problems.report(at: endpoint.place, (error as? SyncFailure)?.message ?? "endpoint \(endpoint.name): \(error)")
             return nil
@@ -60,7 +60,7 @@ public struct MappingEndpointCheck: Sendable {
 
     /// The findings for one mapping: each side's table and filter, then the catalog checks.
     private func findings(
-        for definition: TableMappingDefinition, connections: [String: PostgresConnection]
+        for definition: TableMappingDefinition, connections: [String: any EndpointSession]
     ) async -> [MappingFinding] {
         var findings: [MappingFinding] = []
         var tables: [SyncSide: CatalogTable] = [:]
@@ -69,7 +69,7 @@ public struct MappingEndpointCheck: Sendable {
             // An endpoint that did not connect is reported once, at its declaration.
             guard let connection = connections[configured.endpoint] else { continue }
             do {
-                guard let table = try await EndpointCatalog.table(configured.table, on: connection) else {
+                guard let table = try await connection.describe(configured.table) else {
                     findings.append(MappingFinding(
                         part: .table(side), severity: .error,
                         message: "\(definition.subject(side)): table \(configured.table) does not exist (or is not on the search_path)"))
@@ -88,10 +88,10 @@ public struct MappingEndpointCheck: Sendable {
 
     /// A finding when `filter` does not fit the side's table.
     private func filterFinding(
-        _ filter: RecordFilter, _ side: SyncSide, _ definition: TableMappingDefinition, _ connection: PostgresConnection
+        _ filter: RecordFilter, _ side: SyncSide, _ definition: TableMappingDefinition, _ connection: any EndpointSession
     ) async -> MappingFinding? {
         do {
-            try await EndpointCatalog.checkFilter(filter, on: definition.mapping.side(side).table, connection: connection)
+            try await connection.checkFilter(filter, on: definition.mapping.side(side).table)
             return nil
         } catch {
             return MappingFinding(part: .filter(side), severity: .error, message: "\(definition.subject(side)): \(Self.explain(error))")

@@ -112,7 +112,7 @@ struct MappingFileReader {
 
     // MARK: - Endpoints
 
-    enum EndpointKey: String, CaseIterable { case name, kind, description }
+    enum EndpointKey: String, CaseIterable { case name, kind, description, url, tenant, environment, company, authority, client_id }
 
     private mutating func endpoint(from item: Node) -> EndpointDefinition? {
         guard case .mapping(let mapping) = item else {
@@ -125,7 +125,21 @@ struct MappingFileReader {
         let kind = problems.value(nodes[.kind]) { try MappingFileRules.endpointKind($0.text("kind")) }
         let description = problems.value(nodes[.description]) { try $0.text("description") }
         guard let name else { return nil }
-        return EndpointDefinition(name: name, kind: kind ?? "postgres", description: description, place: item.place)
+        let kindName = kind ?? "postgres"
+        let allowed = MappingFileRules.endpointKinds[kindName] ?? ([], [])
+        var settings: [String: String] = [:]
+        for key in EndpointKey.allCases where ![.name, .kind, .description].contains(key) {
+            guard let node = nodes[key] else {
+                if allowed.required.contains(key.rawValue) { problems.report(at: item, "a \(kindName) endpoint needs \(key.rawValue)") }
+                continue
+            }
+            guard allowed.required.contains(key.rawValue) || allowed.optional.contains(key.rawValue) else {
+                problems.report(at: node, "a \(kindName) endpoint has no setting \(key.rawValue)")
+                continue
+            }
+            settings[key.rawValue] = problems.value(node) { try MappingFileRules.endpointSetting(key.rawValue, $0.text(key.rawValue)) }
+        }
+        return EndpointDefinition(name: name, kind: kindName, description: description, settings: settings, place: item.place)
     }
 
     // MARK: - Value maps

@@ -28,23 +28,29 @@ public struct MappingFileDefinition: Sendable {
     }
 }
 
-/// A system being integrated, as a mappings file declares it. Its connection string is never in
-/// the file: it comes from `COUPLET_ENDPOINT_<NAME>_URL` (see `EndpointDirectory`).
+/// A system being integrated, as a mappings file declares it. Its secrets are never in the file: a
+/// PostgreSQL endpoint's connection string comes from `COUPLET_ENDPOINT_<NAME>_URL`, a Web API's
+/// client secret from `COUPLET_ENDPOINT_<NAME>_SECRET` (see `EndpointDirectory`).
 public struct EndpointDefinition: Sendable, Equatable {
     /// The endpoint's name: a letter, then up to 62 letters, digits or `_`.
     public var name: String
-    /// The kind of connector; `postgres` is the only one so far.
+    /// The kind of connector: `postgres`, `dataverse` or `business-central`.
     public var kind: String
     /// A note for people, if any.
     public var description: String?
+    /// The kind's settings that are not secret (`url`, `tenant`, `client_id`, …); none for `postgres`.
+    public var settings: [String: String]
     /// Where the endpoint is declared.
     public var place: FilePlace
 
     /// An endpoint; a PostgreSQL database unless said otherwise.
-    public init(name: String, kind: String = "postgres", description: String? = nil, place: FilePlace = .start) {
+    public init(
+        name: String, kind: String = "postgres", description: String? = nil, settings: [String: String] = [:], place: FilePlace = .start
+    ) {
         self.name = name
         self.kind = kind
         self.description = description
+        self.settings = settings
         self.place = place
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 import YAMLFile
 import Yams
@@ -37,14 +38,43 @@ enum MappingFileRules {
         return text
     }
 
-    /// The kinds of endpoint Couplet can connect to.
-    static let endpointKinds = ["postgres"]
+    /// The kinds of endpoint Couplet can connect to, each with the settings a mappings file must
+    /// and may give it (a PostgreSQL endpoint has none: its connection string is a secret, from the environment).
+    static let endpointKinds: [String: (required: [String], optional: [String])] = [
+        "postgres": ([], []),
+        "dataverse": (["url", "tenant", "client_id"], ["authority"]),
+        "business-central": (["tenant", "environment", "company", "client_id"], ["url", "authority"]),
+    ]
 
     static func endpointKind(_ text: String) throws(NodeValueError) -> String {
-        guard endpointKinds.contains(text) else {
-            throw NodeValueError("kind must be one of \(endpointKinds.joined(separator: ", ")), not \"\(text)\"")
+        guard endpointKinds[text] != nil else {
+            throw NodeValueError("kind must be one of \(endpointKinds.keys.sorted().joined(separator: ", ")), not \"\(text)\"")
         }
         return text
+    }
+
+    /// A setting's value, checked for its key: `url` and `authority` an https URL (http only on
+    /// loopback, for the emulator) without credentials, query or fragment; `client_id` and
+    /// `company` a GUID; `tenant` a tenant id or domain; `environment` a Business Central environment name.
+    static func endpointSetting(_ key: String, _ text: String) throws(NodeValueError) -> String {
+        switch key {
+        case "url", "authority":
+            guard let url = URL(string: text), let host = url.host, url.user == nil, url.password == nil, url.query == nil,
+                  url.fragment == nil, url.scheme == "https" || (url.scheme == "http" && ["127.0.0.1", "localhost", "::1"].contains(host))
+            else {
+                throw NodeValueError("\(key) must be an https URL without user, password, query or fragment (http only on loopback), not \"\(text)\"")
+            }
+            return text
+        case "client_id", "company":
+            guard UUID(uuidString: text) != nil else { throw NodeValueError("\(key) must be a GUID (its id in Entra ID or Business Central), not \"\(text)\"") }
+            return text.lowercased()
+        default:
+            let allowed = letters.union(digits).union(".-_")
+            guard (1...100).contains(text.count), text.allSatisfy(allowed.contains) else {
+                throw NodeValueError("\(key) must be 1-100 letters, digits, '.', '-' or '_', not \"\(text)\"")
+            }
+            return text
+        }
     }
 
     /// `name` or `schema.name`, each part 1-63 bytes without NUL.

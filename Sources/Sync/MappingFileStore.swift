@@ -113,18 +113,15 @@ extension MappingStore {
     private static func compareEndpoints(
         _ endpoints: [EndpointDefinition], prune: Bool, on connection: PostgresConnection
     ) async throws -> MappingApplyReport.Changes {
-        var stored: [String: (kind: String, description: String?)] = [:]
-        for row in try await connection.query("SELECT name, kind, description FROM couplet.endpoints", name: "stored endpoints") {
-            let (name, kind, description) = try row.decode((String, String, String?).self)
-            stored[name] = (kind, description)
-        }
+        var stored: [String: EndpointDefinition] = [:]
+        for endpoint in try await EndpointDefinition.stored(on: connection) { stored[endpoint.name] = endpoint }
         var changes = MappingApplyReport.Changes()
         for endpoint in endpoints {
             guard let old = stored[endpoint.name] else {
                 changes.created.append(endpoint.name)
                 continue
             }
-            if old.kind == endpoint.kind, old.description == endpoint.description {
+            if old.kind == endpoint.kind, old.description == endpoint.description, old.settings == endpoint.settings {
                 changes.unchanged.append(endpoint.name)
             } else {
                 changes.updated.append(endpoint.name)

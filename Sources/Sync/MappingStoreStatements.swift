@@ -74,8 +74,9 @@ extension MappingStore {
         for endpoint in file.endpoints where report.endpoints.created.contains(endpoint.name) || report.endpoints.updated.contains(endpoint.name) {
             try await connection.query(
                 """
-                INSERT INTO couplet.endpoints (name, kind, description) VALUES (\(endpoint.name), \(endpoint.kind), \(endpoint.description))
-                ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, description = excluded.description
+                INSERT INTO couplet.endpoints (name, kind, description, settings)
+                VALUES (\(endpoint.name), \(endpoint.kind), \(endpoint.description), \(EndpointDefinition.settingsJSON(endpoint.settings))::jsonb)
+                ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, description = excluded.description, settings = excluded.settings
                 """, name: "write endpoint")
         }
         if !report.mappings.deleted.isEmpty {

@@ -9,8 +9,8 @@ import Postgres
 struct MatchProbe: Sendable {
     let mapping: MappingDefinition
     let direction: SyncDirection
-    let source: PostgresTableEndpoint
-    let target: PostgresTableEndpoint
+    let source: any TableEndpoint
+    let target: any TableEndpoint
     let coordination: PostgresConnection
 
     /// Each record's outcome, in the records' order.

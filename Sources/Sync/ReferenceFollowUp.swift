@@ -56,7 +56,7 @@ struct ReferenceFollowUp {
     /// dependent mapping's pass in the lookup's direction). Returns how many records it wrote.
     @discardableResult
     func refresh(
-        _ dependent: Dependent, of referenced: String, coupledSince since: Date, through pass: SyncPass, reading source: PostgresConnection
+        _ dependent: Dependent, of referenced: String, coupledSince since: Date, through pass: SyncPass
     ) async throws -> Int {
         var written = 0
         var after: String?
@@ -64,7 +64,7 @@ struct ReferenceFollowUp {
             let keys = Dictionary(
                 batch.map { dependent.direction == .toIntegration ? ($0.local, $0.integration) : ($0.integration, $0.local) },
                 uniquingKeysWith: { first, _ in first })
-            let referring = try await referringPairs(dependent, keys: Array(keys.keys), reading: source)
+            let referring = try await referringPairs(dependent, keys: Array(keys.keys), reading: pass.source)
             for start in stride(from: 0, to: referring.count, by: Self.batchSize) {
                 let pairs = Array(referring[start..<min(start + Self.batchSize, referring.count)])
                 written += try await write(dependent, pairs: pairs, through: pass) { mapping, value in mapping == referenced ? keys[value] : nil }
@@ -88,13 +88,9 @@ struct ReferenceFollowUp {
     /// The dependent's coupled pairs, as (source id, target id) in the lookup's direction, whose
     /// source record's field holds one of `keys`.
     private func referringPairs(
-        _ dependent: Dependent, keys: [String], reading source: PostgresConnection
+        _ dependent: Dependent, keys: [String], reading source: any TableEndpoint
     ) async throws -> [(source: String, target: String)] {
-        let side = dependent.mapping.side(dependent.direction.source)
-        let column = try PostgresIdentifier(dependent.field.field(on: dependent.direction.source))
-        let referring = try await source.query(
-            "SELECT \(side.key)::text FROM \(side.table) WHERE \(column)::text = ANY(\(keys)::text[])", name: "records referring to new couplings"
-        ).map { try $0.decode(String.self, at: 0) }
+        let referring = try await source.ids(whose: dependent.field.field(on: dependent.direction.source), isAnyOf: keys)
         guard !referring.isEmpty else { return [] }
         let (sourceColumn, targetColumn) = try Self.idColumns(dependent.direction)
         return try await coordination.query(
@@ -125,25 +121,21 @@ struct ReferenceFollowUp {
         return written.count
     }
 
-    /// Writes `changes` in one statement, or one by one when the target refuses the batch, leaving
-    /// (and logging) each record it refuses. Returns the new modified-on of each record written.
+    /// Writes `changes`, leaving (and logging) each record the target refuses. Returns the new
+    /// modified-on of each record written.
     private func update(_ changes: [RecordChange], _ dependent: Dependent, through pass: SyncPass) async throws -> [String: Date] {
         guard !changes.isEmpty else { return [:] }
-        do {
-            return try await pass.target.update(changes)
-        } catch let error as PostgresError where !error.isDroppedConnection {
-            var written: [String: Date] = [:]
-            for change in changes {
-                do {
-                    written.merge(try await pass.target.update([change])) { _, new in new }
-                } catch let error as PostgresError where !error.isDroppedConnection {
-                    logger.warning(
-                        "cannot write the value a coupling completed",
-                        metadata: ["mapping": "\(dependent.mapping.settings.name)", "record": "\(change.id)", "error": "\(error)"])
-                }
+        var written: [String: Date] = [:]
+        for (change, result) in zip(changes, try await pass.target.update(changes)) {
+            switch result {
+            case .success(let modifiedOn): written[change.id] = modifiedOn
+            case .failure(let refusal):
+                logger.warning(
+                    "cannot write the value a coupling completed",
+                    metadata: ["mapping": "\(dependent.mapping.settings.name)", "record": "\(change.id)", "error": "\(refusal.detail)"])
             }
-            return written
         }
+        return written
     }
 
     /// Moves each written target's stamp to its new modified-on where the stamp was the modified-on

@@ -97,9 +97,9 @@ public struct SyncEngine: Sendable {
             try await withEndpoints(of: mapping) { local, integration in
                 var report: [SyncDirection: SyncCounts] = [:]
                 for direction in directions {
-                    var pass = try makePass(mapping, direction, kind: kind, local: local, integration: integration)
-                    pass.otherDirection = try mapping.settings.direction.passes.filter { $0 != direction }.map { other in
-                        try makePass(mapping, other, kind: kind, local: local, integration: integration)
+                    var pass = try await makePass(mapping, direction, kind: kind, local: local, integration: integration)
+                    for other in mapping.settings.direction.passes where other != direction {
+                        pass.otherDirection.append(try await makePass(mapping, other, kind: kind, local: local, integration: integration))
                     }
                     pass.chosen = records
                     pass.sharing = sharing
@@ -132,10 +132,8 @@ public struct SyncEngine: Sendable {
             let name = dependent.mapping.settings.name
             let written = try await whileSyncing(name) {
                 try await withEndpoints(of: dependent.mapping) { local, integration in
-                    let pass = try makePass(dependent.mapping, dependent.direction, kind: .records, local: local, integration: integration)
-                    return try await followUp.refresh(
-                        dependent, of: referenced, coupledSince: since, through: pass,
-                        reading: dependent.direction.source == .local ? local : integration)
+                    let pass = try await makePass(dependent.mapping, dependent.direction, kind: .records, local: local, integration: integration)
+                    return try await followUp.refresh(dependent, of: referenced, coupledSince: since, through: pass)
                 }
             }
             if written > 0 {
@@ -229,29 +227,30 @@ public struct SyncEngine: Sendable {
         guard let stored = rows.first, let direction = SyncDirection(storedName: stored) else { return }
         let mapping = try await MappingStore.load(name, on: coordination)
         try await withEndpoints(of: mapping) { local, integration in
-            var pass = try makePass(mapping, direction, kind: .full, local: local, integration: integration)
+            var pass = try await makePass(mapping, direction, kind: .full, local: local, integration: integration)
             pass.sharing.job = job
             try await pass.syncChunks(SyncChunks(runID: runID, coordination: coordination))
         }
     }
 
-    /// Connects to the mapping's two endpoints for the duration of `body`.
+    /// Opens sessions on the mapping's two endpoints, as `couplet mappings apply` stored them, for the duration of `body`.
     private func withEndpoints<T>(
-        of mapping: MappingDefinition, _ body: (PostgresConnection, PostgresConnection) async throws -> T
+        of mapping: MappingDefinition, _ body: (any EndpointSession, any EndpointSession) async throws -> T
     ) async throws -> T {
-        let local = try await endpoints.connect(mapping.local.endpoint)
-        defer { local.close() }
-        let integration = try await endpoints.connect(mapping.integration.endpoint)
-        defer { integration.close() }
-        return try await body(local, integration)
+        let local = try await EndpointDefinition.stored(mapping.local.endpoint, on: coordination)
+        let integration = try await EndpointDefinition.stored(mapping.integration.endpoint, on: coordination)
+        return try await endpoints.withSessions(local, integration, body)
     }
 
     private func makePass(
-        _ mapping: MappingDefinition, _ direction: SyncDirection, kind: SyncKind, local: PostgresConnection, integration: PostgresConnection
-    ) throws -> SyncPass {
+        _ mapping: MappingDefinition, _ direction: SyncDirection, kind: SyncKind, local: any EndpointSession, integration: any EndpointSession
+    ) async throws -> SyncPass {
         let (source, target) = direction == .toIntegration ? (local, integration) : (integration, local)
-        return try SyncPass(
-            mapping: mapping, direction: direction, kind: kind, coordination: coordination, source: source, target: target, logger: logger)
+        return SyncPass(
+            mapping: mapping, direction: direction, kind: kind, coordination: coordination,
+            source: try await source.table(mapping.side(direction.source), columns: mapping.columns(on: direction.source)),
+            target: try await target.table(mapping.side(direction.target), columns: mapping.columns(on: direction.target)),
+            logger: logger)
     }
 
     /// Ends, as failed, the runs of `mapping` still marked running: with its lock held, none can

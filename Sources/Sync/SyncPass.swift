@@ -9,8 +9,8 @@ struct SyncPass {
     let direction: SyncDirection
     let kind: SyncKind
     let coordination: PostgresConnection
-    let source: PostgresTableEndpoint
-    let target: PostgresTableEndpoint
+    let source: any TableEndpoint
+    let target: any TableEndpoint
     let diff: FieldDiff
     let logger: Logger
     /// A records run: only these records (of either side: the other side's are read through their couplings).
@@ -29,16 +29,14 @@ struct SyncPass {
 
     init(
         mapping: MappingDefinition, direction: SyncDirection, kind: SyncKind, coordination: PostgresConnection,
-        source: PostgresConnection, target: PostgresConnection, logger: Logger
-    ) throws {
+        source: any TableEndpoint, target: any TableEndpoint, logger: Logger
+    ) {
         self.mapping = mapping
         self.direction = direction
         self.kind = kind
         self.coordination = coordination
-        self.source = try PostgresTableEndpoint(
-            connection: source, side: mapping.side(direction.source), columns: mapping.columns(on: direction.source))
-        self.target = try PostgresTableEndpoint(
-            connection: target, side: mapping.side(direction.target), columns: mapping.columns(on: direction.target))
+        self.source = source
+        self.target = target
         self.diff = FieldDiff(
             mapping: mapping.settings, fields: mapping.fields, direction: direction, targetKey: mapping.side(direction.target).key.parts[0])
         self.logger = logger
@@ -486,12 +484,12 @@ struct SyncPass {
         var written: [(item: BatchOutcome.Insert, id: String, modifiedOn: Date)] = []
         let (items, free, coupledKeys) = try await withoutCoupledKeys(batch.inserts, records)
         var taken = coupledKeys
-        for ((item, record), result) in zip(zip(items, free), try await writeEach(free) { try await target.insert($0) }) {
+        for (item, result) in zip(items, try await target.insert(free)) {
             switch result {
             case .success(.inserted(let id, let modifiedOn)): written.append((item, id, modifiedOn))
             case .success(.keyTaken(let id)): taken.append((item, id))
-            case .failure(let error):
-                batch.failed(item.record, coupling: item.coupling, failure: try await refusal(error, values: record.values, source: item.record.id, target: nil))
+            case .failure(let refusal):
+                batch.failed(item.record, coupling: item.coupling, failure: failure(refusal, source: item.record.id, target: nil))
             }
         }
         try await failCollisions(taken, &batch)
@@ -561,10 +559,7 @@ struct SyncPass {
             guard !values.isEmpty else { continue }
             changes.append(RecordChange(id: record.id, values: values, expectedModifiedOn: record.modifiedOn))
         }
-        for (change, result) in zip(changes, try await writeEach(changes) { batch in
-            let stamps = try await source.update(batch)
-            return batch.map { stamps[$0.id] }
-        }) {
+        for (change, result) in zip(changes, try await source.update(changes)) {
             if case .success(let stamp?) = result { outcome[change.id] = stamp }
         }
         return outcome
@@ -577,16 +572,12 @@ struct SyncPass {
         let changes = updates.map {
             RecordChange(id: $0.coupling.id(on: direction.target), values: $0.values, expectedModifiedOn: $0.targetModifiedOn)
         }
-        let results = try await writeEach(changes) { batch in
-            let written = try await target.update(batch)
-            return batch.map { written[$0.id] }
-        }
-        for ((item, change), result) in zip(zip(updates, changes), results) {
+        for ((item, change), result) in zip(zip(updates, changes), try await target.update(changes)) {
             switch result {
             case .success(let modified?): batch.updated(item, targetModifiedOn: modified)
             case .success(nil): batch.changedMeanwhile(item)
-            case .failure(let error):
-                batch.failed(item.record, coupling: item.coupling, failure: try await refusal(error, values: change.values, source: item.record.id, target: change.id))
+            case .failure(let refusal):
+                batch.failed(item.record, coupling: item.coupling, failure: failure(refusal, source: item.record.id, target: change.id))
             }
         }
     }
@@ -596,56 +587,29 @@ struct SyncPass {
         let deletions = batch.deletions
         guard !deletions.isEmpty else { return }
         let requests = deletions.map { RecordDeletion(id: $0.coupling.id(on: direction.target), expectedModifiedOn: $0.targetModifiedOn) }
-        let results = try await writeEach(requests) { batch in
-            let gone = try await target.delete(batch)
-            return batch.map { gone.contains($0.id) }
-        }
-        for ((deletion, request), result) in zip(zip(deletions, requests), results) {
+        for ((deletion, request), result) in zip(zip(deletions, requests), try await target.delete(requests)) {
             switch result {
             case .success(true): batch.deleted(deletion)
             case .success(false): batch.deletionWaits(deletion)
-            case .failure(let error):
+            case .failure(let refusal):
                 let source = deletion.coupling.id(on: direction.source)
                 batch.failed(
                     SyncRecord(id: source, modifiedOn: .distantPast, values: [:]), coupling: deletion.coupling,
-                    failure: try await refusal(error, values: [:], source: source, target: request.id))
+                    failure: failure(refusal, source: source, target: request.id))
             }
         }
     }
 
-    /// The failure for a write the target refused, naming the column when the server or a probe of the values finds it.
-    private func refusal(_ error: PostgresError, values: FieldValues, source: String, target targetID: String?) async throws -> SyncFailure {
-        var column = error.columnName
-        if column == nil, error.sqlState?.hasPrefix("22") == true { column = try await target.refusedColumn(in: values) }
-        if column == nil, let constraint = error.constraintName { column = try await target.onlyColumn(of: constraint) }
-        let sourceColumn = column.flatMap { column in diff.fields.first { $0.field(on: direction.target) == column }?.field(on: direction.source) }
-        return WriteRefusal(error: error, column: column, sourceColumn: sourceColumn)
-            .failure(mapping: mapping.settings, direction: direction, source: source, target: targetID)
+    /// The failure for a write the target refused, naming the source column mapped to the refused one.
+    private func failure(_ refusal: RecordRefusal, source: String, target targetID: String?) -> SyncFailure {
+        let sourceColumn = refusal.column.flatMap { column in
+            diff.fields.first { $0.field(on: direction.target) == column }?.field(on: direction.source)
+        }
+        return refusal.failure(mapping: mapping.settings, direction: direction, source: source, target: targetID, sourceColumn: sourceColumn)
     }
 
     /// What names a source record for good: the mapping, the direction and its id.
     private func token(for record: SyncRecord) -> String { "\(mappingName)/\(direction.storedName)/\(record.id)" }
-
-    /// Writes all items in one call; if the target refuses, writes them one by one so that only
-    /// the refused ones fail.
-    private func writeEach<Item, Written>(
-        _ items: [Item], _ write: ([Item]) async throws -> [Written]
-    ) async throws -> [Result<Written, PostgresError>] {
-        guard !items.isEmpty else { return [] }
-        do {
-            return try await write(items).map { .success($0) }
-        } catch let error as PostgresError where !error.isConnectionLoss {
-            var results: [Result<Written, PostgresError>] = []
-            for item in items {
-                do {
-                    results += try await write([item]).map { .success($0) }
-                } catch let error as PostgresError where !error.isConnectionLoss {
-                    results.append(.failure(error))
-                }
-            }
-            return results
-        }
-    }
 
     // MARK: Writes left behind
 

@@ -1,59 +1,63 @@
 import Foundation
-import Postgres
 
-/// A target's refusal of one record's write, turned into a failure a person acts on.
-///
-/// Classified by what the server says went wrong (SQLSTATE), where (constraint, column) — never by
-/// its text, which may embed the row's values and the time. The message names the mapping, both
-/// records, the column and what to do; the server's own message goes to the detail with values removed.
-struct WriteRefusal: Error {
-    /// The server's error.
-    let error: PostgresError
-    /// The target column whose value was refused, when the server or a probe of the values found it.
-    let column: String?
-    /// The source column mapped to it, the one a person corrects.
-    let sourceColumn: String?
+/// An endpoint's refusal to write one record: what it said, in its own terms, where, and why for
+/// a person. Endpoints build it from their own errors (a SQLSTATE, an OData error) and classify it
+/// by what went wrong and where — never by message text, which may embed the row's values.
+public struct RecordRefusal: Error, Sendable, Equatable {
+    /// What a refusal concerns, which decides the advice a person gets.
+    public enum Concern: Sendable, Equatable {
+        /// The record's own values (too long, wrong type, a check).
+        case value
+        /// Other records: a value another record holds already, a reference to a record that does not exist.
+        case otherRecords
+    }
 
-    /// The failure of `source` (written to `target`, or to a new record of `targetTable` when nil) in `mapping`.
-    func failure(mapping: MappingSettings, direction: SyncDirection, source: String, target: String?) -> SyncFailure {
+    /// The endpoint's own words with their code and without the values they quote, e.g.
+    /// `SQLSTATE 22001: value too long for type character varying(10)`.
+    public var detail: String
+    /// What identifies the cause, for logging a record's failure once per cause (`23514:amount_positive`).
+    public var cause: String
+    /// The target column whose value was refused, when the endpoint names it or a probe finds it.
+    public var column: String?
+    /// The constraint or rule broken, when the endpoint names it.
+    public var constraint: String?
+    /// Why, for a person: "the value is too long for the column".
+    public var reason: String
+    /// What the refusal concerns.
+    public var concern: Concern
+
+    /// A refusal with these parts.
+    public init(detail: String, cause: String, column: String? = nil, constraint: String? = nil, reason: String, concern: Concern = .value) {
+        self.detail = detail
+        self.cause = cause
+        self.column = column
+        self.constraint = constraint
+        self.reason = reason
+        self.concern = concern
+    }
+
+    /// The failure of `source` (written to `target`, or to a new record when nil) in `mapping`; the
+    /// message names the mapping, both records, the column and what to do. `sourceColumn` is the
+    /// source column mapped to the refused one: the one a person corrects.
+    func failure(mapping: MappingSettings, direction: SyncDirection, source: String, target: String?, sourceColumn: String?) -> SyncFailure {
         let sourceRecord = mapping.record(source, on: direction.source)
         let targetTable = mapping.table(on: direction.target)
-        let state = error.sqlState ?? "unknown"
-        let place = column.map { "column \($0)" } ?? error.constraintName.map { "constraint \($0)" } ?? targetTable
-        return SyncFailure(
-            code: .writeRefused, field: sourceColumn ?? column, detail: "SQLSTATE \(state): \(Self.withoutValues(error.message))",
-            cause: [state, error.constraintName ?? column].compactMap { $0 }.joined(separator: ":")
-        ) { name in
+        let place = column.map { "column \($0)" } ?? constraint.map { "constraint \($0)" } ?? targetTable
+        return SyncFailure(code: .writeRefused, field: sourceColumn ?? column, detail: detail, cause: cause) { name in
             let written = target.map { name(mapping.record($0, on: direction.target)) } ?? "a new \(targetTable) record"
-            return "Mapping \(mapping.name) could not write \(name(sourceRecord)) to \(written): \(targetTable) refused \(place) — \(reason). \(advice(name(sourceRecord), mapping: mapping.name))"
+            return "Mapping \(mapping.name) could not write \(name(sourceRecord)) to \(written): \(targetTable) refused \(place) — \(reason). "
+                + advice(name(sourceRecord), sourceColumn: sourceColumn, mapping: mapping.name)
         }
     }
 
-    private var reason: String {
-        switch error.sqlState {
-        case "23514": "the value breaks check constraint \(error.constraintName ?? "of the table")"
-        case "23505": "another record already holds this value (unique constraint \(error.constraintName ?? "?"))"
-        case "23503": "it refers to a record that does not exist (foreign key \(error.constraintName ?? "?"))"
-        case "23502": "the value must not be empty"
-        case "22001": "the value is too long for the column"
-        case "22003": "the number is out of the column's range"
-        case "22P02", "22007", "22008": "the value is not valid for the column's type"
-        default: "the target refused the write"
-        }
-    }
-
-    private func advice(_ source: String, mapping: String) -> String {
-        if error.sqlState == "23505" || error.sqlState == "23503" {
+    private func advice(_ source: String, sourceColumn: String?, mapping: String) -> String {
+        if concern == .otherRecords {
             return "Correct the value on \(source) (or the records it refers to), then run \(mapping) again."
         }
         let what = (sourceColumn ?? column).map { "\($0) on \(source)" } ?? "the values of \(source)"
         return "Correct \(what) (or the field mapping's rules), then run \(mapping) again."
     }
-
-    /// The server's message without the values it quotes after a colon (`invalid input syntax for
-    /// type numeric: "lots"`); names of relations and constraints stay.
-    static func withoutValues(_ message: String) -> String {
-        guard let range = message.range(of: ": \"") else { return message }
-        return String(message[..<range.lowerBound])
-    }
 }
+
+/// What an endpoint did with each record of one write call, in the order of the call's records.
+public typealias WriteResults<Written> = [Result<Written, RecordRefusal>]

@@ -1,0 +1,478 @@
+import Foundation
+import Sync
+
+/// A Dataverse table (Dynamics 365 Sales: accounts, contacts, products …) through the Web API.
+///
+/// **Reading.** `$select` names the mapped columns only; pages follow `@odata.nextLink` with
+/// `Prefer: odata.maxpagesize` (Dataverse has no `$skip`); records by id are read with `or`-ed key
+/// tests, fifty at a time. Values arrive as the text a PostgreSQL endpoint would give
+/// (`DataverseValues`).
+///
+/// **Deltas.** Dataverse stamps `modifiedon` when it handles a write, and the write becomes visible
+/// when its transaction commits — possibly after a delta read newer records, as in any database.
+/// The service shows no open transactions, so `watermarkCap()` is the service's clock (its `Date`
+/// header) less `overlap` (two minutes unless configured): a watermark never passes it, so a record
+/// committed up to that long after it was stamped is still read; records of the overlap are read
+/// again on the next delta, and the couplings' stored modified-on makes them `unchanged`. The cost
+/// is reading each change once or twice more within the overlap; a commit slower than the overlap
+/// would be missed by deltas (and found by the next full run, which reads every record).
+///
+/// **Writing.** One `$batch` per call, each record its own change set with
+/// `Prefer: odata.continue-on-error`, so a refused record fails alone. Creates carry the key
+/// Couplet chose (`assignKeys`) and return the new `modifiedon` (`return=representation`); a key
+/// already taken answers `keyTaken`, never an overwrite. Updates and deletions that name the
+/// modified-on they were computed against first read the record's `@odata.etag` and send it as
+/// `If-Match`: a record changed since (its modified-on or etag differ, `412`) is left alone.
+/// Others use `If-Match: *`, so an update never creates a record. Lookups are written as
+/// `<name>@odata.bind` to `/<entity set>(<id>)`; a lookup with several targets (`ownerid`: user or
+/// team) takes the target its type column names among the written values (`owneridtype`).
+struct DataverseTableEndpoint: TableEndpoint {
+    let session: DataverseSession
+    let entity: DataverseEntity
+    let side: MappingSide
+    let columns: [String]
+    /// The `$filter` of the side's filter, nil when it has none.
+    let filter: String?
+
+    /// How long a write may take from its stamp to its commit and still be read by deltas.
+    static let overlap: TimeInterval = 120
+    /// Ids per read by id: keeps a URL well under the service's limit.
+    static let idsPerRead = 50
+    /// Records per `$batch`: Dataverse takes 1,000 requests at most.
+    static let requestsPerBatch = 1_000
+
+    private var key: String { entity.primaryID }
+    private var modified: String { side.modified.parts.last ?? "modifiedon" }
+
+    /// The `$select` of a read: key, modified-on, the mapped columns and the modified-by column.
+    private var selectList: String {
+        var properties = [key, modified] + columns.map { entity.readProperty($0) }
+        if let modifiedBy = side.modifiedBy?.parts.last { properties.append(entity.readProperty(modifiedBy)) }
+        return Array(NSOrderedSet(array: properties)).compactMap { $0 as? String }.joined(separator: ",")
+    }
+
+    // MARK: Reading
+
+    /// The records `query` finds, at most `limit`, in the order it asks.
+    private func read(filter conditions: [String?], orderBy: String?, limit: Int, select: String? = nil) async throws -> [SyncRecord] {
+        let query = resource(filter: conditions, orderBy: orderBy, select: select ?? selectList)
+        var records: [SyncRecord] = []
+        for try await page in session.client.pages(of: query, paging: ODataPaging(maximumPageSize: min(max(limit, 1), 5_000))) {
+            for json in page.records where records.count < limit { records.append(try await record(from: json)) }
+            if records.count >= limit { break }
+        }
+        return records
+    }
+
+    /// `entityset?$select=…&$filter=…&$orderby=…`, each part escaped for the URL's query.
+    private func resource(filter conditions: [String?], orderBy: String?, select: String) -> String {
+        var parts = ["$select=\(Self.escaped(select))"]
+        let all = conditions.compactMap { $0 }
+        if !all.isEmpty { parts.append("$filter=\(Self.escaped(all.map { "(\($0))" }.joined(separator: " and ")))") }
+        if let orderBy { parts.append("$orderby=\(Self.escaped(orderBy))") }
+        return "\(entity.entitySet)?\(parts.joined(separator: "&"))"
+    }
+
+    /// `text` escaped for a URL's query component.
+    static func escaped(_ text: String) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&+=#?")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    /// The record a JSON object holds.
+    private func record(from json: ODataJSON) async throws -> SyncRecord {
+        guard let id = json[key]?.stringValue, let stamp = json[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp) else {
+            throw SyncFailure(code: .configuration, message: "Dataverse returned a \(entity.logicalName) record without its \(key) or \(modified)")
+        }
+        var values = FieldValues(minimumCapacity: columns.count)
+        for column in columns {
+            values[column] = DataverseValues.text(json[entity.readProperty(column)], kind: entity.attributes[column] ?? .text)
+        }
+        var changedByIntegration = false
+        if let modifiedBy = side.modifiedBy?.parts.last, let writer = json[entity.readProperty(modifiedBy)]?.stringValue {
+            changedByIntegration = try await session.applicationUser() == writer.lowercased()
+        }
+        return SyncRecord(id: id.lowercased(), modifiedOn: modifiedOn, values: values, changedByIntegration: changedByIntegration)
+    }
+
+    func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord] {
+        let since = since.map { "\(modified) gt \(DataverseValues.isoText($0))" }
+        let after = try cursor.map { cursor in
+            let stamp = DataverseValues.isoText(cursor.modifiedOn)
+            return "\(modified) gt \(stamp) or (\(modified) eq \(stamp) and \(key) gt \(try guid(cursor.id)))"
+        }
+        return try await read(filter: [filter, since, after], orderBy: "\(modified) asc,\(key) asc", limit: limit)
+    }
+
+    func records(in range: KeyRange, limit: Int) async throws -> [SyncRecord] {
+        let after = try range.after.map { "\(key) gt \(try guid($0))" }
+        let upTo = try range.upTo.map { "\(key) le \(try guid($0))" }
+        return try await read(filter: [filter, after, upTo], orderBy: "\(key) asc", limit: limit)
+    }
+
+    /// Walks the keys of the records passing the filter, in key order, a page at a time.
+    private func forEachKey(_ body: (String) -> Void) async throws {
+        let query = resource(filter: [filter], orderBy: "\(key) asc", select: key)
+        for try await page in session.client.pages(of: query, paging: ODataPaging(maximumPageSize: 5_000)) {
+            for json in page.records { if let id = json[key]?.stringValue { body(id.lowercased()) } }
+        }
+    }
+
+    func splitKeys(every size: Int) async throws -> [String] {
+        var splits: [String] = []
+        var seen = 0
+        try await forEachKey { id in
+            seen += 1
+            if seen % max(size, 1) == 0 { splits.append(id) }
+        }
+        return splits
+    }
+
+    func count() async throws -> Int {
+        var seen = 0
+        try await forEachKey { _ in seen += 1 }
+        return seen
+    }
+
+    /// The records with these ids, fifty per request, filtered by `conditions`.
+    private func read(ids: [String], filter conditions: [String?], select: String? = nil) async throws -> [SyncRecord] {
+        var records: [SyncRecord] = []
+        for start in stride(from: 0, to: ids.count, by: Self.idsPerRead) {
+            let chunk = ids[start..<min(start + Self.idsPerRead, ids.count)]
+            let tests = try chunk.map { "\(key) eq \(try guid($0))" }.joined(separator: " or ")
+            records += try await read(filter: conditions + [tests], orderBy: nil, limit: chunk.count, select: select)
+        }
+        return records
+    }
+
+    func records(ids: [String]) async throws -> [SyncRecord] {
+        try await read(ids: Self.guids(ids), filter: [filter])
+    }
+
+    func recordsWithFilterState(ids: [String]) async throws -> [(record: SyncRecord, passesFilter: Bool)] {
+        let all = try await read(ids: Self.guids(ids), filter: [])
+        guard filter != nil else { return all.map { ($0, true) } }
+        let passing = Set(try await read(ids: all.map(\.id), filter: [filter], select: "\(key),\(modified)").map(\.id))
+        return all.map { ($0, passing.contains($0.id)) }
+    }
+
+    func existingIDs(_ ids: [String]) async throws -> Set<String> {
+        Set(try await read(ids: Self.guids(ids), filter: [], select: "\(key),\(modified)").map(\.id))
+    }
+
+    func check(_ expected: [ExpectedRecord]) async throws -> [String: ExpectationCheck] {
+        let current = Dictionary(
+            try await read(ids: Self.guids(expected.map(\.id)), filter: []).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var checks: [String: ExpectationCheck] = [:]
+        for record in expected {
+            guard let found = current[record.id.lowercased()] else { continue }
+            let agrees = record.values.allSatisfy { column, value in
+                column == key || Self.same(found.values[column] ?? nil, value, kind: entity.attributes[column] ?? .text)
+            }
+            checks[record.id] = ExpectationCheck(modifiedOn: found.modifiedOn, agrees: agrees)
+        }
+        return checks
+    }
+
+    /// Whether two texts are the same value of `kind` (`12.5` and `12.50` are, as in a numeric column).
+    static func same(_ current: String?, _ expected: String?, kind: DataverseEntity.Kind) -> Bool {
+        guard let current, let expected else { return current == expected }
+        switch kind {
+        case .decimal, .integer:
+            return Decimal(string: current) == Decimal(string: expected) && Decimal(string: current) != nil
+        case .dateTime:
+            return DataverseValues.instant(current) == DataverseValues.instant(expected)
+        case .guid, .lookup:
+            return current.lowercased() == expected.lowercased()
+        case .boolean:
+            return DataverseValues.json(current, kind: .boolean).map(\.jsonText) == DataverseValues.json(expected, kind: .boolean).map(\.jsonText)
+        case .text, .other:
+            return current == expected
+        }
+    }
+
+    func candidates(matching columns: [String], values: [[String]], caseSensitive: Bool) async throws -> [[String]] {
+        guard !values.isEmpty, !columns.isEmpty else { return values.map { _ in [] } }
+        let normal = { (text: String) -> String in
+            let spaced = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            return caseSensitive ? spaced : spaced.lowercased()
+        }
+        // Dataverse cannot trim or fold in a filter: ask for records containing the longest word of
+        // the first column's value (a superset of the matches), then compare normalised here.
+        var found: [[String]] = []
+        for tuple in values {
+            guard let first = tuple.first, let word = first.split(whereSeparator: \.isWhitespace).max(by: { $0.count < $1.count }) else {
+                found.append([])
+                continue
+            }
+            let property = entity.readProperty(columns[0])
+            let near = try await read(
+                filter: [filter, "contains(\(property),\(DataverseFilter.quoted(String(word))))"], orderBy: "\(key) asc",
+                limit: 5_000, select: ([key, modified] + columns.map { entity.readProperty($0) }).joined(separator: ","))
+            found.append(near.filter { record in
+                zip(columns, tuple).allSatisfy { column, value in ((record.values[column] ?? nil).map(normal)) == normal(value) }
+            }.map(\.id))
+        }
+        return found
+    }
+
+    func ids(whose column: String, isAnyOf values: [String]) async throws -> [String] {
+        let kind = try entity.kind(of: column)
+        let property = entity.readProperty(column)
+        var ids: [String] = []
+        for start in stride(from: 0, to: values.count, by: Self.idsPerRead) {
+            let chunk = Array(values[start..<min(start + Self.idsPerRead, values.count)])
+            let literals = chunk.compactMap { try? DataverseFilter(entity: entity).literal(.text($0), as: kind) }
+            guard !literals.isEmpty else { continue }
+            let tests = literals.map { "\(property) eq \($0)" }.joined(separator: " or ")
+            let select = Array(Set([key, modified, property])).sorted().joined(separator: ",")
+            let found = try await read(filter: [tests], orderBy: nil, limit: 5_000, select: select)
+            // Dataverse compares text without case: keep exact matches only.
+            let wanted = Set(chunk)
+            ids += found.filter { record in (record.values[column] ?? nil).map(wanted.contains) ?? false }.map(\.id)
+        }
+        return ids
+    }
+
+    func watermarkCap() async throws -> Date {
+        try await session.serverTime(reading: entity).addingTimeInterval(-Self.overlap)
+    }
+
+    // MARK: Writing
+
+    func assignKeys(_ records: [NewRecord]) async throws -> [NewRecord] {
+        records.map { record in
+            guard (record.values[key] ?? nil) == nil else { return record }
+            var assigned = record
+            assigned.values[key] = DataverseValues.guid(for: record.token)
+            assigned.keyAssigned = true
+            return assigned
+        }
+    }
+
+    func insert(_ records: [NewRecord]) async throws -> WriteResults<InsertResult> {
+        var plans: [Plan<InsertResult>] = []
+        for record in records {
+            switch try await body(record.values) {
+            case .failure(let refusal): plans.append(.answered(.failure(refusal)))
+            case .success(let body):
+                plans.append(.send(ODataBatchRequest(
+                    method: .post, url: "\(entity.entitySet)?$select=\(key),\(modified)",
+                    headers: [("Prefer", "return=representation")], body: body)))
+            }
+        }
+        return try await send(plans) { response, index in
+            let id = (records[index].values[key] ?? nil)?.lowercased() ?? ""
+            if (200..<300).contains(response.status) {
+                let created = response.body?[key]?.stringValue?.lowercased() ?? id
+                if let stamp = response.body?[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp) {
+                    return .success(.inserted(id: created, modifiedOn: modifiedOn))
+                }
+                guard let modifiedOn = try await currentETags([created])[created]?.modifiedOn else {
+                    throw SyncFailure(code: .configuration, message: "Dataverse created a \(entity.logicalName) record but cannot show it; the next run recognises it")
+                }
+                return .success(.inserted(id: created, modifiedOn: modifiedOn))
+            }
+            if DataverseErrors.isDuplicateKey(response) { return .success(.keyTaken(id: id)) }
+            return .failure(refusal(response, values: records[index].values))
+        }
+    }
+
+    func update(_ changes: [RecordChange]) async throws -> WriteResults<Date?> {
+        let etags = try await currentETags(changes.filter { $0.expectedModifiedOn != nil }.map(\.id))
+        var plans: [Plan<Date?>] = []
+        for change in changes {
+            var ifMatch = "*"
+            if let expected = change.expectedModifiedOn {
+                guard let current = etags[change.id.lowercased()], current.modifiedOn == expected else {
+                    plans.append(.answered(.success(nil)))  // changed (or gone) since the change was computed
+                    continue
+                }
+                ifMatch = current.etag
+            }
+            switch try await body(change.values.filter { $0.key != key }) {
+            case .failure(let refusal): plans.append(.answered(.failure(refusal)))
+            case .success(let body):
+                plans.append(.send(ODataBatchRequest(
+                    method: .patch, url: "\(entity.entitySet)(\(change.id.lowercased()))?$select=\(modified)",
+                    headers: [("If-Match", ifMatch), ("Prefer", "return=representation")], body: body)))
+            }
+        }
+        return try await send(plans) { response, index in
+            if (200..<300).contains(response.status) {
+                if let stamp = response.body?[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp) { return .success(modifiedOn) }
+                return .success(try await currentETags([changes[index].id])[changes[index].id.lowercased()]?.modifiedOn)
+            }
+            if response.status == 412 || response.status == 404 { return .success(nil) }
+            return .failure(refusal(response, values: changes[index].values))
+        }
+    }
+
+    func delete(_ records: [RecordDeletion]) async throws -> WriteResults<Bool> {
+        let etags = try await currentETags(records.map(\.id))
+        let plans: [Plan<Bool>] = records.map { deletion in
+            guard let current = etags[deletion.id.lowercased()], current.modifiedOn == deletion.expectedModifiedOn else {
+                return .answered(.success(false))
+            }
+            return .send(ODataBatchRequest(
+                method: .delete, url: "\(entity.entitySet)(\(deletion.id.lowercased()))", headers: [("If-Match", current.etag)]))
+        }
+        return try await send(plans) { response, index in
+            if (200..<300).contains(response.status) { return .success(true) }
+            if response.status == 412 || response.status == 404 { return .success(false) }
+            return .failure(refusal(response, values: [:]))
+        }
+    }
+
+    /// Each existing record's modified-on and etag, by id.
+    private func currentETags(_ ids: [String]) async throws -> [String: (modifiedOn: Date, etag: String)] {
+        var etags: [String: (modifiedOn: Date, etag: String)] = [:]
+        for start in stride(from: 0, to: ids.count, by: Self.idsPerRead) {
+            let chunk = Self.guids(Array(ids[start..<min(start + Self.idsPerRead, ids.count)]))
+            let tests = try chunk.map { "\(key) eq \(try guid($0))" }.joined(separator: " or ")
+            let query = resource(filter: [tests], orderBy: nil, select: "\(key),\(modified)")
+            for try await page in session.client.pages(of: query, paging: ODataPaging(maximumPageSize: Self.idsPerRead)) {
+                for json in page.records {
+                    guard let id = json[key]?.stringValue, let etag = json["@odata.etag"]?.stringValue,
+                          let stamp = json[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp)
+                    else { continue }
+                    etags[id.lowercased()] = (modifiedOn, etag)
+                }
+            }
+        }
+        return etags
+    }
+
+    /// The JSON body writing `values`, or the refusal of the first value that cannot travel unchanged.
+    private func body(_ values: FieldValues) async throws -> Result<ODataJSON, RecordRefusal> {
+        var members: [ODataJSON.Member] = []
+        for column in values.keys.sorted() {
+            let value = values[column] ?? nil
+            if entity.lookupTyped(by: column) != nil { continue }  // set through its lookup's binding
+            let kind: DataverseEntity.Kind
+            do { kind = try entity.kind(of: column) } catch {
+                return .failure(Self.valueRefusal(column, "Dataverse table \(entity.logicalName) has no such column"))
+            }
+            if case .lookup(let targets) = kind {
+                switch try await binding(column, value, targets: targets, values: values) {
+                case .success(let member): members.append(member)
+                case .failure(let refusal): return .failure(refusal)
+                }
+                continue
+            }
+            switch DataverseValues.json(value, kind: kind) {
+            case .success(let json): members.append(ODataJSON.Member(column, json))
+            case .failure(let problem): return .failure(Self.valueRefusal(column, problem.reason))
+            }
+        }
+        return .success(.object(members))
+    }
+
+    /// `<lookup>@odata.bind` to the record `value` names, in the target its type column names
+    /// when the lookup has several; null clears the lookup.
+    private func binding(
+        _ column: String, _ value: String?, targets: [String], values: FieldValues
+    ) async throws -> Result<ODataJSON.Member, RecordRefusal> {
+        let name = "\(column)@odata.bind"
+        guard let value else { return .success(ODataJSON.Member(name, .null)) }
+        guard UUID(uuidString: value) != nil else { return .failure(Self.valueRefusal(column, "a lookup takes a GUID")) }
+        let target: String
+        if targets.count == 1 {
+            target = targets[0]
+        } else if let named = values["\(column)type"] ?? nil, targets.contains(named) {
+            target = named
+        } else {
+            return .failure(Self.valueRefusal(
+                column, "the lookup may point to \(targets.joined(separator: " or ")); map \(column)type to say which"))
+        }
+        let entitySet = try await session.entity(target).entitySet
+        return .success(ODataJSON.Member(name, .string("/\(entitySet)(\(value.lowercased()))")))
+    }
+
+    private static func valueRefusal(_ column: String, _ reason: String) -> RecordRefusal {
+        RecordRefusal(detail: "not sent: \(reason)", cause: "value:\(column)", column: column, reason: reason)
+    }
+
+    /// A record's write: a request to send, or its answer known without one.
+    private enum Plan<Written> {
+        case send(ODataBatchRequest)
+        case answered(Result<Written, RecordRefusal>)
+    }
+
+    /// Sends the planned requests in batches of change sets, one per record, going on after a
+    /// failure, and answers each record in order. A server error inside the batch stops the run:
+    /// the endpoint failed, not the record.
+    private func send<Written>(
+        _ plans: [Plan<Written>], _ answer: (ODataBatchResponse, Int) async throws -> Result<Written, RecordRefusal>
+    ) async throws -> WriteResults<Written> {
+        var results = [Result<Written, RecordRefusal>?](repeating: nil, count: plans.count)
+        var pending: [(index: Int, request: ODataBatchRequest)] = []
+        for (index, plan) in plans.enumerated() {
+            switch plan {
+            case .answered(let result): results[index] = result
+            case .send(let request): pending.append((index, request))
+            }
+        }
+        for start in stride(from: 0, to: pending.count, by: Self.requestsPerBatch) {
+            let chunk = Array(pending[start..<min(start + Self.requestsPerBatch, pending.count)])
+            let batch = ODataBatch(items: chunk.map { .changeSet([$0.request]) }, continueOnError: true, isIdempotent: false)
+            for response in try await session.client.batch(batch).responses where chunk.indices.contains(response.requestIndex) {
+                if response.status >= 500 {
+                    throw SyncFailure(
+                        code: .configuration,
+                        message: "Dataverse failed a write to \(entity.logicalName) (HTTP \(response.status)\(response.serviceError.map { ": \($0.code) \($0.message)" } ?? "")); the run stops and the next one retries")
+                }
+                let index = chunk[response.requestIndex].index
+                results[index] = try await answer(response, index)
+            }
+        }
+        return try results.enumerated().map { index, result in
+            guard let result else {
+                throw SyncFailure(
+                    code: .configuration,
+                    message: "Dataverse's $batch answer left out a write to \(entity.logicalName) (record \(index + 1)); the run stops and the next one retries")
+            }
+            return result
+        }
+    }
+
+    /// The refusal an error answer gives, naming the column when the service's message names a written one.
+    private func refusal(_ response: ODataBatchResponse, values: FieldValues) -> RecordRefusal {
+        let (code, message) = response.serviceError ?? ("HTTP \(response.status)", "the service refused the write")
+        let column = values.keys.sorted().first { name in message.range(of: "'\(name)'") != nil || message.range(of: " \(name) ") != nil }
+        return RecordRefusal(
+            detail: "Dataverse \(code): \(message)", cause: [code, column].compactMap { $0 }.joined(separator: ":"),
+            column: column, reason: "Dataverse refused it (\(code))", concern: DataverseErrors.concernsOtherRecords(code) ? .otherRecords : .value)
+    }
+
+    /// `id` as a GUID literal, or a clear error.
+    private func guid(_ id: String) throws -> String {
+        guard UUID(uuidString: id) != nil else {
+            throw SyncFailure(code: .configuration, message: "\"\(id)\" is not a GUID, so it cannot be a \(entity.logicalName) id")
+        }
+        return id.lowercased()
+    }
+
+    /// The ids that are GUIDs, in lower case (others name no Dataverse record).
+    private static func guids(_ ids: [String]) -> [String] {
+        ids.filter { UUID(uuidString: $0) != nil }.map { $0.lowercased() }
+    }
+}
+
+/// Dataverse's error codes that the connector tells apart.
+enum DataverseErrors {
+    /// `0x80040237`: a record with the same key exists.
+    static let duplicateRecord = "0x80040237"
+
+    /// Whether a create was refused because its key is taken.
+    static func isDuplicateKey(_ response: ODataBatchResponse) -> Bool {
+        guard let code = response.serviceError?.code else { return false }
+        return code.lowercased() == duplicateRecord || (response.status == 412 && code.lowercased().contains("duplicate"))
+    }
+
+    /// Whether a refusal concerns other records (a duplicate value, a missing referenced record).
+    static func concernsOtherRecords(_ code: String) -> Bool {
+        ["0x80040237", "0x80040217", "0x80060891"].contains(code.lowercased())
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import Postgres
+import PostgresTestSupport
+import Testing
+@testable import Sync
+
+/// An implementation of `TableEndpoint` under test: `open` runs its body with an endpoint on a
+/// fresh, empty table of the conformance shape — key `sampleid` (uuid), `name` (text), `amount`
+/// (a number the table refuses below zero) and `modifiedon` — reading name and amount.
+struct ConformanceSubject: Sendable, CustomTestStringConvertible {
+    /// What is tested, for the test's name.
+    let name: String
+    /// Runs `body` with an endpoint on a fresh table.
+    let open: @Sendable (_ body: @Sendable (any TableEndpoint) async throws -> Void) async throws -> Void
+
+    var testDescription: String { name }
+
+    /// The side every subject's endpoint stands for.
+    static func side() throws -> MappingSide {
+        MappingSide(
+            endpoint: "sample", table: try PostgresIdentifier("sample"), key: try PostgresIdentifier("sampleid"),
+            modified: try PostgresIdentifier("modifiedon"), filter: nil, watermark: nil, template: [:])
+    }
+
+    /// The columns each endpoint reads.
+    static let columns = ["name", "amount"]
+
+    /// The reference: a table in memory.
+    static let memory = ConformanceSubject(name: "memory") { body in
+        try await body(MemoryTableEndpoint(key: "sampleid", columns: columns, refuses: { values in
+            guard let amount = (values["amount"] ?? nil).flatMap({ Decimal(string: $0) }), amount < 0 else { return nil }
+            return RecordRefusal(detail: "amount below zero", cause: "amount", column: "amount", reason: "the amount must not be negative")
+        }))
+    }
+
+    /// A PostgreSQL table.
+    static let postgres = ConformanceSubject(name: "postgres") { body in
+        try await withTestConnection { db in
+            try await db.runScript(
+                """
+                CREATE TABLE sample (
+                    sampleid uuid PRIMARY KEY, name text, amount numeric(12,2) CONSTRAINT amount_not_negative CHECK (amount >= 0),
+                    modifiedon timestamptz NOT NULL DEFAULT now());
+                CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modifiedon := now(); RETURN NEW; END $$;
+                CREATE TRIGGER stamp BEFORE UPDATE ON sample FOR EACH ROW EXECUTE FUNCTION stamp();
+                """, name: "conformance table")
+            try await body(try PostgresTableEndpoint(connection: db, side: side(), columns: columns))
+        }
+    }
+
+    /// Every implementation in this module's tests.
+    static let all = [memory, postgres]
+}
+
+/// The `TableEndpoint` contract, asserted alike of every implementation: what the engine's
+/// promises (nothing overwritten, a refused record fails alone, optimistic writes, complete deltas)
+/// rest on.
+@Suite struct TableEndpointConformanceTests {
+    /// New records with assigned keys, as the engine inserts them.
+    private func newRecords(_ endpoint: any TableEndpoint, _ values: [FieldValues]) async throws -> [NewRecord] {
+        try await endpoint.assignKeys(values.enumerated().map { NewRecord(values: $1, token: "conformance/\($0)/\(UUID())") })
+    }
+
+    /// Inserts `values`; returns the new records' ids in order (the test fails on any other outcome).
+    private func seed(_ endpoint: any TableEndpoint, _ values: [FieldValues]) async throws -> [String] {
+        try await endpoint.insert(try await newRecords(endpoint, values)).map { result in
+            guard case .success(.inserted(let id, _)) = result else { throw ConformanceFailure("not inserted: \(result)") }
+            return id
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func insertsWithAssignedKeysAndReadsThemBack(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let records = try await newRecords(endpoint, [["name": "Alpha", "amount": "12.50"], ["name": nil, "amount": "0.00"]])
+            #expect(records.allSatisfy { $0.keyAssigned && ($0.values["sampleid"] ?? nil) != nil })
+            let ids = try await seed(endpoint, records.map(\.values))
+            let read = Dictionary(try await endpoint.records(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            #expect(read[ids[0]]?.values == ["name": "Alpha", "amount": "12.50"])
+            #expect(read[ids[1]]?.values == ["name": String?.none, "amount": "0.00"])
+            #expect(try await endpoint.count() == 2)
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func anInsertNeverChangesARecordItDidNotCreate(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let id = try await seed(endpoint, [["name": "Person's own", "amount": "1.00"]])[0]
+            let results = try await endpoint.insert([NewRecord(values: ["sampleid": id, "name": "Couplet's", "amount": "2.00"], token: "t")])
+            #expect(results.count == 1)
+            guard case .success(.keyTaken(let taken)) = results.first else { Issue.record("expected keyTaken, got \(results)"); return }
+            #expect(taken == id)
+            #expect(try await endpoint.records(ids: [id]).first?.values["name"] == "Person's own")
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func aRefusedRecordFailsAloneNamingItsColumn(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let records = try await newRecords(
+                endpoint, [["name": "First", "amount": "1.00"], ["name": "Negative", "amount": "-5.00"], ["name": "Third", "amount": "3.00"]])
+            let results = try await endpoint.insert(records)
+            #expect(results.count == 3)
+            guard case .failure(let refusal) = results[1] else { Issue.record("expected a refusal, got \(results[1])"); return }
+            #expect(refusal.column == "amount")
+            for index in [0, 2] {
+                guard case .success(.inserted) = results[index] else { Issue.record("record \(index) not inserted: \(results[index])"); continue }
+            }
+            #expect(Set(try await endpoint.records(in: KeyRange(), limit: 10).compactMap { $0.values["name"] ?? nil }) == ["First", "Third"])
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func anUpdateLeavesARecordChangedSinceItWasRead(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let ids = try await seed(endpoint, [["name": "One", "amount": "1.00"], ["name": "Two", "amount": "2.00"]])
+            let read = Dictionary(try await endpoint.records(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let stale = try #require(read[ids[0]]).modifiedOn.addingTimeInterval(-60)
+            let fresh = try #require(read[ids[1]]).modifiedOn
+            let results = try await endpoint.update([
+                RecordChange(id: ids[0], values: ["name": "Overwritten"], expectedModifiedOn: stale),
+                RecordChange(id: ids[1], values: ["name": "Written"], expectedModifiedOn: fresh),
+            ])
+            guard case .success(nil) = results[0], case .success(let stamp?) = results[1] else { Issue.record("\(results)"); return }
+            #expect(stamp >= fresh)
+            let after = Dictionary(try await endpoint.records(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            #expect(after[ids[0]]?.values["name"] == "One")
+            #expect(after[ids[1]]?.values["name"] == "Written")
+            #expect(after[ids[1]]?.modifiedOn == stamp)
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func aRefusedUpdateFailsAloneAndWritesNothingOfIt(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let ids = try await seed(endpoint, [["name": "One", "amount": "1.00"], ["name": "Two", "amount": "2.00"]])
+            let results = try await endpoint.update([
+                RecordChange(id: ids[0], values: ["name": "Half", "amount": "-1.00"], expectedModifiedOn: nil),
+                RecordChange(id: ids[1], values: ["amount": "5.00"], expectedModifiedOn: nil),
+            ])
+            guard case .failure(let refusal) = results[0], case .success(_?) = results[1] else { Issue.record("\(results)"); return }
+            #expect(refusal.column == "amount")
+            let after = Dictionary(try await endpoint.records(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            #expect(after[ids[0]]?.values == ["name": "One", "amount": "1.00"])
+            #expect(after[ids[1]]?.values["amount"] == "5.00")
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func aDeletionTakesOnlyAnUnchangedRecord(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let ids = try await seed(endpoint, [["name": "Kept"], ["name": "Gone"]])
+            let read = Dictionary(try await endpoint.records(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let results = try await endpoint.delete([
+                RecordDeletion(id: ids[0], expectedModifiedOn: try #require(read[ids[0]]).modifiedOn.addingTimeInterval(-60)),
+                RecordDeletion(id: ids[1], expectedModifiedOn: try #require(read[ids[1]]).modifiedOn),
+            ])
+            #expect(results.map { (try? $0.get()) ?? nil } == [false, true])
+            #expect(try await endpoint.existingIDs(ids) == [ids[0]])
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func deltasPageThroughEveryChangeOnceInOrder(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let ids = try await seed(endpoint, (1...5).map { ["name": "R\($0)", "amount": "\($0).00"] })
+            var seen: [SyncRecord] = []
+            var cursor: ChangeCursor?
+            while case let page = try await endpoint.changes(since: nil, after: cursor, limit: 2), let last = page.last {
+                #expect(page.count <= 2)
+                seen += page
+                cursor = ChangeCursor(modifiedOn: last.modifiedOn, id: last.id)
+            }
+            #expect(Set(seen.map(\.id)) == Set(ids))
+            #expect(seen.count == ids.count)
+            #expect(zip(seen, seen.dropFirst()).allSatisfy { ($0.modifiedOn, $0.id) < ($1.modifiedOn, $1.id) })
+            let newest = try #require(seen.map(\.modifiedOn).max())
+            #expect(try await endpoint.changes(since: newest, after: nil, limit: 10).isEmpty)
+            #expect(try await endpoint.watermarkCap() >= newest)
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func keyRangesCoverEveryRecordOnceInKeyOrder(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let ids = try await seed(endpoint, (1...7).map { ["name": "R\($0)"] })
+            let splits = try await endpoint.splitKeys(every: 3)
+            #expect(splits.count == 2)
+            var bounds: [String?] = [nil] + splits.map { $0 }
+            bounds.append(nil)
+            var seen: [String] = []
+            for (after, upTo) in zip(bounds, bounds.dropFirst()) {
+                seen += try await endpoint.records(in: KeyRange(after: after, upTo: upTo), limit: 100).map(\.id)
+            }
+            #expect(seen == ids.sorted())
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func matchCandidatesAreNormalisedAlikeOnBothSides(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let ids = try await seed(endpoint, [["name": "  Alpha   Beta "], ["name": "Gamma"], ["name": "gamma"]])
+            let insensitive = try await endpoint.candidates(matching: ["name"], values: [["alpha beta"], ["GAMMA"], ["Delta"]], caseSensitive: false)
+            #expect(insensitive.map { Set($0) } == [[ids[0]], [ids[1], ids[2]], []])
+            let sensitive = try await endpoint.candidates(matching: ["name"], values: [["alpha beta"], ["Alpha Beta"]], caseSensitive: true)
+            #expect(sensitive == [[], [ids[0]]])
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func checksTellWhetherARecordHoldsWhatAWriteLeft(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let ids = try await seed(endpoint, [["name": "Same", "amount": "1.00"], ["name": "Changed", "amount": "1.00"]])
+            let checks = try await endpoint.check([
+                ExpectedRecord(id: ids[0], values: ["name": "Same"]), ExpectedRecord(id: ids[1], values: ["name": "Other"]),
+                ExpectedRecord(id: UUID().uuidString.lowercased(), values: ["name": "Never written"]),
+            ])
+            #expect(checks.count == 2)
+            #expect(checks[ids[0]]?.agrees == true)
+            #expect(checks[ids[1]]?.agrees == false)
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func referringRecordsAreFoundByTheirExactValue(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let ids = try await seed(endpoint, [["name": "C100"], ["name": "C100 "], ["name": "C200"], ["name": nil]])
+            #expect(Set(try await endpoint.ids(whose: "name", isAnyOf: ["C100", "C300"])) == [ids[0]])
+        }
+    }
+}
+
+/// A conformance precondition that did not hold.
+struct ConformanceFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
