@@ -72,10 +72,7 @@ enum HTTPExchange {
     }
 
     private static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let parts = duration.components
-        let nanoseconds = parts.seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !nanoseconds.overflow else { return .hours(24) }
-        return .nanoseconds(nanoseconds.partialValue + parts.attoseconds / 1_000_000_000)
+        .milliseconds(max(1, duration.clampedMilliseconds))
     }
 
     private struct TimeoutReached: Error {}
@@ -92,5 +89,15 @@ enum HTTPExchange {
             guard let first = try await group.next() else { throw TimeoutReached() }
             return first
         }
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds, cut to 0…one day (no overflow whatever the value).
+    var clampedMilliseconds: Int64 {
+        let parts = components
+        guard parts.seconds >= 0 else { return 0 }
+        guard parts.seconds < 86_400 else { return 86_400_000 }
+        return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -35,7 +35,7 @@ public final class ODataClient: Sendable {
     /// An `HTTPClient` for OData services: no redirects, `connect` as connection timeout.
     public static func makeHTTPClient(connectTimeout: Duration = .seconds(10)) -> HTTPClient {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout.connect = .milliseconds(Int64(connectTimeout.components.seconds) * 1000)
+        configuration.timeout.connect = .milliseconds(max(1, connectTimeout.clampedMilliseconds))
         configuration.decompression = .disabled
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -117,9 +117,7 @@ public final class ODataClient: Sendable {
     func exchange(_ request: PreparedRequest, acceptsError: (HTTPExchange.Response) -> Bool) async throws -> HTTPExchange.Response {
         var state = RetryState()
         while true {
-            try await protection.acquire()
-            let attempt = await attemptOnce(request)
-            await protection.release()
+            let attempt = try await attemptOnce(request)
             switch attempt {
             case .answered(let response):
                 if response.status < 300 || acceptsError(response) { return response }
@@ -140,13 +138,24 @@ public final class ODataClient: Sendable {
         }
     }
 
-    private func attemptOnce(_ request: PreparedRequest) async -> Attempt {
+    /// Gets a token, then a permit of the endpoint's protection, then sends: the permit is taken right before the
+    /// request leaves, so the bucket counts sends.
+    private func attemptOnce(_ request: PreparedRequest) async throws -> Attempt {
         let token: AccessToken
         do {
             token = try await tokenSource.token()
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             return .failedBeforeSending(asODataError(error))
         }
+        try await protection.acquire()
+        let attempt = await send(request, token: token)
+        await protection.release()
+        return attempt
+    }
+
+    private func send(_ request: PreparedRequest, token: AccessToken) async -> Attempt {
         do {
             let response = try await HTTPExchange.exchange(
                 httpRequest(request, token: token), with: httpClient, timeout: service.timeouts.request,
