@@ -93,17 +93,17 @@ import Testing
         let log = ServerLog()
         let calls = Counter()
         let handler = routing(api: { _ in
-            if await calls.next() == 1 { try? await Task.sleep(for: .milliseconds(600)) }
+            if await calls.next() == 1 { try? await Task.sleep(for: .milliseconds(1200)) }
             return .json(#"{"value":[]}"#)
         })
         var setup = TestSetup()
-        setup.timeouts = ODataTimeouts(request: .milliseconds(200))
+        setup.timeouts = ODataTimeouts(request: .milliseconds(400))
         try await TestServer.run(handler, log: log) { server in
             try await setup.withClient(server) { client, _ in
                 _ = try await client.send(.get("accounts"))
             }
         }
-        #expect(await log.apiRequests.count == 2)
+        #expect(await log.apiRequests.count >= 2, "the first attempt timed out and was sent again")
     }
 
     @Test func aRefusedConnectionIsRetriedThenReported() async throws {
