@@ -42,9 +42,9 @@ public struct TokenRefreshPolicy: Sendable {
         self.lifetimeFraction = min(max(lifetimeFraction, 0), 1)
     }
 
-    /// How long a token that lives `lifetimeSeconds` is handed out.
+    /// How long a token that lives `lifetimeSeconds` (cut to one day) is handed out.
     func usableLifetime(seconds lifetimeSeconds: Int) -> Duration {
-        let lifetime = Duration.seconds(max(0, lifetimeSeconds))
+        let lifetime = Duration.seconds(min(max(0, lifetimeSeconds), 86_400))
         let margin = min(maximumMargin, lifetime * lifetimeFraction)
         return lifetime - margin
     }

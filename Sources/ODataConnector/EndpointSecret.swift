@@ -37,7 +37,7 @@ public struct EndpointSecret: Sendable, Equatable, CustomStringConvertible, Cust
     /// `COUPLET_ENDPOINT_<NAME>_SECRET_FILE` names (one trailing newline, `\n` or `\r\n`, removed).
     ///
     /// - Throws: `ReadError` when neither or both variables are set, the file cannot be read, is larger than
-    ///   `maximumFileBytes`, or the secret is empty.
+    ///   `maximumFileBytes` (at most 1 MiB), or the secret is empty.
     public static func read(
         endpoint name: String,
         environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -52,7 +52,7 @@ public struct EndpointSecret: Sendable, Equatable, CustomStringConvertible, Cust
             guard !value.isEmpty else { throw ReadError(problem: "\(variable) is empty") }
             return EndpointSecret(value)
         case (.none, .some(let path)):
-            return try readFile(path, variable: fileVariable, maximumBytes: maximumFileBytes)
+            return try readFile(path, variable: fileVariable, maximumBytes: min(max(0, maximumFileBytes), 1 << 20))
         case (.none, .none):
             throw ReadError(problem: "endpoint \(name) has no secret: set \(variable) or \(fileVariable)")
         }

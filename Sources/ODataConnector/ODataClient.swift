@@ -45,11 +45,12 @@ public final class ODataClient: Sendable {
     /// - Throws: `ODataError`, or `CancellationError` when the task is cancelled.
     public func send(_ request: ODataRequest) async throws -> ODataResponse {
         let url = try resolve(request.resource)
-        var headers = request.headers
+        var headers = request.headers.filter { !ODataClient.clientHeaders.contains($0.name.lowercased()) }
         if request.body != nil { headers.append(("Content-Type", "application/json")) }
-        let prepared = PreparedRequest(
+        var prepared = PreparedRequest(
             method: request.method, url: url, headers: headers, body: request.body?.jsonBytes, isIdempotent: request.isIdempotent
         )
+        prepared.timeout = request.timeout
         let response = try await exchange(prepared) { _ in false }
         return try ResponseReader(endpoint: service.name).odataResponse(response, expectsJSON: request.expectsJSON)
     }
@@ -85,6 +86,9 @@ public final class ODataClient: Sendable {
 
     // MARK: The exchange with retries
 
+    /// The headers the client sets itself; a request's own are dropped.
+    static let clientHeaders: Set<String> = ["authorization", "accept", "odata-version", "odata-maxversion", "content-type", "host"]
+
     /// A request ready to go out, apart from its token.
     struct PreparedRequest: Sendable {
         var method: ODataMethod
@@ -92,6 +96,7 @@ public final class ODataClient: Sendable {
         var headers: [(name: String, value: String)]
         var body: [UInt8]?
         var isIdempotent: Bool
+        var timeout: Duration?
     }
 
     /// How one attempt ended.
@@ -158,7 +163,7 @@ public final class ODataClient: Sendable {
     private func send(_ request: PreparedRequest, token: AccessToken) async -> Attempt {
         do {
             let response = try await HTTPExchange.exchange(
-                httpRequest(request, token: token), with: httpClient, timeout: service.timeouts.request,
+                httpRequest(request, token: token), with: httpClient, timeout: request.timeout ?? service.timeouts.request,
                 maximumBytes: service.limits.maximumResponseBytes, endpoint: service.name
             )
             logger.debug("answered", metadata: ["method": "\(request.method.rawValue)", "url": "\(request.url.path)", "status": "\(response.status)"])

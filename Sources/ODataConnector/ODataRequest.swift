@@ -29,11 +29,13 @@ public struct ODataRequest: Sendable {
     public var isIdempotent: Bool
     /// Whether the answer must be JSON (otherwise `204 No Content` and non-JSON bodies are accepted).
     public var expectsJSON: Bool
+    /// The time one attempt may take, when it differs from the service's `timeouts.request`.
+    public var timeout: Duration?
 
     /// Creates a request.
     public init(
         method: ODataMethod, resource: String, headers: [(name: String, value: String)] = [], body: ODataJSON? = nil,
-        isIdempotent: Bool, expectsJSON: Bool = true
+        isIdempotent: Bool, expectsJSON: Bool = true, timeout: Duration? = nil
     ) {
         self.method = method
         self.resource = resource
@@ -41,6 +43,7 @@ public struct ODataRequest: Sendable {
         self.body = body
         self.isIdempotent = isIdempotent
         self.expectsJSON = expectsJSON
+        self.timeout = timeout
     }
 
     /// A `GET` of `resource` (idempotent).

@@ -89,6 +89,18 @@ import Testing
         #expect(await log.apiRequests.first?.header("If-Match") == "W/\"1\"")
     }
 
+    @Test func aRequestsOwnHeadersCannotReplaceTheClients() async throws {
+        let log = ServerLog()
+        try await TestServer.run(routing(api: { _ in .json(#"{"value":[]}"#) }), log: log) { server in
+            try await TestSetup().withClient(server) { client, _ in
+                _ = try await client.send(.get("accounts", headers: [("Authorization", "Bearer forged"), ("Prefer", "odata.include-annotations=\"*\"")]))
+            }
+        }
+        let sent = try #require(await log.apiRequests.first)
+        #expect(sent.headers.filter { $0.name.lowercased() == "authorization" }.map(\.value) == ["Bearer token-1"])
+        #expect(sent.header("Prefer") == "odata.include-annotations=\"*\"")
+    }
+
     @Test func aSlowAnswerTimesOutAndIsRetried() async throws {
         let log = ServerLog()
         let calls = Counter()
@@ -96,11 +108,9 @@ import Testing
             if await calls.next() == 1 { try? await Task.sleep(for: .milliseconds(1200)) }
             return .json(#"{"value":[]}"#)
         })
-        var setup = TestSetup()
-        setup.timeouts = ODataTimeouts(request: .milliseconds(400))
         try await TestServer.run(handler, log: log) { server in
-            try await setup.withClient(server) { client, _ in
-                _ = try await client.send(.get("accounts"))
+            try await TestSetup().withClient(server) { client, _ in
+                _ = try await client.send(ODataRequest(method: .get, resource: "accounts", isIdempotent: true, timeout: .milliseconds(400)))
             }
         }
         #expect(await log.apiRequests.count >= 2, "the first attempt timed out and was sent again")
