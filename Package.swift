@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        // ODataConnector: the HTTP client, and the Hummingbird server its tests script.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -140,6 +143,25 @@ let package = Package(
             name: "DemoTests",
             dependencies: ["Demo", "Postgres", "Sync", "Cron", "PostgresTestSupport"]
         ),
+        // MARK: ODataConnector — the HTTP/OData client of the Dataverse and Business Central connectors
+        .target(
+            name: "ODataConnector",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ODataConnectorTests",
+            dependencies: [
+                "ODataConnector",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Golden")]
+        ),
+        // MARK: end of ODataConnector
         .testTarget(
             name: "CoupletTests",
             dependencies: ["Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport"]
