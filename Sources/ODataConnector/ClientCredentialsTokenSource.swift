@@ -3,8 +3,8 @@ import Foundation
 import Logging
 import NIOCore
 
-/// An OAuth 2.0 bearer access token; its `description` is redacted.
-public struct AccessToken: Sendable, Equatable, CustomStringConvertible {
+/// An OAuth 2.0 bearer access token; its `description` and reflection are redacted.
+public struct AccessToken: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
     /// The token, for the `Authorization` header only.
     public let value: String
     /// When the token source fetches a new one rather than hand this one out.
@@ -17,6 +17,7 @@ public struct AccessToken: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "AccessToken(<redacted>)" }
+    public var customMirror: Mirror { Mirror(self, children: ["refreshAt": refreshAt], displayStyle: .struct) }
 }
 
 /// Where the client gets bearer tokens.

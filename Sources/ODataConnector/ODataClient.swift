@@ -225,7 +225,7 @@ public final class ODataClient: Sendable {
     }
 }
 
-/// The `Retry-After` header: delay-seconds or an HTTP date.
+/// The `Retry-After` header: delay-seconds or an HTTP date (a decimal fraction of seconds is taken too, capped at a day).
 enum RetryAfter {
     /// The delay `value` asks for; `nil` when it is neither form. A date in the past is a zero delay.
     static func parse(_ value: String, now: Date = Date()) -> Duration? {

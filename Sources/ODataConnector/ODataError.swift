@@ -53,12 +53,15 @@ public struct ODataError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Whether the same request could succeed if sent again later (a server error, the network, a timeout).
+    /// Whether the same request could succeed if sent again later (a server error, the network, a timeout, a busy
+    /// token endpoint).
     public var isTransient: Bool {
         switch kind {
         case .transport, .timedOut: return true
-        case .service(let status, _, _), .unexpectedStatus(let status, _), .tokenEndpointFailed(let status, _):
+        case .service(let status, _, _), .unexpectedStatus(let status, _):
             return ODataRetryPolicy.retryableStatuses.contains(status)
+        case .tokenEndpointFailed(let status, _):
+            return status == 429 || ODataRetryPolicy.retryableStatuses.contains(status)
         case .invalidResponse(let status, _, _):
             return ODataRetryPolicy.retryableStatuses.contains(status)
         default:

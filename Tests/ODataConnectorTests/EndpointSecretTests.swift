@@ -62,7 +62,9 @@ import Testing
         }
         var dumped = ""
         dump(service, to: &dumped)
+        dump(AccessToken(value: "eyJ0eXAi-hunter2", refreshAt: .now), to: &dumped)
         #expect(!dumped.contains("hunter2"))
+        #expect("\(AccessToken(value: "eyJ0eXAi-hunter2", refreshAt: .now))" == "AccessToken(<redacted>)")
         #expect(service.root.absoluteString == "https://org.crm.dynamics.com/api/data/v9.2/")
         #expect(credentials.scope == "https://org.crm.dynamics.com/.default")
         #expect(credentials.tokenEndpoint?.absoluteString == "https://login.microsoftonline.com/t/oauth2/v2.0/token")
