@@ -103,6 +103,7 @@ let package = Package(
                 "Cron",
                 "Sync",
                 "SalesIntegration",
+                "ODataConnector",
                 "YAMLFile",
                 "CoupletSchema",
                 "Demo",
@@ -147,6 +148,8 @@ let package = Package(
         .target(
             name: "ODataConnector",
             dependencies: [
+                "Postgres",
+                "Sync",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]

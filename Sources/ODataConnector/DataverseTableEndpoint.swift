@@ -186,7 +186,7 @@ struct DataverseTableEndpoint: TableEndpoint {
         case .guid, .lookup:
             return current.lowercased() == expected.lowercased()
         case .boolean:
-            return DataverseValues.json(current, kind: .boolean).map(\.jsonText) == DataverseValues.json(expected, kind: .boolean).map(\.jsonText)
+            return (try? DataverseValues.json(current, kind: .boolean).get()) == (try? DataverseValues.json(expected, kind: .boolean).get())
         case .text, .other:
             return current == expected
         }

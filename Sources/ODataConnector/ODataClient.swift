@@ -237,7 +237,7 @@ enum RetryAfter {
         return .milliseconds(Int64(min(max(delay, 0), 86_400) * 1000))
     }
 
-    private static func httpDate(_ text: String) -> Date? {
+    static func httpDate(_ text: String) -> Date? {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")

@@ -81,6 +81,12 @@ public struct ExpectationCheck: Sendable, Equatable {
     public var modifiedOn: Date
     /// Whether every expected column holds the expected value (compared in the column's type).
     public var agrees: Bool
+
+    /// A record's state with this modified-on, agreeing or not.
+    public init(modifiedOn: Date, agrees: Bool) {
+        self.modifiedOn = modifiedOn
+        self.agrees = agrees
+    }
 }
 
 /// Where a pass resumes reading changes: after this modified-on and key.

@@ -29,7 +29,7 @@ struct CoupleSalespeopleCommand: AsyncParsableCommand {
         let db = try await global.connect(logger, applicationName: "couplet couple-salespeople")
         defer { db.close() }
         let definition = try await MappingStore.load(mapping, on: db)
-        let previews = try await SyncEngine(coordination: db, logger: logger).previewMatches(mapping: mapping)
+        let previews = try await SyncEngine(coordination: db, endpoints: .couplet(logger: logger), logger: logger).previewMatches(mapping: mapping)
         let pairs = previews.filter { $0.target != nil }
         print(MatchPreviewTable(mapping: definition, previews: previews).lines.joined(separator: "\n"))
         print("\n\(pairs.count) to couple, \(previews.count - pairs.count) left as they are.")

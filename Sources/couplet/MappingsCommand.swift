@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Postgres
 import Sync
 import YAMLFile
@@ -137,7 +138,7 @@ struct MappingsFileInput {
 
     /// Checks the endpoints; prints warnings and returns their count, or fails after printing every problem.
     func checkEndpoints(_ definition: MappingFileDefinition) async throws -> Int {
-        let problems = await MappingEndpointCheck().problems(in: definition)
+        let problems = await MappingEndpointCheck(endpoints: .couplet(logger: Logger(label: "couplet.mappings"))).problems(in: definition)
         guard problems.contains(where: { $0.severity == .error }) else {
             for problem in problems { printError(problem.description) }
             return problems.count

@@ -82,8 +82,9 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.retention = retention
         var registry = JobRegistry()
         DiagnosticHandlers.register(in: &registry)
-        SyncJobs.register(in: &registry)
-        SalesIntegrationJobs.register(in: &registry)
+        let endpoints = EndpointDirectory.couplet(logger: logger)
+        SyncJobs.register(in: &registry, endpoints: endpoints)
+        SalesIntegrationJobs.register(in: &registry, endpoints: endpoints)
         let database = try global.databaseConfiguration(logger)
         let worker = JobWorker(configuration: configuration, registry: registry, database: database, logger: logger)
         let waker = ScheduleWaker(registry: registry, database: database, interval: wakeProbeInterval, waker: worker.id, logger: logger)
