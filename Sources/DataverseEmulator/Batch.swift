@@ -160,8 +160,10 @@ struct BatchProcessor {
     static func parts(_ text: String, boundary: String) -> [(headers: [(String, String)], content: [String])] {
         var parts: [(headers: [(String, String)], content: [String])] = []
         var current: [String]?
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : String(rawLine)
+        // Split on the scalar: in a Swift string "\r\n" is one Character, which splitting on "\n" would not cut.
+        for scalars in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
+            let rawLine = String(scalars)
+            let line = rawLine.hasSuffix("\r") ? String(rawLine.unicodeScalars.dropLast()) : rawLine
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed == "--" + boundary || trimmed == "--" + boundary + "--" {
                 if let current { parts.append(split(current)) }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Postgres
+import ServiceLifecycle
 import Synchronization
 
 /// An emulator of the Dataverse Web API (Dynamics 365 Sales) over a Postgres database shaped like
@@ -72,6 +73,7 @@ public final class DataverseEmulator: Sendable {
         var api: WebAPI?
         var port = 0
         var task: Task<Void, any Error>?
+        var group: ServiceGroup?
         var pool: PostgresConnectionPool?
     }
 
@@ -106,13 +108,15 @@ public final class DataverseEmulator: Sendable {
             configuration: .init(address: .hostname("127.0.0.1", port: configuration.port), serverName: nil),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
             logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let task = Task {
             defer { continuation.finish() }
-            try await app.runService(gracefulShutdownSignals: [])
+            try await group.run()
         }
         state.withLock {
             $0.api = api
             $0.task = task
+            $0.group = group
             $0.pool = pool
         }
         for await port in ports {
@@ -127,11 +131,14 @@ public final class DataverseEmulator: Sendable {
 
     /// Stops serving and closes the database connections.
     public func stop() async {
-        let (task, pool) = state.withLock { state in
-            defer { state.task = nil }
-            return (state.task, state.pool)
+        let (task, group, pool) = state.withLock { state in
+            defer {
+                state.task = nil
+                state.group = nil
+            }
+            return (state.task, state.group, state.pool)
         }
-        task?.cancel()
+        await group?.triggerGracefulShutdown()
         _ = try? await task?.value
         pool?.close()
     }

@@ -61,8 +61,11 @@ public struct DataverseError: Error, Sendable, Equatable {
                 + "please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : \(detail)")
     }
 
-    /// A create whose id is taken, or an `If-None-Match: *` upsert that found the record (412).
+    /// A create whose id (or another unique key) is taken (412, DuplicateRecord).
     static let duplicate = DataverseError(.preconditionFailed, code: "0x80040237", "A record with matching key values already exists.")
+
+    /// An `If-None-Match: *` upsert that found the record (412, the documented empty code).
+    static let upsertPrevented = DataverseError(.preconditionFailed, code: "", "A record with matching key values already exists.")
 
     /// An `If-Match` etag that no longer matches (412, the documented empty code).
     static let versionMismatch = DataverseError(

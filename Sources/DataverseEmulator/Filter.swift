@@ -96,7 +96,7 @@ struct FilterCompiler {
             index += 1
         }
         throw DataverseError(
-            .badRequest, code: "0x80060888", "There is an unterminated literal at position \(start) in '\(text)'.")
+            .badRequest, code: "0x80060888", "There is an unterminated literal at position \(characters.count) in '\(text)'.")
     }
 
     // MARK: Parsing

@@ -98,9 +98,10 @@ struct APIResponse: Sendable {
     }
 }
 
-/// Percent-encodes text for a query option value.
+/// Percent-encodes text for a query option value in a link: what a URL cannot hold raw, and `&`, `+`, `#`,
+/// `!`, `/` and `:` (as Dataverse's delta tokens show them); commas, quotes and parentheses stay.
 func percentEncoded(_ text: String) -> String {
-    var allowed = CharacterSet.alphanumerics
-    allowed.insert(charactersIn: "-._~")
+    var allowed = CharacterSet.urlQueryAllowed
+    allowed.remove(charactersIn: "&+#!/:;?@")
     return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
 }

@@ -12,7 +12,7 @@ struct Reader {
     struct PageState {
         var page = 1
         var offset = 0
-        /// For change tracking: the oldest running transaction when the first page was read.
+        /// For change tracking: the database snapshot (`pg_snapshot` text) taken before the first page was read.
         var xmin: String?
     }
 
@@ -105,9 +105,9 @@ struct Reader {
         return value
     }
 
-    /// The snapshot's oldest running transaction: every change committed later has a transaction id at least this.
+    /// The current snapshot: a change is new to a delta token when its transaction is not visible in it.
     private func currentXmin() async throws -> String {
-        try await connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").single().decode(String.self, at: 0)
+        try await connection.query("SELECT pg_current_snapshot()::text").single().decode(String.self, at: 0)
     }
 
     /// This request's URL with its query options but `$skiptoken`/`$deltatoken`, plus `extra`.
@@ -125,7 +125,7 @@ struct Reader {
 
     /// A skip token shaped like Dataverse's paging cookie; its `pagingcookie` is the emulator's own.
     static func cookie(_ state: PageState, tracking: Bool) -> String {
-        let inner = "emulator:\(state.offset):\(state.xmin ?? "")"
+        let inner = "emulator|\(state.offset)|\(state.xmin ?? "")"
         return "<cookie pagenumber=\"\(state.page)\" pagingcookie=\"\(inner)\" istracking=\"\(tracking ? "True" : "False")\" />"
     }
 
@@ -135,9 +135,9 @@ struct Reader {
             guard let end = token[start.upperBound...].firstIndex(of: "\"") else { return nil }
             return String(token[start.upperBound..<end])
         }
-        let parts = (attribute("pagingcookie") ?? "").split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let parts = (attribute("pagingcookie") ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, parts[0] == "emulator", let offset = Int(parts[1]), offset >= 0,
-            let page = attribute("pagenumber").flatMap({ Int($0) })
+            let page = attribute("pagenumber").flatMap({ Int($0) }), parts[2].isEmpty || WebAPI.isSnapshot(parts[2])
         else { throw DataverseError.badRequest("The $skiptoken is not valid.") }
         return PageState(page: page, offset: offset, xmin: parts[2].isEmpty ? nil : parts[2])
     }
@@ -158,7 +158,7 @@ struct Reader {
         let rows = try await connection.query(
             """
             SELECT \(plan.selectList) FROM \(entity.table) t \(versionJoin(entity))
-            WHERE v.changed_xid >= \(since)::xid8 AND NOT v.deleted ORDER BY v.version LIMIT \(pageSize + 1) OFFSET \(state.offset)
+            WHERE NOT pg_visible_in_snapshot(v.changed_xid, \(since)::pg_snapshot) AND NOT v.deleted ORDER BY v.version LIMIT \(pageSize + 1) OFFSET \(state.offset)
             """, name: "emulator delta")
         let hasMore = rows.count > pageSize
         var values = rows.prefix(pageSize).map { plan.render($0) }
@@ -182,7 +182,8 @@ struct Reader {
         let rows = try await connection.query(
             """
             SELECT id::text FROM dataverse_emulator.versions
-            WHERE schema_name = \(entity.schema) AND entity = \(entity.logicalName) AND deleted AND changed_xid >= \(since)::xid8
+            WHERE schema_name = \(entity.schema) AND entity = \(entity.logicalName) AND deleted
+              AND NOT pg_visible_in_snapshot(changed_xid, \(since)::pg_snapshot)
             ORDER BY version
             """, name: "emulator deletions")
         let context = api.serviceRoot + "$metadata#\(entity.entitySetName)/$deletedEntity"

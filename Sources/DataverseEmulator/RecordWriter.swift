@@ -1,6 +1,40 @@
 import Foundation
 import HTTPTypes
 import Postgres
+import Synchronization
+
+/// Record ids the emulator assigns: increasing (a millisecond clock, then a counter, then random bits, as
+/// UUID version 7 lays them out), so records read back in creation order when no `$orderby` is given, as
+/// Dataverse's sequential ids do.
+enum SequentialID {
+    private static let last = Mutex<(milliseconds: UInt64, counter: UInt16)>((0, 0))
+
+    /// The next id, lowercase.
+    static func next() -> String {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let (milliseconds, counter) = last.withLock { last -> (UInt64, UInt16) in
+            if now > last.milliseconds {
+                last = (now, 0)
+            } else if last.counter == 0x0FFF {
+                last = (last.milliseconds + 1, 0)
+            } else {
+                last.counter += 1
+            }
+            return last
+        }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
+        bytes[6] = 0x70 | UInt8(truncatingIfNeeded: counter >> 8)
+        bytes[7] = UInt8(truncatingIfNeeded: counter)
+        var generator = SystemRandomNumberGenerator()
+        for index in 8..<16 { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        bytes[8] = 0x80 | (bytes[8] & 0x3F)
+        let uuid = UUID(uuid: (
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return uuid.uuidString.lowercased()
+    }
+}
 
 /// Creates, updates, upserts and deletes records, with Dataverse's conditional headers and lookups
 /// written as `<name>@odata.bind`.
@@ -23,7 +57,7 @@ struct RecordWriter {
                 guard let value = supplied.value else { throw DataverseError.payload(entity.logicalName, "The primary key cannot be null.") }
                 id = value.lowercased()
             } else {
-                id = UUID().uuidString.lowercased()
+                id = SequentialID.next()
                 columns.append((entity.primaryIdAttribute, id))
             }
             try await insert(columns)
@@ -41,7 +75,7 @@ struct RecordWriter {
             let current = try await currentVersion(id, lock: true)
             var columns = try await self.columns(from: members).filter { $0.name != entity.primaryIdAttribute || $0.value?.lowercased() == id }
             if let current {
-                if ifNoneMatch == "*" { throw DataverseError.duplicate }
+                if ifNoneMatch == "*" { throw DataverseError.upsertPrevented }
                 if let ifMatch, ifMatch != "*", ifMatch != "W/\"\(current)\"" { throw DataverseError.versionMismatch }
                 try await updateRow(id, columns: columns)
                 return try await written(id, request: request, createdStatus: .ok)

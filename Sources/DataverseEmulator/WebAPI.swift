@@ -140,8 +140,9 @@ final class WebAPI: Sendable {
 
     // MARK: Delta tokens
 
-    /// A delta token for `xmin` (the oldest transaction still running): `<xmin>!<MM/dd/yyyy HH:mm:ss>` in UTC,
-    /// the form the change-tracking documentation shows.
+    /// A delta token for a database snapshot: `<snapshot>!<MM/dd/yyyy HH:mm:ss>` (UTC), after the documentation's
+    /// `<version>!<date>`; the snapshot (`xmin:xmax:running,…`) lets the next delta return exactly the changes its
+    /// transactions did not see, however late they commit.
     func issueDeltaToken(xmin: String) -> String {
         let now = Date()
         let token = xmin + "!" + Self.tokenDate.string(from: now)
@@ -155,7 +156,7 @@ final class WebAPI: Sendable {
     /// The `xmin` of a valid delta token; an expired or malformed one is refused.
     func validateDeltaToken(_ token: String) throws(DataverseError) -> String {
         let parts = token.split(separator: "!", maxSplits: 1).map(String.init)
-        guard parts.count == 2, UInt64(parts[0]) != nil, let written = Self.tokenDate.date(from: parts[1]) else {
+        guard parts.count == 2, Self.isSnapshot(parts[0]), let written = Self.tokenDate.date(from: parts[1]) else {
             throw DataverseError.badRequest("The delta token '\(token)' is not valid.")
         }
         let issued = deltaTokens.withLock { $0[token] } ?? written
@@ -165,6 +166,13 @@ final class WebAPI: Sendable {
                 .badRequest, code: "0x80044352", "Version stamp associated with the client has expired. Please perform a full sync.")
         }
         return parts[0]
+    }
+
+    /// True for a `pg_snapshot` text: `xmin:xmax:` and a comma-separated list of running transaction ids.
+    static func isSnapshot(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, UInt64(parts[0]) != nil, UInt64(parts[1]) != nil, parts[2].count < 10_000 else { return false }
+        return parts[2].isEmpty || parts[2].split(separator: ",").allSatisfy { UInt64($0) != nil }
     }
 
     private static let tokenDate: DateFormatter = {
