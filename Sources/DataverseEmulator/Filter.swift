@@ -245,7 +245,8 @@ struct FilterCompiler {
         case "Microsoft.Dynamics.CRM.In", "Microsoft.Dynamics.CRM.NotIn":
             let (attribute, values) = try queryFunctionArguments()
             guard !values.isEmpty else { throw syntaxError() }
-            let list = PostgresQuery.joined(values.map { Self.sql(.literal($0), caseless: Self.isText(.property(attribute))) }, separator: ", ")
+            let caseless = Self.isText(.property(attribute))
+            let list = PostgresQuery.joined(values.map { Self.sql(Self.value($0, caseless: caseless), caseless: caseless) }, separator: ", ")
             let column = Self.sql(.property(attribute), caseless: Self.isText(.property(attribute)))
             return name.hasSuffix("NotIn") ? "(\(column) NOT IN (\(list)))" : "(\(column) IN (\(list)))"
         case "Microsoft.Dynamics.CRM.Between", "Microsoft.Dynamics.CRM.NotBetween":
@@ -253,12 +254,17 @@ struct FilterCompiler {
             guard values.count == 2 else { throw syntaxError() }
             let caseless = Self.isText(.property(attribute))
             let column = Self.sql(.property(attribute), caseless: caseless)
-            let range: PostgresQuery = "\(Self.sql(.literal(values[0]), caseless: caseless)) AND \(Self.sql(.literal(values[1]), caseless: caseless))"
+            let range: PostgresQuery = "\(Self.sql(Self.value(values[0], caseless: caseless), caseless: caseless)) AND \(Self.sql(Self.value(values[1], caseless: caseless), caseless: caseless))"
             return name.hasSuffix("NotBetween") ? "(\(column) NOT BETWEEN \(range))" : "(\(column) BETWEEN \(range))"
         default:
             throw DataverseError(
                 .badRequest, code: "0x80060888", "The emulator does not support the function '\(name)' in $filter.")
         }
+    }
+
+    /// A query function's value: a string to compare without case for text columns, else a literal.
+    private static func value(_ text: String, caseless: Bool) -> Operand {
+        caseless ? .stringLiteral(text) : .literal(text)
     }
 
     private mutating func propertyArgument() throws(DataverseError) -> AttributeInfo {

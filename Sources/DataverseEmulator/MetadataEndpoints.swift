@@ -20,14 +20,15 @@ struct MetadataEndpoints {
     /// `…/Attributes(LogicalName='y')` and `…/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata`.
     func answer(path: Path, request: APIRequest) throws(DataverseError) -> APIResponse {
         let segments = path.segments
-        let select = try selection(request.option("$select"), allowed: Self.entityProperties, type: "EntityMetadata")
         guard let key = segments[0].key else {
+            let select = try selection(request.option("$select"), allowed: Self.entityProperties, type: "EntityMetadata")
             guard segments.count == 1 else { throw DataverseError.segmentNotFound(segments[1].name) }
             let values = catalog.entities.values.sorted { $0.logicalName < $1.logicalName }.map { entityJSON($0, select: select, attributes: nil) }
             return .json(.ok, .object([("@odata.context", .string(serviceRoot + "$metadata#EntityDefinitions\(contextList(select))")), ("value", .array(values))]))
         }
         let entity = try lookUp(key)
         if segments.count == 1 {
+            let select = try selection(request.option("$select"), allowed: Self.entityProperties, type: "EntityMetadata")
             let expand = try attributeExpansion(request.option("$expand"))
             var context = serviceRoot + "$metadata#EntityDefinitions"
             let parts = (select ?? []) + (expand.map { ["Attributes" + contextList($0.select)] } ?? [])

@@ -15,7 +15,7 @@ struct GoldenTests {
     @Test("Golden example", arguments: pages)
     func golden(_ page: String) async throws {
         let golden = try Golden.load(page)
-        try await withEmulator(setup: golden.setup) { emulated in
+        _ = try await withEmulator(setup: golden.setup) { emulated in
             try await golden.run(on: emulated)
         }
     }
@@ -23,7 +23,7 @@ struct GoldenTests {
     @Test("Service protection 429, from api-limits.md")
     func apiLimits() async throws {
         let golden = try Golden.load("api-limits")
-        try await withEmulator(setup: golden.setup, configure: { $0.requestLimit = 2 }) { emulated in
+        _ = try await withEmulator(setup: golden.setup, configure: { $0.requestLimit = 2 }) { emulated in
             try await golden.run(on: emulated)
         }
     }

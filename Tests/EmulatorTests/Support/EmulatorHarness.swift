@@ -103,21 +103,45 @@ func withEmulator<T: Sendable>(
         let connection = try await database.connect()
         try await connection.runScript(setup, name: "emulator test setup")
         connection.close()
-        var configuration = DataverseEmulator.Configuration(database: database.configuration, clientSecret: Emulated.secret)
-        configure(&configuration)
-        let emulator = DataverseEmulator(configuration: configuration)
-        try await emulator.start()
-        do {
-            let reply = try await Emulated.requestToken(emulator: emulator, form: Emulated.tokenForm(emulator))
-            guard let token = reply.json["access_token"]?.stringValue else { throw HarnessError("no token: \(reply.body)") }
-            let result = try await body(Emulated(emulator: emulator, database: database, accessToken: token))
-            await emulator.stop()
-            return result
-        } catch {
-            await emulator.stop()
-            throw error
-        }
+        return try await withEmulator(on: database, configure: configure, body)
     }
+}
+
+/// Starts an emulator over an existing test database, fetches a token, runs `body`, and stops the emulator.
+func withEmulator<T: Sendable>(
+    on database: TestDatabase,
+    configure: (inout DataverseEmulator.Configuration) -> Void = { _ in },
+    _ body: (Emulated) async throws -> T
+) async throws -> T {
+    var configuration = DataverseEmulator.Configuration(database: database.configuration, clientSecret: Emulated.secret)
+    configure(&configuration)
+    let emulator = DataverseEmulator(configuration: configuration)
+    try await emulator.start()
+    do {
+        let reply = try await Emulated.requestToken(emulator: emulator, form: Emulated.tokenForm(emulator))
+        guard let token = reply.json["access_token"]?.stringValue else { throw HarnessError("no token: \(reply.body)") }
+        let result = try await body(Emulated(emulator: emulator, database: database, accessToken: token))
+        await emulator.stop()
+        return result
+    } catch {
+        await emulator.stop()
+        throw error
+    }
+}
+
+/// A batch body from parts (each already holding its part headers), with CRLF line ends.
+func batchBody(boundary: String, _ parts: [String]) -> String {
+    (parts.map { "--\(boundary)\r\n" + $0.replacingOccurrences(of: "\n", with: "\r\n") + "\r\n" }.joined() + "--\(boundary)--\r\n")
+}
+
+/// One `application/http` part holding `request` (its lines separated by \n).
+func httpPart(_ request: String, contentID: String? = nil) -> String {
+    "Content-Type: application/http\nContent-Transfer-Encoding: binary\n" + (contentID.map { "Content-ID: \($0)\n" } ?? "") + "\n" + request
+}
+
+/// A change set part holding `parts`.
+func changeSetPart(boundary: String, _ parts: [String]) -> String {
+    "Content-Type: multipart/mixed; boundary=\(boundary)\n\n" + parts.map { "--\(boundary)\n" + $0 + "\n" }.joined() + "--\(boundary)--"
 }
 
 /// Runs SQL against the emulated database.
