@@ -18,8 +18,8 @@ import Synchronization
 /// await emulator.stop()
 /// ```
 public final class DataverseEmulator: Sendable {
-    /// What the emulator serves and how it limits clients.
-    public struct Configuration: Sendable {
+    /// What the emulator serves and how it limits clients; its description never shows the client secret.
+    public struct Configuration: Sendable, CustomStringConvertible {
         /// The database whose tables are the entities.
         public var database: PostgresConfiguration
         /// The schema whose tables are served.
@@ -58,6 +58,14 @@ public final class DataverseEmulator: Sendable {
         public init(database: PostgresConfiguration, clientSecret: String) {
             self.database = database
             self.clientSecret = clientSecret
+        }
+
+        /// The settings, the client secret left out.
+        public var description: String {
+            "DataverseEmulator.Configuration(database: \(database), schema: \(schema), port: \(port), clientID: \(clientID), "
+                + "tokenLifetime: \(tokenLifetime), deltaTokenLifetime: \(deltaTokenLifetime), pageSize: \(pageSize), "
+                + "requestLimit: \(requestLimit), executionTimeLimit: \(executionTimeLimit), limitWindow: \(limitWindow), "
+                + "concurrentRequestLimit: \(concurrentRequestLimit))"
         }
     }
 

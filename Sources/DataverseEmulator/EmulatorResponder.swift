@@ -84,7 +84,7 @@ struct EmulatorResponder: HTTPResponder {
     static func unauthorized(environment: String) -> Response {
         var headers = HTTPFields()
         headers[.wwwAuthenticate] = "Bearer authorization_uri=\(environment)/common/oauth2/authorize, resource_id=\(environment)/"
-        headers[.init("OData-Version")!] = "4.0"
+        Self.markODataVersion(&headers)
         return Response(status: .unauthorized, headers: headers, body: .init())
     }
 
@@ -119,7 +119,7 @@ struct EmulatorResponder: HTTPResponder {
         let cut = String(text.prefix(max(text.count / 2, 1)))
         var headers = HTTPFields()
         headers[.contentType] = "application/json; odata.metadata=minimal"
-        headers[.init("OData-Version")!] = "4.0"
+        Self.markODataVersion(&headers)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: cut)))
     }
 
@@ -183,10 +183,15 @@ struct EmulatorResponder: HTTPResponder {
 
     // MARK: Writing
 
+    /// Adds `OData-Version: 4.0`, which every Web API response carries.
+    static func markODataVersion(_ headers: inout HTTPFields) {
+        if let name = HTTPField.Name("OData-Version") { headers[name] = "4.0" }
+    }
+
     /// An `APIResponse` as HTTP, with `OData-Version: 4.0`.
     static func response(_ answer: APIResponse) -> Response {
         var headers = HTTPFields()
-        headers[.init("OData-Version")!] = "4.0"
+        Self.markODataVersion(&headers)
         if let contentType = answer.contentType, answer.body != nil { headers[.contentType] = contentType }
         for (name, value) in answer.headers {
             if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }

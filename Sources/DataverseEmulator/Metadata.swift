@@ -252,7 +252,7 @@ public struct Catalog: Sendable {
                 let targets = lookupTargets(
                     table: table, column: column, comment: comment, entities: entities, references: references)
                 if !targets.isEmpty {
-                    let typeColumn = targets.count > 1 && columnNames.contains(column + "type") ? column + "type" : nil
+                    let typeColumn = columnNames.contains(column + "type") ? column + "type" : nil
                     attribute.lookup = LookupInfo(targets: targets, typeColumn: typeColumn)
                 }
             }

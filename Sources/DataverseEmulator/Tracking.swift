@@ -48,6 +48,7 @@ enum Tracking {
         try await connection.withTransaction { connection in
             // One installer at a time (two emulators starting on one database).
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext('dataverse_emulator install'))")
+            try await connection.runScript("SET LOCAL client_min_messages = warning", name: "emulator quiet install")
             try await connection.runScript(script, name: "emulator bookkeeping")
             for entity in catalog.entities.values.sorted(by: { $0.logicalName < $1.logicalName }) {
                 try await installTrigger(entity, on: connection)
