@@ -14,6 +14,9 @@ struct Reader {
         var offset = 0
         /// For change tracking: the database snapshot (`pg_snapshot` text) taken before the first page was read.
         var xmin: String?
+        /// The last key of the previous page when pages follow the key (no `$orderby`: the primary key;
+        /// a delta: the row version), so records written meanwhile shift no page.
+        var after: String?
     }
 
     // MARK: Collections
@@ -35,10 +38,12 @@ struct Reader {
         if tracking, state.xmin == nil { state.xmin = try await currentXmin() }
         let remaining = top.map { max($0 - state.offset, 0) }
         let limit = min(remaining ?? pageSize, pageSize)
+        let byKey = request.option("$orderby") == nil
+        let after = try keyCondition(byKey ? state.after : nil)
         let rows = try await connection.query(
             """
             SELECT \(plan.selectList) FROM \(entity.table) t \(versionJoin(entity))
-            WHERE \(condition) ORDER BY \(order) LIMIT \(limit + 1) OFFSET \(state.offset)
+            WHERE \(condition) AND \(after) ORDER BY \(order) LIMIT \(limit + 1) OFFSET \(byKey ? 0 : state.offset)
             """, name: "emulator read")
         let hasMore = rows.count > limit && (remaining.map { $0 > limit } ?? true)
         var members: [(String, JSONValue)] = [("@odata.context", .string(api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)"))]
@@ -51,7 +56,8 @@ struct Reader {
         }
         members.append(("value", .array(rows.prefix(limit).map { plan.render($0) })))
         if hasMore {
-            let next = PageState(page: state.page + 1, offset: state.offset + limit, xmin: state.xmin)
+            let last = byKey ? rows[limit - 1].values[safe: plan.keyIndex] ?? nil : nil
+            let next = PageState(page: state.page + 1, offset: state.offset + limit, xmin: state.xmin, after: last)
             members.append(("@odata.nextLink", .string(link(request, extra: "$skiptoken=" + percentEncoded(Self.cookie(next, tracking: tracking))))))
         }
         return .json(.ok, .object(members), headers: Self.appliedPreferences(preferences, pageSize: requestedPageSize.map { _ in pageSize }))
@@ -125,7 +131,7 @@ struct Reader {
 
     /// A skip token shaped like Dataverse's paging cookie; its `pagingcookie` is the emulator's own.
     static func cookie(_ state: PageState, tracking: Bool) -> String {
-        let inner = "emulator|\(state.offset)|\(state.xmin ?? "")"
+        let inner = "emulator|\(state.offset)|\(state.xmin ?? "")|\(state.after ?? "")"
         return "<cookie pagenumber=\"\(state.page)\" pagingcookie=\"\(inner)\" istracking=\"\(tracking ? "True" : "False")\" />"
     }
 
@@ -136,10 +142,18 @@ struct Reader {
             return String(token[start.upperBound..<end])
         }
         let parts = (attribute("pagingcookie") ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3, parts[0] == "emulator", let offset = Int(parts[1]), offset >= 0,
-            let page = attribute("pagenumber").flatMap({ Int($0) }), parts[2].isEmpty || WebAPI.isSnapshot(parts[2])
+        guard parts.count == 4, parts[0] == "emulator", let offset = Int(parts[1]), offset >= 0,
+            let page = attribute("pagenumber").flatMap({ Int($0) }), parts[2].isEmpty || WebAPI.isSnapshot(parts[2]),
+            parts[3].isEmpty || UUID(uuidString: parts[3]) != nil || Int64(parts[3]) != nil
         else { throw DataverseError.badRequest("The $skiptoken is not valid.") }
-        return PageState(page: page, offset: offset, xmin: parts[2].isEmpty ? nil : parts[2])
+        return PageState(page: page, offset: offset, xmin: parts[2].isEmpty ? nil : parts[2], after: parts[3].isEmpty ? nil : parts[3])
+    }
+
+    /// `t.<key> > <after>` for key-ordered pages, else TRUE.
+    private func keyCondition(_ after: String?) throws -> PostgresQuery {
+        guard let after, UUID(uuidString: after) != nil else { return "TRUE" }
+        let key = try PostgresIdentifier(entity.primaryIdAttribute)
+        return "t.\(key) > \(after)::uuid"
     }
 
     // MARK: Change tracking
@@ -158,14 +172,16 @@ struct Reader {
         let rows = try await connection.query(
             """
             SELECT \(plan.selectList) FROM \(entity.table) t \(versionJoin(entity))
-            WHERE NOT pg_visible_in_snapshot(v.changed_xid, \(since)::pg_snapshot) AND NOT v.deleted ORDER BY v.version LIMIT \(pageSize + 1) OFFSET \(state.offset)
+            WHERE NOT pg_visible_in_snapshot(v.changed_xid, \(since)::pg_snapshot) AND NOT v.deleted
+              AND v.version > \(Int64(state.after ?? "") ?? 0) ORDER BY v.version LIMIT \(pageSize + 1)
             """, name: "emulator delta")
         let hasMore = rows.count > pageSize
         var values = rows.prefix(pageSize).map { plan.render($0) }
         let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)/$delta"
         var members: [(String, JSONValue)] = [("@odata.context", .string(context))]
         if hasMore {
-            let next = PageState(page: state.page + 1, offset: state.offset + pageSize, xmin: state.xmin)
+            let last = rows[pageSize - 1].values.first ?? nil
+            let next = PageState(page: state.page + 1, offset: state.offset + pageSize, xmin: state.xmin, after: last)
             members.append(("value", .array(values)))
             members.append(("@odata.nextLink", .string(link(request, extra: "$deltatoken=" + percentEncoded(token) + "&$skiptoken=" + percentEncoded(Self.cookie(next, tracking: true))))))
         } else {
@@ -216,4 +232,9 @@ struct Reader {
             name: "emulator read record")
         return rows.first
     }
+}
+
+extension Array {
+    /// The element at `index`, or nil past the end.
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -120,4 +120,30 @@ struct ChangeTrackingTests {
             #expect(values.last?["@odata.context"]?.stringValue?.hasSuffix("$metadata#accounts/$deletedEntity") == true)
         }
     }
+
+    @Test("A delta larger than a page is paged by row version; deletions come with its last page")
+    func pagedDelta() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let link = try await Self.deltaLink(emulated)
+            try await sql(emulated, """
+                UPDATE account SET telephone1 = '1';
+                INSERT INTO account (name) VALUES ('D'), ('E');
+                DELETE FROM account WHERE name = 'B';
+                """)
+            var reply = try await emulated.send(.GET, link, headers: [("Prefer", "odata.maxpagesize=2")])
+            var values: [JSONValue] = []
+            var pages = 1
+            while true {
+                values += reply.json["value"]?.arrayValue ?? []
+                guard let next = reply.json["@odata.nextLink"]?.stringValue else { break }
+                #expect(reply.json["@odata.deltaLink"] == nil)
+                reply = try await emulated.send(.GET, next, headers: [("Prefer", "odata.maxpagesize=2")])
+                pages += 1
+            }
+            #expect(pages == 2)
+            #expect(values.compactMap { $0["name"]?.stringValue }.sorted() == ["A", "C", "D", "E"])
+            #expect(values.last?["reason"] == .string("deleted"))
+            #expect(reply.json["@odata.deltaLink"] != nil)
+        }
+    }
 }

@@ -188,4 +188,29 @@ struct QueryTests {
             #expect(honoured.header("OData-EntityId")?.hasSuffix("accounts(00000000-0000-0000-0000-0000000000aa)") == true)
         }
     }
+
+    @Test("Pages without $orderby follow the key: a record inserted before the cursor shifts no page")
+    func keyedPaging() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let first = try await emulated.send(.GET, "accounts?$select=name", headers: [("Prefer", "odata.maxpagesize=2")])
+            var names = first.json["value"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+            try await sql(emulated, "INSERT INTO account (accountid, name) VALUES ('00000000-0000-0000-0000-000000000000', 'Inserted before')")
+            var next = first.json["@odata.nextLink"]?.stringValue
+            while let link = next {
+                let page = try await emulated.send(.GET, link, headers: [("Prefer", "odata.maxpagesize=2")])
+                names += page.json["value"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+                next = page.json["@odata.nextLink"]?.stringValue
+            }
+            #expect(names == ["Contoso Ltd", "Fabrikam (sample)", "O'Brian Inc.", "adventure works"])
+        }
+    }
+
+    @Test("A request body over 16 MiB is refused with 413")
+    func bodyLimit() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let big = "{\"name\": \"" + String(repeating: "x", count: 17 * 1024 * 1024) + "\"}"
+            let reply = try await emulated.send(.POST, "accounts", body: big)
+            #expect(reply.status == 413)
+        }
+    }
 }
