@@ -26,8 +26,9 @@ public final class DataverseEmulator: Sendable {
         public var schema = "public"
         /// The TCP port on 127.0.0.1; 0 picks a free one.
         public var port = 0
-        /// The environment URL clients ask a token for (`<url>/.default`) and links carry;
-        /// nil means `http://127.0.0.1:<port>`.
+        /// The environment URL clients ask a token for (`<url>/.default`), such as
+        /// `https://contoso.crm.dynamics.com`; nil means `http://127.0.0.1:<port>`. Links in answers always
+        /// begin with the address the emulator listens on, which a client can follow.
         public var environmentURL: String?
         /// The one application (client id) the token endpoint knows.
         public var clientID = "51f81489-12ee-4a9e-aaae-a2591f45987d"
@@ -128,7 +129,7 @@ public final class DataverseEmulator: Sendable {
             $0.pool = pool
         }
         for await port in ports {
-            api.environmentURL = configuration.environmentURL ?? "http://127.0.0.1:\(port)"
+            api.environmentURL = "http://127.0.0.1:\(port)"
             state.withLock { $0.port = port }
             logger.info("Dataverse emulator listening", metadata: ["port": "\(port)", "entities": "\(catalog.entities.count)"])
             return port
@@ -154,8 +155,13 @@ public final class DataverseEmulator: Sendable {
     /// The port, once started.
     public var port: Int { state.withLock { $0.port } }
 
-    /// The environment URL (`http://127.0.0.1:<port>` unless configured).
+    /// The address the emulator listens on, `http://127.0.0.1:<port>`: where clients send requests, and
+    /// the beginning of every link it writes.
     public var environmentURL: String { api?.environmentURL ?? "" }
+
+    /// The resource whose `/.default` scope the token endpoint accepts: the configured environment URL,
+    /// else the address it listens on.
+    public var tokenResource: String { configuration.environmentURL ?? environmentURL }
 
     /// The Web API's service root, `<environment URL>/api/data/v9.2/`.
     public var serviceRoot: String { environmentURL + "/api/data/v9.2/" }

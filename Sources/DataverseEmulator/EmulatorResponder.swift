@@ -31,8 +31,8 @@ struct EmulatorResponder: HTTPResponder {
         }
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
-        let environment = emulator.environmentURL
-        return Self.response(emulator.tokens.answer(tenant: tenant, body: Array(buffer: body), environmentURL: environment))
+        let resource = emulator.tokenResource
+        return Self.response(emulator.tokens.answer(tenant: tenant, body: Array(buffer: body), environmentURL: resource))
     }
 
     // MARK: Web API
@@ -42,7 +42,7 @@ struct EmulatorResponder: HTTPResponder {
         let route = "\(request.method) \(Path(resource).segments.first?.name ?? "")"
         emulator.faults.count(route)
         guard let client = emulator.tokens.client(forAuthorization: request.headers[.authorization]) else {
-            return Self.unauthorized(environment: emulator.environmentURL)
+            return Self.unauthorized(authority: emulator.environmentURL, resource: emulator.tokenResource)
         }
         if let throttled = emulator.protection.admit(client) {
             emulator.faults.countThrottled()
@@ -81,9 +81,10 @@ struct EmulatorResponder: HTTPResponder {
         return raw.removingPercentEncoding ?? raw
     }
 
-    static func unauthorized(environment: String) -> Response {
+    /// 401 with the challenge Dataverse sends: where to get a token, for which resource.
+    static func unauthorized(authority: String, resource: String) -> Response {
         var headers = HTTPFields()
-        headers[.wwwAuthenticate] = "Bearer authorization_uri=\(environment)/common/oauth2/authorize, resource_id=\(environment)/"
+        headers[.wwwAuthenticate] = "Bearer authorization_uri=\(authority)/common/oauth2/authorize, resource_id=\(resource)/"
         Self.markODataVersion(&headers)
         return Response(status: .unauthorized, headers: headers, body: .init())
     }

@@ -3,7 +3,28 @@ import Postgres
 
 /// How an attribute's value travels as JSON and which Dataverse `AttributeType` it reports.
 public enum AttributeKind: String, Sendable {
-    case uniqueidentifier, string, memo, integer, bigInt, decimal, double, boolean, dateTime, dateOnly, other
+    /// `uuid`.
+    case uniqueidentifier
+    /// `text`, `varchar`, `char`.
+    case string
+    /// Long text (`description`, or a column comment `memo: yes`).
+    case memo
+    /// `int`, `smallint` (also option set values).
+    case integer
+    /// `bigint`.
+    case bigInt
+    /// `numeric` (Decimal, or Money beside a currency lookup).
+    case decimal
+    /// `real`, `double precision`.
+    case double
+    /// `boolean`.
+    case boolean
+    /// `timestamptz`, `timestamp`.
+    case dateTime
+    /// `date`.
+    case dateOnly
+    /// Any other type, written as its text.
+    case other
 
     /// From the column's Postgres type name (`pg_type.typname`).
     init(postgresType: String) {

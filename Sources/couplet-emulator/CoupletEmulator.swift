@@ -26,7 +26,7 @@ struct Dataverse: AsyncParsableCommand {
     var port = 0
     @Option(help: "The schema whose tables are served.")
     var schema = "public"
-    @Option(help: "The environment URL tokens are asked for (default http://127.0.0.1:PORT).")
+    @Option(help: "The environment URL whose /.default scope tokens are asked for (default http://127.0.0.1:PORT); links still point at the emulator.")
     var environmentURL: String?
     @Option(help: "The client id (application id) the token endpoint accepts.")
     var clientID = "51f81489-12ee-4a9e-aaae-a2591f45987d"

@@ -71,4 +71,17 @@ struct TokenTests {
             for key in ["timestamp", "trace_id", "correlation_id"] { #expect(noSecret.json[key]?.stringValue != nil) }
         }
     }
+
+    @Test("A configured environment URL is the token's resource; links still lead to the emulator")
+    func environmentURL() async throws {
+        try await withEmulator(setup: Self.setup + "INSERT INTO account (name) VALUES ('A'), ('B');", configure: { $0.environmentURL = "https://contoso.crm.dynamics.com" }) { emulated in
+            let local = try await Emulated.requestToken(
+                emulator: emulated.emulator, form: Emulated.tokenForm(emulated.emulator, scope: emulated.base + "/.default"))
+            #expect(local.json["error"] == .string("invalid_scope"))
+            let page = try await emulated.send(.GET, "accounts", headers: [("Prefer", "odata.maxpagesize=1")])
+            #expect(page.json["@odata.nextLink"]?.stringValue?.hasPrefix(emulated.base + "/api/data/v9.2/accounts?") == true)
+            let unauthorized = try await emulated.send(.GET, "accounts", token: "")
+            #expect(unauthorized.header("WWW-Authenticate")?.contains("resource_id=https://contoso.crm.dynamics.com/") == true)
+        }
+    }
 }

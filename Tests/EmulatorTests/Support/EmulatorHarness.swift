@@ -37,7 +37,7 @@ struct Emulated: Sendable {
     }
 
     static func tokenForm(_ emulator: DataverseEmulator, secret: String = Emulated.secret, scope: String? = nil, client: String? = nil) -> String {
-        let scope = scope ?? emulator.environmentURL + "/.default"
+        let scope = scope ?? emulator.tokenResource + "/.default"
         let client = client ?? emulator.configuration.clientID
         return "client_id=\(formEncoded(client))&client_secret=\(formEncoded(secret))&scope=\(formEncoded(scope))&grant_type=client_credentials"
     }
