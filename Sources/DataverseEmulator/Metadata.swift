@@ -160,6 +160,8 @@ public struct Catalog: Sendable {
     public let entities: [String: EntityInfo]
     /// Entities by entity set name.
     public let entitySets: [String: EntityInfo]
+    /// The columns each constraint of the schema covers, by constraint name (to name them in errors).
+    public var constraintColumns: [String: [String]] = [:]
 
     /// The English plural Dataverse gives entity set names: y → ies after a consonant; s, x, z, ch, sh → es; else s.
     public static func plural(_ name: String) -> String {
@@ -216,7 +218,25 @@ public struct Catalog: Sendable {
             let setName = Self.setting("entityset", in: comment) ?? plural(table)
             entities[table] = try EntityInfo(logicalName: table, entitySetName: setName, schema: schema, attributes: attributes)
         }
-        return Catalog(entities: entities, entitySets: Dictionary(entities.values.map { ($0.entitySetName, $0) }) { a, _ in a })
+        var catalog = Catalog(entities: entities, entitySets: Dictionary(entities.values.map { ($0.entitySetName, $0) }) { a, _ in a })
+        catalog.constraintColumns = try await constraintColumns(schema: schema, connection: connection)
+        return catalog
+    }
+
+    /// The columns of each CHECK, foreign key and unique constraint of `schema`.
+    private static func constraintColumns(schema: String, connection: PostgresConnection) async throws -> [String: [String]] {
+        let rows = try await connection.query(
+            """
+            SELECT k.conname, a.attname FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+            JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey)
+            WHERE n.nspname = \(schema) AND k.contype IN ('c', 'f', 'u', 'p') ORDER BY k.conname, a.attnum
+            """, name: "emulator catalog constraints")
+        var columns: [String: [String]] = [:]
+        for row in rows {
+            let (constraint, column) = try row.decode((String, String).self)
+            columns[constraint, default: []].append(column)
+        }
+        return columns
     }
 
     /// Tables whose primary key is one uuid column named `<table>id`, with their comments.

@@ -188,21 +188,23 @@ final class WebAPI: Sendable {
     /// A database error as the Web API reports it, naming the column where Postgres says.
     func translate(_ error: PostgresError, request: APIRequest) -> DataverseError {
         let entity = Path(request.resource).segments.first.flatMap { catalog.entitySets[$0.name]?.logicalName } ?? "entity"
-        let column = error.columnName ?? error.constraintName ?? "unknown"
+        let constraint = error.constraintName ?? "unknown"
+        let columns = error.columnName.map { [$0] } ?? catalog.constraintColumns[constraint] ?? []
+        let named = columns.isEmpty ? "" : " of the '\(columns.joined(separator: "', '"))' attribute"
         switch error.sqlState {
         case "23505": return .duplicate
         case "23502":
             return DataverseError(
                 .badRequest, code: "0x80044331",
-                "A validation error occurred.  The value of the '\(column)' attribute of the '\(entity)' entity cannot be null.")
+                "A validation error occurred.  The value\(named) of the '\(entity)' entity cannot be null.")
         case "23503":
             return DataverseError(
                 .badRequest, code: "0x80044331",
-                "A validation error occurred.  The record referenced by the '\(entity)' entity does not exist (constraint '\(column)').")
+                "A validation error occurred.  The record referenced by the value\(named) of the '\(entity)' entity does not exist (constraint '\(constraint)').")
         case "23514", "23P01":
             return DataverseError(
                 .badRequest, code: "0x80044331",
-                "A validation error occurred.  A value of the '\(entity)' entity violates the constraint '\(column)'.")
+                "A validation error occurred.  The value\(named) of the '\(entity)' entity violates the constraint '\(constraint)'.")
         case let state? where state.hasPrefix("22"):
             return DataverseError.payload(entity, error.message)
         case "40001", "40P01", "55P03":

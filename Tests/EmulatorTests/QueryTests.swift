@@ -6,10 +6,11 @@ import Testing
 @Suite("Emulator queries")
 struct QueryTests {
     static let setup = """
+        CREATE TABLE category (value int PRIMARY KEY);
         CREATE TABLE account (
           accountid uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL, revenue numeric(19,4),
           numberofemployees int, creditonhold boolean NOT NULL DEFAULT false, createdon timestamptz NOT NULL DEFAULT now(),
-          lastvisit date);
+          lastvisit date, CHECK (numberofemployees >= 0), category int REFERENCES category (value));
         INSERT INTO account (accountid, name, revenue, numberofemployees, creditonhold, createdon, lastvisit) VALUES
           ('00000000-0000-0000-0000-000000000001', 'Contoso Ltd', 100000, 50, false, '2026-12-07T10:00:00Z', '2026-12-01'),
           ('00000000-0000-0000-0000-000000000002', 'Fabrikam (sample)', 5000, 2000, true, '2026-11-01T08:30:00Z', NULL),
@@ -181,6 +182,12 @@ struct QueryTests {
             let missing = try await emulated.send(.POST, "accounts", body: #"{"revenue": 1}"#)
             #expect(missing.status == 400)
             #expect(missing.json["error"]?["message"]?.stringValue?.contains("'name'") == true)
+            let check = try await emulated.send(.POST, "accounts", body: #"{"name": "X", "numberofemployees": -1}"#)
+            #expect(check.status == 400)
+            #expect(check.json["error"]?["message"]?.stringValue?.contains("'numberofemployees'") == true, "\(check.body)")
+            let foreignKey = try await emulated.send(.POST, "accounts", body: #"{"name": "X", "category": 99}"#)
+            #expect(foreignKey.status == 400)
+            #expect(foreignKey.json["error"]?["message"]?.stringValue?.contains("'category'") == true, "\(foreignKey.body)")
             let duplicate = try await emulated.send(.POST, "accounts", body: #"{"accountid": "00000000-0000-0000-0000-000000000001", "name": "Again"}"#)
             #expect(duplicate.status == 412)
             #expect(duplicate.json["error"]?["code"] == .string("0x80040237"))
