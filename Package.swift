@@ -20,7 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
-        // ODataConnector: the HTTP client, and the Hummingbird server its tests script.
+        // HTTP: the Web API connectors' client, and the emulator and test servers.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
@@ -130,7 +130,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncTests",
-            dependencies: ["Sync", "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport"]
+            dependencies: [
+                "Sync", "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "ODataConnector", "DataverseEmulator",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "SalesIntegrationTests",
@@ -169,6 +172,37 @@ let package = Package(
             name: "CoupletTests",
             dependencies: ["Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport"]
         ),
+
+        // MARK: Dataverse emulator
+        // An emulator of the Dataverse Web API over a Postgres database shaped like Dataverse (docs/emulator.md),
+        // for testing the Dataverse connector without the real service.
+        .target(
+            name: "DataverseEmulator",
+            dependencies: [
+                "Postgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "couplet-emulator",
+            dependencies: [
+                "DataverseEmulator",
+                "Postgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "EmulatorTests",
+            dependencies: [
+                "DataverseEmulator", "Postgres", "PostgresTestSupport", "Demo",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            resources: [.copy("Golden")]
+        ),
+        // MARK: end of Dataverse emulator
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,73 @@
+import HTTPTypes
+
+/// An error the Web API answers with: an HTTP status and Dataverse's `{"error":{"code","message"}}` body.
+///
+/// The codes are the hexadecimal ones the Dataverse documentation shows for each case; where a page
+/// shows an empty code (the conditional-operations examples) the emulator sends an empty code too.
+public struct DataverseError: Error, Sendable, Equatable {
+    /// The HTTP status.
+    public var status: HTTPResponse.Status
+    /// Dataverse's error code (`0x80040217`, …), possibly empty.
+    public var code: String
+    /// The message.
+    public var message: String
+    /// Extra response headers (`Retry-After`, `WWW-Authenticate`).
+    public var headers: [(String, String)] = []
+
+    /// Makes an error.
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: [(String, String)] = []) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    /// Compares status, code and message.
+    public static func == (lhs: DataverseError, rhs: DataverseError) -> Bool {
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message
+    }
+
+    /// The JSON body.
+    var body: JSONValue {
+        .object([("error", .object([("code", .string(code)), ("message", .string(message))]))])
+    }
+
+    /// A record that is not there (`0x80040217`, "account With Id = … Does Not Exist").
+    static func recordNotFound(_ entity: String, _ id: String) -> DataverseError {
+        DataverseError(.notFound, code: "0x80040217", "\(entity) With Id = \(id) Does Not Exist")
+    }
+
+    /// An unknown entity set or path segment (`0x8006088a`).
+    static func segmentNotFound(_ segment: String) -> DataverseError {
+        DataverseError(.notFound, code: "0x8006088a", "Resource not found for the segment '\(segment)'.")
+    }
+
+    /// An unknown property in `$select`, `$filter`, `$orderby` or a payload (`0x0`).
+    static func unknownProperty(_ name: String, entity: String) -> DataverseError {
+        DataverseError(
+            .badRequest, code: "0x0", "Could not find a property named '\(name)' on type 'Microsoft.Dynamics.CRM.\(entity)'.")
+    }
+
+    /// A malformed query option or request (`0x0`).
+    static func badRequest(_ message: String) -> DataverseError {
+        DataverseError(.badRequest, code: "0x0", message)
+    }
+
+    /// A payload that cannot be applied to the entity (`0x80048d19`).
+    static func payload(_ entity: String, _ detail: String) -> DataverseError {
+        DataverseError(
+            .badRequest, code: "0x80048d19",
+            "Error identified in Payload provided by the user for Entity :'\(entity)', For more information on this error "
+                + "please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ----> InnerException : \(detail)")
+    }
+
+    /// A create whose id (or another unique key) is taken (412, DuplicateRecord).
+    static let duplicate = DataverseError(.preconditionFailed, code: "0x80040237", "A record with matching key values already exists.")
+
+    /// An `If-None-Match: *` upsert that found the record (412, the documented empty code).
+    static let upsertPrevented = DataverseError(.preconditionFailed, code: "", "A record with matching key values already exists.")
+
+    /// An `If-Match` etag that no longer matches (412, the documented empty code).
+    static let versionMismatch = DataverseError(
+        .preconditionFailed, code: "", "The version of the existing record doesn't match the RowVersion property provided.")
+}

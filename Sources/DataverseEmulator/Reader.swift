@@ -1,0 +1,240 @@
+import Foundation
+import Postgres
+
+/// Reads records: collections with `$select`, `$filter`, `$orderby`, `$top`, `$count`, paging and
+/// change tracking, and single records.
+struct Reader {
+    let api: WebAPI
+    let entity: EntityInfo
+    let connection: PostgresConnection
+
+    /// Where a following page starts, carried in the `$skiptoken` cookie.
+    struct PageState {
+        var page = 1
+        var offset = 0
+        /// For change tracking: the database snapshot (`pg_snapshot` text) taken before the first page was read.
+        var xmin: String?
+        /// The last key of the previous page when pages follow the key (no `$orderby`: the primary key;
+        /// a delta: the row version), so records written meanwhile shift no page.
+        var after: String?
+    }
+
+    // MARK: Collections
+
+    /// `GET <entityset>`.
+    func collection(_ request: APIRequest) async throws -> APIResponse {
+        let preferences = request.preferences
+        if let token = request.option("$deltatoken") { return try await delta(request, token: token) }
+        let tracking = preferences["odata.track-changes"] != nil
+        if tracking { try rejectTrackingOptions(request) }
+        let annotations = AnnotationFilter(preferences["odata.include-annotations"])
+        let plan = try ReadPlan(entity: entity, select: request.option("$select"), annotations: annotations, catalog: api.catalog)
+        let condition = try filterCondition(request)
+        let order = try orderBy(request.option("$orderby"))
+        let requestedPageSize = preferences["odata.maxpagesize"].flatMap { Int($0) }
+        let pageSize = min(max(requestedPageSize ?? api.settings.pageSize, 1), api.settings.maximumPageSize)
+        let top = requestedPageSize == nil ? try request.option("$top").map(Self.top) : nil
+        var state = try request.option("$skiptoken").map(Self.pageState) ?? PageState()
+        if tracking, state.xmin == nil { state.xmin = try await currentXmin() }
+        let remaining = top.map { max($0 - state.offset, 0) }
+        let limit = min(remaining ?? pageSize, pageSize)
+        let byKey = request.option("$orderby") == nil
+        let after = try keyCondition(byKey ? state.after : nil)
+        let rows = try await connection.query(
+            """
+            SELECT \(plan.selectList) FROM \(entity.table) t \(versionJoin(entity))
+            WHERE \(condition) AND \(after) ORDER BY \(order) LIMIT \(limit + 1) OFFSET \(byKey ? 0 : state.offset)
+            """, name: "emulator read")
+        let hasMore = rows.count > limit && (remaining.map { $0 > limit } ?? true)
+        var members: [(String, JSONValue)] = [("@odata.context", .string(api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)"))]
+        if request.option("$count")?.lowercased() == "true" {
+            let count = try await connection.query("SELECT count(*) FROM \(entity.table) t WHERE \(condition)").single().decode(Int.self, at: 0)
+            members.append(("@odata.count", .number(String(min(count, 5000)))))
+        }
+        if tracking, !hasMore, let xmin = state.xmin {
+            members.append(("@odata.deltaLink", .string(link(request, extra: "$deltatoken=" + percentEncoded(api.issueDeltaToken(xmin: xmin))))))
+        }
+        members.append(("value", .array(rows.prefix(limit).map { plan.render($0) })))
+        if hasMore {
+            let last = byKey ? rows[limit - 1].values[safe: plan.keyIndex] ?? nil : nil
+            let next = PageState(page: state.page + 1, offset: state.offset + limit, xmin: state.xmin, after: last)
+            members.append(("@odata.nextLink", .string(link(request, extra: "$skiptoken=" + percentEncoded(Self.cookie(next, tracking: tracking))))))
+        }
+        return .json(.ok, .object(members), headers: Self.appliedPreferences(preferences, pageSize: requestedPageSize.map { _ in pageSize }))
+    }
+
+    /// A `Preference-Applied` header for the preferences honoured.
+    static func appliedPreferences(_ preferences: [String: String], pageSize: Int?) -> [(String, String)] {
+        var applied: [String] = []
+        if let pageSize { applied.append("odata.maxpagesize=\(pageSize)") }
+        if preferences["odata.track-changes"] != nil { applied.append("odata.track-changes") }
+        if let annotations = preferences["odata.include-annotations"] { applied.append("odata.include-annotations=\"\(annotations)\"") }
+        return applied.isEmpty ? [] : [("Preference-Applied", applied.joined(separator: ","))]
+    }
+
+    private func rejectTrackingOptions(_ request: APIRequest) throws(DataverseError) {
+        for option in ["$filter", "$orderby", "$expand", "$top"] where request.option(option) != nil {
+            throw DataverseError(.badRequest, code: "0x0", "The \"\(option)\" query parameter isn't supported when Change Tracking is enabled.")
+        }
+    }
+
+    private func filterCondition(_ request: APIRequest) throws(DataverseError) -> PostgresQuery {
+        guard let text = request.option("$filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty else { return "TRUE" }
+        let aliases = Dictionary(request.query.filter { $0.0.hasPrefix("@") }) { first, _ in first }
+        var compiler = FilterCompiler(entity: entity, text: text, aliases: aliases)
+        return "coalesce(\(try compiler.compile()), false)"
+    }
+
+    /// `$orderby`: strings ignore case; nulls sort first ascending, as in Dataverse; the key breaks ties.
+    private func orderBy(_ text: String?) throws(DataverseError) -> PostgresQuery {
+        var terms: [PostgresQuery] = []
+        for item in (text ?? "").split(separator: ",") {
+            let words = item.split(separator: " ").map(String.init).filter { !$0.isEmpty }
+            guard let name = words.first, words.count <= 2 else { throw DataverseError.badRequest("The $orderby '\(text ?? "")' is not valid.") }
+            guard let attribute = entity.attribute(property: name), !attribute.isLookupType else {
+                throw DataverseError.unknownProperty(name, entity: entity.logicalName)
+            }
+            let descending = words.count == 2 && words[1].lowercased() == "desc"
+            guard words.count == 1 || ["asc", "desc"].contains(words[1].lowercased()) else {
+                throw DataverseError.badRequest("The $orderby '\(text ?? "")' is not valid.")
+            }
+            let column = FilterCompiler.column(attribute)
+            let key: PostgresQuery = attribute.kind == .string || attribute.kind == .memo ? "lower(\(column))" : column
+            terms.append(descending ? "\(key) DESC NULLS LAST" : "\(key) ASC NULLS FIRST")
+        }
+        if let key = entity.attribute(named: entity.primaryIdAttribute) { terms.append("\(FilterCompiler.column(key)) ASC") }
+        return PostgresQuery.joined(terms, separator: ", ")
+    }
+
+    private static func top(_ text: String) throws(DataverseError) -> Int {
+        guard let value = Int(text), value >= 0 else { throw DataverseError.badRequest("The value '\(text)' of $top is not valid.") }
+        return value
+    }
+
+    /// The current snapshot: a change is new to a delta token when its transaction is not visible in it.
+    private func currentXmin() async throws -> String {
+        try await connection.query("SELECT pg_current_snapshot()::text").single().decode(String.self, at: 0)
+    }
+
+    /// This request's URL with its query options but `$skiptoken`/`$deltatoken`, plus `extra`.
+    private func link(_ request: APIRequest, extra: String) -> String {
+        let kept = request.query.filter { $0.0 != "$skiptoken" && $0.0 != "$deltatoken" }
+            .map { percentEncodedName($0.0) + "=" + percentEncoded($0.1) }
+        return api.serviceRoot + request.resource + "?" + (kept + [extra]).joined(separator: "&")
+    }
+
+    private func percentEncodedName(_ name: String) -> String {
+        name.hasPrefix("$") ? "$" + percentEncoded(String(name.dropFirst())) : percentEncoded(name)
+    }
+
+    // MARK: Paging cookies
+
+    /// A skip token shaped like Dataverse's paging cookie; its `pagingcookie` is the emulator's own.
+    static func cookie(_ state: PageState, tracking: Bool) -> String {
+        let inner = "emulator|\(state.offset)|\(state.xmin ?? "")|\(state.after ?? "")"
+        return "<cookie pagenumber=\"\(state.page)\" pagingcookie=\"\(inner)\" istracking=\"\(tracking ? "True" : "False")\" />"
+    }
+
+    static func pageState(_ token: String) throws(DataverseError) -> PageState {
+        func attribute(_ name: String) -> String? {
+            guard let start = token.range(of: name + "=\"") else { return nil }
+            guard let end = token[start.upperBound...].firstIndex(of: "\"") else { return nil }
+            return String(token[start.upperBound..<end])
+        }
+        let parts = (attribute("pagingcookie") ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 4, parts[0] == "emulator", let offset = Int(parts[1]), offset >= 0,
+            let page = attribute("pagenumber").flatMap({ Int($0) }), parts[2].isEmpty || WebAPI.isSnapshot(parts[2]),
+            parts[3].isEmpty || UUID(uuidString: parts[3]) != nil || Int64(parts[3]) != nil
+        else { throw DataverseError.badRequest("The $skiptoken is not valid.") }
+        return PageState(page: page, offset: offset, xmin: parts[2].isEmpty ? nil : parts[2], after: parts[3].isEmpty ? nil : parts[3])
+    }
+
+    /// `t.<key> > <after>` for key-ordered pages, else TRUE.
+    private func keyCondition(_ after: String?) throws -> PostgresQuery {
+        guard let after, UUID(uuidString: after) != nil else { return "TRUE" }
+        let key = try PostgresIdentifier(entity.primaryIdAttribute)
+        return "t.\(key) > \(after)::uuid"
+    }
+
+    // MARK: Change tracking
+
+    /// Follows a delta link: records created or changed since the token, then deletions.
+    private func delta(_ request: APIRequest, token: String) async throws -> APIResponse {
+        let since = try api.validateDeltaToken(token)
+        try rejectTrackingOptions(request)
+        let preferences = request.preferences
+        let annotations = AnnotationFilter(preferences["odata.include-annotations"])
+        let plan = try ReadPlan(entity: entity, select: request.option("$select"), annotations: annotations, catalog: api.catalog)
+        let requestedPageSize = preferences["odata.maxpagesize"].flatMap { Int($0) }
+        let pageSize = min(max(requestedPageSize ?? api.settings.pageSize, 1), api.settings.maximumPageSize)
+        var state = try request.option("$skiptoken").map(Self.pageState) ?? PageState()
+        if state.xmin == nil { state.xmin = try await currentXmin() }
+        let rows = try await connection.query(
+            """
+            SELECT \(plan.selectList) FROM \(entity.table) t \(versionJoin(entity))
+            WHERE NOT pg_visible_in_snapshot(v.changed_xid, \(since)::pg_snapshot) AND NOT v.deleted
+              AND v.version > \(Int64(state.after ?? "") ?? 0) ORDER BY v.version LIMIT \(pageSize + 1)
+            """, name: "emulator delta")
+        let hasMore = rows.count > pageSize
+        var values = rows.prefix(pageSize).map { plan.render($0) }
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)/$delta"
+        var members: [(String, JSONValue)] = [("@odata.context", .string(context))]
+        if hasMore {
+            let last = rows[pageSize - 1].values.first ?? nil
+            let next = PageState(page: state.page + 1, offset: state.offset + pageSize, xmin: state.xmin, after: last)
+            members.append(("value", .array(values)))
+            members.append(("@odata.nextLink", .string(link(request, extra: "$deltatoken=" + percentEncoded(token) + "&$skiptoken=" + percentEncoded(Self.cookie(next, tracking: true))))))
+        } else {
+            values += try await deletions(since: since)
+            let newToken = api.issueDeltaToken(xmin: state.xmin ?? since)
+            members.append(("@odata.deltaLink", .string(link(request, extra: "$deltatoken=" + percentEncoded(newToken)))))
+            members.append(("value", .array(values)))
+        }
+        return .json(.ok, .object(members), headers: Self.appliedPreferences(preferences.filter { $0.key != "odata.track-changes" }, pageSize: requestedPageSize.map { _ in pageSize }))
+    }
+
+    /// Records deleted since the token, as `$deletedEntity` entries.
+    private func deletions(since: String) async throws -> [JSONValue] {
+        let rows = try await connection.query(
+            """
+            SELECT id::text FROM dataverse_emulator.versions
+            WHERE schema_name = \(entity.schema) AND entity = \(entity.logicalName) AND deleted
+              AND NOT pg_visible_in_snapshot(changed_xid, \(since)::pg_snapshot)
+            ORDER BY version
+            """, name: "emulator deletions")
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)/$deletedEntity"
+        return try rows.map { row in
+            .object([("@odata.context", .string(context)), ("id", .string(try row.decode(String.self, at: 0))), ("reason", .string("deleted"))])
+        }
+    }
+
+    // MARK: Single records
+
+    /// `GET <entityset>(<id>)`; `If-None-Match: W/"v"` answers 304 when unchanged (and no annotations asked).
+    func record(_ id: String, request: APIRequest) async throws -> APIResponse {
+        let preferences = request.preferences
+        let annotations = AnnotationFilter(preferences["odata.include-annotations"])
+        let plan = try ReadPlan(entity: entity, select: request.option("$select"), annotations: annotations, catalog: api.catalog)
+        guard let row = try await fetch(id, plan: plan) else { throw DataverseError.recordNotFound(entity.logicalName, id) }
+        let etag = "W/\"\(row.values.first.flatMap { $0 } ?? "0")\""
+        if let condition = request.header("if-none-match"), condition == etag, annotations.isEmpty {
+            return APIResponse(status: .notModified, headers: [], body: nil, contentType: "application/json; odata.metadata=minimal")
+        }
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)/$entity"
+        return .json(.ok, plan.render(row, context: context), headers: Self.appliedPreferences(preferences, pageSize: nil))
+    }
+
+    /// One record's row for `plan`, or nil.
+    func fetch(_ id: String, plan: ReadPlan) async throws -> PostgresRow? {
+        let key = try PostgresIdentifier(entity.primaryIdAttribute)
+        let rows = try await connection.query(
+            "SELECT \(plan.selectList) FROM \(entity.table) t \(versionJoin(entity)) WHERE t.\(key) = \(id)::uuid",
+            name: "emulator read record")
+        return rows.first
+    }
+}
+
+extension Array {
+    /// The element at `index`, or nil past the end.
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

@@ -1,0 +1,97 @@
+import DataverseEmulator
+import Foundation
+import Testing
+
+/// Service protection limits (api-limits.md): requests and execution time per window, concurrent requests.
+@Suite("Emulator service protection limits")
+struct LimitTests {
+    static let setup = "CREATE TABLE account (accountid uuid PRIMARY KEY DEFAULT gen_random_uuid(), name text NOT NULL);"
+
+    @Test("Past the request limit: 429, Retry-After in seconds, the documented code; counted in the stats")
+    func requestLimit() async throws {
+        try await withEmulator(setup: Self.setup, configure: { $0.requestLimit = 3 }) { emulated in
+            for _ in 0..<3 { #expect(try await emulated.send(.GET, "accounts").status == 200) }
+            let refused = try await emulated.send(.GET, "accounts")
+            #expect(refused.status == 429)
+            let retryAfter = Int(refused.header("Retry-After") ?? "") ?? 0
+            #expect(retryAfter >= 1 && retryAfter <= 300)
+            #expect(refused.json["error"]?["code"] == .string("0x80072322"))
+            #expect(emulated.emulator.stats().throttledResponses == 1)
+        }
+    }
+
+    @Test("Concurrent requests past the cap are refused at once with 0x80072326; the stats keep the peak")
+    func concurrencyCap() async throws {
+        try await withEmulator(setup: Self.setup, configure: { $0.concurrentRequestLimit = 2 }) { emulated in
+            emulated.emulator.inject(.delay(seconds: 1.5), count: 2)
+            let statuses = try await withThrowingTaskGroup(of: Reply.self) { group in
+                for index in 0..<4 {
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(index < 2 ? 0 : 400))
+                        return try await emulated.send(.GET, "accounts")
+                    }
+                }
+                var replies: [Reply] = []
+                for try await reply in group { replies.append(reply) }
+                return replies
+            }
+            let refused = statuses.filter { $0.status == 429 }
+            #expect(refused.count == 2)
+            #expect(refused.allSatisfy { $0.json["error"]?["code"] == .string("0x80072326") })
+            #expect(refused.first?.json["error"]?["message"] == .string("Number of concurrent requests exceeded the limit of 2."))
+            #expect(statuses.filter { $0.status == 200 }.count == 2)
+            #expect(emulated.emulator.stats().maximumConcurrentRequests == 2)
+        }
+    }
+
+    @Test("Past the combined execution time: 429 with 0x80072321")
+    func executionTime() async throws {
+        try await withEmulator(setup: Self.setup, configure: { $0.executionTimeLimit = 0.3 }) { emulated in
+            emulated.emulator.inject(.delay(seconds: 0.4))
+            do {
+                let value = try await emulated.send(.GET, "accounts").status
+                #expect(value == 200)
+            }
+            let refused = try await emulated.send(.GET, "accounts")
+            #expect(refused.status == 429)
+            #expect(refused.json["error"]?["code"] == .string("0x80072321"))
+            #expect(refused.json["error"]?["message"]?.stringValue?.hasPrefix("Combined execution time of incoming requests exceeded limit of 300 milliseconds over time window of 300 seconds.") == true)
+        }
+    }
+
+    @Test("A $batch counts as one request")
+    func batchCountsOnce() async throws {
+        try await withEmulator(setup: Self.setup, configure: { $0.requestLimit = 2 }) { emulated in
+            let get = httpPart("GET /api/data/v9.2/accounts HTTP/1.1\n")
+            let body = batchBody(boundary: "batch_1", [get, get, get, get])
+            let batch = try await emulated.send(.POST, "$batch", headers: [("Content-Type", "multipart/mixed; boundary=batch_1")], body: body)
+            #expect(batch.status == 200)
+            do {
+                let value = try await emulated.send(.GET, "accounts").status
+                #expect(value == 200)
+            }
+            do {
+                let value = try await emulated.send(.GET, "accounts").status
+                #expect(value == 429)
+            }
+        }
+    }
+
+    @Test("Limits are per client: a request without a valid token is refused before it counts")
+    func unauthenticatedDoesNotCount() async throws {
+        try await withEmulator(setup: Self.setup, configure: { $0.requestLimit = 1 }) { emulated in
+            do {
+                let value = try await emulated.send(.GET, "accounts", token: "").status
+                #expect(value == 401)
+            }
+            do {
+                let value = try await emulated.send(.GET, "accounts", token: "forged").status
+                #expect(value == 401)
+            }
+            do {
+                let value = try await emulated.send(.GET, "accounts").status
+                #expect(value == 200)
+            }
+        }
+    }
+}
