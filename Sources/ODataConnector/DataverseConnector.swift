@@ -24,16 +24,14 @@ public final class DataverseConnector: EndpointConnector {
     private let logger: Logger
     private let limits: ServiceProtectionLimits
     private let clients = Mutex<[String: ODataClient]>([:])
-    private let httpClient: HTTPClient
+    /// One HTTP client for the process, its connections pooled per host, never following a redirect.
+    private static let httpClient = ODataClient.makeHTTPClient()
 
     /// A connector keeping to `limits` (Dataverse's documented service protection limits by default).
     public init(limits: ServiceProtectionLimits = .dataverse, logger: Logger) {
         self.limits = limits
         self.logger = logger
-        self.httpClient = ODataClient.makeHTTPClient()
     }
-
-    deinit { try? httpClient.syncShutdown() }
 
     public func open(_ endpoint: EndpointDefinition, environment: [String: String]) async throws -> any EndpointSession {
         DataverseSession(client: try client(for: endpoint, environment: environment), logger: logger)
@@ -67,8 +65,8 @@ public final class DataverseConnector: EndpointConnector {
             credentials: ClientCredentials(tenant: tenant, clientID: clientID, secret: secret, resource: resource, authority: authority),
             protection: limits)
         let client = ODataClient(
-            service: service, httpClient: httpClient,
-            tokenSource: ClientCredentialsTokenSource(service: service, httpClient: httpClient, logger: logger), logger: logger)
+            service: service, httpClient: Self.httpClient,
+            tokenSource: ClientCredentialsTokenSource(service: service, httpClient: Self.httpClient, logger: logger), logger: logger)
         return clients.withLock { clients in
             if let raced = clients[key] { return raced }
             clients[key] = client
@@ -84,6 +82,8 @@ final class DataverseSession: EndpointSession {
     private let logger: Logger
     private let entities = Mutex<[String: DataverseEntity]>([:])
     private let user = Mutex<String?>(nil)
+    /// The next link of each change page read (nil after the last page), by the entity set and the record that ended the page.
+    private let continuations = Mutex<[String: String?]>([:])
 
     init(client: ODataClient, logger: Logger) {
         self.client = client
@@ -156,6 +156,24 @@ final class DataverseSession: EndpointSession {
         }
         user.withLock { $0 = id.lowercased() }
         return id.lowercased()
+    }
+
+    /// Keeps `link`, the page that follows the change page ending with `cursor`'s record (nil: none follows).
+    func keep(_ link: String?, after cursor: ChangeCursor, in entitySet: String) {
+        continuations.withLock { links in
+            if links.count >= 1_000 { links.removeAll() }  // a run follows its own links; old ones are never asked for
+            links[Self.continuationKey(cursor, entitySet)] = .some(link)
+        }
+    }
+
+    /// The link kept for the page after `cursor`'s record, taken (each is followed once): nil when
+    /// none was kept, `.some(nil)` when that page was the last.
+    func continuation(after cursor: ChangeCursor, in entitySet: String) -> String?? {
+        continuations.withLock { $0.removeValue(forKey: Self.continuationKey(cursor, entitySet)) }
+    }
+
+    private static func continuationKey(_ cursor: ChangeCursor, _ entitySet: String) -> String {
+        "\(entitySet) \(cursor.id) \(cursor.modifiedOn.timeIntervalSince1970)"
     }
 
     /// The service's clock: the `Date` of a small read of `entity` (the local clock when it sends none).

@@ -96,13 +96,38 @@ struct DataverseTableEndpoint: TableEndpoint {
         return SyncRecord(id: id.lowercased(), modifiedOn: modifiedOn, values: values, changedByIntegration: changedByIntegration)
     }
 
+    /// Pages through the changes with the service's own links: Dataverse answers `modifiedon` to
+    /// the second while it orders and compares finer, so a cursor of (modified-on, key) cannot be
+    /// written as a filter that agrees with the order. Each page's next link (or that there is
+    /// none) is kept for the record that ends the page, and the call that continues after that
+    /// record follows it. A
+    /// cursor without a kept link (another process's, say) reads again from its second and skips
+    /// what is not after it; a record of that second it skips, stamped later within the second, is
+    /// after the watermark this pass leaves, so the next delta reads it.
     func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord] {
-        let since = since.map { "\(modified) gt \(DataverseValues.isoText($0))" }
-        let after = try cursor.map { cursor in
-            let stamp = DataverseValues.isoText(cursor.modifiedOn)
-            return "\(modified) gt \(stamp) or (\(modified) eq \(stamp) and \(key) gt \(try guid(cursor.id)))"
+        let paging = ODataPaging(maximumPageSize: min(max(limit, 1), 5_000))
+        var link: String
+        var kept = false
+        if let cursor, let next = session.continuation(after: cursor, in: entity.entitySet) {
+            guard let next else { return [] }  // that record ended the changes
+            (link, kept) = (next, true)
+        } else {
+            let since = since.map { "\(modified) gt \(DataverseValues.isoText($0))" }
+            let from = cursor.map { "\(modified) ge \(DataverseValues.isoText($0.modifiedOn.wholeSecond))" }
+            link = resource(filter: [filter, since, from], orderBy: "\(modified) asc,\(key) asc", select: selectList)
         }
-        return try await read(filter: [filter, since, after], orderBy: "\(modified) asc,\(key) asc", limit: limit)
+        while true {
+            var pages = session.client.pages(of: link, paging: paging).makeAsyncIterator()
+            guard let page = try await pages.next() else { return [] }
+            var records: [SyncRecord] = []
+            for json in page.records { records.append(try await record(from: json)) }
+            if !kept, let cursor { records = records.filter { ($0.modifiedOn, $0.id) > (cursor.modifiedOn, cursor.id) } }
+            if let last = records.last {
+                session.keep(page.nextLink, after: ChangeCursor(modifiedOn: last.modifiedOn, id: last.id), in: entity.entitySet)
+            }
+            guard records.isEmpty, let next = page.nextLink else { return records }
+            link = next
+        }
     }
 
     func records(in range: KeyRange, limit: Int) async throws -> [SyncRecord] {
@@ -475,4 +500,9 @@ enum DataverseErrors {
     static func concernsOtherRecords(_ code: String) -> Bool {
         ["0x80040237", "0x80040217", "0x80060891"].contains(code.lowercased())
     }
+}
+
+extension Date {
+    /// The instant with its fraction of a second dropped.
+    var wholeSecond: Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
 }

@@ -95,6 +95,12 @@ public struct ChangeCursor: Sendable {
     public var modifiedOn: Date
     /// Its key, breaking ties between records changed at the same instant.
     public var id: String
+
+    /// Resumes after the record with this modified-on and key.
+    public init(modifiedOn: Date, id: String) {
+        self.modifiedOn = modifiedOn
+        self.id = id
+    }
 }
 
 /// Keys after `after` up to and including `upTo`, in the key's own order; nil is an open end.
