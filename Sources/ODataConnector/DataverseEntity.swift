@@ -42,10 +42,21 @@ struct DataverseEntity: Sendable {
         return kind
     }
 
-    /// The property a read returns for attribute `name`: `_name_value` for a lookup.
+    /// The property a read selects and returns for attribute `name`: `_name_value` for a lookup,
+    /// and for a lookup's type column (`owneridtype`) its lookup's, whose annotation names the type.
     func readProperty(_ name: String) -> String {
+        if let lookup = lookupTyped(by: name) { return "_\(lookup)_value" }
         if case .lookup = attributes[name] { return "_\(name)_value" }
         return name
+    }
+
+    /// The annotation of a lookup's value that names its target's table.
+    static let lookupType = "Microsoft.Dynamics.CRM.lookuplogicalname"
+
+    /// The value of attribute `name` in a record as read.
+    func value(of name: String, in record: ODataJSON) -> String? {
+        if lookupTyped(by: name) != nil { return record["\(readProperty(name))@\(Self.lookupType)"]?.stringValue }
+        return DataverseValues.text(record[readProperty(name)], kind: attributes[name] ?? .text)
     }
 
     /// The lookup whose target type attribute `name` is (`owneridtype` of `ownerid`), if any:

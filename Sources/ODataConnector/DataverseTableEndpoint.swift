@@ -57,7 +57,8 @@ struct DataverseTableEndpoint: TableEndpoint {
     private func read(filter conditions: [String?], orderBy: String?, limit: Int, select: String? = nil) async throws -> [SyncRecord] {
         let query = resource(filter: conditions, orderBy: orderBy, select: select ?? selectList)
         var records: [SyncRecord] = []
-        for try await page in session.client.pages(of: query, paging: ODataPaging(maximumPageSize: min(max(limit, 1), 5_000))) {
+        let paging = ODataPaging(maximumPageSize: min(max(limit, 1), 5_000), annotations: [DataverseEntity.lookupType])
+        for try await page in session.client.pages(of: query, paging: paging) {
             for json in page.records where records.count < limit { records.append(try await record(from: json)) }
             if records.count >= limit { break }
         }
@@ -87,7 +88,7 @@ struct DataverseTableEndpoint: TableEndpoint {
         }
         var values = FieldValues(minimumCapacity: columns.count)
         for column in columns {
-            values[column] = DataverseValues.text(json[entity.readProperty(column)], kind: entity.attributes[column] ?? .text)
+            values[column] = entity.value(of: column, in: json)
         }
         var changedByIntegration = false
         if let modifiedBy = side.modifiedBy?.parts.last, let writer = json[entity.readProperty(modifiedBy)]?.stringValue {
@@ -105,7 +106,7 @@ struct DataverseTableEndpoint: TableEndpoint {
     /// what is not after it; a record of that second it skips, stamped later within the second, is
     /// after the watermark this pass leaves, so the next delta reads it.
     func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord] {
-        let paging = ODataPaging(maximumPageSize: min(max(limit, 1), 5_000))
+        let paging = ODataPaging(maximumPageSize: min(max(limit, 1), 5_000), annotations: [DataverseEntity.lookupType])
         var link: String
         var kept = false
         if let cursor, let next = session.continuation(after: cursor, in: entity.entitySet) {

@@ -15,11 +15,14 @@ public struct ODataPaging: Sendable {
     public var maximumPageSize: Int?
     /// Whether to ask for change tracking (`Prefer: odata.track-changes`), so the last page carries a delta link.
     public var trackChanges: Bool
+    /// The annotations asked for with `Prefer: odata.include-annotations` (`Microsoft.Dynamics.CRM.lookuplogicalname`), if any.
+    public var annotations: [String]
 
     /// Creates paging options.
-    public init(maximumPageSize: Int? = nil, trackChanges: Bool = false) {
+    public init(maximumPageSize: Int? = nil, trackChanges: Bool = false, annotations: [String] = []) {
         self.maximumPageSize = maximumPageSize.map { max(1, $0) }
         self.trackChanges = trackChanges
+        self.annotations = annotations
     }
 
     /// The `Prefer` header's value, `nil` when nothing is asked for.
@@ -27,6 +30,7 @@ public struct ODataPaging: Sendable {
         var preferences: [String] = []
         if let maximumPageSize { preferences.append("odata.maxpagesize=\(maximumPageSize)") }
         if trackChanges { preferences.append("odata.track-changes") }
+        if !annotations.isEmpty { preferences.append("odata.include-annotations=\"\(annotations.joined(separator: ","))\"") }
         return preferences.isEmpty ? nil : preferences.joined(separator: ",")
     }
 }
