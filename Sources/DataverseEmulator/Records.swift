@@ -179,7 +179,8 @@ struct ReadPlan {
     /// A column's text as JSON of its kind.
     static func json(_ text: String?, kind: AttributeKind) -> JSONValue {
         guard let text else { return .null }
-        if kind.isNumeric { return .number(text) }
+        // Postgres' NaN and Infinity have no JSON form (nor Dataverse counterpart).
+        if kind.isNumeric { return Double(text)?.isFinite == true ? .number(text) : .null }
         if kind == .boolean { return .bool(text == "true" || text == "t") }
         return .string(text)
     }

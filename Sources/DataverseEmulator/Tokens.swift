@@ -74,7 +74,11 @@ final class TokenIssuer: Sendable {
                 "The provided value for the input parameter 'scope' isn't valid. The scope \(scope) isn't valid.")
         }
         let token = Self.newToken()
-        tokens.withLock { $0[token] = (client, Date().addingTimeInterval(lifetime)) }
+        let now = Date()
+        tokens.withLock { tokens in
+            if tokens.count > 10_000 { tokens = tokens.filter { $0.value.expires > now } }
+            tokens[token] = (client, now.addingTimeInterval(lifetime))
+        }
         let seconds = JSONValue.number(String(Int(lifetime)))
         return .json(
             .ok,
