@@ -47,10 +47,7 @@ struct Reader {
             """, name: "emulator read")
         let hasMore = rows.count > limit && (remaining.map { $0 > limit } ?? true)
         var members: [(String, JSONValue)] = [("@odata.context", .string(api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)"))]
-        if request.option("$count")?.lowercased() == "true" {
-            let count = try await connection.query("SELECT count(*) FROM \(entity.table) t WHERE \(condition)").single().decode(Int.self, at: 0)
-            members.append(("@odata.count", .number(String(min(count, 5000)))))
-        }
+        members += try await countMembers(request, condition: condition, annotations: annotations)
         if tracking, !hasMore, let xmin = state.xmin {
             members.append(("@odata.deltaLink", .string(link(request, extra: "$deltatoken=" + percentEncoded(api.issueDeltaToken(xmin: xmin))))))
         }
@@ -61,6 +58,45 @@ struct Reader {
             members.append(("@odata.nextLink", .string(link(request, extra: "$skiptoken=" + percentEncoded(Self.cookie(next, tracking: tracking))))))
         }
         return .json(.ok, .object(members), headers: Self.appliedPreferences(preferences, pageSize: requestedPageSize.map { _ in pageSize }))
+    }
+
+    /// `@odata.count` under `$count=true` (at most 5000, as count-rows says), and the total record count
+    /// annotations when asked for (`-1` without `$count=true`).
+    private func countMembers(_ request: APIRequest, condition: PostgresQuery, annotations: AnnotationFilter) async throws
+        -> [(String, JSONValue)]
+    {
+        let counting = request.option("$count")?.lowercased() == "true"
+        let count = counting ? try await self.count(condition) : -1
+        var members: [(String, JSONValue)] = counting ? [("@odata.count", .number(String(min(count, 5000))))] : []
+        if annotations.includes("Microsoft.Dynamics.CRM.totalrecordcount") {
+            members.append(("@Microsoft.Dynamics.CRM.totalrecordcount", .number(String(min(count, 5000)))))
+        }
+        if annotations.includes("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
+            members.append(("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", .bool(count > 5000)))
+        }
+        return members
+    }
+
+    private func count(_ condition: PostgresQuery) async throws -> Int {
+        try await connection.query("SELECT count(*) FROM \(entity.table) t WHERE \(condition)").single().decode(Int.self, at: 0)
+    }
+
+    /// `GET <entityset>/$count`: the number of records matching `$filter` as plain text; with a
+    /// `$deltatoken`, the number of changes since it (records changed and deleted).
+    func countOnly(_ request: APIRequest) async throws -> APIResponse {
+        let number: Int
+        if let token = request.option("$deltatoken") {
+            let since = try api.validateDeltaToken(token)
+            number = try await connection.query(
+                """
+                SELECT count(*) FROM dataverse_emulator.versions
+                WHERE schema_name = \(entity.schema) AND entity = \(entity.logicalName)
+                  AND NOT pg_visible_in_snapshot(changed_xid, \(since)::pg_snapshot)
+                """, name: "emulator delta count").single().decode(Int.self, at: 0)
+        } else {
+            number = try await count(try filterCondition(request))
+        }
+        return APIResponse(status: .ok, body: String(number), contentType: "text/plain")
     }
 
     /// A `Preference-Applied` header for the preferences honoured.

@@ -90,6 +90,8 @@ final class WebAPI: Sendable {
         switch (request.method, id, rest.count) {
         case (.get, nil, 0): return try await Reader(api: self, entity: entity, connection: connection).collection(request)
         case (.get, let id?, 0): return try await Reader(api: self, entity: entity, connection: connection).record(id, request: request)
+        case (.get, nil, 1) where rest[0].name == "$count":
+            return try await Reader(api: self, entity: entity, connection: connection).countOnly(request)
         case (.post, nil, 0): return try await writer.create(request)
         case (.patch, let id?, 0): return try await writer.update(id, request: request)
         case (.delete, let id?, 0): return try await writer.delete(id, request: request)

@@ -146,4 +146,17 @@ struct ChangeTrackingTests {
             #expect(reply.json["@odata.deltaLink"] != nil)
         }
     }
+
+    @Test("<entityset>/$count with a delta token counts the changes since it")
+    func deltaCount() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let link = try await Self.deltaLink(emulated)
+            let token = try #require(link.components(separatedBy: "$deltatoken=").last)
+            try await sql(emulated, "UPDATE account SET telephone1 = '1' WHERE name = 'A'; DELETE FROM account WHERE name = 'B';")
+            let count = try await emulated.send(.GET, "accounts/$count?$deltatoken=" + token)
+            #expect(count.status == 200)
+            #expect(count.body == "2")
+            #expect(count.header("Content-Type")?.hasPrefix("text/plain") == true)
+        }
+    }
 }
