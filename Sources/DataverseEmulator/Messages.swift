@@ -87,9 +87,9 @@ struct APIResponse: Sendable {
         APIResponse(status: status, headers: headers, body: value.serialized, contentType: "application/json; odata.metadata=minimal")
     }
 
-    /// A response for an error.
+    /// A response for an error, with the `REQ_ID` header the batch documentation's error examples show.
     static func error(_ error: DataverseError) -> APIResponse {
-        json(error.status, error.body, headers: error.headers)
+        json(error.status, error.body, headers: error.headers + [("REQ_ID", UUID().uuidString.lowercased())])
     }
 
     /// 204 No Content.

@@ -220,4 +220,15 @@ struct QueryTests {
             #expect(reply.status == 413)
         }
     }
+
+    @Test("A $filter nested too deeply is refused, not a crash")
+    func deepFilter() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let deep = String(repeating: "(", count: 5000) + "name eq 'x'" + String(repeating: ")", count: 5000)
+            let reply = try await emulated.send(.GET, "accounts?$filter=" + deep)
+            #expect(reply.status == 400)
+            let nots = String(repeating: "not ", count: 5000) + "name eq 'x'"
+            #expect(try await emulated.send(.GET, "accounts?$filter=" + nots).status == 400)
+        }
+    }
 }
