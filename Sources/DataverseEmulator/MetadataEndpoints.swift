@@ -12,8 +12,8 @@ struct MetadataEndpoints {
         "PrimaryNameAttribute", "ChangeTrackingEnabled", "IsOptimisticConcurrencyEnabled", "ObjectTypeCode",
     ]
     static let attributeProperties = [
-        "MetadataId", "LogicalName", "SchemaName", "AttributeType", "EntityLogicalName", "IsPrimaryId", "IsPrimaryName",
-        "MaxLength", "Targets",
+        "MetadataId", "LogicalName", "SchemaName", "AttributeType", "AttributeTypeName", "EntityLogicalName", "IsPrimaryId",
+        "IsPrimaryName", "IsValidForCreate", "IsValidForUpdate", "IsValidForRead", "MaxLength", "Targets",
     ]
 
     /// Answers `EntityDefinitions`, `EntityDefinitions(LogicalName='x')`, `…/Attributes`,
@@ -146,9 +146,14 @@ struct MetadataEndpoints {
             ("LogicalName", .string(attribute.name)),
             ("SchemaName", .string(attribute.name)),
             ("AttributeType", .string(type)),
+            ("AttributeTypeName", .object([("Value", .string(type + "Type"))])),
             ("EntityLogicalName", .string(entity.logicalName)),
             ("IsPrimaryId", .bool(attribute.name == entity.primaryIdAttribute)),
             ("IsPrimaryName", .bool(attribute.name == entity.primaryNameAttribute)),
+            // A lookup's type column is written only through a bind; the primary key only on create.
+            ("IsValidForCreate", .bool(!attribute.isLookupType)),
+            ("IsValidForUpdate", .bool(!attribute.isLookupType && attribute.name != entity.primaryIdAttribute)),
+            ("IsValidForRead", .bool(true)),
         ]
         if let maxLength = attribute.maxLength { all.append(("MaxLength", .number(String(maxLength)))) }
         if let lookup = attribute.lookup { all.append(("Targets", .array(lookup.targets.map(JSONValue.string)))) }
