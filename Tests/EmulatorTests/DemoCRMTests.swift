@@ -158,4 +158,30 @@ struct DemoCRMTests {
             }
         }
     }
+
+    @Test("A lookup set and cleared through <lookup>/$ref, as the association documentation does it")
+    func references() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let set = try await emulated.send(
+                .PUT, "accounts(\(Self.account))/primarycontactid/$ref", body: #"{"@odata.id": "\#(emulated.emulator.serviceRoot)contacts(\#(Self.contact))"}"#)
+            #expect(set.status == 204, "\(set.body)")
+            let after = try await emulated.send(.GET, "accounts(\(Self.account))?$select=_primarycontactid_value").json
+            #expect(after["_primarycontactid_value"] == .string(Self.contact))
+            #expect(try await emulated.send(.DELETE, "accounts(\(Self.account))/primarycontactid/$ref").status == 204)
+            let cleared = try await emulated.send(.GET, "accounts(\(Self.account))?$select=_primarycontactid_value").json
+            #expect(cleared["_primarycontactid_value"] == .null)
+            #expect(try await emulated.send(.DELETE, "accounts(\(Self.account))/primarycontactid").status == 400)
+        }
+    }
+
+    @Test("The entity list, and the CSDL document that is not emulated")
+    func entityDefinitionsList() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let list = try await emulated.send(.GET, "EntityDefinitions?$select=LogicalName,EntitySetName").json
+            let names = list["value"]?.arrayValue?.compactMap { $0["LogicalName"]?.stringValue } ?? []
+            #expect(names.contains("account") && names.contains("transactioncurrency"))
+            #expect(try await emulated.send(.GET, "$metadata").status == 501)
+            #expect(try await emulated.send(.GET, "EntityDefinitions(LogicalName='nothing')").status == 404)
+        }
+    }
 }
