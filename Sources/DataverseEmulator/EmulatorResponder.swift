@@ -68,8 +68,9 @@ struct EmulatorResponder: HTTPResponder {
             method: request.method, resource: resource, query: APIRequest.parseQuery(request.uri.query ?? ""),
             headers: request.headers.map { ($0.name.canonicalName.lowercased(), $0.value) }, body: Array(buffer: body))
         guard let api = emulator.api else { return Self.response(.error(DataverseError(.serviceUnavailable, code: "", "Not started."))) }
-        let answer = resource == "$batch" ? await BatchProcessor(api: api).answer(apiRequest) : await api.handle(apiRequest)
+        var answer = resource == "$batch" ? await BatchProcessor(api: api).answer(apiRequest) : await api.handle(apiRequest)
         if fault == .truncatedJSON { return Self.truncated(answer) }
+        answer.headers += emulator.protection.remaining(client)
         return Self.response(answer)
     }
 

@@ -10,7 +10,12 @@ struct LimitTests {
     @Test("Past the request limit: 429, Retry-After in seconds, the documented code; counted in the stats")
     func requestLimit() async throws {
         try await withEmulator(setup: Self.setup, configure: { $0.requestLimit = 3 }) { emulated in
-            for _ in 0..<3 { #expect(try await emulated.send(.GET, "accounts").status == 200) }
+            for left in [2, 1, 0] {
+                let reply = try await emulated.send(.GET, "accounts")
+                #expect(reply.status == 200)
+                #expect(reply.header("x-ms-ratelimit-burst-remaining-xrm-requests") == String(left))
+                #expect(reply.header("x-ms-ratelimit-time-remaining-xrm-requests")?.hasPrefix("1,") == true)
+            }
             let refused = try await emulated.send(.GET, "accounts")
             #expect(refused.status == 429)
             let retryAfter = Int(refused.header("Retry-After") ?? "") ?? 0
