@@ -30,6 +30,7 @@ struct Reader {
         if tracking { try rejectTrackingOptions(request) }
         let annotations = AnnotationFilter(preferences["odata.include-annotations"])
         let plan = try ReadPlan(entity: entity, select: request.option("$select"), annotations: annotations, catalog: api.catalog)
+        let expansions = try Expansion.parse(request.option("$expand"), entity: entity)
         let condition = try filterCondition(request)
         let terms = try orderTerms(request.option("$orderby"))
         let requestedPageSize = preferences["odata.maxpagesize"].flatMap { Int($0) }
@@ -46,12 +47,14 @@ struct Reader {
             WHERE \(condition) AND \(Self.after(state.after, terms: terms)) ORDER BY \(Self.orderClause(terms)) LIMIT \(limit + 1)
             """, name: "emulator read")
         let hasMore = rows.count > limit && (remaining.map { $0 > limit } ?? true)
-        var members: [(String, JSONValue)] = [("@odata.context", .string(api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)"))]
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(Self.contextSelection(plan, expansions))"
+        var members: [(String, JSONValue)] = [("@odata.context", .string(context))]
         members += try await countMembers(request, condition: condition, annotations: annotations)
         if tracking, !hasMore, let xmin = state.xmin {
             members.append(("@odata.deltaLink", .string(link(request, extra: "$deltatoken=" + percentEncoded(api.issueDeltaToken(xmin: xmin))))))
         }
-        members.append(("value", .array(rows.prefix(limit).map { plan.render($0) })))
+        let records = rows.prefix(limit).map { plan.render($0) }
+        members.append(("value", .array(try await Expansion.apply(expansions, to: records, entity: entity, api: api, connection: connection))))
         if hasMore {
             let last = Array(rows[limit - 1].values.suffix(terms.count))
             let next = PageState(page: state.page + 1, offset: state.offset + limit, xmin: state.xmin, after: last)
@@ -97,6 +100,12 @@ struct Reader {
             number = try await count(try filterCondition(request))
         }
         return APIResponse(status: .ok, body: String(number), contentType: "text/plain")
+    }
+
+    /// The `(a,b,nav(c))` part of an `@odata.context`: the selection and the expansions, empty for neither.
+    static func contextSelection(_ plan: ReadPlan, _ expansions: [Expansion]) -> String {
+        let parts = (plan.isSelected ? plan.attributes.map(\.propertyName) : []) + expansions.map(\.contextPart)
+        return parts.isEmpty ? "" : "(" + parts.joined(separator: ",") + ")"
     }
 
     /// A `Preference-Applied` header for the preferences honoured.
@@ -297,13 +306,16 @@ struct Reader {
         let preferences = request.preferences
         let annotations = AnnotationFilter(preferences["odata.include-annotations"])
         let plan = try ReadPlan(entity: entity, select: request.option("$select"), annotations: annotations, catalog: api.catalog)
+        let expansions = try Expansion.parse(request.option("$expand"), entity: entity)
         guard let row = try await fetch(id, plan: plan) else { throw DataverseError.recordNotFound(entity.logicalName, id) }
         let etag = "W/\"\(row.values.first.flatMap { $0 } ?? "0")\""
-        if let condition = request.header("if-none-match"), condition == etag, annotations.isEmpty {
+        // "If the query includes $expand it will never return 304 Not Modified", nor with annotations.
+        if let condition = request.header("if-none-match"), condition == etag, annotations.isEmpty, expansions.isEmpty {
             return APIResponse(status: .notModified, headers: [], body: nil, contentType: "application/json; odata.metadata=minimal")
         }
-        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)/$entity"
-        return .json(.ok, plan.render(row, context: context), headers: Self.appliedPreferences(preferences, pageSize: nil))
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(Self.contextSelection(plan, expansions))/$entity"
+        let record = try await Expansion.apply(expansions, to: [plan.render(row, context: context)], entity: entity, api: api, connection: connection)
+        return .json(.ok, record.first ?? .null, headers: Self.appliedPreferences(preferences, pageSize: nil))
     }
 
     /// One record's row for `plan`, or nil.

@@ -119,10 +119,10 @@ final class WebAPI: Sendable {
         if request.option("$skip") != nil {
             throw DataverseError(.badRequest, code: "0x0", "The query parameter $skip is not supported")
         }
-        for option in ["$expand", "$apply", "$search", "$compute", "$format"] where request.option(option) != nil {
+        for option in ["$apply", "$search", "$compute", "$format"] where request.option(option) != nil {
             throw DataverseError(.badRequest, code: "0x0", "The emulator does not support the query option \(option).")
         }
-        let known: Set = ["$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$deltatoken"]
+        let known: Set = ["$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$deltatoken", "$expand"]
         if let unknown = request.query.map(\.0).first(where: { $0.hasPrefix("$") && !known.contains($0) }) {
             throw DataverseError(.badRequest, code: "0x0", "The query parameter \(unknown) is not supported")
         }

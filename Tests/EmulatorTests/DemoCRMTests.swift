@@ -184,4 +184,23 @@ struct DemoCRMTests {
             #expect(try await emulated.send(.GET, "EntityDefinitions(LogicalName='nothing')").status == 404)
         }
     }
+
+    @Test("$expand of lookups: single- and multi-target, on one record and on create with return=representation")
+    func expandLookups() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let contact = try await emulated.send(.GET, "contacts(\(Self.contact))?$select=fullname&$expand=parentcustomerid_account($select=name)").json
+            #expect(contact["@odata.context"]?.stringValue?.hasSuffix("$metadata#contacts(fullname,parentcustomerid_account(name))/$entity") == true)
+            #expect(contact["parentcustomerid_account"]?["name"] == .string("Contoso"))
+            let account = try await emulated.send(.GET, "accounts(\(Self.account))?$select=name&$expand=ownerid($select=fullname),transactioncurrencyid($select=isocurrencycode)").json
+            #expect(account["ownerid"]?["fullname"] == .string("Alex Seller"))
+            #expect(account["transactioncurrencyid"]?["isocurrencycode"] == .string("EUR"))
+            let created = try await emulated.send(
+                .POST, "contacts?$select=lastname&$expand=parentcustomerid_account($select=name)", headers: [("Prefer", "return=representation")],
+                body: #"{"lastname": "Expanded", "parentcustomerid_account@odata.bind": "/accounts(\#(Self.account))"}"#)
+            #expect(created.status == 201)
+            #expect(created.json["parentcustomerid_account"]?["name"] == .string("Contoso"))
+            #expect(try await emulated.send(.GET, "accounts?$expand=contact_customer_accounts").status == 400)
+            #expect(try await emulated.send(.GET, "accounts?$expand=ownerid($filter=fullname eq 'x')").status == 400)
+        }
+    }
 }
