@@ -37,8 +37,6 @@ struct ReadPlan {
     /// Whether `$select` named the attributes.
     let isSelected: Bool
     let roles: [Role]
-    /// The position of the primary key among the selected columns.
-    let keyIndex: Int
     let selectList: PostgresQuery
 
     static let formatted = "OData.Community.Display.V1.FormattedValue"
@@ -68,10 +66,6 @@ struct ReadPlan {
             }
         }
         self.roles = roles
-        self.keyIndex = roles.firstIndex { role in
-            if case .value(let attribute) = role { return attribute.name == entity.primaryIdAttribute }
-            return false
-        } ?? 0
         self.selectList = PostgresQuery.joined(columns, separator: ", ")
     }
 
