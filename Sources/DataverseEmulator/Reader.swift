@@ -318,6 +318,16 @@ struct Reader {
         return .json(.ok, record.first ?? .null, headers: Self.appliedPreferences(preferences, pageSize: nil))
     }
 
+    /// `GET <entityset>(<id>)/<property>`: `{"@odata.context": …, "value": …}`; a navigation property or
+    /// another unknown segment answers "Resource not found for the segment".
+    func property(_ id: String, name: String) async throws -> APIResponse {
+        guard let attribute = entity.attribute(property: name), !attribute.isLookupType else { throw DataverseError.segmentNotFound(name) }
+        let plan = try ReadPlan(entity: entity, select: name, annotations: AnnotationFilter(nil), catalog: api.catalog)
+        guard let row = try await fetch(id, plan: plan) else { throw DataverseError.recordNotFound(entity.logicalName, id) }
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)(\(id))/\(name)"
+        return .json(.ok, .object([("@odata.context", .string(context)), ("value", plan.render(row)[name] ?? .null)]))
+    }
+
     /// One record's row for `plan`, or nil.
     func fetch(_ id: String, plan: ReadPlan) async throws -> PostgresRow? {
         let key = try PostgresIdentifier(entity.primaryIdAttribute)

@@ -92,6 +92,7 @@ final class WebAPI: Sendable {
         case (.get, let id?, 0): return try await Reader(api: self, entity: entity, connection: connection).record(id, request: request)
         case (.get, nil, 1) where rest[0].name == "$count":
             return try await Reader(api: self, entity: entity, connection: connection).countOnly(request)
+        case (.get, let id?, 1): return try await Reader(api: self, entity: entity, connection: connection).property(id, name: rest[0].name)
         case (.post, nil, 0): return try await writer.create(request)
         case (.patch, let id?, 0): return try await writer.update(id, request: request)
         case (.delete, let id?, 0): return try await writer.delete(id, request: request)

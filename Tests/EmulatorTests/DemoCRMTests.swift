@@ -203,4 +203,18 @@ struct DemoCRMTests {
             #expect(try await emulated.send(.GET, "accounts?$expand=ownerid($filter=fullname eq 'x')").status == 400)
         }
     }
+
+    @Test("One property of a record: GET <entityset>(<id>)/<property>; a collection-valued navigation property is not found")
+    func singleProperty() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let name = try await emulated.send(.GET, "accounts(\(Self.account))/name").json
+            #expect(name["value"] == .string("Contoso"))
+            #expect(name["@odata.context"]?.stringValue?.hasSuffix("$metadata#accounts(\(Self.account))/name") == true)
+            let lookup = try await emulated.send(.GET, "accounts(\(Self.account))/_ownerid_value").json
+            #expect(lookup["value"] == .string(Self.user))
+            let related = try await emulated.send(.GET, "accounts(\(Self.account))/Account_Tasks")
+            #expect(related.status == 404)
+            #expect(related.json["error"]?["code"] == .string("0x8006088a"))
+        }
+    }
 }
