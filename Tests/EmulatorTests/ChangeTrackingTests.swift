@@ -57,13 +57,13 @@ struct ChangeTrackingTests {
 
     @Test("Delta tokens expire after --delta-token-lifetime with an error asking for a full sync")
     func tokenLifetime() async throws {
-        try await withEmulator(setup: Self.setup, configure: { $0.deltaTokenLifetime = 1 }) { emulated in
+        try await withEmulator(setup: Self.setup, configure: { $0.deltaTokenLifetime = 3 }) { emulated in
             let link = try await Self.deltaLink(emulated)
             do {
                 let value = try await emulated.send(.GET, link).status
                 #expect(value == 200)
             }
-            try await Task.sleep(for: .milliseconds(1300))
+            try await Task.sleep(for: .milliseconds(3300))
             let expired = try await emulated.send(.GET, link)
             #expect(expired.status == 400)
             #expect(expired.json["error"]?["message"]?.stringValue?.contains("full sync") == true)
