@@ -103,6 +103,9 @@ public final class DataverseEmulator: Sendable {
     /// Installs the bookkeeping, reads the entities and starts serving on 127.0.0.1; returns the port.
     @discardableResult
     public func start() async throws -> Int {
+        guard state.withLock({ $0.task == nil }) else {
+            throw PostgresError(.invalidConfiguration, message: "the emulator is already running on port \(port)")
+        }
         let pool = PostgresConnectionPool(
             configuration.database, maximumConnections: max(configuration.databaseConnections, 2), applicationName: "couplet emulator")
         let catalog = try await pool.withConnection { connection in

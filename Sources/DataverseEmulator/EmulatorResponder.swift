@@ -32,7 +32,7 @@ struct EmulatorResponder: HTTPResponder {
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
         let resource = emulator.tokenResource
-        return Self.response(emulator.tokens.answer(tenant: tenant, body: Array(buffer: body), environmentURL: resource))
+        return Self.response(emulator.tokens.answer(tenant: tenant, body: Array(buffer: body), environmentURL: resource), odata: false)
     }
 
     // MARK: Web API
@@ -68,8 +68,9 @@ struct EmulatorResponder: HTTPResponder {
             method: request.method, resource: resource, query: APIRequest.parseQuery(request.uri.query ?? ""),
             headers: request.headers.map { ($0.name.canonicalName.lowercased(), $0.value) }, body: Array(buffer: body))
         guard let api = emulator.api else { return Self.response(.error(DataverseError(.serviceUnavailable, code: "", "Not started."))) }
-        let answer = resource == "$batch" ? await BatchProcessor(api: api).answer(apiRequest) : await api.handle(apiRequest)
+        var answer = resource == "$batch" ? await BatchProcessor(api: api).answer(apiRequest) : await api.handle(apiRequest)
         if fault == .truncatedJSON { return Self.truncated(answer) }
+        answer.headers += emulator.protection.remaining(client)
         return Self.response(answer)
     }
 
@@ -189,10 +190,10 @@ struct EmulatorResponder: HTTPResponder {
         if let name = HTTPField.Name("OData-Version") { headers[name] = "4.0" }
     }
 
-    /// An `APIResponse` as HTTP, with `OData-Version: 4.0`.
-    static func response(_ answer: APIResponse) -> Response {
+    /// An `APIResponse` as HTTP, with `OData-Version: 4.0` unless it is the identity platform's (`odata: false`).
+    static func response(_ answer: APIResponse, odata: Bool = true) -> Response {
         var headers = HTTPFields()
-        Self.markODataVersion(&headers)
+        if odata { Self.markODataVersion(&headers) }
         if let contentType = answer.contentType, answer.body != nil { headers[.contentType] = contentType }
         for (name, value) in answer.headers {
             if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }

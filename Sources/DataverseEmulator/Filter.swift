@@ -24,6 +24,9 @@ struct FilterCompiler {
     let aliases: [String: String]
     private var tokens: [FilterToken] = []
     private var position = 0
+    /// How deep `not` and parentheses nest; bounded so that no filter exhausts the stack.
+    private var depth = 0
+    static let maximumDepth = 64
 
     init(entity: EntityInfo, text: String, aliases: [String: String]) {
         self.entity = entity
@@ -139,6 +142,11 @@ struct FilterCompiler {
     }
 
     private mutating func unary() throws(DataverseError) -> PostgresQuery {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumDepth else {
+            throw DataverseError(.badRequest, code: "0x80060888", "The $filter nests deeper than \(Self.maximumDepth) levels.")
+        }
         if keyword("not") {
             let operand = try unary()
             return "(NOT coalesce(\(operand), false))"

@@ -37,6 +37,25 @@ struct APIRequest: Sendable {
         return result
     }
 
+    /// Splits a comma-separated list at the commas outside parentheses (`a($select=x,y),b`).
+    static func splitOutsideParentheses(_ text: String) -> [String] {
+        var parts: [String] = []
+        var current = ""
+        var depth = 0
+        for character in text {
+            if character == "(" { depth += 1 }
+            if character == ")" { depth -= 1 }
+            if character == ",", depth == 0 {
+                parts.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        parts.append(current)
+        return parts.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     /// Splits at `separator` where it is not inside double quotes.
     static func splitOutsideQuotes(_ text: String, separator: Character) -> [String] {
         var parts: [String] = []
@@ -87,9 +106,9 @@ struct APIResponse: Sendable {
         APIResponse(status: status, headers: headers, body: value.serialized, contentType: "application/json; odata.metadata=minimal")
     }
 
-    /// A response for an error.
+    /// A response for an error, with the `REQ_ID` header the batch documentation's error examples show.
     static func error(_ error: DataverseError) -> APIResponse {
-        json(error.status, error.body, headers: error.headers)
+        json(error.status, error.body, headers: error.headers + [("REQ_ID", UUID().uuidString.lowercased())])
     }
 
     /// 204 No Content.

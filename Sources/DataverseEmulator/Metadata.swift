@@ -182,34 +182,8 @@ public struct Catalog: Sendable {
     /// Reads the entities of `schema`.
     public static func load(schema: String, from connection: PostgresConnection) async throws -> Catalog {
         let tables = try await entityTables(schema: schema, connection: connection)
-        let columns = try await connection.query(
-            """
-            SELECT c.relname, a.attname, t.typname, a.attnotnull, coalesce(col_description(c.oid, a.attnum), ''),
-                   CASE WHEN t.typname IN ('varchar', 'bpchar') AND a.atttypmod > 4 THEN a.atttypmod - 4 END
-            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_type t ON t.oid = a.atttypid
-            WHERE n.nspname = \(schema) AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
-            ORDER BY c.relname, a.attnum
-            """, name: "emulator catalog columns")
-        let foreignKeys = try await connection.query(
-            """
-            SELECT c.relname, a.attname, rc.relname
-            FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class rc ON rc.oid = k.confrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
-            WHERE k.contype = 'f' AND cardinality(k.conkey) = 1 AND n.nspname = \(schema)
-            """, name: "emulator catalog foreign keys")
-        var references: [String: String] = [:]
-        for row in foreignKeys {
-            let (table, column, target) = try row.decode((String, String, String).self)
-            references[table + "." + column] = target
-        }
-        var columnsByTable: [String: [ColumnRow]] = [:]
-        for row in columns {
-            let (table, column, type, notNull, comment, length) = try row.decode((String, String, String, Bool, String, Int?).self)
-            guard tables[table] != nil else { continue }
-            columnsByTable[table, default: []].append(ColumnRow(name: column, type: type, notNull: notNull, comment: comment, maxLength: length))
-        }
+        let columnsByTable = try await columns(schema: schema, of: Set(tables.keys), connection: connection)
+        let references = try await foreignKeys(schema: schema, connection: connection)
         let names = Set(tables.keys)
         var entities: [String: EntityInfo] = [:]
         for (table, comment) in tables {
@@ -221,6 +195,44 @@ public struct Catalog: Sendable {
         var catalog = Catalog(entities: entities, entitySets: Dictionary(entities.values.map { ($0.entitySetName, $0) }) { a, _ in a })
         catalog.constraintColumns = try await constraintColumns(schema: schema, connection: connection)
         return catalog
+    }
+
+    /// The columns of `tables`, in table order.
+    private static func columns(schema: String, of tables: Set<String>, connection: PostgresConnection) async throws -> [String: [ColumnRow]] {
+        let rows = try await connection.query(
+            """
+            SELECT c.relname, a.attname, t.typname, a.attnotnull, coalesce(col_description(c.oid, a.attnum), ''),
+                   CASE WHEN t.typname IN ('varchar', 'bpchar') AND a.atttypmod > 4 THEN a.atttypmod - 4 END
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_type t ON t.oid = a.atttypid
+            WHERE n.nspname = \(schema) AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
+            ORDER BY c.relname, a.attnum
+            """, name: "emulator catalog columns")
+        var columnsByTable: [String: [ColumnRow]] = [:]
+        for row in rows {
+            let (table, column, type, notNull, comment, length) = try row.decode((String, String, String, Bool, String, Int?).self)
+            guard tables.contains(table) else { continue }
+            columnsByTable[table, default: []].append(ColumnRow(name: column, type: type, notNull: notNull, comment: comment, maxLength: length))
+        }
+        return columnsByTable
+    }
+
+    /// Single-column foreign keys: `table.column` → the referenced table.
+    private static func foreignKeys(schema: String, connection: PostgresConnection) async throws -> [String: String] {
+        let rows = try await connection.query(
+            """
+            SELECT c.relname, a.attname, rc.relname
+            FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class rc ON rc.oid = k.confrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+            WHERE k.contype = 'f' AND cardinality(k.conkey) = 1 AND n.nspname = \(schema)
+            """, name: "emulator catalog foreign keys")
+        var references: [String: String] = [:]
+        for row in rows {
+            let (table, column, target) = try row.decode((String, String, String).self)
+            references[table + "." + column] = target
+        }
+        return references
     }
 
     /// The columns of each CHECK, foreign key and unique constraint of `schema`.

@@ -12,8 +12,8 @@ struct MetadataEndpoints {
         "PrimaryNameAttribute", "ChangeTrackingEnabled", "IsOptimisticConcurrencyEnabled", "ObjectTypeCode",
     ]
     static let attributeProperties = [
-        "MetadataId", "LogicalName", "SchemaName", "AttributeType", "EntityLogicalName", "IsPrimaryId", "IsPrimaryName",
-        "MaxLength", "Targets",
+        "MetadataId", "LogicalName", "SchemaName", "AttributeType", "AttributeTypeName", "EntityLogicalName", "IsPrimaryId",
+        "IsPrimaryName", "IsValidForCreate", "IsValidForUpdate", "IsValidForRead", "MaxLength", "Targets",
     ]
 
     /// Answers `EntityDefinitions`, `EntityDefinitions(LogicalName='x')`, `…/Attributes`,
@@ -21,43 +21,58 @@ struct MetadataEndpoints {
     func answer(path: Path, request: APIRequest) throws(DataverseError) -> APIResponse {
         let segments = path.segments
         guard let key = segments[0].key else {
-            let select = try selection(request.option("$select"), allowed: Self.entityProperties, type: "EntityMetadata")
             guard segments.count == 1 else { throw DataverseError.segmentNotFound(segments[1].name) }
-            let values = catalog.entities.values.sorted { $0.logicalName < $1.logicalName }.map { entityJSON($0, select: select, attributes: nil) }
-            return .json(.ok, .object([("@odata.context", .string(serviceRoot + "$metadata#EntityDefinitions\(contextList(select))")), ("value", .array(values))]))
+            return try entities(request)
         }
         let entity = try lookUp(key)
-        if segments.count == 1 {
-            let select = try selection(request.option("$select"), allowed: Self.entityProperties, type: "EntityMetadata")
-            let expand = try attributeExpansion(request.option("$expand"))
-            var context = serviceRoot + "$metadata#EntityDefinitions"
-            let parts = (select ?? []) + (expand.map { ["Attributes" + contextList($0.select)] } ?? [])
-            context += parts.isEmpty ? "/$entity" : "(" + parts.joined(separator: ",") + ")/$entity"
-            var members: [(String, JSONValue)] = [("@odata.context", .string(context))]
-            guard case .object(let body) = entityJSON(entity, select: select, attributes: expand) else { return .json(.ok, .object(members)) }
-            members += body
-            return .json(.ok, .object(members))
-        }
+        if segments.count == 1 { return try definition(of: entity, request: request) }
         guard segments[1].name == "Attributes" else { throw DataverseError.segmentNotFound(segments[1].name) }
-        let attributeSelect = try selection(request.option("$select"), allowed: Self.attributeProperties, type: "AttributeMetadata")
-        let entityKey = "EntityDefinitions('\(entity.logicalName)')"
-        if let attributeKey = segments[1].key {
-            let name = try Self.logicalName(attributeKey)
-            guard let attribute = entity.attribute(named: name) else { throw DataverseError.segmentNotFound(attributeKey) }
-            var members: [(String, JSONValue)] = [("@odata.context", .string(serviceRoot + "$metadata#\(entityKey)/Attributes\(contextList(attributeSelect))/$entity"))]
-            if case .object(let body) = attributeJSON(attribute, entity: entity, select: attributeSelect) { members += body }
-            return .json(.ok, .object(members))
-        }
-        var attributes = entity.attributes
-        var cast = ""
+        if let attributeKey = segments[1].key { return try attribute(attributeKey, of: entity, request: request) }
+        var cast: String?
         if segments.count == 3 {
             guard segments[2].name == "Microsoft.Dynamics.CRM.LookupAttributeMetadata" else { throw DataverseError.segmentNotFound(segments[2].name) }
-            attributes = attributes.filter { $0.lookup != nil }
-            cast = "/Microsoft.Dynamics.CRM.LookupAttributeMetadata"
+            cast = segments[2].name
         }
-        let values = attributes.map { attributeJSON($0, entity: entity, select: attributeSelect) }
-        let context = serviceRoot + "$metadata#\(entityKey)/Attributes\(cast)\(contextList(attributeSelect))"
+        return try attributes(of: entity, cast: cast, request: request)
+    }
+
+    /// `EntityDefinitions`: every entity.
+    private func entities(_ request: APIRequest) throws(DataverseError) -> APIResponse {
+        let select = try selection(request.option("$select"), allowed: Self.entityProperties, type: "EntityMetadata")
+        let values = catalog.entities.values.sorted { $0.logicalName < $1.logicalName }.map { entityJSON($0, select: select, attributes: nil) }
+        let context = serviceRoot + "$metadata#EntityDefinitions\(contextList(select))"
         return .json(.ok, .object([("@odata.context", .string(context)), ("value", .array(values))]))
+    }
+
+    /// `EntityDefinitions(LogicalName='x')`, with `$select` and `$expand=Attributes($select=…)`.
+    private func definition(of entity: EntityInfo, request: APIRequest) throws(DataverseError) -> APIResponse {
+        let select = try selection(request.option("$select"), allowed: Self.entityProperties, type: "EntityMetadata")
+        let expand = try attributeExpansion(request.option("$expand"))
+        let parts = (select ?? []) + (expand.map { ["Attributes" + contextList($0.select)] } ?? [])
+        let context = serviceRoot + "$metadata#EntityDefinitions" + (parts.isEmpty ? "/$entity" : "(" + parts.joined(separator: ",") + ")/$entity")
+        return .json(.ok, Self.prefixed(context, entityJSON(entity, select: select, attributes: expand)))
+    }
+
+    /// `EntityDefinitions(LogicalName='x')/Attributes(LogicalName='y')`.
+    private func attribute(_ key: String, of entity: EntityInfo, request: APIRequest) throws(DataverseError) -> APIResponse {
+        let select = try selection(request.option("$select"), allowed: Self.attributeProperties, type: "AttributeMetadata")
+        guard let attribute = entity.attribute(named: try Self.logicalName(key)) else { throw DataverseError.segmentNotFound(key) }
+        let context = serviceRoot + "$metadata#EntityDefinitions('\(entity.logicalName)')/Attributes\(contextList(select))/$entity"
+        return .json(.ok, Self.prefixed(context, attributeJSON(attribute, entity: entity, select: select)))
+    }
+
+    /// `EntityDefinitions(LogicalName='x')/Attributes`, or only its lookups under the `LookupAttributeMetadata` cast.
+    private func attributes(of entity: EntityInfo, cast: String?, request: APIRequest) throws(DataverseError) -> APIResponse {
+        let select = try selection(request.option("$select"), allowed: Self.attributeProperties, type: "AttributeMetadata")
+        let attributes = cast == nil ? entity.attributes : entity.attributes.filter { $0.lookup != nil }
+        let values = attributes.map { attributeJSON($0, entity: entity, select: select) }
+        let context = serviceRoot + "$metadata#EntityDefinitions('\(entity.logicalName)')/Attributes" + (cast.map { "/" + $0 } ?? "") + contextList(select)
+        return .json(.ok, .object([("@odata.context", .string(context)), ("value", .array(values))]))
+    }
+
+    /// `object` with `@odata.context` first.
+    private static func prefixed(_ context: String, _ object: JSONValue) -> JSONValue {
+        .object([("@odata.context", .string(context))] + (object.objectMembers ?? []))
     }
 
     private func lookUp(_ key: String) throws(DataverseError) -> EntityInfo {
@@ -131,9 +146,14 @@ struct MetadataEndpoints {
             ("LogicalName", .string(attribute.name)),
             ("SchemaName", .string(attribute.name)),
             ("AttributeType", .string(type)),
+            ("AttributeTypeName", .object([("Value", .string(type + "Type"))])),
             ("EntityLogicalName", .string(entity.logicalName)),
             ("IsPrimaryId", .bool(attribute.name == entity.primaryIdAttribute)),
             ("IsPrimaryName", .bool(attribute.name == entity.primaryNameAttribute)),
+            // A lookup's type column is written only through a bind; the primary key only on create.
+            ("IsValidForCreate", .bool(!attribute.isLookupType)),
+            ("IsValidForUpdate", .bool(!attribute.isLookupType && attribute.name != entity.primaryIdAttribute)),
+            ("IsValidForRead", .bool(true)),
         ]
         if let maxLength = attribute.maxLength { all.append(("MaxLength", .number(String(maxLength)))) }
         if let lookup = attribute.lookup { all.append(("Targets", .array(lookup.targets.map(JSONValue.string)))) }

@@ -14,9 +14,10 @@ struct Reader {
         var offset = 0
         /// For change tracking: the database snapshot (`pg_snapshot` text) taken before the first page was read.
         var xmin: String?
-        /// The last key of the previous page when pages follow the key (no `$orderby`: the primary key;
-        /// a delta: the row version), so records written meanwhile shift no page.
-        var after: String?
+        /// The sort values of the previous page's last record (its `$orderby` values, then its primary key;
+        /// for a delta its row version): the next page begins after it, so records written meanwhile
+        /// shift no page, as Dataverse's paging cookie does.
+        var after: [String?]?
     }
 
     // MARK: Collections
@@ -29,8 +30,9 @@ struct Reader {
         if tracking { try rejectTrackingOptions(request) }
         let annotations = AnnotationFilter(preferences["odata.include-annotations"])
         let plan = try ReadPlan(entity: entity, select: request.option("$select"), annotations: annotations, catalog: api.catalog)
+        let expansions = try Expansion.parse(request.option("$expand"), entity: entity)
         let condition = try filterCondition(request)
-        let order = try orderBy(request.option("$orderby"))
+        let terms = try orderTerms(request.option("$orderby"))
         let requestedPageSize = preferences["odata.maxpagesize"].flatMap { Int($0) }
         let pageSize = min(max(requestedPageSize ?? api.settings.pageSize, 1), api.settings.maximumPageSize)
         let top = requestedPageSize == nil ? try request.option("$top").map(Self.top) : nil
@@ -38,29 +40,72 @@ struct Reader {
         if tracking, state.xmin == nil { state.xmin = try await currentXmin() }
         let remaining = top.map { max($0 - state.offset, 0) }
         let limit = min(remaining ?? pageSize, pageSize)
-        let byKey = request.option("$orderby") == nil
-        let after = try keyCondition(byKey ? state.after : nil)
+        let sortValues = PostgresQuery.joined(terms.map { "(\($0.key))::text" }, separator: ", ")
         let rows = try await connection.query(
             """
-            SELECT \(plan.selectList) FROM \(entity.table) t \(versionJoin(entity))
-            WHERE \(condition) AND \(after) ORDER BY \(order) LIMIT \(limit + 1) OFFSET \(byKey ? 0 : state.offset)
+            SELECT \(plan.selectList), \(sortValues) FROM \(entity.table) t \(versionJoin(entity))
+            WHERE \(condition) AND \(Self.after(state.after, terms: terms)) ORDER BY \(Self.orderClause(terms)) LIMIT \(limit + 1)
             """, name: "emulator read")
         let hasMore = rows.count > limit && (remaining.map { $0 > limit } ?? true)
-        var members: [(String, JSONValue)] = [("@odata.context", .string(api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)"))]
-        if request.option("$count")?.lowercased() == "true" {
-            let count = try await connection.query("SELECT count(*) FROM \(entity.table) t WHERE \(condition)").single().decode(Int.self, at: 0)
-            members.append(("@odata.count", .number(String(min(count, 5000)))))
-        }
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(Self.contextSelection(plan, expansions))"
+        var members: [(String, JSONValue)] = [("@odata.context", .string(context))]
+        members += try await countMembers(request, condition: condition, annotations: annotations)
         if tracking, !hasMore, let xmin = state.xmin {
             members.append(("@odata.deltaLink", .string(link(request, extra: "$deltatoken=" + percentEncoded(api.issueDeltaToken(xmin: xmin))))))
         }
-        members.append(("value", .array(rows.prefix(limit).map { plan.render($0) })))
+        let records = rows.prefix(limit).map { plan.render($0) }
+        members.append(("value", .array(try await Expansion.apply(expansions, to: records, entity: entity, api: api, connection: connection))))
         if hasMore {
-            let last = byKey ? rows[limit - 1].values[safe: plan.keyIndex] ?? nil : nil
+            let last = Array(rows[limit - 1].values.suffix(terms.count))
             let next = PageState(page: state.page + 1, offset: state.offset + limit, xmin: state.xmin, after: last)
             members.append(("@odata.nextLink", .string(link(request, extra: "$skiptoken=" + percentEncoded(Self.cookie(next, tracking: tracking))))))
         }
         return .json(.ok, .object(members), headers: Self.appliedPreferences(preferences, pageSize: requestedPageSize.map { _ in pageSize }))
+    }
+
+    /// `@odata.count` under `$count=true` (at most 5000, as count-rows says), and the total record count
+    /// annotations when asked for (`-1` without `$count=true`).
+    private func countMembers(_ request: APIRequest, condition: PostgresQuery, annotations: AnnotationFilter) async throws
+        -> [(String, JSONValue)]
+    {
+        let counting = request.option("$count")?.lowercased() == "true"
+        let count = counting ? try await self.count(condition) : -1
+        var members: [(String, JSONValue)] = counting ? [("@odata.count", .number(String(min(count, 5000))))] : []
+        if annotations.includes("Microsoft.Dynamics.CRM.totalrecordcount") {
+            members.append(("@Microsoft.Dynamics.CRM.totalrecordcount", .number(String(min(count, 5000)))))
+        }
+        if annotations.includes("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded") {
+            members.append(("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", .bool(count > 5000)))
+        }
+        return members
+    }
+
+    private func count(_ condition: PostgresQuery) async throws -> Int {
+        try await connection.query("SELECT count(*) FROM \(entity.table) t WHERE \(condition)").single().decode(Int.self, at: 0)
+    }
+
+    /// `GET <entityset>/$count`: the number of records matching `$filter` as plain text; with a
+    /// `$deltatoken`, the number of changes since it (records changed and deleted).
+    func countOnly(_ request: APIRequest) async throws -> APIResponse {
+        let number: Int
+        if let token = request.option("$deltatoken") {
+            let since = try api.validateDeltaToken(token)
+            number = try await connection.query(
+                """
+                SELECT count(*) FROM dataverse_emulator.versions
+                WHERE schema_name = \(entity.schema) AND entity = \(entity.logicalName)
+                  AND NOT pg_visible_in_snapshot(changed_xid, \(since)::pg_snapshot)
+                """, name: "emulator delta count").single().decode(Int.self, at: 0)
+        } else {
+            number = try await count(try filterCondition(request))
+        }
+        return APIResponse(status: .ok, body: String(number), contentType: "text/plain")
+    }
+
+    /// The `(a,b,nav(c))` part of an `@odata.context`: the selection and the expansions, empty for neither.
+    static func contextSelection(_ plan: ReadPlan, _ expansions: [Expansion]) -> String {
+        let parts = (plan.isSelected ? plan.attributes.map(\.propertyName) : []) + expansions.map(\.contextPart)
+        return parts.isEmpty ? "" : "(" + parts.joined(separator: ",") + ")"
     }
 
     /// A `Preference-Applied` header for the preferences honoured.
@@ -85,25 +130,53 @@ struct Reader {
         return "coalesce(\(try compiler.compile()), false)"
     }
 
-    /// `$orderby`: strings ignore case; nulls sort first ascending, as in Dataverse; the key breaks ties.
-    private func orderBy(_ text: String?) throws(DataverseError) -> PostgresQuery {
-        var terms: [PostgresQuery] = []
+    /// One sort term: the expression and its direction.
+    struct OrderTerm {
+        let key: PostgresQuery
+        let descending: Bool
+    }
+
+    /// `$orderby`: strings ignore case; nulls sort first ascending, as in Dataverse; the primary key
+    /// comes last and breaks ties.
+    private func orderTerms(_ text: String?) throws(DataverseError) -> [OrderTerm] {
+        var terms: [OrderTerm] = []
         for item in (text ?? "").split(separator: ",") {
             let words = item.split(separator: " ").map(String.init).filter { !$0.isEmpty }
-            guard let name = words.first, words.count <= 2 else { throw DataverseError.badRequest("The $orderby '\(text ?? "")' is not valid.") }
+            guard let name = words.first, words.count <= 2, words.count == 1 || ["asc", "desc"].contains(words[1].lowercased()) else {
+                throw DataverseError.badRequest("The $orderby '\(text ?? "")' is not valid.")
+            }
             guard let attribute = entity.attribute(property: name), !attribute.isLookupType else {
                 throw DataverseError.unknownProperty(name, entity: entity.logicalName)
             }
-            let descending = words.count == 2 && words[1].lowercased() == "desc"
-            guard words.count == 1 || ["asc", "desc"].contains(words[1].lowercased()) else {
-                throw DataverseError.badRequest("The $orderby '\(text ?? "")' is not valid.")
-            }
             let column = FilterCompiler.column(attribute)
             let key: PostgresQuery = attribute.kind == .string || attribute.kind == .memo ? "lower(\(column))" : column
-            terms.append(descending ? "\(key) DESC NULLS LAST" : "\(key) ASC NULLS FIRST")
+            terms.append(OrderTerm(key: key, descending: words.count == 2 && words[1].lowercased() == "desc"))
         }
-        if let key = entity.attribute(named: entity.primaryIdAttribute) { terms.append("\(FilterCompiler.column(key)) ASC") }
-        return PostgresQuery.joined(terms, separator: ", ")
+        if let key = entity.attribute(named: entity.primaryIdAttribute) { terms.append(OrderTerm(key: FilterCompiler.column(key), descending: false)) }
+        return terms
+    }
+
+    /// `ORDER BY` for the terms: ascending with nulls first, descending with nulls last.
+    static func orderClause(_ terms: [OrderTerm]) -> PostgresQuery {
+        PostgresQuery.joined(terms.map { $0.descending ? "\($0.key) DESC NULLS LAST" : "\($0.key) ASC NULLS FIRST" }, separator: ", ")
+    }
+
+    /// The records that sort after the cursor `after` (one value per term), in the order of `orderClause`.
+    static func after(_ after: [String?]?, terms: [OrderTerm]) -> PostgresQuery {
+        guard let after, after.count == terms.count, !terms.isEmpty else { return "TRUE" }
+        var alternatives: [PostgresQuery] = []
+        for index in terms.indices {
+            var parts: [PostgresQuery] = (0..<index).map { "\(terms[$0].key) IS NOT DISTINCT FROM \(after[$0])" }
+            let key = terms[index].key
+            switch (terms[index].descending, after[index]) {
+            case (false, nil): parts.append("\(key) IS NOT NULL")
+            case (false, let value?): parts.append("\(key) > \(value)")
+            case (true, nil): parts.append("FALSE")
+            case (true, let value?): parts.append("(\(key) < \(value) OR \(key) IS NULL)")
+            }
+            alternatives.append("(\(PostgresQuery.joined(parts, separator: " AND ")))")
+        }
+        return "(\(PostgresQuery.joined(alternatives, separator: " OR ")))"
     }
 
     private static func top(_ text: String) throws(DataverseError) -> Int {
@@ -131,7 +204,7 @@ struct Reader {
 
     /// A skip token shaped like Dataverse's paging cookie; its `pagingcookie` is the emulator's own.
     static func cookie(_ state: PageState, tracking: Bool) -> String {
-        let inner = "emulator|\(state.offset)|\(state.xmin ?? "")|\(state.after ?? "")"
+        let inner = "emulator|\(state.offset)|\(state.xmin ?? "")|\(encodedCursor(state.after))"
         return "<cookie pagenumber=\"\(state.page)\" pagingcookie=\"\(inner)\" istracking=\"\(tracking ? "True" : "False")\" />"
     }
 
@@ -143,17 +216,35 @@ struct Reader {
         }
         let parts = (attribute("pagingcookie") ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4, parts[0] == "emulator", let offset = Int(parts[1]), offset >= 0,
-            let page = attribute("pagenumber").flatMap({ Int($0) }), parts[2].isEmpty || WebAPI.isSnapshot(parts[2]),
-            parts[3].isEmpty || UUID(uuidString: parts[3]) != nil || Int64(parts[3]) != nil
+            let page = attribute("pagenumber").flatMap({ Int($0) }), parts[2].isEmpty || WebAPI.isSnapshot(parts[2])
         else { throw DataverseError.badRequest("The $skiptoken is not valid.") }
-        return PageState(page: page, offset: offset, xmin: parts[2].isEmpty ? nil : parts[2], after: parts[3].isEmpty ? nil : parts[3])
+        return PageState(page: page, offset: offset, xmin: parts[2].isEmpty ? nil : parts[2], after: try decodedCursor(parts[3]))
     }
 
-    /// `t.<key> > <after>` for key-ordered pages, else TRUE.
-    private func keyCondition(_ after: String?) throws -> PostgresQuery {
-        guard let after, UUID(uuidString: after) != nil else { return "TRUE" }
-        let key = try PostgresIdentifier(entity.primaryIdAttribute)
-        return "t.\(key) > \(after)::uuid"
+    /// A cursor as base64url JSON (an array of strings and nulls), empty for none.
+    static func encodedCursor(_ cursor: [String?]?) -> String {
+        guard let cursor else { return "" }
+        let json = JSONValue.array(cursor.map { $0.map(JSONValue.string) ?? .null }).serialized
+        return Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodedCursor(_ text: String) throws(DataverseError) -> [String?]? {
+        guard !text.isEmpty else { return nil }
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let elements = (try? JSONValue.parse(String(decoding: data, as: UTF8.self)))?.arrayValue,
+            elements.count <= 64
+        else { throw DataverseError.badRequest("The $skiptoken is not valid.") }
+        var cursor: [String?] = []
+        for element in elements {
+            switch element {
+            case .null: cursor.append(nil)
+            case .string(let value): cursor.append(value)
+            default: throw DataverseError.badRequest("The $skiptoken is not valid.")
+            }
+        }
+        return cursor
     }
 
     // MARK: Change tracking
@@ -173,7 +264,7 @@ struct Reader {
             """
             SELECT \(plan.selectList) FROM \(entity.table) t \(versionJoin(entity))
             WHERE NOT pg_visible_in_snapshot(v.changed_xid, \(since)::pg_snapshot) AND NOT v.deleted
-              AND v.version > \(Int64(state.after ?? "") ?? 0) ORDER BY v.version LIMIT \(pageSize + 1)
+              AND v.version > \(Int64(state.after?.first.flatMap { $0 } ?? "") ?? 0) ORDER BY v.version LIMIT \(pageSize + 1)
             """, name: "emulator delta")
         let hasMore = rows.count > pageSize
         var values = rows.prefix(pageSize).map { plan.render($0) }
@@ -181,7 +272,7 @@ struct Reader {
         var members: [(String, JSONValue)] = [("@odata.context", .string(context))]
         if hasMore {
             let last = rows[pageSize - 1].values.first ?? nil
-            let next = PageState(page: state.page + 1, offset: state.offset + pageSize, xmin: state.xmin, after: last)
+            let next = PageState(page: state.page + 1, offset: state.offset + pageSize, xmin: state.xmin, after: [last])
             members.append(("value", .array(values)))
             members.append(("@odata.nextLink", .string(link(request, extra: "$deltatoken=" + percentEncoded(token) + "&$skiptoken=" + percentEncoded(Self.cookie(next, tracking: true))))))
         } else {
@@ -215,13 +306,26 @@ struct Reader {
         let preferences = request.preferences
         let annotations = AnnotationFilter(preferences["odata.include-annotations"])
         let plan = try ReadPlan(entity: entity, select: request.option("$select"), annotations: annotations, catalog: api.catalog)
+        let expansions = try Expansion.parse(request.option("$expand"), entity: entity)
         guard let row = try await fetch(id, plan: plan) else { throw DataverseError.recordNotFound(entity.logicalName, id) }
         let etag = "W/\"\(row.values.first.flatMap { $0 } ?? "0")\""
-        if let condition = request.header("if-none-match"), condition == etag, annotations.isEmpty {
+        // "If the query includes $expand it will never return 304 Not Modified", nor with annotations.
+        if let condition = request.header("if-none-match"), condition == etag, annotations.isEmpty, expansions.isEmpty {
             return APIResponse(status: .notModified, headers: [], body: nil, contentType: "application/json; odata.metadata=minimal")
         }
-        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(plan.contextSelection)/$entity"
-        return .json(.ok, plan.render(row, context: context), headers: Self.appliedPreferences(preferences, pageSize: nil))
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(Self.contextSelection(plan, expansions))/$entity"
+        let record = try await Expansion.apply(expansions, to: [plan.render(row, context: context)], entity: entity, api: api, connection: connection)
+        return .json(.ok, record.first ?? .null, headers: Self.appliedPreferences(preferences, pageSize: nil))
+    }
+
+    /// `GET <entityset>(<id>)/<property>`: `{"@odata.context": …, "value": …}`; a navigation property or
+    /// another unknown segment answers "Resource not found for the segment".
+    func property(_ id: String, name: String) async throws -> APIResponse {
+        guard let attribute = entity.attribute(property: name), !attribute.isLookupType else { throw DataverseError.segmentNotFound(name) }
+        let plan = try ReadPlan(entity: entity, select: name, annotations: AnnotationFilter(nil), catalog: api.catalog)
+        guard let row = try await fetch(id, plan: plan) else { throw DataverseError.recordNotFound(entity.logicalName, id) }
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)(\(id))/\(name)"
+        return .json(.ok, .object([("@odata.context", .string(context)), ("value", plan.render(row)[name] ?? .null)]))
     }
 
     /// One record's row for `plan`, or nil.
@@ -232,9 +336,4 @@ struct Reader {
             name: "emulator read record")
         return rows.first
     }
-}
-
-extension Array {
-    /// The element at `index`, or nil past the end.
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

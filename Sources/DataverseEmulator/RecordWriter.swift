@@ -148,9 +148,13 @@ struct RecordWriter {
         guard let row = try await Reader(api: api, entity: entity, connection: connection).fetch(id, plan: plan) else {
             throw DataverseError.recordNotFound(entity.logicalName, id)
         }
-        // As the create and update examples show: the context names no selection, and no OData-EntityId is sent.
-        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)/$entity"
-        return .json(createdStatus, plan.render(row, context: context), headers: [("Preference-Applied", "return=representation")])
+        // As the create and update examples show: the context names no selection (unless with $expand, as the
+        // associate-on-create example shows), and no OData-EntityId is sent.
+        let expansions = try Expansion.parse(request.option("$expand"), entity: entity)
+        let selection = expansions.isEmpty ? "" : Reader.contextSelection(plan, expansions)
+        let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(selection)/$entity"
+        let record = try await Expansion.apply(expansions, to: [plan.render(row, context: context)], entity: entity, api: api, connection: connection)
+        return .json(createdStatus, record.first ?? .null, headers: [("Preference-Applied", "return=representation")])
     }
 
     // MARK: SQL

@@ -37,8 +37,6 @@ struct ReadPlan {
     /// Whether `$select` named the attributes.
     let isSelected: Bool
     let roles: [Role]
-    /// The position of the primary key among the selected columns.
-    let keyIndex: Int
     let selectList: PostgresQuery
 
     static let formatted = "OData.Community.Display.V1.FormattedValue"
@@ -48,33 +46,13 @@ struct ReadPlan {
     /// Plans a read of `entity` for `$select` (nil for all) and the requested annotations.
     init(entity: EntityInfo, select: String?, annotations: AnnotationFilter, catalog: Catalog) throws(DataverseError) {
         self.entity = entity
-        var attributes: [AttributeInfo] = []
-        if let select, !select.isEmpty {
-            for name in select.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-                guard let attribute = entity.attribute(property: name), !attribute.isLookupType else {
-                    throw DataverseError.unknownProperty(name, entity: entity.logicalName)
-                }
-                if !attributes.contains(where: { $0.name == attribute.name }) { attributes.append(attribute) }
-            }
-            isSelected = true
-        } else {
-            attributes = entity.visibleAttributes
-            isSelected = false
-        }
-        self.attributes = attributes
+        self.annotations = annotations
+        let selected = try Self.selected(select, of: entity)
+        isSelected = selected != nil
+        attributes = selected ?? entity.visibleAttributes
         var roles: [Role] = [.etag]
         var columns: [PostgresQuery] = ["coalesce(v.version, 0)::text"]
-        var output = attributes
-        if !output.contains(where: { $0.name == entity.primaryIdAttribute }), let key = entity.attribute(named: entity.primaryIdAttribute) {
-            output.append(key)
-        }
-        // Selecting a money column brings the record's currency, as Dataverse does.
-        if isSelected, attributes.contains(where: { entity.isMoney($0) }), let currency = entity.attribute(named: "transactioncurrencyid"),
-            !output.contains(where: { $0.name == currency.name })
-        {
-            output.append(currency)
-        }
-        for attribute in output {
+        for attribute in Self.output(attributes, isSelected: isSelected, of: entity) {
             roles.append(.value(attribute))
             columns.append(Self.valueExpression(attribute))
             guard let lookup = attribute.lookup else { continue }
@@ -88,12 +66,35 @@ struct ReadPlan {
             }
         }
         self.roles = roles
-        self.keyIndex = roles.firstIndex { role in
-            if case .value(let attribute) = role { return attribute.name == entity.primaryIdAttribute }
-            return false
-        } ?? 0
         self.selectList = PostgresQuery.joined(columns, separator: ", ")
-        self.annotations = annotations
+    }
+
+    /// The attributes `$select` names, in its order; nil without `$select`.
+    private static func selected(_ select: String?, of entity: EntityInfo) throws(DataverseError) -> [AttributeInfo]? {
+        guard let select, !select.isEmpty else { return nil }
+        var attributes: [AttributeInfo] = []
+        for name in select.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let attribute = entity.attribute(property: name), !attribute.isLookupType else {
+                throw DataverseError.unknownProperty(name, entity: entity.logicalName)
+            }
+            if !attributes.contains(where: { $0.name == attribute.name }) { attributes.append(attribute) }
+        }
+        return attributes
+    }
+
+    /// What a record shows: the attributes, then the primary key unless among them, then, when a money
+    /// column is selected, the record's currency (as Dataverse does).
+    private static func output(_ attributes: [AttributeInfo], isSelected: Bool, of entity: EntityInfo) -> [AttributeInfo] {
+        var output = attributes
+        if !output.contains(where: { $0.name == entity.primaryIdAttribute }), let key = entity.attribute(named: entity.primaryIdAttribute) {
+            output.append(key)
+        }
+        if isSelected, attributes.contains(where: { entity.isMoney($0) }), let currency = entity.attribute(named: "transactioncurrencyid"),
+            !output.contains(where: { $0.name == currency.name })
+        {
+            output.append(currency)
+        }
+        return output
     }
 
     let annotations: AnnotationFilter
@@ -179,7 +180,8 @@ struct ReadPlan {
     /// A column's text as JSON of its kind.
     static func json(_ text: String?, kind: AttributeKind) -> JSONValue {
         guard let text else { return .null }
-        if kind.isNumeric { return .number(text) }
+        // Postgres' NaN and Infinity have no JSON form (nor Dataverse counterpart).
+        if kind.isNumeric { return Double(text)?.isFinite == true ? .number(text) : .null }
         if kind == .boolean { return .bool(text == "true" || text == "t") }
         return .string(text)
     }

@@ -57,6 +57,24 @@ final class ServiceProtection: Sendable {
         }
     }
 
+    /// The `x-ms-ratelimit-*` headers the API limits documentation describes, for debugging: the requests
+    /// left in the window, and the execution time left (seconds, as `1,199.98`).
+    func remaining(_ client: String, now: Date = Date()) -> [(String, String)] {
+        clients.withLock { clients in
+            let state = clients[client] ?? ClientState()
+            let requests = state.starts.filter { now.timeIntervalSince($0) < limits.window }.count
+            let used = state.executions.filter { now.timeIntervalSince($0.end) < limits.window }.reduce(0) { $0 + $1.duration }
+            let seconds = max(limits.executionTime - used, 0)
+            let hundredths = Int((seconds * 100).rounded(.down))
+            let fraction = hundredths % 100
+            let time = Self.grouped(hundredths / 100) + "." + (fraction < 10 ? "0" : "") + String(fraction)
+            return [
+                ("x-ms-ratelimit-burst-remaining-xrm-requests", String(max(limits.requests - requests, 0))),
+                ("x-ms-ratelimit-time-remaining-xrm-requests", time),
+            ]
+        }
+    }
+
     /// Records the end of an admitted request and how long it ran.
     func finish(_ client: String, duration: TimeInterval, now: Date = Date()) {
         clients.withLock { clients in

@@ -43,38 +43,13 @@ final class TokenIssuer: Sendable {
     /// Answers a token request for `tenant`; `environmentURL` is the only resource whose `/.default` scope is valid.
     func answer(tenant: String, body: [UInt8], environmentURL: String) -> APIResponse {
         let form = Dictionary(APIRequest.parseQuery(String(decoding: body, as: UTF8.self))) { first, _ in first }
-        guard form["grant_type"] == "client_credentials" else {
-            return error(
-                .badRequest, "unsupported_grant_type", 70003,
-                "The app requested an unsupported grant type '\(form["grant_type"] ?? "")'.")
-        }
-        guard let client = form["client_id"], client == clientID else {
-            return error(
-                .badRequest, "unauthorized_client", 700016,
-                "Application with identifier '\(form["client_id"] ?? "")' was not found in the directory '\(tenant)'. This can "
-                    + "happen if the application has not been installed by the administrator of the tenant or consented to by any "
-                    + "user in the tenant. You may have sent your authentication request to the wrong tenant.")
-        }
-        guard let secret = form["client_secret"], !secret.isEmpty else {
-            return error(
-                .unauthorized, "invalid_client", 7000218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-        }
-        guard Self.constantTimeEqual(secret, clientSecret) else {
-            return error(
-                .unauthorized, "invalid_client", 7000215,
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the "
-                    + "client secret ID, for a secret added to app '\(clientID)'.")
-        }
-        let scope = form["scope"] ?? ""
-        let validScopes = [environmentURL + "/.default", environmentURL + "//.default"]
-        guard validScopes.contains(scope) else {
-            return error(
-                .badRequest, "invalid_scope", 70011,
-                "The provided value for the input parameter 'scope' isn't valid. The scope \(scope) isn't valid.")
-        }
+        if let refusal = refusal(form, tenant: tenant, environmentURL: environmentURL) { return refusal }
         let token = Self.newToken()
-        tokens.withLock { $0[token] = (client, Date().addingTimeInterval(lifetime)) }
+        let now = Date()
+        tokens.withLock { tokens in
+            if tokens.count > 10_000 { tokens = tokens.filter { $0.value.expires > now } }
+            tokens[token] = (clientID, now.addingTimeInterval(lifetime))
+        }
         let seconds = JSONValue.number(String(Int(lifetime)))
         return .json(
             .ok,
@@ -83,6 +58,35 @@ final class TokenIssuer: Sendable {
                 ("access_token", .string(token)),
             ]),
             headers: [("Cache-Control", "no-store, no-cache"), ("Pragma", "no-cache")])
+    }
+
+    /// The documented error for a request that gets no token, checked in the identity platform's order:
+    /// grant type, application, secret, scope.
+    private func refusal(_ form: [String: String], tenant: String, environmentURL: String) -> APIResponse? {
+        guard form["grant_type"] == "client_credentials" else {
+            return error(.badRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '\(form["grant_type"] ?? "")'.")
+        }
+        guard form["client_id"] == clientID else {
+            return error(
+                .badRequest, "unauthorized_client", 700016,
+                "Application with identifier '\(form["client_id"] ?? "")' was not found in the directory '\(tenant)'. This can "
+                    + "happen if the application has not been installed by the administrator of the tenant or consented to by any "
+                    + "user in the tenant. You may have sent your authentication request to the wrong tenant.")
+        }
+        guard let secret = form["client_secret"], !secret.isEmpty else {
+            return error(.unauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+        }
+        guard Self.constantTimeEqual(secret, clientSecret) else {
+            return error(
+                .unauthorized, "invalid_client", 7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the "
+                    + "client secret ID, for a secret added to app '\(clientID)'.")
+        }
+        let scope = form["scope"] ?? ""
+        guard [environmentURL + "/.default", environmentURL + "//.default"].contains(scope) else {
+            return error(.badRequest, "invalid_scope", 70011, "The provided value for the input parameter 'scope' isn't valid. The scope \(scope) isn't valid.")
+        }
+        return nil
     }
 
     /// The documented error JSON: `error`, `error_description` (beginning `AADSTS<code>:` and ending with the

@@ -90,6 +90,9 @@ final class WebAPI: Sendable {
         switch (request.method, id, rest.count) {
         case (.get, nil, 0): return try await Reader(api: self, entity: entity, connection: connection).collection(request)
         case (.get, let id?, 0): return try await Reader(api: self, entity: entity, connection: connection).record(id, request: request)
+        case (.get, nil, 1) where rest[0].name == "$count":
+            return try await Reader(api: self, entity: entity, connection: connection).countOnly(request)
+        case (.get, let id?, 1): return try await Reader(api: self, entity: entity, connection: connection).property(id, name: rest[0].name)
         case (.post, nil, 0): return try await writer.create(request)
         case (.patch, let id?, 0): return try await writer.update(id, request: request)
         case (.delete, let id?, 0): return try await writer.delete(id, request: request)
@@ -117,8 +120,12 @@ final class WebAPI: Sendable {
         if request.option("$skip") != nil {
             throw DataverseError(.badRequest, code: "0x0", "The query parameter $skip is not supported")
         }
-        for option in ["$expand", "$apply", "$search", "$compute", "$format"] where request.option(option) != nil {
+        for option in ["$apply", "$search", "$compute", "$format"] where request.option(option) != nil {
             throw DataverseError(.badRequest, code: "0x0", "The emulator does not support the query option \(option).")
+        }
+        let known: Set = ["$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$deltatoken", "$expand"]
+        if let unknown = request.query.map(\.0).first(where: { $0.hasPrefix("$") && !known.contains($0) }) {
+            throw DataverseError(.badRequest, code: "0x0", "The query parameter \(unknown) is not supported")
         }
     }
 

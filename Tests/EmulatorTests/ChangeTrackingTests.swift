@@ -57,13 +57,13 @@ struct ChangeTrackingTests {
 
     @Test("Delta tokens expire after --delta-token-lifetime with an error asking for a full sync")
     func tokenLifetime() async throws {
-        try await withEmulator(setup: Self.setup, configure: { $0.deltaTokenLifetime = 1 }) { emulated in
+        try await withEmulator(setup: Self.setup, configure: { $0.deltaTokenLifetime = 3 }) { emulated in
             let link = try await Self.deltaLink(emulated)
             do {
                 let value = try await emulated.send(.GET, link).status
                 #expect(value == 200)
             }
-            try await Task.sleep(for: .milliseconds(1300))
+            try await Task.sleep(for: .milliseconds(3300))
             let expired = try await emulated.send(.GET, link)
             #expect(expired.status == 400)
             #expect(expired.json["error"]?["message"]?.stringValue?.contains("full sync") == true)
@@ -144,6 +144,19 @@ struct ChangeTrackingTests {
             #expect(values.compactMap { $0["name"]?.stringValue }.sorted() == ["A", "C", "D", "E"])
             #expect(values.last?["reason"] == .string("deleted"))
             #expect(reply.json["@odata.deltaLink"] != nil)
+        }
+    }
+
+    @Test("<entityset>/$count with a delta token counts the changes since it")
+    func deltaCount() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let link = try await Self.deltaLink(emulated)
+            let token = try #require(link.components(separatedBy: "$deltatoken=").last)
+            try await sql(emulated, "UPDATE account SET telephone1 = '1' WHERE name = 'A'; DELETE FROM account WHERE name = 'B';")
+            let count = try await emulated.send(.GET, "accounts/$count?$deltatoken=" + token)
+            #expect(count.status == 200)
+            #expect(count.body == "2")
+            #expect(count.header("Content-Type")?.hasPrefix("text/plain") == true)
         }
     }
 }

@@ -158,4 +158,63 @@ struct DemoCRMTests {
             }
         }
     }
+
+    @Test("A lookup set and cleared through <lookup>/$ref, as the association documentation does it")
+    func references() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let set = try await emulated.send(
+                .PUT, "accounts(\(Self.account))/primarycontactid/$ref", body: #"{"@odata.id": "\#(emulated.emulator.serviceRoot)contacts(\#(Self.contact))"}"#)
+            #expect(set.status == 204, "\(set.body)")
+            let after = try await emulated.send(.GET, "accounts(\(Self.account))?$select=_primarycontactid_value").json
+            #expect(after["_primarycontactid_value"] == .string(Self.contact))
+            #expect(try await emulated.send(.DELETE, "accounts(\(Self.account))/primarycontactid/$ref").status == 204)
+            let cleared = try await emulated.send(.GET, "accounts(\(Self.account))?$select=_primarycontactid_value").json
+            #expect(cleared["_primarycontactid_value"] == .null)
+            #expect(try await emulated.send(.DELETE, "accounts(\(Self.account))/primarycontactid").status == 400)
+        }
+    }
+
+    @Test("The entity list, and the CSDL document that is not emulated")
+    func entityDefinitionsList() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let list = try await emulated.send(.GET, "EntityDefinitions?$select=LogicalName,EntitySetName").json
+            let names = list["value"]?.arrayValue?.compactMap { $0["LogicalName"]?.stringValue } ?? []
+            #expect(names.contains("account") && names.contains("transactioncurrency"))
+            #expect(try await emulated.send(.GET, "$metadata").status == 501)
+            #expect(try await emulated.send(.GET, "EntityDefinitions(LogicalName='nothing')").status == 404)
+        }
+    }
+
+    @Test("$expand of lookups: single- and multi-target, on one record and on create with return=representation")
+    func expandLookups() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let contact = try await emulated.send(.GET, "contacts(\(Self.contact))?$select=fullname&$expand=parentcustomerid_account($select=name)").json
+            #expect(contact["@odata.context"]?.stringValue?.hasSuffix("$metadata#contacts(fullname,parentcustomerid_account(name))/$entity") == true)
+            #expect(contact["parentcustomerid_account"]?["name"] == .string("Contoso"))
+            let account = try await emulated.send(.GET, "accounts(\(Self.account))?$select=name&$expand=ownerid($select=fullname),transactioncurrencyid($select=isocurrencycode)").json
+            #expect(account["ownerid"]?["fullname"] == .string("Alex Seller"))
+            #expect(account["transactioncurrencyid"]?["isocurrencycode"] == .string("EUR"))
+            let created = try await emulated.send(
+                .POST, "contacts?$select=lastname&$expand=parentcustomerid_account($select=name)", headers: [("Prefer", "return=representation")],
+                body: #"{"lastname": "Expanded", "parentcustomerid_account@odata.bind": "/accounts(\#(Self.account))"}"#)
+            #expect(created.status == 201)
+            #expect(created.json["parentcustomerid_account"]?["name"] == .string("Contoso"))
+            #expect(try await emulated.send(.GET, "accounts?$expand=contact_customer_accounts").status == 400)
+            #expect(try await emulated.send(.GET, "accounts?$expand=ownerid($filter=fullname eq 'x')").status == 400)
+        }
+    }
+
+    @Test("One property of a record: GET <entityset>(<id>)/<property>; a collection-valued navigation property is not found")
+    func singleProperty() async throws {
+        try await withEmulator(setup: Self.setup) { emulated in
+            let name = try await emulated.send(.GET, "accounts(\(Self.account))/name").json
+            #expect(name["value"] == .string("Contoso"))
+            #expect(name["@odata.context"]?.stringValue?.hasSuffix("$metadata#accounts(\(Self.account))/name") == true)
+            let lookup = try await emulated.send(.GET, "accounts(\(Self.account))/_ownerid_value").json
+            #expect(lookup["value"] == .string(Self.user))
+            let related = try await emulated.send(.GET, "accounts(\(Self.account))/Account_Tasks")
+            #expect(related.status == 404)
+            #expect(related.json["error"]?["code"] == .string("0x8006088a"))
+        }
+    }
 }

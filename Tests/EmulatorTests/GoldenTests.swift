@@ -6,7 +6,7 @@ import Testing
 @Suite("Emulator golden examples from the Dataverse documentation")
 struct GoldenTests {
     static let pages = [
-        "query-page-results", "create-entity-web-api", "update-delete-entities-using-web-api",
+        "query-page-results", "query-count-rows", "query-join-tables", "create-entity-web-api", "update-delete-entities-using-web-api",
         "perform-conditional-operations-using-web-api", "execute-batch-operations-using-web-api",
         "use-change-tracking-synchronize-data-external-systems", "compose-http-requests-handle-errors",
         "v2-oauth2-client-creds-grant-flow",

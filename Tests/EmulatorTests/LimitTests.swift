@@ -10,7 +10,12 @@ struct LimitTests {
     @Test("Past the request limit: 429, Retry-After in seconds, the documented code; counted in the stats")
     func requestLimit() async throws {
         try await withEmulator(setup: Self.setup, configure: { $0.requestLimit = 3 }) { emulated in
-            for _ in 0..<3 { #expect(try await emulated.send(.GET, "accounts").status == 200) }
+            for left in [2, 1, 0] {
+                let reply = try await emulated.send(.GET, "accounts")
+                #expect(reply.status == 200)
+                #expect(reply.header("x-ms-ratelimit-burst-remaining-xrm-requests") == String(left))
+                #expect(reply.header("x-ms-ratelimit-time-remaining-xrm-requests")?.hasPrefix("1,") == true)
+            }
             let refused = try await emulated.send(.GET, "accounts")
             #expect(refused.status == 429)
             let retryAfter = Int(refused.header("Retry-After") ?? "") ?? 0
@@ -23,24 +28,24 @@ struct LimitTests {
     @Test("Concurrent requests past the cap are refused at once with 0x80072326; the stats keep the peak")
     func concurrencyCap() async throws {
         try await withEmulator(setup: Self.setup, configure: { $0.concurrentRequestLimit = 2 }) { emulated in
-            emulated.emulator.inject(.delay(seconds: 1.5), count: 2)
-            let statuses = try await withThrowingTaskGroup(of: Reply.self) { group in
-                for index in 0..<4 {
-                    group.addTask {
-                        try await Task.sleep(for: .milliseconds(index < 2 ? 0 : 400))
-                        return try await emulated.send(.GET, "accounts")
-                    }
-                }
-                var replies: [Reply] = []
-                for try await reply in group { replies.append(reply) }
-                return replies
-            }
-            let refused = statuses.filter { $0.status == 429 }
-            #expect(refused.count == 2)
-            #expect(refused.allSatisfy { $0.json["error"]?["code"] == .string("0x80072326") })
-            #expect(refused.first?.json["error"]?["message"] == .string("Number of concurrent requests exceeded the limit of 2."))
-            #expect(statuses.filter { $0.status == 200 }.count == 2)
+            emulated.emulator.inject(.delay(seconds: 4), count: 2)
+            let slow = (0..<2).map { _ in Task { try await emulated.send(.GET, "accounts") } }
+            // Both slow requests hold their slots once the peak shows 2.
+            for _ in 0..<100 where emulated.emulator.stats().maximumConcurrentRequests < 2 { try await Task.sleep(for: .milliseconds(50)) }
             #expect(emulated.emulator.stats().maximumConcurrentRequests == 2)
+            for _ in 0..<2 {
+                let refused = try await emulated.send(.GET, "accounts")
+                #expect(refused.status == 429)
+                #expect(refused.json["error"]?["code"] == .string("0x80072326"))
+                #expect(refused.json["error"]?["message"] == .string("Number of concurrent requests exceeded the limit of 2."))
+                #expect(refused.header("Retry-After") == "1")
+            }
+            for task in slow {
+                let reply = try await task.value
+                #expect(reply.status == 200)
+            }
+            #expect(emulated.emulator.stats().maximumConcurrentRequests == 2)
+            #expect(emulated.emulator.stats().throttledResponses == 2)
         }
     }
 

@@ -112,6 +112,8 @@ struct Golden {
                 if let expectedBody {
                     if expectedBody.hasPrefix("--") {
                         try compareMultipart(expected: expectedBody, actual: reply, label: label, base: emulated.base)
+                    } else if !expectedBody.hasPrefix("{") {
+                        #expect(reply.body.trimmingCharacters(in: .whitespacesAndNewlines) == expectedBody, "\(label): body \(reply.body)")
                     } else {
                         let expected = try JSONValue.parse(expectedBody)
                         compareShape(expected, reply.json, path: label, base: emulated.base)
