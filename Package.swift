@@ -145,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DemoTests",
-            dependencies: ["Demo", "Postgres", "Sync", "Cron", "PostgresTestSupport"]
+            dependencies: ["Demo", "Postgres", "Sync", "Cron", "PostgresTestSupport", "ODataConnector", "DataverseEmulator"]
         ),
         // MARK: ODataConnector — the HTTP/OData client of the Dataverse and Business Central connectors
         .target(

@@ -9,6 +9,9 @@
 /// `exchangerate` is against; `post` is Dataverse's activity feed post, which the Sales Order Status
 /// job writes on an order's wall.
 ///
+/// An order's and an invoice's `customeridtype` is the type of their `customerid` (account or contact),
+/// as Dataverse's: a write through the Web API sets it by the lookup's binding.
+///
 /// A record's `owneridtype` follows its `ownerid`, as Dataverse's owner type is part of the owner
 /// reference: `team` when the owner is a team, else `systemuser` (a written owner type alone, such
 /// as Business Central's constant, does not turn a team's record into a user's).
@@ -102,7 +105,7 @@ public enum CRMSchema {
             statecode int NOT NULL DEFAULT 0, statuscode int NOT NULL DEFAULT 1, modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE salesorder (
             salesorderid uuid PRIMARY KEY DEFAULT gen_random_uuid(), ordernumber text, name text NOT NULL,
-            customerid uuid, opportunityid uuid, pricelevelid uuid, transactioncurrencyid uuid, ownerid uuid,
+            customerid uuid, customeridtype text NOT NULL DEFAULT 'account', opportunityid uuid, pricelevelid uuid, transactioncurrencyid uuid, ownerid uuid,
             owneridtype text NOT NULL DEFAULT 'systemuser', submitdate date, requestdeliveryby date,
             paymenttermscode int, freighttermscode int, shippingmethodcode int, totalamount numeric(18,2),
             statecode int NOT NULL DEFAULT 0, statuscode int NOT NULL DEFAULT 1, modifiedon timestamptz NOT NULL DEFAULT now());
@@ -114,7 +117,7 @@ public enum CRMSchema {
             modifiedon timestamptz NOT NULL DEFAULT now());
         CREATE TABLE invoice (
             invoiceid uuid PRIMARY KEY DEFAULT gen_random_uuid(), invoicenumber text, name text NOT NULL, customerid uuid,
-            salesorderid uuid, opportunityid uuid, transactioncurrencyid uuid, ownerid uuid,
+            customeridtype text NOT NULL DEFAULT 'account', salesorderid uuid, opportunityid uuid, transactioncurrencyid uuid, ownerid uuid,
             owneridtype text NOT NULL DEFAULT 'systemuser', datedelivered date, duedate date, paymenttermscode int,
             totalamount numeric(18,2), statecode int NOT NULL DEFAULT 2, statuscode int NOT NULL DEFAULT 4,
             modifiedon timestamptz NOT NULL DEFAULT now());
