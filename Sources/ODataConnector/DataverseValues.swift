@@ -42,6 +42,7 @@ enum DataverseValues {
             default: return .failure(.init("the value is not true or false"))
             }
         case .dateTime:
+            if text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil { return .success(.string(text)) }  // a date: DateOnly's form
             guard let instant = instant(text) else { return .failure(.init("the value is not an instant")) }
             return .success(.string(isoText(instant)))
         case .guid:
