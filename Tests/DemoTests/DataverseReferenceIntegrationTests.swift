@@ -95,16 +95,6 @@ struct DataverseReference {
         return Dictionary(try rows.map { try $0.decode((String, String).self) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// The rows `sql` returns on `connection`, by their first column (the key), the others as text.
-    func rows(_ sql: PostgresQuery, on connection: PostgresConnection) async throws -> [String: [String?]] {
-        var rows: [String: [String?]] = [:]
-        for row in try await connection.query(sql) {
-            guard let key = row.values.first ?? nil else { continue }
-            rows[key] = Array(row.values.dropFirst())
-        }
-        return rows
-    }
-
     /// The open sync errors of `mapping`: local id (or integration id) and message.
     func errors(_ mapping: String) async throws -> [String] {
         try await coordination.query(
@@ -340,8 +330,8 @@ struct DataverseReferenceIntegrationTests {
         _ mapping: String, _ reference: DataverseReference, local: PostgresQuery, integration: PostgresQuery,
         translate: ([String?]) -> [String?] = { $0 }
     ) async throws -> Int {
-        let locals = try await reference.rows(local, on: reference.demo.erp)
-        let integrations = try await reference.rows(integration, on: reference.demo.crm)
+        let locals = try await keyedRows(local, on: reference.demo.erp)
+        let integrations = try await keyedRows(integration, on: reference.demo.crm)
         var compared = 0
         for (localID, integrationID) in try await reference.pairs(mapping) {
             guard let row = locals[localID] else { continue }

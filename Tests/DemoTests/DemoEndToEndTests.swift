@@ -300,15 +300,7 @@ struct DemoEndToEndTests {
         _ mapping: String, _ f: DemoFixture, coordination: PostgresConnection, local: PostgresQuery, integration: PostgresQuery,
         translate: ([String?]) -> [String?] = { $0 }
     ) async throws -> Int {
-        func rows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [String: [String?]] {
-            var rows: [String: [String?]] = [:]
-            for row in try await connection.query(query) {
-                guard let key = row.values.first ?? nil else { continue }
-                rows[key] = Array(row.values.dropFirst())
-            }
-            return rows
-        }
-        let locals = try await rows(local, on: f.erp), integrations = try await rows(integration, on: f.crm)
+        let locals = try await keyedRows(local, on: f.erp), integrations = try await keyedRows(integration, on: f.crm)
         var compared = 0
         for (localID, integrationID) in try await pairs(mapping, on: coordination) {
             guard let localRow = locals[localID] else { continue }

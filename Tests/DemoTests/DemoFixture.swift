@@ -75,3 +75,13 @@ func withReferenceCustomers(
         }
     }
 }
+
+/// The rows `query` returns on `connection`, by their first column (the key), the other columns as text.
+func keyedRows(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [String: [String?]] {
+    var rows: [String: [String?]] = [:]
+    for row in try await connection.query(query) {
+        guard let key = row.values.first ?? nil else { continue }
+        rows[key] = Array(row.values.dropFirst())
+    }
+    return rows
+}
