@@ -36,8 +36,8 @@ struct DataverseTableEndpoint: TableEndpoint {
 
     /// How long a write may take from its stamp to its commit and still be read by deltas.
     static let overlap: TimeInterval = 120
-    /// Ids per read by id: keeps a URL well under the service's limit.
-    static let idsPerRead = 50
+    /// Characters of literals per read by value: a URL stays well under Dataverse's 32,768 (about 480 ids).
+    static let literalsPerRead = 20_000
     /// Records per `$batch`: Dataverse takes 1,000 requests at most.
     static let requestsPerBatch = 1_000
 
@@ -161,15 +161,35 @@ struct DataverseTableEndpoint: TableEndpoint {
         return seen
     }
 
-    /// The records with these ids, fifty per request, filtered by `conditions`.
+    /// The records with these ids, as many per request as a URL takes, filtered by `conditions`.
     private func read(ids: [String], filter conditions: [String?], select: String? = nil) async throws -> [SyncRecord] {
         var records: [SyncRecord] = []
-        for start in stride(from: 0, to: ids.count, by: Self.idsPerRead) {
-            let chunk = ids[start..<min(start + Self.idsPerRead, ids.count)]
-            let tests = try chunk.map { "\(key) eq \(try guid($0))" }.joined(separator: " or ")
-            records += try await read(filter: conditions + [tests], orderBy: nil, limit: chunk.count, select: select)
+        for chunk in Self.chunks(try ids.map { try guid($0) }) {
+            records += try await read(filter: conditions + [keyIn(chunk)], orderBy: nil, limit: chunk.count, select: select)
         }
         return records
+    }
+
+    /// The key among `ids`: Dataverse's `In` query function.
+    private func keyIn(_ ids: [String]) -> String {
+        "Microsoft.Dynamics.CRM.In(PropertyName='\(key)',PropertyValues=[\(ids.map { "'\($0)'" }.joined(separator: ","))])"
+    }
+
+    /// `literals` in runs of at most `literalsPerRead` characters, each run one request's worth.
+    static func chunks(_ literals: [String]) -> [[String]] {
+        var chunks: [[String]] = []
+        var current: [String] = []
+        var length = 0
+        for literal in literals {
+            if !current.isEmpty, length + literal.count > literalsPerRead {
+                chunks.append(current)
+                (current, length) = ([], 0)
+            }
+            current.append(literal)
+            length += literal.count + 4
+        }
+        if !current.isEmpty { chunks.append(current) }
+        return chunks
     }
 
     func records(ids: [String]) async throws -> [SyncRecord] {
@@ -235,7 +255,7 @@ struct DataverseTableEndpoint: TableEndpoint {
             let property = entity.readProperty(columns[0])
             let near = try await read(
                 filter: [filter, "contains(\(property),\(DataverseFilter.quoted(String(word))))"], orderBy: "\(key) asc",
-                limit: 5_000, select: ([key, modified] + columns.map { entity.readProperty($0) }).joined(separator: ","))
+                limit: .max, select: ([key, modified] + columns.map { entity.readProperty($0) }).joined(separator: ","))
             found.append(near.filter { record in
                 zip(columns, tuple).allSatisfy { column, value in ((record.values[column] ?? nil).map(normal)) == normal(value) }
             }.map(\.id))
@@ -247,15 +267,13 @@ struct DataverseTableEndpoint: TableEndpoint {
         let kind = try entity.kind(of: column)
         let property = entity.readProperty(column)
         var ids: [String] = []
-        for start in stride(from: 0, to: values.count, by: Self.idsPerRead) {
-            let chunk = Array(values[start..<min(start + Self.idsPerRead, values.count)])
-            let literals = chunk.compactMap { try? DataverseFilter(entity: entity).literal(.text($0), as: kind) }
-            guard !literals.isEmpty else { continue }
-            let tests = literals.map { "\(property) eq \($0)" }.joined(separator: " or ")
-            let select = Array(Set([key, modified, property])).sorted().joined(separator: ",")
-            let found = try await read(filter: [tests], orderBy: nil, limit: 5_000, select: select)
+        let literals = values.compactMap { try? DataverseFilter(entity: entity).literal(.text($0), as: kind) }
+        let select = Array(Set([key, modified, property])).sorted().joined(separator: ",")
+        let wanted = Set(values)
+        for chunk in Self.chunks(literals) {
+            let tests = chunk.map { "\(property) eq \($0)" }.joined(separator: " or ")
+            let found = try await read(filter: [tests], orderBy: nil, limit: .max, select: select)
             // Dataverse compares text without case: keep exact matches only.
-            let wanted = Set(chunk)
             ids += found.filter { record in (record.values[column] ?? nil).map(wanted.contains) ?? false }.map(\.id)
         }
         return ids
@@ -354,11 +372,9 @@ struct DataverseTableEndpoint: TableEndpoint {
     /// Each existing record's modified-on and etag, by id.
     private func currentETags(_ ids: [String]) async throws -> [String: (modifiedOn: Date, etag: String)] {
         var etags: [String: (modifiedOn: Date, etag: String)] = [:]
-        for start in stride(from: 0, to: ids.count, by: Self.idsPerRead) {
-            let chunk = Self.guids(Array(ids[start..<min(start + Self.idsPerRead, ids.count)]))
-            let tests = try chunk.map { "\(key) eq \(try guid($0))" }.joined(separator: " or ")
-            let query = resource(filter: [tests], orderBy: nil, select: "\(key),\(modified)")
-            for try await page in session.client.pages(of: query, paging: ODataPaging(maximumPageSize: Self.idsPerRead)) {
+        for chunk in Self.chunks(Self.guids(ids)) {
+            let query = resource(filter: [keyIn(chunk)], orderBy: nil, select: "\(key),\(modified)")
+            for try await page in session.client.pages(of: query, paging: ODataPaging(maximumPageSize: 5_000)) {
                 for json in page.records {
                     guard let id = json[key]?.stringValue, let etag = json["@odata.etag"]?.stringValue,
                           let stamp = json[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp)
