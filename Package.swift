@@ -171,7 +171,10 @@ let package = Package(
         // MARK: end of ODataConnector
         .testTarget(
             name: "CoupletTests",
-            dependencies: ["Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport"]
+            dependencies: [
+                "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "DataverseEmulator",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // MARK: Dataverse emulator

@@ -164,25 +164,25 @@ struct ConnectorBenchRun {
         }
         let fields = Self.fields.map { "      - {local: \($0.key), integration: \($0.value)\($0.key == "credit_limit" ? ", comparison: numeric" : "")}" }
             .joined(separator: "\n")
+        /// A mapping of every record between `table` and the accounts, in `direction`.
+        func mapping(_ name: String, _ direction: String, _ table: String) -> String {
+            """
+              - name: \(name)
+                direction: \(direction)
+                sync_only_coupled: false
+                local: {endpoint: erp, table: \(table), key: no, modified: modified_at}
+                integration: {endpoint: crm, table: account, key: accountid, modified: modifiedon}
+                fields:
+            \(fields)
+            """
+        }
         return """
             endpoints:
               - {name: erp}
               - \(endpoint)
             mappings:
-              - name: CUSTOMER
-                direction: to_integration
-                sync_only_coupled: false
-                local: {endpoint: erp, table: customer, key: no, modified: modified_at}
-                integration: {endpoint: crm, table: account, key: accountid, modified: modifiedon}
-                fields:
-            \(fields)
-              - name: ACCOUNT-BACK
-                direction: from_integration
-                sync_only_coupled: false
-                local: {endpoint: erp, table: customer_back, key: no, modified: modified_at}
-                integration: {endpoint: crm, table: account, key: accountid, modified: modifiedon}
-                fields:
-            \(fields)
+            \(mapping("CUSTOMER", "to_integration", "customer"))
+            \(mapping("ACCOUNT-BACK", "from_integration", "customer_back"))
             """
     }
 
