@@ -108,6 +108,7 @@ let package = Package(
                 "CoupletSchema",
                 "Demo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -170,7 +171,10 @@ let package = Package(
         // MARK: end of ODataConnector
         .testTarget(
             name: "CoupletTests",
-            dependencies: ["Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport"]
+            dependencies: [
+                "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "DataverseEmulator",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // MARK: Dataverse emulator

@@ -36,13 +36,13 @@ struct DataverseTableEndpoint: TableEndpoint {
 
     /// How long a write may take from its stamp to its commit and still be read by deltas.
     static let overlap: TimeInterval = 120
-    /// Ids per read by id: keeps a URL well under the service's limit.
-    static let idsPerRead = 50
+    /// Characters of literals per read by value: about 650 ids, a URL under Dataverse's 32,768 characters.
+    static let literalsPerRead = 28_000
     /// Records per `$batch`: Dataverse takes 1,000 requests at most.
     static let requestsPerBatch = 1_000
 
-    private var key: String { entity.primaryID }
-    private var modified: String { side.modified.parts.last ?? "modifiedon" }
+    var key: String { entity.primaryID }
+    var modified: String { side.modified.parts.last ?? "modifiedon" }
 
     /// The `$select` of a read: key, modified-on, the mapped columns and the modified-by column.
     private var selectList: String {
@@ -54,7 +54,7 @@ struct DataverseTableEndpoint: TableEndpoint {
     // MARK: Reading
 
     /// The records `query` finds, at most `limit`, in the order it asks.
-    private func read(filter conditions: [String?], orderBy: String?, limit: Int, select: String? = nil) async throws -> [SyncRecord] {
+    func read(filter conditions: [String?], orderBy: String?, limit: Int, select: String? = nil) async throws -> [SyncRecord] {
         let query = resource(filter: conditions, orderBy: orderBy, select: select ?? selectList)
         var records: [SyncRecord] = []
         let paging = ODataPaging(maximumPageSize: min(max(limit, 1), 5_000), annotations: [DataverseEntity.lookupType])
@@ -66,7 +66,7 @@ struct DataverseTableEndpoint: TableEndpoint {
     }
 
     /// `entityset?$select=…&$filter=…&$orderby=…`, each part escaped for the URL's query.
-    private func resource(filter conditions: [String?], orderBy: String?, select: String) -> String {
+    func resource(filter conditions: [String?], orderBy: String?, select: String) -> String {
         var parts = ["$select=\(Self.escaped(select))"]
         let all = conditions.compactMap { $0 }
         if !all.isEmpty { parts.append("$filter=\(Self.escaped(all.map { "(\($0))" }.joined(separator: " and ")))") }
@@ -82,7 +82,7 @@ struct DataverseTableEndpoint: TableEndpoint {
     }
 
     /// The record a JSON object holds.
-    private func record(from json: ODataJSON) async throws -> SyncRecord {
+    func record(from json: ODataJSON) async throws -> SyncRecord {
         guard let id = json[key]?.stringValue, let stamp = json[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp) else {
             throw SyncFailure(code: .configuration, message: "Dataverse returned a \(entity.logicalName) record without its \(key) or \(modified)")
         }
@@ -161,15 +161,35 @@ struct DataverseTableEndpoint: TableEndpoint {
         return seen
     }
 
-    /// The records with these ids, fifty per request, filtered by `conditions`.
+    /// The records with these ids, as many per request as a URL takes, filtered by `conditions`.
     private func read(ids: [String], filter conditions: [String?], select: String? = nil) async throws -> [SyncRecord] {
         var records: [SyncRecord] = []
-        for start in stride(from: 0, to: ids.count, by: Self.idsPerRead) {
-            let chunk = ids[start..<min(start + Self.idsPerRead, ids.count)]
-            let tests = try chunk.map { "\(key) eq \(try guid($0))" }.joined(separator: " or ")
-            records += try await read(filter: conditions + [tests], orderBy: nil, limit: chunk.count, select: select)
+        for chunk in Self.chunks(try ids.map { try guid($0) }) {
+            records += try await read(filter: conditions + [keyIn(chunk)], orderBy: nil, limit: chunk.count, select: select)
         }
         return records
+    }
+
+    /// The key among `ids`: Dataverse's `In` query function.
+    func keyIn(_ ids: [String]) -> String {
+        "Microsoft.Dynamics.CRM.In(PropertyName='\(key)',PropertyValues=[\(ids.map { "'\($0)'" }.joined(separator: ","))])"
+    }
+
+    /// `literals` in runs of at most `literalsPerRead` characters, each run one request's worth.
+    static func chunks(_ literals: [String]) -> [[String]] {
+        var chunks: [[String]] = []
+        var current: [String] = []
+        var length = 0
+        for literal in literals {
+            if !current.isEmpty, length + literal.count > literalsPerRead {
+                chunks.append(current)
+                (current, length) = ([], 0)
+            }
+            current.append(literal)
+            length += literal.count + 4
+        }
+        if !current.isEmpty { chunks.append(current) }
+        return chunks
     }
 
     func records(ids: [String]) async throws -> [SyncRecord] {
@@ -235,7 +255,7 @@ struct DataverseTableEndpoint: TableEndpoint {
             let property = entity.readProperty(columns[0])
             let near = try await read(
                 filter: [filter, "contains(\(property),\(DataverseFilter.quoted(String(word))))"], orderBy: "\(key) asc",
-                limit: 5_000, select: ([key, modified] + columns.map { entity.readProperty($0) }).joined(separator: ","))
+                limit: .max, select: ([key, modified] + columns.map { entity.readProperty($0) }).joined(separator: ","))
             found.append(near.filter { record in
                 zip(columns, tuple).allSatisfy { column, value in ((record.values[column] ?? nil).map(normal)) == normal(value) }
             }.map(\.id))
@@ -247,15 +267,13 @@ struct DataverseTableEndpoint: TableEndpoint {
         let kind = try entity.kind(of: column)
         let property = entity.readProperty(column)
         var ids: [String] = []
-        for start in stride(from: 0, to: values.count, by: Self.idsPerRead) {
-            let chunk = Array(values[start..<min(start + Self.idsPerRead, values.count)])
-            let literals = chunk.compactMap { try? DataverseFilter(entity: entity).literal(.text($0), as: kind) }
-            guard !literals.isEmpty else { continue }
-            let tests = literals.map { "\(property) eq \($0)" }.joined(separator: " or ")
-            let select = Array(Set([key, modified, property])).sorted().joined(separator: ",")
-            let found = try await read(filter: [tests], orderBy: nil, limit: 5_000, select: select)
+        let literals = values.compactMap { try? DataverseFilter(entity: entity).literal(.text($0), as: kind) }
+        let select = Array(Set([key, modified, property])).sorted().joined(separator: ",")
+        let wanted = Set(values)
+        for chunk in Self.chunks(literals) {
+            let tests = chunk.map { "\(property) eq \($0)" }.joined(separator: " or ")
+            let found = try await read(filter: [tests], orderBy: nil, limit: .max, select: select)
             // Dataverse compares text without case: keep exact matches only.
-            let wanted = Set(chunk)
             ids += found.filter { record in (record.values[column] ?? nil).map(wanted.contains) ?? false }.map(\.id)
         }
         return ids
@@ -265,215 +283,8 @@ struct DataverseTableEndpoint: TableEndpoint {
         try await session.serverTime(reading: entity).addingTimeInterval(-Self.overlap)
     }
 
-    // MARK: Writing
-
-    func assignKeys(_ records: [NewRecord]) async throws -> [NewRecord] {
-        records.map { record in
-            guard (record.values[key] ?? nil) == nil else { return record }
-            var assigned = record
-            assigned.values[key] = DataverseValues.guid(for: record.token)
-            assigned.keyAssigned = true
-            return assigned
-        }
-    }
-
-    func insert(_ records: [NewRecord]) async throws -> WriteResults<InsertResult> {
-        var plans: [Plan<InsertResult>] = []
-        for record in records {
-            switch try await body(record.values) {
-            case .failure(let refusal): plans.append(.answered(.failure(refusal)))
-            case .success(let body):
-                plans.append(.send(ODataBatchRequest(
-                    method: .post, url: "\(entity.entitySet)?$select=\(key),\(modified)",
-                    headers: [("Prefer", "return=representation")], body: body)))
-            }
-        }
-        return try await send(plans) { response, index in
-            let id = (records[index].values[key] ?? nil)?.lowercased() ?? ""
-            if (200..<300).contains(response.status) {
-                let created = response.body?[key]?.stringValue?.lowercased() ?? id
-                if let stamp = response.body?[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp) {
-                    return .success(.inserted(id: created, modifiedOn: modifiedOn))
-                }
-                guard let modifiedOn = try await currentETags([created])[created]?.modifiedOn else {
-                    throw SyncFailure(code: .configuration, message: "Dataverse created a \(entity.logicalName) record but cannot show it; the next run recognises it")
-                }
-                return .success(.inserted(id: created, modifiedOn: modifiedOn))
-            }
-            if DataverseErrors.isDuplicateKey(response) { return .success(.keyTaken(id: id)) }
-            return .failure(refusal(response, values: records[index].values))
-        }
-    }
-
-    func update(_ changes: [RecordChange]) async throws -> WriteResults<Date?> {
-        let etags = try await currentETags(changes.filter { $0.expectedModifiedOn != nil }.map(\.id))
-        var plans: [Plan<Date?>] = []
-        for change in changes {
-            var ifMatch = "*"
-            if let expected = change.expectedModifiedOn {
-                guard let current = etags[change.id.lowercased()], current.modifiedOn == expected else {
-                    plans.append(.answered(.success(nil)))  // changed (or gone) since the change was computed
-                    continue
-                }
-                ifMatch = current.etag
-            }
-            switch try await body(change.values.filter { $0.key != key }) {
-            case .failure(let refusal): plans.append(.answered(.failure(refusal)))
-            case .success(let body):
-                plans.append(.send(ODataBatchRequest(
-                    method: .patch, url: "\(entity.entitySet)(\(change.id.lowercased()))?$select=\(modified)",
-                    headers: [("If-Match", ifMatch), ("Prefer", "return=representation")], body: body)))
-            }
-        }
-        return try await send(plans) { response, index in
-            if (200..<300).contains(response.status) {
-                if let stamp = response.body?[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp) { return .success(modifiedOn) }
-                return .success(try await currentETags([changes[index].id])[changes[index].id.lowercased()]?.modifiedOn)
-            }
-            if response.status == 412 || response.status == 404 { return .success(nil) }
-            return .failure(refusal(response, values: changes[index].values))
-        }
-    }
-
-    func delete(_ records: [RecordDeletion]) async throws -> WriteResults<Bool> {
-        let etags = try await currentETags(records.map(\.id))
-        let plans: [Plan<Bool>] = records.map { deletion in
-            guard let current = etags[deletion.id.lowercased()], current.modifiedOn == deletion.expectedModifiedOn else {
-                return .answered(.success(false))
-            }
-            return .send(ODataBatchRequest(
-                method: .delete, url: "\(entity.entitySet)(\(deletion.id.lowercased()))", headers: [("If-Match", current.etag)]))
-        }
-        return try await send(plans) { response, index in
-            if (200..<300).contains(response.status) { return .success(true) }
-            if response.status == 412 || response.status == 404 { return .success(false) }
-            return .failure(refusal(response, values: [:]))
-        }
-    }
-
-    /// Each existing record's modified-on and etag, by id.
-    private func currentETags(_ ids: [String]) async throws -> [String: (modifiedOn: Date, etag: String)] {
-        var etags: [String: (modifiedOn: Date, etag: String)] = [:]
-        for start in stride(from: 0, to: ids.count, by: Self.idsPerRead) {
-            let chunk = Self.guids(Array(ids[start..<min(start + Self.idsPerRead, ids.count)]))
-            let tests = try chunk.map { "\(key) eq \(try guid($0))" }.joined(separator: " or ")
-            let query = resource(filter: [tests], orderBy: nil, select: "\(key),\(modified)")
-            for try await page in session.client.pages(of: query, paging: ODataPaging(maximumPageSize: Self.idsPerRead)) {
-                for json in page.records {
-                    guard let id = json[key]?.stringValue, let etag = json["@odata.etag"]?.stringValue,
-                          let stamp = json[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp)
-                    else { continue }
-                    etags[id.lowercased()] = (modifiedOn, etag)
-                }
-            }
-        }
-        return etags
-    }
-
-    /// The JSON body writing `values`, or the refusal of the first value that cannot travel unchanged.
-    private func body(_ values: FieldValues) async throws -> Result<ODataJSON, RecordRefusal> {
-        var members: [ODataJSON.Member] = []
-        for column in values.keys.sorted() {
-            let value = values[column] ?? nil
-            if entity.lookupTyped(by: column) != nil { continue }  // set through its lookup's binding
-            let kind: DataverseEntity.Kind
-            do { kind = try entity.kind(of: column) } catch {
-                return .failure(Self.valueRefusal(column, "Dataverse table \(entity.logicalName) has no such column"))
-            }
-            if case .lookup(let targets) = kind {
-                switch try await binding(column, value, targets: targets, values: values) {
-                case .success(let member): members.append(member)
-                case .failure(let refusal): return .failure(refusal)
-                }
-                continue
-            }
-            switch DataverseValues.json(value, kind: kind) {
-            case .success(let json): members.append(ODataJSON.Member(column, json))
-            case .failure(let problem): return .failure(Self.valueRefusal(column, problem.reason))
-            }
-        }
-        return .success(.object(members))
-    }
-
-    /// `<lookup>@odata.bind` to the record `value` names, in the target its type column names
-    /// when the lookup has several; null clears the lookup.
-    private func binding(
-        _ column: String, _ value: String?, targets: [String], values: FieldValues
-    ) async throws -> Result<ODataJSON.Member, RecordRefusal> {
-        let name = "\(column)@odata.bind"
-        guard let value else { return .success(ODataJSON.Member(name, .null)) }
-        guard UUID(uuidString: value) != nil else { return .failure(Self.valueRefusal(column, "a lookup takes a GUID")) }
-        let target: String
-        if targets.count == 1 {
-            target = targets[0]
-        } else if let named = values["\(column)type"] ?? nil, targets.contains(named) {
-            target = named
-        } else {
-            return .failure(Self.valueRefusal(
-                column, "the lookup may point to \(targets.joined(separator: " or ")); map \(column)type to say which"))
-        }
-        let entitySet = try await session.entity(target).entitySet
-        return .success(ODataJSON.Member(name, .string("/\(entitySet)(\(value.lowercased()))")))
-    }
-
-    private static func valueRefusal(_ column: String, _ reason: String) -> RecordRefusal {
-        RecordRefusal(detail: "not sent: \(reason)", cause: "value:\(column)", column: column, reason: reason)
-    }
-
-    /// A record's write: a request to send, or its answer known without one.
-    private enum Plan<Written> {
-        case send(ODataBatchRequest)
-        case answered(Result<Written, RecordRefusal>)
-    }
-
-    /// Sends the planned requests in batches of change sets, one per record, going on after a
-    /// failure, and answers each record in order. A server error inside the batch stops the run:
-    /// the endpoint failed, not the record.
-    private func send<Written>(
-        _ plans: [Plan<Written>], _ answer: (ODataBatchResponse, Int) async throws -> Result<Written, RecordRefusal>
-    ) async throws -> WriteResults<Written> {
-        var results = [Result<Written, RecordRefusal>?](repeating: nil, count: plans.count)
-        var pending: [(index: Int, request: ODataBatchRequest)] = []
-        for (index, plan) in plans.enumerated() {
-            switch plan {
-            case .answered(let result): results[index] = result
-            case .send(let request): pending.append((index, request))
-            }
-        }
-        for start in stride(from: 0, to: pending.count, by: Self.requestsPerBatch) {
-            let chunk = Array(pending[start..<min(start + Self.requestsPerBatch, pending.count)])
-            let batch = ODataBatch(items: chunk.map { .changeSet([$0.request]) }, continueOnError: true, isIdempotent: false)
-            for response in try await session.client.batch(batch).responses where chunk.indices.contains(response.requestIndex) {
-                if response.status >= 500 {
-                    throw SyncFailure(
-                        code: .configuration,
-                        message: "Dataverse failed a write to \(entity.logicalName) (HTTP \(response.status)\(response.serviceError.map { ": \($0.code) \($0.message)" } ?? "")); the run stops and the next one retries")
-                }
-                let index = chunk[response.requestIndex].index
-                results[index] = try await answer(response, index)
-            }
-        }
-        return try results.enumerated().map { index, result in
-            guard let result else {
-                throw SyncFailure(
-                    code: .configuration,
-                    message: "Dataverse's $batch answer left out a write to \(entity.logicalName) (record \(index + 1)); the run stops and the next one retries")
-            }
-            return result
-        }
-    }
-
-    /// The refusal an error answer gives, naming the column when the service's message names a written one.
-    private func refusal(_ response: ODataBatchResponse, values: FieldValues) -> RecordRefusal {
-        let (code, message) = response.serviceError ?? ("HTTP \(response.status)", "the service refused the write")
-        let column = values.keys.sorted().first { name in message.range(of: "'\(name)'") != nil || message.range(of: " \(name) ") != nil }
-        return RecordRefusal(
-            detail: "Dataverse \(code): \(message)", cause: [code, column].compactMap { $0 }.joined(separator: ":"),
-            column: column, reason: "Dataverse refused it (\(code))", concern: DataverseErrors.concernsOtherRecords(code) ? .otherRecords : .value)
-    }
-
     /// `id` as a GUID literal, or a clear error.
-    private func guid(_ id: String) throws -> String {
+    func guid(_ id: String) throws -> String {
         guard UUID(uuidString: id) != nil else {
             throw SyncFailure(code: .configuration, message: "\"\(id)\" is not a GUID, so it cannot be a \(entity.logicalName) id")
         }
@@ -481,25 +292,8 @@ struct DataverseTableEndpoint: TableEndpoint {
     }
 
     /// The ids that are GUIDs, in lower case (others name no Dataverse record).
-    private static func guids(_ ids: [String]) -> [String] {
+    static func guids(_ ids: [String]) -> [String] {
         ids.filter { UUID(uuidString: $0) != nil }.map { $0.lowercased() }
-    }
-}
-
-/// Dataverse's error codes that the connector tells apart.
-enum DataverseErrors {
-    /// `0x80040237`: a record with the same key exists.
-    static let duplicateRecord = "0x80040237"
-
-    /// Whether a create was refused because its key is taken.
-    static func isDuplicateKey(_ response: ODataBatchResponse) -> Bool {
-        guard let code = response.serviceError?.code else { return false }
-        return code.lowercased() == duplicateRecord || (response.status == 412 && code.lowercased().contains("duplicate"))
-    }
-
-    /// Whether a refusal concerns other records (a duplicate value, a missing referenced record).
-    static func concernsOtherRecords(_ code: String) -> Bool {
-        ["0x80040237", "0x80040217", "0x80060891"].contains(code.lowercased())
     }
 }
 

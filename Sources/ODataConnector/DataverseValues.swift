@@ -42,8 +42,8 @@ enum DataverseValues {
             default: return .failure(.init("the value is not true or false"))
             }
         case .dateTime:
-            if text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil { return .success(.string(text)) }  // a date: DateOnly's form
-            guard let instant = instant(text) else { return .failure(.init("the value is not an instant")) }
+            if isDay(text) { return .success(.string(text)) }  // a DateOnly column's value
+            guard let instant = instant(text) else { return .failure(.init("the value is neither a day nor an instant")) }
             return .success(.string(isoText(instant)))
         case .guid:
             guard UUID(uuidString: text) != nil else { return .failure(.init("the value is not a GUID")) }
@@ -68,6 +68,12 @@ enum DataverseValues {
         let parts = rest.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), !(parts.first?.isEmpty ?? true) else { return false }
         return parts.allSatisfy { part in !part.isEmpty && part.allSatisfy { $0.isASCII && $0.isNumber } }
+    }
+
+    /// Whether `text` is a day, `2026-12-07`, as a DateOnly column holds it.
+    static func isDay(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.map(\.count) == [4, 2, 2] && parts.allSatisfy { $0.allSatisfy { $0.isASCII && $0.isNumber } }
     }
 
     /// The instant `text` names: ISO 8601 (`2026-12-07T10:00:00Z`, with a fraction or an offset) or

@@ -157,7 +157,9 @@ struct RoleTests {
                 await db.expectDenied("UPDATE couplet.schedules SET expression = '* * * * *'")
                 await db.expectDenied("UPDATE couplet.schedules SET concurrency_key = 'k'")
                 await db.expectDenied("INSERT INTO couplet.schedules (name, expression, job_kind) VALUES ('x', '@daily', 'k')")
-                await db.expectDenied("SELECT FROM couplet.endpoints")
+                await db.expectDenied("UPDATE couplet.endpoints SET settings = '{}'")
+                await db.expectDenied("INSERT INTO couplet.endpoints (name) VALUES ('other')")
+                _ = try await db.query("SELECT name, kind, settings FROM couplet.endpoints")  // to open each endpoint with its connector
                 await db.expectDenied("SELECT couplet.retry_job(\(job))")
                 try await db.query("UPDATE couplet.table_mappings SET local_watermark = now() WHERE name = 'CUSTOMER'")
             }

@@ -21,6 +21,8 @@ import Testing
         #expect(DataverseValues.instant("2026-12-07 10:00:00.123456+00") != nil)
         #expect(try DataverseValues.json("2026-12-07 10:00:00.5+00", kind: .dateTime).get() == .string("2026-12-07T10:00:00.5Z"))
         #expect(DataverseValues.instant("yesterday") == nil)
+        #expect(try DataverseValues.json("2015-01-31", kind: .dateTime).get() == .string("2015-01-31"), "a DateOnly value stays a day")
+        #expect(DataverseValues.text(.string("2015-01-31"), kind: .dateTime) == "2015-01-31")
     }
 
     @Test("a value travels unchanged or fails its record, never rounded or guessed")

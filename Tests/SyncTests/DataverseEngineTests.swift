@@ -211,3 +211,40 @@ struct DataverseFixture {
         }
     }
 }
+
+@Suite struct DataverseEndpointCheckTests {
+    @Test("couplet mappings validate signs in and checks each column against Dataverse's metadata, naming one that does not exist")
+    func validateChecksTheMetadata() async throws {
+        try await DataverseFixture.with { f in
+            let endpoints = EndpointDirectory(
+                environment: ["COUPLET_ENDPOINT_ERP_URL": f.erp.configuration.connectionString].merging(f.dataverse.environment) { a, _ in a },
+                connectors: [DataverseConnector(logger: Logger(label: "test"))])
+            let good = try MappingFile.parse(DataverseFixture.mappings(f.dataverse), file: "mappings.yaml")
+            let problems = await MappingEndpointCheck(endpoints: endpoints).problems(in: good)
+            #expect(problems.filter { $0.severity == .error }.isEmpty, "\(problems)")
+            let wrong = try MappingFile.parse(
+                DataverseFixture.mappings(f.dataverse).replacingOccurrences(of: "integration: address1_country", with: "integration: address1_countyr"),
+                file: "mappings.yaml")
+            let found = await MappingEndpointCheck(endpoints: endpoints).problems(in: wrong)
+            #expect(found.contains { $0.severity == .error && $0.description.contains("address1_countyr") }, "\(found)")
+        }
+    }
+
+    @Test("the documented Dataverse endpoint reads as a dataverse endpoint with its settings, and a secret in the file is refused")
+    func documentedEndpoint() throws {
+        let block = try #require(
+            try DocumentationPage.named("docs/connectors.md").codeBlocks.first { $0.marker == "dataverse-endpoint-example" })
+        let file = try MappingFile.parse(block.text + "\nmappings: []\n", file: "docs/connectors.md")
+        let crm = try #require(file.endpoint("crm"))
+        #expect(crm.kind == "dataverse")
+        #expect(crm.settings == [
+            "url": "https://contoso.crm4.dynamics.com", "tenant": "contoso.onmicrosoft.com", "client_id": "11111111-2222-3333-4444-555555555555",
+        ])
+        #expect(throws: (any Error).self) {
+            try MappingFile.parse(block.text + "\n    client_secret: hunter2\nmappings: []\n", file: "x.yaml")
+        }
+        #expect(throws: (any Error).self) {
+            try MappingFile.parse(block.text.replacingOccurrences(of: "https://contoso", with: "http://contoso") + "\nmappings: []\n", file: "x.yaml")
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import DataverseEmulator
+import Foundation
+import Logging
+import Postgres
+import PostgresTestSupport
+import Testing
+
+/// Real `couplet` processes with the CRM behind the Dataverse Web API (the emulator, in this test's
+/// process, over HTTP on loopback): `mappings apply` signs in and checks the tables, workers sync.
+struct DataverseProcessFixture {
+    let coordination: PostgresConnection
+    let erp: PostgresConnection
+    let crm: PostgresConnection
+    let environment: [String: String]
+    let folder: URL
+
+    static let secret = "process-test-secret"
+
+    static func with(debtors: Int, isolation: isolated (any Actor)? = #isolation, _ body: (DataverseProcessFixture) async throws -> Void) async throws {
+        try await withMigratedDatabase { coordinationDatabase, coordination in
+            try await SampleEndpoints.with(
+                erpSchema: """
+                    CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modified_at := now(); RETURN NEW; END $$;
+                    CREATE TABLE debtor (id serial PRIMARY KEY, name text NOT NULL, country char(2), modified_at timestamptz NOT NULL DEFAULT now());
+                    CREATE TRIGGER touch BEFORE UPDATE ON debtor FOR EACH ROW EXECUTE FUNCTION touch();
+                    """,
+                crmSchema: """
+                    CREATE TABLE account (accountid uuid PRIMARY KEY DEFAULT gen_random_uuid(), accountnumber text, name text NOT NULL,
+                                          address1_country text, modifiedon timestamptz NOT NULL DEFAULT now());
+                    """
+            ) { sample in
+                try await sample.erp.query(
+                    "INSERT INTO debtor (name, country) SELECT 'Debtor ' || n, 'DE' FROM generate_series(1, \(debtors)) n")
+                var configuration = DataverseEmulator.Configuration(
+                    database: try PostgresConfiguration(sample.environment["COUPLET_ENDPOINT_CRM_URL"] ?? ""), clientSecret: secret)
+                configuration.databaseConnections = 4
+                let emulator = DataverseEmulator(configuration: configuration, logger: Logger(label: "emulator", factory: { _ in SwiftLogNoOpLogHandler() }))
+                _ = try await emulator.start()
+                let folder = FileManager.default.temporaryDirectory.appending(path: "couplet-dataverse-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try mappings(emulator).write(to: folder.appending(path: "mappings.yaml"), atomically: true, encoding: .utf8)
+                let environment = [
+                    "COUPLET_DATABASE_URL": coordinationDatabase.configuration.connectionString,
+                    "COUPLET_ENDPOINT_ERP_URL": sample.environment["COUPLET_ENDPOINT_ERP_URL"] ?? "",
+                    "COUPLET_ENDPOINT_CRM_SECRET": secret,
+                ]
+                do {
+                    try await body(DataverseProcessFixture(
+                        coordination: coordination, erp: sample.erp, crm: sample.crm, environment: environment, folder: folder))
+                } catch {
+                    await emulator.stop()
+                    throw error
+                }
+                await emulator.stop()
+                try? FileManager.default.removeItem(at: folder)
+            }
+        }
+    }
+
+    static func mappings(_ emulator: DataverseEmulator) -> String {
+        """
+        endpoints:
+          - {name: erp}
+          - {name: crm, kind: dataverse, url: "\(emulator.environmentURL)", tenant: contoso.onmicrosoft.com,
+             client_id: \(emulator.configuration.clientID), authority: "\(emulator.environmentURL)/"}
+        mappings:
+          - name: DEBTOR
+            direction: to_integration
+            sync_only_coupled: false
+            batch_size: 100
+            local: {endpoint: erp, table: debtor, key: id, modified: modified_at}
+            integration: {endpoint: crm, table: account, key: accountid, modified: modifiedon}
+            fields:
+              - {local: id, integration: accountnumber}
+              - {local: name, integration: name}
+              - {local: country, integration: address1_country}
+        """
+    }
+
+    func count(_ connection: PostgresConnection, _ sql: PostgresQuery) async throws -> Int {
+        try await connection.query(sql).single().decode(Int.self, at: 0)
+    }
+}
+
+@Suite struct DataverseProcessTests {
+    @Test("a worker killed mid-sync to Dataverse: the job is rescued and rerun over the Web API, with no duplicate and nothing lost")
+    func killedMidSync() async throws {
+        try await DataverseProcessFixture.with(debtors: 2_000) { f in
+            let apply = try await CoupletProcess.run(["mappings", "apply", "mappings.yaml"], environment: f.environment, directory: f.folder)
+            #expect(apply.status == 0, "\(apply.standardError)")
+            #expect(!apply.standardOutput.contains(DataverseProcessFixture.secret) && !apply.standardError.contains(DataverseProcessFixture.secret))
+            let victim = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: f.environment)
+            let enqueued = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: f.environment)
+            #expect(enqueued.status == 0)
+            #expect(try await eventually(within: .seconds(60), every: .milliseconds(20)) {
+                try await f.count(f.crm, "SELECT count(*) FROM account") >= 200
+            })
+            victim.kill()
+            let partial = try await f.count(f.crm, "SELECT count(*) FROM account")
+            #expect(partial < 2_000, "killed before the end (\(partial) written)")
+            let rescuer = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: f.environment)
+            #expect(try await eventually(within: .seconds(120), every: .milliseconds(200)) {
+                try await f.count(f.coordination, "SELECT count(*) FROM couplet.jobs WHERE kind = 'sync.full' AND state = 'completed'") == 1
+            })
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 2_000)
+            #expect(try await f.count(f.crm, "SELECT count(DISTINCT accountnumber) FROM account") == 2_000)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == 2_000)
+            rescuer.terminate()
+            let rescued = try await rescuer.waitForExit()
+            #expect(rescued.status == 0)
+            #expect(!rescued.standardError.contains(DataverseProcessFixture.secret))
+        }
+    }
+
+    @Test("couplet bench connector syncs to the emulated Dataverse and back beside PostgreSQL, and reports requests per 1,000 records")
+    func bench() async throws {
+        let server = try #require(ProcessInfo.processInfo.environment["COUPLET_TEST_DATABASE_URL"])
+        let outcome = try await CoupletProcess.run(["bench", "connector", "--rows", "300"], environment: ["COUPLET_DATABASE_URL": server])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let lines = outcome.standardOutput.split(separator: "\n")
+        #expect(lines.filter { $0.contains("records/s") }.count == 3, "\(outcome.standardOutput)")
+        #expect(lines.filter { $0.contains("requests per 1,000 records") }.count == 2, "\(outcome.standardOutput)")
+    }
+}
