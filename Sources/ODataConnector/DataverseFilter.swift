@@ -7,8 +7,9 @@ import Sync
 /// written in their column's JSON type and text literals escaped (`''`), so nothing in a filter
 /// reaches the service as syntax. What Dataverse cannot express the way PostgreSQL means it is
 /// refused with a reason rather than approximated: a case-sensitive `LIKE` (Dataverse compares text
-/// without case), a pattern other than a prefix, suffix or infix, and the membership form, which
-/// reads another table.
+/// without case), a pattern other than a prefix, suffix or infix, a lookup's type column
+/// (`parentcustomeridtype`: not a property of the Web API), and the membership form, which reads
+/// another table.
 struct DataverseFilter {
     let entity: DataverseEntity
 
@@ -74,6 +75,10 @@ struct DataverseFilter {
         case .column(let column):
             let name = column.parts.last ?? ""
             _ = try entity.kind(of: name)
+            if let lookup = entity.lookupTyped(by: name) {
+                throw Unsupported(
+                    description: "Dataverse cannot filter on \(name), the table \(lookup) points to (it is not a column of the Web API); filter on \(lookup) itself or leave the condition out")
+            }
             return entity.readProperty(name)
         case .literal(let literal):
             return try self.literal(literal, as: kind)

@@ -185,11 +185,11 @@ struct DataverseReferenceIntegrationTests {
         }
     }
 
-    /// A connector defect, kept as a known issue until it is fixed: a filter on a multi-target
-    /// lookup's type column (`parentcustomeridtype = 'account'`, mappings.yaml's CONTACT filter)
-    /// compiles to a test of the lookup's value (`_parentcustomerid_value eq 'account'`), so it
-    /// finds no contact (or the service refuses it) instead of the contacts parented by accounts.
-    @Test("a CRM filter on a lookup's type column (parentcustomeridtype = 'account') keeps the contacts parented by accounts")
+    /// A filter on a multi-target lookup's type column (`parentcustomeridtype = 'account'`,
+    /// mappings.yaml's CONTACT filter) is not a property of the Web API: the connector refuses it
+    /// before reading, saying so, rather than compiling it to a test of the lookup's value (which
+    /// found no contact, or the service refused).
+    @Test("a CRM filter on a lookup's type column (parentcustomeridtype = 'account') is refused, saying so, and nothing is synchronized")
     func filterOnLookupType() async throws {
         let filter = "filter: \"statecode = 0 AND parentcustomerid IS NOT NULL\""
         try await DataverseReference.with(editing: {
@@ -198,12 +198,10 @@ struct DataverseReferenceIntegrationTests {
             for mapping in DataverseReference.mappings.prefix(while: { $0 != "CONTACT" }) {
                 _ = try await reference.engine.run(mapping: mapping, kind: .full)
             }
-            await withKnownIssue("DataverseFilter compiles a lookup's type column as the lookup's value") {
-                _ = try await reference.engine.run(mapping: "CONTACT", kind: .full)
-                let counts = try await reference.engine.run(mapping: "CONTACT", kind: .full)  // every contact is in the CRM now
-                let read = counts[.fromIntegration].map { $0.unchanged + $0.coupled + $0.inserted + $0.failed } ?? 0
-                #expect(read > 30, "the CRM's contacts parented by accounts are read: \(counts)")
-            }
+            let refusal = await #expect(throws: (any Error).self) { try await reference.engine.run(mapping: "CONTACT", kind: .full) }
+            #expect("\(refusal.map { "\($0)" } ?? "")".contains("cannot filter on parentcustomeridtype"), "\(String(describing: refusal))")
+            #expect(try await reference.demo.count(
+                reference.coordination, "SELECT count(*) FROM couplet.couplings WHERE mapping = 'CONTACT'") == 0, "nothing synchronized")
         }
     }
 
