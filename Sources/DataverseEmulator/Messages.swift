@@ -39,31 +39,28 @@ struct APIRequest: Sendable {
 
     /// Splits a comma-separated list at the commas outside parentheses (`a($select=x,y),b`).
     static func splitOutsideParentheses(_ text: String) -> [String] {
-        var parts: [String] = []
-        var current = ""
-        var depth = 0
-        for character in text {
+        split(text, at: ",") { depth, character in
             if character == "(" { depth += 1 }
             if character == ")" { depth -= 1 }
-            if character == ",", depth == 0 {
-                parts.append(current)
-                current = ""
-            } else {
-                current.append(character)
-            }
         }
-        parts.append(current)
-        return parts.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// Splits at `separator` where it is not inside double quotes.
     static func splitOutsideQuotes(_ text: String, separator: Character) -> [String] {
+        split(text, at: separator) { depth, character in
+            if character == "\"" { depth = depth == 0 ? 1 : 0 }
+        }
+    }
+
+    /// Splits `text` at each `separator` met while the nesting `track` keeps (from 0) is 0; the
+    /// parts trimmed, empty ones dropped.
+    private static func split(_ text: String, at separator: Character, tracking track: (inout Int, Character) -> Void) -> [String] {
         var parts: [String] = []
         var current = ""
-        var quoted = false
+        var depth = 0
         for character in text {
-            if character == "\"" { quoted.toggle() }
-            if character == separator, !quoted {
+            track(&depth, character)
+            if character == separator, depth == 0 {
                 parts.append(current)
                 current = ""
             } else {
