@@ -37,13 +37,6 @@ public final class DataverseConnector: EndpointConnector {
         DataverseSession(client: try client(for: endpoint, environment: environment), logger: logger)
     }
 
-    /// The service protection read-outs of each endpoint used so far: requests waiting on limits show in `couplet status`.
-    public func statistics() async -> [String: ServiceProtectionStatistics] {
-        var all: [String: ServiceProtectionStatistics] = [:]
-        for (name, client) in clients.withLock({ $0 }) { all[name] = await client.protection.statistics }
-        return all
-    }
-
     /// The endpoint's client, made on first use from its settings and secret.
     private func client(for endpoint: EndpointDefinition, environment: [String: String]) throws -> ODataClient {
         let settings = endpoint.settings
