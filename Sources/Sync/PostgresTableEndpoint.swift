@@ -478,7 +478,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
             if groups[columns] == nil { order.append(columns) }
             groups[columns, default: []].append(record)
         }
-        return order.map { ($0, groups[$0]!) }
+        return order.map { ($0, groups[$0] ?? []) }
     }
 
     /// The records as a JSON array of objects whose values are strings or null.
