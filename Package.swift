@@ -64,6 +64,7 @@ let package = Package(
                 "Queue",
                 "YAMLFile",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -37,6 +37,12 @@ public final class DataverseConnector: EndpointConnector {
         DataverseSession(client: try client(for: endpoint, environment: environment), logger: logger)
     }
 
+    public func limitStatistics() async -> [EndpointLimitStatistics] {
+        var statistics: [EndpointLimitStatistics] = []
+        for client in clients.withLock({ Array($0.values) }) { statistics.append(await client.limitStatistics()) }
+        return statistics
+    }
+
     /// The endpoint's client, made on first use from its settings and secret.
     private func client(for endpoint: EndpointDefinition, environment: [String: String]) throws -> ODataClient {
         let settings = endpoint.settings

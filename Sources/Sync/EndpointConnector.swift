@@ -23,6 +23,14 @@ public protocol EndpointConnector: Sendable {
     /// A session on `endpoint`, its secrets read from `environment`; a clear error naming the
     /// endpoint and the setting or variable that is wrong, never a secret.
     func open(_ endpoint: EndpointDefinition, environment: [String: String]) async throws -> any EndpointSession
+    /// How the requests to each endpoint it opened stand against the service's protection limits
+    /// (none for a connector without such limits).
+    func limitStatistics() async -> [EndpointLimitStatistics]
+}
+
+extension EndpointConnector {
+    /// None: the connector's service has no protection limits to wait for.
+    public func limitStatistics() async -> [EndpointLimitStatistics] { [] }
 }
 
 /// PostgreSQL endpoints: a database reached through `COUPLET_ENDPOINT_<NAME>_URL`.

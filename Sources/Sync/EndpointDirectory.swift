@@ -52,6 +52,28 @@ public struct EndpointDirectory: Sendable {
         return try await connector.open(endpoint, environment: environment)
     }
 
+    /// How the requests of this process to each Web API endpoint stand against its service
+    /// protection limits, one entry per endpoint name (the clients of an endpoint whose settings
+    /// changed while the process ran are added up).
+    public func limitStatistics() async -> [EndpointLimitStatistics] {
+        var byEndpoint: [String: EndpointLimitStatistics] = [:]
+        for connector in connectors.values {
+            for statistics in await connector.limitStatistics() {
+                guard var sum = byEndpoint[statistics.endpoint] else {
+                    byEndpoint[statistics.endpoint] = statistics
+                    continue
+                }
+                sum.waiting += statistics.waiting
+                sum.inFlight += statistics.inFlight
+                sum.isPaused = sum.isPaused || statistics.isPaused
+                sum.waited += statistics.waited
+                sum.throttled += statistics.throttled
+                byEndpoint[statistics.endpoint] = sum
+            }
+        }
+        return byEndpoint.values.sorted { $0.endpoint < $1.endpoint }
+    }
+
     /// Sessions on `local` and `integration` for the length of `body`, closed afterwards even when
     /// the task is cancelled.
     public func withSessions<T>(

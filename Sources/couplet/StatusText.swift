@@ -61,7 +61,7 @@ struct StatusText {
 
     /// Every section, then what needs attention.
     func lines() -> [String] {
-        [queueLines(), workerLines(), scheduleLines(), mappingLines(), problemLines()].flatMap { [""] + $0 }
+        [queueLines(), workerLines(), limitLines(), scheduleLines(), mappingLines(), problemLines()].filter { !$0.isEmpty }.flatMap { [""] + $0 }
     }
 
     /// A section's title.
@@ -106,10 +106,28 @@ struct StatusText {
             ["WORKER", "HOST", "PID", "QUEUES", "RUNNING", "HEARTBEAT"],
             snapshot.workers.map { worker in
                 let state = worker.isLive ? (worker.isStopping ? ", stopping" : "") : ", stale"
+                let held = snapshot.endpointsHolding(worker.id)
                 return [ToneCell(text: String(worker.id.uuidString.lowercased().prefix(8))), ToneCell(text: worker.hostname),
                         ToneCell(text: String(worker.pid)), ToneCell(text: worker.queues.isEmpty ? "all" : worker.queues.joined(separator: ",")),
-                        ToneCell(text: "\(worker.running)/\(worker.concurrency)"),
+                        ToneCell(
+                            text: "\(worker.running)/\(worker.concurrency)" + (held.isEmpty ? "" : ", waiting for \(held.joined(separator: ", "))'s API limits"),
+                            tone: held.isEmpty ? .plain : .warning),
                         ToneCell(text: "\(age(worker.heartbeatAge)) ago\(state)", tone: worker.isLive ? .plain : .warning)]
+            })
+    }
+
+    /// Per Web API endpoint and live worker: requests waiting for the service protection limits now,
+    /// in flight, the waits so far and the 429 answers; nothing when no worker has talked to one.
+    private func limitLines() -> [String] {
+        guard !snapshot.endpointLimits.isEmpty else { return [] }
+        return [heading("API limits")] + table(
+            ["ENDPOINT", "WORKER", "WAITING NOW", "IN FLIGHT", "WAITED", "429 ANSWERS"],
+            snapshot.endpointLimits.map { stored in
+                let limits = stored.statistics
+                let waiting = "\(limits.waiting) request(s)" + (limits.isPaused ? ", paused by Retry-After" : "")
+                return [ToneCell(text: limits.endpoint), ToneCell(text: "\(stored.hostname):\(stored.pid)"),
+                        ToneCell(text: waiting, tone: limits.isWaiting ? .warning : .plain), ToneCell(text: String(limits.inFlight)),
+                        ToneCell(text: age(limits.waitedSeconds)), count(limits.throttled, .warning)]
             })
     }
 
@@ -193,7 +211,7 @@ struct StatusText {
 
     /// What stands out, worst first within each section.
     func problems() -> [StatusProblem] {
-        queueProblems() + workerProblems() + scheduleProblems() + snapshot.mappings.flatMap(mappingProblems)
+        queueProblems() + workerProblems() + limitProblems() + scheduleProblems() + snapshot.mappings.flatMap(mappingProblems)
     }
 
     /// Failed jobs, and due jobs that no live worker claims.
@@ -217,6 +235,18 @@ struct StatusText {
                 text: "worker \(worker.hostname):\(worker.pid) stopped heartbeating \(age(worker.heartbeatAge)) ago"
                     + (worker.running > 0 ? "; its \(worker.running) running job(s) are rescued when their leases expire" : ""),
                 nextStep: "check the process on \(worker.hostname); couplet jobs list --state running")
+        }
+    }
+
+    /// Web API endpoints holding back a worker's requests right now.
+    private func limitProblems() -> [StatusProblem] {
+        snapshot.endpointLimits.filter(\.statistics.isWaiting).map { stored in
+            let limits = stored.statistics
+            let cause = limits.isPaused ? "the service answered 429 Too Many Requests and asked it to wait" : "its request budget or concurrency cap is used up"
+            return StatusProblem(
+                tone: .warning,
+                text: "\(limits.endpoint): \(limits.waiting) request(s) of worker \(stored.hostname):\(stored.pid) wait for the API's service protection limits (\(cause)); its syncs are slowed, not stuck",
+                nextStep: "nothing if it passes; else fewer workers or concurrent syncs on \(limits.endpoint), or schedules spread apart (docs/connectors.md)")
         }
     }
 

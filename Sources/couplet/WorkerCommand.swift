@@ -88,11 +88,13 @@ struct WorkerCommand: AsyncParsableCommand {
         let database = try global.databaseConfiguration(logger)
         let worker = JobWorker(configuration: configuration, registry: registry, database: database, logger: logger)
         let waker = ScheduleWaker(registry: registry, database: database, interval: wakeProbeInterval, waker: worker.id, logger: logger)
+        let limits = EndpointLimitReporter(endpoints: endpoints, database: database, worker: worker.id, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: waker, successTerminationBehavior: .ignore),
+                    .init(service: limits, successTerminationBehavior: .ignore),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))

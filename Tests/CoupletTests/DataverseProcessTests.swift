@@ -16,7 +16,10 @@ struct DataverseProcessFixture {
 
     static let secret = "process-test-secret"
 
-    static func with(debtors: Int, isolation: isolated (any Actor)? = #isolation, _ body: (DataverseProcessFixture) async throws -> Void) async throws {
+    static func with(
+        debtors: Int, emulator configure: (inout DataverseEmulator.Configuration) -> Void = { _ in },
+        isolation: isolated (any Actor)? = #isolation, _ body: (DataverseProcessFixture) async throws -> Void
+    ) async throws {
         try await withMigratedDatabase { coordinationDatabase, coordination in
             try await SampleEndpoints.with(
                 erpSchema: """
@@ -34,6 +37,7 @@ struct DataverseProcessFixture {
                 var configuration = DataverseEmulator.Configuration(
                     database: try PostgresConfiguration(sample.environment["COUPLET_ENDPOINT_CRM_URL"] ?? ""), clientSecret: secret)
                 configuration.databaseConnections = 4
+                configure(&configuration)
                 let emulator = DataverseEmulator(configuration: configuration, logger: Logger(label: "emulator", factory: { _ in SwiftLogNoOpLogHandler() }))
                 _ = try await emulator.start()
                 let folder = FileManager.default.temporaryDirectory.appending(path: "couplet-dataverse-\(UUID().uuidString)")
@@ -110,6 +114,31 @@ struct DataverseProcessFixture {
             let rescued = try await rescuer.waitForExit()
             #expect(rescued.status == 0)
             #expect(!rescued.standardError.contains(DataverseProcessFixture.secret))
+        }
+    }
+
+    @Test("a worker that Dataverse answers 429 finishes its sync by waiting, and couplet status shows the waits")
+    func throttled() async throws {
+        // A budget of 2 requests per 2 seconds: reading metadata and writing 300 records in batches of 100 exceed it.
+        try await DataverseProcessFixture.with(debtors: 300, emulator: { $0.requestLimit = 2; $0.limitWindow = 2 }) { f in
+            let apply = try await CoupletProcess.run(["mappings", "apply", "mappings.yaml"], environment: f.environment, directory: f.folder)
+            #expect(apply.status == 0, "\(apply.standardError)")
+            let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: f.environment)
+            #expect(try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: f.environment).status == 0)
+            #expect(try await eventually(within: .seconds(120), every: .milliseconds(200)) {
+                try await f.count(f.coordination, "SELECT count(*) FROM couplet.jobs WHERE kind = 'sync.full' AND state = 'completed'") == 1
+            })
+            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 300)
+            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.sync_errors") == 0, "only waits, no failed record")
+            #expect(try await eventually(within: .seconds(30), every: .milliseconds(200)) {
+                try await f.count(f.coordination, "SELECT count(*) FROM couplet.endpoint_limits WHERE endpoint = 'crm' AND throttled > 0") == 1
+            }, "the worker records the 429 answers it waited out")
+            let status = try await CoupletProcess.run(["status"], environment: f.environment)
+            let row = lines(status.standardOutput).first { $0.hasPrefix("  crm ") }
+            #expect(status.standardOutput.contains("API limits") && row != nil, "\(status.standardOutput)")
+            #expect(row.map { Int($0.split(separator: " ").last ?? "") ?? 0 } ?? 0 > 0, "its 429 answers: \(row ?? "none")")
+            worker.terminate()
+            #expect(try await worker.waitForExit().status == 0)
         }
     }
 

@@ -54,6 +54,36 @@ struct StatusCommandTests {
         }
     }
 
+    @Test("a worker whose requests wait for a Web API's limits: its line says so, the API limits section shows the waits, and it needs attention")
+    func apiLimits() async throws {
+        try await withMigratedDatabase { database, db in
+            let held = try await db.insertWorker(hostname: "host-a", pid: 4242)
+            let calm = try await db.insertWorker(hostname: "host-b", pid: 77)
+            let gone = try await db.insertWorker(hostname: "host-c", pid: 5, heartbeatAgo: 120)
+            try await db.query(
+                """
+                INSERT INTO couplet.endpoint_limits (worker_id, endpoint, waiting, in_flight, paused, waited, throttled)
+                VALUES (\(held), 'crm', 3, 2, true, interval '95 seconds', 7),
+                       (\(calm), 'crm', 0, 1, false, interval '0', 0),
+                       (\(gone), 'crm', 9, 0, true, interval '1 hour', 40)
+                """)
+            let outcome = try await CoupletProcess.run(
+                ["status"], environment: ["COUPLET_DATABASE_URL": database.configuration.connectionString])
+            let output = outcome.standardOutput
+            #expect(outcome.status == 0, "\(outcome.standardError)")
+            #expect(lines(output).contains { $0.contains("host-a  4242  default  0/4, waiting for crm's API limits") })
+            #expect(!lines(output).contains { $0.contains("host-b") && $0.contains("waiting for") }, "nothing holds host-b back")
+            #expect(output.contains("API limits"))
+            // ENDPOINT WORKER WAITING-NOW IN-FLIGHT WAITED 429-ANSWERS, live workers only
+            #expect(lines(output).contains { $0.contains("crm       host-a:4242  3 request(s), paused by Retry-After  2          1m35s   7") })
+            #expect(lines(output).contains { $0.contains("host-b:77") && $0.contains("0 request(s)") })
+            #expect(!lines(output).contains { $0.contains("host-c:5") && $0.contains("request(s)") }, "a stale worker's waits are not shown")
+            #expect(output.contains(
+                "! crm: 3 request(s) of worker host-a:4242 wait for the API's service protection limits (the service answered 429 Too Many Requests and asked it to wait); its syncs are slowed, not stuck"))
+            #expect(!output.contains("worker host-b:77 wait"))
+        }
+    }
+
     @Test("a healthy coordination database says all is well; SECONDS without --watch is refused")
     func allWell() async throws {
         try await withMigratedDatabase { database, db in

@@ -133,6 +133,10 @@ enum DocumentedDatabase {
         INSERT INTO couplet.workers (id, hostname, pid, queues, concurrency, lease, heartbeat_at) VALUES
             ('00000000-0000-0000-0000-00000000000a', 'app-1', 101, '{}', 4, '30 seconds', now()),
             ('00000000-0000-0000-0000-00000000000b', 'app-2', 202, '{sync}', 4, '30 seconds', now() - interval '5 minutes');
+        INSERT INTO couplet.endpoint_limits (worker_id, endpoint, waiting, in_flight, paused, waited, throttled) VALUES
+            ('00000000-0000-0000-0000-00000000000a', 'crm', 4, 1, true, '42 seconds', 3),
+            ('00000000-0000-0000-0000-00000000000a', 'erp-api', 0, 0, false, '0', 0),
+            ('00000000-0000-0000-0000-00000000000b', 'crm', 9, 0, true, '1 hour', 40);
         INSERT INTO couplet.jobs (id, kind, queue, args, state, attempt, worker_id, attempted_at, concurrency_key, created_at) VALUES
             (40, 'sync.full', 'sync', '{"mapping": "CUSTOMER"}', 'running', 1, '00000000-0000-0000-0000-00000000000a',
              now() - interval '2 minutes', 'sync:CUSTOMER', now() - interval '2 minutes'),
@@ -232,6 +236,14 @@ enum DocumentedDatabase {
         },
         check("SELECT mapping, state, message FROM couplet.sync_review;") { answer async throws in
             #expect(Set(answer.rows) == [["SALESPEOPLE", "finished", "full sync finished"], ["CUSTOMER", "enqueued", "full sync running"]])
+        },
+        check("""
+         SELECT l.endpoint, w.hostname, w.pid, l.waiting, l.paused, l.waited, l.throttled
+         FROM couplet.endpoint_limits l JOIN couplet.workers_live w ON w.id = l.worker_id ORDER BY l.waiting DESC, l.waited DESC;
+         """) { answer async throws in
+            #expect(answer.values("endpoint", "hostname", "waiting", "paused", "waited", "throttled")
+                == [["crm", "app-1", "4", "t", "00:00:42", "3"], ["erp-api", "app-1", "0", "f", "00:00:00", "0"]],
+                "live workers only, the one held back first")
         },
         check("SELECT * FROM couplet.workers_live;") { answer async throws in
             #expect(answer.values("hostname", "running", "stopping") == [["app-1", "1", "f"]], "worker b's lease ran out")
