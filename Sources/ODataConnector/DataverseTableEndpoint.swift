@@ -40,6 +40,11 @@ struct DataverseTableEndpoint: TableEndpoint {
     static let literalsPerRead = 28_000
     /// Records per `$batch`: Dataverse takes 1,000 requests at most.
     static let requestsPerBatch = 1_000
+    /// Records per page: Dataverse's largest (`Prefer: odata.maxpagesize` up to 5,000).
+    static let pageSize = 5_000
+
+    /// Reads ask for a whole page, whatever the mapping's batch size.
+    var readSize: Int? { Self.pageSize }
 
     var key: String { entity.primaryID }
     var modified: String { side.modified.parts.last ?? "modifiedon" }
@@ -57,7 +62,7 @@ struct DataverseTableEndpoint: TableEndpoint {
     func read(filter conditions: [String?], orderBy: String?, limit: Int, select: String? = nil) async throws -> [SyncRecord] {
         let query = resource(filter: conditions, orderBy: orderBy, select: select ?? selectList)
         var records: [SyncRecord] = []
-        let paging = ODataPaging(maximumPageSize: min(max(limit, 1), 5_000), annotations: [DataverseEntity.lookupType])
+        let paging = ODataPaging(maximumPageSize: min(max(limit, 1), Self.pageSize), annotations: [DataverseEntity.lookupType])
         for try await page in session.client.pages(of: query, paging: paging) {
             for json in page.records where records.count < limit { records.append(try await record(from: json)) }
             if records.count >= limit { break }
@@ -106,7 +111,7 @@ struct DataverseTableEndpoint: TableEndpoint {
     /// what is not after it; a record of that second it skips, stamped later within the second, is
     /// after the watermark this pass leaves, so the next delta reads it.
     func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord] {
-        let paging = ODataPaging(maximumPageSize: min(max(limit, 1), 5_000), annotations: [DataverseEntity.lookupType])
+        let paging = ODataPaging(maximumPageSize: min(max(limit, 1), Self.pageSize), annotations: [DataverseEntity.lookupType])
         var link: String
         var kept = false
         if let cursor, let next = session.continuation(after: cursor, in: entity.entitySet) {

@@ -143,15 +143,26 @@ struct SyncPass {
         var cursor: ChangeCursor?
         var newest = since
         var unfinished: Date?
-        while true {
-            let batch = try await source.changes(since: since, after: cursor, limit: mapping.batchSize)
-            guard let last = batch.last else { break }
-            if let oldest = try await process(batch, runID: runID) { unfinished = min(unfinished ?? oldest, oldest) }
+        while case let page = try await source.changes(since: since, after: cursor, limit: readSize), let last = page.last {
+            for batch in batches(of: page) {
+                if let oldest = try await process(batch, runID: runID) { unfinished = min(unfinished ?? oldest, oldest) }
+            }
             cursor = ChangeCursor(modifiedOn: last.modifiedOn, id: last.id)
             newest = max(newest ?? last.modifiedOn, last.modifiedOn)
+            if page.count < readSize { break }  // a short read is the last
         }
         guard kind != .match else { return }
         try await advanceWatermark(seen: RecordsSeen(newest: newest, oldestLeft: unfinished), cap: cap)
+    }
+
+    /// How many records one read asks for: the source's preferred read size (a Web API's page
+    /// size), or the mapping's batch size when larger or when it has none.
+    private var readSize: Int { max(mapping.batchSize, source.readSize ?? 0) }
+
+    /// `page` in batches of the mapping's batch size, each decided and written on its own.
+    private func batches(of page: [SyncRecord]) -> [[SyncRecord]] {
+        let size = max(mapping.batchSize, 1)
+        return stride(from: 0, to: page.count, by: size).map { Array(page[$0..<min($0 + size, page.count)]) }
     }
 
     /// Every record, in key-range chunks that this run's job and the helper jobs it enqueues claim
@@ -178,12 +189,15 @@ struct SyncPass {
             var range = chunk.range
             var seen = RecordsSeen()
             var records = 0
-            while case let batch = try await source.records(in: range, limit: mapping.batchSize), let last = batch.last {
-                if let oldest = try await process(batch, runID: chunks.runID) { seen.oldestLeft = min(seen.oldestLeft ?? oldest, oldest) }
-                let newest = batch.map(\.modifiedOn).max()!
+            while case let page = try await source.records(in: range, limit: readSize), let last = page.last {
+                for batch in batches(of: page) {
+                    if let oldest = try await process(batch, runID: chunks.runID) { seen.oldestLeft = min(seen.oldestLeft ?? oldest, oldest) }
+                }
+                let newest = page.map(\.modifiedOn).max() ?? last.modifiedOn
                 seen.newest = max(seen.newest ?? newest, newest)
-                records += batch.count
+                records += page.count
                 range.after = last.id
+                if page.count < readSize { break }  // a short read ends the range
             }
             try await chunks.finish(chunk, records: records, seen: seen)
         }

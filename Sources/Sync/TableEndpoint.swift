@@ -129,9 +129,10 @@ public struct KeyRange: Sendable, Equatable {
 /// connection, an unreadable answer), and then may have written some records — which the engine's
 /// write intents recognise on the next run.
 public protocol TableEndpoint: Sendable {
-    /// Records changed after `since` (all when nil), in (modified-on, key) order, after `cursor`, at most `limit`.
+    /// Records changed after `since` (all when nil), in (modified-on, key) order, after `cursor`, at
+    /// most `limit`: fewer only when no more changed.
     func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord]
-    /// Records whose keys lie in `range`, in key order, at most `limit`.
+    /// Records whose keys lie in `range`, in key order, at most `limit`: fewer only when no more lie in it.
     func records(in range: KeyRange, limit: Int) async throws -> [SyncRecord]
     /// Keys that split the records into ranges of about `size` records each, in key order (none for fewer records).
     func splitKeys(every size: Int) async throws -> [String]
@@ -172,6 +173,15 @@ public protocol TableEndpoint: Sendable {
     func ids(whose column: String, isAnyOf values: [String]) async throws -> [String]
     /// The newest modified-on a delta may advance to now without missing a late commit (see `PostgresTableEndpoint`).
     func watermarkCap() async throws -> Date
+    /// How many records one read of changes or of a key range should ask for when the mapping's
+    /// batch size is smaller: a Web API's largest page, so one request carries as many records as
+    /// the service allows; the engine still decides and writes them batch by batch. Nil: the batch size.
+    var readSize: Int? { get }
+}
+
+extension TableEndpoint {
+    /// None: reads follow the mapping's batch size.
+    public var readSize: Int? { nil }
 }
 
 /// Records of one side sharing the same normalised values of some match fields: matching refuses

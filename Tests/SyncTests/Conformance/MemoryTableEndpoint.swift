@@ -19,13 +19,22 @@ final class MemoryTableEndpoint: TableEndpoint {
     private let rows = Mutex<[String: Row]>([:])
     /// The clock writes stamp with: strictly increasing, like a database's transaction start in the tests' use.
     private let clock = Mutex<Date>(Date(timeIntervalSince1970: 1_800_000_000))
+    let readSize: Int?
+    /// The `limit` of each read of changes or of a key range, and how many records it answered.
+    let reads = Mutex<[(limit: Int, answered: Int)]>([])
 
-    /// A table keyed by `key` that reads `columns`.
+    /// A table keyed by `key` that reads `columns`, preferring reads of `readSize` records.
     init(
-        key: String, columns: [String], passes: @escaping @Sendable (FieldValues) -> Bool = { _ in true },
+        key: String, columns: [String], readSize: Int? = nil, passes: @escaping @Sendable (FieldValues) -> Bool = { _ in true },
         refuses: @escaping @Sendable (FieldValues) -> RecordRefusal? = { _ in nil }
     ) {
-        (self.key, self.columns, self.passes, self.refuses) = (key, columns, passes, refuses)
+        (self.key, self.columns, self.readSize, self.passes, self.refuses) = (key, columns, readSize, passes, refuses)
+    }
+
+    /// Notes a read of `limit` that answered `records`.
+    private func noted(_ records: [SyncRecord], limit: Int) -> [SyncRecord] {
+        reads.withLock { $0.append((limit, records.count)) }
+        return records
     }
 
     private func tick() -> Date {
@@ -46,6 +55,10 @@ final class MemoryTableEndpoint: TableEndpoint {
     }
 
     func changes(since: Date?, after cursor: ChangeCursor?, limit: Int) async throws -> [SyncRecord] {
+        noted(changed(since: since, after: cursor, limit: limit), limit: limit)
+    }
+
+    private func changed(since: Date?, after cursor: ChangeCursor?, limit: Int) -> [SyncRecord] {
         passing()
             .filter { id, row in
                 since.map { row.modifiedOn > $0 } ?? true
@@ -56,9 +69,11 @@ final class MemoryTableEndpoint: TableEndpoint {
     }
 
     func records(in range: KeyRange, limit: Int) async throws -> [SyncRecord] {
-        passing()
-            .filter { id, _ in range.after.map { id > $0 } ?? true && range.upTo.map { id <= $0 } ?? true }
-            .sorted { $0.0 < $1.0 }.prefix(limit).map { record($0.0, $0.1) }
+        noted(
+            passing()
+                .filter { id, _ in range.after.map { id > $0 } ?? true && range.upTo.map { id <= $0 } ?? true }
+                .sorted { $0.0 < $1.0 }.prefix(limit).map { record($0.0, $0.1) },
+            limit: limit)
     }
 
     func splitKeys(every size: Int) async throws -> [String] {
