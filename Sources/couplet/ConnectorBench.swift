@@ -229,18 +229,32 @@ struct ConnectorBenchRun {
         let after = try await emulatorStats(port)
         return ConnectorRunFigures(
             seconds: seconds, requests: after.requests - before.requests, throttled: after.throttled - before.throttled,
+            waited: port == nil ? 0 : try await limitWaits(job: job, on: db), concurrent: after.concurrent,
             peakMB: BenchSupport.memory(of: worker.processIdentifier).peak, http: port != nil)
     }
 
-    /// The emulator's request and 429 counts so far (zero without an emulator).
-    private func emulatorStats(_ port: Int?) async throws -> (requests: Int, throttled: Int) {
-        guard let port else { return (0, 0) }
+    /// The seconds the worker's requests waited for the service protection limits, as it records
+    /// them in `couplet.endpoint_limits` once they change (every 5 seconds): read once a round of
+    /// recording has passed since the job ended.
+    private func limitWaits(job: Int64, on db: PostgresConnection) async throws -> Double {
+        try await Task.sleep(for: .seconds(6))
+        return try await db.query(
+            """
+            SELECT extract(epoch FROM l.waited)::float8 FROM couplet.endpoint_limits l JOIN couplet.jobs j ON l.worker_id = j.worker_id
+            WHERE j.id = \(job)
+            """, name: "limit waits"
+        ).map { try $0.decode(Double.self, at: 0) }.first ?? 0
+    }
+
+    /// The emulator's request and 429 counts so far, and the most requests it served at once (zero without an emulator).
+    private func emulatorStats(_ port: Int?) async throws -> (requests: Int, throttled: Int, concurrent: Int) {
+        guard let port else { return (0, 0, 0) }
         let response = try await HTTPClient.shared.get(url: "http://127.0.0.1:\(port)/_emulator/stats").get()
         guard let body = response.body,
               let stats = try JSONSerialization.jsonObject(with: Data(Array(buffer: body))) as? [String: Any],
               let routes = stats["requestsByRoute"] as? [String: Int]
         else { throw ValidationError("the emulator's stats did not read") }
-        return (routes.values.reduce(0, +), stats["throttledResponses"] as? Int ?? 0)
+        return (routes.values.reduce(0, +), stats["throttledResponses"] as? Int ?? 0, stats["maximumConcurrentRequests"] as? Int ?? 0)
     }
 }
 
@@ -256,6 +270,10 @@ struct ConnectorRunFigures {
     let seconds: Double
     let requests: Int
     let throttled: Int
+    /// Seconds the worker's requests waited for the service protection limits.
+    let waited: Double
+    /// The most requests the emulator served at once.
+    let concurrent: Int
     let peakMB: Double
     let http: Bool
 
@@ -264,7 +282,9 @@ struct ConnectorRunFigures {
     func line(_ label: String, rows: Int) -> String {
         var text = "  " + label.padded(to: 40) + String(format: "%8.0f records/s  %7.2f s  peak RSS %5.1f MB", rate(rows), seconds, peakMB)
         if http {
-            text += String(format: "  %5.2f requests per 1,000 records, %d answered 429", Double(requests) * 1000 / Double(max(rows, 1)), throttled)
+            text += String(
+                format: "  %5.2f requests per 1,000 records, %d answered 429, %.1f s waited for limits, at most %d concurrent",
+                Double(requests) * 1000 / Double(max(rows, 1)), throttled, waited, concurrent)
         }
         return text
     }
