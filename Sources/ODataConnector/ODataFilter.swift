@@ -1,19 +1,25 @@
 import Foundation
 import Sync
 
-/// A mapping's filter, in Couplet's grammar, as an OData `$filter` on a Dataverse table.
+/// A mapping's filter, in Couplet's grammar, as an OData `$filter` on a Dataverse table or a
+/// Business Central entity set.
 ///
-/// Names come from the entity's metadata (a lookup compares its `_name_value`), literals are
-/// written in their column's JSON type and text literals escaped (`''`), so nothing in a filter
-/// reaches the service as syntax. What Dataverse cannot express the way PostgreSQL means it is
-/// refused with a reason rather than approximated: a case-sensitive `LIKE` (Dataverse compares text
-/// without case), a pattern other than a prefix, suffix or infix, a lookup's type column
-/// (`parentcustomeridtype`: not a property of the Web API), and the membership form, which reads
-/// another table.
-struct DataverseFilter {
-    let entity: DataverseEntity
+/// Names come from the service's metadata through `columnProperty` (a Dataverse lookup compares its
+/// `_name_value`), literals are written in their column's JSON type and text literals escaped
+/// (`''`), so nothing in a filter reaches the service as syntax. What the service cannot express
+/// the way PostgreSQL means it is refused with a reason rather than approximated: a case-sensitive
+/// `LIKE` (both services compare text without case), a pattern other than a prefix, suffix or
+/// infix, and the membership form, which reads another table; `columnProperty` refuses the names a
+/// service cannot filter on (a Dataverse lookup's type column).
+struct ODataFilter {
+    /// The service's name in messages: `Dataverse`, `Business Central`.
+    let service: String
+    /// The kind of the property a column names, or an error naming the table.
+    let columnKind: (String) throws -> ODataValueKind
+    /// The property a filter compares for a column, or why the service cannot filter on it.
+    let columnProperty: (String) throws -> String
 
-    /// Why a filter cannot run on Dataverse.
+    /// Why a filter cannot run on the service.
     struct Unsupported: Error, CustomStringConvertible {
         let description: String
     }
@@ -36,7 +42,7 @@ struct DataverseFilter {
             return negated ? "not \(range)" : range
         case .like(let operand, let pattern, let caseSensitive, let negated):
             guard !caseSensitive else {
-                throw Unsupported(description: "Dataverse compares text without case, so LIKE cannot hold as written; use ILIKE")
+                throw Unsupported(description: "\(service) compares text without case, so LIKE cannot hold as written; use ILIKE")
             }
             let test = try like(try self.operand(operand, as: .text), pattern)
             return negated ? "not \(test)" : test
@@ -47,7 +53,7 @@ struct DataverseFilter {
             let any = "(\(tests.joined(separator: " or ")))"
             return negated ? "not \(any)" : any
         case .inTable:
-            throw Unsupported(description: "a filter on Dataverse cannot read another table (IN (SELECT …)); filter on the table's own columns")
+            throw Unsupported(description: "a filter on \(service) cannot read another table (IN (SELECT …)); filter on the table's own columns")
         }
     }
 
@@ -63,45 +69,43 @@ struct DataverseFilter {
     }
 
     /// The kind literals take: that of the column among the operands (text when there is none).
-    private func kind(of first: FilterOperand, _ second: FilterOperand?) throws -> DataverseEntity.Kind {
+    private func kind(of first: FilterOperand, _ second: FilterOperand?) throws -> ODataValueKind {
         for operand in [first, second].compactMap({ $0 }) {
-            if case .column(let column) = operand { return try entity.kind(of: column.parts.last ?? "") }
+            if case .column(let column) = operand { return try columnKind(column.parts.last ?? "") }
         }
         return .text
     }
 
-    private func operand(_ operand: FilterOperand, as kind: DataverseEntity.Kind) throws -> String {
+    private func operand(_ operand: FilterOperand, as kind: ODataValueKind) throws -> String {
         switch operand {
         case .column(let column):
-            let name = column.parts.last ?? ""
-            _ = try entity.kind(of: name)
-            if let lookup = entity.lookupTyped(by: name) {
-                throw Unsupported(
-                    description: "Dataverse cannot filter on \(name), the table \(lookup) points to (it is not a column of the Web API); filter on \(lookup) itself or leave the condition out")
-            }
-            return entity.readProperty(name)
+            return try columnProperty(column.parts.last ?? "")
         case .literal(let literal):
             return try self.literal(literal, as: kind)
         }
     }
 
-    /// A literal in the OData syntax of `kind`: text quoted, numbers and booleans bare, GUIDs and instants bare.
-    func literal(_ literal: FilterLiteral, as kind: DataverseEntity.Kind) throws -> String {
+    /// A literal in the OData syntax of `kind`: text and enumeration members quoted; numbers,
+    /// booleans, GUIDs, instants and days bare.
+    func literal(_ literal: FilterLiteral, as kind: ODataValueKind) throws -> String {
         let text: String = switch literal {
         case .text(let text): text
         case .number(let number): number
         case .boolean(let value): value ? "true" : "false"
         }
         switch kind {
-        case .text, .other: return Self.quoted(text)
+        case .text, .enumeration, .other: return Self.quoted(text)
         case .guid, .lookup:
             guard UUID(uuidString: text) != nil else { throw Unsupported(description: "\"\(text)\" is not a GUID") }
             return text.lowercased()
         case .dateTime:
-            guard let instant = DataverseValues.instant(text) else { throw Unsupported(description: "\"\(text)\" is not an instant") }
-            return DataverseValues.isoText(instant)
+            guard let instant = ODataValues.instant(text) else { throw Unsupported(description: "\"\(text)\" is not an instant") }
+            return ODataValues.isoText(instant)
+        case .date:
+            guard ODataValues.isDay(text) else { throw Unsupported(description: "\"\(text)\" is not a day (yyyy-mm-dd)") }
+            return text
         case .integer, .decimal, .boolean:
-            guard case .success(let json) = DataverseValues.json(text, kind: kind) else {
+            guard case .success(let json) = ODataValues.json(text, kind: kind) else {
                 throw Unsupported(description: "\"\(text)\" does not fit its column's type")
             }
             return json.jsonText
@@ -116,12 +120,12 @@ struct DataverseFilter {
     /// An ILIKE pattern as `startswith`, `endswith`, `contains` or `eq`.
     private func like(_ column: String, _ pattern: FilterOperand) throws -> String {
         guard case .literal(.text(let text)) = pattern, !text.contains("_"), !text.contains("\\") else {
-            throw Unsupported(description: "on Dataverse a LIKE pattern is text with % at its start, its end or both, and no _")
+            throw Unsupported(description: "on \(service) a LIKE pattern is text with % at its start, its end or both, and no _")
         }
         let leading = text.hasPrefix("%"), trailing = text.hasSuffix("%") && text.count > 1
         let core = String(text.dropFirst(leading ? 1 : 0).dropLast(trailing ? 1 : 0))
         guard !core.contains("%") else {
-            throw Unsupported(description: "on Dataverse a LIKE pattern is text with % at its start, its end or both, and no _")
+            throw Unsupported(description: "on \(service) a LIKE pattern is text with % at its start, its end or both, and no _")
         }
         switch (leading, trailing) {
         case (true, true): return "contains(\(column),\(Self.quoted(core)))"
