@@ -1,0 +1,203 @@
+import Foundation
+import Postgres
+@testable import Sync
+import Testing
+@testable import ODataConnector
+
+/// Business Central's metadata, values, filters, requests and answers, checked without a service.
+/// The examples are those of the API v2.0 reference (MicrosoftDocs/dynamics365smb-devitpro-pb,
+/// `dev-itpro/api-reference/v2.0/`): the customer resource, its create example, and the JSON batch page.
+@Suite struct BusinessCentralTranslationTests {
+    /// An excerpt in the shape of Business Central's `$metadata`: the customer type of the resource
+    /// page (a few of its properties), its `blocked` enumeration, and an entity set keyed by a number.
+    static let metadata = """
+        <?xml version="1.0" encoding="utf-8"?>
+        <edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">
+          <edmx:DataServices>
+            <Schema Namespace="Microsoft.NAV" Alias="NAV" xmlns="http://docs.oasis-open.org/odata/ns/edm">
+              <EnumType Name="customerBlocked">
+                <Member Name="_x0020_" Value="0" />
+                <Member Name="Ship" Value="1" />
+                <Member Name="Invoice" Value="2" />
+                <Member Name="All" Value="3" />
+              </EnumType>
+              <EntityType Name="customer">
+                <Key><PropertyRef Name="id" /></Key>
+                <Property Name="id" Type="Edm.Guid" Nullable="false" />
+                <Property Name="number" Type="Edm.String" MaxLength="20" />
+                <Property Name="displayName" Type="Edm.String" MaxLength="100" />
+                <Property Name="balanceDue" Type="Edm.Decimal" Scale="Variable">
+                  <Annotation Term="Org.OData.Core.V1.Computed" Bool="true" />
+                </Property>
+                <Property Name="creditLimit" Type="Edm.Decimal" Scale="Variable" />
+                <Property Name="taxLiable" Type="Edm.Boolean" />
+                <Property Name="blocked" Type="Microsoft.NAV.customerBlocked" />
+                <Property Name="lastPaymentDate" Type="Edm.Date" />
+                <Property Name="website" Type="Edm.String" MaxLength="80">
+                  <Annotation Term="Org.OData.Core.V1.Permissions">
+                    <EnumMember>Org.OData.Core.V1.Permission/Read</EnumMember>
+                  </Annotation>
+                </Property>
+                <Property Name="lastModifiedDateTime" Type="Edm.DateTimeOffset" />
+                <NavigationProperty Name="currency" Type="Microsoft.NAV.currency" />
+              </EntityType>
+              <EntityType Name="legacyRow">
+                <Key><PropertyRef Name="number" /></Key>
+                <Property Name="number" Type="Edm.Int32" Nullable="false" />
+              </EntityType>
+              <EntityContainer Name="NAV">
+                <EntitySet Name="customers" EntityType="Microsoft.NAV.customer" />
+                <EntitySet Name="legacyRows" EntityType="NAV.legacyRow" />
+              </EntityContainer>
+            </Schema>
+          </edmx:DataServices>
+        </edmx:Edmx>
+        """
+
+    static func customers() throws -> BusinessCentralEntity {
+        try #require(try BusinessCentralMetadata.entities(from: Array(metadata.utf8))["customers"])
+    }
+
+    @Test("$metadata gives each entity set's properties, their kinds, MaxLength and what the service computes")
+    func metadataExcerpt() throws {
+        let entities = try BusinessCentralMetadata.entities(from: Array(Self.metadata.utf8))
+        #expect(entities.keys.sorted() == ["customers"], "an entity set not keyed by a GUID is left out")
+        let customers = try Self.customers()
+        #expect(customers.key == "id")
+        #expect(customers.properties["id"] == .init(kind: .guid, maxLength: nil, isReadOnly: true))
+        #expect(customers.properties["number"] == .init(kind: .text, maxLength: 20, isReadOnly: false))
+        #expect(customers.properties["balanceDue"]?.isReadOnly == true)
+        #expect(customers.properties["website"]?.isReadOnly == true)
+        #expect(customers.properties["creditLimit"] == .init(kind: .decimal, maxLength: nil, isReadOnly: false))
+        #expect(customers.properties["blocked"]?.kind == .enumeration(members: ["_x0020_", "Ship", "Invoice", "All"]))
+        #expect(customers.properties["lastPaymentDate"]?.kind == .date)
+        #expect(customers.properties["currency"] == nil, "a navigation property is no column")
+        let columns = Dictionary(uniqueKeysWithValues: customers.catalogTable.columns.map { ($0.name, $0.type) })
+        #expect(columns["lastModifiedDateTime"] == "timestamp with time zone")
+        #expect(columns["lastPaymentDate"] == "date")
+        #expect(columns["blocked"] == "text")
+    }
+
+    @Test("a $metadata that is not XML is refused in words")
+    func brokenMetadata() {
+        #expect(throws: SyncFailure.self) { try BusinessCentralMetadata.entities(from: Array("<html><body>Sign in</body></html>".utf8)) }
+    }
+
+    @Test("values read as PostgreSQL's text: the customer of the create example")
+    func readingValues() throws {
+        #expect(ODataValues.text(.string("2020-08-21T07:38:44.293Z"), kind: .dateTime) == "2020-08-21 07:38:44.293+00")
+        #expect(ODataValues.text(.string("2026-12-07"), kind: .date) == "2026-12-07")
+        #expect(ODataValues.text(.number("12345.60"), kind: .decimal) == "12345.60")
+        #expect(ODataValues.text(.bool(true), kind: .boolean) == "true")
+        #expect(ODataValues.text(.string("F2A5738A-44E3-EA11-BB43-000D3A2FECA1"), kind: .guid) == "f2a5738a-44e3-ea11-bb43-000d3a2feca1")
+        #expect(ODataValues.text(.string(" "), kind: .enumeration(members: [" ", "Ship"])) == " ")
+    }
+
+    @Test("values written unchanged, or their record refused naming the column")
+    func writingValues() throws {
+        let customers = try Self.customers()
+        func json(_ value: String?, _ column: String) -> Result<ODataJSON, RecordRefusal> {
+            BusinessCentralTableEndpoint.json(value, for: customers.properties[column], named: column, in: "customers")
+        }
+        #expect(try json("10000", "number").get() == .string("10000"))
+        #expect(try json("1234.5600", "creditLimit").get() == .number("1234.5600"))
+        #expect(try json("t", "taxLiable").get() == .bool(true))
+        #expect(try json("Ship", "blocked").get() == .string("Ship"))
+        #expect(try json("2026-12-07", "lastPaymentDate").get() == .string("2026-12-07"))
+        #expect(try json(nil, "displayName").get() == .null)
+        for (value, column, words) in [
+            (String(repeating: "x", count: 21), "number", "21 characters"), ("lots", "creditLimit", "not a number"),
+            ("Blocked", "blocked", "none of"), ("12.07.2026", "lastPaymentDate", "not a day"), ("1.00", "balanceDue", "computes"),
+            ("https://contoso.com", "website", "computes"), ("x", "nosuch", "no such property"),
+        ] {
+            guard case .failure(let refusal) = json(value, column) else { Issue.record("\(column) = \(value) should be refused"); continue }
+            #expect(refusal.column == column)
+            #expect(refusal.reason.contains(words), "\(refusal.reason)")
+        }
+    }
+
+    @Test("filters compile to Business Central's $filter; what it cannot mean is refused, naming it")
+    func filters() throws {
+        let compiler = try Self.customers().filterCompiler
+        let compile = { (text: String) throws -> String in try compiler.compile(RecordFilter(parsing: text).condition) }
+        #expect(try compile("blocked = 'Ship' AND displayName ILIKE 'Adatum%'") == "((blocked eq 'Ship') and startswith(displayName,'Adatum'))")
+        #expect(try compile("creditLimit > 1000.50 OR taxLiable") == "((creditLimit gt 1000.50) or (taxLiable eq true))")
+        #expect(try compile("lastPaymentDate >= '2026-12-01'") == "(lastPaymentDate ge 2026-12-01)")
+        #expect(try compile("number IN ('10000', 'O''Neil')") == "(number eq '10000' or number eq 'O''Neil')")
+        #expect(try compile("lastModifiedDateTime > '2026-12-07 10:00:00+00'") == "(lastModifiedDateTime gt 2026-12-07T10:00:00Z)")
+        do {
+            _ = try compile("displayName LIKE 'A%'")
+            Issue.record("a case-sensitive LIKE should be refused")
+        } catch {
+            #expect("\(error)".contains("Business Central compares text without case"))
+        }
+        for text in ["number IN (SELECT no FROM legacy)", "creditLimit = 'much'", "nosuch = 1", "lastPaymentDate = 'Monday'"] {
+            #expect(throws: (any Error).self, "\(text)") { try compile(text) }
+        }
+    }
+
+    @Test("the service root and the company's collections are the documented URLs")
+    func urls() async throws {
+        let root = BusinessCentralConnector.serviceRoot(url: "https://api.businesscentral.dynamics.com", tenant: "contoso.onmicrosoft.com", environment: "production")
+        #expect(root?.absoluteString == "https://api.businesscentral.dynamics.com/v2.0/contoso.onmicrosoft.com/production/api/v2.0/")
+        #expect(BusinessCentralConnector.serviceRoot(url: "https://api.businesscentral.dynamics.com", tenant: "", environment: "production") == nil)
+        try await TestSetup().withClient(try #require(URL(string: "http://127.0.0.1:9/"))) { client, _ in
+            let endpoint = try Self.endpoint(client)
+            #expect(endpoint.collection == "companies(11111111-2222-3333-4444-555555555555)/customers")
+            #expect(endpoint.resource(filter: [endpoint.keyIn(["f2a5738a-44e3-ea11-bb43-000d3a2feca1", "04a5738a-44e3-ea11-bb43-000d3a2feca1"])], orderBy: "lastModifiedDateTime asc,id asc", select: endpoint.selectList)
+                == "companies(11111111-2222-3333-4444-555555555555)/customers?$select=id,lastModifiedDateTime,number,displayName&$filter=(id%20eq%20f2a5738a-44e3-ea11-bb43-000d3a2feca1%20or%20id%20eq%2004a5738a-44e3-ea11-bb43-000d3a2feca1)&$orderby=lastModifiedDateTime%20asc,id%20asc")
+            let chunks = endpoint.chunks(Array(repeating: "f2a5738a-44e3-ea11-bb43-000d3a2feca1", count: 100))
+            #expect(chunks.count > 1 && chunks.allSatisfy { $0.count <= 45 }, "a read by ids stays within a URL of a few thousand characters")
+        }
+    }
+
+    @Test("a record of the create example's answer reads with its id, modified-on and mapped values")
+    func recordFromAnswer() async throws {
+        let answer = try ODataJSON.parse("""
+            {"@odata.etag":"W/\\"JzQ0O0pEWT0nOw==\\"","id":"F2A5738A-44E3-EA11-BB43-000D3A2FECA1","number":"10000",
+             "displayName":"Adatum Corporation","blocked":" ","lastModifiedDateTime":"2020-08-21T07:38:44.293Z"}
+            """)
+        try await TestSetup().withClient(try #require(URL(string: "http://127.0.0.1:9/"))) { client, _ in
+            let record = try await Self.endpoint(client).record(from: answer)
+            #expect(record.id == "f2a5738a-44e3-ea11-bb43-000d3a2feca1")
+            #expect(record.modifiedOn == ODataValues.instant("2020-08-21T07:38:44.293Z"))
+            #expect(record.values["displayName"] == "Adatum Corporation")
+            #expect(record.values["number"] == "10000")
+        }
+    }
+
+    @Test("writes travel as a JSON batch, a request per record, going on after a failure")
+    func batchRequest() throws {
+        let batch = BusinessCentralTableEndpoint.jsonBatch([
+            ODataBatchRequest(method: .post, url: "companies(c)/customers", body: .object(["displayName": .string("Adatum")])),
+            ODataBatchRequest(method: .patch, url: "companies(c)/customers(f2a5738a-44e3-ea11-bb43-000d3a2feca1)",
+                              headers: [("If-Match", "W/\"JzQ0O0pEWT0nOw==\"")], body: .object(["number": .string("10000")])),
+        ])
+        #expect(batch.continueOnError)
+        #expect(batch.json.jsonText == #"{"requests":[{"method":"POST","id":"1","url":"companies(c)/customers","headers":{"Content-Type":"application/json"},"body":{"displayName":"Adatum"}},{"method":"PATCH","id":"2","url":"companies(c)/customers(f2a5738a-44e3-ea11-bb43-000d3a2feca1)","headers":{"If-Match":"W/\"JzQ0O0pEWT0nOw==\"","Content-Type":"application/json"},"body":{"number":"10000"}}]}"#)
+    }
+
+    @Test("an error answer of the batch page refuses its record with the service's code and message")
+    func batchAnswer() async throws {
+        let requests = (1...3).map { ODataJSONBatchRequest(id: "\($0)", method: .patch, url: "companies(c)/items(\($0))") }
+        let result = try ODataJSONBatch(requests: requests, continueOnError: true)
+            .decode(try ODataJSON.parse(try golden("use-odata-batch.response.json")), status: 200, endpoint: "erp")
+        #expect(result.responses.map(\.status) == [200, 204, 400])
+        try await TestSetup().withClient(try #require(URL(string: "http://127.0.0.1:9/"))) { client, _ in
+            let refusal = try Self.endpoint(client).refusal(result.responses[2], values: ["type": "Invalid Type"])
+            #expect(refusal.detail.hasPrefix("Business Central Unknown: 'Invalid Type' is not an option."))
+            #expect(refusal.reason == "Business Central refused it (Unknown)")
+            #expect(refusal.concern == .value)
+        }
+    }
+
+    /// The customers of a company, mapping `number` and `displayName`, over `client`.
+    static func endpoint(_ client: ODataClient) throws -> BusinessCentralTableEndpoint {
+        let side = MappingSide(
+            endpoint: "erp", table: try PostgresIdentifier("customers"), key: try PostgresIdentifier("id"),
+            modified: try PostgresIdentifier("lastModifiedDateTime"), filter: nil, watermark: nil, template: [:])
+        return BusinessCentralTableEndpoint(
+            session: BusinessCentralSession(client: client, company: "11111111-2222-3333-4444-555555555555"),
+            entity: try customers(), side: side, columns: ["number", "displayName"], filter: nil)
+    }
+}
