@@ -11,7 +11,7 @@ import Sync
 /// **Deltas.** Business Central stamps `lastModifiedDateTime` (the record's SystemModifiedAt) when
 /// its transaction modifies the record, and the change becomes visible when that transaction
 /// commits — possibly after a delta read newer records. The service shows no open transactions, so
-/// `watermarkCap()` is the service's clock (its `Date` header) less `overlap`: a watermark never
+/// `watermarkCap()` is the service's clock (its `Date` header) less `commitOverlap`: a watermark never
 /// passes it, so a record committed up to that long after it was stamped is still read; records of
 /// the overlap are read again by the next delta and found `unchanged` by their couplings'
 /// modified-on. A commit slower than the overlap is missed by deltas and found by the next full run.
@@ -30,9 +30,6 @@ struct BusinessCentralTableEndpoint: ODataTable {
     let columns: [String]
     /// The `$filter` of the side's filter, nil when it has none.
     let filter: String?
-
-    /// How long a write may take from its stamp to its commit and still be read by deltas.
-    static let overlap: TimeInterval = 120
 
     /// The endpoint of the entity set `side.table` names in company `company`, read through `client`
     /// (its `$metadata` read first): what a test builds over an emulated service.
@@ -91,9 +88,5 @@ struct BusinessCentralTableEndpoint: ODataTable {
     /// `id eq …` tests joined by `or`.
     func keyIn(_ ids: [String]) -> String {
         ids.map { "\(key) eq \($0)" }.joined(separator: " or ")
-    }
-
-    func watermarkCap() async throws -> Date {
-        try await serverTime().addingTimeInterval(-Self.overlap)
     }
 }

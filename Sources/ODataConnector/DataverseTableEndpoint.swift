@@ -11,7 +11,7 @@ import Sync
 /// **Deltas.** Dataverse stamps `modifiedon` when it handles a write, and the write becomes visible
 /// when its transaction commits — possibly after a delta read newer records, as in any database.
 /// The service shows no open transactions, so `watermarkCap()` is the service's clock (its `Date`
-/// header) less `overlap` (two minutes unless configured): a watermark never passes it, so a record
+/// header) less `commitOverlap` (two minutes): a watermark never passes it, so a record
 /// committed up to that long after it was stamped is still read; records of the overlap are read
 /// again on the next delta, and the couplings' stored modified-on makes them `unchanged`. The cost
 /// is reading each change once or twice more within the overlap; a commit slower than the overlap
@@ -33,9 +33,6 @@ struct DataverseTableEndpoint: ODataTable {
     let columns: [String]
     /// The `$filter` of the side's filter, nil when it has none.
     let filter: String?
-
-    /// How long a write may take from its stamp to its commit and still be read by deltas.
-    static let overlap: TimeInterval = 120
 
     var client: ODataClient { session.client }
     var continuations: ODataContinuations { session.continuations }
@@ -90,9 +87,5 @@ struct DataverseTableEndpoint: ODataTable {
     /// The key among `ids`: Dataverse's `In` query function.
     func keyIn(_ ids: [String]) -> String {
         "Microsoft.Dynamics.CRM.In(PropertyName='\(key)',PropertyValues=[\(ids.map { "'\($0)'" }.joined(separator: ","))])"
-    }
-
-    func watermarkCap() async throws -> Date {
-        try await serverTime().addingTimeInterval(-Self.overlap)
     }
 }

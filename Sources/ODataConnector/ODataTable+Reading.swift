@@ -186,6 +186,21 @@ extension ODataTable {
         return ids
     }
 
+    /// The service's clock (its `Date` header) less `commitOverlap`. Sound because both services
+    /// stamp a record's modified-on (Dataverse's `modifiedon`, Business Central's
+    /// `lastModifiedDateTime`, its SystemModifiedAt) inside the writing transaction, before it
+    /// commits: a record becomes visible at most the length of a commit after its stamp, and a
+    /// watermark that stays `commitOverlap` behind the service's clock reads it on a later delta
+    /// even when newer records were read first. The overlap's records are read again and found
+    /// unchanged by their couplings; a commit slower than the overlap is missed by deltas and found
+    /// by the next full run. The service shows no open transactions, so nothing tighter is known.
+    func watermarkCap() async throws -> Date {
+        try await serverTime().addingTimeInterval(-Self.commitOverlap)
+    }
+
+    /// How long a write may take from its stamp to its commit and still be read by deltas.
+    static var commitOverlap: TimeInterval { 120 }
+
     /// The service's clock: the `Date` of a small read of the table (the local clock when it sends none).
     func serverTime() async throws -> Date {
         let response = try await client.send(.get("\(collection)?$select=\(key)&$top=1"))
