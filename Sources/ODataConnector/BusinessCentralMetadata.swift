@@ -75,6 +75,25 @@ enum BusinessCentralMetadata {
         return reader.entities()
     }
 
+    /// An enumeration member's name as the service writes its values: CSDL names escape what a name
+    /// cannot hold as `_xHHHH_` (the blank member of `customerBlocked` is `_x0020_`, written `" "`).
+    static func memberValue(_ name: String) -> String {
+        var value = ""
+        var rest = Substring(name)
+        while let start = rest.range(of: "_x") {
+            let hex = rest[start.upperBound...].prefix(4)
+            let after = rest[start.upperBound...].dropFirst(4)
+            guard hex.count == 4, after.first == "_", let code = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(code) else {
+                value += rest[..<start.upperBound]
+                rest = rest[start.upperBound...]
+                continue
+            }
+            value += rest[..<start.lowerBound] + String(Character(scalar))
+            rest = after.dropFirst()
+        }
+        return value + rest
+    }
+
     /// The kind an `Edm` type (or an enumeration of the document) names.
     static func kind(type: String, enumerations: [String: [String]]) -> ODataValueKind {
         switch type {
@@ -147,7 +166,8 @@ private final class CSDLReader: NSObject, XMLParserDelegate {
         case "Property": startProperty(attributes)
         case "Annotation": annotate(attributes)
         case "EnumType": currentEnumeration = attributes["Name"].map { ($0, []) }
-        case "Member": if let name = attributes["Name"] { currentEnumeration?.members.append(name) }
+        case "Member":
+            if let name = attributes["Name"] { currentEnumeration?.members.append(BusinessCentralMetadata.memberValue(name)) }
         case "EntitySet": if let name = attributes["Name"], let type = attributes["EntityType"] { sets.append((name, type)) }
         default: break
         }

@@ -69,13 +69,22 @@ import Testing
         #expect(customers.properties["balanceDue"]?.isReadOnly == true)
         #expect(customers.properties["website"]?.isReadOnly == true)
         #expect(customers.properties["creditLimit"] == .init(kind: .decimal, maxLength: nil, isReadOnly: false))
-        #expect(customers.properties["blocked"]?.kind == .enumeration(members: ["_x0020_", "Ship", "Invoice", "All"]))
+        #expect(customers.properties["blocked"]?.kind == .enumeration(members: [" ", "Ship", "Invoice", "All"]), "as the examples write them")
         #expect(customers.properties["lastPaymentDate"]?.kind == .date)
         #expect(customers.properties["currency"] == nil, "a navigation property is no column")
         let columns = Dictionary(uniqueKeysWithValues: customers.catalogTable.columns.map { ($0.name, $0.type) })
         #expect(columns["lastModifiedDateTime"] == "timestamp with time zone")
         #expect(columns["lastPaymentDate"] == "date")
         #expect(columns["blocked"] == "text")
+    }
+
+    @Test("enumeration members named with CSDL escapes are the values the service writes")
+    func memberNames() {
+        #expect(BusinessCentralMetadata.memberValue("_x0020_") == " ")
+        #expect(BusinessCentralMetadata.memberValue("Non_x002D_Inventory") == "Non-Inventory")
+        #expect(BusinessCentralMetadata.memberValue("Ship") == "Ship")
+        #expect(BusinessCentralMetadata.memberValue("_xZZ_x0041_") == "_xZZA")
+        #expect(BusinessCentralMetadata.memberValue("_x12") == "_x12")
     }
 
     @Test("a $metadata that is not XML is refused in words")
@@ -103,6 +112,7 @@ import Testing
         #expect(try json("1234.5600", "creditLimit").get() == .number("1234.5600"))
         #expect(try json("t", "taxLiable").get() == .bool(true))
         #expect(try json("Ship", "blocked").get() == .string("Ship"))
+        #expect(try json(" ", "blocked").get() == .string(" "), "the blank member of the create example")
         #expect(try json("2026-12-07", "lastPaymentDate").get() == .string("2026-12-07"))
         #expect(try json(nil, "displayName").get() == .null)
         for (value, column, words) in [
