@@ -35,6 +35,8 @@ public final class BusinessCentralConnector: EndpointConnector {
         clients = ODataClients(kind: "business-central", limits: limits, logger: logger)
     }
 
+    /// A session on the company `endpoint` names, its client made on first use; a configuration
+    /// error names the endpoint and the missing setting or secret variable, never the secret.
     public func open(_ endpoint: EndpointDefinition, environment: [String: String]) async throws -> any EndpointSession {
         let settings = endpoint.settings
         guard let tenant = settings["tenant"], let environmentName = settings["environment"], let company = settings["company"],

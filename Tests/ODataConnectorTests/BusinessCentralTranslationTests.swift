@@ -230,3 +230,44 @@ import Testing
         #expect(matchNormal("  Adatum \t Corporation ", caseSensitive: true) == "Adatum Corporation")
     }
 }
+
+/// Opening a Business Central endpoint from a mappings file's settings, without a service.
+@Suite struct BusinessCentralConnectorTests {
+    static let settings = [
+        "tenant": "contoso.onmicrosoft.com", "environment": "production",
+        "company": "11111111-2222-3333-4444-555555555555", "client_id": "66666666-7777-8888-9999-000000000000",
+    ]
+
+    @Test("a missing setting or a company that is not a GUID is refused, naming the endpoint")
+    func missingSettings() async {
+        let connector = BusinessCentralConnector(logger: .init(label: "test"))
+        for broken in [Self.settings.filter { $0.key != "environment" }, Self.settings.merging(["company": "CRONUS"]) { $1 }] {
+            do {
+                _ = try await connector.open(EndpointDefinition(name: "erp", kind: "business-central", settings: broken), environment: [:])
+                Issue.record("\(broken) should be refused")
+            } catch {
+                #expect("\(error)".contains("business-central endpoint erp needs tenant, environment, company (a GUID) and client_id"))
+            }
+        }
+    }
+
+    @Test("the secret comes only from the environment; its absence names the variable, its value never shows")
+    func secret() async throws {
+        let connector = BusinessCentralConnector(logger: .init(label: "test"))
+        let endpoint = EndpointDefinition(name: "erp", kind: "business-central", settings: Self.settings)
+        do {
+            _ = try await connector.open(endpoint, environment: [:])
+            Issue.record("an endpoint without its secret should be refused")
+        } catch {
+            #expect("\(error)".contains("COUPLET_ENDPOINT_ERP_SECRET"))
+        }
+        let session = try await connector.open(endpoint, environment: ["COUPLET_ENDPOINT_ERP_SECRET": "s3cr3t"])
+        let client = try #require((session as? BusinessCentralSession)?.client)
+        #expect(client.service.root.absoluteString == "https://api.businesscentral.dynamics.com/v2.0/contoso.onmicrosoft.com/production/api/v2.0/")
+        #expect(client.service.credentials.scope == "https://api.businesscentral.dynamics.com/.default")
+        #expect(client.service.protection == .businessCentral)
+        #expect(!"\(client.service)".contains("s3cr3t"))
+        let again = try await connector.open(endpoint, environment: ["COUPLET_ENDPOINT_ERP_SECRET": "s3cr3t"])
+        #expect((again as? BusinessCentralSession)?.client === client, "one client per endpoint for the process")
+    }
+}
