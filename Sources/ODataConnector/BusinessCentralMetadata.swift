@@ -35,7 +35,7 @@ struct BusinessCentralEntity: Sendable {
 
     /// The compiler of filters on the entity set: a column is its property.
     var filterCompiler: ODataFilter {
-        ODataFilter(service: "Business Central", columnKind: { try property($0).kind }) { name in
+        ODataFilter(dialect: .businessCentral, columnKind: { try property($0).kind }) { name in
             _ = try property(name)
             return name
         }

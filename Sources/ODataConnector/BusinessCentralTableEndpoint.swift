@@ -5,7 +5,7 @@ import Sync
 ///
 /// **Reading.** `$select` names the mapped columns only; pages follow `@odata.nextLink` with
 /// `Prefer: odata.maxpagesize` (at most Business Central's 20,000); records by id are read with
-/// `or`-ed `id eq` tests, a few dozen per URL; `count()` asks for `$count`. Values arrive as the
+/// `id in (…)`, a few dozen per URL; `count()` asks for `$count`. Values arrive as the
 /// text a PostgreSQL endpoint would give (`ODataValues`); deltas and candidates are `ODataTable`'s.
 ///
 /// **Deltas.** Business Central stamps `lastModifiedDateTime` (the record's SystemModifiedAt) when
@@ -85,8 +85,8 @@ struct BusinessCentralTableEndpoint: ODataTable {
         return count
     }
 
-    /// `id eq …` tests joined by `or`.
+    /// `id in (…)`, as *Using filter expressions in OData URIs* documents it.
     func keyIn(_ ids: [String]) -> String {
-        ids.map { "\(key) eq \($0)" }.joined(separator: " or ")
+        "\(key) in (\(ids.joined(separator: ",")))"
     }
 }

@@ -65,7 +65,7 @@ struct DataverseEntity: Sendable {
     /// The compiler of filters on the table: a lookup compares its `_name_value`; a lookup's type
     /// column (`parentcustomeridtype`) is not a property of the Web API, so it is refused.
     var filterCompiler: ODataFilter {
-        ODataFilter(service: "Dataverse", columnKind: kind(of:)) { name in
+        ODataFilter(dialect: .dataverse, columnKind: kind(of:)) { name in
             _ = try kind(of: name)
             if let lookup = lookupTyped(by: name) {
                 throw ODataFilter.Unsupported(

@@ -148,10 +148,24 @@ extension ODataTable {
         return checks
     }
 
-    /// Neither service trims or folds in a filter: asks for the records containing the longest word
-    /// of the first column's value (a superset of the matches), then compares normalised here.
+    /// Neither service trims or folds white space in a filter: asks for the records containing the
+    /// longest word of the first column's value (a superset of the matches), then compares
+    /// normalised here. Where `contains` compares with case (Business Central) a case-insensitive
+    /// match cannot be narrowed so, and the records passing the filter are read once for all values.
     func candidates(matching columns: [String], values: [[String]], caseSensitive: Bool) async throws -> [[String]] {
         guard !values.isEmpty, !columns.isEmpty else { return values.map { _ in [] } }
+        let select = ([key, modified] + columns.map(readProperty)).joined(separator: ",")
+        let matches = { (records: [SyncRecord], tuple: [String]) -> [String] in
+            records.filter { record in
+                zip(columns, tuple).allSatisfy { column, value in
+                    (record.values[column] ?? nil).map { matchNormal($0, caseSensitive: caseSensitive) } == matchNormal(value, caseSensitive: caseSensitive)
+                }
+            }.map(\.id)
+        }
+        if !caseSensitive && !filterCompiler.dialect.comparesTextWithoutCase {
+            let all = try await read(filter: [filter], orderBy: "\(key) asc", limit: .max, select: select)
+            return values.map { matches(all, $0) }
+        }
         var found: [[String]] = []
         for tuple in values {
             guard let first = tuple.first, let word = first.split(whereSeparator: \.isWhitespace).max(by: { $0.count < $1.count }) else {
@@ -160,17 +174,13 @@ extension ODataTable {
             }
             let near = try await read(
                 filter: [filter, "contains(\(readProperty(columns[0])),\(ODataFilter.quoted(String(word))))"], orderBy: "\(key) asc",
-                limit: .max, select: ([key, modified] + columns.map(readProperty)).joined(separator: ","))
-            found.append(near.filter { record in
-                zip(columns, tuple).allSatisfy { column, value in
-                    (record.values[column] ?? nil).map { matchNormal($0, caseSensitive: caseSensitive) } == matchNormal(value, caseSensitive: caseSensitive)
-                }
-            }.map(\.id))
+                limit: .max, select: select)
+            found.append(matches(near, tuple))
         }
         return found
     }
 
-    /// The services compare text without case: asks with `eq` tests, keeps the exact matches.
+    /// Asks with `eq` tests and keeps the exact matches (Dataverse compares text without case).
     func ids(whose column: String, isAnyOf values: [String]) async throws -> [String] {
         let kind = try kind(of: column)
         let property = readProperty(column)
