@@ -22,26 +22,19 @@ public final class DataverseConnector: EndpointConnector {
     /// `dataverse`.
     public var kind: String { "dataverse" }
     private let logger: Logger
-    private let limits: ServiceProtectionLimits
-    private let clients = Mutex<[String: ODataClient]>([:])
-    /// One HTTP client for the process, its connections pooled per host, never following a redirect.
-    private static let httpClient = ODataClient.makeHTTPClient()
+    private let clients: ODataClients
 
     /// A connector keeping to `limits` (Dataverse's documented service protection limits by default).
     public init(limits: ServiceProtectionLimits = .dataverse, logger: Logger) {
-        self.limits = limits
         self.logger = logger
+        clients = ODataClients(kind: "dataverse", limits: limits, logger: logger)
     }
 
     public func open(_ endpoint: EndpointDefinition, environment: [String: String]) async throws -> any EndpointSession {
         DataverseSession(client: try client(for: endpoint, environment: environment), logger: logger)
     }
 
-    public func limitStatistics() async -> [EndpointLimitStatistics] {
-        var statistics: [EndpointLimitStatistics] = []
-        for client in clients.withLock({ Array($0.values) }) { statistics.append(await client.limitStatistics()) }
-        return statistics
-    }
+    public func limitStatistics() async -> [EndpointLimitStatistics] { await clients.limitStatistics() }
 
     /// The endpoint's client, made on first use from its settings and secret.
     private func client(for endpoint: EndpointDefinition, environment: [String: String]) throws -> ODataClient {
@@ -51,26 +44,10 @@ public final class DataverseConnector: EndpointConnector {
         else {
             throw SyncFailure(code: .configuration, message: "dataverse endpoint \(endpoint.name) needs url, tenant and client_id in the mappings file")
         }
-        let key = "\(endpoint.name) \(url) \(tenant) \(clientID) \(settings["authority"] ?? "")"
-        if let known = clients.withLock({ $0[key] }) { return known }
-        let secret: EndpointSecret
-        do { secret = try EndpointSecret.read(endpoint: endpoint.name, environment: environment) } catch {
-            throw SyncFailure(code: .configuration, message: "dataverse endpoint \(endpoint.name): \(error)")
-        }
         let resource = url.hasSuffix("/") ? String(url.dropLast()) : url
-        let authority = settings["authority"].flatMap(URL.init(string:)) ?? ClientCredentials.microsoftAuthority
-        let service = try ODataService(
-            name: endpoint.name, root: environmentURL.appendingPathComponent("api/data/v9.2/"),
-            credentials: ClientCredentials(tenant: tenant, clientID: clientID, secret: secret, resource: resource, authority: authority),
-            protection: limits)
-        let client = ODataClient(
-            service: service, httpClient: Self.httpClient,
-            tokenSource: ClientCredentialsTokenSource(service: service, httpClient: Self.httpClient, logger: logger), logger: logger)
-        return clients.withLock { clients in
-            if let raced = clients[key] { return raced }
-            clients[key] = client
-            return client
-        }
+        let root = environmentURL.appendingPathComponent("api/data/v9.2/")
+        let signIn = ODataClients.SignIn(tenant: tenant, clientID: clientID, resource: resource, authority: endpoint.settings["authority"])
+        return try clients.client(for: endpoint.name, root: root, signIn: signIn, environment: environment)
     }
 }
 
@@ -81,8 +58,8 @@ final class DataverseSession: EndpointSession {
     private let logger: Logger
     private let entities = Mutex<[String: DataverseEntity]>([:])
     private let user = Mutex<String?>(nil)
-    /// The next link of each change page read (nil after the last page), by the entity set and the record that ended the page.
-    private let continuations = Mutex<[String: String?]>([:])
+    /// The change pages' links of the session's tables.
+    let continuations = ODataContinuations()
 
     init(client: ODataClient, logger: Logger) {
         self.client = client
@@ -94,7 +71,7 @@ final class DataverseSession: EndpointSession {
         for column in columns where entity.attributes[column] == nil {
             throw SyncFailure(code: .configuration, message: "Dataverse table \(entity.logicalName) has no column \(column)")
         }
-        let filter = try side.filter.map { try DataverseFilter(entity: entity).compile($0.condition) }
+        let filter = try side.filter.map { try entity.filterCompiler.compile($0.condition) }
         return DataverseTableEndpoint(session: self, entity: entity, side: side, columns: columns, filter: filter)
     }
 
@@ -108,7 +85,7 @@ final class DataverseSession: EndpointSession {
 
     func checkFilter(_ filter: RecordFilter, on table: PostgresIdentifier) async throws {
         let entity = try await entity(table.parts.last ?? "")
-        let compiled = try DataverseFilter(entity: entity).compile(filter.condition)
+        let compiled = try entity.filterCompiler.compile(filter.condition)
         let query = "\(entity.entitySet)?$select=\(entity.primaryID)&$top=1&$filter=\(DataverseTableEndpoint.escaped(compiled))"
         _ = try await client.send(.get(query))
     }
@@ -136,7 +113,7 @@ final class DataverseSession: EndpointSession {
             guard let name = lookup["LogicalName"]?.stringValue else { continue }
             targets[name] = (lookup["Targets"]?.arrayValue ?? []).compactMap(\.stringValue)
         }
-        var kinds: [String: DataverseEntity.Kind] = [:]
+        var kinds: [String: ODataValueKind] = [:]
         for attribute in attributes {
             guard let name = attribute["LogicalName"]?.stringValue, let type = attribute["AttributeType"]?.stringValue else { continue }
             kinds[name] = DataverseEntity.kind(attributeType: type, targets: targets[name] ?? [])
@@ -155,29 +132,5 @@ final class DataverseSession: EndpointSession {
         }
         user.withLock { $0 = id.lowercased() }
         return id.lowercased()
-    }
-
-    /// Keeps `link`, the page that follows the change page ending with `cursor`'s record (nil: none follows).
-    func keep(_ link: String?, after cursor: ChangeCursor, in entitySet: String) {
-        continuations.withLock { links in
-            if links.count >= 1_000 { links.removeAll() }  // a run follows its own links; old ones are never asked for
-            links[Self.continuationKey(cursor, entitySet)] = .some(link)
-        }
-    }
-
-    /// The link kept for the page after `cursor`'s record, taken (each is followed once): nil when
-    /// none was kept, `.some(nil)` when that page was the last.
-    func continuation(after cursor: ChangeCursor, in entitySet: String) -> String?? {
-        continuations.withLock { $0.removeValue(forKey: Self.continuationKey(cursor, entitySet)) }
-    }
-
-    private static func continuationKey(_ cursor: ChangeCursor, _ entitySet: String) -> String {
-        "\(entitySet) \(cursor.id) \(cursor.modifiedOn.timeIntervalSince1970)"
-    }
-
-    /// The service's clock: the `Date` of a small read of `entity` (the local clock when it sends none).
-    func serverTime(reading entity: DataverseEntity) async throws -> Date {
-        let response = try await client.send(.get("\(entity.entitySet)?$select=\(entity.primaryID)&$top=1"))
-        return response.header("Date").flatMap(RetryAfter.httpDate) ?? Date()
     }
 }

@@ -5,26 +5,6 @@ import Sync
 /// and each attribute's type — read from the Web API's own metadata (`EntityDefinitions`), once per
 /// session, so that values are written in the attribute's JSON type and lookups are bound.
 struct DataverseEntity: Sendable {
-    /// An attribute's kind, as `AttributeType` names it, grouped by how its values travel.
-    enum Kind: Sendable, Equatable {
-        /// String, Memo, EntityName: JSON strings.
-        case text
-        /// Integer, BigInt, Picklist, State, Status: JSON integers (option sets by value).
-        case integer
-        /// Decimal, Money, Double: JSON numbers, kept as their exact text.
-        case decimal
-        /// Boolean.
-        case boolean
-        /// DateTime: an ISO 8601 instant in UTC.
-        case dateTime
-        /// Uniqueidentifier: a GUID as a string.
-        case guid
-        /// Lookup, Owner, Customer: read as `_<name>_value`, written as `<name>@odata.bind` to one of these entities.
-        case lookup(targets: [String])
-        /// A type Couplet does not carry (Virtual, PartyList, File, Image, …).
-        case other(String)
-    }
-
     /// The table's logical name (`account`).
     var logicalName: String
     /// Its entity set (`accounts`), the path of its records.
@@ -32,10 +12,10 @@ struct DataverseEntity: Sendable {
     /// Its primary id attribute (`accountid`).
     var primaryID: String
     /// Each attribute's kind by logical name.
-    var attributes: [String: Kind]
+    var attributes: [String: ODataValueKind]
 
     /// The attribute `name`'s kind, or a clear error naming the table.
-    func kind(of name: String) throws -> Kind {
+    func kind(of name: String) throws -> ODataValueKind {
         guard let kind = attributes[name] else {
             throw SyncFailure(code: .configuration, message: "Dataverse table \(logicalName) has no column \(name)")
         }
@@ -56,7 +36,7 @@ struct DataverseEntity: Sendable {
     /// The value of attribute `name` in a record as read.
     func value(of name: String, in record: ODataJSON) -> String? {
         if lookupTyped(by: name) != nil { return record["\(readProperty(name))@\(Self.lookupType)"]?.stringValue }
-        return DataverseValues.text(record[readProperty(name)], kind: attributes[name] ?? .text)
+        return ODataValues.text(record[readProperty(name)], kind: attributes[name] ?? .text)
     }
 
     /// The lookup whose target type attribute `name` is (`owneridtype` of `ownerid`), if any:
@@ -69,7 +49,7 @@ struct DataverseEntity: Sendable {
     }
 
     /// The kind an `AttributeType` names.
-    static func kind(attributeType type: String, targets: [String]) -> Kind {
+    static func kind(attributeType type: String, targets: [String]) -> ODataValueKind {
         switch type {
         case "String", "Memo", "EntityName": .text
         case "Integer", "BigInt", "Picklist", "State", "Status": .integer
@@ -82,24 +62,23 @@ struct DataverseEntity: Sendable {
         }
     }
 
-    /// The column as the engine's compatibility rules compare columns: in PostgreSQL's terms.
-    func catalogColumn(_ name: String, _ kind: Kind) -> CatalogColumn {
-        let (type, category): (String, TypeCategory) = switch kind {
-        case .text: ("text", .string)
-        case .integer: ("bigint", .numeric)
-        case .decimal: ("numeric", .numeric)
-        case .boolean: ("boolean", .boolean)
-        case .dateTime: ("timestamp with time zone", .dateTime)
-        case .guid, .lookup: ("uuid", .other)
-        case .other(let name): (name, .other)
+    /// The compiler of filters on the table: a lookup compares its `_name_value`; a lookup's type
+    /// column (`parentcustomeridtype`) is not a property of the Web API, so it is refused.
+    var filterCompiler: ODataFilter {
+        ODataFilter(dialect: .dataverse, columnKind: kind(of:)) { name in
+            _ = try kind(of: name)
+            if let lookup = lookupTyped(by: name) {
+                throw ODataFilter.Unsupported(
+                    description: "Dataverse cannot filter on \(name), the table \(lookup) points to (it is not a column of the Web API); filter on \(lookup) itself or leave the condition out")
+            }
+            return readProperty(name)
         }
-        return CatalogColumn(name: name, type: type, baseType: type, category: category)
     }
 
     /// The table described in PostgreSQL's terms, for `couplet mappings validate`.
     var catalogTable: CatalogTable {
         CatalogTable(
-            kind: "r", columns: attributes.keys.sorted().map { catalogColumn($0, attributes[$0] ?? .other("?")) },
+            kind: "r", columns: attributes.keys.sorted().map { (attributes[$0] ?? .other("?")).catalogColumn($0) },
             canSelect: true, canInsert: true, canUpdate: true)
     }
 }

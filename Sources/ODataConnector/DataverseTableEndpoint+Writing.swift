@@ -1,22 +1,23 @@
 import Foundation
 import Sync
 
-// Writing: one `$batch` per call, a change set per record (see `DataverseTableEndpoint`).
+// Writing: one `$batch` per call, a change set per record (see `DataverseTableEndpoint`); updates
+// and deletions are `ODataTable`'s.
 extension DataverseTableEndpoint {
     func assignKeys(_ records: [NewRecord]) async throws -> [NewRecord] {
         records.map { record in
             guard (record.values[key] ?? nil) == nil else { return record }
             var assigned = record
-            assigned.values[key] = DataverseValues.guid(for: record.token)
+            assigned.values[key] = ODataValues.guid(for: record.token)
             assigned.keyAssigned = true
             return assigned
         }
     }
 
     func insert(_ records: [NewRecord]) async throws -> WriteResults<InsertResult> {
-        var plans: [Plan<InsertResult>] = []
+        var plans: [ODataWritePlan<InsertResult>] = []
         for record in records {
-            switch try await body(record.values) {
+            switch try await writeBody(record.values) {
             case .failure(let refusal): plans.append(.answered(.failure(refusal)))
             case .success(let body):
                 plans.append(.send(ODataBatchRequest(
@@ -28,9 +29,7 @@ extension DataverseTableEndpoint {
             let id = (records[index].values[key] ?? nil)?.lowercased() ?? ""
             if (200..<300).contains(response.status) {
                 let created = response.body?[key]?.stringValue?.lowercased() ?? id
-                if let stamp = response.body?[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp) {
-                    return .success(.inserted(id: created, modifiedOn: modifiedOn))
-                }
+                if let modifiedOn = modifiedOn(in: response.body) { return .success(.inserted(id: created, modifiedOn: modifiedOn)) }
                 guard let modifiedOn = try await currentETags([created])[created]?.modifiedOn else {
                     throw SyncFailure(code: .configuration, message: "Dataverse created a \(entity.logicalName) record but cannot show it; the next run recognises it")
                 }
@@ -41,76 +40,19 @@ extension DataverseTableEndpoint {
         }
     }
 
-    func update(_ changes: [RecordChange]) async throws -> WriteResults<Date?> {
-        let etags = try await currentETags(changes.filter { $0.expectedModifiedOn != nil }.map(\.id))
-        var plans: [Plan<Date?>] = []
-        for change in changes {
-            var ifMatch = "*"
-            if let expected = change.expectedModifiedOn {
-                guard let current = etags[change.id.lowercased()], current.modifiedOn == expected else {
-                    plans.append(.answered(.success(nil)))  // changed (or gone) since the change was computed
-                    continue
-                }
-                ifMatch = current.etag
-            }
-            switch try await body(change.values.filter { $0.key != key }) {
-            case .failure(let refusal): plans.append(.answered(.failure(refusal)))
-            case .success(let body):
-                plans.append(.send(ODataBatchRequest(
-                    method: .patch, url: "\(entity.entitySet)(\(change.id.lowercased()))?$select=\(modified)",
-                    headers: [("If-Match", ifMatch), ("Prefer", "return=representation")], body: body)))
-            }
-        }
-        return try await send(plans) { response, index in
-            if (200..<300).contains(response.status) {
-                if let stamp = response.body?[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp) { return .success(modifiedOn) }
-                return .success(try await currentETags([changes[index].id])[changes[index].id.lowercased()]?.modifiedOn)
-            }
-            if response.status == 412 || response.status == 404 { return .success(nil) }
-            return .failure(refusal(response, values: changes[index].values))
-        }
-    }
-
-    func delete(_ records: [RecordDeletion]) async throws -> WriteResults<Bool> {
-        let etags = try await currentETags(records.map(\.id))
-        let plans: [Plan<Bool>] = records.map { deletion in
-            guard let current = etags[deletion.id.lowercased()], current.modifiedOn == deletion.expectedModifiedOn else {
-                return .answered(.success(false))
-            }
-            return .send(ODataBatchRequest(
-                method: .delete, url: "\(entity.entitySet)(\(deletion.id.lowercased()))", headers: [("If-Match", current.etag)]))
-        }
-        return try await send(plans) { response, index in
-            if (200..<300).contains(response.status) { return .success(true) }
-            if response.status == 412 || response.status == 404 { return .success(false) }
-            return .failure(refusal(response, values: [:]))
-        }
-    }
-
-    /// Each existing record's modified-on and etag, by id.
-    private func currentETags(_ ids: [String]) async throws -> [String: (modifiedOn: Date, etag: String)] {
-        var etags: [String: (modifiedOn: Date, etag: String)] = [:]
-        for chunk in Self.chunks(Self.guids(ids)) {
-            let query = resource(filter: [keyIn(chunk)], orderBy: nil, select: "\(key),\(modified)")
-            for try await page in session.client.pages(of: query, paging: ODataPaging(maximumPageSize: 5_000)) {
-                for json in page.records {
-                    guard let id = json[key]?.stringValue, let etag = json["@odata.etag"]?.stringValue,
-                          let stamp = json[modified]?.stringValue, let modifiedOn = DataverseValues.instant(stamp)
-                    else { continue }
-                    etags[id.lowercased()] = (modifiedOn, etag)
-                }
-            }
-        }
-        return etags
+    func updateRequest(id: String, ifMatch: String, body: ODataJSON) -> ODataBatchRequest {
+        ODataBatchRequest(
+            method: .patch, url: "\(collection)(\(id))?$select=\(modified)",
+            headers: [("If-Match", ifMatch), ("Prefer", "return=representation")], body: body)
     }
 
     /// The JSON body writing `values`, or the refusal of the first value that cannot travel unchanged.
-    private func body(_ values: FieldValues) async throws -> Result<ODataJSON, RecordRefusal> {
+    func writeBody(_ values: FieldValues) async throws -> Result<ODataJSON, RecordRefusal> {
         var members: [ODataJSON.Member] = []
         for column in values.keys.sorted() {
             let value = values[column] ?? nil
             if entity.lookupTyped(by: column) != nil { continue }  // set through its lookup's binding
-            let kind: DataverseEntity.Kind
+            let kind: ODataValueKind
             do { kind = try entity.kind(of: column) } catch {
                 return .failure(Self.valueRefusal(column, "Dataverse table \(entity.logicalName) has no such column"))
             }
@@ -121,7 +63,7 @@ extension DataverseTableEndpoint {
                 }
                 continue
             }
-            switch DataverseValues.json(value, kind: kind) {
+            switch ODataValues.json(value, kind: kind) {
             case .success(let json): members.append(ODataJSON.Member(column, json))
             case .failure(let problem): return .failure(Self.valueRefusal(column, problem.reason))
             }
@@ -150,61 +92,13 @@ extension DataverseTableEndpoint {
         return .success(ODataJSON.Member(name, .string("/\(entitySet)(\(value.lowercased()))")))
     }
 
-    private static func valueRefusal(_ column: String, _ reason: String) -> RecordRefusal {
-        RecordRefusal(detail: "not sent: \(reason)", cause: "value:\(column)", column: column, reason: reason)
+    /// Each record its own change set, so a failed one rolls back alone.
+    func sendBatch(_ requests: [ODataBatchRequest]) async throws -> [ODataBatchResponse] {
+        let batch = ODataBatch(items: requests.map { .changeSet([$0]) }, continueOnError: true, isIdempotent: false)
+        return try await client.batch(batch).responses
     }
 
-    /// A record's write: a request to send, or its answer known without one.
-    private enum Plan<Written> {
-        case send(ODataBatchRequest)
-        case answered(Result<Written, RecordRefusal>)
-    }
-
-    /// Sends the planned requests in batches of change sets, one per record, going on after a
-    /// failure, and answers each record in order. A server error inside the batch stops the run:
-    /// the endpoint failed, not the record.
-    private func send<Written>(
-        _ plans: [Plan<Written>], _ answer: (ODataBatchResponse, Int) async throws -> Result<Written, RecordRefusal>
-    ) async throws -> WriteResults<Written> {
-        var results = [Result<Written, RecordRefusal>?](repeating: nil, count: plans.count)
-        var pending: [(index: Int, request: ODataBatchRequest)] = []
-        for (index, plan) in plans.enumerated() {
-            switch plan {
-            case .answered(let result): results[index] = result
-            case .send(let request): pending.append((index, request))
-            }
-        }
-        for start in stride(from: 0, to: pending.count, by: Self.requestsPerBatch) {
-            let chunk = Array(pending[start..<min(start + Self.requestsPerBatch, pending.count)])
-            let batch = ODataBatch(items: chunk.map { .changeSet([$0.request]) }, continueOnError: true, isIdempotent: false)
-            for response in try await session.client.batch(batch).responses where chunk.indices.contains(response.requestIndex) {
-                if response.status >= 500 {
-                    throw SyncFailure(
-                        code: .configuration,
-                        message: "Dataverse failed a write to \(entity.logicalName) (HTTP \(response.status)\(response.serviceError.map { ": \($0.code) \($0.message)" } ?? "")); the run stops and the next one retries")
-                }
-                let index = chunk[response.requestIndex].index
-                results[index] = try await answer(response, index)
-            }
-        }
-        return try results.enumerated().map { index, result in
-            guard let result else {
-                throw SyncFailure(
-                    code: .configuration,
-                    message: "Dataverse's $batch answer left out a write to \(entity.logicalName) (record \(index + 1)); the run stops and the next one retries")
-            }
-            return result
-        }
-    }
-
-    /// The refusal an error answer gives, naming the column when the service's message names a written one.
-    private func refusal(_ response: ODataBatchResponse, values: FieldValues) -> RecordRefusal {
-        let (code, message) = response.serviceError ?? ("HTTP \(response.status)", "the service refused the write")
-        let column = values.keys.sorted().first { name in message.range(of: "'\(name)'") != nil || message.range(of: " \(name) ") != nil }
-        return RecordRefusal(
-            detail: "Dataverse \(code): \(message)", cause: [code, column].compactMap { $0 }.joined(separator: ":"),
-            column: column, reason: "Dataverse refused it (\(code))", concern: DataverseErrors.concernsOtherRecords(code) ? .otherRecords : .value)
-    }
+    func concernsOtherRecords(_ code: String) -> Bool { DataverseErrors.concernsOtherRecords(code) }
 }
 
 /// Dataverse's error codes that the connector tells apart.

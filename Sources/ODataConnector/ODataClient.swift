@@ -55,6 +55,23 @@ public final class ODataClient: Sendable {
         return try ResponseReader(endpoint: service.name).odataResponse(response, expectsJSON: request.expectsJSON)
     }
 
+    /// The bytes of the XML document `resource` (`$metadata`), at most `maximumBytes`.
+    ///
+    /// - Throws: `ODataError` (`invalidResponse` for a body that is not XML, `responseTooLarge` over the bound).
+    public func xmlDocument(_ resource: String, maximumBytes: Int) async throws -> [UInt8] {
+        var prepared = PreparedRequest(method: .get, url: try resolve(resource), headers: [], body: nil, isIdempotent: true)
+        prepared.accept = "application/xml"
+        let response = try await exchange(prepared) { _ in false }
+        guard response.body.count <= maximumBytes else {
+            throw ODataError(endpoint: service.name, .responseTooLarge(status: response.status, limit: maximumBytes))
+        }
+        guard let type = ResponseReader.mediaType(response.header("Content-Type")), type.hasSuffix("/xml") else {
+            throw ODataError(endpoint: service.name, .invalidResponse(
+                status: response.status, problem: "a document that is not XML", excerpt: BodyExcerpt.of(response.body)))
+        }
+        return response.body
+    }
+
     /// The URL of `resource`: relative to the service root, or absolute on the service root's scheme, host and port.
     ///
     /// - Throws: `ODataError.Kind.invalidRequest` for an absolute URL elsewhere (a token never goes to another host).
@@ -97,6 +114,8 @@ public final class ODataClient: Sendable {
         var body: [UInt8]?
         var isIdempotent: Bool
         var timeout: Duration?
+        /// The media type asked for.
+        var accept = "application/json"
     }
 
     /// How one attempt ended.
@@ -216,7 +235,7 @@ public final class ODataClient: Sendable {
         var http = HTTPClientRequest(url: request.url.absoluteString)
         http.method = .init(rawValue: request.method.rawValue)
         http.headers.add(name: "Authorization", value: "Bearer \(token.value)")
-        http.headers.add(name: "Accept", value: "application/json")
+        http.headers.add(name: "Accept", value: request.accept)
         http.headers.add(name: "OData-MaxVersion", value: "4.0")
         http.headers.add(name: "OData-Version", value: "4.0")
         for header in request.headers { http.headers.add(name: header.name, value: header.value) }

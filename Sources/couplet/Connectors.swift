@@ -3,8 +3,9 @@ import ODataConnector
 import Sync
 
 extension EndpointDirectory {
-    /// The endpoints a `couplet` process can open: PostgreSQL databases and Dataverse environments.
+    /// The endpoints a `couplet` process can open: PostgreSQL databases, Dataverse environments and
+    /// Business Central companies.
     static func couplet(logger: Logger) -> EndpointDirectory {
-        EndpointDirectory(connectors: [DataverseConnector(logger: logger)])
+        EndpointDirectory(connectors: [DataverseConnector(logger: logger), BusinessCentralConnector(logger: logger)])
     }
 }

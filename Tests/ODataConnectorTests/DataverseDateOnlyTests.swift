@@ -9,9 +9,9 @@ import Testing
 @Suite struct DataverseDateOnlyTests {
     @Test("a date is written to a DateTime attribute as the date itself and reads back unchanged")
     func datesTravelAsDates() throws {
-        #expect(try DataverseValues.json("2026-12-07", kind: .dateTime).get() == .string("2026-12-07"))
-        #expect(DataverseValues.text(.string("2026-12-07"), kind: .dateTime) == "2026-12-07")
-        #expect(try DataverseValues.json("2026-12-07 10:00:00+00", kind: .dateTime).get() == .string("2026-12-07T10:00:00Z"))
-        #expect(throws: DataverseValues.ValueProblem.self) { try DataverseValues.json("2026-12-7", kind: .dateTime).get() }
+        #expect(try ODataValues.json("2026-12-07", kind: .dateTime).get() == .string("2026-12-07"))
+        #expect(ODataValues.text(.string("2026-12-07"), kind: .dateTime) == "2026-12-07")
+        #expect(try ODataValues.json("2026-12-07 10:00:00+00", kind: .dateTime).get() == .string("2026-12-07T10:00:00Z"))
+        #expect(throws: ODataValues.ValueProblem.self) { try ODataValues.json("2026-12-7", kind: .dateTime).get() }
     }
 }

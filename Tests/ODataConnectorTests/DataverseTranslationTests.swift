@@ -15,35 +15,35 @@ import Testing
 
     @Test("instants read in PostgreSQL's UTC text, whichever form the service writes, and go back as ISO 8601")
     func instants() throws {
-        #expect(DataverseValues.text(.string("2026-12-07T10:00:00Z"), kind: .dateTime) == "2026-12-07 10:00:00+00")
-        #expect(DataverseValues.text(.string("2026-12-07T10:00:00.25Z"), kind: .dateTime) == "2026-12-07 10:00:00.25+00")
-        #expect(DataverseValues.instant("2026-12-07 11:30:00+01:30") == DataverseValues.instant("2026-12-07T10:00:00Z"))
-        #expect(DataverseValues.instant("2026-12-07 10:00:00.123456+00") != nil)
-        #expect(try DataverseValues.json("2026-12-07 10:00:00.5+00", kind: .dateTime).get() == .string("2026-12-07T10:00:00.5Z"))
-        #expect(DataverseValues.instant("yesterday") == nil)
-        #expect(try DataverseValues.json("2015-01-31", kind: .dateTime).get() == .string("2015-01-31"), "a DateOnly value stays a day")
-        #expect(DataverseValues.text(.string("2015-01-31"), kind: .dateTime) == "2015-01-31")
+        #expect(ODataValues.text(.string("2026-12-07T10:00:00Z"), kind: .dateTime) == "2026-12-07 10:00:00+00")
+        #expect(ODataValues.text(.string("2026-12-07T10:00:00.25Z"), kind: .dateTime) == "2026-12-07 10:00:00.25+00")
+        #expect(ODataValues.instant("2026-12-07 11:30:00+01:30") == ODataValues.instant("2026-12-07T10:00:00Z"))
+        #expect(ODataValues.instant("2026-12-07 10:00:00.123456+00") != nil)
+        #expect(try ODataValues.json("2026-12-07 10:00:00.5+00", kind: .dateTime).get() == .string("2026-12-07T10:00:00.5Z"))
+        #expect(ODataValues.instant("yesterday") == nil)
+        #expect(try ODataValues.json("2015-01-31", kind: .dateTime).get() == .string("2015-01-31"), "a DateOnly value stays a day")
+        #expect(ODataValues.text(.string("2015-01-31"), kind: .dateTime) == "2015-01-31")
     }
 
     @Test("a value travels unchanged or fails its record, never rounded or guessed")
     func valuesTravelUnchanged() throws {
-        #expect(try DataverseValues.json("1234.5600", kind: .decimal).get() == .number("1234.5600"))
-        #expect(DataverseValues.text(.number("1234.5600"), kind: .decimal) == "1234.5600")
-        #expect(try DataverseValues.json("-7", kind: .integer).get() == .number("-7"))
-        for (text, kind) in [("12.5", DataverseEntity.Kind.integer), ("1e3", .decimal), ("lots", .decimal), ("yes", .boolean), ("C10000", .guid)] {
-            guard case .failure = DataverseValues.json(text, kind: kind) else { Issue.record("\(text) as \(kind) should be refused"); continue }
+        #expect(try ODataValues.json("1234.5600", kind: .decimal).get() == .number("1234.5600"))
+        #expect(ODataValues.text(.number("1234.5600"), kind: .decimal) == "1234.5600")
+        #expect(try ODataValues.json("-7", kind: .integer).get() == .number("-7"))
+        for (text, kind) in [("12.5", ODataValueKind.integer), ("1e3", .decimal), ("lots", .decimal), ("yes", .boolean), ("C10000", .guid)] {
+            guard case .failure = ODataValues.json(text, kind: kind) else { Issue.record("\(text) as \(kind) should be refused"); continue }
         }
-        #expect(try DataverseValues.json("t", kind: .boolean).get() == .bool(true))
-        #expect(try DataverseValues.json(nil, kind: .integer).get() == .null)
-        #expect(DataverseValues.text(.bool(false), kind: .boolean) == "false")
-        #expect(DataverseValues.text(.string("ABCDEF00-0000-0000-0000-000000000001"), kind: .guid) == "abcdef00-0000-0000-0000-000000000001")
+        #expect(try ODataValues.json("t", kind: .boolean).get() == .bool(true))
+        #expect(try ODataValues.json(nil, kind: .integer).get() == .null)
+        #expect(ODataValues.text(.bool(false), kind: .boolean) == "false")
+        #expect(ODataValues.text(.string("ABCDEF00-0000-0000-0000-000000000001"), kind: .guid) == "abcdef00-0000-0000-0000-000000000001")
     }
 
     @Test("the key of a record Couplet creates is one GUID per source token, the same on every attempt")
     func derivedKeys() {
-        let first = DataverseValues.guid(for: "CUSTOMER/to_integration/C10000")
-        #expect(first == DataverseValues.guid(for: "CUSTOMER/to_integration/C10000"))
-        #expect(first != DataverseValues.guid(for: "CUSTOMER/to_integration/C10001"))
+        let first = ODataValues.guid(for: "CUSTOMER/to_integration/C10000")
+        #expect(first == ODataValues.guid(for: "CUSTOMER/to_integration/C10000"))
+        #expect(first != ODataValues.guid(for: "CUSTOMER/to_integration/C10001"))
         #expect(UUID(uuidString: first) != nil)
         #expect(first == first.lowercased())
     }
@@ -51,7 +51,7 @@ import Testing
     @Test("filters compile to $filter with literals in their column's type and quotes doubled")
     func filters() throws {
         let compile = { (text: String) throws -> String in
-            try DataverseFilter(entity: account).compile(RecordFilter(parsing: text).condition)
+            try account.filterCompiler.compile(RecordFilter(parsing: text).condition)
         }
         #expect(try compile("statecode = 0 AND NOT donotemail") == "((statecode eq 0) and not ((donotemail eq true)))")
         #expect(try compile("name = 'O''Brien'") == "(name eq 'O''Brien')")
@@ -69,7 +69,7 @@ import Testing
     func unsupportedFilters() throws {
         for text in ["name LIKE 'A%'", "name ILIKE 'A_c%'", "name ILIKE 'a%b%'", "statecode IN (SELECT value FROM states)",
                      "statecode = 'zero'", "nosuchcolumn = 1", "owneridtype = 'team'"] {
-            #expect(throws: (any Error).self, "\(text)") { try DataverseFilter(entity: account).compile(RecordFilter(parsing: text).condition) }
+            #expect(throws: (any Error).self, "\(text)") { try account.filterCompiler.compile(RecordFilter(parsing: text).condition) }
         }
     }
 

@@ -1,15 +1,58 @@
 import Foundation
 import Sync
 
-/// Values between the engine's text and Dataverse's JSON, unchanged: a value that cannot travel as
-/// it is fails its record, naming the column, and is never sent.
+/// How a property's values travel between the engine's text and an OData service's JSON — the
+/// same for Dataverse attributes and Business Central properties.
+enum ODataValueKind: Sendable, Equatable {
+    /// Strings (Dataverse String, Memo, EntityName; Edm.String).
+    case text
+    /// JSON integers (Dataverse Integer, BigInt, Picklist, State, Status; Edm.Int32, Edm.Int64).
+    case integer
+    /// JSON numbers, kept as their exact text (Dataverse Decimal, Money, Double; Edm.Decimal, Edm.Double).
+    case decimal
+    /// Booleans.
+    case boolean
+    /// An ISO 8601 instant in UTC (Dataverse DateTime, whose DateOnly columns hold days; Edm.DateTimeOffset).
+    case dateTime
+    /// A day, `2026-12-07` (Edm.Date).
+    case date
+    /// A GUID as a string (Dataverse Uniqueidentifier; Edm.Guid).
+    case guid
+    /// A member of an enumeration, by name (Business Central's `NAV.customerBlocked`); any name when the list is empty.
+    case enumeration(members: [String])
+    /// A Dataverse lookup: read as `_<name>_value`, written as `<name>@odata.bind` to one of these tables.
+    case lookup(targets: [String])
+    /// A type Couplet does not carry (Virtual, PartyList, File, Image, a stream, a complex type …).
+    case other(String)
+}
+
+extension ODataValueKind {
+    /// Column `name` of this kind as the engine's compatibility rules compare columns: in PostgreSQL's terms.
+    func catalogColumn(_ name: String) -> CatalogColumn {
+        let (type, category): (String, TypeCategory) = switch self {
+        case .text, .enumeration: ("text", .string)
+        case .integer: ("bigint", .numeric)
+        case .decimal: ("numeric", .numeric)
+        case .boolean: ("boolean", .boolean)
+        case .dateTime: ("timestamp with time zone", .dateTime)
+        case .date: ("date", .dateTime)
+        case .guid, .lookup: ("uuid", .other)
+        case .other(let name): (name, .other)
+        }
+        return CatalogColumn(name: name, type: type, baseType: type, category: category)
+    }
+}
+
+/// Values between the engine's text and an OData service's JSON, unchanged: a value that cannot
+/// travel as it is fails its record, naming the column, and is never sent.
 ///
 /// Reading gives the text a PostgreSQL endpoint in UTC gives the same value, so both sides of a
-/// mapping compare alike: numbers as the service wrote them, booleans `true`/`false`, instants
-/// `2026-12-07 10:00:00+00` (with the fraction when there is one), GUIDs in lower case.
-enum DataverseValues {
+/// mapping compare alike: numbers as the service wrote them, booleans `true`/`false` (PostgreSQL's
+/// `boolean::text`), instants `2026-12-07 10:00:00+00` (with the fraction when there is one), days
+/// `2026-12-07`, GUIDs in lower case, enumeration members by name.
+enum ODataValues {
     /// The text of a value as read.
-    static func text(_ json: ODataJSON?, kind: DataverseEntity.Kind) -> String? {
+    static func text(_ json: ODataJSON?, kind: ODataValueKind) -> String? {
         switch json {
         case nil, .null?: return nil
         case .bool(let value)?: return value ? "true" : "false"
@@ -24,8 +67,8 @@ enum DataverseValues {
         }
     }
 
-    /// The JSON of `text` for an attribute of `kind`, or the reason it cannot be written unchanged.
-    static func json(_ text: String?, kind: DataverseEntity.Kind) -> Result<ODataJSON, ValueProblem> {
+    /// The JSON of `text` for a property of `kind`, or the reason it cannot be written unchanged.
+    static func json(_ text: String?, kind: ODataValueKind) -> Result<ODataJSON, ValueProblem> {
         guard let text else { return .success(.null) }
         switch kind {
         case .text: return .success(.string(text))
@@ -45,13 +88,38 @@ enum DataverseValues {
             if isDay(text) { return .success(.string(text)) }  // a DateOnly column's value
             guard let instant = instant(text) else { return .failure(.init("the value is neither a day nor an instant")) }
             return .success(.string(isoText(instant)))
+        case .date:
+            guard isDay(text) else { return .failure(.init("the value is not a day (yyyy-mm-dd)")) }
+            return .success(.string(text))
+        case .enumeration(let members):
+            guard members.isEmpty || members.contains(text) else {
+                return .failure(.init("the value is none of \(members.map { "\"\($0)\"" }.joined(separator: ", "))"))
+            }
+            return .success(.string(text))
         case .guid:
             guard UUID(uuidString: text) != nil else { return .failure(.init("the value is not a GUID")) }
             return .success(.string(text.lowercased()))
         case .lookup:
             return .failure(.init("a lookup is written through its binding"))
         case .other(let type):
-            return .failure(.init("Couplet does not write Dataverse columns of type \(type)"))
+            return .failure(.init("Couplet does not write properties of type \(type)"))
+        }
+    }
+
+    /// Whether two texts are the same value of `kind` (`12.5` and `12.50` are, as in a numeric column).
+    static func same(_ current: String?, _ expected: String?, kind: ODataValueKind) -> Bool {
+        guard let current, let expected else { return current == expected }
+        switch kind {
+        case .decimal, .integer:
+            return Decimal(string: current) == Decimal(string: expected) && Decimal(string: current) != nil
+        case .dateTime:
+            return instant(current) == instant(expected)
+        case .guid, .lookup:
+            return current.lowercased() == expected.lowercased()
+        case .boolean:
+            return (try? json(current, kind: .boolean).get()) == (try? json(expected, kind: .boolean).get())
+        case .text, .date, .enumeration, .other:
+            return current == expected
         }
     }
 

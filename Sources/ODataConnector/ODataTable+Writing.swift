@@ -1,0 +1,133 @@
+import Foundation
+import Sync
+
+/// A record's write: a request to send, or its answer known without one.
+enum ODataWritePlan<Written> {
+    case send(ODataBatchRequest)
+    case answered(Result<Written, RecordRefusal>)
+}
+
+// Writing an OData entity set: one `$batch` request per record going on after a failure, so a
+// refused record fails alone; updates and deletions guarded by the etag of the record as read.
+extension ODataTable {
+    /// Updates that name the modified-on they were computed against first read the record's
+    /// `@odata.etag` and send it as `If-Match`: a record changed since (its modified-on or etag
+    /// differ, `412`) or gone is left alone. Others use `If-Match: *`, so an update never creates a record.
+    func update(_ changes: [RecordChange]) async throws -> WriteResults<Date?> {
+        let etags = try await currentETags(changes.filter { $0.expectedModifiedOn != nil }.map(\.id))
+        var plans: [ODataWritePlan<Date?>] = []
+        for change in changes {
+            guard let ifMatch = Self.ifMatch(change.id, expected: change.expectedModifiedOn, etags: etags) else {
+                plans.append(.answered(.success(nil)))  // changed (or gone) since the change was computed
+                continue
+            }
+            switch try await writeBody(change.values.filter { $0.key != key }) {
+            case .failure(let refusal): plans.append(.answered(.failure(refusal)))
+            case .success(let body): plans.append(.send(updateRequest(id: change.id.lowercased(), ifMatch: ifMatch, body: body)))
+            }
+        }
+        return try await send(plans) { response, index in
+            if (200..<300).contains(response.status) {
+                if let modifiedOn = modifiedOn(in: response.body) { return .success(modifiedOn) }
+                return .success(try await currentETags([changes[index].id])[changes[index].id.lowercased()]?.modifiedOn)
+            }
+            if response.status == 412 || response.status == 404 { return .success(nil) }
+            return .failure(refusal(response, values: changes[index].values))
+        }
+    }
+
+    func delete(_ records: [RecordDeletion]) async throws -> WriteResults<Bool> {
+        let etags = try await currentETags(records.map(\.id))
+        let plans: [ODataWritePlan<Bool>] = records.map { deletion in
+            guard let ifMatch = Self.ifMatch(deletion.id, expected: deletion.expectedModifiedOn, etags: etags) else {
+                return .answered(.success(false))
+            }
+            return .send(ODataBatchRequest(method: .delete, url: "\(collection)(\(deletion.id.lowercased()))", headers: [("If-Match", ifMatch)]))
+        }
+        return try await send(plans) { response, index in
+            if (200..<300).contains(response.status) { return .success(true) }
+            if response.status == 412 || response.status == 404 { return .success(false) }
+            return .failure(refusal(response, values: [:]))
+        }
+    }
+
+    /// The `If-Match` of a write: `*` when it names no modified-on, the etag of the record as read
+    /// when it still carries `expected`, nil (leave it alone) when it changed or is gone.
+    static func ifMatch(_ id: String, expected: Date?, etags: [String: (modifiedOn: Date, etag: String)]) -> String? {
+        guard let expected else { return "*" }
+        guard let current = etags[id.lowercased()], current.modifiedOn == expected else { return nil }
+        return current.etag
+    }
+
+    /// The modified-on a write's answer carries, when it does.
+    func modifiedOn(in body: ODataJSON?) -> Date? {
+        body?[modified]?.stringValue.flatMap(ODataValues.instant)
+    }
+
+    /// Each existing record's modified-on and etag, by id.
+    func currentETags(_ ids: [String]) async throws -> [String: (modifiedOn: Date, etag: String)] {
+        var etags: [String: (modifiedOn: Date, etag: String)] = [:]
+        for chunk in chunks(Self.guids(ids)) {
+            let query = resource(filter: [keyIn(chunk)], orderBy: nil, select: "\(key),\(modified)")
+            for try await page in client.pages(of: query, paging: paging(.max)) {
+                for json in page.records {
+                    guard let id = json[key]?.stringValue, let etag = json["@odata.etag"]?.stringValue,
+                          let modifiedOn = modifiedOn(in: json)
+                    else { continue }
+                    etags[id.lowercased()] = (modifiedOn, etag)
+                }
+            }
+        }
+        return etags
+    }
+
+    /// The refusal of a value that is not sent, naming its column.
+    static func valueRefusal(_ column: String, _ reason: String) -> RecordRefusal {
+        RecordRefusal(detail: "not sent: \(reason)", cause: "value:\(column)", column: column, reason: reason)
+    }
+
+    /// Sends the planned requests in batches, one request per record, going on after a failure,
+    /// and answers each record in order. A server error inside the batch stops the run: the
+    /// endpoint failed, not the record.
+    func send<Written>(
+        _ plans: [ODataWritePlan<Written>], _ answer: (ODataBatchResponse, Int) async throws -> Result<Written, RecordRefusal>
+    ) async throws -> WriteResults<Written> {
+        var results = [Result<Written, RecordRefusal>?](repeating: nil, count: plans.count)
+        var pending: [(index: Int, request: ODataBatchRequest)] = []
+        for (index, plan) in plans.enumerated() {
+            switch plan {
+            case .answered(let result): results[index] = result
+            case .send(let request): pending.append((index, request))
+            }
+        }
+        for start in stride(from: 0, to: pending.count, by: requestsPerBatch) {
+            let chunk = Array(pending[start..<min(start + requestsPerBatch, pending.count)])
+            for response in try await sendBatch(chunk.map(\.request)) where chunk.indices.contains(response.requestIndex) {
+                if response.status >= 500 {
+                    throw SyncFailure(
+                        code: .configuration,
+                        message: "\(service) failed a write to \(tableName) (HTTP \(response.status)\(response.serviceError.map { ": \($0.code) \($0.message)" } ?? "")); the run stops and the next one retries")
+                }
+                let index = chunk[response.requestIndex].index
+                results[index] = try await answer(response, index)
+            }
+        }
+        return try results.enumerated().map { index, result in
+            guard let result else {
+                throw SyncFailure(
+                    code: .configuration,
+                    message: "\(service)'s $batch answer left out a write to \(tableName) (record \(index + 1)); the run stops and the next one retries")
+            }
+            return result
+        }
+    }
+
+    /// The refusal an error answer gives, naming the column when the service's message names a written one.
+    func refusal(_ response: ODataBatchResponse, values: FieldValues) -> RecordRefusal {
+        let (code, message) = response.serviceError ?? ("HTTP \(response.status)", "the service refused the write")
+        let column = values.keys.sorted().first { name in message.range(of: "'\(name)'") != nil || message.range(of: " \(name) ") != nil }
+        return RecordRefusal(
+            detail: "\(service) \(code): \(message)", cause: [code, column].compactMap { $0 }.joined(separator: ":"),
+            column: column, reason: "\(service) refused it (\(code))", concern: concernsOtherRecords(code) ? .otherRecords : .value)
+    }
+}
