@@ -4,40 +4,15 @@ import Sync
 // Writing: one JSON `$batch` per 100 records, a request per record (see `BusinessCentralTableEndpoint`);
 // updates and deletions are `ODataTable`'s.
 extension BusinessCentralTableEndpoint {
-    /// Keys stay unknown until the insert: the API reference marks a record's `id` (its SystemId)
-    /// non-editable — though its create example shows one in the body — so Couplet does not choose
-    /// it, as for a PostgreSQL identity key it cannot take from a sequence. The consequence: a
-    /// worker that stops between the `POST` and saving the coupling leaves a record Couplet cannot
-    /// recognise as its own (its write intent names no key), and the next run creates the record
-    /// again unless matching (the mapping's match fields) couples the first, or a unique field
-    /// (`number`) makes Business Central refuse the second.
-    func assignKeys(_ records: [NewRecord]) async throws -> [NewRecord] {
-        records
+    func insertRequest(body: ODataJSON) -> ODataBatchRequest {
+        ODataBatchRequest(method: .post, url: collection, body: body)
     }
 
-    func insert(_ records: [NewRecord]) async throws -> WriteResults<InsertResult> {
-        var plans: [ODataWritePlan<InsertResult>] = []
-        for record in records {
-            switch try await writeBody(record.values) {
-            case .failure(let refusal): plans.append(.answered(.failure(refusal)))
-            case .success(let body): plans.append(.send(ODataBatchRequest(method: .post, url: collection, body: body)))
-            }
-        }
-        return try await send(plans) { response, index in
-            guard (200..<300).contains(response.status) else { return .failure(refusal(response, values: records[index].values)) }
-            guard let id = response.body?[key]?.stringValue, UUID(uuidString: id) != nil else {
-                throw SyncFailure(
-                    code: .configuration,
-                    message: "Business Central created a record of \(entity.entitySet) but did not answer its id; the run stops")
-            }
-            if let modifiedOn = modifiedOn(in: response.body) { return .success(.inserted(id: id.lowercased(), modifiedOn: modifiedOn)) }
-            guard let modifiedOn = try await currentETags([id])[id.lowercased()]?.modifiedOn else {
-                throw SyncFailure(
-                    code: .configuration,
-                    message: "Business Central created a record of \(entity.entitySet) but cannot show it; the run stops")
-            }
-            return .success(.inserted(id: id.lowercased(), modifiedOn: modifiedOn))
-        }
+    /// `Internal_EntityWithSameKeyExists` says a record with the same key fields exists — the id
+    /// or another unique field (`number`): the id is taken when a record holds it.
+    func isKeyTaken(_ response: ODataBatchResponse, id: String) async throws -> Bool {
+        guard response.serviceError?.code == "Internal_EntityWithSameKeyExists" else { return false }
+        return try await !currentETags([id]).isEmpty
     }
 
     /// The property's values as JSON, or the refusal of the first that cannot travel unchanged.

@@ -4,41 +4,12 @@ import Sync
 // Writing: one `$batch` per call, a change set per record (see `DataverseTableEndpoint`); updates
 // and deletions are `ODataTable`'s.
 extension DataverseTableEndpoint {
-    func assignKeys(_ records: [NewRecord]) async throws -> [NewRecord] {
-        records.map { record in
-            guard (record.values[key] ?? nil) == nil else { return record }
-            var assigned = record
-            assigned.values[key] = ODataValues.guid(for: record.token)
-            assigned.keyAssigned = true
-            return assigned
-        }
+    func insertRequest(body: ODataJSON) -> ODataBatchRequest {
+        ODataBatchRequest(
+            method: .post, url: "\(entity.entitySet)?$select=\(key),\(modified)", headers: [("Prefer", "return=representation")], body: body)
     }
 
-    func insert(_ records: [NewRecord]) async throws -> WriteResults<InsertResult> {
-        var plans: [ODataWritePlan<InsertResult>] = []
-        for record in records {
-            switch try await writeBody(record.values) {
-            case .failure(let refusal): plans.append(.answered(.failure(refusal)))
-            case .success(let body):
-                plans.append(.send(ODataBatchRequest(
-                    method: .post, url: "\(entity.entitySet)?$select=\(key),\(modified)",
-                    headers: [("Prefer", "return=representation")], body: body)))
-            }
-        }
-        return try await send(plans) { response, index in
-            let id = (records[index].values[key] ?? nil)?.lowercased() ?? ""
-            if (200..<300).contains(response.status) {
-                let created = response.body?[key]?.stringValue?.lowercased() ?? id
-                if let modifiedOn = modifiedOn(in: response.body) { return .success(.inserted(id: created, modifiedOn: modifiedOn)) }
-                guard let modifiedOn = try await currentETags([created])[created]?.modifiedOn else {
-                    throw SyncFailure(code: .configuration, message: "Dataverse created a \(entity.logicalName) record but cannot show it; the next run recognises it")
-                }
-                return .success(.inserted(id: created, modifiedOn: modifiedOn))
-            }
-            if DataverseErrors.isDuplicateKey(response) { return .success(.keyTaken(id: id)) }
-            return .failure(refusal(response, values: records[index].values))
-        }
-    }
+    func isKeyTaken(_ response: ODataBatchResponse, id: String) async throws -> Bool { DataverseErrors.isDuplicateKey(response) }
 
     func updateRequest(id: String, ifMatch: String, body: ODataJSON) -> ODataBatchRequest {
         ODataBatchRequest(

@@ -10,6 +10,55 @@ enum ODataWritePlan<Written> {
 // Writing an OData entity set: one `$batch` request per record going on after a failure, so a
 // refused record fails alone; updates and deletions guarded by the etag of the record as read.
 extension ODataTable {
+    /// A key derived from the record's token for each record without one, as the services let a
+    /// client choose a new record's id (Dataverse's primary id; Business Central's `id`, which its
+    /// create example sends): a record holding it can only be the one Couplet wrote, so a write
+    /// whose answer was lost is recognised by the next run instead of being made twice.
+    func assignKeys(_ records: [NewRecord]) async throws -> [NewRecord] {
+        records.map { record in
+            guard (record.values[key] ?? nil) == nil else { return record }
+            var assigned = record
+            assigned.values[key] = ODataValues.guid(for: record.token)
+            assigned.keyAssigned = true
+            return assigned
+        }
+    }
+
+    /// Creates each record with its key in the body; a key taken answers `keyTaken` and writes
+    /// nothing. The created record's id is the one the service answers (the one sent, unless the
+    /// service chose its own).
+    func insert(_ records: [NewRecord]) async throws -> WriteResults<InsertResult> {
+        var plans: [ODataWritePlan<InsertResult>] = []
+        for record in records {
+            switch try await writeBody(record.values.filter { $0.key != key }) {
+            case .failure(let refusal): plans.append(.answered(.failure(refusal)))
+            case .success(let body): plans.append(.send(insertRequest(body: Self.withKey(body, key, record.values[key] ?? nil))))
+            }
+        }
+        return try await send(plans) { response, index in
+            let id = (records[index].values[key] ?? nil)?.lowercased() ?? ""
+            guard (200..<300).contains(response.status) else {
+                if !id.isEmpty, try await isKeyTaken(response, id: id) { return .success(.keyTaken(id: id)) }
+                return .failure(refusal(response, values: records[index].values))
+            }
+            guard let created = response.body?[key]?.stringValue?.lowercased() ?? (id.isEmpty ? nil : id), UUID(uuidString: created) != nil else {
+                throw SyncFailure(code: .configuration, message: "\(service) created a record of \(tableName) but did not answer its id; the run stops")
+            }
+            if let modifiedOn = modifiedOn(in: response.body) { return .success(.inserted(id: created, modifiedOn: modifiedOn)) }
+            guard let modifiedOn = try await currentETags([created])[created]?.modifiedOn else {
+                throw SyncFailure(
+                    code: .configuration, message: "\(service) created a record of \(tableName) but cannot show it; the next run recognises it")
+            }
+            return .success(.inserted(id: created, modifiedOn: modifiedOn))
+        }
+    }
+
+    /// `body` with the key member `key` holding `id` (lower case), when there is one.
+    static func withKey(_ body: ODataJSON, _ key: String, _ id: String?) -> ODataJSON {
+        guard let id, case .object(let members) = body else { return body }
+        return .object([ODataJSON.Member(key, .string(id.lowercased()))] + members)
+    }
+
     /// Updates that name the modified-on they were computed against first read the record's
     /// `@odata.etag` and send it as `If-Match`: a record changed since (its modified-on or etag
     /// differ, `412`) or gone is left alone. Others use `If-Match: *`, so an update never creates a record.

@@ -47,6 +47,10 @@ protocol ODataTable: TableEndpoint {
     func keyIn(_ ids: [String]) -> String
     /// The JSON body writing `values`, or the refusal of the first value that cannot travel unchanged.
     func writeBody(_ values: FieldValues) async throws -> Result<ODataJSON, RecordRefusal>
+    /// The `POST` creating a record with `body` (its key among the members), answering the created record.
+    func insertRequest(body: ODataJSON) -> ODataBatchRequest
+    /// Whether the create of record `id` was refused because a record with its key exists.
+    func isKeyTaken(_ response: ODataBatchResponse, id: String) async throws -> Bool
     /// The `PATCH` of record `id` with `body`, guarded by `ifMatch`.
     func updateRequest(id: String, ifMatch: String, body: ODataJSON) -> ODataBatchRequest
     /// Sends `requests` (at most `requestsPerBatch`) as one `$batch` going on after a failure, each
