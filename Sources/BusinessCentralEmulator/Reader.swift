@@ -1,0 +1,184 @@
+import EmulatorSupport
+import Foundation
+import HTTPTypes
+import Postgres
+
+/// Reads an entity set: collections with `$select`, `$filter`, `$orderby`, `$top`, `$skip`, `$count`
+/// and server-driven paging, single records, and `/$count`.
+struct Reader {
+    let api: ServiceAPI
+    let set: EntitySet
+    /// `companies(<id>)/customers`, or `companies`.
+    let path: String
+    /// The API root the client used.
+    let root: String
+    let connection: PostgresConnection
+
+    // MARK: Collections
+
+    /// `GET <set>`: a page of records, `@odata.count` under `$count=true`, `@odata.nextLink` when more follow.
+    func collection(_ request: EmulatorRequest) async throws -> EmulatorResponse {
+        let properties = try selected(request.option("$select"))
+        let condition = try filterCondition(request)
+        let order = try orderClause(request.option("$orderby"))
+        let requestedPageSize = try request.preferences["odata.maxpagesize"].map { try Self.count($0, option: "odata.maxpagesize") }
+        let pageSize = min(max(requestedPageSize ?? api.settings.pageSize, 1), api.settings.maximumPageSize)
+        let top = try request.option("$top").map { try Self.count($0, option: "$top") }
+        let skip = try request.option("$skip").map { try Self.count($0, option: "$skip") } ?? 0
+        let returned = try request.option("$skiptoken").map(Self.decodedSkipToken) ?? 0
+        let remaining = top.map { max($0 - returned, 0) }
+        let limit = min(remaining ?? pageSize, pageSize)
+        let (offset, overflow) = skip.addingReportingOverflow(returned)
+        guard !overflow else { throw BusinessCentralError.querySyntax("The value of $skip is too large.") }
+        let rows = try await connection.query(
+            """
+            SELECT \(selectList(properties)) FROM \(set.source) \(versionJoin)
+            WHERE \(condition) ORDER BY \(order) LIMIT \(limit + 1) OFFSET \(offset)
+            """, name: "emulator read")
+        var members: [(String, JSONValue)] = [("@odata.context", .string(root + "$metadata#" + path + Self.selection(request)))]
+        if request.option("$count")?.lowercased() == "true" {
+            let total = try await connection.query("SELECT count(*) FROM \(set.source) WHERE \(condition)").single().decode(Int.self, at: 0)
+            members.append(("@odata.count", .number(String(total))))
+        }
+        members.append(("value", .array(rows.prefix(limit).map { render($0, properties: properties) })))
+        if rows.count > limit, remaining.map({ $0 > limit }) ?? true {
+            members.append(("@odata.nextLink", .string(nextLink(request, returned: returned + limit))))
+        }
+        let applied = requestedPageSize.map { _ in [("Preference-Applied", "odata.maxpagesize=\(pageSize)")] } ?? []
+        return .json(.ok, .object(members), headers: applied)
+    }
+
+    /// `GET <set>/$count`: the number of records matching `$filter`, as plain text.
+    func count(_ request: EmulatorRequest) async throws -> EmulatorResponse {
+        let condition = try filterCondition(request)
+        let total = try await connection.query("SELECT count(*) FROM \(set.source) WHERE \(condition)").single().decode(Int.self, at: 0)
+        return EmulatorResponse(status: .ok, body: String(total), contentType: "text/plain")
+    }
+
+    // MARK: Records
+
+    /// `GET <set>(<id>)`, with `$select`.
+    func record(_ id: String, request: EmulatorRequest) async throws -> EmulatorResponse {
+        let properties = try selected(request.option("$select"))
+        guard let entity = try await fetch(id, properties: properties, context: root + "$metadata#" + path + Self.selection(request) + "/$entity")
+        else { throw BusinessCentralError.notFound }
+        return Self.entityResponse(.ok, entity)
+    }
+
+    /// One record as JSON with its `@odata.context`, or nil when it is not there.
+    func fetch(_ id: String, properties: [Property]? = nil, context: String) async throws -> JSONValue? {
+        let properties = properties ?? set.properties
+        let rows = try await connection.query(
+            "SELECT \(selectList(properties)) FROM \(set.source) \(versionJoin) WHERE t.id = \(id)::uuid", name: "emulator read record")
+        guard let row = rows.first else { return nil }
+        guard case .object(let members) = render(row, properties: properties) else { return nil }
+        return .object([("@odata.context", .string(context))] + members)
+    }
+
+    /// A 200 or 201 carrying one entity, with its etag also in the `ETag` header.
+    static func entityResponse(_ status: HTTPResponse.Status, _ entity: JSONValue, headers: [(String, String)] = []) -> EmulatorResponse {
+        let etag = entity["@odata.etag"]?.stringValue.map { [("ETag", $0)] } ?? []
+        return .json(status, entity, headers: headers + etag)
+    }
+
+    // MARK: Rows
+
+    /// The etag's row version (for versioned sets), then each property's text.
+    private func selectList(_ properties: [Property]) -> PostgresQuery {
+        let version: [PostgresQuery] = set.isVersioned ? ["coalesce(v.version, 0)::text"] : []
+        return PostgresQuery.joined(version + properties.map(Values.readExpression), separator: ", ")
+    }
+
+    /// Joins the bookkeeping's row version (alias `v`).
+    private var versionJoin: PostgresQuery {
+        guard set.isVersioned else { return "" }
+        return """
+            LEFT JOIN \(PostgresQuery(unsafeSQL: ServiceAPI.rowVersions.schema)).versions v ON v.schema_name = \(set.schema) \
+            AND v.entity = \(set.name) AND v.id = t.id
+            """
+    }
+
+    /// A row as the entity's JSON: `@odata.etag` first, then the properties in table order.
+    private func render(_ row: PostgresRow, properties: [Property]) -> JSONValue {
+        var members: [(String, JSONValue)] = []
+        var values = row.values[...]
+        if set.isVersioned { members.append(("@odata.etag", .string(Self.etag(values.popFirst() ?? nil)))) }
+        for property in properties {
+            members.append((property.name, Values.json(values.popFirst() ?? nil, kind: property.kind)))
+        }
+        return .object(members)
+    }
+
+    /// The weak etag of a row version, opaque as the service's are (base64 of `'<version>;00;'`).
+    static func etag(_ version: String?) -> String {
+        "W/\"" + Data("'\(version ?? "0");00;'".utf8).base64EncodedString() + "\""
+    }
+
+    // MARK: Query options
+
+    /// The properties `$select` names, in table order; all of them without `$select`.
+    private func selected(_ select: String?) throws(BusinessCentralError) -> [Property] {
+        guard let select, !select.isEmpty else { return set.properties }
+        let names = select.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for name in names where set.property(name) == nil { throw .unknownProperty(name, type: set.typeName) }
+        return set.properties.filter { names.contains($0.name) }
+    }
+
+    /// The `(a,b)` of an `@odata.context` for `$select`.
+    private static func selection(_ request: EmulatorRequest) -> String {
+        guard let select = request.option("$select"), !select.isEmpty else { return "" }
+        return "(" + select.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",") + ")"
+    }
+
+    private func filterCondition(_ request: EmulatorRequest) throws(BusinessCentralError) -> PostgresQuery {
+        guard let text = request.option("$filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty else { return "TRUE" }
+        var compiler = FilterCompiler(entitySet: set, text: text)
+        return "coalesce(\(try compiler.compile()), false)"
+    }
+
+    /// `$orderby`: properties, each `asc` (the default) or `desc`; `id` last breaks ties.
+    private func orderClause(_ text: String?) throws(BusinessCentralError) -> PostgresQuery {
+        var terms: [PostgresQuery] = []
+        for item in (text ?? "").split(separator: ",") {
+            let words = item.split(separator: " ").map(String.init)
+            guard let name = words.first, words.count <= 2, words.count == 1 || ["asc", "desc"].contains(words[1]) else {
+                throw .querySyntax("Syntax error in $orderby '\(text ?? "")'.")
+            }
+            guard let property = set.property(name) else { throw .unknownProperty(name, type: set.typeName) }
+            terms.append(words.count == 2 && words[1] == "desc" ? "\(property.column) DESC NULLS LAST" : "\(property.column) ASC NULLS FIRST")
+        }
+        terms.append("t.id")
+        return PostgresQuery.joined(terms, separator: ", ")
+    }
+
+    /// A non-negative whole number option.
+    private static func count(_ text: String, option: String) throws(BusinessCentralError) -> Int {
+        guard let value = Int(text), value >= 0 else { throw .querySyntax("Invalid value '\(text)' for \(option); a non-negative integer is expected.") }
+        return value
+    }
+
+    // MARK: Paging
+
+    /// This request's URL with its options but `$skiptoken`, and a skip token for the records already returned.
+    private func nextLink(_ request: EmulatorRequest, returned: Int) -> String {
+        let kept = request.query.filter { $0.0 != "$skiptoken" }.map { name, value in
+            (name.hasPrefix("$") ? "$" + percentEncoded(String(name.dropFirst())) : percentEncoded(name)) + "=" + percentEncoded(value)
+        }
+        return root + request.resource + "?" + (kept + ["$skiptoken=" + Self.skipToken(returned)]).joined(separator: "&")
+    }
+
+    /// An opaque skip token: base64url of `emulator:<records returned>`.
+    static func skipToken(_ returned: Int) -> String {
+        Data("emulator:\(returned)".utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodedSkipToken(_ token: String) throws(BusinessCentralError) -> Int {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix("emulator:"),
+            let returned = Int(text.dropFirst("emulator:".count)), returned >= 0
+        else { throw .querySyntax("The $skiptoken '\(token)' is not valid.") }
+        return returned
+    }
+}
