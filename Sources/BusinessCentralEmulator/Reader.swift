@@ -136,7 +136,7 @@ struct Reader {
         return "coalesce(\(try compiler.compile()), false)"
     }
 
-    /// `$orderby`: properties, each `asc` (the default) or `desc`; `id` last breaks ties.
+    /// `$orderby`: properties, each `asc` (the default) or `desc`; the set's key order last breaks ties.
     private func orderClause(_ text: String?) throws(BusinessCentralError) -> PostgresQuery {
         var terms: [PostgresQuery] = []
         for item in (text ?? "").split(separator: ",") {
@@ -147,7 +147,7 @@ struct Reader {
             guard let property = set.property(name) else { throw .unknownProperty(name, type: set.typeName) }
             terms.append(words.count == 2 && words[1] == "desc" ? "\(property.column) DESC NULLS LAST" : "\(property.column) ASC NULLS FIRST")
         }
-        terms.append("t.id")
+        terms.append(set.keyOrder)
         return PostgresQuery.joined(terms, separator: ", ")
     }
 

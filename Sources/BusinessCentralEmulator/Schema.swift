@@ -78,10 +78,13 @@ final class EntitySet: Sendable {
     /// The schema, for the row versions.
     let schema: String
     let properties: [Property]
+    /// The order without `$orderby`, and the tie-breaker after it: `t.id`, or the configuration order for companies.
+    let keyOrder: PostgresQuery
     private let byName: [String: Int]
 
-    init(name: String, schema: String, source: PostgresQuery, table: PostgresIdentifier?, properties: [Property]) {
+    init(name: String, schema: String, source: PostgresQuery, table: PostgresIdentifier?, properties: [Property], keyOrder: PostgresQuery = "t.id") {
         self.name = name
+        self.keyOrder = keyOrder
         self.typeName = BusinessCentralEmulator.entityTypeName(name)
         self.schema = schema
         self.source = source
@@ -191,6 +194,6 @@ struct Catalog: Sendable {
             property("systemCreatedAt", .dateTimeOffset), property("systemCreatedBy", .guid), property("systemModifiedAt", .dateTimeOffset),
             property("systemModifiedBy", .guid),
         ]
-        return EntitySet(name: "companies", schema: "", source: source, table: nil, properties: properties)
+        return EntitySet(name: "companies", schema: "", source: source, table: nil, properties: properties, keyOrder: "t.timestamp")
     }
 }
