@@ -4,11 +4,14 @@ import Postgres
 
 /// Compiles a `$filter` into a SQL condition over the entity set (alias `t`), every literal bound.
 ///
-/// The subset Business Central's API takes: `eq ne gt ge lt le`, `and or not`, parentheses, and
-/// `contains`, `startswith`, `endswith` on strings; a comparison is a property on the left and a
-/// literal on the right: `'text'` (`''` for a quote), numbers, guids, dates (`2026-12-07`),
+/// What Business Central's filter expressions page documents: `eq ne gt ge lt le`, `in (…)`, `and or
+/// not`, parentheses, `contains`, `startswith`, `endswith`, and `tolower`, `toupper`, `substring` of a
+/// property on the left of a comparison. A comparison is a property (or such a function of one) on the
+/// left and a literal on the right: `'text'` (`''` for a quote), numbers, guids, dates (`2026-12-07`),
 /// datetimes (`2026-12-07T10:00:00Z`), `true`/`false`, `null`. Literals must suit the property's type,
-/// as the service's OData parser requires. OData 4.01's `in`, arithmetic and other functions are refused.
+/// as the service's OData parser requires. Comparisons are case-sensitive, as AL filters are (`tolower`
+/// and `toupper` make them not); `or` may only combine filters on one field, as the page says; nested
+/// calls need `$schemaversion=2.1`. Arithmetic and other functions are refused.
 struct FilterCompiler {
     private enum Token: Equatable {
         case word(String)
@@ -42,16 +45,21 @@ struct FilterCompiler {
 
     let entitySet: EntitySet
     let text: String
+    /// `$schemaversion=2.1` or later: functions may nest (`contains(tolower(name), 'x')`).
+    let allowsNestedCalls: Bool
     private var tokens: [Token] = []
     private var position = 0
     private var depth = 0
     static let maximumDepth = 64
     static let operators = ["eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="]
-    static let operatorNames = ["eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual", "lt": "LessThan", "le": "LessThanOrEqual"]
+    static let operatorNames = [
+        "eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual", "lt": "LessThan", "le": "LessThanOrEqual", "in": "In",
+    ]
 
-    init(entitySet: EntitySet, text: String) {
+    init(entitySet: EntitySet, text: String, allowsNestedCalls: Bool) {
         self.entitySet = entitySet
         self.text = text
+        self.allowsNestedCalls = allowsNestedCalls
     }
 
     /// The SQL condition.
@@ -125,34 +133,97 @@ struct FilterCompiler {
         return true
     }
 
+    /// A compiled condition and the fields it filters on (an `or` may combine conditions on one field only).
+    private struct Condition {
+        var sql: PostgresQuery
+        var fields: Set<String>
+    }
+
+    /// What a comparison or string function applies to: a property, or `tolower`/`toupper`/`substring` of one.
+    private struct Operand {
+        var sql: PostgresQuery
+        var property: Property
+        /// True for a function of the property, whose value is a string whatever the property's type.
+        var isFunction: Bool
+    }
+
     private mutating func orExpression() throws(BusinessCentralError) -> PostgresQuery {
-        var result = try andExpression()
-        while keyword("or") { result = "(\(result) OR \(try andExpression()))" }
+        let condition = try orCondition()
+        return condition.sql
+    }
+
+    /// Operands joined by `or`; as in Business Central, they must all filter one field.
+    private mutating func orCondition() throws(BusinessCentralError) -> Condition {
+        var result = try andCondition()
+        while keyword("or") {
+            let right = try andCondition()
+            result = Condition(sql: "(\(result.sql) OR \(right.sql))", fields: result.fields.union(right.fields))
+            guard result.fields.count <= 1 else {
+                throw .badRequest(
+                    "The filter '\(text)' uses 'or' over different fields (\(result.fields.sorted().joined(separator: ", "))); "
+                        + "'or' can only combine filters on the same field.")
+            }
+        }
         return result
     }
 
-    private mutating func andExpression() throws(BusinessCentralError) -> PostgresQuery {
+    private mutating func andCondition() throws(BusinessCentralError) -> Condition {
         var result = try unary()
-        while keyword("and") { result = "(\(result) AND \(try unary()))" }
+        while keyword("and") {
+            let right = try unary()
+            result = Condition(sql: "(\(result.sql) AND \(right.sql))", fields: result.fields.union(right.fields))
+        }
         return result
     }
 
-    private mutating func unary() throws(BusinessCentralError) -> PostgresQuery {
+    private mutating func unary() throws(BusinessCentralError) -> Condition {
         depth += 1
         defer { depth -= 1 }
         guard depth <= Self.maximumDepth else { throw .querySyntax("The $filter nests deeper than \(Self.maximumDepth) levels.") }
-        if keyword("not") { return "(NOT coalesce(\(try unary()), false))" }
+        if keyword("not") {
+            let operand = try unary()
+            return Condition(sql: "(NOT coalesce(\(operand.sql), false))", fields: operand.fields)
+        }
         if current == .open {
             position += 1
-            let inner = try orExpression()
+            let inner = try orCondition()
             try expect(.close)
             return inner
         }
-        if case .word(let name) = current, position + 1 < tokens.count, tokens[position + 1] == .open {
+        if case .word(let name) = current, Self.stringFunctions.contains(name), position + 1 < tokens.count, tokens[position + 1] == .open {
             position += 2
-            return try function(name)
+            return try stringFunction(name)
         }
         return try comparison()
+    }
+
+    // MARK: Operands
+
+    static let stringFunctions: Set = ["contains", "startswith", "endswith"]
+    static let valueFunctions: Set = ["tolower", "toupper", "substring"]
+
+    /// A property, or `tolower(p)`, `toupper(p)`, `substring(p, n)` (n counted from 0).
+    private mutating func operand() throws(BusinessCentralError) -> Operand {
+        guard case .word(let name) = current else { throw syntaxError() }
+        guard position + 1 < tokens.count, tokens[position + 1] == .open else {
+            let property = try self.property()
+            return Operand(sql: property.column, property: property, isFunction: false)
+        }
+        guard Self.valueFunctions.contains(name) else { throw .querySyntax("An unknown function with name '\(name)' was found.") }
+        position += 2
+        let property = try self.property()
+        let sql: PostgresQuery
+        switch name {
+        case "tolower": sql = "lower(\(property.column)::text)"
+        case "toupper": sql = "upper(\(property.column)::text)"
+        default:
+            try expect(.comma)
+            guard case .word(let start) = current, let offset = Int(start), (0...1_000_000).contains(offset) else { throw syntaxError() }
+            position += 1
+            sql = "substr(\(property.column)::text, \(offset + 1)::int)"
+        }
+        try expect(.close)
+        return Operand(sql: sql, property: property, isFunction: true)
     }
 
     private mutating func property() throws(BusinessCentralError) -> Property {
@@ -183,27 +254,46 @@ struct FilterCompiler {
         }
     }
 
-    private mutating func comparison() throws(BusinessCentralError) -> PostgresQuery {
-        let property = try property()
-        guard case .word(let name) = current, let sqlOperator = Self.operators[name] else {
-            if case .word("in") = current { throw .querySyntax("The 'in' operator is not supported in $filter.") }
-            throw syntaxError()
-        }
+    // MARK: Comparisons
+
+    /// `<operand> <op> <literal>`, or `<operand> in (<literal>, …)`.
+    private mutating func comparison() throws(BusinessCentralError) -> Condition {
+        let left = try operand()
+        if keyword("in") { return try membership(left) }
+        guard case .word(let name) = current, let sqlOperator = Self.operators[name] else { throw syntaxError() }
         position += 1
         let value = try literal()
-        try check(value, fits: property, operator: name)
+        try check(value, fits: left, operator: name)
+        let fields: Set = [left.property.name]
         guard let text = value.text else {
             guard name == "eq" || name == "ne" else { throw syntaxError() }
-            return name == "eq" ? "(\(property.column) IS NULL)" : "(\(property.column) IS NOT NULL)"
+            return Condition(sql: name == "eq" ? "(\(left.sql) IS NULL)" : "(\(left.sql) IS NOT NULL)", fields: fields)
         }
         let bound = PostgresBinding(text: text, type: .unknown)
-        return "(\(property.column) \(PostgresQuery(unsafeSQL: sqlOperator)) \(bound))"
+        return Condition(sql: "(\(left.sql) \(PostgresQuery(unsafeSQL: sqlOperator)) \(bound))", fields: fields)
+    }
+
+    /// `<operand> in (<literal>, …)`, as the filter expressions page documents it.
+    private mutating func membership(_ left: Operand) throws(BusinessCentralError) -> Condition {
+        try expect(.open)
+        var values: [PostgresQuery] = []
+        while true {
+            let value = try literal()
+            try check(value, fits: left, operator: "in")
+            guard let text = value.text else { throw syntaxError() }
+            values.append("\(PostgresBinding(text: text, type: .unknown))")
+            if current == .comma { position += 1; continue }
+            try expect(.close)
+            break
+        }
+        return Condition(sql: "(\(left.sql) IN (\(PostgresQuery.joined(values, separator: ", "))))", fields: [left.property.name])
     }
 
     /// Refuses a literal whose type does not suit the property, as the OData parser does.
-    private func check(_ value: Literal, fits property: Property, operator name: String) throws(BusinessCentralError) {
+    private func check(_ value: Literal, fits operand: Operand, operator name: String) throws(BusinessCentralError) {
+        let kind: ValueKind = operand.isFunction ? .string : operand.property.kind
         let fits: Bool
-        switch (property.kind, value) {
+        switch (kind, value) {
         case (_, .null): fits = true
         case (.string, .string), (.enumeration, .string), (.guid, .guid), (.date, .date), (.dateTimeOffset, .dateTime), (.boolean, .boolean):
             fits = true
@@ -212,16 +302,18 @@ struct FilterCompiler {
         }
         guard !fits else { return }
         throw .querySyntax(
-            "A binary operator with incompatible types was detected. Found operand types '\(property.kind.edmType)' and "
+            "A binary operator with incompatible types was detected. Found operand types '\(kind.edmType)' and "
                 + "'\(value.typeName)' for operator kind '\(Self.operatorNames[name] ?? name)'.")
     }
 
-    private mutating func function(_ name: String) throws(BusinessCentralError) -> PostgresQuery {
-        guard ["contains", "startswith", "endswith"].contains(name) else {
-            throw .querySyntax("An unknown function with name '\(name)' was found.")
+    /// `contains`, `startswith`, `endswith` of a string property (or, from `$schemaversion=2.1`, of `tolower`/`toupper`
+    /// of one), case-sensitive as the service's filters are unless `tolower`/`toupper` is used.
+    private mutating func stringFunction(_ name: String) throws(BusinessCentralError) -> Condition {
+        let subject = try operand()
+        if subject.isFunction, !allowsNestedCalls {
+            throw .badRequest("Nested function calls in $filter need $schemaversion=2.1 or later.")
         }
-        let property = try property()
-        guard property.kind == .string else {
+        guard subject.isFunction || subject.property.kind == .string else {
             throw .querySyntax("No function signature for the function with name '\(name)' matches the specified arguments.")
         }
         try expect(.comma)
@@ -236,6 +328,6 @@ struct FilterCompiler {
         case "startswith": pattern = escaped + "%"
         default: pattern = "%" + escaped
         }
-        return "(\(property.column) ILIKE \(pattern))"
+        return Condition(sql: "(\(subject.sql) LIKE \(pattern))", fields: [subject.property.name])
     }
 }

@@ -132,8 +132,14 @@ struct Reader {
 
     private func filterCondition(_ request: EmulatorRequest) throws(BusinessCentralError) -> PostgresQuery {
         guard let text = request.option("$filter"), !text.trimmingCharacters(in: .whitespaces).isEmpty else { return "TRUE" }
-        var compiler = FilterCompiler(entitySet: set, text: text)
+        var compiler = FilterCompiler(entitySet: set, text: text, allowsNestedCalls: !Self.schemaVersion(request).lexicographicallyPrecedes([2, 1]))
         return "coalesce(\(try compiler.compile()), false)"
+    }
+
+    /// `$schemaversion` as numbers (`2.1` → `[2, 1]`); `[1, 0]` without it.
+    static func schemaVersion(_ request: EmulatorRequest) -> [Int] {
+        guard let text = request.option("$schemaversion") else { return [1, 0] }
+        return text.split(separator: ".").map { Int($0) ?? 0 }
     }
 
     /// `$orderby`: properties, each `asc` (the default) or `desc`; the set's key order last breaks ties.
