@@ -220,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "EmulatorTests",
             dependencies: [
-                "DataverseEmulator", "BusinessCentralEmulator", "EmulatorSupport", "Postgres", "PostgresTestSupport", "Demo",
+                "DataverseEmulator", "BusinessCentralEmulator", "Postgres", "PostgresTestSupport", "Demo",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             resources: [.copy("Golden")]

@@ -25,11 +25,11 @@ struct Reader {
         let pageSize = min(max(requestedPageSize ?? api.settings.pageSize, 1), api.settings.maximumPageSize)
         let top = try request.option("$top").map { try Self.count($0, option: "$top") }
         let skip = try request.option("$skip").map { try Self.count($0, option: "$skip") } ?? 0
+        guard skip <= Self.maximumOffset else { throw BusinessCentralError.querySyntax("The value of $skip is too large.") }
         let returned = try request.option("$skiptoken").map(Self.decodedSkipToken) ?? 0
         let remaining = top.map { max($0 - returned, 0) }
         let limit = min(remaining ?? pageSize, pageSize)
-        let (offset, overflow) = skip.addingReportingOverflow(returned)
-        guard !overflow else { throw BusinessCentralError.querySyntax("The value of $skip is too large.") }
+        let offset = skip + returned
         let rows = try await connection.query(
             """
             SELECT \(selectList(properties)) FROM \(set.source) \(versionJoin)
@@ -173,6 +173,9 @@ struct Reader {
         return root + request.resource + "?" + (kept + ["$skiptoken=" + Self.skipToken(returned)]).joined(separator: "&")
     }
 
+    /// The most records a skip token may say were returned (keeps the paging arithmetic far from overflow).
+    static let maximumOffset = 1 << 40
+
     /// An opaque skip token: base64url of `emulator:<records returned>`.
     static func skipToken(_ returned: Int) -> String {
         Data("emulator:\(returned)".utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
@@ -183,7 +186,7 @@ struct Reader {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix("emulator:"),
-            let returned = Int(text.dropFirst("emulator:".count)), returned >= 0
+            let returned = Int(text.dropFirst("emulator:".count)), (0...maximumOffset).contains(returned)
         else { throw .querySyntax("The $skiptoken '\(token)' is not valid.") }
         return returned
     }

@@ -150,6 +150,10 @@ final class ServiceAPI: Sendable {
         switch error.sqlState {
         case "23502":
             return BusinessCentralError(.badRequest, code: "BadRequest_RequiredParamNotProvided", "Field '\(named)' must not be blank or empty.")
+        case "23503" where request.method == .delete:
+            return BusinessCentralError(
+                .badRequest, code: "Application_DialogException",
+                "You cannot delete the \(type) because other records refer to it (\(constraint)).")
         case "23503":
             return BusinessCentralError(
                 .badRequest, code: "Internal_InvalidTableRelation",

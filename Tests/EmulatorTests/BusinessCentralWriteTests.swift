@@ -62,9 +62,14 @@ struct BusinessCentralWriteTests {
         }
     }
 
-    @Test("Errors name the field: NOT NULL, CHECK, unique, too long, unknown property, wrong type, enum option")
+    @Test("Errors name the field: NOT NULL, CHECK, unique, foreign key, too long, unknown property, wrong type, enum option")
     func errors() async throws {
-        try await withBusinessCentral(setup: customerTables) { bc in
+        let currencies = """
+            CREATE TABLE currencies (id uuid PRIMARY KEY, code varchar(10) NOT NULL);
+            INSERT INTO currencies VALUES ('00000000-0000-0000-0000-0000000000aa', 'USD');
+            ALTER TABLE customers ADD CONSTRAINT customer_currency FOREIGN KEY ("currencyId") REFERENCES currencies;
+            """
+        try await withBusinessCentral(setup: customerTables + currencies) { bc in
             func refusal(_ body: String) async throws -> (Int, String, String) {
                 let reply = try await bc.send(.POST, bc.company + "customers", body: body)
                 return (reply.status, reply.json["error"]?["code"]?.stringValue ?? "", reply.json["error"]?["message"]?.stringValue ?? "")
@@ -86,8 +91,16 @@ struct BusinessCentralWriteTests {
             #expect(option.0 == 400 && option.2.hasPrefix("'Everything' is not an option. The existing options are:  ,Ship,Invoice,All"), "\(option)")
             let badDate = try await refusal(#"{"displayName": "A", "firstOrderDate": "07.12.2026"}"#)
             #expect(badDate.0 == 400, "\(badDate)")
+            let unrelated = try await refusal(#"{"displayName": "A", "currencyId": "\#(UUID().uuidString)"}"#)
+            #expect(unrelated.0 == 400 && unrelated.1 == "Internal_InvalidTableRelation" && unrelated.2.contains("currencyId"), "\(unrelated)")
+            let related = try await bc.send(
+                .POST, bc.company + "customers", body: #"{"displayName": "B", "currencyId": "00000000-0000-0000-0000-0000000000AA"}"#)
+            #expect(related.json["currencyId"] == .string("00000000-0000-0000-0000-0000000000aa"))
+            let currency = bc.company + "currencies(00000000-0000-0000-0000-0000000000aa)"
+            let referenced = try await bc.send(.DELETE, currency, headers: [("If-Match", "*")])
+            #expect(referenced.status == 400 && referenced.json["error"]?["code"]?.stringValue == "Application_DialogException", "\(referenced.body)")
             let count = try await bc.send(.GET, bc.company + "customers/$count")
-            #expect(count.body == "1")
+            #expect(count.body == "2")
         }
     }
 }
