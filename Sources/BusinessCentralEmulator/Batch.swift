@@ -62,7 +62,7 @@ struct BatchProcessor {
     /// The batch's answer.
     func answer(_ request: EmulatorRequest) async -> EmulatorResponse {
         do {
-            guard request.method == .post else { throw BusinessCentralError.methodNotAllowed }
+            guard request.method == .post else { throw BusinessCentralError.methodNotAllowed(request.method, "$batch") }
             let items = try Self.parse(request)
             let continueOnError = ["", "true"].contains(request.preferences["odata.continue-on-error"]?.lowercased() ?? "false")
             let results: [Result]
@@ -195,7 +195,7 @@ struct BatchProcessor {
         }
         let text = String(decoding: request.body, as: UTF8.self)
         guard let body = try? JSONValue.parse(text), let requests = body["requests"]?.arrayValue else {
-            throw .badRequest("The batch body must be a JSON object with a 'requests' array.")
+            throw .invalidBody
         }
         guard requests.count <= maximumRequests else {
             throw .badRequest("The batch contains \(requests.count) requests; at most \(maximumRequests) are allowed.")

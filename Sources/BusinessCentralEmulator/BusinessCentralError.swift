@@ -36,12 +36,12 @@ public struct BusinessCentralError: Error, Sendable, Equatable {
         return .json(status, .object([("error", .object([("code", .string(code)), ("message", .string(text))]))]), headers: headers)
     }
 
-    /// A segment, record or company that is not there (404; the service says "Bad Request - Error in query syntax.").
+    /// A record or company that is not there (404; the service says "Bad Request - Error in query syntax.").
     static let notFound = BusinessCentralError(.notFound, code: "BadRequest_NotFound", "Bad Request - Error in query syntax.")
 
     /// A path segment the API does not have.
     static func segmentNotFound(_ segment: String) -> BusinessCentralError {
-        BusinessCentralError(.notFound, code: "BadRequest_NotFound", "Resource not found for the segment '\(segment)'.")
+        BusinessCentralError(.notFound, code: "BadRequest_ResourceNotFound", "Resource not found for the segment '\(segment)'.")
     }
 
     /// A query option, filter or path the emulator cannot parse (the code the error table gives query syntax errors).
@@ -68,7 +68,13 @@ public struct BusinessCentralError: Error, Sendable, Equatable {
     /// `If-Match` naming a version the record no longer has (409, `Request_EntityChanged`).
     static let entityChanged = BusinessCentralError(.conflict, code: "Request_EntityChanged", "Another user has already changed the record.")
 
-    /// A method the resource does not take.
-    static let methodNotAllowed = BusinessCentralError(
-        .methodNotAllowed, code: "BadRequest_MethodNotAllowed", "The HTTP method is not allowed on this resource.")
+    /// A method the resource does not take, in the error table's words.
+    static func methodNotAllowed(_ method: HTTPRequest.Method, _ resource: String) -> BusinessCentralError {
+        BusinessCentralError(
+            .methodNotAllowed, code: "BadRequest_MethodNotAllowed",
+            "'\(method)' requests for '\(resource)' of EdmType 'Entity' are not allowed within Microsoft Dynamics NAV OData web services.")
+    }
+
+    /// A body that is not a JSON object (the error table's "Invalid Request Body").
+    static let invalidBody = BusinessCentralError(.badRequest, code: "BadRequest", "Invalid Request Body")
 }

@@ -51,11 +51,11 @@ final class ServiceAPI: Sendable {
         let segments = ResourcePath(request.resource).segments
         let catalog = self.catalog
         guard let first = segments.first else {
-            guard request.method == .get else { throw BusinessCentralError.methodNotAllowed }
+            guard request.method == .get else { throw BusinessCentralError.methodNotAllowed(request.method, "api") }
             return serviceDocument(root: root)
         }
         if first.name == "$metadata", segments.count == 1 {
-            guard request.method == .get else { throw BusinessCentralError.methodNotAllowed }
+            guard request.method == .get else { throw BusinessCentralError.methodNotAllowed(request.method, "$metadata") }
             return EmulatorResponse(status: .ok, body: MetadataDocument(catalog: catalog).xml, contentType: "application/xml")
         }
         guard first.name == "companies" else { throw BusinessCentralError.segmentNotFound(first.name) }
@@ -106,7 +106,7 @@ final class ServiceAPI: Sendable {
         case (.post, nil, false) where target.set.isVersioned: return try await writer.create(request)
         case (.patch, let id?, false) where target.set.isVersioned: return try await writer.update(id, request: request)
         case (.delete, let id?, false) where target.set.isVersioned: return try await writer.delete(id, request: request)
-        default: throw BusinessCentralError.methodNotAllowed
+        default: throw BusinessCentralError.methodNotAllowed(request.method, target.set.name)
         }
     }
 
@@ -131,7 +131,7 @@ final class ServiceAPI: Sendable {
     static func guid(_ key: String) throws(BusinessCentralError) -> String {
         guard let uuid = UUID(uuidString: key.trimmingCharacters(in: CharacterSet(charactersIn: "{}"))) else {
             throw BusinessCentralError(
-                .badRequest, code: "Application_Invalid_GUID",
+                .badRequest, code: "Application_InvalidGUID",
                 "Invalid format of GUID string. The correct format of the GUID string is: CDEF7890-ABCD-0123-1234-567890ABCDEF where 0-9, A-F symbolizes hexadecimal digits.")
         }
         return uuid.uuidString.lowercased()
@@ -155,13 +155,15 @@ final class ServiceAPI: Sendable {
                 .badRequest, code: "Application_DialogException",
                 "You cannot delete the \(type) because other records refer to it (\(constraint)).")
         case "23503":
+            let key = Self.key(in: error.detail)
             return BusinessCentralError(
                 .badRequest, code: "Internal_InvalidTableRelation",
-                "The field \(named) of table \(type) contains a value that cannot be found in the related table.")
+                "The field \(named) of table \(type) contains a value (\(key?.values ?? "")) that cannot be found in the related table (\(key?.table ?? "")).")
         case "23505":
+            let identification = Self.key(in: error.detail).map { "\($0.fields)='\($0.values)'" } ?? named
             return BusinessCentralError(
                 .badRequest, code: "Internal_EntityWithSameKeyExists",
-                "The \(type) already exists. Identification fields and values: \(named)")
+                "The \(type) already exists. Identification fields and values: \(identification)")
         case "23514", "23P01":
             return BusinessCentralError(
                 .badRequest, code: "Application_FieldValidationException",
@@ -174,6 +176,17 @@ final class ServiceAPI: Sendable {
             logger.error("emulator database error", metadata: ["error": "\(error)"])
             return BusinessCentralError(.internalServerError, code: "Internal_ServerError", "An unexpected error occurred.")
         }
+    }
+}
+
+extension ServiceAPI {
+    /// The fields, values and referenced table of a key violation's detail: `Key (number)=(N1) already exists.`,
+    /// `Key ("currencyId")=(…) is not present in table "currencies".`
+    static func key(in detail: String?) -> (fields: String, values: String, table: String)? {
+        guard let detail, let match = detail.firstMatch(of: /Key \((.*)\)=\((.*)\) (?:already exists|is not present in table "(.*)")/) else {
+            return nil
+        }
+        return (match.1.replacingOccurrences(of: "\"", with: ""), String(match.2), match.3.map(String.init) ?? "")
     }
 }
 

@@ -49,7 +49,9 @@ enum Values {
             return uuid.uuidString.lowercased()
         case (.boolean, .bool(let flag)): return flag ? "true" : "false"
         case (let kind, .number(let text)) where kind.isNumeric: return text
-        case (.date, .string(let text)) where isDate(text): return text
+        case (.date, .string(let text)):
+            guard isDate(text) else { throw BusinessCentralError(.badRequest, code: "BadRequest", "Unable to convert value to Date") }
+            return text
         case (.dateTimeOffset, .string(let text)) where isDateTime(text): return text
         case (.enumeration(_, let labels), .string(let text)):
             guard labels.contains(text) else {

@@ -49,7 +49,7 @@ struct Writer {
         let ifMatch = try requiredETag(request)
         return try await connection.withTransaction { connection in
             try await checkVersion(id, ifMatch: ifMatch, on: connection)
-            guard let table = set.table else { throw BusinessCentralError.methodNotAllowed }
+            guard let table = set.table else { throw BusinessCentralError.methodNotAllowed(.delete, set.name) }
             try await connection.query("DELETE FROM \(table) t WHERE t.id = \(id)::uuid", name: "emulator delete")
             return .noContent()
         }
@@ -85,7 +85,7 @@ struct Writer {
     private func insert(_ columns: [(name: String, value: String?)], on connection: PostgresConnection) async throws {
         let names = try columns.map { try PostgresIdentifier($0.name) }
         let values = PostgresQuery.joined(columns.map { "\(PostgresBinding(text: $0.value, type: .unknown))" }, separator: ", ")
-        guard let table = set.table else { throw BusinessCentralError.methodNotAllowed }
+        guard let table = set.table else { throw BusinessCentralError.methodNotAllowed(.post, set.name) }
         try await connection.query("INSERT INTO \(table) (\(names)) VALUES (\(values))", name: "emulator insert")
     }
 
@@ -94,7 +94,7 @@ struct Writer {
             "\(try PostgresIdentifier(column.name)) = \(PostgresBinding(text: column.value, type: .unknown))"
         }
         if assignments.isEmpty { assignments = ["id = t.id"] }
-        guard let table = set.table else { throw BusinessCentralError.methodNotAllowed }
+        guard let table = set.table else { throw BusinessCentralError.methodNotAllowed(.patch, set.name) }
         try await connection.query(
             "UPDATE \(table) t SET \(PostgresQuery.joined(assignments, separator: ", ")) WHERE t.id = \(id)::uuid", name: "emulator update")
     }
@@ -108,9 +108,9 @@ struct Writer {
         do {
             value = try JSONValue.parse(text.isEmpty ? "{}" : text)
         } catch {
-            throw .badRequest("The request body is not valid JSON: \(error.description).")
+            throw .invalidBody
         }
-        guard let members = value.objectMembers else { throw .badRequest("The request body must be a JSON object.") }
+        guard let members = value.objectMembers else { throw .invalidBody }
         return members
     }
 

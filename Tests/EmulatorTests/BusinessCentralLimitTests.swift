@@ -82,8 +82,14 @@ struct BusinessCentralLimitTests {
             let environment = try await bc.send(.GET, "/v2.0/tenant/sandbox/api/v2.0/companies")
             #expect(environment.status == 404)
             #expect(try await bc.send(.GET, "/v2.0/tenant/production/api/v1.0/companies").status == 404)
-            #expect(try await bc.send(.GET, bc.company + "vendors").status == 404)
-            #expect(try await bc.send(.DELETE, "companies(\(bc.companyID))", headers: [("If-Match", "*")]).status == 405)
+            let vendors = try await bc.send(.GET, bc.company + "vendors")
+            #expect(vendors.status == 404 && vendors.json["error"]?["code"]?.stringValue == "BadRequest_ResourceNotFound")
+            #expect(vendors.json["error"]?["message"]?.stringValue?.hasPrefix("Resource not found for the segment 'vendors'.") == true)
+            let post = try await bc.send(.POST, "companies", body: "{}")
+            #expect(post.status == 405 && post.json["error"]?["code"]?.stringValue == "BadRequest_MethodNotAllowed")
+            #expect(post.json["error"]?["message"]?.stringValue?.hasPrefix("'POST' requests for 'companies' of EdmType 'Entity' are not allowed") == true)
+            let guid = try await bc.send(.GET, "companies(not-a-guid)")
+            #expect(guid.status == 400 && guid.json["error"]?["code"]?.stringValue == "Application_InvalidGUID")
         }
     }
 }
