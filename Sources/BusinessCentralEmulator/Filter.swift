@@ -65,9 +65,9 @@ struct FilterCompiler {
     /// The SQL condition.
     mutating func compile() throws(BusinessCentralError) -> PostgresQuery {
         tokens = try Self.lex(text)
-        let condition = try orExpression()
+        let condition = try orCondition()
         guard position == tokens.count else { throw syntaxError() }
-        return condition
+        return condition.sql
     }
 
     // MARK: Lexing
@@ -145,11 +145,6 @@ struct FilterCompiler {
         var property: Property
         /// True for a function of the property, whose value is a string whatever the property's type.
         var isFunction: Bool
-    }
-
-    private mutating func orExpression() throws(BusinessCentralError) -> PostgresQuery {
-        let condition = try orCondition()
-        return condition.sql
     }
 
     /// Operands joined by `or`; as in Business Central, they must all filter one field.
