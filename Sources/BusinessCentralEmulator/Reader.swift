@@ -16,24 +16,31 @@ struct Reader {
 
     // MARK: Collections
 
+    /// Where a following page starts: how many records the earlier pages returned (for `$top`), and the
+    /// sort values of the last one (the next page begins after it, so records written meanwhile shift no page).
+    struct PageState: Equatable {
+        var returned = 0
+        var after: [String?]?
+    }
+
     /// `GET <set>`: a page of records, `@odata.count` under `$count=true`, `@odata.nextLink` when more follow.
     func collection(_ request: EmulatorRequest) async throws -> EmulatorResponse {
         let properties = try selected(request.option("$select"))
         let condition = try filterCondition(request)
-        let order = try orderClause(request.option("$orderby"))
+        let terms = try sortTerms(request.option("$orderby"))
         let requestedPageSize = try request.preferences["odata.maxpagesize"].map { try Self.count($0, option: "odata.maxpagesize") }
         let pageSize = min(max(requestedPageSize ?? api.settings.pageSize, 1), api.settings.maximumPageSize)
         let top = try request.option("$top").map { try Self.count($0, option: "$top") }
         let skip = try request.option("$skip").map { try Self.count($0, option: "$skip") } ?? 0
         guard skip <= Self.maximumOffset else { throw BusinessCentralError.querySyntax("The value of $skip is too large.") }
-        let returned = try request.option("$skiptoken").map(Self.decodedSkipToken) ?? 0
-        let remaining = top.map { max($0 - returned, 0) }
+        let state = try request.option("$skiptoken").map(Self.pageState) ?? PageState()
+        let remaining = top.map { max($0 - state.returned, 0) }
         let limit = min(remaining ?? pageSize, pageSize)
-        let offset = skip + returned
         let rows = try await connection.query(
             """
-            SELECT \(selectList(properties)) FROM \(set.source) \(versionJoin)
-            WHERE \(condition) ORDER BY \(order) LIMIT \(limit + 1) OFFSET \(offset)
+            SELECT \(selectList(properties)), \(Keyset.sortValues(terms)) FROM \(set.source) \(versionJoin)
+            WHERE \(condition) AND \(Keyset.after(state.after, terms: terms)) ORDER BY \(Keyset.orderClause(terms))
+            LIMIT \(limit + 1) OFFSET \(state.after == nil ? skip : 0)
             """, name: "emulator read")
         var members: [(String, JSONValue)] = [("@odata.context", .string(root + "$metadata#" + path + Self.selection(request)))]
         if request.option("$count")?.lowercased() == "true" {
@@ -42,7 +49,8 @@ struct Reader {
         }
         members.append(("value", .array(rows.prefix(limit).map { render($0, properties: properties) })))
         if rows.count > limit, remaining.map({ $0 > limit }) ?? true {
-            members.append(("@odata.nextLink", .string(nextLink(request, returned: returned + limit))))
+            let next = PageState(returned: state.returned + limit, after: Array(rows[limit - 1].values.suffix(terms.count)))
+            members.append(("@odata.nextLink", .string(nextLink(request, next: next))))
         }
         let applied = requestedPageSize.map { _ in [("Preference-Applied", "odata.maxpagesize=\(pageSize)")] } ?? []
         return .json(.ok, .object(members), headers: applied)
@@ -142,19 +150,19 @@ struct Reader {
         return text.split(separator: ".").map { Int($0) ?? 0 }
     }
 
-    /// `$orderby`: properties, each `asc` (the default) or `desc`; the set's key order last breaks ties.
-    private func orderClause(_ text: String?) throws(BusinessCentralError) -> PostgresQuery {
-        var terms: [PostgresQuery] = []
+    /// `$orderby`: properties, each `asc` (the default) or `desc`; the set's key last breaks ties.
+    private func sortTerms(_ text: String?) throws(BusinessCentralError) -> [SortTerm] {
+        var terms: [SortTerm] = []
         for item in (text ?? "").split(separator: ",") {
             let words = item.split(separator: " ").map(String.init)
             guard let name = words.first, words.count <= 2, words.count == 1 || ["asc", "desc"].contains(words[1]) else {
                 throw .querySyntax("Syntax error in $orderby '\(text ?? "")'.")
             }
             guard let property = set.property(name) else { throw .unknownProperty(name, type: set.typeName) }
-            terms.append(words.count == 2 && words[1] == "desc" ? "\(property.column) DESC NULLS LAST" : "\(property.column) ASC NULLS FIRST")
+            terms.append(SortTerm(key: property.column, descending: words.count == 2 && words[1] == "desc"))
         }
-        terms.append(set.keyOrder)
-        return PostgresQuery.joined(terms, separator: ", ")
+        terms.append(SortTerm(key: set.keyOrder, descending: false))
+        return terms
     }
 
     /// A non-negative whole number option.
@@ -165,29 +173,32 @@ struct Reader {
 
     // MARK: Paging
 
-    /// This request's URL with its options but `$skiptoken`, and a skip token for the records already returned.
-    private func nextLink(_ request: EmulatorRequest, returned: Int) -> String {
+    /// This request's URL with its options but `$skiptoken`, and a skip token for the page after this one.
+    private func nextLink(_ request: EmulatorRequest, next: PageState) -> String {
         let kept = request.query.filter { $0.0 != "$skiptoken" }.map { name, value in
             (name.hasPrefix("$") ? "$" + percentEncoded(String(name.dropFirst())) : percentEncoded(name)) + "=" + percentEncoded(value)
         }
-        return root + request.resource + "?" + (kept + ["$skiptoken=" + Self.skipToken(returned)]).joined(separator: "&")
+        return root + request.resource + "?" + (kept + ["$skiptoken=" + Self.skipToken(next)]).joined(separator: "&")
     }
 
-    /// The most records a skip token may say were returned (keeps the paging arithmetic far from overflow).
+    /// The most records a skip token may say were returned, and the largest `$skip` (far from overflow).
     static let maximumOffset = 1 << 40
 
-    /// An opaque skip token: base64url of `emulator:<records returned>`.
-    static func skipToken(_ returned: Int) -> String {
-        Data("emulator:\(returned)".utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+    /// An opaque skip token: base64url of `emulator:<records returned>:<cursor>`.
+    static func skipToken(_ state: PageState) -> String {
+        Data("emulator:\(state.returned):\(Keyset.encoded(state.after))".utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    static func decodedSkipToken(_ token: String) throws(BusinessCentralError) -> Int {
+    static func pageState(_ token: String) throws(BusinessCentralError) -> PageState {
+        let invalid = BusinessCentralError.querySyntax("The $skiptoken '\(token)' is not valid.")
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8), text.hasPrefix("emulator:"),
-            let returned = Int(text.dropFirst("emulator:".count)), (0...maximumOffset).contains(returned)
-        else { throw .querySyntax("The $skiptoken '\(token)' is not valid.") }
-        return returned
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { throw invalid }
+        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, parts[0] == "emulator", let returned = Int(parts[1]), (0...maximumOffset).contains(returned),
+            case .cursor(let cursor) = Keyset.decoded(parts[2])
+        else { throw invalid }
+        return PageState(returned: returned, after: cursor)
     }
 }

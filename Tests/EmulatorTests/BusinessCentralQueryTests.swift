@@ -51,6 +51,20 @@ struct BusinessCentralQueryTests {
         }
     }
 
+    @Test("A page begins after the previous page's last record: records written meanwhile shift no page")
+    func stablePaging() async throws {
+        try await withBusinessCentral(setup: Self.twentyFive) { bc in
+            let first = try await bc.send(.GET, bc.company + "customers?$orderby=displayName desc&$skip=2", headers: [("Prefer", "odata.maxpagesize=10")])
+            #expect(Self.names(first).first == "Customer 23" && Self.names(first).last == "Customer 14")
+            try await sql(bc, "INSERT INTO customers (id, \"displayName\") VALUES (gen_random_uuid(), 'Customer 99'), (gen_random_uuid(), 'Customer 00');")
+            let nextLink = try #require(first.json["@odata.nextLink"]?.stringValue)
+            let second = try await bc.send(.GET, nextLink, headers: [("Prefer", "odata.maxpagesize=10")])
+            #expect(Self.names(second) == (4...13).reversed().map { String(format: "Customer %02d", $0) })
+            let third = try await bc.send(.GET, try #require(second.json["@odata.nextLink"]?.stringValue), headers: [("Prefer", "odata.maxpagesize=10")])
+            #expect(Self.names(third) == ["Customer 03", "Customer 02", "Customer 01", "Customer 00"])
+        }
+    }
+
     @Test("The default page size applies without odata.maxpagesize")
     func defaultPageSize() async throws {
         try await withBusinessCentral(setup: Self.twentyFive, configure: { $0.pageSize = 20 }) { bc in
