@@ -38,7 +38,7 @@ struct Reader {
         let limit = min(remaining ?? pageSize, pageSize)
         let rows = try await connection.query(
             """
-            SELECT \(selectList(properties)), \(Keyset.sortValues(terms)) FROM \(set.source) \(versionJoin)
+            SELECT \(selectList(properties)), \(Keyset.sortValues(terms)) FROM \(set.source) \(versionJoin())
             WHERE \(condition) AND \(Keyset.after(state.after, terms: terms)) ORDER BY \(Keyset.orderClause(terms))
             LIMIT \(limit + 1) OFFSET \(state.after == nil ? skip : 0)
             """, name: "emulator read")
@@ -77,7 +77,7 @@ struct Reader {
     func fetch(_ id: String, properties: [Property]? = nil, context: String) async throws -> JSONValue? {
         let properties = properties ?? set.properties
         let rows = try await connection.query(
-            "SELECT \(selectList(properties)) FROM \(set.source) \(versionJoin) WHERE t.id = \(id)::uuid", name: "emulator read record")
+            "SELECT \(selectList(properties)) FROM \(set.source) \(versionJoin()) WHERE t.id = \(id)::uuid", name: "emulator read record")
         guard let row = rows.first else { return nil }
         guard case .object(let members) = render(row, properties: properties) else { return nil }
         return .object([("@odata.context", .string(context))] + members)
@@ -98,12 +98,9 @@ struct Reader {
     }
 
     /// Joins the bookkeeping's row version (alias `v`).
-    private var versionJoin: PostgresQuery {
+    private func versionJoin() throws -> PostgresQuery {
         guard set.isVersioned else { return "" }
-        return """
-            LEFT JOIN \(PostgresQuery(unsafeSQL: ServiceAPI.rowVersions.schema)).versions v ON v.schema_name = \(set.schema) \
-            AND v.entity = \(set.name) AND v.id = t.id
-            """
+        return ServiceAPI.rowVersions.join(schema: set.schema, entity: set.name, key: try PostgresIdentifier("id"))
     }
 
     /// A row as the entity's JSON: `@odata.etag` first, then the properties in table order.

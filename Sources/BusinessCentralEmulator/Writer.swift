@@ -67,36 +67,24 @@ struct Writer {
 
     /// Locks the record and compares its etag with `ifMatch` (`*` matches any).
     private func checkVersion(_ id: String, ifMatch: String, on connection: PostgresConnection) async throws {
-        let rows = try await connection.query(
-            """
-            SELECT coalesce(v.version, 0)::text FROM \(set.source)
-            LEFT JOIN \(PostgresQuery(unsafeSQL: ServiceAPI.rowVersions.schema)).versions v
-              ON v.schema_name = \(set.schema) AND v.entity = \(set.name) AND v.id = t.id
-            WHERE t.id = \(id)::uuid FOR UPDATE OF t
-            """, name: "emulator current version")
-        guard let row = rows.first else { throw BusinessCentralError.notFound }
-        let current = Reader.etag(try row.decode(String?.self, at: 0))
+        guard let table = set.table else { throw BusinessCentralError.methodNotAllowed(.patch, set.name) }
+        let version = try await ServiceAPI.rowVersions.lockedVersion(
+            of: id, in: table, schema: set.schema, entity: set.name, key: try PostgresIdentifier("id"), on: connection)
+        guard let version else { throw BusinessCentralError.notFound }
         let offered = ifMatch.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard offered.contains("*") || offered.contains(current) else { throw BusinessCentralError.entityChanged }
+        guard offered.contains("*") || offered.contains(Reader.etag(version)) else { throw BusinessCentralError.entityChanged }
     }
 
     // MARK: SQL
 
-    private func insert(_ columns: [(name: String, value: String?)], on connection: PostgresConnection) async throws {
-        let names = try columns.map { try PostgresIdentifier($0.name) }
-        let values = PostgresQuery.joined(columns.map { "\(PostgresBinding(text: $0.value, type: .unknown))" }, separator: ", ")
+    private func insert(_ columns: [RowStatements.Column], on connection: PostgresConnection) async throws {
         guard let table = set.table else { throw BusinessCentralError.methodNotAllowed(.post, set.name) }
-        try await connection.query("INSERT INTO \(table) (\(names)) VALUES (\(values))", name: "emulator insert")
+        try await RowStatements.insert(into: table, columns, on: connection)
     }
 
-    private func updateRow(_ id: String, columns: [(name: String, value: String?)], on connection: PostgresConnection) async throws {
-        var assignments = try columns.map { column -> PostgresQuery in
-            "\(try PostgresIdentifier(column.name)) = \(PostgresBinding(text: column.value, type: .unknown))"
-        }
-        if assignments.isEmpty { assignments = ["id = t.id"] }
+    private func updateRow(_ id: String, columns: [RowStatements.Column], on connection: PostgresConnection) async throws {
         guard let table = set.table else { throw BusinessCentralError.methodNotAllowed(.patch, set.name) }
-        try await connection.query(
-            "UPDATE \(table) t SET \(PostgresQuery.joined(assignments, separator: ", ")) WHERE t.id = \(id)::uuid", name: "emulator update")
+        try await RowStatements.update(table, key: try PostgresIdentifier("id"), id: id, columns, on: connection)
     }
 
     // MARK: Payloads

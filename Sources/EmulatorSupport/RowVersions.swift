@@ -112,6 +112,30 @@ public struct RowVersions: Sendable {
             """, name: "emulator version backfill")
     }
 
+    // MARK: Reading versions
+
+    /// `LEFT JOIN` of the versions of `entity` in `schema` to the table aliased `t` whose key is `key`
+    /// (alias `v`; `coalesce(v.version, 0)` is a record's version).
+    public func join(schema tableSchema: String, entity: String, key: PostgresIdentifier) -> PostgresQuery {
+        """
+        LEFT JOIN \(PostgresQuery(unsafeSQL: schema)).versions v ON v.schema_name = \(tableSchema) AND v.entity = \(entity) \
+        AND v.id = t.\(key)
+        """
+    }
+
+    /// Locks the record `id` of `table` (`FOR UPDATE`) and returns its version, or nil when it is not there.
+    public func lockedVersion(
+        of id: String, in table: PostgresIdentifier, schema tableSchema: String, entity: String, key: PostgresIdentifier,
+        on connection: PostgresConnection
+    ) async throws -> String? {
+        let rows = try await connection.query(
+            """
+            SELECT coalesce(v.version, 0)::text FROM \(table) t \(join(schema: tableSchema, entity: entity, key: key))
+            WHERE t.\(key) = \(id)::uuid FOR UPDATE OF t
+            """, name: "emulator current version")
+        return try rows.first?.decode(String.self, at: 0)
+    }
+
     /// A trigger argument: a string literal, quotes doubled.
     private static func literal(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
