@@ -172,9 +172,7 @@ struct Reader {
 
     /// This request's URL with its options but `$skiptoken`, and a skip token for the page after this one.
     private func nextLink(_ request: EmulatorRequest, next: PageState) -> String {
-        let kept = request.query.filter { $0.0 != "$skiptoken" }.map { name, value in
-            (name.hasPrefix("$") ? "$" + percentEncoded(String(name.dropFirst())) : percentEncoded(name)) + "=" + percentEncoded(value)
-        }
+        let kept = request.linkQuery(dropping: ["$skiptoken"])
         return root + request.resource + "?" + (kept + ["$skiptoken=" + Self.skipToken(next)]).joined(separator: "&")
     }
 

@@ -163,13 +163,8 @@ struct Reader {
 
     /// This request's URL with its query options but `$skiptoken`/`$deltatoken`, plus `extra`.
     private func link(_ request: APIRequest, extra: String) -> String {
-        let kept = request.query.filter { $0.0 != "$skiptoken" && $0.0 != "$deltatoken" }
-            .map { percentEncodedName($0.0) + "=" + percentEncoded($0.1) }
+        let kept = request.linkQuery(dropping: ["$skiptoken", "$deltatoken"])
         return api.serviceRoot + request.resource + "?" + (kept + [extra]).joined(separator: "&")
-    }
-
-    private func percentEncodedName(_ name: String) -> String {
-        name.hasPrefix("$") ? "$" + percentEncoded(String(name.dropFirst())) : percentEncoded(name)
     }
 
     // MARK: Paging cookies

@@ -32,6 +32,13 @@ public struct EmulatorRequest: Sendable {
     /// The query option called `name`.
     public func option(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
 
+    /// The query options but `dropped`, percent-encoded again as `name=value` for a link (`$` kept).
+    public func linkQuery(dropping dropped: Set<String>) -> [String] {
+        query.filter { !dropped.contains($0.0) }.map { name, value in
+            (name.hasPrefix("$") ? "$" + percentEncoded(String(name.dropFirst())) : percentEncoded(name)) + "=" + percentEncoded(value)
+        }
+    }
+
     /// The `Prefer` preferences, by name (lowercase), with their values (unquoted).
     public var preferences: [String: String] {
         var result: [String: String] = [:]
