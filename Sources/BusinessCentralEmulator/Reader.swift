@@ -28,7 +28,7 @@ struct Reader {
         let properties = try selected(request.option("$select"))
         let condition = try filterCondition(request)
         let terms = try sortTerms(request.option("$orderby"))
-        let requestedPageSize = try request.preferences["odata.maxpagesize"].map { try Self.count($0, option: "odata.maxpagesize") }
+        let requestedPageSize = request.preferences["odata.maxpagesize"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         let pageSize = min(max(requestedPageSize ?? api.settings.pageSize, 1), api.settings.maximumPageSize)
         let top = try request.option("$top").map { try Self.count($0, option: "$top") }
         let skip = try request.option("$skip").map { try Self.count($0, option: "$skip") } ?? 0
