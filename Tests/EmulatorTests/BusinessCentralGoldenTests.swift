@@ -6,7 +6,7 @@ import Testing
 /// each as shown.
 @Suite("Business Central emulator golden examples from the documentation")
 struct BusinessCentralGoldenTests {
-    static let pages = ["bc-dynamics_customer", "bc-dynamics_company_get", "bc-use-odata-batch"]
+    static let pages = ["bc-dynamics_customer", "bc-dynamics_item_create", "bc-dynamics_company_get", "bc-use-odata-batch"]
 
     @Test("Golden example", arguments: pages)
     func golden(_ page: String) async throws {
