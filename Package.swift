@@ -179,10 +179,10 @@ let package = Package(
         ),
 
         // MARK: Dataverse emulator
-        // An emulator of the Dataverse Web API over a Postgres database shaped like Dataverse (docs/emulator.md),
-        // for testing the Dataverse connector without the real service.
+        // Emulators of the Dataverse Web API and of the Business Central API over Postgres databases shaped like them
+        // (docs/emulator.md), for testing the connectors without the real services. EmulatorSupport holds what they share.
         .target(
-            name: "DataverseEmulator",
+            name: "EmulatorSupport",
             dependencies: [
                 "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -190,10 +190,29 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "DataverseEmulator",
+            dependencies: [
+                "EmulatorSupport",
+                "Postgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "BusinessCentralEmulator",
+            dependencies: [
+                "EmulatorSupport",
+                "Postgres",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "couplet-emulator",
             dependencies: [
                 "DataverseEmulator",
+                "BusinessCentralEmulator",
                 "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,7 +221,7 @@ let package = Package(
         .testTarget(
             name: "EmulatorTests",
             dependencies: [
-                "DataverseEmulator", "Postgres", "PostgresTestSupport", "Demo",
+                "DataverseEmulator", "BusinessCentralEmulator", "Postgres", "PostgresTestSupport", "Demo",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             resources: [.copy("Golden")]

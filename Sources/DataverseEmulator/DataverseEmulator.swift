@@ -1,10 +1,7 @@
+import EmulatorSupport
 import Foundation
-import HTTPTypes
-import Hummingbird
 import Logging
-import NIOCore
 import Postgres
-import ServiceLifecycle
 import Synchronization
 
 /// An emulator of the Dataverse Web API (Dynamics 365 Sales) over a Postgres database shaped like
@@ -76,13 +73,13 @@ public final class DataverseEmulator: Sendable {
     let tokens: TokenIssuer
     let protection: ServiceProtection
     let faults = FaultBoard()
+    private let server = EmulatorServer()
     private let state = Mutex<RunState>(RunState())
+    /// The bookkeeping of row versions and changes.
+    static let rowVersions = RowVersions(schema: "dataverse_emulator")
 
     private struct RunState {
         var api: WebAPI?
-        var port = 0
-        var task: Task<Void, any Error>?
-        var group: ServiceGroup?
         var pool: PostgresConnectionPool?
     }
 
@@ -103,60 +100,42 @@ public final class DataverseEmulator: Sendable {
     /// Installs the bookkeeping, reads the entities and starts serving on 127.0.0.1; returns the port.
     @discardableResult
     public func start() async throws -> Int {
-        guard state.withLock({ $0.task == nil }) else {
+        guard !server.isRunning else {
             throw PostgresError(.invalidConfiguration, message: "the emulator is already running on port \(port)")
         }
         let pool = PostgresConnectionPool(
             configuration.database, maximumConnections: max(configuration.databaseConnections, 2), applicationName: "couplet emulator")
-        let catalog = try await pool.withConnection { connection in
-            let catalog = try await Catalog.load(schema: configuration.schema, from: connection)
-            try await Tracking.install(catalog: catalog, on: connection)
-            return catalog
-        }
+        let catalog = try await pool.withConnection { connection in try await Self.installedCatalog(configuration.schema, on: connection) }
         let api = WebAPI(settings: configuration, pool: pool, catalog: catalog, logger: logger)
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            responder: EmulatorResponder(emulator: self),
-            configuration: .init(address: .hostname("127.0.0.1", port: configuration.port), serverName: nil),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        let task = Task {
-            defer { continuation.finish() }
-            try await group.run()
-        }
         state.withLock {
             $0.api = api
-            $0.task = task
-            $0.group = group
             $0.pool = pool
         }
-        for await port in ports {
-            api.environmentURL = "http://127.0.0.1:\(port)"
-            state.withLock { $0.port = port }
-            logger.info("Dataverse emulator listening", metadata: ["port": "\(port)", "entities": "\(catalog.entities.count)"])
-            return port
-        }
-        try await task.value
-        throw PostgresError(.connectionFailed, message: "the emulator's server stopped before it was listening")
+        let door = FrontDoor(
+            dialect: DataverseDialect(emulator: self), faults: faults, tokens: tokens, protection: protection,
+            maximumBodySize: configuration.maximumBodySize)
+        let port = try await server.start(port: configuration.port, responder: EmulatorResponder(emulator: self, door: door), logger: logger)
+        api.environmentURL = "http://127.0.0.1:\(port)"
+        logger.info("Dataverse emulator listening", metadata: ["port": "\(port)", "entities": "\(catalog.entities.count)"])
+        return port
+    }
+
+    /// Reads the entities of `schema` and installs the bookkeeping's triggers on their tables.
+    private static func installedCatalog(_ schema: String, on connection: PostgresConnection) async throws -> Catalog {
+        let catalog = try await Catalog.load(schema: schema, from: connection)
+        let tables = catalog.entities.values.map { TrackedTable(schema: $0.schema, name: $0.logicalName, key: $0.primaryIdAttribute) }
+        try await rowVersions.install(tables, on: connection)
+        return catalog
     }
 
     /// Stops serving and closes the database connections.
     public func stop() async {
-        let (task, group, pool) = state.withLock { state in
-            defer {
-                state.task = nil
-                state.group = nil
-            }
-            return (state.task, state.group, state.pool)
-        }
-        await group?.triggerGracefulShutdown()
-        _ = try? await task?.value
-        pool?.close()
+        await server.stop()
+        state.withLock { $0.pool }?.close()
     }
 
     /// The port, once started.
-    public var port: Int { state.withLock { $0.port } }
+    public var port: Int { server.port }
 
     /// The address the emulator listens on, `http://127.0.0.1:<port>`: where clients send requests, and
     /// the beginning of every link it writes.
@@ -179,11 +158,7 @@ public final class DataverseEmulator: Sendable {
     /// Reads the entities from the catalog again (after a table was added) and installs its triggers.
     public func reloadMetadata() async throws {
         guard let api else { return }
-        let catalog = try await api.pool.withConnection { connection in
-            let catalog = try await Catalog.load(schema: configuration.schema, from: connection)
-            try await Tracking.install(catalog: catalog, on: connection)
-            return catalog
-        }
+        let catalog = try await api.pool.withConnection { connection in try await Self.installedCatalog(configuration.schema, on: connection) }
         api.catalog = catalog
     }
 
@@ -208,15 +183,4 @@ public final class DataverseEmulator: Sendable {
 
     /// Sets the counters to zero.
     public func resetStats() { faults.resetStats() }
-}
-
-/// The request context: Hummingbird's, plus the channel (to drop a connection, to see the peer).
-struct EmulatorContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        channel = source.channel
-    }
 }

@@ -1,3 +1,5 @@
+import EmulatorSupport
+import Foundation
 import HTTPTypes
 
 /// An error the Web API answers with: an HTTP status and Dataverse's `{"error":{"code","message"}}` body.
@@ -70,4 +72,16 @@ public struct DataverseError: Error, Sendable, Equatable {
     /// An `If-Match` etag that no longer matches (412, the documented empty code).
     static let versionMismatch = DataverseError(
         .preconditionFailed, code: "", "The version of the existing record doesn't match the RowVersion property provided.")
+}
+
+/// The Web API's requests and responses are the shared emulator ones.
+typealias APIRequest = EmulatorRequest
+/// The Web API's responses.
+typealias APIResponse = EmulatorResponse
+
+extension EmulatorResponse {
+    /// A response for an error, with the `REQ_ID` header the batch documentation's error examples show.
+    static func error(_ error: DataverseError) -> EmulatorResponse {
+        json(error.status, error.body, headers: error.headers + [("REQ_ID", UUID().uuidString.lowercased())])
+    }
 }

@@ -1,3 +1,4 @@
+import EmulatorSupport
 import Foundation
 import Postgres
 
@@ -182,8 +183,8 @@ public struct Catalog: Sendable {
     /// Reads the entities of `schema`.
     public static func load(schema: String, from connection: PostgresConnection) async throws -> Catalog {
         let tables = try await entityTables(schema: schema, connection: connection)
-        let columnsByTable = try await columns(schema: schema, of: Set(tables.keys), connection: connection)
-        let references = try await foreignKeys(schema: schema, connection: connection)
+        let columnsByTable = try await PostgresCatalog.columns(schema: schema, of: Set(tables.keys), connection: connection)
+        let references = try await PostgresCatalog.foreignKeys(schema: schema, connection: connection)
         let names = Set(tables.keys)
         var entities: [String: EntityInfo] = [:]
         for (table, comment) in tables {
@@ -193,81 +194,14 @@ public struct Catalog: Sendable {
             entities[table] = try EntityInfo(logicalName: table, entitySetName: setName, schema: schema, attributes: attributes)
         }
         var catalog = Catalog(entities: entities, entitySets: Dictionary(entities.values.map { ($0.entitySetName, $0) }) { a, _ in a })
-        catalog.constraintColumns = try await constraintColumns(schema: schema, connection: connection)
+        catalog.constraintColumns = try await PostgresCatalog.constraintColumns(schema: schema, connection: connection)
         return catalog
-    }
-
-    /// The columns of `tables`, in table order.
-    private static func columns(schema: String, of tables: Set<String>, connection: PostgresConnection) async throws -> [String: [ColumnRow]] {
-        let rows = try await connection.query(
-            """
-            SELECT c.relname, a.attname, t.typname, a.attnotnull, coalesce(col_description(c.oid, a.attnum), ''),
-                   CASE WHEN t.typname IN ('varchar', 'bpchar') AND a.atttypmod > 4 THEN a.atttypmod - 4 END
-            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_type t ON t.oid = a.atttypid
-            WHERE n.nspname = \(schema) AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
-            ORDER BY c.relname, a.attnum
-            """, name: "emulator catalog columns")
-        var columnsByTable: [String: [ColumnRow]] = [:]
-        for row in rows {
-            let (table, column, type, notNull, comment, length) = try row.decode((String, String, String, Bool, String, Int?).self)
-            guard tables.contains(table) else { continue }
-            columnsByTable[table, default: []].append(ColumnRow(name: column, type: type, notNull: notNull, comment: comment, maxLength: length))
-        }
-        return columnsByTable
-    }
-
-    /// Single-column foreign keys: `table.column` → the referenced table.
-    private static func foreignKeys(schema: String, connection: PostgresConnection) async throws -> [String: String] {
-        let rows = try await connection.query(
-            """
-            SELECT c.relname, a.attname, rc.relname
-            FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class rc ON rc.oid = k.confrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
-            WHERE k.contype = 'f' AND cardinality(k.conkey) = 1 AND n.nspname = \(schema)
-            """, name: "emulator catalog foreign keys")
-        var references: [String: String] = [:]
-        for row in rows {
-            let (table, column, target) = try row.decode((String, String, String).self)
-            references[table + "." + column] = target
-        }
-        return references
-    }
-
-    /// The columns of each CHECK, foreign key and unique constraint of `schema`.
-    private static func constraintColumns(schema: String, connection: PostgresConnection) async throws -> [String: [String]] {
-        let rows = try await connection.query(
-            """
-            SELECT k.conname, a.attname FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
-            JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey)
-            WHERE n.nspname = \(schema) AND k.contype IN ('c', 'f', 'u', 'p') ORDER BY k.conname, a.attnum
-            """, name: "emulator catalog constraints")
-        var columns: [String: [String]] = [:]
-        for row in rows {
-            let (constraint, column) = try row.decode((String, String).self)
-            columns[constraint, default: []].append(column)
-        }
-        return columns
     }
 
     /// Tables whose primary key is one uuid column named `<table>id`, with their comments.
     private static func entityTables(schema: String, connection: PostgresConnection) async throws -> [String: String] {
-        let rows = try await connection.query(
-            """
-            SELECT c.relname, coalesce(obj_description(c.oid, 'pg_class'), '')
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1
-            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
-            WHERE n.nspname = \(schema) AND c.relkind IN ('r', 'p') AND a.attname = c.relname || 'id'
-              AND a.atttypid = 'uuid'::regtype
-            """, name: "emulator catalog tables")
-        var tables: [String: String] = [:]
-        for row in rows {
-            let (name, comment) = try row.decode((String, String).self)
-            tables[name] = comment
-        }
-        return tables
+        let tables = try await PostgresCatalog.uuidKeyedTables(schema: schema, connection: connection).filter { $0.key == $0.name + "id" }
+        return Dictionary(tables.map { ($0.name, $0.comment) }) { first, _ in first }
     }
 
     /// The value of a `key: value` line in a comment.
@@ -282,17 +216,8 @@ public struct Catalog: Sendable {
         return nil
     }
 
-    /// One column as the catalog describes it.
-    struct ColumnRow {
-        var name: String
-        var type: String
-        var notNull: Bool
-        var comment: String
-        var maxLength: Int?
-    }
-
     private static func makeAttributes(
-        table: String, columns: [ColumnRow], entities: Set<String>, references: [String: String]
+        table: String, columns: [CatalogColumn], entities: Set<String>, references: [String: String]
     ) -> [AttributeInfo] {
         let columnNames = Set(columns.map(\.name))
         var attributes = columns.map { row -> AttributeInfo in

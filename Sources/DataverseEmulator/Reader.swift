@@ -1,3 +1,4 @@
+import EmulatorSupport
 import Foundation
 import Postgres
 
@@ -40,11 +41,11 @@ struct Reader {
         if tracking, state.xmin == nil { state.xmin = try await currentXmin() }
         let remaining = top.map { max($0 - state.offset, 0) }
         let limit = min(remaining ?? pageSize, pageSize)
-        let sortValues = PostgresQuery.joined(terms.map { "(\($0.key))::text" }, separator: ", ")
+        let sortValues = Keyset.sortValues(terms)
         let rows = try await connection.query(
             """
             SELECT \(plan.selectList), \(sortValues) FROM \(entity.table) t \(versionJoin(entity))
-            WHERE \(condition) AND \(Self.after(state.after, terms: terms)) ORDER BY \(Self.orderClause(terms)) LIMIT \(limit + 1)
+            WHERE \(condition) AND \(Keyset.after(state.after, terms: terms)) ORDER BY \(Keyset.orderClause(terms)) LIMIT \(limit + 1)
             """, name: "emulator read")
         let hasMore = rows.count > limit && (remaining.map { $0 > limit } ?? true)
         let context = api.serviceRoot + "$metadata#\(entity.entitySetName)\(Self.contextSelection(plan, expansions))"
@@ -130,16 +131,10 @@ struct Reader {
         return "coalesce(\(try compiler.compile()), false)"
     }
 
-    /// One sort term: the expression and its direction.
-    struct OrderTerm {
-        let key: PostgresQuery
-        let descending: Bool
-    }
-
     /// `$orderby`: strings ignore case; nulls sort first ascending, as in Dataverse; the primary key
     /// comes last and breaks ties.
-    private func orderTerms(_ text: String?) throws(DataverseError) -> [OrderTerm] {
-        var terms: [OrderTerm] = []
+    private func orderTerms(_ text: String?) throws(DataverseError) -> [SortTerm] {
+        var terms: [SortTerm] = []
         for item in (text ?? "").split(separator: ",") {
             let words = item.split(separator: " ").map(String.init).filter { !$0.isEmpty }
             guard let name = words.first, words.count <= 2, words.count == 1 || ["asc", "desc"].contains(words[1].lowercased()) else {
@@ -150,33 +145,10 @@ struct Reader {
             }
             let column = FilterCompiler.column(attribute)
             let key: PostgresQuery = attribute.kind == .string || attribute.kind == .memo ? "lower(\(column))" : column
-            terms.append(OrderTerm(key: key, descending: words.count == 2 && words[1].lowercased() == "desc"))
+            terms.append(SortTerm(key: key, descending: words.count == 2 && words[1].lowercased() == "desc"))
         }
-        if let key = entity.attribute(named: entity.primaryIdAttribute) { terms.append(OrderTerm(key: FilterCompiler.column(key), descending: false)) }
+        if let key = entity.attribute(named: entity.primaryIdAttribute) { terms.append(SortTerm(key: FilterCompiler.column(key), descending: false)) }
         return terms
-    }
-
-    /// `ORDER BY` for the terms: ascending with nulls first, descending with nulls last.
-    static func orderClause(_ terms: [OrderTerm]) -> PostgresQuery {
-        PostgresQuery.joined(terms.map { $0.descending ? "\($0.key) DESC NULLS LAST" : "\($0.key) ASC NULLS FIRST" }, separator: ", ")
-    }
-
-    /// The records that sort after the cursor `after` (one value per term), in the order of `orderClause`.
-    static func after(_ after: [String?]?, terms: [OrderTerm]) -> PostgresQuery {
-        guard let after, after.count == terms.count, !terms.isEmpty else { return "TRUE" }
-        var alternatives: [PostgresQuery] = []
-        for index in terms.indices {
-            var parts: [PostgresQuery] = (0..<index).map { "\(terms[$0].key) IS NOT DISTINCT FROM \(after[$0])" }
-            let key = terms[index].key
-            switch (terms[index].descending, after[index]) {
-            case (false, nil): parts.append("\(key) IS NOT NULL")
-            case (false, let value?): parts.append("\(key) > \(value)")
-            case (true, nil): parts.append("FALSE")
-            case (true, let value?): parts.append("(\(key) < \(value) OR \(key) IS NULL)")
-            }
-            alternatives.append("(\(PostgresQuery.joined(parts, separator: " AND ")))")
-        }
-        return "(\(PostgresQuery.joined(alternatives, separator: " OR ")))"
     }
 
     private static func top(_ text: String) throws(DataverseError) -> Int {
@@ -191,20 +163,15 @@ struct Reader {
 
     /// This request's URL with its query options but `$skiptoken`/`$deltatoken`, plus `extra`.
     private func link(_ request: APIRequest, extra: String) -> String {
-        let kept = request.query.filter { $0.0 != "$skiptoken" && $0.0 != "$deltatoken" }
-            .map { percentEncodedName($0.0) + "=" + percentEncoded($0.1) }
+        let kept = request.linkQuery(dropping: ["$skiptoken", "$deltatoken"])
         return api.serviceRoot + request.resource + "?" + (kept + [extra]).joined(separator: "&")
-    }
-
-    private func percentEncodedName(_ name: String) -> String {
-        name.hasPrefix("$") ? "$" + percentEncoded(String(name.dropFirst())) : percentEncoded(name)
     }
 
     // MARK: Paging cookies
 
     /// A skip token shaped like Dataverse's paging cookie; its `pagingcookie` is the emulator's own.
     static func cookie(_ state: PageState, tracking: Bool) -> String {
-        let inner = "emulator|\(state.offset)|\(state.xmin ?? "")|\(encodedCursor(state.after))"
+        let inner = "emulator|\(state.offset)|\(state.xmin ?? "")|\(Keyset.encoded(state.after))"
         return "<cookie pagenumber=\"\(state.page)\" pagingcookie=\"\(inner)\" istracking=\"\(tracking ? "True" : "False")\" />"
     }
 
@@ -218,33 +185,13 @@ struct Reader {
         guard parts.count == 4, parts[0] == "emulator", let offset = Int(parts[1]), offset >= 0,
             let page = attribute("pagenumber").flatMap({ Int($0) }), parts[2].isEmpty || WebAPI.isSnapshot(parts[2])
         else { throw DataverseError.badRequest("The $skiptoken is not valid.") }
-        return PageState(page: page, offset: offset, xmin: parts[2].isEmpty ? nil : parts[2], after: try decodedCursor(parts[3]))
-    }
-
-    /// A cursor as base64url JSON (an array of strings and nulls), empty for none.
-    static func encodedCursor(_ cursor: [String?]?) -> String {
-        guard let cursor else { return "" }
-        let json = JSONValue.array(cursor.map { $0.map(JSONValue.string) ?? .null }).serialized
-        return Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decodedCursor(_ text: String) throws(DataverseError) -> [String?]? {
-        guard !text.isEmpty else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let elements = (try? JSONValue.parse(String(decoding: data, as: UTF8.self)))?.arrayValue,
-            elements.count <= 64
-        else { throw DataverseError.badRequest("The $skiptoken is not valid.") }
-        var cursor: [String?] = []
-        for element in elements {
-            switch element {
-            case .null: cursor.append(nil)
-            case .string(let value): cursor.append(value)
-            default: throw DataverseError.badRequest("The $skiptoken is not valid.")
-            }
+        let after: [String?]?
+        switch Keyset.decoded(parts[3]) {
+        case .none: after = nil
+        case .cursor(let cursor): after = cursor
+        case .invalid: throw DataverseError.badRequest("The $skiptoken is not valid.")
         }
-        return cursor
+        return PageState(page: page, offset: offset, xmin: parts[2].isEmpty ? nil : parts[2], after: after)
     }
 
     // MARK: Change tracking

@@ -1,3 +1,4 @@
+import EmulatorSupport
 import Foundation
 import HTTPTypes
 import Postgres
@@ -161,29 +162,16 @@ struct RecordWriter {
 
     private func currentVersion(_ id: String, lock: Bool) async throws -> String? {
         let key = try PostgresIdentifier(entity.primaryIdAttribute)
-        let rows = try await connection.query(
-            """
-            SELECT coalesce(v.version, 0)::text FROM \(entity.table) t \(versionJoin(entity))
-            WHERE t.\(key) = \(id)::uuid FOR UPDATE OF t
-            """, name: "emulator current version")
-        return try rows.first?.decode(String.self, at: 0)
+        return try await DataverseEmulator.rowVersions.lockedVersion(
+            of: id, in: entity.table, schema: entity.schema, entity: entity.logicalName, key: key, on: connection)
     }
 
     private func insert(_ columns: [(name: String, value: String?)]) async throws {
-        let names = try columns.map { try PostgresIdentifier($0.name) }
-        let values = PostgresQuery.joined(columns.map { "\(PostgresBinding(text: $0.value, type: .unknown))" }, separator: ", ")
-        try await connection.query("INSERT INTO \(entity.table) (\(names)) VALUES (\(values))", name: "emulator insert")
+        try await RowStatements.insert(into: entity.table, columns, on: connection)
     }
 
     private func updateRow(_ id: String, columns: [(name: String, value: String?)]) async throws {
-        let key = try PostgresIdentifier(entity.primaryIdAttribute)
-        var assignments = try columns.map { column -> PostgresQuery in
-            "\(try PostgresIdentifier(column.name)) = \(PostgresBinding(text: column.value, type: .unknown))"
-        }
-        if assignments.isEmpty { assignments = ["\(key) = t.\(key)"] }
-        try await connection.query(
-            "UPDATE \(entity.table) t SET \(PostgresQuery.joined(assignments, separator: ", ")) WHERE t.\(key) = \(id)::uuid",
-            name: "emulator update")
+        try await RowStatements.update(entity.table, key: try PostgresIdentifier(entity.primaryIdAttribute), id: id, columns, on: connection)
     }
 
     // MARK: Payloads

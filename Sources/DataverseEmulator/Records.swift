@@ -1,3 +1,4 @@
+import EmulatorSupport
 import Foundation
 import Postgres
 
@@ -194,10 +195,6 @@ struct ReadPlan {
 
 /// Joins the bookkeeping's row version to the table (alias `v`).
 func versionJoin(_ entity: EntityInfo) -> PostgresQuery {
-    let key = (try? PostgresIdentifier(entity.primaryIdAttribute)) ?? (try? PostgresIdentifier("id"))
-    guard let key else { return "" }
-    return """
-        LEFT JOIN dataverse_emulator.versions v ON v.schema_name = \(entity.schema) AND v.entity = \(entity.logicalName) \
-        AND v.id = t.\(key)
-        """
+    guard let key = try? PostgresIdentifier(entity.primaryIdAttribute) else { return "" }
+    return DataverseEmulator.rowVersions.join(schema: entity.schema, entity: entity.logicalName, key: key)
 }

@@ -1,3 +1,4 @@
+import EmulatorSupport
 import Foundation
 import Logging
 import Postgres
@@ -223,36 +224,5 @@ final class WebAPI: Sendable {
     }
 }
 
-/// A resource path: segments such as `accounts(…)`, `EntityDefinitions(LogicalName='account')`, `Attributes`.
-struct Path {
-    /// One segment: a name and the text in its parentheses, if any.
-    struct Segment {
-        var name: String
-        var key: String?
-    }
-
-    let segments: [Segment]
-
-    init(_ resource: String) {
-        var segments: [Segment] = []
-        var depth = 0
-        var current = ""
-        for character in resource {
-            if character == "(" { depth += 1 }
-            if character == ")" { depth -= 1 }
-            if character == "/", depth == 0 {
-                if !current.isEmpty { segments.append(Self.segment(current)) }
-                current = ""
-            } else {
-                current.append(character)
-            }
-        }
-        if !current.isEmpty { segments.append(Self.segment(current)) }
-        self.segments = segments
-    }
-
-    private static func segment(_ text: String) -> Segment {
-        guard let open = text.firstIndex(of: "("), text.hasSuffix(")") else { return Segment(name: text) }
-        return Segment(name: String(text[..<open]), key: String(text[text.index(after: open)..<text.index(before: text.endIndex)]))
-    }
-}
+/// The Web API's resource paths are the shared ones.
+typealias Path = ResourcePath

@@ -19,8 +19,21 @@ struct Reply: Sendable {
     var json: JSONValue { (try? JSONValue.parse(body)) ?? .null }
 }
 
+/// An emulator running in-process over a test database, as the golden examples and `sql` use it.
+protocol GoldenTarget: Sendable {
+    /// `http://127.0.0.1:<port>`.
+    var base: String { get }
+    /// The test database it serves.
+    var database: TestDatabase { get }
+    /// Placeholders the golden files may use besides the links (`company` for `{{company}}`).
+    var placeholders: [(String, String)] { get }
+    /// Sends a request; `path` is relative to the service root unless it starts with `/` or `http`; a nil
+    /// `token` sends the harness's token, `""` none.
+    func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)], body: String?, token: String?) async throws -> Reply
+}
+
 /// An emulator running in-process on a free port over a test database, with a client and a token.
-struct Emulated: Sendable {
+struct Emulated: GoldenTarget {
     let emulator: DataverseEmulator
     let database: TestDatabase
     let accessToken: String
@@ -28,6 +41,9 @@ struct Emulated: Sendable {
 
     /// `http://127.0.0.1:<port>`.
     var base: String { emulator.environmentURL }
+
+    /// None: the Dataverse golden files use only the links.
+    var placeholders: [(String, String)] { [] }
 
     /// Asks the token endpoint for a token with the configured client.
     func fetchToken() async throws -> String {
@@ -145,7 +161,7 @@ func changeSetPart(boundary: String, _ parts: [String]) -> String {
 }
 
 /// Runs SQL against the emulated database.
-func sql(_ emulated: Emulated, _ script: String) async throws {
+func sql(_ emulated: some GoldenTarget, _ script: String) async throws {
     let connection = try await emulated.database.connect()
     defer { connection.close() }
     try await connection.runScript(script, name: "emulator test sql")

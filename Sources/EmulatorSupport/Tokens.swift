@@ -5,24 +5,25 @@ import Synchronization
 /// The Microsoft identity platform's token endpoint for the client credentials grant, and the
 /// access tokens it issued.
 ///
-/// `POST /{tenant}/oauth2/v2.0/token` with `client_id`, `client_secret`, `scope=<environment URL>/.default`
+/// `POST /{tenant}/oauth2/v2.0/token` with `client_id`, `client_secret`, `scope=<resource>/.default`
 /// and `grant_type=client_credentials` answers `{"token_type":"Bearer","expires_in":N,"ext_expires_in":N,
 /// "access_token":"…"}`; a wrong client, secret or scope answers the documented error JSON with its
 /// `AADSTS` code.
-final class TokenIssuer: Sendable {
+public final class TokenIssuer: Sendable {
     private let clientID: String
     private let clientSecret: String
     private let lifetime: TimeInterval
     private let tokens = Mutex<[String: (client: String, expires: Date)]>([:])
 
-    init(clientID: String, clientSecret: String, lifetime: TimeInterval) {
+    /// An issuer that knows one application, its secret, and issues tokens valid for `lifetime` seconds.
+    public init(clientID: String, clientSecret: String, lifetime: TimeInterval) {
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.lifetime = lifetime
     }
 
     /// The client a bearer token belongs to, or nil when it is unknown or expired.
-    func client(forAuthorization header: String?) -> String? {
+    public func client(forAuthorization header: String?) -> String? {
         guard let header, header.lowercased().hasPrefix("bearer ") else { return nil }
         let token = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         return tokens.withLock { tokens in
@@ -36,14 +37,14 @@ final class TokenIssuer: Sendable {
     }
 
     /// Makes every token issued so far expired.
-    func expireAll() {
+    public func expireAll() {
         tokens.withLock { $0.removeAll() }
     }
 
-    /// Answers a token request for `tenant`; `environmentURL` is the only resource whose `/.default` scope is valid.
-    func answer(tenant: String, body: [UInt8], environmentURL: String) -> APIResponse {
-        let form = Dictionary(APIRequest.parseQuery(String(decoding: body, as: UTF8.self))) { first, _ in first }
-        if let refusal = refusal(form, tenant: tenant, environmentURL: environmentURL) { return refusal }
+    /// Answers a token request for `tenant`; `resource` is the only resource whose `/.default` scope is valid.
+    public func answer(tenant: String, body: [UInt8], resource: String) -> EmulatorResponse {
+        let form = Dictionary(EmulatorRequest.parseQuery(String(decoding: body, as: UTF8.self))) { first, _ in first }
+        if let refusal = refusal(form, tenant: tenant, resource: resource) { return refusal }
         let token = Self.newToken()
         let now = Date()
         tokens.withLock { tokens in
@@ -62,7 +63,7 @@ final class TokenIssuer: Sendable {
 
     /// The documented error for a request that gets no token, checked in the identity platform's order:
     /// grant type, application, secret, scope.
-    private func refusal(_ form: [String: String], tenant: String, environmentURL: String) -> APIResponse? {
+    private func refusal(_ form: [String: String], tenant: String, resource: String) -> EmulatorResponse? {
         guard form["grant_type"] == "client_credentials" else {
             return error(.badRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '\(form["grant_type"] ?? "")'.")
         }
@@ -83,7 +84,7 @@ final class TokenIssuer: Sendable {
                     + "client secret ID, for a secret added to app '\(clientID)'.")
         }
         let scope = form["scope"] ?? ""
-        guard [environmentURL + "/.default", environmentURL + "//.default"].contains(scope) else {
+        guard [resource + "/.default", resource + "//.default"].contains(scope) else {
             return error(.badRequest, "invalid_scope", 70011, "The provided value for the input parameter 'scope' isn't valid. The scope \(scope) isn't valid.")
         }
         return nil
@@ -91,7 +92,7 @@ final class TokenIssuer: Sendable {
 
     /// The documented error JSON: `error`, `error_description` (beginning `AADSTS<code>:` and ending with the
     /// trace id, correlation id and timestamp), `error_codes`, `timestamp`, `trace_id`, `correlation_id`.
-    private func error(_ status: HTTPResponse.Status, _ code: String, _ number: Int, _ message: String) -> APIResponse {
+    private func error(_ status: HTTPResponse.Status, _ code: String, _ number: Int, _ message: String) -> EmulatorResponse {
         let traceID = UUID().uuidString.lowercased()
         let correlationID = UUID().uuidString.lowercased()
         let timestamp = Self.timestamp.string(from: Date())
@@ -101,7 +102,7 @@ final class TokenIssuer: Sendable {
             ("timestamp", .string(timestamp)), ("trace_id", .string(traceID)), ("correlation_id", .string(correlationID)),
             ("error_uri", .string("https://login.microsoftonline.com/error?code=\(number)")),
         ])
-        return APIResponse(status: status, headers: [("Cache-Control", "no-store, no-cache")], body: body.serialized, contentType: "application/json; charset=utf-8")
+        return EmulatorResponse(status: status, headers: [("Cache-Control", "no-store, no-cache")], body: body.serialized, contentType: "application/json; charset=utf-8")
     }
 
     private static let timestamp: DateFormatter = {

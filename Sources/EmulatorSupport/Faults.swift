@@ -3,7 +3,7 @@ import Synchronization
 
 /// A failure the emulator plays instead of (or before) the real answer, for testing a client's resilience.
 public enum Fault: Sendable, Equatable {
-    /// Answers with this status (500, 503, …) and a Dataverse error JSON body.
+    /// Answers with this status (500, 503, …) and the emulated service's error JSON body.
     case status(Int)
     /// Waits this long, then answers normally.
     case delay(seconds: Double)
@@ -17,7 +17,7 @@ public enum Fault: Sendable, Equatable {
 
 /// Which requests a fault applies to.
 public enum FaultScope: String, Sendable {
-    /// Web API requests under `/api/data/`.
+    /// API requests (everything but the token endpoint and the switches).
     case api
     /// Token requests.
     case token
@@ -25,19 +25,19 @@ public enum FaultScope: String, Sendable {
     case all
 }
 
-/// Counters the emulator keeps, read with `DataverseEmulator.stats()` or `GET /_emulator/stats`.
+/// Counters an emulator keeps, read with its `stats()` or `GET /_emulator/stats`.
 public struct EmulatorStats: Sendable, Equatable {
     /// Requests by route (`GET accounts`, `POST $batch`, `POST token`, …).
     public var requestsByRoute: [String: Int] = [:]
     /// 429 responses sent.
     public var throttledResponses = 0
-    /// The most Web API requests in progress at once.
+    /// The most API requests in progress at once.
     public var maximumConcurrentRequests = 0
     /// Faults played.
     public var faultsPlayed = 0
 
     /// The counters as JSON.
-    var json: JSONValue {
+    public var json: JSONValue {
         .object([
             ("requestsByRoute", .object(requestsByRoute.sorted { $0.key < $1.key }.map { ($0.key, .number(String($0.value))) })),
             ("throttledResponses", .number(String(throttledResponses))),
@@ -48,7 +48,7 @@ public struct EmulatorStats: Sendable, Equatable {
 }
 
 /// The queue of injected faults and the counters.
-final class FaultBoard: Sendable {
+public final class FaultBoard: Sendable {
     private struct Pending {
         var fault: Fault
         var remaining: Int
@@ -59,17 +59,20 @@ final class FaultBoard: Sendable {
     private let counters = Mutex(EmulatorStats())
     private let active = Mutex(0)
 
+    /// An empty board.
+    public init() {}
+
     /// Queues `fault` for the next `count` requests in `scope`.
-    func inject(_ fault: Fault, count: Int, scope: FaultScope) {
+    public func inject(_ fault: Fault, count: Int, scope: FaultScope) {
         guard count > 0 else { return }
         pending.withLock { $0.append(Pending(fault: fault, remaining: count, scope: scope)) }
     }
 
     /// Drops every queued fault.
-    func clear() { pending.withLock { $0.removeAll() } }
+    public func clear() { pending.withLock { $0.removeAll() } }
 
     /// The fault to play for a request in `scope`, if one is queued.
-    func next(for scope: FaultScope) -> Fault? {
+    public func next(for scope: FaultScope) -> Fault? {
         let fault: Fault? = pending.withLock { pending in
             guard let index = pending.firstIndex(where: { $0.scope == .all || $0.scope == scope }) else { return nil }
             let fault = pending[index].fault
@@ -82,13 +85,13 @@ final class FaultBoard: Sendable {
     }
 
     /// Counts a request on `route`.
-    func count(_ route: String) { counters.withLock { $0.requestsByRoute[route, default: 0] += 1 } }
+    public func count(_ route: String) { counters.withLock { $0.requestsByRoute[route, default: 0] += 1 } }
 
     /// Counts a 429.
-    func countThrottled() { counters.withLock { $0.throttledResponses += 1 } }
+    public func countThrottled() { counters.withLock { $0.throttledResponses += 1 } }
 
-    /// Marks a Web API request started.
-    func started() {
+    /// Marks an API request started.
+    public func started() {
         let now = active.withLock { active in
             active += 1
             return active
@@ -96,12 +99,12 @@ final class FaultBoard: Sendable {
         counters.withLock { $0.maximumConcurrentRequests = max($0.maximumConcurrentRequests, now) }
     }
 
-    /// Marks a Web API request ended.
-    func ended() { active.withLock { $0 -= 1 } }
+    /// Marks an API request ended.
+    public func ended() { active.withLock { $0 -= 1 } }
 
     /// The counters.
-    var stats: EmulatorStats { counters.withLock { $0 } }
+    public var stats: EmulatorStats { counters.withLock { $0 } }
 
     /// Sets the counters to zero.
-    func resetStats() { counters.withLock { $0 = EmulatorStats() } }
+    public func resetStats() { counters.withLock { $0 = EmulatorStats() } }
 }

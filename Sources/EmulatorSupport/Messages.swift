@@ -1,30 +1,46 @@
 import Foundation
 import HTTPTypes
 
-/// A Web API request as the dispatcher sees it, whether it came over HTTP or inside a `$batch`.
-struct APIRequest: Sendable {
+/// An emulated API request as the dispatcher sees it, whether it came over HTTP or inside a `$batch`.
+public struct EmulatorRequest: Sendable {
     /// The method.
-    var method: HTTPRequest.Method
-    /// The resource path after `/api/data/v9.2/`, percent-decoded (`accounts(…)`, `$batch`).
-    var resource: String
+    public var method: HTTPRequest.Method
+    /// The resource path after the service root, percent-decoded (`accounts(…)`, `$batch`).
+    public var resource: String
     /// The query options, decoded, in order.
-    var query: [(String, String)]
+    public var query: [(String, String)]
     /// The headers, names lowercased.
-    var headers: [(String, String)]
+    public var headers: [(String, String)]
     /// The body.
-    var body: [UInt8]
+    public var body: [UInt8]
+
+    /// A request.
+    public init(method: HTTPRequest.Method, resource: String, query: [(String, String)], headers: [(String, String)], body: [UInt8]) {
+        self.method = method
+        self.resource = resource
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
 
     /// The first header called `name` (lowercase).
-    func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
+    public func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
 
     /// All values of headers called `name` (lowercase).
-    func headerValues(_ name: String) -> [String] { headers.filter { $0.0 == name }.map(\.1) }
+    public func headerValues(_ name: String) -> [String] { headers.filter { $0.0 == name }.map(\.1) }
 
     /// The query option called `name`.
-    func option(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
+    public func option(_ name: String) -> String? { query.first { $0.0 == name }?.1 }
+
+    /// The query options but `dropped`, percent-encoded again as `name=value` for a link (`$` kept).
+    public func linkQuery(dropping dropped: Set<String>) -> [String] {
+        query.filter { !dropped.contains($0.0) }.map { name, value in
+            (name.hasPrefix("$") ? "$" + percentEncoded(String(name.dropFirst())) : percentEncoded(name)) + "=" + percentEncoded(value)
+        }
+    }
 
     /// The `Prefer` preferences, by name (lowercase), with their values (unquoted).
-    var preferences: [String: String] {
+    public var preferences: [String: String] {
         var result: [String: String] = [:]
         for value in headerValues("prefer") {
             for item in Self.splitOutsideQuotes(value, separator: ",") {
@@ -38,7 +54,7 @@ struct APIRequest: Sendable {
     }
 
     /// Splits a comma-separated list at the commas outside parentheses (`a($select=x,y),b`).
-    static func splitOutsideParentheses(_ text: String) -> [String] {
+    public static func splitOutsideParentheses(_ text: String) -> [String] {
         split(text, at: ",") { depth, character in
             if character == "(" { depth += 1 }
             if character == ")" { depth -= 1 }
@@ -46,7 +62,7 @@ struct APIRequest: Sendable {
     }
 
     /// Splits at `separator` where it is not inside double quotes.
-    static func splitOutsideQuotes(_ text: String, separator: Character) -> [String] {
+    public static func splitOutsideQuotes(_ text: String, separator: Character) -> [String] {
         split(text, at: separator) { depth, character in
             if character == "\"" { depth = depth == 0 ? 1 : 0 }
         }
@@ -72,7 +88,7 @@ struct APIRequest: Sendable {
     }
 
     /// Parses a raw query string: `+` is a space, `%XX` decoded.
-    static func parseQuery(_ raw: String) -> [(String, String)] {
+    public static func parseQuery(_ raw: String) -> [(String, String)] {
         raw.split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             let name = decode(parts[0])
@@ -81,42 +97,45 @@ struct APIRequest: Sendable {
     }
 
     /// Percent-decodes, `+` as a space.
-    static func decode(_ text: String) -> String {
+    public static func decode(_ text: String) -> String {
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced
     }
 }
 
-/// A Web API response before it is written to HTTP or into a `$batch` part.
-struct APIResponse: Sendable {
+/// An emulated API response before it is written to HTTP or into a `$batch` part.
+public struct EmulatorResponse: Sendable {
     /// The status.
-    var status: HTTPResponse.Status
+    public var status: HTTPResponse.Status
     /// The headers (besides `OData-Version`, which every response carries).
-    var headers: [(String, String)] = []
+    public var headers: [(String, String)] = []
     /// The body text, if any.
-    var body: String?
+    public var body: String?
     /// The body's content type.
-    var contentType: String? = nil
+    public var contentType: String? = nil
 
-    /// A JSON response.
-    static func json(_ status: HTTPResponse.Status, _ value: JSONValue, headers: [(String, String)] = []) -> APIResponse {
-        APIResponse(status: status, headers: headers, body: value.serialized, contentType: "application/json; odata.metadata=minimal")
+    /// A response.
+    public init(status: HTTPResponse.Status, headers: [(String, String)] = [], body: String? = nil, contentType: String? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.contentType = contentType
     }
 
-    /// A response for an error, with the `REQ_ID` header the batch documentation's error examples show.
-    static func error(_ error: DataverseError) -> APIResponse {
-        json(error.status, error.body, headers: error.headers + [("REQ_ID", UUID().uuidString.lowercased())])
+    /// A JSON response.
+    public static func json(_ status: HTTPResponse.Status, _ value: JSONValue, headers: [(String, String)] = []) -> EmulatorResponse {
+        EmulatorResponse(status: status, headers: headers, body: value.serialized, contentType: "application/json; odata.metadata=minimal")
     }
 
     /// 204 No Content.
-    static func noContent(headers: [(String, String)] = []) -> APIResponse {
-        APIResponse(status: .noContent, headers: headers)
+    public static func noContent(headers: [(String, String)] = []) -> EmulatorResponse {
+        EmulatorResponse(status: .noContent, headers: headers)
     }
 }
 
 /// Percent-encodes text for a query option value in a link: what a URL cannot hold raw, and `&`, `+`, `#`,
 /// `!`, `/` and `:` (as Dataverse's delta tokens show them); commas, quotes and parentheses stay.
-func percentEncoded(_ text: String) -> String {
+public func percentEncoded(_ text: String) -> String {
     var allowed = CharacterSet.urlQueryAllowed
     allowed.remove(charactersIn: "&+#!/:;?@")
     return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
