@@ -47,8 +47,10 @@ public final class BusinessCentralEmulator: Sendable {
         public var port = 0
         /// The environment name in the URL (`production`, `sandbox`); others answer 404.
         public var environment = "production"
-        /// The resource clients ask a token for (`<resource>/.default`).
-        public var resource = "https://api.businesscentral.dynamics.com"
+        /// The resource clients ask a token for (`<resource>/.default`); nil: the emulator's own
+        /// address, as a connector whose `url` is the emulator asks (the real service's is
+        /// `https://api.businesscentral.dynamics.com`).
+        public var resource: String?
         /// The one application (client id) the token endpoint knows.
         public var clientID = "6a3b8f5e-2c1d-4e7a-9b0f-3d5c7e9a1b2c"
         /// Its client secret.
@@ -81,7 +83,7 @@ public final class BusinessCentralEmulator: Sendable {
         /// The settings, the client secret left out.
         public var description: String {
             "BusinessCentralEmulator.Configuration(database: \(database), companies: \(companies.map { "\($0.name)=\($0.schema)" }), "
-                + "port: \(port), environment: \(environment), resource: \(resource), clientID: \(clientID), tokenLifetime: \(tokenLifetime), "
+                + "port: \(port), environment: \(environment), resource: \(resource ?? "its own address"), clientID: \(clientID), tokenLifetime: \(tokenLifetime), "
                 + "pageSize: \(pageSize), requestLimit: \(requestLimit), limitWindow: \(limitWindow), concurrentRequestLimit: \(concurrentRequestLimit))"
         }
     }
@@ -173,6 +175,9 @@ public final class BusinessCentralEmulator: Sendable {
 
     /// `http://127.0.0.1:<port>`.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// The resource tokens are for: the configured one, else the emulator's own address.
+    public var tokenResource: String { configuration.resource ?? baseURL }
 
     /// The API root for `tenant`: `http://127.0.0.1:<port>/v2.0/<tenant>/<environment>/api/v2.0/`.
     public func apiRoot(tenant: String = "00000000-0000-0000-0000-000000000001") -> String {

@@ -18,7 +18,7 @@ struct Responder: HTTPResponder {
             return try await door.switches(request, segments: Array(segments.dropFirst()), context: context, extra: extra)
         }
         if segments.count == 4, segments[1] == "oauth2", segments[2] == "v2.0", segments[3] == "token" {
-            return try await door.token(request, tenant: segments[0], resource: emulator.configuration.resource, context: context)
+            return try await door.token(request, tenant: segments[0], resource: emulator.tokenResource, context: context)
         }
         guard segments.first == "v2.0", let api = Self.apiIndex(segments) else {
             return door.respond(BusinessCentralError.segmentNotFound(segments.first ?? "/").response)
@@ -59,7 +59,7 @@ struct BusinessCentralDialect: ServiceDialect {
 
     /// 401 with the challenge naming the token authority and the resource, and the service's error body.
     func unauthorized() -> EmulatorResponse {
-        let challenge = "Bearer authorization_uri=\"\(emulator.baseURL)/common/oauth2/authorize\", resource_id=\"\(emulator.configuration.resource)\""
+        let challenge = "Bearer authorization_uri=\"\(emulator.baseURL)/common/oauth2/authorize\", resource_id=\"\(emulator.tokenResource)\""
         var response = BusinessCentralError(
             .unauthorized, code: "Authentication_InvalidCredentials", "The server has rejected the client credentials."
         ).response

@@ -19,7 +19,8 @@ import Sync
 /// **Writing.** One JSON `$batch` of at most 100 requests per call, one request per record with
 /// `Prefer: odata.continue-on-error`, so a refused record fails alone. Creates `POST` the record and
 /// take its `id` and `lastModifiedDateTime` from the `201` answer. Updates and deletions are
-/// guarded by the record's `@odata.etag` as read (`ODataTable`); a `412` leaves the record alone.
+/// guarded by the record's `@odata.etag` as read (`ODataTable`); a `409 Request_EntityChanged`
+/// (the stale etag's answer, as the API's error codes list it) leaves the record alone.
 /// A value that cannot travel unchanged — longer than the property's `MaxLength`, not a number for
 /// a decimal, not a member of its enumeration, a property the service computes — fails its record,
 /// naming the column, and is never sent.

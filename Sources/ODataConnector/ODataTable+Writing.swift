@@ -61,7 +61,7 @@ extension ODataTable {
 
     /// Updates that name the modified-on they were computed against first read the record's
     /// `@odata.etag` and send it as `If-Match`: a record changed since (its modified-on or etag
-    /// differ, `412`) or gone is left alone. Others use `If-Match: *`, so an update never creates a record.
+    /// differ, `isChangedOrGone`) or gone is left alone. Others use `If-Match: *`, so an update never creates a record.
     func update(_ changes: [RecordChange]) async throws -> WriteResults<Date?> {
         let etags = try await currentETags(changes.filter { $0.expectedModifiedOn != nil }.map(\.id))
         var plans: [ODataWritePlan<Date?>] = []
@@ -80,7 +80,7 @@ extension ODataTable {
                 if let modifiedOn = modifiedOn(in: response.body) { return .success(modifiedOn) }
                 return .success(try await currentETags([changes[index].id])[changes[index].id.lowercased()]?.modifiedOn)
             }
-            if response.status == 412 || response.status == 404 { return .success(nil) }
+            if isChangedOrGone(response) { return .success(nil) }
             return .failure(refusal(response, values: changes[index].values))
         }
     }
@@ -95,8 +95,18 @@ extension ODataTable {
         }
         return try await send(plans) { response, index in
             if (200..<300).contains(response.status) { return .success(true) }
-            if response.status == 412 || response.status == 404 { return .success(false) }
+            if isChangedOrGone(response) { return .success(false) }
             return .failure(refusal(response, values: [:]))
+        }
+    }
+
+    /// Whether an answer says the record changed since it was read (its etag is stale: `412`, or
+    /// Business Central's `409 Request_EntityChanged`) or is gone (`404`): the write is left alone.
+    func isChangedOrGone(_ response: ODataBatchResponse) -> Bool {
+        switch response.status {
+        case 404, 412: true
+        case 409: response.serviceError?.code == "Request_EntityChanged"
+        default: false
         }
     }
 

@@ -84,8 +84,8 @@ struct BusinessCentral: AsyncParsableCommand {
     var company: [String] = []
     @Option(help: "The environment name in the URL.")
     var environment = "production"
-    @Option(help: "The resource whose /.default scope tokens are asked for.")
-    var resource = "https://api.businesscentral.dynamics.com"
+    @Option(help: "The resource whose /.default scope tokens are asked for (default: the emulator's own address, http://127.0.0.1:PORT).")
+    var resource: String?
     @Option(help: "The client id (application id) the token endpoint accepts.")
     var clientID = "6a3b8f5e-2c1d-4e7a-9b0f-3d5c7e9a1b2c"
     @Option(help: "Access token lifetime in seconds.")

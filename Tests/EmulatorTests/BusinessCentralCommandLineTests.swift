@@ -25,7 +25,7 @@ struct BusinessCentralCommandLineTests {
             process.executableURL = CommandLineTests.binary
             process.arguments = [
                 "business-central", "--database", try CommandLineTests.url(database), "--port", "0", "--company", "CRONUS USA, Inc.=cronus",
-                "--environment", "sandbox", "--request-limit", "3",
+                "--environment", "sandbox", "--request-limit", "3", "--resource", "https://api.businesscentral.dynamics.com",
             ]
             process.environment = ProcessInfo.processInfo.environment.merging(["COUPLET_EMULATOR_CLIENT_SECRET": secret]) { $1 }
             process.standardOutput = try FileHandle(forWritingTo: output)

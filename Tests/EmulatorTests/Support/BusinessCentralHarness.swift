@@ -27,7 +27,7 @@ struct EmulatedBusinessCentral: GoldenTarget {
 
     /// The token form for the configured client and resource (or the ones given).
     static func tokenForm(_ emulator: BusinessCentralEmulator, secret: String = secret, scope: String? = nil) -> String {
-        let scope = scope ?? emulator.configuration.resource + "/.default"
+        let scope = scope ?? emulator.tokenResource + "/.default"
         return "client_id=\(Emulated.formEncoded(emulator.configuration.clientID))&client_secret=\(Emulated.formEncoded(secret))"
             + "&scope=\(Emulated.formEncoded(scope))&grant_type=client_credentials"
     }
