@@ -21,8 +21,10 @@ struct ConnectorBench: AsyncParsableCommand {
             customers to the emulated Dataverse in full (\\$batch writes), then every account back into an \
             empty ERP table (paged reads), then the same customers to the PostgreSQL CRM: the baseline. \
             Prints records per second, HTTP requests per 1,000 records and 429 answers (the emulator's \
-            counts), and the worker's peak resident memory. The emulator keeps Dataverse's documented \
-            service protection limits unless --requests-per-window is given.
+            counts), the time the worker waited for the limits and the most requests served at once, and \
+            the worker's peak resident memory. The emulator keeps Dataverse's documented service \
+            protection limits unless --requests-per-window or --limit-window is given: a small budget in \
+            a short window makes a storm of 429 answers, which the run must wait out with no failed record.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -30,8 +32,18 @@ struct ConnectorBench: AsyncParsableCommand {
     @Option(help: "Customer rows in the ERP table.")
     var rows = 100_000
 
-    @Option(help: "The emulator's request limit per 300 s window (Dataverse's documented 6,000 by default).")
+    @Option(help: "The emulator's request limit per window (Dataverse's documented 6,000 by default).")
     var requestsPerWindow = 6_000
+
+    @Option(help: "The emulator's service protection window in seconds (Dataverse's documented 300 by default).")
+    var limitWindow = 300
+
+    func validate() throws {
+        guard rows >= 1 else { throw ValidationError("--rows must be at least 1") }
+        guard requestsPerWindow >= 1, (1...86_400).contains(limitWindow) else {
+            throw ValidationError("--requests-per-window must be at least 1 and --limit-window between 1 and 86400 seconds")
+        }
+    }
 
     func run() async throws {
         let server = try BenchSupport.server(global)
@@ -40,7 +52,7 @@ struct ConnectorBench: AsyncParsableCommand {
                 try await BenchSupport.withScratchDatabase(on: server) { postgresCRM in
                     try await ConnectorBenchRun(
                         server: server, erp: erp, dataverseCRM: dataverseCRM, postgresCRM: postgresCRM, rows: rows,
-                        requestsPerWindow: requestsPerWindow
+                        requestsPerWindow: requestsPerWindow, limitWindow: limitWindow
                     ).measure()
                 }
             }
@@ -57,6 +69,7 @@ struct ConnectorBenchRun {
     let postgresCRM: PostgresConfiguration
     let rows: Int
     let requestsPerWindow: Int
+    let limitWindow: Int
     static let secret = "couplet-bench-secret"
     static let clientID = "51f81489-12ee-4a9e-aaae-a2591f45987d"
 
@@ -132,7 +145,7 @@ struct ConnectorBenchRun {
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appending(path: "couplet-emulator")
         process.arguments = ["dataverse", "--database", dataverseCRM.connectionString, "--port", "0",
-                             "--request-limit", "\(requestsPerWindow)"]
+                             "--request-limit", "\(requestsPerWindow)", "--limit-window", "\(limitWindow)"]
         process.environment = ProcessInfo.processInfo.environment.merging(["COUPLET_EMULATOR_CLIENT_SECRET": Self.secret]) { $1 }
         let output = Pipe()
         process.standardOutput = output
