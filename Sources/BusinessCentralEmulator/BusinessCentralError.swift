@@ -7,29 +7,12 @@ import HTTPTypes
 ///
 /// The codes are those of the API's error code table (`BadRequest_NotFound`, `Request_EntityChanged`,
 /// `BadRequest_InvalidToken`, `Internal_EntityWithSameKeyExists`, …); see docs/emulator.md.
-public struct BusinessCentralError: Error, Sendable, Equatable {
-    /// The HTTP status.
-    public var status: HTTPResponse.Status
-    /// Business Central's error code.
-    public var code: String
-    /// The message, without the correlation id.
-    public var message: String
-    /// Extra response headers (`Retry-After`, `WWW-Authenticate`).
-    public var headers: [(String, String)] = []
+public typealias BusinessCentralError = ServiceError<BusinessCentralService>
 
-    /// Makes an error.
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: [(String, String)] = []) {
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers
-    }
+/// Marks the Business Central API's errors.
+public enum BusinessCentralService {}
 
-    /// Compares status, code and message.
-    public static func == (lhs: BusinessCentralError, rhs: BusinessCentralError) -> Bool {
-        lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message
-    }
-
+extension ServiceError where Service == BusinessCentralService {
     /// The answer: the JSON body, its message followed by `  CorrelationId:  <guid>.`.
     var response: EmulatorResponse {
         let text = message + "  CorrelationId:  \(UUID().uuidString.lowercased())."
@@ -37,7 +20,7 @@ public struct BusinessCentralError: Error, Sendable, Equatable {
     }
 
     /// A record or company that is not there (404; the service says "Bad Request - Error in query syntax.").
-    static let notFound = BusinessCentralError(.notFound, code: "BadRequest_NotFound", "Bad Request - Error in query syntax.")
+    static var notFound: Self { BusinessCentralError(.notFound, code: "BadRequest_NotFound", "Bad Request - Error in query syntax.") }
 
     /// A path segment the API does not have.
     static func segmentNotFound(_ segment: String) -> BusinessCentralError {
@@ -61,12 +44,12 @@ public struct BusinessCentralError: Error, Sendable, Equatable {
     }
 
     /// `PATCH` or `DELETE` without `If-Match`.
-    static let missingETag = BusinessCentralError(
+    static var missingETag: Self { BusinessCentralError(
         .badRequest, code: "BadRequest_InvalidToken",
-        "Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.")
+        "Could not validate the client concurrency token required by the service. Please provide a valid token in the client request.") }
 
     /// `If-Match` naming a version the record no longer has (409, `Request_EntityChanged`).
-    static let entityChanged = BusinessCentralError(.conflict, code: "Request_EntityChanged", "Another user has already changed the record.")
+    static var entityChanged: Self { BusinessCentralError(.conflict, code: "Request_EntityChanged", "Another user has already changed the record.") }
 
     /// A method the resource does not take, in the error table's words.
     static func methodNotAllowed(_ method: HTTPRequest.Method, _ resource: String) -> BusinessCentralError {
@@ -76,5 +59,5 @@ public struct BusinessCentralError: Error, Sendable, Equatable {
     }
 
     /// A body that is not a JSON object (the error table's "Invalid Request Body").
-    static let invalidBody = BusinessCentralError(.badRequest, code: "BadRequest", "Invalid Request Body")
+    static var invalidBody: Self { BusinessCentralError(.badRequest, code: "BadRequest", "Invalid Request Body") }
 }

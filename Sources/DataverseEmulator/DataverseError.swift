@@ -6,29 +6,12 @@ import HTTPTypes
 ///
 /// The codes are the hexadecimal ones the Dataverse documentation shows for each case; where a page
 /// shows an empty code (the conditional-operations examples) the emulator sends an empty code too.
-public struct DataverseError: Error, Sendable, Equatable {
-    /// The HTTP status.
-    public var status: HTTPResponse.Status
-    /// Dataverse's error code (`0x80040217`, …), possibly empty.
-    public var code: String
-    /// The message.
-    public var message: String
-    /// Extra response headers (`Retry-After`, `WWW-Authenticate`).
-    public var headers: [(String, String)] = []
+public typealias DataverseError = ServiceError<DataverseService>
 
-    /// Makes an error.
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: [(String, String)] = []) {
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers
-    }
+/// Marks the Dataverse Web API's errors.
+public enum DataverseService {}
 
-    /// Compares status, code and message.
-    public static func == (lhs: DataverseError, rhs: DataverseError) -> Bool {
-        lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message
-    }
-
+extension ServiceError where Service == DataverseService {
     /// The JSON body.
     var body: JSONValue {
         .object([("error", .object([("code", .string(code)), ("message", .string(message))]))])
@@ -64,14 +47,14 @@ public struct DataverseError: Error, Sendable, Equatable {
     }
 
     /// A create whose id (or another unique key) is taken (412, DuplicateRecord).
-    static let duplicate = DataverseError(.preconditionFailed, code: "0x80040237", "A record with matching key values already exists.")
+    static var duplicate: Self { DataverseError(.preconditionFailed, code: "0x80040237", "A record with matching key values already exists.") }
 
     /// An `If-None-Match: *` upsert that found the record (412, the documented empty code).
-    static let upsertPrevented = DataverseError(.preconditionFailed, code: "", "A record with matching key values already exists.")
+    static var upsertPrevented: Self { DataverseError(.preconditionFailed, code: "", "A record with matching key values already exists.") }
 
     /// An `If-Match` etag that no longer matches (412, the documented empty code).
-    static let versionMismatch = DataverseError(
-        .preconditionFailed, code: "", "The version of the existing record doesn't match the RowVersion property provided.")
+    static var versionMismatch: Self { DataverseError(
+        .preconditionFailed, code: "", "The version of the existing record doesn't match the RowVersion property provided.") }
 }
 
 /// The Web API's requests and responses are the shared emulator ones.
