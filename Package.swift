@@ -134,7 +134,7 @@ let package = Package(
             name: "SyncTests",
             dependencies: [
                 "Sync", "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "ODataConnector", "DataverseEmulator",
-                .product(name: "Logging", package: "swift-log"),
+                "BusinessCentralEmulator", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "CoupletTests",
             dependencies: [
-                "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "DataverseEmulator",
+                "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "DataverseEmulator", "BusinessCentralEmulator",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
