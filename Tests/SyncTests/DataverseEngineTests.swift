@@ -73,7 +73,7 @@ struct DataverseFixture {
 
     static func with(
         updateConflict: String = "fail", configure: (inout DataverseEmulator.Configuration) -> Void = { _ in },
-        isolation: isolated (any Actor)? = #isolation, _ body: (DataverseFixture) async throws -> Void
+        logger: Logger = Logger(label: "test"), isolation: isolated (any Actor)? = #isolation, _ body: (DataverseFixture) async throws -> Void
     ) async throws {
         try await withMigratedDatabase { _, coordination in
             try await SampleEndpoints.with(erpSchema: erpSchema, crmSchema: crmSchema) { sample in
@@ -89,7 +89,7 @@ struct DataverseFixture {
                         connectors: [DataverseConnector(logger: Logger(label: "test"))])
                     try await body(DataverseFixture(
                         coordination: coordination, erp: sample.erp, crm: sample.crm, dataverse: dataverse,
-                        engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: Logger(label: "test")), userPS: userPS))
+                        engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: logger), userPS: userPS))
                 }
             }
         }
