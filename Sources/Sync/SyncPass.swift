@@ -60,7 +60,9 @@ struct SyncPass {
             if let chosen {
                 try await syncChosen(try await sourceIDs(of: chosen), runID: runID)
             } else if kind == .full {
-                try await readStartingTracking(source.changeTracking) { try await readEverything(runID: runID) }
+                try await readStartingTracking(source.changeTracking, otherwiseKeeping: mapping.side(direction.source).changeToken) {
+                    try await readEverything(runID: runID)
+                }
             } else if kind == .delta, let tracking = source.changeTracking {
                 try await retryFailures(runID: runID)
                 try await readTrackedChanges(tracking, runID: runID)
@@ -258,34 +260,42 @@ struct SyncPass {
     /// A delta over the source's own change tracking (Dataverse's delta tokens). With a stored
     /// token: the changes after it (`readChanges(after:)`). Without one (the first delta, or a token
     /// cleared): a token first, then the delta by modified-on (`readStartingTracking`). A token the
-    /// service refuses (expired) is logged and cleared, and the pass reads every record instead —
-    /// only a full read finds what changed and what was deleted since — taking a fresh token first.
+    /// service refuses (expired) is logged, and the pass reads every record instead — only a full
+    /// read finds what changed and what was deleted since — taking a fresh token first. The refused
+    /// token is replaced only once that read succeeded, so a read that fails is tried again by the
+    /// next delta rather than left to a delta by modified-on, which sees no deletions.
     private func readTrackedChanges(_ tracking: any ChangeTracking, runID: Int64) async throws {
         guard let token = mapping.side(direction.source).changeToken else {
-            return try await readStartingTracking(tracking) { try await readChanges(runID: runID) }
+            return try await readStartingTracking(tracking, otherwiseKeeping: nil) { try await readChanges(runID: runID) }
         }
         do {
             try await readChanges(after: token, tracking, runID: runID)
         } catch let refused as ChangeTokenRefused {
             logger.warning(
-                "the source refused the stored change token: this delta reads every record instead",
+                "the source refused the stored change token: this delta reads every record instead, as a full sync does",
                 metadata: ["mapping": "\(mappingName)", "direction": "\(direction.storedName)", "reason": "\(refused.reason)"])
-            try await storeChangeToken(nil)
-            try await readStartingTracking(tracking) { try await readEverything(runID: runID) }
+            try await readStartingTracking(tracking, otherwiseKeeping: nil) { try await readEverything(runID: runID) }
         }
     }
 
     /// Takes a change token (when the source tracks changes), runs `read`, then stores the token —
-    /// unless `read` left records for the next run, which a later token would skip (the stored
-    /// token, or none, then stays). Sound because the token is taken before `read` begins: a change
-    /// committed after it is after the token, and the next delta reads it; one committed before it
-    /// is visible to `read`, which starts later (and whose watermark, capped, reads late commits
-    /// again). A change in between is read by both; the second sighting finds its coupling's
-    /// stored modified-on and is `unchanged`.
-    private func readStartingTracking(_ tracking: (any ChangeTracking)?, _ read: () async throws -> RecordsSeen) async throws {
-        let token = try await tracking?.currentChangeToken()
+    /// unless `read` left records for the next run, which a later token would skip: then `previous`
+    /// is stored (the token from before this pass, nil for none, so the next delta reads by
+    /// modified-on, whose watermark waits for them). Sound because the token is taken before
+    /// `read` begins: a change committed after it is after the token, and the next delta reads
+    /// it; one committed before it is visible to `read`, which starts later (and whose capped
+    /// watermark reads late commits again). A change in between is read by both; the second
+    /// sighting finds its coupling's stored modified-on and is `unchanged`.
+    private func readStartingTracking(
+        _ tracking: (any ChangeTracking)?, otherwiseKeeping previous: ChangeToken?, _ read: () async throws -> RecordsSeen
+    ) async throws {
+        guard let tracking else {
+            _ = try await read()
+            return
+        }
+        let token = try await tracking.currentChangeToken()
         let seen = try await read()
-        if let token, seen.oldestLeft == nil { try await storeChangeToken(token) }
+        try await storeChangeToken(seen.oldestLeft == nil ? token : previous)
     }
 
     /// The changes after `token`, page by page: changed records decided as any delta's (in batches
