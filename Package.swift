@@ -134,7 +134,7 @@ let package = Package(
             name: "SyncTests",
             dependencies: [
                 "Sync", "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "ODataConnector", "DataverseEmulator",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
         .testTarget(

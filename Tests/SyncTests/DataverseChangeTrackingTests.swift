@@ -1,8 +1,8 @@
 import DataverseEmulator
 import Foundation
+import InMemoryLogging
 import Logging
 import Postgres
-import Synchronization
 import Testing
 @testable import Sync
 
@@ -114,8 +114,8 @@ import Testing
 
     @Test("an expired token: the next delta logs why and reads every record, losing and doubling nothing; the delta after uses the fresh token")
     func expiredTokenFallsBackToAFullRead() async throws {
-        let log = LogLines()
-        try await DataverseFixture.with(logger: Logger(label: "test") { _ in LogLines.Handler(lines: log) }) { f in
+        let log = InMemoryLogHandler()
+        try await DataverseFixture.with(logger: Logger(label: "test") { _ in log }) { f in
             try await reapply(f, deletionConflict("propagate"))
             try await seedDebtors(f, (1...6).map { "Debtor \($0)" })
             try await f.sync(.full)
@@ -131,7 +131,9 @@ import Testing
             #expect(resync[.fromIntegration]?.modified == 1, "\(resync)")
             #expect(resync[.fromIntegration]?.deleted == 1)
             #expect(resync[.fromIntegration]?.unchanged == 4, "every record was read")
-            #expect(log.contains { $0.contains("refused the stored change token") && $0.contains("DEBTOR") && $0.contains("full sync") }, "\(log.all)")
+            let warning = log.entries.first { $0.level == .warning && "\($0.message)".contains("refused the stored change token") }
+            #expect(warning?.metadata["mapping"] == "DEBTOR", "\(log.entries)")
+            #expect("\(warning?.metadata["reason"] ?? "")".contains("full sync"), "the service's reason is logged")
             let fresh = try await integrationToken(f)
             #expect(fresh != nil && fresh != before)
             #expect(try await f.count(f.erp, "SELECT count(*) FROM debtor") == 5)
@@ -180,34 +182,6 @@ import Testing
             #expect(delta[.fromIntegration]?.deleted == 2)
             #expect(try await f.count(f.erp, "SELECT count(*) FROM debtor WHERE country = 'AT'") == 7)
             #expect(try await f.count(f.erp, "SELECT count(*) FROM debtor") == 8)
-        }
-    }
-}
-
-/// Log lines a test reads back.
-final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-
-    /// Every line so far.
-    var all: [String] { lines.withLock { $0 } }
-
-    /// Whether a line satisfies `test`.
-    func contains(where test: (String) -> Bool) -> Bool { all.contains(where: test) }
-
-    /// A handler writing each message with its metadata to `lines`.
-    struct Handler: LogHandler {
-        let lines: LogLines
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let all = metadata.merging(event.metadata ?? [:]) { $1 }
-            lines.lines.withLock { $0.append("\(event.level) \(event.message) \(all)") }
         }
     }
 }
