@@ -135,6 +135,7 @@ let package = Package(
             dependencies: [
                 "Sync", "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "ODataConnector", "DataverseEmulator",
                 "BusinessCentralEmulator", .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -93,14 +93,14 @@ final class DataverseSession: EndpointSession {
     func close() async {}
 
     /// The table `logicalName`'s metadata, read once per session: its entity set, primary id and
-    /// attributes, and each lookup's targets.
+    /// attributes, each lookup's targets, and whether the table tracks changes.
     func entity(_ logicalName: String) async throws -> DataverseEntity {
         if let known = entities.withLock({ $0[logicalName] }) { return known }
         guard !logicalName.isEmpty, logicalName.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
             throw SyncFailure(code: .configuration, message: "\"\(logicalName)\" is not a Dataverse table's logical name")
         }
         let definition = try await client.send(.get(
-            "EntityDefinitions(LogicalName='\(logicalName)')?$select=LogicalName,EntitySetName,PrimaryIdAttribute&$expand=Attributes($select=LogicalName,AttributeType)"))
+            "EntityDefinitions(LogicalName='\(logicalName)')?$select=LogicalName,EntitySetName,PrimaryIdAttribute,ChangeTrackingEnabled&$expand=Attributes($select=LogicalName,AttributeType)"))
         let lookups = try await client.send(.get(
             "EntityDefinitions(LogicalName='\(logicalName)')/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata?$select=LogicalName,Targets"))
         guard let body = definition.body, let entitySet = body["EntitySetName"]?.stringValue,
@@ -118,7 +118,8 @@ final class DataverseSession: EndpointSession {
             guard let name = attribute["LogicalName"]?.stringValue, let type = attribute["AttributeType"]?.stringValue else { continue }
             kinds[name] = DataverseEntity.kind(attributeType: type, targets: targets[name] ?? [])
         }
-        let entity = DataverseEntity(logicalName: logicalName, entitySet: entitySet, primaryID: primaryID, attributes: kinds)
+        var entity = DataverseEntity(logicalName: logicalName, entitySet: entitySet, primaryID: primaryID, attributes: kinds)
+        entity.tracksChanges = body["ChangeTrackingEnabled"] == .bool(true)
         entities.withLock { $0[logicalName] = entity }
         return entity
     }

@@ -13,6 +13,9 @@ struct DataverseEntity: Sendable {
     var primaryID: String
     /// Each attribute's kind by logical name.
     var attributes: [String: ODataValueKind]
+    /// Whether change tracking is enabled for the table (`ChangeTrackingEnabled`): deltas then read
+    /// its delta links, deletions included.
+    var tracksChanges = false
 
     /// The attribute `name`'s kind, or a clear error naming the table.
     func kind(of name: String) throws -> ODataValueKind {

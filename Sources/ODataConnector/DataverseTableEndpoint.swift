@@ -15,7 +15,9 @@ import Sync
 /// committed up to that long after it was stamped is still read; records of the overlap are read
 /// again on the next delta, and the couplings' stored modified-on makes them `unchanged`. The cost
 /// is reading each change once or twice more within the overlap; a commit slower than the overlap
-/// would be missed by deltas (and found by the next full run, which reads every record).
+/// would be missed by deltas (and found by the next full run, which reads every record). On a table
+/// with change tracking enabled, deltas follow delta tokens instead (`DataverseTableEndpoint+Tracking`),
+/// which carry deletions too.
 ///
 /// **Writing.** One `$batch` per call, each record its own change set with
 /// `Prefer: odata.continue-on-error`, so a refused record fails alone. Creates carry the key

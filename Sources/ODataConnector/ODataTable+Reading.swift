@@ -40,7 +40,8 @@ extension ODataTable {
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
-    /// Pages through the changes with the service's own links: a service may answer modified-on
+    /// The changes after `cursor`, page after page until `limit` (a service may answer smaller
+    /// pages than asked), with the service's own links: a service may answer modified-on
     /// coarser than it orders and compares (Dataverse to the second), so a cursor of (modified-on,
     /// key) cannot be written as a filter that agrees with the order. Each page's next link (or
     /// that there is none) is kept for the record that ends the page, and the call that continues
@@ -59,16 +60,21 @@ extension ODataTable {
             let from = cursor.map { "\(modified) ge \(ODataValues.isoText($0.modifiedOn.wholeSecond))" }
             link = resource(filter: [filter, since, from], orderBy: "\(modified) asc,\(key) asc", select: selectList)
         }
+        var records: [SyncRecord] = []
         while true {
-            var pages = client.pages(of: link, paging: paging(limit)).makeAsyncIterator()
-            guard let page = try await pages.next() else { return [] }
-            var records: [SyncRecord] = []
-            for json in page.records { records.append(try await record(from: json)) }
-            if !kept, let cursor { records = records.filter { ($0.modifiedOn, $0.id) > (cursor.modifiedOn, cursor.id) } }
-            if let last = records.last {
-                continuations.keep(page.nextLink, after: ChangeCursor(modifiedOn: last.modifiedOn, id: last.id), in: collection)
+            // Page after page until `limit` records: a service may answer a smaller page than asked.
+            var pages = client.pages(of: link, paging: paging(limit - records.count)).makeAsyncIterator()
+            guard let page = try await pages.next() else { return records }
+            for json in page.records {
+                let record = try await record(from: json)
+                if kept || cursor.map({ (record.modifiedOn, record.id) > ($0.modifiedOn, $0.id) }) ?? true { records.append(record) }
             }
-            guard records.isEmpty, let next = page.nextLink else { return records }
+            guard records.count < limit, let next = page.nextLink else {
+                if let last = records.last {
+                    continuations.keep(page.nextLink, after: ChangeCursor(modifiedOn: last.modifiedOn, id: last.id), in: collection)
+                }
+                return records
+            }
             link = next
         }
     }

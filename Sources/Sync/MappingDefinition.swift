@@ -15,6 +15,8 @@ public struct MappingSide: Sendable {
     public var filter: RecordFilter?
     /// The newest modified-on fully handled on this side.
     public var watermark: Date?
+    /// Where the endpoint's own change tracking resumes (nil: none yet, or the endpoint has none).
+    public var changeToken: ChangeToken? = nil
     /// Default values for records a sync creates on this side.
     public var template: FieldValues
     /// The column naming the database role that last changed a record, if the side has one: a
@@ -74,7 +76,8 @@ public enum MappingStore {
             SELECT local_endpoint, local_table, local_key, local_modified, local_filter, local_watermark,
                    integration_endpoint, integration_table, integration_key, integration_modified, integration_filter,
                    integration_watermark, direction, sync_only_coupled, allow_insert, update_conflict, deletion_conflict,
-                   batch_size, updated_at, enabled, local_modified_by, integration_modified_by
+                   batch_size, updated_at, enabled, local_modified_by, integration_modified_by,
+                   local_change_token, integration_change_token
             FROM couplet.table_mappings WHERE name = \(name)
             """, name: "load mapping")
         guard let row = rows.first else { throw SyncFailure(code: .configuration, message: "there is no mapping \"\(name)\"") }
@@ -85,6 +88,8 @@ public enum MappingStore {
             .map { try PostgresIdentifier($0, what: "\(name) local modified-by column") }
         integration.modifiedBy = try row.decode(String?.self, column: "integration_modified_by")
             .map { try PostgresIdentifier($0, what: "\(name) integration modified-by column") }
+        local.changeToken = try row.decode(String?.self, column: "local_change_token").flatMap(ChangeToken.init)
+        integration.changeToken = try row.decode(String?.self, column: "integration_change_token").flatMap(ChangeToken.init)
         let (fields, matchFields) = try await fieldsWithValueMaps(of: name, on: db)
         let settings = MappingSettings(
             name: name, localTable: local.table.description, integrationTable: integration.table.description,

@@ -114,7 +114,9 @@ extension MappingStore {
         try await insertFields(of: row, on: connection)
     }
 
-    /// Updates the mapping's row, setting the watermarks of `reset` sides to NULL, and replaces its field mappings.
+    /// Updates the mapping's row, setting the watermarks of `reset` sides to NULL and the change
+    /// tokens of sides now on another endpoint or table (a token names the changes of one table),
+    /// and replaces its field mappings.
     private static func update(_ row: MappingRow, resetting reset: Set<SyncSide>, on connection: PostgresConnection) async throws {
         let (local, integration) = (row.local, row.integration)
         try await connection.query(
@@ -132,6 +134,10 @@ extension MappingStore {
                 local_modified_by = \(local.modifiedBy), integration_modified_by = \(integration.modifiedBy),
                 local_watermark = CASE WHEN \(reset.contains(.local)) THEN NULL ELSE local_watermark END,
                 integration_watermark = CASE WHEN \(reset.contains(.integration)) THEN NULL ELSE integration_watermark END,
+                local_change_token = CASE WHEN local_endpoint = \(local.endpoint) AND local_table = \(local.table)
+                    THEN local_change_token END,
+                integration_change_token = CASE WHEN integration_endpoint = \(integration.endpoint)
+                    AND integration_table = \(integration.table) THEN integration_change_token END,
                 updated_at = now()
             WHERE name = \(row.name)
             """, name: "update mapping")

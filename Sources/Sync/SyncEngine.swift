@@ -51,7 +51,8 @@ public struct SyncCounts: Sendable, Equatable {
 /// Runs a mapping's passes between its two endpoints and logs them.
 ///
 /// Each pass (one per direction the mapping syncs) first retries the records that failed last time
-/// and are not skipped, then reads changed records in key-ordered batches; per batch it reads the
+/// and are not skipped, then reads changed records in key-ordered batches (from an endpoint with its
+/// own change tracking, the changes after the side's stored token, deletions included); per batch it reads the
 /// couplings and the coupled targets in one query each, decides every record (`SyncDecision`),
 /// writes inserts and updates in one statement per column set — falling back to record-by-record
 /// only when the target refuses a batch, so a bad record fails alone — and stores couplings,

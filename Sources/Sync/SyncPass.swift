@@ -60,8 +60,12 @@ struct SyncPass {
             if let chosen {
                 try await syncChosen(try await sourceIDs(of: chosen), runID: runID)
             } else if kind == .full {
-                try await syncInChunks(runID: runID)  // reads every record, last run's failures too
-                try await findDeletedSources(runID: runID)
+                try await readStartingTracking(source.changeTracking, otherwiseKeeping: mapping.side(direction.source).changeToken) {
+                    try await readEverything(runID: runID)
+                }
+            } else if kind == .delta, let tracking = source.changeTracking {
+                try await retryFailures(runID: runID)
+                try await readTrackedChanges(tracking, runID: runID)
             } else {
                 if kind != .match { try await retryFailures(runID: runID) }
                 try await readChanges(runID: runID)
@@ -95,8 +99,7 @@ struct SyncPass {
             let found = try await source.records(ids: batch)
             try await process(found, runID: runID)
             let existing = try await source.existingIDs(batch)
-            let gone = batch.filter { !existing.contains($0) }.map { SyncRecord(id: $0, modifiedOn: .distantPast, values: [:]) }
-            try await process(gone, sourceDeleted: true, runID: runID)
+            try await processDeleted(batch.filter { !existing.contains($0) }, runID: runID)
         }
     }
 
@@ -136,8 +139,9 @@ struct SyncPass {
         return try await !source.changes(since: mapping.side(direction.source).watermark, after: nil, limit: 1).isEmpty
     }
 
-    /// Changed records in (modified-on, key) order, batch by batch; then the watermark.
-    private func readChanges(runID: Int64) async throws {
+    /// Changed records in (modified-on, key) order, batch by batch; then the watermark. Returns what it saw.
+    @discardableResult
+    private func readChanges(runID: Int64) async throws -> RecordsSeen {
         let cap = try await source.watermarkCap()
         let since = kind == .delta ? mapping.side(direction.source).watermark : nil
         var cursor: ChangeCursor?
@@ -151,8 +155,10 @@ struct SyncPass {
             newest = max(newest ?? last.modifiedOn, last.modifiedOn)
             if page.count < readSize { break }  // a short read is the last
         }
-        guard kind != .match else { return }
-        try await advanceWatermark(seen: RecordsSeen(newest: newest, oldestLeft: unfinished), cap: cap)
+        let seen = RecordsSeen(newest: newest, oldestLeft: unfinished)
+        guard kind != .match else { return seen }
+        try await advanceWatermark(seen: seen, cap: cap)
+        return seen
     }
 
     /// How many records one read asks for: the source's preferred read size (a Web API's page
@@ -160,14 +166,15 @@ struct SyncPass {
     private var readSize: Int { max(mapping.batchSize, source.readSize ?? 0) }
 
     /// `page` in batches of the mapping's batch size, each decided and written on its own.
-    private func batches(of page: [SyncRecord]) -> [[SyncRecord]] {
+    private func batches<Element>(of page: [Element]) -> [[Element]] {
         let size = max(mapping.batchSize, 1)
         return stride(from: 0, to: page.count, by: size).map { Array(page[$0..<min($0 + size, page.count)]) }
     }
 
     /// Every record, in key-range chunks that this run's job and the helper jobs it enqueues claim
-    /// one at a time; when every chunk is done (a chunk whose job died is claimed again), the watermark.
-    private func syncInChunks(runID: Int64) async throws {
+    /// one at a time; when every chunk is done (a chunk whose job died is claimed again), the
+    /// watermark. Returns what the chunks saw.
+    private func syncInChunks(runID: Int64) async throws -> RecordsSeen {
         let cap = try await source.watermarkCap()
         let chunks = SyncChunks(runID: runID, coordination: coordination)
         let boundaries = try await source.splitKeys(every: sharing.chunkRows)
@@ -180,7 +187,9 @@ struct SyncPass {
         repeat {
             try await syncChunks(chunks)
         } while try await awaitOtherChunks(chunks)
-        try await advanceWatermark(seen: try await chunks.seen(), cap: cap)
+        let seen = try await chunks.seen()
+        try await advanceWatermark(seen: seen, cap: cap)
+        return seen
     }
 
     /// Claims and syncs chunks of the run, batch by batch in key order, until none is pending.
@@ -228,10 +237,118 @@ struct SyncPass {
             ).map { try $0.decode(String.self, at: 0) }
             guard let last = ids.last else { return }
             let existing = try await source.existingIDs(ids)
-            let gone = ids.filter { !existing.contains($0) }.map { SyncRecord(id: $0, modifiedOn: .distantPast, values: [:]) }
-            try await process(gone, sourceDeleted: true, runID: runID)
+            try await processDeleted(ids.filter { !existing.contains($0) }, runID: runID)
             after = last
         }
+    }
+
+    /// Source records that no longer exist, each meeting the deletion-conflict policy.
+    private func processDeleted(_ ids: [String], runID: Int64) async throws {
+        try await process(ids.map { SyncRecord(id: $0, modifiedOn: .distantPast, values: [:]) }, sourceDeleted: true, runID: runID)
+    }
+
+    /// Every record, last run's failures too (`syncInChunks`), then the couplings whose source no
+    /// longer exists. Returns what the chunks saw.
+    private func readEverything(runID: Int64) async throws -> RecordsSeen {
+        let seen = try await syncInChunks(runID: runID)
+        try await findDeletedSources(runID: runID)
+        return seen
+    }
+
+    // MARK: Change tracking
+
+    /// A delta over the source's own change tracking (Dataverse's delta tokens). With a stored
+    /// token: the changes after it (`readChanges(after:)`). Without one (the first delta, or a token
+    /// cleared): a token first, then the delta by modified-on (`readStartingTracking`). A token the
+    /// service refuses (expired) is logged, and the pass reads every record instead — only a full
+    /// read finds what changed and what was deleted since — taking a fresh token first. The refused
+    /// token is replaced only once that read succeeded, so a read that fails is tried again by the
+    /// next delta rather than left to a delta by modified-on, which sees no deletions.
+    private func readTrackedChanges(_ tracking: any ChangeTracking, runID: Int64) async throws {
+        guard let token = mapping.side(direction.source).changeToken else {
+            return try await readStartingTracking(tracking, otherwiseKeeping: nil) { try await readChanges(runID: runID) }
+        }
+        do {
+            try await readChanges(after: token, tracking, runID: runID)
+        } catch let refused as ChangeTokenRefused {
+            logger.warning(
+                "the source refused the stored change token: this delta reads every record instead, as a full sync does",
+                metadata: ["mapping": "\(mappingName)", "direction": "\(direction.storedName)", "reason": "\(refused.reason)"])
+            try await readStartingTracking(tracking, otherwiseKeeping: nil) { try await readEverything(runID: runID) }
+        }
+    }
+
+    /// Takes a change token (when the source tracks changes), runs `read`, then stores the token —
+    /// unless `read` left records for the next run, which a later token would skip: then `previous`
+    /// is stored (the token from before this pass, nil for none, so the next delta reads by
+    /// modified-on, whose watermark waits for them). Sound because the token is taken before
+    /// `read` begins: a change committed after it is after the token, and the next delta reads
+    /// it; one committed before it is visible to `read`, which starts later (and whose capped
+    /// watermark reads late commits again). A change in between is read by both; the second
+    /// sighting finds its coupling's stored modified-on and is `unchanged`.
+    private func readStartingTracking(
+        _ tracking: (any ChangeTracking)?, otherwiseKeeping previous: ChangeToken?, _ read: () async throws -> RecordsSeen
+    ) async throws {
+        guard let tracking else {
+            _ = try await read()
+            return
+        }
+        let token = try await tracking.currentChangeToken()
+        let seen = try await read()
+        try await storeChangeToken(seen.oldestLeft == nil ? token : previous)
+    }
+
+    /// The changes after `token`, page by page: changed records decided as any delta's (in batches
+    /// of the mapping's batch size), deleted ones that are coupled meeting the deletion-conflict
+    /// policy as a full run's would; then the next token (unless records were left for the next
+    /// run: the next delta reads them again after this token) and the watermark, which wake-up
+    /// probes read, to the newest record seen.
+    private func readChanges(after token: ChangeToken, _ tracking: any ChangeTracking, runID: Int64) async throws {
+        let cap = try await source.watermarkCap()
+        var seen = RecordsSeen(newest: mapping.side(direction.source).watermark)
+        let next = try await tracking.changes(after: token, pageSize: readSize) { page in
+            for batch in batches(of: page.changed) {
+                if let oldest = try await process(batch, runID: runID) { seen.oldestLeft = min(seen.oldestLeft ?? oldest, oldest) }
+            }
+            if let newest = page.changed.map(\.modifiedOn).max() { seen.newest = max(seen.newest ?? newest, newest) }
+            try await processDeletedIfCoupled(page.deleted, runID: runID)
+        }
+        if seen.oldestLeft == nil { try await storeChangeToken(next) }
+        try await advanceWatermark(seen: seen, cap: cap)
+    }
+
+    /// Deleted source records, batch by batch: those coupled meet the deletion-conflict policy;
+    /// the others were never synchronized, so nothing depends on them.
+    private func processDeletedIfCoupled(_ ids: [String], runID: Int64) async throws {
+        for batch in batches(of: ids) {
+            let coupled = try await CouplingStore.load(mapping: mappingName, side: direction.source, ids: batch, on: coordination)
+            try await processDeleted(batch.filter { coupled[$0] != nil }, runID: runID)
+            try await handOverSurvivors(of: Array(coupled.values), runID: runID)
+        }
+    }
+
+    /// In a bidirectional mapping the pass from the surviving side applies the deletion-conflict
+    /// policy (but `propagate`, which this pass applies): a full run reads every survivor there,
+    /// but that side's delta reads a survivor only when it changed. So the survivors of the
+    /// deletions tracked here are decided by the opposite pass now, as its full run would.
+    private func handOverSurvivors(of couplings: [Coupling], runID: Int64) async throws {
+        guard mapping.settings.direction == .bidirectional, mapping.settings.deletionConflictPolicy != .propagate,
+              let opposite = otherDirection.first, !couplings.isEmpty
+        else { return }
+        let survivors = try await target.records(ids: couplings.map { $0.id(on: direction.target) })
+        try await opposite.process(survivors, runID: runID)
+    }
+
+    /// Stores the source side's change token (nil clears it), as `advanceWatermark` does only if
+    /// the mapping did not change since it was loaded (an apply may have moved the side elsewhere).
+    private func storeChangeToken(_ token: ChangeToken?) async throws {
+        let column = try PostgresIdentifier(direction.source == .local ? "local_change_token" : "integration_change_token")
+        try await coordination.query(
+            """
+            UPDATE couplet.table_mappings SET \(column) = \(token?.text)
+            WHERE name = \(mappingName) AND updated_at IS NOT DISTINCT FROM \(mapping.revision)
+            """,
+            name: "store change token")
     }
 
     /// Advances the watermark to the newest modified-on seen — but never to the cap or past it

@@ -103,6 +103,67 @@ public struct ChangeCursor: Sendable {
     }
 }
 
+/// A position in an endpoint's own change tracking (Dataverse's delta token): opaque text the
+/// endpoint issued, stored per mapping side between runs. Stored text is untrusted input: it is
+/// bounded here, and an endpoint checks its form before sending it anywhere.
+public struct ChangeToken: Sendable, Equatable {
+    /// The endpoint's text.
+    public let text: String
+
+    /// The longest token kept (Dataverse's are a version number and a date: a few dozen characters).
+    public static let maximumLength = 4_000
+
+    /// A token of this text, or nil when it is empty or longer than `maximumLength`.
+    public init?(_ text: String) {
+        guard !text.isEmpty, text.utf8.count <= Self.maximumLength else { return nil }
+        self.text = text
+    }
+}
+
+/// One page of changes after a change token: changed records that pass the side's filter, and
+/// the ids of deleted records (a record that merely left the filter is in neither).
+public struct TrackedChanges: Sendable {
+    /// Records created or changed, passing the side's filter.
+    public var changed: [SyncRecord]
+    /// Keys of records deleted.
+    public var deleted: [String]
+
+    /// A page of these changes.
+    public init(changed: [SyncRecord], deleted: [String]) {
+        self.changed = changed
+        self.deleted = deleted
+    }
+}
+
+/// The service refused a change token (expired, or one it does not know): only a full read
+/// catches up. `reason` is the service's answer.
+public struct ChangeTokenRefused: Error, Sendable, CustomStringConvertible {
+    /// The service's answer, for the log.
+    public var reason: String
+
+    /// The refusal, with the service's answer.
+    public init(reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { "the change token was refused: \(reason)" }
+}
+
+/// An endpoint's own change tracking: it tells which records changed or were deleted after a
+/// token it issued, deletions included — what a modified-on column cannot tell.
+public protocol ChangeTracking: Sendable {
+    /// A token for the changes from now on: every change committed after this call begins is
+    /// after it (Dataverse: a change-tracking read of the keys, page by page, to its delta link).
+    func currentChangeToken() async throws -> ChangeToken
+    /// Reads the changes after `token`, at most about `pageSize` records a page, handing each
+    /// page to `body` before reading the next; returns the token to continue with next time.
+    ///
+    /// - Throws: `ChangeTokenRefused` when the service refuses `token` (nothing was handed on).
+    func changes(
+        after token: ChangeToken, pageSize: Int, _ body: (TrackedChanges) async throws -> Void
+    ) async throws -> ChangeToken
+}
+
 /// Keys after `after` up to and including `upTo`, in the key's own order; nil is an open end.
 public struct KeyRange: Sendable, Equatable {
     /// The range starts after this key (nil: at the first key).
@@ -177,11 +238,16 @@ public protocol TableEndpoint: Sendable {
     /// batch size is smaller: a Web API's largest page, so one request carries as many records as
     /// the service allows; the engine still decides and writes them batch by batch. Nil: the batch size.
     var readSize: Int? { get }
+    /// The endpoint's own change tracking, if it has any (nil: deltas read by modified-on only,
+    /// and deletions are found by full runs).
+    var changeTracking: (any ChangeTracking)? { get }
 }
 
 extension TableEndpoint {
     /// None: reads follow the mapping's batch size.
     public var readSize: Int? { nil }
+    /// None: deltas read by modified-on.
+    public var changeTracking: (any ChangeTracking)? { nil }
 }
 
 /// Records of one side sharing the same normalised values of some match fields: matching refuses

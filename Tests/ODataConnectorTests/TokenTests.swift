@@ -33,14 +33,16 @@ import Testing
     @Test func aTokenIsRefreshedBeforeItExpires() async throws {
         let log = ServerLog()
         let issued = Counter()
-        let handler = routing(token: { _ in .token("token-\(await issued.next())", expiresIn: 2) }, api: { _ in .json(#"{"value":[]}"#) })
+        // A token for 10 s, refreshed once 80 % of its life is left to run: fresh for its first 2 s, a
+        // window wide enough for two requests on a loaded machine.
+        let handler = routing(token: { _ in .token("token-\(await issued.next())", expiresIn: 10) }, api: { _ in .json(#"{"value":[]}"#) })
         var setup = TestSetup()
         setup.refresh = TokenRefreshPolicy(maximumMargin: .seconds(300), lifetimeFraction: 0.8)
         try await TestServer.run(handler, log: log) { server in
             try await setup.withClient(server) { client, _ in
                 _ = try await client.send(.get("accounts"))
                 _ = try await client.send(.get("accounts"))
-                try await Task.sleep(for: .milliseconds(450))
+                try await Task.sleep(for: .milliseconds(2_200))
                 _ = try await client.send(.get("accounts"))
             }
         }

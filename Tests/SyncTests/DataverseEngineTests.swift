@@ -73,7 +73,7 @@ struct DataverseFixture {
 
     static func with(
         updateConflict: String = "fail", configure: (inout DataverseEmulator.Configuration) -> Void = { _ in },
-        isolation: isolated (any Actor)? = #isolation, _ body: (DataverseFixture) async throws -> Void
+        logger: Logger = Logger(label: "test"), isolation: isolated (any Actor)? = #isolation, _ body: (DataverseFixture) async throws -> Void
     ) async throws {
         try await withMigratedDatabase { _, coordination in
             try await SampleEndpoints.with(erpSchema: erpSchema, crmSchema: crmSchema) { sample in
@@ -89,7 +89,7 @@ struct DataverseFixture {
                         connectors: [DataverseConnector(logger: Logger(label: "test"))])
                     try await body(DataverseFixture(
                         coordination: coordination, erp: sample.erp, crm: sample.crm, dataverse: dataverse,
-                        engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: Logger(label: "test")), userPS: userPS))
+                        engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: logger), userPS: userPS))
                 }
             }
         }
@@ -177,6 +177,18 @@ struct DataverseFixture {
             #expect(try await f.count(f.erp, "SELECT count(*) FROM debtor WHERE name = 'Alpha' AND country = 'PL'") == 1)
             #expect(try await f.count(f.crm, "SELECT count(*) FROM account WHERE name = 'Alpha' AND address1_country = 'CZ'") == 1)
             #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.sync_errors WHERE mapping = 'DEBTOR' AND error_class LIKE 'update_conflict%' AND closed_at IS NULL") >= 1)
+        }
+    }
+
+    @Test("a delta by modified-on reads every change when the service answers smaller pages than asked")
+    func smallServicePages() async throws {
+        try await DataverseFixture.with(configure: { $0.maximumPageSize = 3 }) { f in
+            try await f.crm.runScript(
+                "INSERT INTO account (name, address1_country) SELECT 'Account ' || n, 'FR' FROM generate_series(1, 7) n", name: "accounts")
+            // The first delta has no delta token yet: it reads by modified-on, in pages of at most 3.
+            let delta = try await f.sync(.delta)
+            #expect(delta[.fromIntegration]?.inserted == 7, "\(delta)")
+            #expect(try await f.count(f.erp, "SELECT count(*) FROM debtor") == 7)
         }
     }
 
