@@ -43,10 +43,6 @@ import Testing
             """
     }
 
-    func count(_ connection: PostgresConnection, _ sql: PostgresQuery) async throws -> Int {
-        try await connection.query(sql).single().decode(Int.self, at: 0)
-    }
-
     @Test("a worker killed mid-sync to Business Central: the job is rescued and rerun over the API, with no duplicate and nothing lost")
     func killedMidSync() async throws {
         try await withMigratedDatabase { coordinationDatabase, coordination in
@@ -68,7 +64,10 @@ import Testing
                     "COUPLET_ENDPOINT_BC_SECRET": Self.secret,
                 ]
                 do {
-                    try await killAndRescue(environment: environment, folder: folder, coordination: coordination, company: sample.crm)
+                    try await KilledWorkerRescue(
+                        environment: environment, coordination: coordination, target: sample.crm, table: "customers",
+                        distinctColumn: "\"displayName\"", records: 600, secret: Self.secret
+                    ).run(mappingsIn: folder)
                 } catch {
                     await emulator.stop()
                     throw error
@@ -76,29 +75,5 @@ import Testing
                 await emulator.stop()
             }
         }
-    }
-
-    private func killAndRescue(environment: [String: String], folder: URL, coordination: PostgresConnection, company: PostgresConnection) async throws {
-        let apply = try await CoupletProcess.run(["mappings", "apply", "mappings.yaml"], environment: environment, directory: folder)
-        #expect(apply.status == 0, "\(apply.standardError)")
-        let victim = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: environment)
-        #expect(try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: environment).status == 0)
-        #expect(try await eventually(within: .seconds(60), every: .milliseconds(20)) {
-            try await count(company, "SELECT count(*) FROM customers") >= 50
-        })
-        victim.kill()
-        let partial = try await count(company, "SELECT count(*) FROM customers")
-        #expect(partial < 600, "killed before the end (\(partial) written)")
-        let rescuer = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: environment)
-        #expect(try await eventually(within: .seconds(300), every: .milliseconds(200)) {
-            try await count(coordination, "SELECT count(*) FROM couplet.jobs WHERE kind = 'sync.full' AND state = 'completed'") == 1
-        })
-        #expect(try await count(company, "SELECT count(*) FROM customers") == 600)
-        #expect(try await count(company, "SELECT count(DISTINCT \"displayName\") FROM customers") == 600, "no customer twice")
-        #expect(try await count(coordination, "SELECT count(*) FROM couplet.couplings") == 600)
-        rescuer.terminate()
-        let rescued = try await rescuer.waitForExit()
-        #expect(rescued.status == 0)
-        #expect(!rescued.standardError.contains(Self.secret))
     }
 }

@@ -90,30 +90,10 @@ struct DataverseProcessFixture {
     @Test("a worker killed mid-sync to Dataverse: the job is rescued and rerun over the Web API, with no duplicate and nothing lost")
     func killedMidSync() async throws {
         try await DataverseProcessFixture.with(debtors: 1_000) { f in
-            let apply = try await CoupletProcess.run(["mappings", "apply", "mappings.yaml"], environment: f.environment, directory: f.folder)
-            #expect(apply.status == 0, "\(apply.standardError)")
-            #expect(!apply.standardOutput.contains(DataverseProcessFixture.secret) && !apply.standardError.contains(DataverseProcessFixture.secret))
-            let victim = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: f.environment)
-            let enqueued = try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: f.environment)
-            #expect(enqueued.status == 0)
-            #expect(try await eventually(within: .seconds(60), every: .milliseconds(20)) {
-                try await f.count(f.crm, "SELECT count(*) FROM account") >= 100
-            })
-            victim.kill()
-            let partial = try await f.count(f.crm, "SELECT count(*) FROM account")
-            #expect(partial < 1_000, "killed before the end (\(partial) written)")
-            let rescuer = try CoupletProcess.start(["worker", "--queues", "sync", "--lease", "3s"], environment: f.environment)
-            // A rescue waits out the lease; the rerun writes over HTTP to an emulator sharing this test's cores.
-            #expect(try await eventually(within: .seconds(300), every: .milliseconds(200)) {
-                try await f.count(f.coordination, "SELECT count(*) FROM couplet.jobs WHERE kind = 'sync.full' AND state = 'completed'") == 1
-            })
-            #expect(try await f.count(f.crm, "SELECT count(*) FROM account") == 1_000)
-            #expect(try await f.count(f.crm, "SELECT count(DISTINCT accountnumber) FROM account") == 1_000)
-            #expect(try await f.count(f.coordination, "SELECT count(*) FROM couplet.couplings") == 1_000)
-            rescuer.terminate()
-            let rescued = try await rescuer.waitForExit()
-            #expect(rescued.status == 0)
-            #expect(!rescued.standardError.contains(DataverseProcessFixture.secret))
+            try await KilledWorkerRescue(
+                environment: f.environment, coordination: f.coordination, target: f.crm, table: "account", distinctColumn: "accountnumber",
+                records: 1_000, secret: DataverseProcessFixture.secret
+            ).run(mappingsIn: f.folder)
         }
     }
 
