@@ -15,14 +15,15 @@ struct DemoFixture {
     /// The demo's size in tests: small enough to seed in a moment.
     static let size = DemoSize(customers: 60, items: 40)
 
-    /// Creates both databases, seeds them from `seed` (unless nil), runs `body`, and drops them.
+    /// Creates both databases, seeds them from `seed` (unless nil) with the ERP in `shape`, runs `body`, and drops them.
     static func with<T>(
-        seed: UInt64? = 1, today: DemoDay = DemoDay(Date()), isolation: isolated (any Actor)? = #isolation,
-        _ body: (DemoFixture) async throws -> T
+        seed: UInt64? = 1, today: DemoDay = DemoDay(Date()), erp shape: DemoERPShape = .postgres,
+        isolation: isolated (any Actor)? = #isolation, _ body: (DemoFixture) async throws -> T
     ) async throws -> T {
         try await SampleEndpoints.with(erpSchema: nil, crmSchema: nil) { endpoints in
             if let seed {
-                _ = try await DemoSeeder(seed: seed, size: size, today: today).seed(erp: endpoints.erp, crm: endpoints.crm, reset: false)
+                _ = try await DemoSeeder(seed: seed, size: size, today: today).seed(
+                    erp: endpoints.erp, crm: endpoints.crm, reset: false, shape: shape)
             }
             return try await body(DemoFixture(erp: endpoints.erp, crm: endpoints.crm, environment: endpoints.environment))
         }
