@@ -13,7 +13,7 @@ import Testing
 /// business-central`) served by the Business Central emulator, the demo CRM by the Dataverse
 /// emulator, `mappings-api.yaml` applied with the emulators' addresses, and an engine reaching both
 /// through the real connectors.
-struct BusinessCentralAPIReference {
+struct BusinessCentralAPIReference: ReferenceIntegration {
     let demo: DemoFixture
     let coordination: PostgresConnection
     let engine: SyncEngine
@@ -85,36 +85,6 @@ struct BusinessCentralAPIReference {
             file: file, endpoints: endpoints))
     }
 
-    /// Runs every mapping's full sync in dependency order; returns each mapping's counts, both directions added up.
-    @discardableResult
-    func fullSyncs() async throws -> [String: SyncCounts] {
-        var all: [String: SyncCounts] = [:]
-        for mapping in Self.mappings {
-            all[mapping] = try await engine.run(mapping: mapping, kind: .full).values.reduce(into: SyncCounts()) { sum, counts in
-                sum.inserted += counts.inserted
-                sum.modified += counts.modified
-                sum.failed += counts.failed
-                sum.coupled += counts.coupled
-            }
-        }
-        return all
-    }
-
-    /// A mapping's couplings: local id → integration id.
-    func pairs(_ mapping: String) async throws -> [String: String] {
-        let rows = try await coordination.query("SELECT local_id, integration_id FROM couplet.couplings WHERE mapping = \(mapping)")
-        return Dictionary(try rows.map { try $0.decode((String, String).self) }, uniquingKeysWith: { first, _ in first })
-    }
-
-    /// The open sync errors of `mapping`, each as its record's id and message.
-    func errors(_ mapping: String) async throws -> [String] {
-        try await coordination.query(
-            """
-            SELECT coalesce(local_id, integration_id) || ': ' || record_message FROM couplet.sync_errors
-            WHERE mapping = \(mapping) AND closed_at IS NULL
-            """).map { try $0.decode(String.self, at: 0) }
-    }
-
     /// How many records of each side of `mapping` have an open error.
     func failedRecords(_ mapping: String) async throws -> (local: Int, integration: Int) {
         try await coordination.query(
@@ -142,6 +112,24 @@ struct BusinessCentralAPIReferenceTests {
             #expect(!problems.contains { $0.severity == .error }, "\(problems.map(\.description))")
             let warned = Set(problems.map { $0.description.contains("paymentTermsId") || $0.description.contains("shipmentMethodId") })
             #expect(warned == [true], "only the value-mapped ids are warned of (uuid ↔ option value): \(problems.map(\.description))")
+        }
+    }
+
+    @Test("docs/business-central.md lists every mapping of mappings-api.yaml, in order, with its entity set and every Business Central property it maps")
+    func coverageDocumented() throws {
+        let file = try MappingFile.parse(
+            try String(contentsOfFile: deployFile("mappings-api.yaml"), encoding: .utf8), file: "mappings-api.yaml")
+        #expect(file.mappings.map(\.name) == BusinessCentralAPIReference.mappings)
+        let rows = try documentedMappingRows(section: "Both products behind their APIs")
+        #expect(rows.map { $0.first ?? "" } == BusinessCentralAPIReference.mappings)
+        for (row, mapping) in zip(rows, file.mappings) {
+            let entitySet = mapping.mapping.local.table.description
+            #expect(row.count == 3 && row[1].hasPrefix("\(entitySet) ↔ \(mapping.mapping.integration.table.description)"), "\(mapping.name): \(row)")
+            var properties: [String] = []
+            for field in mapping.mapping.fields where field.localField != "constant" && !properties.contains(field.localField) {
+                properties.append(field.localField)
+            }
+            #expect(row.last == properties.joined(separator: ", "), "\(mapping.name)")
         }
     }
 

@@ -4,6 +4,7 @@ import Logging
 import Postgres
 import PostgresTestSupport
 import Sync
+import Testing
 
 /// Two fresh databases for the demo ERP and CRM, seeded or not, with their endpoint variables.
 struct DemoFixture {
@@ -85,4 +86,13 @@ func keyedRows(_ query: PostgresQuery, on connection: PostgresConnection) async 
         rows[key] = Array(row.values.dropFirst())
     }
     return rows
+}
+
+/// The rows of the mappings table in section `section` of docs/business-central.md, each as its
+/// cells without code quotes; throws when the section is not there.
+func documentedMappingRows(section name: String) throws -> [[String]] {
+    let section = try #require(DocumentationPage.named("docs/business-central.md").section(name), "the section \(name) exists")
+    return section.text.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| Mapping") && !$0.hasPrefix("| ---") }.map { line in
+        line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "") }
+    }
 }
