@@ -27,8 +27,8 @@ struct BusinessCentralAPIReference: ReferenceIntegration {
     /// The mappings in `mappings-api.yaml`, in dependency order.
     static let mappings = ["SALESPEOPLE", "CURRENCY", "UNIT-OF-MEASURE", "CUSTOMER", "CONTACT", "ITEM-PRODUCT"]
 
-    /// `mappings-api.yaml` with the erp endpoint pointed at `businessCentral` (its address, company
-    /// and client id) and the crm endpoint's URL and authority at `dataverse`.
+    /// `mappings-api.yaml` with the erp endpoint pointed at `businessCentral` (its address and company;
+    /// the file's client id is the emulator's default) and the crm endpoint's URL and authority at `dataverse`.
     static func mappingsYAML(businessCentral: BusinessCentralEmulator, dataverse: String) throws -> String {
         let yaml = try String(contentsOfFile: deployFile("mappings-api.yaml"), encoding: .utf8)
         let company = businessCentral.configuration.companies.first.flatMap { businessCentral.companyID(named: $0.name) } ?? ""
@@ -37,7 +37,6 @@ struct BusinessCentralAPIReference: ReferenceIntegration {
                 of: "url: https://api.businesscentral.dynamics.com\n    authority: https://login.microsoftonline.com/\n",
                 with: "url: \(businessCentral.baseURL)\n    authority: \(businessCentral.baseURL)/\n")
             .replacingOccurrences(of: "company: 11111111-2222-3333-4444-555555555555\n", with: "company: \(company)\n")
-            .replacingOccurrences(of: "client_id: 66666666-7777-8888-9999-000000000000\n", with: "client_id: \(businessCentral.configuration.clientID)\n")
             .replacingOccurrences(of: "url: https://contoso.crm4.dynamics.com\n", with: "url: \(dataverse)\n")
             .replacingOccurrences(
                 of: "client_id: 51f81489-12ee-4a9e-aaae-a2591f45987d\n    authority: https://login.microsoftonline.com/\n",
