@@ -148,7 +148,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DemoTests",
-            dependencies: ["Demo", "Postgres", "Sync", "Cron", "PostgresTestSupport", "ODataConnector", "DataverseEmulator"]
+            dependencies: ["Demo", "Postgres", "Sync", "Cron", "PostgresTestSupport", "ODataConnector", "DataverseEmulator", "BusinessCentralEmulator"]
         ),
         // MARK: ODataConnector — the HTTP/OData client of the Dataverse and Business Central connectors
         .target(

@@ -8,8 +8,8 @@ public struct DemoSchema: Sendable {
     public let tables: [String]
     /// The statements that create them.
     let script: String
-    /// The trigger function the script creates.
-    let function: String
+    /// The trigger function the script creates, if any.
+    let function: String?
 
     /// The Business Central-shaped ERP.
     public static let erp = DemoSchema(
@@ -17,6 +17,10 @@ public struct DemoSchema: Sendable {
     /// The Dataverse-shaped CRM.
     public static let crm = DemoSchema(
         endpoint: "crm", tables: CRMSchema.tables, script: CRMSchema.script, function: "demo_stamp_modifiedon")
+    /// The ERP shaped like Business Central's API v2.0, for the Business Central emulator (its
+    /// `lastModifiedDateTime` is the emulator's to keep: no trigger function).
+    public static let businessCentralAPI = DemoSchema(
+        endpoint: "erp", tables: BusinessCentralAPISchema.tables, script: BusinessCentralAPISchema.script, function: nil)
 
     /// The demo tables that exist in the connected database, with whether each holds rows.
     public func existingTables(on connection: PostgresConnection) async throws -> [(table: String, hasRows: Bool)] {
@@ -37,8 +41,8 @@ public struct DemoSchema: Sendable {
     /// Drops the demo tables (those that exist) and the trigger function, then creates them afresh.
     public func recreate(on connection: PostgresConnection) async throws {
         let drops = try tables.reversed().map { "DROP TABLE IF EXISTS \(try PostgresIdentifier($0).quoted) CASCADE;" }
-        let dropFunction = "DROP FUNCTION IF EXISTS \(try PostgresIdentifier(function).quoted)() CASCADE;"
-        try await connection.runScript((["SET LOCAL client_min_messages = warning;"] + drops + [dropFunction]).joined(separator: "\n"), name: "drop demo \(endpoint) tables")
+        let dropFunction = try function.map { ["DROP FUNCTION IF EXISTS \(try PostgresIdentifier($0).quoted)() CASCADE;"] } ?? []
+        try await connection.runScript((["SET LOCAL client_min_messages = warning;"] + drops + dropFunction).joined(separator: "\n"), name: "drop demo \(endpoint) tables")
         try await connection.runScript(script, name: "create demo \(endpoint) tables")
     }
 

@@ -44,16 +44,8 @@ public struct DemoSeeder: Sendable {
     /// Checks both databases first (tables with rows refuse the seed unless `reset`), then
     /// recreates and fills the ERP's and the CRM's tables; returns the rows per table.
     public func seed(erp: PostgresConnection, crm: PostgresConnection, reset: Bool) async throws -> [DemoTableCount] {
-        if !reset {
-            for (schema, connection) in [(DemoSchema.erp, erp), (DemoSchema.crm, crm)] {
-                let inUse = try await schema.existingTables(on: connection).filter(\.hasRows).map(\.table)
-                if !inUse.isEmpty { throw DemoTablesInUse(endpoint: schema.endpoint, tables: inUse) }
-            }
-        }
-        var erpGenerator = ERPGenerator(random: SplitMix64(seed: seed), size: size, today: today)
-        let erpData = erpGenerator.generate()
-        var crmGenerator = CRMGenerator(random: SplitMix64(seed: seed ^ 0x5EED_C0DE_CAFE_F00D), erp: erpData)
-        let crmData = crmGenerator.generate()
+        if !reset { try await Self.refuseTablesInUse([(DemoSchema.erp, erp), (DemoSchema.crm, crm)]) }
+        let (erpData, crmData) = generate()
         let erpCounts = try await erp.withTransaction { connection in
             try await DemoSchema.erp.recreate(on: connection)
             return try await Self.write(erpData, crmBaseCurrency: crmData.baseCurrencyCode, on: connection)
@@ -62,13 +54,34 @@ public struct DemoSeeder: Sendable {
             try await DemoSchema.crm.recreate(on: connection)
             return try await Self.write(crmData, on: connection)
         }
-        return erpCounts.map { DemoTableCount(endpoint: "erp", table: $0.table, rows: $0.rows) }
-            + crmCounts.map { DemoTableCount(endpoint: "crm", table: $0.table, rows: $0.rows) }
+        return Self.tableCounts(erp: erpCounts, crm: crmCounts)
+    }
+
+    /// Throws `DemoTablesInUse` for the first of `schemas` whose tables hold rows.
+    static func refuseTablesInUse(_ schemas: [(DemoSchema, PostgresConnection)]) async throws {
+        for (schema, connection) in schemas {
+            let inUse = try await schema.existingTables(on: connection).filter(\.hasRows).map(\.table)
+            if !inUse.isEmpty { throw DemoTablesInUse(endpoint: schema.endpoint, tables: inUse) }
+        }
+    }
+
+    /// The demo's ERP and CRM data, made from the seed.
+    func generate() -> (erp: ERPData, crm: CRMData) {
+        var erpGenerator = ERPGenerator(random: SplitMix64(seed: seed), size: size, today: today)
+        let erpData = erpGenerator.generate()
+        var crmGenerator = CRMGenerator(random: SplitMix64(seed: seed ^ 0x5EED_C0DE_CAFE_F00D), erp: erpData)
+        return (erpData, crmGenerator.generate())
+    }
+
+    /// Both databases' row counts per table, as `seed` returns them.
+    static func tableCounts(erp: [(table: String, rows: Int)], crm: [(table: String, rows: Int)]) -> [DemoTableCount] {
+        erp.map { DemoTableCount(endpoint: "erp", table: $0.table, rows: $0.rows) }
+            + crm.map { DemoTableCount(endpoint: "crm", table: $0.table, rows: $0.rows) }
     }
 
     /// Copies every ERP table, dependencies first; the CRM connection setup keeps the CRM's base
     /// currency, as Business Central's does once the connection is set up.
-    private static func write(
+    static func write(
         _ data: ERPData, crmBaseCurrency: String, on connection: PostgresConnection
     ) async throws -> [(table: String, rows: Int)] {
         var counts = Counts(connection: connection)
@@ -99,7 +112,7 @@ public struct DemoSeeder: Sendable {
     }
 
     /// Copies every CRM table, dependencies first.
-    private static func write(_ data: CRMData, on connection: PostgresConnection) async throws -> [(table: String, rows: Int)] {
+    static func write(_ data: CRMData, on connection: PostgresConnection) async throws -> [(table: String, rows: Int)] {
         var counts = Counts(connection: connection)
         try await counts.copy(data.users)
         try await counts.copy(data.teams)

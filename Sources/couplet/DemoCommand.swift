@@ -46,6 +46,9 @@ struct DemoSeedCommand: AsyncParsableCommand {
     @Flag(help: "Drop and recreate the demo tables even when they hold data.")
     var reset = false
 
+    @Option(help: "The ERP's shape: postgres (the demo ERP's tables) or business-central (entity sets of Business Central's API v2.0, for couplet-emulator business-central).")
+    var erp = DemoERPShape.postgres
+
     func validate() throws {
         guard customers >= 5, items >= 5 else { throw ValidationError("--customers and --items must be at least 5") }
     }
@@ -58,12 +61,15 @@ struct DemoSeedCommand: AsyncParsableCommand {
         }
         let started = ContinuousClock.now
         let seeder = DemoSeeder(seed: seed, size: DemoSize(customers: customers, items: items), today: DemoDay(Date()))
-        let counts = try await seeder.seed(erp: erp, crm: crm, reset: reset)
+        let counts = try await seeder.seed(erp: erp, crm: crm, reset: reset, shape: self.erp)
         for count in counts { print("\(count.endpoint).\(count.table)".padding(toLength: 30, withPad: " ", startingAt: 0) + "\(count.rows)") }
         let elapsed = ContinuousClock.now - started
         print("Seeded \(counts.reduce(0) { $0 + $1.rows }) rows with seed \(seed) in \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1)))).")
     }
 }
+
+/// `--erp postgres|business-central`.
+extension DemoERPShape: ExpressibleByArgument {}
 
 /// `couplet demo edit`: a few realistic changes on both sides, printed one per line.
 struct DemoEditCommand: AsyncParsableCommand {

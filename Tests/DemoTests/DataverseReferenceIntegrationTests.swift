@@ -10,7 +10,7 @@ import Testing
 /// The demo with its CRM behind the Dataverse Web API: the emulator serving the seeded demo CRM
 /// database, `mappings-dataverse.yaml` applied with the emulator's address, and an engine reaching
 /// the CRM through the real Dataverse connector.
-struct DataverseReference {
+struct DataverseReference: ReferenceIntegration {
     let demo: DemoFixture
     let coordination: PostgresConnection
     let engine: SyncEngine
@@ -73,36 +73,6 @@ struct DataverseReference {
             engine: SyncEngine(coordination: coordination, endpoints: endpoints, logger: Logger(label: "test")),
             environment: environment, mappingsFile: file))
     }
-
-    /// Runs every mapping's full sync in dependency order; returns each mapping's counts, both directions added up.
-    @discardableResult
-    func fullSyncs() async throws -> [String: SyncCounts] {
-        var all: [String: SyncCounts] = [:]
-        for mapping in Self.mappings {
-            all[mapping] = try await engine.run(mapping: mapping, kind: .full).values.reduce(into: SyncCounts()) { sum, counts in
-                sum.inserted += counts.inserted
-                sum.modified += counts.modified
-                sum.failed += counts.failed
-                sum.coupled += counts.coupled
-            }
-        }
-        return all
-    }
-
-    /// A mapping's couplings: local id → integration id.
-    func pairs(_ mapping: String) async throws -> [String: String] {
-        let rows = try await coordination.query("SELECT local_id, integration_id FROM couplet.couplings WHERE mapping = \(mapping)")
-        return Dictionary(try rows.map { try $0.decode((String, String).self) }, uniquingKeysWith: { first, _ in first })
-    }
-
-    /// The open sync errors of `mapping`: local id (or integration id) and message.
-    func errors(_ mapping: String) async throws -> [String] {
-        try await coordination.query(
-            """
-            SELECT coalesce(local_id, integration_id) || ': ' || record_message FROM couplet.sync_errors
-            WHERE mapping = \(mapping) AND closed_at IS NULL
-            """).map { try $0.decode(String.self, at: 0) }
-    }
 }
 
 @Suite("The reference integration with the demo CRM behind the Dataverse Web API", .serialized)
@@ -122,11 +92,7 @@ struct DataverseReferenceIntegrationTests {
     func coverageDocumented() throws {
         let file = try MappingFile.parse(try DataverseReference.mappingsYAML(url: "https://contoso.crm4.dynamics.com"), file: "mappings-dataverse.yaml")
         #expect(file.mappings.map(\.name) == DataverseReference.mappings)
-        let section = try #require(
-            DocumentationPage.named("docs/business-central.md").section("The CRM behind the Dataverse Web API"), "the section exists")
-        let rows = section.text.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| Mapping") && !$0.hasPrefix("| ---") }.map { line in
-            line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "") }
-        }
+        let rows = try documentedMappingRows(section: "The CRM behind the Dataverse Web API")
         #expect(rows.map { $0.first ?? "" } == file.mappings.map(\.name))
         for (row, mapping) in zip(rows, file.mappings) where row.count == 3 {
             let table = mapping.mapping.integration.table.description

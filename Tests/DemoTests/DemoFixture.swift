@@ -4,6 +4,7 @@ import Logging
 import Postgres
 import PostgresTestSupport
 import Sync
+import Testing
 
 /// Two fresh databases for the demo ERP and CRM, seeded or not, with their endpoint variables.
 struct DemoFixture {
@@ -15,14 +16,15 @@ struct DemoFixture {
     /// The demo's size in tests: small enough to seed in a moment.
     static let size = DemoSize(customers: 60, items: 40)
 
-    /// Creates both databases, seeds them from `seed` (unless nil), runs `body`, and drops them.
+    /// Creates both databases, seeds them from `seed` (unless nil) with the ERP in `shape`, runs `body`, and drops them.
     static func with<T>(
-        seed: UInt64? = 1, today: DemoDay = DemoDay(Date()), isolation: isolated (any Actor)? = #isolation,
-        _ body: (DemoFixture) async throws -> T
+        seed: UInt64? = 1, today: DemoDay = DemoDay(Date()), erp shape: DemoERPShape = .postgres,
+        isolation: isolated (any Actor)? = #isolation, _ body: (DemoFixture) async throws -> T
     ) async throws -> T {
         try await SampleEndpoints.with(erpSchema: nil, crmSchema: nil) { endpoints in
             if let seed {
-                _ = try await DemoSeeder(seed: seed, size: size, today: today).seed(erp: endpoints.erp, crm: endpoints.crm, reset: false)
+                _ = try await DemoSeeder(seed: seed, size: size, today: today).seed(
+                    erp: endpoints.erp, crm: endpoints.crm, reset: false, shape: shape)
             }
             return try await body(DemoFixture(erp: endpoints.erp, crm: endpoints.crm, environment: endpoints.environment))
         }
@@ -84,4 +86,13 @@ func keyedRows(_ query: PostgresQuery, on connection: PostgresConnection) async 
         rows[key] = Array(row.values.dropFirst())
     }
     return rows
+}
+
+/// The rows of the mappings table in section `section` of docs/business-central.md, each as its
+/// cells without code quotes; throws when the section is not there.
+func documentedMappingRows(section name: String) throws -> [[String]] {
+    let section = try #require(DocumentationPage.named("docs/business-central.md").section(name), "the section \(name) exists")
+    return section.text.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| Mapping") && !$0.hasPrefix("| ---") }.map { line in
+        line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "") }
+    }
 }
