@@ -47,8 +47,6 @@ public struct StoredEndpointLimits: Sendable, Equatable {
     public var pid: Int
     /// The statistics it last wrote.
     public var statistics: EndpointLimitStatistics
-    /// Seconds since it wrote them.
-    public var age: Double
 }
 
 /// Owns `couplet.endpoint_limits`: each worker writes how its requests wait for the Web APIs'
@@ -78,18 +76,18 @@ public enum EndpointLimitLog {
         try await connection.query(
             """
             SELECT l.worker_id, w.hostname, w.pid::int8, l.endpoint, l.waiting::int8, l.in_flight::int8, l.paused,
-                   extract(epoch FROM l.waited)::float8, l.throttled, extract(epoch FROM now() - l.updated_at)::float8
+                   extract(epoch FROM l.waited)::float8, l.throttled
             FROM couplet.endpoint_limits l
             JOIN couplet.workers w ON w.id = l.worker_id AND w.heartbeat_at > now() - w.lease
             ORDER BY l.endpoint, w.hostname, w.pid
             """, name: "endpoint limits"
         ).map { row in
-            let (worker, hostname, pid, endpoint, waiting, inFlight, paused, waited, throttled, age) = try row.decode(
-                (UUID, String, Int, String, Int, Int, Bool, Double, Int, Double).self)
+            let (worker, hostname, pid, endpoint, waiting, inFlight, paused, waited, throttled) = try row.decode(
+                (UUID, String, Int, String, Int, Int, Bool, Double, Int).self)
             let statistics = EndpointLimitStatistics(
                 endpoint: endpoint, waiting: waiting, inFlight: inFlight, isPaused: paused,
                 waited: duration(seconds: waited), throttled: throttled)
-            return StoredEndpointLimits(workerID: worker, hostname: hostname, pid: pid, statistics: statistics, age: age)
+            return StoredEndpointLimits(workerID: worker, hostname: hostname, pid: pid, statistics: statistics)
         }
     }
 
