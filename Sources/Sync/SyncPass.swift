@@ -608,20 +608,27 @@ struct SyncPass {
 
     private var targetKeyColumn: String { mapping.side(direction.target).key.parts[0] }
 
-    /// Inserts new records. A key that is taken fails its record: an insert never changes a record
-    /// the integration did not create.
+    /// Inserts new records. A key that is taken fails its record — an insert never changes a record
+    /// the integration did not create — unless Couplet assigned that key and the record holds exactly
+    /// the values it meant to write: then it is Couplet's own write whose answer was lost, and is coupled.
     private func insert(_ records: [NewRecord], into batch: inout BatchOutcome) async throws {
         guard !records.isEmpty else { return }
         var written: [(item: BatchOutcome.Insert, id: String, modifiedOn: Date)] = []
         let (items, free, coupledKeys) = try await withoutCoupledKeys(batch.inserts, records)
         var taken = coupledKeys
-        for (item, result) in zip(items, try await target.insert(free)) {
+        var takenAssigned: [(item: BatchOutcome.Insert, record: NewRecord, id: String)] = []
+        for ((item, record), result) in zip(zip(items, free), try await target.insert(free)) {
             switch result {
             case .success(.inserted(let id, let modifiedOn)): written.append((item, id, modifiedOn))
+            case .success(.keyTaken(let id)) where record.keyAssigned: takenAssigned.append((item, record, id))
             case .success(.keyTaken(let id)): taken.append((item, id))
             case .failure(let refusal):
                 batch.failed(item.record, coupling: item.coupling, failure: failure(refusal, source: item.record.id, target: nil))
             }
+        }
+        let own = try await ownWrites(takenAssigned.map { ExpectedRecord(id: $0.id, values: $0.record.values) })
+        for entry in takenAssigned {
+            if let modifiedOn = own[entry.id] { written.append((entry.item, entry.id, modifiedOn)) } else { taken.append((entry.item, entry.id)) }
         }
         try await failCollisions(taken, &batch)
         for (item, id, modifiedOn) in written { batch.inserted(item, targetID: id, targetModifiedOn: modifiedOn) }
@@ -647,6 +654,14 @@ struct SyncPass {
             }
         }
         return (free.items, free.records, taken)
+    }
+
+    /// Of records holding a key Couplet assigned, those that hold exactly the values Couplet meant
+    /// to write, with their modified-on: Couplet's own writes whose answer was lost — a Web API
+    /// finishes a request whose client was killed, after the rescuing pass found no trace of it.
+    private func ownWrites(_ expected: [ExpectedRecord]) async throws -> [String: Date] {
+        guard !expected.isEmpty else { return [:] }
+        return try await target.check(expected).compactMapValues { $0.agrees ? $0.modifiedOn : nil }
     }
 
     /// Inserts whose key is taken fail, naming the record that holds the key.
