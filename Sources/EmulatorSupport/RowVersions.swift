@@ -124,14 +124,20 @@ public struct RowVersions: Sendable {
     }
 
     /// Locks the record `id` of `table` (`FOR UPDATE`) and returns its version, or nil when it is not there.
+    ///
+    /// The version is read by a second statement once the lock is held: a writer that held the lock
+    /// first has committed its new version by then, and only a new statement sees it (a locking
+    /// read that waited re-reads the locked row alone, not the version row joined to it).
     public func lockedVersion(
         of id: String, in table: PostgresIdentifier, schema tableSchema: String, entity: String, key: PostgresIdentifier,
         on connection: PostgresConnection
     ) async throws -> String? {
+        let locked = try await connection.query("SELECT FROM \(table) t WHERE t.\(key) = \(id)::uuid FOR UPDATE", name: "emulator lock record")
+        guard !locked.isEmpty else { return nil }
         let rows = try await connection.query(
             """
             SELECT coalesce(v.version, 0)::text FROM \(table) t \(join(schema: tableSchema, entity: entity, key: key))
-            WHERE t.\(key) = \(id)::uuid FOR UPDATE OF t
+            WHERE t.\(key) = \(id)::uuid
             """, name: "emulator current version")
         return try rows.first?.decode(String.self, at: 0)
     }

@@ -73,7 +73,7 @@ struct BusinessCentralTableEndpoint: ODataTable {
         for column in columns {
             values[column] = ODataValues.text(json[column], kind: entity.properties[column]?.kind ?? .text)
         }
-        return SyncRecord(id: id.lowercased(), modifiedOn: modifiedOn, values: values)
+        return SyncRecord(id: id.lowercased(), modifiedOn: modifiedOn, version: Self.etag(in: json), values: values)
     }
 
     /// The records passing the filter, as `$count=true` counts them.

@@ -76,7 +76,8 @@ struct DataverseTableEndpoint: ODataTable {
         if let modifiedBy = side.modifiedBy?.parts.last, let writer = json[entity.readProperty(modifiedBy)]?.stringValue {
             changedByIntegration = try await session.applicationUser() == writer.lowercased()
         }
-        return SyncRecord(id: id.lowercased(), modifiedOn: modifiedOn, values: values, changedByIntegration: changedByIntegration)
+        return SyncRecord(
+            id: id.lowercased(), modifiedOn: modifiedOn, version: Self.etag(in: json), values: values, changedByIntegration: changedByIntegration)
     }
 
     /// Dataverse has no `$skip` and caps `$count` at 5,000: counts by walking the keys.

@@ -153,7 +153,7 @@ extension ODataTable {
             let agrees = record.values.allSatisfy { column, value in
                 column == key || ODataValues.same(found.values[column] ?? nil, value, kind: (try? kind(of: column)) ?? .text)
             }
-            checks[record.id] = ExpectationCheck(modifiedOn: found.modifiedOn, agrees: agrees)
+            checks[record.id] = ExpectationCheck(stamp: found.stamp, agrees: agrees)
         }
         return checks
     }

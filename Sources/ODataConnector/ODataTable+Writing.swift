@@ -44,12 +44,12 @@ extension ODataTable {
             guard let created = response.body?[key]?.stringValue?.lowercased() ?? (id.isEmpty ? nil : id), UUID(uuidString: created) != nil else {
                 throw SyncFailure(code: .configuration, message: "\(service) created a record of \(tableName) but did not answer its id; the run stops")
             }
-            if let modifiedOn = modifiedOn(in: response.body) { return .success(.inserted(id: created, modifiedOn: modifiedOn)) }
-            guard let modifiedOn = try await currentETags([created])[created]?.modifiedOn else {
+            if let stamp = stamp(in: response.body) { return .success(.inserted(id: created, stamp: stamp)) }
+            guard let stamp = try await currentETags([created])[created] else {
                 throw SyncFailure(
                     code: .configuration, message: "\(service) created a record of \(tableName) but cannot show it; the next run recognises it")
             }
-            return .success(.inserted(id: created, modifiedOn: modifiedOn))
+            return .success(.inserted(id: created, stamp: stamp))
         }
     }
 
@@ -59,14 +59,15 @@ extension ODataTable {
         return .object([ODataJSON.Member(key, .string(id.lowercased()))] + members)
     }
 
-    /// Updates that name the modified-on they were computed against first read the record's
-    /// `@odata.etag` and send it as `If-Match`: a record changed since (its modified-on or etag
-    /// differ, `isChangedOrGone`) or gone is left alone. Others use `If-Match: *`, so an update never creates a record.
-    func update(_ changes: [RecordChange]) async throws -> WriteResults<Date?> {
-        let etags = try await currentETags(changes.filter { $0.expectedModifiedOn != nil }.map(\.id))
-        var plans: [ODataWritePlan<Date?>] = []
+    /// Updates that name the state they were computed against send the record's etag as read as
+    /// `If-Match` (one that names only a modified-on first reads the etag): a record changed since
+    /// (`isChangedOrGone`) or gone is left alone. Others use `If-Match: *`, so an update never
+    /// creates a record.
+    func update(_ changes: [RecordChange]) async throws -> WriteResults<RecordStamp?> {
+        let etags = try await currentETags(changes.filter { $0.expected.map { $0.version == nil } ?? false }.map(\.id))
+        var plans: [ODataWritePlan<RecordStamp?>] = []
         for change in changes {
-            guard let ifMatch = Self.ifMatch(change.id, expected: change.expectedModifiedOn, etags: etags) else {
+            guard let ifMatch = Self.ifMatch(change.id, expected: change.expected, etags: etags) else {
                 plans.append(.answered(.success(nil)))  // changed (or gone) since the change was computed
                 continue
             }
@@ -77,8 +78,8 @@ extension ODataTable {
         }
         return try await send(plans) { response, index in
             if (200..<300).contains(response.status) {
-                if let modifiedOn = modifiedOn(in: response.body) { return .success(modifiedOn) }
-                return .success(try await currentETags([changes[index].id])[changes[index].id.lowercased()]?.modifiedOn)
+                if let stamp = stamp(in: response.body) { return .success(stamp) }
+                return .success(try await currentETags([changes[index].id])[changes[index].id.lowercased()])
             }
             if isChangedOrGone(response) { return .success(nil) }
             return .failure(refusal(response, values: changes[index].values))
@@ -86,9 +87,9 @@ extension ODataTable {
     }
 
     func delete(_ records: [RecordDeletion]) async throws -> WriteResults<Bool> {
-        let etags = try await currentETags(records.map(\.id))
+        let etags = try await currentETags(records.filter { $0.expected.version == nil }.map(\.id))
         let plans: [ODataWritePlan<Bool>] = records.map { deletion in
-            guard let ifMatch = Self.ifMatch(deletion.id, expected: deletion.expectedModifiedOn, etags: etags) else {
+            guard let ifMatch = Self.ifMatch(deletion.id, expected: deletion.expected, etags: etags) else {
                 return .answered(.success(false))
             }
             return .send(ODataBatchRequest(method: .delete, url: "\(collection)(\(deletion.id.lowercased()))", headers: [("If-Match", ifMatch)]))
@@ -110,12 +111,15 @@ extension ODataTable {
         }
     }
 
-    /// The `If-Match` of a write: `*` when it names no modified-on, the etag of the record as read
-    /// when it still carries `expected`, nil (leave it alone) when it changed or is gone.
-    static func ifMatch(_ id: String, expected: Date?, etags: [String: (modifiedOn: Date, etag: String)]) -> String? {
+    /// The `If-Match` of a write: `*` when it names no state; the etag it was read with when it
+    /// names one (exact, whatever the modified-on's precision); else the current etag from `etags`
+    /// when the record still carries the expected modified-on, and nil (leave it alone) when it
+    /// changed or is gone.
+    static func ifMatch(_ id: String, expected: RecordStamp?, etags: [String: RecordStamp]) -> String? {
         guard let expected else { return "*" }
-        guard let current = etags[id.lowercased()], current.modifiedOn == expected else { return nil }
-        return current.etag
+        if let version = expected.version { return version }
+        guard let current = etags[id.lowercased()], current.modifiedOn == expected.modifiedOn else { return nil }
+        return current.version
     }
 
     /// The modified-on a write's answer carries, when it does.
@@ -123,17 +127,29 @@ extension ODataTable {
         body?[modified]?.stringValue.flatMap(ODataValues.instant)
     }
 
-    /// Each existing record's modified-on and etag, by id.
-    func currentETags(_ ids: [String]) async throws -> [String: (modifiedOn: Date, etag: String)] {
-        var etags: [String: (modifiedOn: Date, etag: String)] = [:]
+    /// The state a record's JSON carries (its modified-on and `@odata.etag`), when it carries both.
+    func stamp(in body: ODataJSON?) -> RecordStamp? {
+        guard let modifiedOn = modifiedOn(in: body), let etag = Self.etag(in: body) else { return nil }
+        return RecordStamp(modifiedOn: modifiedOn, version: etag)
+    }
+
+    /// The `@odata.etag` of a record's JSON; nil when there is none or it is longer than the
+    /// 200 characters a coupling stores (the services' are a few dozen): such a record's writes
+    /// cannot be guarded, so they are left alone.
+    static func etag(in body: ODataJSON?) -> String? {
+        guard let etag = body?["@odata.etag"]?.stringValue, (1...200).contains(etag.utf8.count) else { return nil }
+        return etag
+    }
+
+    /// Each existing record's state (modified-on and etag), by id.
+    func currentETags(_ ids: [String]) async throws -> [String: RecordStamp] {
+        var etags: [String: RecordStamp] = [:]
         for chunk in chunks(Self.guids(ids)) {
             let query = resource(filter: [keyIn(chunk)], orderBy: nil, select: "\(key),\(modified)")
             for try await page in client.pages(of: query, paging: paging(.max)) {
                 for json in page.records {
-                    guard let id = json[key]?.stringValue, let etag = json["@odata.etag"]?.stringValue,
-                          let modifiedOn = modifiedOn(in: json)
-                    else { continue }
-                    etags[id.lowercased()] = (modifiedOn, etag)
+                    guard let id = json[key]?.stringValue, let stamp = stamp(in: json) else { continue }
+                    etags[id.lowercased()] = stamp
                 }
             }
         }

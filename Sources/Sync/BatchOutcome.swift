@@ -17,8 +17,8 @@ struct BatchOutcome {
         var values: FieldValues
         /// The target's values as read, changes applied: what the record holds after the write.
         var expected: FieldValues
-        /// The target's modified-on when it was read: the write happens only if it still holds.
-        var targetModifiedOn: Date
+        /// The target's state when it was read: the write happens only if it still holds.
+        var target: RecordStamp
         /// The coupling is new (made by match) and is saved whatever the write does.
         var isNewCoupling: Bool
         /// A conflict was resolved (the source won, or `merge` wrote only the source's fields): the
@@ -30,7 +30,7 @@ struct BatchOutcome {
     /// A coupled target to delete because its source was deleted.
     struct Deletion {
         var coupling: Coupling
-        var targetModifiedOn: Date
+        var target: RecordStamp
     }
 
     let direction: SyncDirection
@@ -90,8 +90,7 @@ struct BatchOutcome {
             } else if let coupling {
                 // Only the source is known to be synced, unless the pair was just coupled (one way) and agrees.
                 let synced = coupling.recordingSuccess(
-                    direction: direction, sourceModifiedOn: record.modifiedOn,
-                    targetModifiedOn: isNewCoupling ? target?.modifiedOn : nil, at: now)
+                    direction: direction, source: record.stamp, target: isNewCoupling ? target?.stamp : nil, at: now)
                 couplings.append(remembering(synced, source: record.values, target: isNewCoupling ? target?.values : nil))
             }
         case .insert(let values):
@@ -102,11 +101,11 @@ struct BatchOutcome {
             if let coupling, let target {
                 let expected = target.values.merging(values) { _, new in new }
                 updates.append(Update(
-                    record: record, coupling: coupling, values: values, expected: expected, targetModifiedOn: target.modifiedOn,
+                    record: record, coupling: coupling, values: values, expected: expected, target: target.stamp,
                     isNewCoupling: isNewCoupling, keepsTargetChanges: resolved != nil))
             }
         case .deleteTarget:
-            if let coupling, let target { deletions.append(Deletion(coupling: coupling, targetModifiedOn: target.modifiedOn)) }
+            if let coupling, let target { deletions.append(Deletion(coupling: coupling, target: target.stamp)) }
         case .removeCoupling(let reason):
             guard let coupling else { break }
             removedCouplings.append(coupling.localID)
@@ -137,22 +136,22 @@ struct BatchOutcome {
             WriteIntent(
                 sourceID: insert.record.id, operation: .insert, targetID: new.values[keyColumn] ?? nil,
                 keyAssigned: new.keyAssigned, expected: new.values.merging(unwritten) { written, _ in written },
-                sourceModifiedOn: insert.record.modifiedOn)
+                source: insert.record.stamp)
         }
         let updated = updates.map { update in
             WriteIntent(
                 sourceID: update.record.id, operation: .update, targetID: update.coupling.id(on: direction.target),
-                keyAssigned: false, expected: update.expected, sourceModifiedOn: update.record.modifiedOn)
+                keyAssigned: false, expected: update.expected, source: update.record.stamp)
         }
         intended = (inserted + updated).map(\.sourceID)
         return inserted + updated
     }
 
     /// The target record was inserted: couple it to its source.
-    mutating func inserted(_ insert: Insert, targetID: String, targetModifiedOn: Date) {
+    mutating func inserted(_ insert: Insert, targetID: String, target: RecordStamp) {
         let (localID, integrationID) = direction == .toIntegration ? (insert.record.id, targetID) : (targetID, insert.record.id)
         let fresh = Coupling(localID: localID, integrationID: integrationID).recordingSuccess(
-            direction: direction, sourceModifiedOn: insert.record.modifiedOn, targetModifiedOn: targetModifiedOn, at: now)
+            direction: direction, source: insert.record.stamp, target: target, at: now)
         couplings.append(remembering(fresh, source: insert.record.values, target: insert.values))
         if let old = insert.coupling, old.localID != localID { removedCouplings.append(old.localID) }
         succeeded.append(insert.record.id)
@@ -173,41 +172,38 @@ struct BatchOutcome {
     }
 
     /// Source records were written after their pairs synced (the target's key written back):
-    /// their couplings store the source's new modified-on, so the write does not echo.
-    mutating func sourceRewritten(_ stamps: [String: Date]) {
+    /// their couplings store the source's new state, so the write does not echo.
+    mutating func sourceRewritten(_ stamps: [String: RecordStamp]) {
         for index in couplings.indices {
             guard let stamp = stamps[couplings[index].id(on: direction.source)] else { continue }
-            couplings[index][direction.source].lastSyncedModifiedOn = stamp
+            couplings[index][direction.source].lastSynced = stamp
         }
     }
 
     /// An update the integration made and did not record (its writer stopped) is recorded now as its own.
     /// Under `merge` the write may have left the target's own changes for the opposite pass, so
     /// the target is not taken for synced.
-    mutating func adopted(_ coupling: Coupling, sourceModifiedOn: Date, targetModifiedOn: Date) {
-        couplings.append(coupling.recordingSuccess(
-            direction: direction, sourceModifiedOn: sourceModifiedOn, targetModifiedOn: mergesFields ? nil : targetModifiedOn, at: now))
+    mutating func adopted(_ coupling: Coupling, source: RecordStamp, target: RecordStamp) {
+        couplings.append(coupling.recordingSuccess(direction: direction, source: source, target: mergesFields ? nil : target, at: now))
     }
 
     /// A record the integration inserted and did not couple (its writer stopped) is coupled now as
-    /// its own, replacing the coupling to the deleted record it restored, if any. A nil
-    /// `targetModifiedOn` (the record changed since) leaves the target side to count as changed.
-    mutating func adopted(_ fresh: Coupling, replacing old: Coupling?, sourceModifiedOn: Date, targetModifiedOn: Date?) {
-        var result = fresh.recordingSuccess(
-            direction: direction, sourceModifiedOn: sourceModifiedOn, targetModifiedOn: targetModifiedOn, at: now)
-        if targetModifiedOn == nil { result[direction.target].lastSyncedModifiedOn = nil }
+    /// its own, replacing the coupling to the deleted record it restored, if any. A nil `target`
+    /// (the record changed since) leaves the target side to count as changed.
+    mutating func adopted(_ fresh: Coupling, replacing old: Coupling?, source: RecordStamp, target: RecordStamp?) {
+        var result = fresh.recordingSuccess(direction: direction, source: source, target: target, at: now)
+        if target == nil { result[direction.target].lastSynced = nil }
         if let old, old.localID != fresh.localID { removedCouplings.append(old.localID) }
         couplings.append(result)
         if old == nil { counts.coupled += 1 }
         succeeded.append(fresh.id(on: direction.source))
     }
 
-    /// The coupled target was updated: store both sides' new modified-on, so the write does not echo
+    /// The coupled target was updated: store both sides' new state, so the write does not echo
     /// back — the target's only when it holds nothing else to carry (not after a resolved conflict).
-    mutating func updated(_ update: Update, targetModifiedOn: Date) {
+    mutating func updated(_ update: Update, target: RecordStamp) {
         let synced = update.coupling.recordingSuccess(
-            direction: direction, sourceModifiedOn: update.record.modifiedOn,
-            targetModifiedOn: update.keepsTargetChanges ? nil : targetModifiedOn, at: now)
+            direction: direction, source: update.record.stamp, target: update.keepsTargetChanges ? nil : target, at: now)
         let target = update.keepsTargetChanges ? nil : update.expected
         couplings.append(remembering(synced, source: update.record.values, target: target, written: update.values))
         counts.modified += 1

@@ -13,9 +13,9 @@ public enum SyncResult: String, Sendable, Equatable {
 /// The result and error belong to the pass whose *source* is this side: the integration
 /// side's `lastResult` is the outcome of the last integration → local pass for the record.
 public struct CouplingSide: Sendable, Equatable {
-    /// The side's modified-on as of the last successful sync (after the integration's own
-    /// write, so that the write does not echo back); `nil` if never synced.
-    public var lastSyncedModifiedOn: Date?
+    /// The side's state (modified-on and row version) as of the last successful sync (after the
+    /// integration's own write, so that the write does not echo back); `nil` if never synced.
+    public var lastSynced: RecordStamp?
     /// The outcome of the last pass from this side; `nil` if none ran.
     public var lastResult: SyncResult?
     /// The message of the last failure of a pass from this side.
@@ -29,9 +29,9 @@ public struct CouplingSide: Sendable, Equatable {
     public var fields: FieldFingerprints?
 
     /// A side state; all `nil` means never synchronized.
-    public init(lastSyncedModifiedOn: Date? = nil, lastResult: SyncResult? = nil,
+    public init(lastSynced: RecordStamp? = nil, lastResult: SyncResult? = nil,
                 lastError: String? = nil, lastErrorClass: String? = nil, lastRun: Date? = nil, fields: FieldFingerprints? = nil) {
-        self.lastSyncedModifiedOn = lastSyncedModifiedOn
+        self.lastSynced = lastSynced
         self.lastResult = lastResult
         self.lastError = lastError
         self.lastErrorClass = lastErrorClass
@@ -76,15 +76,19 @@ public struct Coupling: Sendable, Equatable {
         }
     }
 
-    /// Whether `side` counts as changed: its record's modified-on differs from the stored one
-    /// (or none is stored), or its last pass failed and the coupling is not skipped.
+    /// Whether `side` counts as changed: its record's state differs from the stored one (or none
+    /// is stored), or its last pass failed and the coupling is not skipped.
     ///
-    /// A modified-on equal to the stored one is the integration's own write: not a change. An
-    /// *earlier* one is a change: a writer stamping `now()` (its transaction's start) can commit
-    /// after the integration's write and still carry an older stamp than it.
-    public func hasChanged(_ side: SyncSide, modifiedOn: Date) -> Bool {
+    /// A state equal to the stored one is the integration's own write: not a change. An *earlier*
+    /// modified-on is a change: a writer stamping `now()` (its transaction's start) can commit
+    /// after the integration's write and still carry an older stamp than it. An equal modified-on
+    /// with another row version is a change too: an edit in the same second as the write, on an
+    /// endpoint that stamps whole seconds. A version that was not stored leaves the modified-on
+    /// to decide alone.
+    public func hasChanged(_ side: SyncSide, stamp: RecordStamp) -> Bool {
         let state = self[side]
-        if let synced = state.lastSyncedModifiedOn, modifiedOn == synced {
+        if let synced = state.lastSynced, stamp.modifiedOn == synced.modifiedOn,
+            synced.version == nil || stamp.version == nil || stamp.version == synced.version {
             return state.lastResult == .failure && !isSkipped
         }
         return true
@@ -100,16 +104,15 @@ public struct Coupling: Sendable, Equatable {
 
     /// The coupling after a pass in `direction` handled the record without failing.
     ///
-    /// Stores the source's modified-on, and the target's (its modified-on after the write, or
-    /// as read when nothing was written) when given, so that neither counts as changed next
-    /// time; clears the source side's error and the skip.
-    public func recordingSuccess(direction: SyncDirection, sourceModifiedOn: Date,
-                                 targetModifiedOn: Date?, at time: Date) -> Coupling {
+    /// Stores the source's state, and the target's (its state after the write, or as read when
+    /// nothing was written) when given, so that neither counts as changed next time; clears the
+    /// source side's error and the skip.
+    public func recordingSuccess(direction: SyncDirection, source: RecordStamp,
+                                 target: RecordStamp?, at time: Date) -> Coupling {
         var result = self
-        result[direction.source] = CouplingSide(lastSyncedModifiedOn: sourceModifiedOn,
-                                                lastResult: .success, lastError: nil, lastRun: time)
-        if let targetModifiedOn {
-            result[direction.target].lastSyncedModifiedOn = targetModifiedOn
+        result[direction.source] = CouplingSide(lastSynced: source, lastResult: .success, lastError: nil, lastRun: time)
+        if let target {
+            result[direction.target].lastSynced = target
         }
         result.isSkipped = false
         return result

@@ -31,9 +31,10 @@ public enum CouplingStore {
         let idColumn = try PostgresIdentifier(side == .local ? "local_id" : "integration_id")
         let rows = try await db.query(
             """
-            SELECT c.local_id, c.integration_id, c.local_modified_at, c.local_result, c.local_error, c.local_error_class, c.local_run_at,
-                   c.local_fields::text, c.integration_modified_at, c.integration_result, c.integration_error,
-                   c.integration_error_class, c.integration_run_at, c.integration_fields::text, c.skipped
+            SELECT c.local_id, c.integration_id, c.local_modified_at, c.local_version, c.local_result, c.local_error,
+                   c.local_error_class, c.local_run_at, c.local_fields::text, c.integration_modified_at, c.integration_version,
+                   c.integration_result, c.integration_error, c.integration_error_class, c.integration_run_at,
+                   c.integration_fields::text, c.skipped
             FROM unnest(\(ids)::text[]) AS i(id)
             CROSS JOIN LATERAL (SELECT * FROM couplet.couplings WHERE mapping = \(mapping) AND \(idColumn) = i.id) AS c
             """, name: "load couplings")
@@ -42,19 +43,20 @@ public enum CouplingStore {
             let (localID, integrationID) = try row.decode((String, String).self)
             let coupling = Coupling(
                 localID: localID, integrationID: integrationID, local: try couplingSide(row, from: 2),
-                integration: try couplingSide(row, from: 8), isSkipped: try row.decode(Bool.self, at: 14))
+                integration: try couplingSide(row, from: 9), isSkipped: try row.decode(Bool.self, at: 16))
             couplings[side == .local ? localID : integrationID] = coupling
         }
         return couplings
     }
 
     private static func couplingSide(_ row: PostgresRow, from offset: Int) throws -> CouplingSide {
-        CouplingSide(
-            lastSyncedModifiedOn: try row.decode(Date?.self, at: offset),
-            lastResult: try row.decode(String?.self, at: offset + 1).flatMap(SyncResult.init(rawValue:)),
-            lastError: try row.decode(String?.self, at: offset + 2), lastErrorClass: try row.decode(String?.self, at: offset + 3),
-            lastRun: try row.decode(Date?.self, at: offset + 4),
-            fields: try row.decode(String?.self, at: offset + 5).flatMap(FieldFingerprints.init(json:)))
+        let version = try row.decode(String?.self, at: offset + 1)
+        return CouplingSide(
+            lastSynced: try row.decode(Date?.self, at: offset).map { RecordStamp(modifiedOn: $0, version: version) },
+            lastResult: try row.decode(String?.self, at: offset + 2).flatMap(SyncResult.init(rawValue:)),
+            lastError: try row.decode(String?.self, at: offset + 3), lastErrorClass: try row.decode(String?.self, at: offset + 4),
+            lastRun: try row.decode(Date?.self, at: offset + 5),
+            fields: try row.decode(String?.self, at: offset + 6).flatMap(FieldFingerprints.init(json:)))
     }
 
     /// Inserts or replaces these couplings in one statement.
@@ -62,24 +64,27 @@ public enum CouplingStore {
         guard !couplings.isEmpty else { return }
         try await db.query(
             """
-            INSERT INTO couplet.couplings AS c (mapping, local_id, integration_id, local_modified_at, local_result, local_error,
-                local_error_class, local_run_at, local_fields, integration_modified_at, integration_result, integration_error,
-                integration_error_class, integration_run_at, integration_fields, skipped)
-            SELECT \(mapping), local_id, integration_id, local_modified_at, local_result, local_error, local_error_class, local_run_at,
-                local_fields::jsonb, integration_modified_at, integration_result, integration_error, integration_error_class,
-                integration_run_at, integration_fields::jsonb, skipped
+            INSERT INTO couplet.couplings AS c (mapping, local_id, integration_id, local_modified_at, local_version, local_result,
+                local_error, local_error_class, local_run_at, local_fields, integration_modified_at, integration_version,
+                integration_result, integration_error, integration_error_class, integration_run_at, integration_fields, skipped)
+            SELECT \(mapping), local_id, integration_id, local_modified_at, local_version, local_result, local_error, local_error_class,
+                local_run_at, local_fields::jsonb, integration_modified_at, integration_version, integration_result, integration_error,
+                integration_error_class, integration_run_at, integration_fields::jsonb, skipped
             FROM unnest(\(couplings.map(\.localID)), \(couplings.map(\.integrationID)),
-                \(couplings.map(\.local.lastSyncedModifiedOn)), \(couplings.map { $0.local.lastResult?.rawValue }),
+                \(couplings.map(\.local.lastSynced?.modifiedOn)), \(couplings.map(\.local.lastSynced?.version)),
+                \(couplings.map { $0.local.lastResult?.rawValue }),
                 \(couplings.map(\.local.lastError)), \(couplings.map(\.local.lastErrorClass)), \(couplings.map(\.local.lastRun)),
                 \(couplings.map(\.local.fields?.json)),
-                \(couplings.map(\.integration.lastSyncedModifiedOn)), \(couplings.map { $0.integration.lastResult?.rawValue }),
+                \(couplings.map(\.integration.lastSynced?.modifiedOn)), \(couplings.map(\.integration.lastSynced?.version)),
+                \(couplings.map { $0.integration.lastResult?.rawValue }),
                 \(couplings.map(\.integration.lastError)), \(couplings.map(\.integration.lastErrorClass)),
                 \(couplings.map(\.integration.lastRun)), \(couplings.map(\.integration.fields?.json)), \(couplings.map(\.isSkipped)))
-                AS u(local_id, integration_id, local_modified_at, local_result, local_error, local_error_class, local_run_at,
-                     local_fields, integration_modified_at, integration_result, integration_error, integration_error_class,
-                     integration_run_at, integration_fields, skipped)
+                AS u(local_id, integration_id, local_modified_at, local_version, local_result, local_error, local_error_class,
+                     local_run_at, local_fields, integration_modified_at, integration_version, integration_result, integration_error,
+                     integration_error_class, integration_run_at, integration_fields, skipped)
             ON CONFLICT (mapping, local_id) DO UPDATE SET
                 integration_id = excluded.integration_id, local_modified_at = excluded.local_modified_at,
+                local_version = excluded.local_version, integration_version = excluded.integration_version,
                 local_result = excluded.local_result, local_error = excluded.local_error,
                 local_error_class = excluded.local_error_class, local_run_at = excluded.local_run_at,
                 integration_modified_at = excluded.integration_modified_at, integration_result = excluded.integration_result,

@@ -84,8 +84,8 @@ public struct PairComparison: Sendable {
     /// last sync, or failed and is not skipped, so the next run carries them — or `differs`: drift.
     public func state(of fields: [FieldDifference], coupling: Coupling, local: SyncRecord, integration: SyncRecord) -> PairState {
         guard !coupling.isSkipped else { return .differs(fields) }
-        let localChanged = coupling.hasChanged(.local, modifiedOn: local.modifiedOn)
-        let integrationChanged = coupling.hasChanged(.integration, modifiedOn: integration.modifiedOn)
+        let localChanged = coupling.hasChanged(.local, stamp: local.stamp)
+        let integrationChanged = coupling.hasChanged(.integration, stamp: integration.stamp)
         let carried = fields.allSatisfy { field in
             (field.travels.includes(.toIntegration) && localChanged)
                 || (field.travels.includes(.fromIntegration) && integrationChanged)

@@ -215,11 +215,13 @@ public struct PostgresTableEndpoint: TableEndpoint {
                     let written = Dictionary(rows, uniquingKeysWith: { first, _ in first })
                     for (offset, values) in group.rows {
                         let key = (values[keyName] ?? nil) ?? ""
-                        results[offset] = written[key].map { .inserted(id: key, modifiedOn: $0) } ?? .keyTaken(id: key)
+                        results[offset] = written[key].map { .inserted(id: key, stamp: RecordStamp(modifiedOn: $0)) } ?? .keyTaken(id: key)
                     }
                 } else {
                     // Without ON CONFLICT every row comes back, in the order the SELECT produced them.
-                    for ((id, modifiedOn), (offset, _)) in zip(rows, group.rows) { results[offset] = .inserted(id: id, modifiedOn: modifiedOn) }
+                    for ((id, modifiedOn), (offset, _)) in zip(rows, group.rows) {
+                        results[offset] = .inserted(id: id, stamp: RecordStamp(modifiedOn: modifiedOn))
+                    }
                 }
             }
         }
@@ -230,10 +232,10 @@ public struct PostgresTableEndpoint: TableEndpoint {
         try await eachAlone(records, values: \.values) { try await insertAll($0) }
     }
 
-    public func update(_ changes: [RecordChange]) async throws -> WriteResults<Date?> {
+    public func update(_ changes: [RecordChange]) async throws -> WriteResults<RecordStamp?> {
         try await eachAlone(changes, values: \.values) { batch in
             let written = try await updateAll(batch)
-            return batch.map { written[$0.id] }
+            return batch.map { written[$0.id].map { RecordStamp(modifiedOn: $0) } }
         }
     }
 
@@ -301,7 +303,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
         let keyed = changes.map { change in
             var values = change.values
             values[keyName] = change.id
-            values[modifiedName] = change.expectedModifiedOn.flatMap(\.postgresText)
+            values[modifiedName] = change.expected.flatMap(\.modifiedOn.postgresText)
             return (change.id, values)
         }
         // One transaction for every column group, as for inserts: all written, or none.
@@ -330,7 +332,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
             """
             DELETE FROM \(side.table) AS t
             USING json_populate_recordset(NULL::\(side.table), \(Self.json(records.map { [keyName: $0.id] }))::json)
-                  WITH ORDINALITY AS r, unnest(\(records.map(\.expectedModifiedOn))) WITH ORDINALITY AS d(modified, n)
+                  WITH ORDINALITY AS r, unnest(\(records.map(\.expected.modifiedOn))) WITH ORDINALITY AS d(modified, n)
             WHERE r.ordinality = d.n AND t.\(side.key) = r.\(side.key) AND t.\(side.modified) = d.modified
             RETURNING t.\(side.key)::text
             """, name: "delete from \(side.table)")
@@ -352,7 +354,7 @@ public struct PostgresTableEndpoint: TableEndpoint {
                 FROM json_populate_recordset(NULL::\(side.table), \(Self.json(group.rows.map(\.1)))::json) AS r
                 JOIN \(side.table) AS t ON t.\(side.key) = r.\(side.key)
                 """, decode: { try $0.decode((String, Date, Bool).self) })
-            for (id, modifiedOn, agrees) in rows { checks[id] = ExpectationCheck(modifiedOn: modifiedOn, agrees: agrees) }
+            for (id, modifiedOn, agrees) in rows { checks[id] = ExpectationCheck(stamp: RecordStamp(modifiedOn: modifiedOn), agrees: agrees) }
         }
         return checks
     }

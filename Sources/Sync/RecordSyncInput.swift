@@ -1,9 +1,9 @@
 import Foundation
 
-/// Whether a record exists, and when it was last modified.
+/// Whether a record exists, and in which state.
 public enum RecordPresence: Sendable, Equatable {
-    /// The record exists; `modifiedOn` is its last-modified time as the endpoint reports it.
-    case present(modifiedOn: Date)
+    /// The record exists, in this state (its modified-on and row version as the endpoint reports them).
+    case present(RecordStamp)
     /// The record no longer exists.
     case deleted
     /// The record exists but does not pass the mapping's filter on its side (a customer blocked

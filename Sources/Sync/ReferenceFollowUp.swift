@@ -114,7 +114,7 @@ struct ReferenceFollowUp {
                   let value = try? field.transformation(for: dependent.direction).apply(to: source.values[from] ?? nil, lookup: lookup),
                   !field.comparison.same(value, target.values[to] ?? nil)
             else { return nil }
-            return RecordChange(id: pair.target, values: [to: value], expectedModifiedOn: target.modifiedOn)
+            return RecordChange(id: pair.target, values: [to: value], expected: target.stamp)
         }
         let written = try await update(changes, dependent, through: pass)
         try await advanceTargetStamps(dependent, written: written, read: targets)
@@ -122,13 +122,13 @@ struct ReferenceFollowUp {
     }
 
     /// Writes `changes`, leaving (and logging) each record the target refuses. Returns the new
-    /// modified-on of each record written.
-    private func update(_ changes: [RecordChange], _ dependent: Dependent, through pass: SyncPass) async throws -> [String: Date] {
+    /// state of each record written.
+    private func update(_ changes: [RecordChange], _ dependent: Dependent, through pass: SyncPass) async throws -> [String: RecordStamp] {
         guard !changes.isEmpty else { return [:] }
-        var written: [String: Date] = [:]
+        var written: [String: RecordStamp] = [:]
         for (change, result) in zip(changes, try await pass.target.update(changes)) {
             switch result {
-            case .success(let modifiedOn): written[change.id] = modifiedOn
+            case .success(let stamp): written[change.id] = stamp
             case .failure(let refusal):
                 logger.warning(
                     "cannot write the value a coupling completed",
@@ -138,19 +138,26 @@ struct ReferenceFollowUp {
         return written
     }
 
-    /// Moves each written target's stamp to its new modified-on where the stamp was the modified-on
-    /// read before the write: a target in step stays in step, one a person changed stays changed.
-    private func advanceTargetStamps(_ dependent: Dependent, written: [String: Date], read targets: [String: SyncRecord]) async throws {
-        let moved = written.keys.sorted().compactMap { id in targets[id].map { (id: id, read: $0.modifiedOn) } }
+    /// Moves each written target's stored state to its new one where it was the state read before
+    /// the write: a target in step stays in step, one a person changed stays changed.
+    private func advanceTargetStamps(
+        _ dependent: Dependent, written: [String: RecordStamp], read targets: [String: SyncRecord]
+    ) async throws {
+        let moved = written.keys.sorted().compactMap { id in
+            targets[id].flatMap { read in written[id].map { (id: id, read: read.stamp, written: $0) } }
+        }
         guard !moved.isEmpty else { return }
         let (_, targetColumn) = try Self.idColumns(dependent.direction)
-        let stamp = try PostgresIdentifier(dependent.direction.target == .local ? "local_modified_at" : "integration_modified_at")
+        let side = dependent.direction.target == .local ? "local" : "integration"
+        let (stamp, version) = (try PostgresIdentifier(side + "_modified_at"), try PostgresIdentifier(side + "_version"))
         try await coordination.query(
             """
-            UPDATE couplet.couplings c SET \(stamp) = w.written
-            FROM unnest(\(moved.map(\.id))::text[], \(moved.map(\.read))::timestamptz[],
-                        \(moved.map { written[$0.id] })::timestamptz[]) AS w(id, read, written)
+            UPDATE couplet.couplings c SET \(stamp) = w.written, \(version) = w.written_version
+            FROM unnest(\(moved.map(\.id))::text[], \(moved.map(\.read.modifiedOn))::timestamptz[], \(moved.map(\.read.version))::text[],
+                        \(moved.map(\.written.modifiedOn))::timestamptz[], \(moved.map(\.written.version))::text[])
+                 AS w(id, read, read_version, written, written_version)
             WHERE c.mapping = \(dependent.mapping.settings.name) AND c.\(targetColumn) = w.id AND c.\(stamp) = w.read
+              AND (c.\(version) IS NULL OR c.\(version) = w.read_version)
             """, name: "advance stamps of completed values")
     }
 

@@ -150,11 +150,11 @@ private struct DecisionContext {
         case (.deleted, .outsideFilter): return deletedBesideFilteredOut(coupling)
         case (.outsideFilter, _), (_, .outsideFilter): return .skip(.counterpartOutsideFilter)
         case (.deleted, .deleted): return .removeCoupling(.bothDeleted)
-        case (.present(let sourceModifiedOn), .deleted): return targetDeleted(coupling, sourceModifiedOn: sourceModifiedOn)
-        case (.deleted, .present(let targetModifiedOn)): return sourceDeleted(coupling, targetModifiedOn: targetModifiedOn)
-        case (.present(let sourceModifiedOn), .present(let targetModifiedOn)):
-            let sourceChanged = !record.changedByIntegration && coupling.hasChanged(direction.source, modifiedOn: sourceModifiedOn)
-            let targetChanged = coupling.hasChanged(direction.target, modifiedOn: targetModifiedOn)
+        case (.present(let source), .deleted): return targetDeleted(coupling, source: source)
+        case (.deleted, .present(let target)): return sourceDeleted(coupling, target: target)
+        case (.present(let source), .present(let target)):
+            let sourceChanged = !record.changedByIntegration && coupling.hasChanged(direction.source, stamp: source)
+            let targetChanged = coupling.hasChanged(direction.target, stamp: target)
             guard sourceChanged else { return .unchanged }
             return withChanges { update($0, coupling: coupling, targetChanged: targetChanged) }
         }
@@ -213,14 +213,14 @@ private struct DecisionContext {
         record.twoWayColumns?.contains(column) ?? true
     }
 
-    private func targetDeleted(_ coupling: Coupling, sourceModifiedOn: Date) -> SyncDecision {
+    private func targetDeleted(_ coupling: Coupling, source: RecordStamp) -> SyncDecision {
         switch mapping.deletionConflictPolicy {
         case .fail: return .fail(deletedCounterpart(coupling, deleted: direction.target))
         case .restore: return withChanges { .restore($0) }
         case .removeCoupling: return .removeCoupling(.deletionPolicy)
         case .propagate:
             guard mapping.direction == .bidirectional else { return .removeCoupling(.deletionPolicy) }
-            if coupling.hasChanged(direction.source, modifiedOn: sourceModifiedOn) {
+            if coupling.hasChanged(direction.source, stamp: source) {
                 return .fail(survivorChanged(coupling, deleted: direction.target))
             }
             return .skip(.deletionPropagatedByOtherPass)
@@ -229,9 +229,9 @@ private struct DecisionContext {
 
     /// In a bidirectional mapping the opposite pass sees the surviving record and applies the
     /// policy (propagation excepted: this pass deletes the target); in a one-way mapping this pass is the only one.
-    private func sourceDeleted(_ coupling: Coupling, targetModifiedOn: Date) -> SyncDecision {
+    private func sourceDeleted(_ coupling: Coupling, target: RecordStamp) -> SyncDecision {
         if mapping.deletionConflictPolicy == .propagate {
-            let changed = coupling.hasChanged(direction.target, modifiedOn: targetModifiedOn)
+            let changed = coupling.hasChanged(direction.target, stamp: target)
             return changed ? .fail(survivorChanged(coupling, deleted: direction.source)) : .deleteTarget
         }
         guard mapping.direction != .bidirectional else { return .skip(.sourceDeleted) }

@@ -444,7 +444,7 @@ struct SyncPass {
             if matchOnly && coupling != nil { continue }
             let targetRecord = coupling.flatMap { targets[$0.id(on: direction.target)] }
             let counterpart: Counterpart = if let coupling {
-                .coupled(coupling, target: targetRecord.map { .present(modifiedOn: $0.modifiedOn) }
+                .coupled(coupling, target: targetRecord.map { .present($0.stamp) }
                     ?? (outsideFilter.contains(coupling.id(on: direction.target)) ? .outsideFilter : .deleted))
             } else if let deleted = deletedCounterparts[record.id] {
                 .uncoupledByDeletion(counterpartID: deleted)
@@ -524,7 +524,7 @@ struct SyncPass {
             }
             let fresh = direction == .toIntegration
                 ? Coupling(localID: record.id, integrationID: targetID) : Coupling(localID: targetID, integrationID: record.id)
-            let paired = decide(record, counterpart: .coupled(fresh, target: .present(modifiedOn: target.modifiedOn)),
+            let paired = decide(record, counterpart: .coupled(fresh, target: .present(target.stamp)),
                                 deleted: false, target: target, lookups: lookups)
             batch.add(paired, for: record, coupling: fresh, target: target, isNewCoupling: true)
         }
@@ -542,7 +542,7 @@ struct SyncPass {
         _ record: SyncRecord, counterpart: Counterpart, deleted: Bool, target: SyncRecord?, action: PendingRecordAction? = nil
     ) -> RecordSyncInput {
         var input = RecordSyncInput(
-            direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(modifiedOn: record.modifiedOn),
+            direction: direction, sourceID: record.id, source: deleted ? .deleted : .present(record.stamp),
             counterpart: counterpart, twoWayColumns: diff.twoWayColumns, action: action)
         input.changedByIntegration = kind == .delta && record.changedByIntegration
         if mapping.settings.updateConflictPolicy == .merge, case .coupled(let coupling, _) = counterpart, let target {
@@ -613,13 +613,13 @@ struct SyncPass {
     /// the values it meant to write: then it is Couplet's own write whose answer was lost, and is coupled.
     private func insert(_ records: [NewRecord], into batch: inout BatchOutcome) async throws {
         guard !records.isEmpty else { return }
-        var written: [(item: BatchOutcome.Insert, id: String, modifiedOn: Date)] = []
+        var written: [(item: BatchOutcome.Insert, id: String, stamp: RecordStamp)] = []
         let (items, free, coupledKeys) = try await withoutCoupledKeys(batch.inserts, records)
         var taken = coupledKeys
         var takenAssigned: [(item: BatchOutcome.Insert, record: NewRecord, id: String)] = []
         for ((item, record), result) in zip(zip(items, free), try await target.insert(free)) {
             switch result {
-            case .success(.inserted(let id, let modifiedOn)): written.append((item, id, modifiedOn))
+            case .success(.inserted(let id, let stamp)): written.append((item, id, stamp))
             case .success(.keyTaken(let id)) where record.keyAssigned: takenAssigned.append((item, record, id))
             case .success(.keyTaken(let id)): taken.append((item, id))
             case .failure(let refusal):
@@ -628,10 +628,10 @@ struct SyncPass {
         }
         let own = try await ownWrites(takenAssigned.map { ExpectedRecord(id: $0.id, values: $0.record.values) })
         for entry in takenAssigned {
-            if let modifiedOn = own[entry.id] { written.append((entry.item, entry.id, modifiedOn)) } else { taken.append((entry.item, entry.id)) }
+            if let stamp = own[entry.id] { written.append((entry.item, entry.id, stamp)) } else { taken.append((entry.item, entry.id)) }
         }
         try await failCollisions(taken, &batch)
-        for (item, id, modifiedOn) in written { batch.inserted(item, targetID: id, targetModifiedOn: modifiedOn) }
+        for (item, id, stamp) in written { batch.inserted(item, targetID: id, target: stamp) }
     }
 
     /// Splits off the inserts whose key a coupling holds already — a coupled record deleted since
@@ -657,11 +657,11 @@ struct SyncPass {
     }
 
     /// Of records holding a key Couplet assigned, those that hold exactly the values Couplet meant
-    /// to write, with their modified-on: Couplet's own writes whose answer was lost — a Web API
+    /// to write, with their state: Couplet's own writes whose answer was lost — a Web API
     /// finishes a request whose client was killed, after the rescuing pass found no trace of it.
-    private func ownWrites(_ expected: [ExpectedRecord]) async throws -> [String: Date] {
+    private func ownWrites(_ expected: [ExpectedRecord]) async throws -> [String: RecordStamp] {
         guard !expected.isEmpty else { return [:] }
-        return try await target.check(expected).compactMapValues { $0.agrees ? $0.modifiedOn : nil }
+        return try await target.check(expected).compactMapValues { $0.agrees ? $0.stamp : nil }
     }
 
     /// Inserts whose key is taken fail, naming the record that holds the key.
@@ -687,14 +687,14 @@ struct SyncPass {
     /// Writes the target's key back to source records of synced pairs that do not hold it yet (a
     /// key the target assigned to a new record, or one a match-coupled record lacks), in the same
     /// run and only to a source record that did not change meanwhile. The key is the target's own:
-    /// no update can change it, so it always travels this way. Returns the source's new modified-on
-    /// per record written. A source that changed meanwhile carries a newer modified-on than its
-    /// coupling stores, so a later run reads it again and writes the key then.
-    private func writeBackKeys(_ pairs: [(record: SyncRecord, targetID: String)]) async throws -> [String: Date] {
+    /// no update can change it, so it always travels this way. Returns the source's new state per
+    /// record written. A source that changed meanwhile is in another state than its coupling
+    /// stores, so a later run reads it again and writes the key then.
+    private func writeBackKeys(_ pairs: [(record: SyncRecord, targetID: String)]) async throws -> [String: RecordStamp] {
         let fields = keyWriteBackFields
         guard !fields.isEmpty, !pairs.isEmpty else { return [:] }
         var changes: [RecordChange] = []
-        var outcome: [String: Date] = [:]
+        var outcome: [String: RecordStamp] = [:]
         for (record, targetID) in pairs {
             var values: FieldValues = [:]
             for field in fields {
@@ -703,7 +703,7 @@ struct SyncPass {
                 if let value, (record.values[column] ?? nil) != value { values[column] = value }
             }
             guard !values.isEmpty else { continue }
-            changes.append(RecordChange(id: record.id, values: values, expectedModifiedOn: record.modifiedOn))
+            changes.append(RecordChange(id: record.id, values: values, expected: record.stamp))
         }
         for (change, result) in zip(changes, try await source.update(changes)) {
             if case .success(let stamp?) = result { outcome[change.id] = stamp }
@@ -711,16 +711,16 @@ struct SyncPass {
         return outcome
     }
 
-    /// Updates coupled targets, each only if it still carries the modified-on it was read with.
+    /// Updates coupled targets, each only if it is still in the state it was read in.
     private func update(_ batch: inout BatchOutcome) async throws {
         let updates = batch.updates
         guard !updates.isEmpty else { return }
         let changes = updates.map {
-            RecordChange(id: $0.coupling.id(on: direction.target), values: $0.values, expectedModifiedOn: $0.targetModifiedOn)
+            RecordChange(id: $0.coupling.id(on: direction.target), values: $0.values, expected: $0.target)
         }
         for ((item, change), result) in zip(zip(updates, changes), try await target.update(changes)) {
             switch result {
-            case .success(let modified?): batch.updated(item, targetModifiedOn: modified)
+            case .success(let stamp?): batch.updated(item, target: stamp)
             case .success(nil): batch.changedMeanwhile(item)
             case .failure(let refusal):
                 batch.failed(item.record, coupling: item.coupling, failure: failure(refusal, source: item.record.id, target: change.id))
@@ -732,7 +732,7 @@ struct SyncPass {
     private func delete(_ batch: inout BatchOutcome) async throws {
         let deletions = batch.deletions
         guard !deletions.isEmpty else { return }
-        let requests = deletions.map { RecordDeletion(id: $0.coupling.id(on: direction.target), expectedModifiedOn: $0.targetModifiedOn) }
+        let requests = deletions.map { RecordDeletion(id: $0.coupling.id(on: direction.target), expected: $0.target) }
         for ((deletion, request), result) in zip(zip(deletions, requests), try await target.delete(requests)) {
             switch result {
             case .success(true): batch.deleted(deletion)
@@ -780,12 +780,10 @@ struct SyncPass {
                     guard restored, byTarget[id] == nil, intent.keyAssigned || check.agrees else { continue }
                     let fresh = direction == .toIntegration
                         ? Coupling(localID: intent.sourceID, integrationID: id) : Coupling(localID: id, integrationID: intent.sourceID)
-                    batch.adopted(
-                        fresh, replacing: replaced, sourceModifiedOn: intent.sourceModifiedOn,
-                        targetModifiedOn: check.agrees ? check.modifiedOn : nil)
+                    batch.adopted(fresh, replacing: replaced, source: intent.source, target: check.agrees ? check.stamp : nil)
                 case .update:
                     guard let coupling = bySource[intent.sourceID], coupling.id(on: direction.target) == id, check.agrees else { continue }
-                    batch.adopted(coupling, sourceModifiedOn: intent.sourceModifiedOn, targetModifiedOn: check.modifiedOn)
+                    batch.adopted(coupling, source: intent.source, target: check.stamp)
                 }
             }
             batch.clearing(left.map(\.sourceID))

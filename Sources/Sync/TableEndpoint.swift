@@ -1,11 +1,32 @@
 import Foundation
 
+/// One state of a record as its endpoint tells states apart: when the record last changed and,
+/// where the endpoint keeps one, its row version. A row version changes with every write, so it
+/// tells apart two writes the modified-on cannot: Dataverse stamps `modifiedon` in whole seconds,
+/// so a person's edit in the same second as the integration's own write carries the same
+/// modified-on, and only the etag shows it. Two stamps are the same state when they are equal.
+public struct RecordStamp: Sendable, Equatable {
+    /// When the record last changed.
+    public var modifiedOn: Date
+    /// The endpoint's row version (an OData `@odata.etag`); nil where the modified-on alone tells
+    /// the states apart (a PostgreSQL timestamp in microseconds).
+    public var version: String?
+
+    /// A state with this modified-on and row version.
+    public init(modifiedOn: Date, version: String? = nil) {
+        self.modifiedOn = modifiedOn
+        self.version = version
+    }
+}
+
 /// One record read from a side: its id (the key's text), modified-on and field values as text.
 public struct SyncRecord: Sendable {
     /// The key's text form.
     public var id: String
     /// When the record last changed.
     public var modifiedOn: Date
+    /// The endpoint's row version of the record, if it keeps one (see `RecordStamp`).
+    public var version: String?
     /// The mapped columns' values as text (nil: NULL).
     public var values: FieldValues
     /// The columns whose bytes were not valid UTF-8 (their `values` are not what the source holds).
@@ -15,23 +36,31 @@ public struct SyncRecord: Sendable {
     public var changedByIntegration = false
 
     /// A record with these values.
-    public init(id: String, modifiedOn: Date, values: FieldValues, invalidText: Set<String> = [], changedByIntegration: Bool = false) {
+    public init(
+        id: String, modifiedOn: Date, version: String? = nil, values: FieldValues, invalidText: Set<String> = [],
+        changedByIntegration: Bool = false
+    ) {
         self.id = id
         self.modifiedOn = modifiedOn
+        self.version = version
         self.values = values
         self.invalidText = invalidText
         self.changedByIntegration = changedByIntegration
     }
+
+    /// The state the record was read in.
+    public var stamp: RecordStamp { RecordStamp(modifiedOn: modifiedOn, version: version) }
 }
 
-/// A change to one record: its id, the values to write, and the modified-on the change was computed against.
+/// A change to one record: its id, the values to write, and the state the change was computed against.
 public struct RecordChange: Sendable {
     /// The record's key.
     public var id: String
     /// The values to write.
     public var values: FieldValues
-    /// Write only if the record still carries this modified-on (nil: write regardless).
-    public var expectedModifiedOn: Date?
+    /// Write only if the record is still in this state: its modified-on and, when known, its row
+    /// version (nil: write regardless).
+    public var expected: RecordStamp?
 }
 
 /// A record to insert: its values, and a token that identifies its source across attempts.
@@ -53,18 +82,18 @@ public struct NewRecord: Sendable {
 
 /// What inserting one record did.
 public enum InsertResult: Sendable, Equatable {
-    /// The record was inserted with this key and modified-on.
-    case inserted(id: String, modifiedOn: Date)
+    /// The record was inserted with this key, in this state.
+    case inserted(id: String, stamp: RecordStamp)
     /// A record with this key exists already; nothing was written.
     case keyTaken(id: String)
 }
 
-/// A coupled record to delete, only if it still carries the modified-on it was read with.
+/// A coupled record to delete, only if it is still in the state it was read in.
 public struct RecordDeletion: Sendable {
     /// The record's key.
     public var id: String
-    /// The modified-on the record must still carry.
-    public var expectedModifiedOn: Date
+    /// The state the record must still be in: its modified-on and, when known, its row version.
+    public var expected: RecordStamp
 }
 
 /// A record as a write is expected to leave it: its key and the values of the written columns.
@@ -77,14 +106,14 @@ public struct ExpectedRecord: Sendable {
 
 /// A record's state compared with what a write was expected to leave.
 public struct ExpectationCheck: Sendable, Equatable {
-    /// The record's modified-on now.
-    public var modifiedOn: Date
+    /// The record's state now.
+    public var stamp: RecordStamp
     /// Whether every expected column holds the expected value (compared in the column's type).
     public var agrees: Bool
 
-    /// A record's state with this modified-on, agreeing or not.
-    public init(modifiedOn: Date, agrees: Bool) {
-        self.modifiedOn = modifiedOn
+    /// A record in this state, agreeing or not.
+    public init(stamp: RecordStamp, agrees: Bool) {
+        self.stamp = stamp
         self.agrees = agrees
     }
 }
@@ -211,17 +240,17 @@ public protocol TableEndpoint: Sendable {
     /// the next value of the key's sequence for a serial or identity key. A mapped key is kept;
     /// a key the endpoint fills some other way stays unknown until the insert.
     func assignKeys(_ records: [NewRecord]) async throws -> [NewRecord]
-    /// Inserts records; answers, in order, each one's key and modified-on, that its key is taken,
+    /// Inserts records; answers, in order, each one's key and state, that its key is taken,
     /// or the refusal. Never changes an existing record.
     func insert(_ records: [NewRecord]) async throws -> WriteResults<InsertResult>
-    /// Updates these records with these values; answers, in order, each one's new modified-on, or
-    /// nil when it was left alone: a change that names the modified-on it was computed against is
-    /// written only if the record still carries it, so a record changed meanwhile (or gone) is not.
-    func update(_ changes: [RecordChange]) async throws -> WriteResults<Date?>
-    /// Deletes these records, each only if it still carries its expected modified-on; answers, in
-    /// order, whether each was deleted.
+    /// Updates these records with these values; answers, in order, each one's new state, or nil
+    /// when it was left alone: a change that names the state it was computed against is written
+    /// only if the record is still in it, so a record changed meanwhile (or gone) is not.
+    func update(_ changes: [RecordChange]) async throws -> WriteResults<RecordStamp?>
+    /// Deletes these records, each only if it is still in its expected state; answers, in order,
+    /// whether each was deleted.
     func delete(_ records: [RecordDeletion]) async throws -> WriteResults<Bool>
-    /// For the records among `expected` that exist (whatever the filter): their modified-on,
+    /// For the records among `expected` that exist (whatever the filter): their state,
     /// and whether they hold the expected values — what recognises a write of Couplet's own
     /// that was not recorded because its writer stopped.
     func check(_ expected: [ExpectedRecord]) async throws -> [String: ExpectationCheck]

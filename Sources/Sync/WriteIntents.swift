@@ -27,8 +27,8 @@ struct WriteIntent: Sendable {
     var keyAssigned: Bool
     /// The target's column values after the write.
     var expected: FieldValues
-    /// The source's modified-on the write was computed from.
-    var sourceModifiedOn: Date
+    /// The source's state the write was computed from.
+    var source: RecordStamp
 }
 
 /// Reads and writes `couplet.write_intents` for one mapping and direction.
@@ -43,16 +43,17 @@ struct WriteIntents {
         try await coordination.query(
             """
             INSERT INTO couplet.write_intents AS w
-                (mapping, direction, source_id, operation, target_id, key_assigned, expected, source_modified_at, run_id)
+                (mapping, direction, source_id, operation, target_id, key_assigned, expected, source_modified_at, source_version, run_id)
             SELECT \(mapping), \(direction.storedName), i.source_id, i.operation, i.target_id, i.key_assigned, i.expected::jsonb,
-                   i.source_modified_at, \(runID)
+                   i.source_modified_at, i.source_version, \(runID)
             FROM unnest(\(intents.map(\.sourceID)), \(intents.map(\.operation.rawValue)), \(intents.map(\.targetID)),
                         \(intents.map(\.keyAssigned)), \(intents.map { RecordsJSON.encode($0.expected) }),
-                        \(intents.map(\.sourceModifiedOn)))
-                 AS i(source_id, operation, target_id, key_assigned, expected, source_modified_at)
+                        \(intents.map(\.source.modifiedOn)), \(intents.map(\.source.version)))
+                 AS i(source_id, operation, target_id, key_assigned, expected, source_modified_at, source_version)
             ON CONFLICT (mapping, direction, source_id) DO UPDATE SET
                 operation = excluded.operation, target_id = excluded.target_id, key_assigned = excluded.key_assigned,
-                expected = excluded.expected, source_modified_at = excluded.source_modified_at, run_id = excluded.run_id,
+                expected = excluded.expected, source_modified_at = excluded.source_modified_at,
+                source_version = excluded.source_version, run_id = excluded.run_id,
                 created_at = now()
             """, name: "record write intents")
     }
@@ -71,17 +72,18 @@ struct WriteIntents {
     func leftBehind(besides runID: Int64, after: String, limit: Int) async throws -> [WriteIntent] {
         try await coordination.query(
             """
-            SELECT source_id, operation, target_id, key_assigned, expected::text, source_modified_at
+            SELECT source_id, operation, target_id, key_assigned, expected::text, source_modified_at, source_version
             FROM couplet.write_intents
             WHERE mapping = \(mapping) AND direction = \(direction.storedName) AND run_id <> \(runID) AND source_id > \(after)
             ORDER BY source_id LIMIT \(limit)
             """, name: "intents left behind"
         ).map { row in
-            let (sourceID, operation, targetID, keyAssigned, expected, sourceModifiedOn) = try row.decode(
-                (String, String, String?, Bool, String, Date).self)
+            let (sourceID, operation, targetID, keyAssigned, expected, sourceModifiedOn, sourceVersion) = try row.decode(
+                (String, String, String?, Bool, String, Date, String?).self)
             return WriteIntent(
                 sourceID: sourceID, operation: WriteIntent.Operation(rawValue: operation) ?? .update, targetID: targetID,
-                keyAssigned: keyAssigned, expected: RecordsJSON.decodeObject(expected) ?? [:], sourceModifiedOn: sourceModifiedOn)
+                keyAssigned: keyAssigned, expected: RecordsJSON.decodeObject(expected) ?? [:],
+                source: RecordStamp(modifiedOn: sourceModifiedOn, version: sourceVersion))
         }
     }
 }

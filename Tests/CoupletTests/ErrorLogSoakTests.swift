@@ -21,7 +21,7 @@ struct ErrorLogSoakTests {
                 SELECT n::text, 'Customer ' || n, CASE WHEN n <= 12 THEN 'JR' ELSE 'PS' END FROM generate_series(1, 20) n
                 """)
             try await f.coordination.runScript(
-                SampleTables.salespersonLookup + """
+                SampleTables.salespersonLookup() + """
                 ;
                 INSERT INTO couplet.schedules (name, expression, job_kind, args, queue, no_overlap)
                 VALUES ('customer-delta', '* * * * * *', 'sync.delta', '{"mapping": "CUSTOMER"}', 'sync', true);

@@ -133,7 +133,6 @@ struct DataverseReferenceIntegrationTests {
             let customers = try await reference.pairs("CUSTOMER").filter { !$0.key.contains("-") }.keys.sorted()
             let (renamed, rephoned) = (try #require(customers.first), try #require(customers.last))
             let account = try #require(try await reference.pairs("CUSTOMER")[rephoned])
-            try await Task.sleep(for: .milliseconds(1_100))  // modifiedon is answered to the second
             try await reference.demo.erp.query("UPDATE customer SET name = 'Renamed by the ERP' WHERE no = \(renamed)")
             try await reference.demo.crm.query("UPDATE account SET telephone1 = '+47 11 22 33 44' WHERE accountid = \(account)::uuid")
             let delta = try await reference.engine.run(mapping: "CUSTOMER", kind: .delta)

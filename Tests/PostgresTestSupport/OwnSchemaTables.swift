@@ -20,20 +20,34 @@ public enum OwnSchemaTables {
                              credit numeric, manager text, modified_at timestamptz NOT NULL DEFAULT now());
         CREATE TRIGGER touch BEFORE UPDATE ON client FOR EACH ROW EXECUTE FUNCTION touch();
         """
+    /// The same CRM as a Dataverse table for the Dataverse emulator to serve: `dataverse.client`, keyed
+    /// `clientid` and stamped in `modifiedon` as Dataverse names them. The view `client` shows it with
+    /// `crm`'s column names, so a test's SQL reads and writes either CRM alike.
+    public static let dataverseCRM = """
+        CREATE SCHEMA dataverse;
+        CREATE FUNCTION dataverse.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modifiedon := now(); RETURN NEW; END $$;
+        CREATE TABLE dataverse.client (clientid uuid PRIMARY KEY DEFAULT gen_random_uuid(), number text, name text NOT NULL,
+                                       country text, credit numeric, manager text, modifiedon timestamptz NOT NULL DEFAULT now());
+        CREATE TRIGGER stamp BEFORE UPDATE ON dataverse.client FOR EACH ROW EXECUTE FUNCTION dataverse.stamp();
+        CREATE VIEW client AS
+            SELECT clientid AS id, number, name, country, credit, manager, modifiedon AS modified_at FROM dataverse.client;
+        """
 
     /// The statements that store the DEBTOR mapping between them, on endpoints `erp` and `crm`:
     /// `debtor.id ↔ client.number` (the ERP assigns the number), names trimmed on the way to the
     /// ERP, blocked debtors filtered out; `match` names a field (`name`, `id`) for match-based coupling.
+    /// The CRM's key and modified-on columns are `crmKey` and `crmModified` (`clientid` and
+    /// `modifiedon` in `dataverseCRM`).
     public static func debtorMapping(
         direction: String = "bidirectional", updateConflict: String = "fail", deletionConflict: String = "fail",
-        match: String? = nil, batchSize: Int = 1000
+        match: String? = nil, batchSize: Int = 1000, crmKey: String = "id", crmModified: String = "modified_at"
     ) -> [PostgresQuery] {
         [
             """
             INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified, local_filter,
                 integration_endpoint, integration_table, integration_key, integration_modified, direction, update_conflict,
                 deletion_conflict, sync_only_coupled, batch_size)
-            VALUES ('DEBTOR', 'erp', 'debtor', 'id', 'modified_at', 'NOT blocked', 'crm', 'client', 'id', 'modified_at',
+            VALUES ('DEBTOR', 'erp', 'debtor', 'id', 'modified_at', 'NOT blocked', 'crm', 'client', \(crmKey), \(crmModified),
                     \(direction), \(updateConflict), \(deletionConflict), false, \(batchSize))
             """,
             """

@@ -19,6 +19,18 @@ public enum SampleTables {
                               credit_limit numeric(12, 2), owner_id text, modified_at timestamptz NOT NULL DEFAULT now());
         CREATE TRIGGER touch BEFORE UPDATE ON account FOR EACH ROW EXECUTE FUNCTION touch();
         """
+    /// The same CRM as a Dataverse table for the Dataverse emulator to serve: `dataverse.account`,
+    /// keyed `accountid` and stamped in `modifiedon` as Dataverse names them. The view `account`
+    /// shows it with `crm`'s column names, so a test's SQL reads and writes either CRM alike.
+    public static let dataverseCRM = """
+        CREATE SCHEMA dataverse;
+        CREATE FUNCTION dataverse.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.modifiedon := now(); RETURN NEW; END $$;
+        CREATE TABLE dataverse.account (accountid uuid PRIMARY KEY DEFAULT gen_random_uuid(), account_number text, name text NOT NULL,
+                                        city text, credit_limit numeric(12, 2), owner_id text, modifiedon timestamptz NOT NULL DEFAULT now());
+        CREATE TRIGGER stamp BEFORE UPDATE ON dataverse.account FOR EACH ROW EXECUTE FUNCTION dataverse.stamp();
+        CREATE VIEW account AS
+            SELECT accountid AS id, account_number, name, city, credit_limit, owner_id, modifiedon AS modified_at FROM dataverse.account;
+        """
 
     /// The CUSTOMER mapping's field mappings (insert after its `couplet.table_mappings` row).
     public static let customerFields = """
@@ -31,15 +43,18 @@ public enum SampleTables {
 
     /// A SALESPEOPLE mapping with salesperson PS coupled to CRM user `user-ps`, and CUSTOMER's
     /// salesperson code carried to the account's owner through it (insert after CUSTOMER's fields):
-    /// a customer of another salesperson waits for its salesperson to be coupled.
-    public static let salespersonLookup = """
+    /// a customer of another salesperson waits for its salesperson to be coupled. The CRM's key and
+    /// modified-on columns are `crmKey` and `crmModified` (`accountid`, `modifiedon` in `dataverseCRM`).
+    public static func salespersonLookup(crmKey: String = "id", crmModified: String = "modified_at") -> String {
+        """
         INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
             integration_endpoint, integration_table, integration_key, integration_modified, direction)
-        VALUES ('SALESPEOPLE', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', 'id', 'modified_at', 'from_integration');
+        VALUES ('SALESPEOPLE', 'erp', 'customer', 'no', 'modified_at', 'crm', 'account', '\(crmKey)', '\(crmModified)', 'from_integration');
         INSERT INTO couplet.couplings (mapping, local_id, integration_id) VALUES ('SALESPEOPLE', 'PS', 'user-ps');
         INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, direction, to_integration_rule)
         VALUES ('CUSTOMER', 5, 'salesperson_code', 'owner_id', 'to_integration', 'lookup(SALESPEOPLE)');
         """
+    }
 }
 
 /// Two fresh databases holding the sample ERP and CRM tables, with a connection to each.

@@ -9,9 +9,9 @@ struct ConcurrentWritersTests {
     /// How long the writers run; COUPLET_SOAK_SECONDS makes it longer (the issue asks for a minute).
     static let seconds = Int(ProcessInfo.processInfo.environment["COUPLET_SOAK_SECONDS"] ?? "") ?? 12
 
-    @Test("writers on both sides while deltas run: afterwards both sides are equal, without duplicates or echo")
-    func soak() async throws {
-        try await SyncFixture.with { f in
+    @Test("writers on both sides while deltas run: afterwards both sides are equal, without duplicates or echo", arguments: CRMService.allCases)
+    func soak(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping(updateConflict: "get_from_integration")
             try await f.erp.query("INSERT INTO customer (no, name, city) SELECT n::text, 'c' || n, 'town' FROM generate_series(1, 200) n")
             try await f.sync(.full)

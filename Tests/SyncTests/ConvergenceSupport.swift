@@ -28,7 +28,7 @@ extension OwnSchemaFixture {
             "DELETE FROM couplet.sync_runs WHERE mapping = 'DEBTOR'; DELETE FROM couplet.table_mappings WHERE name = 'DEBTOR'",
             name: "forget DEBTOR")
         try await erp.runScript("TRUNCATE debtor RESTART IDENTITY", name: "empty ERP")
-        try await crm.runScript("TRUNCATE client", name: "empty CRM")
+        try await crm.runScript("DELETE FROM client", name: "empty CRM")
     }
 
     func debtors() async throws -> [String: DebtorRow] {

@@ -476,19 +476,19 @@ struct ConvergenceTests {
     /// to_integration 2 (target untouched: exact oracle), 18, 26 (oracle); from_integration 6 (oracle), 15, 34.
     static let ciSeeds: [UInt64] = [3, 11, 12, 20, 2, 18, 26, 6, 15, 34]
 
-    @Test("random edits on both sides under random mapping settings converge, with every invariant holding")
-    func convergence() async throws {
+    @Test("random edits on both sides under random mapping settings converge, with every invariant holding", arguments: CRMService.allCases)
+    func convergence(crm: CRMService) async throws {
         let environment = ProcessInfo.processInfo.environment
         if let text = environment["COUPLET_SEED"] {
             let seed = try #require(UInt64(text), "COUPLET_SEED must be an unsigned integer: \(text)")
             var once: UInt64? = seed
-            try await Self.rounds { defer { once = nil }; return once }
+            try await Self.rounds(crm: crm) { defer { once = nil }; return once }
         } else if let text = environment["COUPLET_SOAK_SECONDS"] {
             let seconds = try #require(Double(text), "COUPLET_SOAK_SECONDS must be a number: \(text)")
             let end = Date().addingTimeInterval(seconds)
             var seeds = SplitMix64(seed: UInt64(Date().timeIntervalSince1970 * 1000))
             var rounds = 0
-            try await Self.rounds {
+            try await Self.rounds(crm: crm) {
                 guard Date() < end else { return nil }
                 rounds += 1
                 return seeds.next() >> 16
@@ -496,13 +496,13 @@ struct ConvergenceTests {
             print("convergence soak: \(rounds) rounds in \(Int(seconds)) s")
         } else {
             var pending = Self.ciSeeds[...]
-            try await Self.rounds { pending.popFirst() }
+            try await Self.rounds(crm: crm) { pending.popFirst() }
         }
     }
 
     /// Rounds share one set of databases, emptied between rounds (a fresh migrated database costs seconds).
-    static func rounds(_ seeds: () -> UInt64?) async throws {
-        try await OwnSchemaFixture.with { f in
+    static func rounds(crm: CRMService, _ seeds: () -> UInt64?) async throws {
+        try await OwnSchemaFixture.with(crm: crm) { f in
             while let seed = seeds() { try await round(seed: seed, f) }
         }
     }
@@ -527,9 +527,9 @@ struct ConvergenceTests {
 @Suite("Convergence findings: the smallest failing scenarios")
 struct ConvergenceFindings {
     /// Soak seed 222032107333454 (invariant 4): the number stayed NULL for ever.
-    @Test("a pair coupled by match where the CRM wins still gets the ERP key written back to client.number")
-    func matchedPairGetsKeyWrittenBack() async throws {
-        try await OwnSchemaFixture.with { f in
+    @Test("a pair coupled by match where the CRM wins still gets the ERP key written back to client.number", arguments: CRMService.allCases)
+    func matchedPairGetsKeyWrittenBack(crm: CRMService) async throws {
+        try await OwnSchemaFixture.with(crm: crm) { f in
             try await f.addMapping(updateConflict: "get_from_integration", match: "name")
             try await f.erp.query("INSERT INTO debtor (name, manager) VALUES ('Adatum', 'ANNA')")
             try await f.crm.query("INSERT INTO client (name, manager) VALUES ('Adatum', 'BOB')")
@@ -541,9 +541,9 @@ struct ConvergenceFindings {
 
     /// Soak seed 13405786703458 (invariant 1): the from_integration pass read its target through the
     /// filter, found the blocked debtor missing and applied the deletion policy.
-    @Test("a coupled debtor that leaves the filter (blocked) is not taken for deleted: its coupling stays")
-    func blockedDebtorIsNotDeleted() async throws {
-        try await OwnSchemaFixture.with { f in
+    @Test("a coupled debtor that leaves the filter (blocked) is not taken for deleted: its coupling stays", arguments: CRMService.allCases)
+    func blockedDebtorIsNotDeleted(crm: CRMService) async throws {
+        try await OwnSchemaFixture.with(crm: crm) { f in
             try await f.addMapping(deletionConflict: "remove_coupling")
             try await f.crm.query("INSERT INTO client (name) VALUES ('Adatum')")
             try await f.sync(.full)

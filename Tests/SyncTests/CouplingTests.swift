@@ -8,19 +8,31 @@ struct CouplingTests {
         (-1, true), (0, false), (1, true),
     ])
     func changedByModifiedOn(offset: Int, changed: Bool) {
-        #expect(Timeline.coupling().hasChanged(.local, modifiedOn: minute(offset)) == changed)
+        #expect(Timeline.coupling().hasChanged(.local, stamp: RecordStamp(modifiedOn: minute(offset))) == changed)
+    }
+
+    @Test("with the same modified-on, another row version is a change (an edit in the same second); an unknown version leaves it to the modified-on")
+    func changedByVersion() {
+        var coupling = Timeline.coupling()
+        coupling.integration.lastSynced = RecordStamp(modifiedOn: minute(0), version: "W/\"7\"")
+        #expect(!coupling.hasChanged(.integration, stamp: RecordStamp(modifiedOn: minute(0), version: "W/\"7\"")))
+        #expect(coupling.hasChanged(.integration, stamp: RecordStamp(modifiedOn: minute(0), version: "W/\"8\"")))
+        #expect(coupling.hasChanged(.integration, stamp: RecordStamp(modifiedOn: minute(1), version: "W/\"7\"")))
+        #expect(!coupling.hasChanged(.integration, stamp: RecordStamp(modifiedOn: minute(0))), "a record read without its version")
+        #expect(!Timeline.coupling().hasChanged(.local, stamp: RecordStamp(modifiedOn: minute(0), version: "W/\"8\"")),
+                "a coupling stored before versions were kept")
     }
 
     @Test("a side never synced counts as changed")
     func neverSynced() {
-        #expect(Coupling(localID: "1", integrationID: "a").hasChanged(.integration, modifiedOn: minute(-100)))
+        #expect(Coupling(localID: "1", integrationID: "a").hasChanged(.integration, stamp: RecordStamp(modifiedOn: minute(-100))))
     }
 
     @Test("a side whose last pass failed counts as changed unless the coupling is skipped")
     func failedCountsAsChanged() {
-        #expect(Timeline.coupling(localResult: .failure).hasChanged(.local, modifiedOn: minute(0)))
-        #expect(!Timeline.coupling(skipped: true, localResult: .failure).hasChanged(.local, modifiedOn: minute(0)))
-        #expect(!Timeline.coupling(localResult: .failure).hasChanged(.integration, modifiedOn: minute(0)))
+        #expect(Timeline.coupling(localResult: .failure).hasChanged(.local, stamp: RecordStamp(modifiedOn: minute(0))))
+        #expect(!Timeline.coupling(skipped: true, localResult: .failure).hasChanged(.local, stamp: RecordStamp(modifiedOn: minute(0))))
+        #expect(!Timeline.coupling(localResult: .failure).hasChanged(.integration, stamp: RecordStamp(modifiedOn: minute(0))))
     }
 
     @Test("the same failure class twice in a row skips; a different one or a first one does not", arguments: [
@@ -43,7 +55,7 @@ struct CouplingTests {
     @Test("a first failure is recorded on the source side and keeps the stored modified-on")
     func firstFailure() {
         let coupling = Timeline.coupling().recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(9))
-        #expect(coupling.local == CouplingSide(lastSyncedModifiedOn: minute(0), lastResult: .failure, lastError: "E", lastErrorClass: "write_refused:E", lastRun: minute(9)))
+        #expect(coupling.local == CouplingSide(lastSynced: RecordStamp(modifiedOn: minute(0)), lastResult: .failure, lastError: "E", lastErrorClass: "write_refused:E", lastRun: minute(9)))
         #expect(coupling.integration == Timeline.coupling().integration)
         #expect(!coupling.isSkipped)
     }
@@ -93,7 +105,7 @@ struct CouplingTests {
     func successBreaksTheRun() {
         let coupling = Timeline.coupling()
             .recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(1))
-            .recordingSuccess(direction: .toIntegration, sourceModifiedOn: minute(1), targetModifiedOn: minute(1), at: minute(1))
+            .recordingSuccess(direction: .toIntegration, source: RecordStamp(modifiedOn: minute(1)), target: RecordStamp(modifiedOn: minute(1)), at: minute(1))
             .recordingFailure(direction: .toIntegration, failure: .sample("E"), at: minute(2))
         #expect(!coupling.isSkipped)
     }
@@ -101,18 +113,18 @@ struct CouplingTests {
     @Test("a success stores both modified-ons so the write does not echo back")
     func successStoresBothSides() {
         let coupling = Timeline.coupling(localResult: .failure)
-            .recordingSuccess(direction: .toIntegration, sourceModifiedOn: minute(5), targetModifiedOn: minute(6), at: minute(7))
-        #expect(coupling.local == CouplingSide(lastSyncedModifiedOn: minute(5), lastResult: .success, lastError: nil, lastRun: minute(7)))
-        #expect(coupling.integration.lastSyncedModifiedOn == minute(6))
+            .recordingSuccess(direction: .toIntegration, source: RecordStamp(modifiedOn: minute(5)), target: RecordStamp(modifiedOn: minute(6)), at: minute(7))
+        #expect(coupling.local == CouplingSide(lastSynced: RecordStamp(modifiedOn: minute(5)), lastResult: .success, lastError: nil, lastRun: minute(7)))
+        #expect(coupling.integration.lastSynced == RecordStamp(modifiedOn: minute(6)))
         #expect(coupling.integration.lastResult == .success)
-        #expect(!coupling.hasChanged(.integration, modifiedOn: minute(6)))
-        #expect(!coupling.hasChanged(.local, modifiedOn: minute(5)))
+        #expect(!coupling.hasChanged(.integration, stamp: RecordStamp(modifiedOn: minute(6))))
+        #expect(!coupling.hasChanged(.local, stamp: RecordStamp(modifiedOn: minute(5))))
     }
 
     @Test("a success without a target write leaves the target side as it was")
     func successWithoutWrite() {
         let before = Timeline.coupling(integrationResult: .failure)
-        let after = before.recordingSuccess(direction: .toIntegration, sourceModifiedOn: minute(5), targetModifiedOn: nil, at: minute(7))
+        let after = before.recordingSuccess(direction: .toIntegration, source: RecordStamp(modifiedOn: minute(5)), target: nil, at: minute(7))
         #expect(after.integration == before.integration)
     }
 

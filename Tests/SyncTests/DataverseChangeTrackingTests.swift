@@ -31,9 +31,6 @@ import Testing
             .single().decode(String?.self, at: 0)
     }
 
-    /// Dataverse stamps `modifiedon` to the second: a change must fall in a later second than the sync before.
-    private func nextSecond() async throws { try await Task.sleep(for: .milliseconds(1_100)) }
-
     @Test("a delta over the token carries an insert, an update and a deletion made in Dataverse; propagate deletes the ERP record")
     func deltaCarriesDeletionsWithPropagate() async throws {
         try await DataverseFixture.with { f in
@@ -41,7 +38,6 @@ import Testing
             try await seedDebtors(f, ["Alpha", "Beta", "Delta"])
             try await f.sync(.full)
             #expect(try await integrationToken(f) != nil, "the full run stores a token")
-            try await nextSecond()
             try await f.crm.runScript(
                 """
                 UPDATE account SET address1_country = 'AT' WHERE name = 'Alpha';
@@ -67,7 +63,6 @@ import Testing
             try await reapply(f, deletionConflict("remove_coupling"))
             try await seedDebtors(f, ["Alpha", "Beta"])
             try await f.sync(.full)
-            try await nextSecond()
             try await f.crm.query("DELETE FROM account WHERE name = 'Beta'")
             let delta = try await f.sync()
             #expect(delta[.fromIntegration]?.uncoupled == 1, "\(delta)")
@@ -92,7 +87,6 @@ import Testing
                 name: "accounts")
             let full = try await f.sync(.full)
             #expect(full[.fromIntegration]?.inserted == 3)
-            try await nextSecond()
             try await f.crm.runScript(
                 """
                 UPDATE account SET name = 'In One renamed' WHERE name = 'In One';
@@ -120,7 +114,6 @@ import Testing
             try await seedDebtors(f, (1...6).map { "Debtor \($0)" })
             try await f.sync(.full)
             let before = try await integrationToken(f)
-            try await nextSecond()
             try await f.crm.runScript(
                 """
                 UPDATE account SET address1_country = 'AT' WHERE name = 'Debtor 1';
@@ -138,8 +131,6 @@ import Testing
             #expect(fresh != nil && fresh != before)
             #expect(try await f.count(f.erp, "SELECT count(*) FROM debtor") == 5)
             #expect(try await f.count(f.erp, "SELECT count(*) FROM debtor WHERE country = 'AT'") == 1)
-
-            try await nextSecond()
             try await f.crm.query("UPDATE account SET address1_country = 'PL' WHERE name = 'Debtor 3'")
             let next = try await f.sync()
             #expect(next[.fromIntegration]?.modified == 1)
@@ -153,7 +144,6 @@ import Testing
             try await seedDebtors(f, ["Alpha", "Beta"])
             try await f.sync(.full)
             try await f.coordination.query("UPDATE couplet.table_mappings SET integration_change_token = NULL WHERE name = 'DEBTOR'")
-            try await nextSecond()
             try await f.crm.runScript("BEGIN; UPDATE account SET address1_country = 'AT' WHERE name = 'Alpha'", name: "open change")
             let first = try await f.sync()
             #expect(first[.fromIntegration]?.modified == 0, "not committed yet")
@@ -171,7 +161,6 @@ import Testing
             try await reapply(f, deletionConflict("propagate"))
             try await seedDebtors(f, (1...10).map { "Debtor \($0)" })
             try await f.sync(.full)
-            try await nextSecond()
             try await f.crm.runScript(
                 """
                 UPDATE account SET address1_country = 'AT' WHERE name IN ('Debtor 1', 'Debtor 2', 'Debtor 3', 'Debtor 4', 'Debtor 5', 'Debtor 6', 'Debtor 7');

@@ -159,7 +159,6 @@ struct DataverseFixture {
         try await DataverseFixture.with { f in
             try await f.erp.runScript("INSERT INTO debtor (name, country, credit_limit) VALUES ('Alpha', 'DE', 100), ('Beta', 'NL', 200)", name: "debtors")
             try await f.sync(.full)
-            try await Task.sleep(for: .milliseconds(1_100))
             try await f.erp.runScript("UPDATE debtor SET country = 'AT' WHERE name = 'Alpha'", name: "erp edit")
             try await f.crm.runScript("UPDATE account SET address1_country = 'BE' WHERE name = 'Beta'", name: "crm edit")
             let delta = try await f.sync()
@@ -168,7 +167,6 @@ struct DataverseFixture {
             #expect(try await f.count(f.crm, "SELECT count(*) FROM account WHERE name = 'Alpha' AND address1_country = 'AT'") == 1)
             #expect(try await f.count(f.erp, "SELECT count(*) FROM debtor WHERE name = 'Beta' AND country = 'BE'") == 1)
 
-            try await Task.sleep(for: .milliseconds(1_100))
             try await f.erp.runScript("UPDATE debtor SET country = 'PL' WHERE name = 'Alpha'", name: "erp edit")
             try await f.crm.runScript("UPDATE account SET address1_country = 'CZ' WHERE name = 'Alpha'", name: "crm edit")
             let conflict = try await f.sync()

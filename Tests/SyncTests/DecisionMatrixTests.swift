@@ -22,8 +22,8 @@ struct DecisionCase {
     }
 
     var sourceChanged: Bool {
-        guard let coupling, case .present(let modifiedOn) = source else { return false }
-        return coupling.hasChanged(direction.source, modifiedOn: modifiedOn)
+        guard let coupling, case .present(let stamp) = source else { return false }
+        return coupling.hasChanged(direction.source, stamp: stamp)
     }
 
     var writes: Bool {

@@ -4,8 +4,8 @@ import Testing
 
 /// Records and couplings on a timeline: everything was last synced at minute 0.
 enum Timeline {
-    static let unchanged = RecordPresence.present(modifiedOn: minute(0))
-    static let changed = RecordPresence.present(modifiedOn: minute(5))
+    static let unchanged = RecordPresence.present(RecordStamp(modifiedOn: minute(0)))
+    static let changed = RecordPresence.present(RecordStamp(modifiedOn: minute(5)))
     static let values: FieldValues = ["name": "Adatum Corporation"]
 
     /// CUSTOMER with the given settings; by default bidirectional, uncoupled records allowed.
@@ -21,9 +21,9 @@ enum Timeline {
     static func coupling(skipped: Bool = false, localResult: SyncResult = .success,
                          integrationResult: SyncResult = .success) -> Coupling {
         Coupling(localID: "10000", integrationID: "acc-1",
-                 local: CouplingSide(lastSyncedModifiedOn: minute(0), lastResult: localResult,
+                 local: CouplingSide(lastSynced: RecordStamp(modifiedOn: minute(0)), lastResult: localResult,
                                      lastError: localResult == .failure ? "boom" : nil),
-                 integration: CouplingSide(lastSyncedModifiedOn: minute(0), lastResult: integrationResult,
+                 integration: CouplingSide(lastSynced: RecordStamp(modifiedOn: minute(0)), lastResult: integrationResult,
                                            lastError: integrationResult == .failure ? "boom" : nil),
                  isSkipped: skipped)
     }

@@ -10,7 +10,7 @@ extension SyncFixture {
     /// integration) that looks the salesperson up in it: a customer of another salesperson waits.
     func addSalespersonLookup() async throws {
         try await addCustomerMapping(direction: "to_integration")
-        try await coordination.runScript(SampleTables.salespersonLookup, name: "salespeople")
+        try await coordination.runScript(SampleTables.salespersonLookup(crmKey: crmEndpoint.key, crmModified: crmEndpoint.modified), name: "salespeople")
     }
 
     /// Couples salesperson `code` in SALESPEOPLE, so the customers waiting for it can sync.

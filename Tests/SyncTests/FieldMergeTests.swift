@@ -9,8 +9,8 @@ import Testing
 @Suite("Field-level merge")
 struct FieldMergeTests {
     /// A DEBTOR mapping under `merge` with one debtor synced to the CRM and the pair in step.
-    private func withSyncedPair(_ body: (OwnSchemaFixture) async throws -> Void) async throws {
-        try await OwnSchemaFixture.with { f in
+    private func withSyncedPair(crm: CRMService, _ body: (OwnSchemaFixture) async throws -> Void) async throws {
+        try await OwnSchemaFixture.with(crm: crm) { f in
             try await f.addMapping(updateConflict: "merge")
             try await f.erp.query("INSERT INTO debtor (name, country, credit_limit, manager) VALUES ('Adatum', 'NO', 100, 'ANNA')")
             try await f.sync(.full)
@@ -27,9 +27,9 @@ struct FieldMergeTests {
         try await f.value(f.crm, "SELECT concat_ws('/', name, country, credit, manager) FROM client")
     }
 
-    @Test("changes to different fields on the two sides both travel, and the pair is then in step")
-    func differentFieldsBothTravel() async throws {
-        try await withSyncedPair { f in
+    @Test("changes to different fields on the two sides both travel, and the pair is then in step", arguments: CRMService.allCases)
+    func differentFieldsBothTravel(crm: CRMService) async throws {
+        try await withSyncedPair(crm: crm) { f in
             try await f.erp.query("UPDATE debtor SET credit_limit = 500")
             try await f.crm.query("UPDATE client SET manager = 'BOB'")
             let counts = try await f.sync()
@@ -42,9 +42,9 @@ struct FieldMergeTests {
         }
     }
 
-    @Test("a field changed on both sides to different values fails the record naming it; nothing is written until they agree")
-    func sameFieldDifferentValuesConflicts() async throws {
-        try await withSyncedPair { f in
+    @Test("a field changed on both sides to different values fails the record naming it; nothing is written until they agree", arguments: CRMService.allCases)
+    func sameFieldDifferentValuesConflicts(crm: CRMService) async throws {
+        try await withSyncedPair(crm: crm) { f in
             try await f.erp.query("UPDATE debtor SET credit_limit = 500, country = 'SE'")
             try await f.crm.query("UPDATE client SET credit = 900")
             let counts = try await f.sync()
@@ -66,9 +66,9 @@ struct FieldMergeTests {
         }
     }
 
-    @Test("the same field changed on both sides to the same value is no conflict")
-    func sameValueIsNoConflict() async throws {
-        try await withSyncedPair { f in
+    @Test("the same field changed on both sides to the same value is no conflict", arguments: CRMService.allCases)
+    func sameValueIsNoConflict(crm: CRMService) async throws {
+        try await withSyncedPair(crm: crm) { f in
             try await f.erp.query("UPDATE debtor SET manager = 'CARL', country = 'DK'")
             try await f.crm.query("UPDATE client SET manager = 'CARL', name = 'Adatum AS'")
             let counts = try await f.sync()
@@ -78,9 +78,9 @@ struct FieldMergeTests {
         }
     }
 
-    @Test("a pair whose last synced fields are not known (coupled by hand) conflicts on every differing field instead of guessing")
-    func unknownFieldsConflict() async throws {
-        try await OwnSchemaFixture.with { f in
+    @Test("a pair whose last synced fields are not known (coupled by hand) conflicts on every differing field instead of guessing", arguments: CRMService.allCases)
+    func unknownFieldsConflict(crm: CRMService) async throws {
+        try await OwnSchemaFixture.with(crm: crm) { f in
             try await f.addMapping(updateConflict: "merge")
             let id = try await f.value(f.erp, "INSERT INTO debtor (name, manager) VALUES ('Adatum', 'ANNA') RETURNING id::text", as: String.self)
             let client = try await f.value(f.crm, "INSERT INTO client (number, name, manager) VALUES (\(id), 'Adatum', 'BOB') RETURNING id::text",
@@ -93,9 +93,9 @@ struct FieldMergeTests {
         }
     }
 
-    @Test("the coupling keeps fingerprints of the fields, not their values")
-    func fingerprintsHoldNoData() async throws {
-        try await withSyncedPair { f in
+    @Test("the coupling keeps fingerprints of the fields, not their values", arguments: CRMService.allCases)
+    func fingerprintsHoldNoData(crm: CRMService) async throws {
+        try await withSyncedPair(crm: crm) { f in
             let stored = try await f.value(f.coordination, "SELECT local_fields::text || integration_fields::text FROM couplet.couplings",
                                            as: String.self)
             #expect(stored.contains("\"manager\"") && stored.contains("\"credit_limit\""), "\(stored)")

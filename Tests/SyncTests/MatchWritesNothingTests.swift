@@ -7,9 +7,9 @@ import Testing
 @Suite("couplet match writes only what differs", .serialized)
 struct MatchWritesNothingTests {
     @Test("records already equal on both sides are coupled by match and written nowhere (issue 13: modified 7)",
-          arguments: ["to_integration", "from_integration", "bidirectional"])
-    func equalRecordsAreNotRewritten(direction: String) async throws {
-        try await SyncFixture.with { f in
+          arguments: ["to_integration", "from_integration", "bidirectional"], CRMService.allCases)
+    func equalRecordsAreNotRewritten(direction: String, crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping(direction: direction)
             try await f.coordination.query(
                 "UPDATE couplet.field_mappings SET match_priority = 1 WHERE mapping = 'CUSTOMER' AND local_field = 'name'")

@@ -13,7 +13,7 @@ struct PairComparisonTests {
     }
 
     private func synced(_ stamp: Date = Date(timeIntervalSince1970: 100)) -> Coupling {
-        Coupling(localID: "1", integrationID: "a", local: CouplingSide(lastSyncedModifiedOn: stamp), integration: CouplingSide(lastSyncedModifiedOn: stamp))
+        Coupling(localID: "1", integrationID: "a", local: CouplingSide(lastSynced: RecordStamp(modifiedOn: stamp)), integration: CouplingSide(lastSynced: RecordStamp(modifiedOn: stamp)))
     }
 
     @Test("a field carried both ways is compared through its to-integration rules only; numbers compare as numbers")

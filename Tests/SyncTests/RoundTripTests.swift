@@ -9,8 +9,8 @@ import Testing
 @Suite("Round trips that would change data")
 struct RoundTripTests {
     /// DEBTOR with `manager` upper-cased to the CRM and carried back as it is.
-    private func withUppercasedManager(_ body: (OwnSchemaFixture) async throws -> Void) async throws {
-        try await OwnSchemaFixture.with { f in
+    private func withUppercasedManager(crm: CRMService, _ body: (OwnSchemaFixture) async throws -> Void) async throws {
+        try await OwnSchemaFixture.with(crm: crm) { f in
             try await f.addMapping()
             try await f.coordination.query(
                 "UPDATE couplet.field_mappings SET to_integration_rule = 'uppercase' WHERE mapping = 'DEBTOR' AND local_field = 'manager'")
@@ -20,9 +20,9 @@ struct RoundTripTests {
         }
     }
 
-    @Test("a CRM record changed for another reason does not rewrite the ERP's value that only differs by the one-way rule")
-    func otherChangeLeavesValue() async throws {
-        try await withUppercasedManager { f in
+    @Test("a CRM record changed for another reason does not rewrite the ERP's value that only differs by the one-way rule", arguments: CRMService.allCases)
+    func otherChangeLeavesValue(crm: CRMService) async throws {
+        try await withUppercasedManager(crm: crm) { f in
             #expect(try await f.value(f.crm, "SELECT manager FROM client", as: String.self) == "ANNA")
             try await f.crm.query("UPDATE client SET name = 'Adatum AS'")
             let counts = try await f.sync()
@@ -33,18 +33,18 @@ struct RoundTripTests {
         }
     }
 
-    @Test("a real change of the field in the CRM still travels to the ERP")
-    func realChangeTravels() async throws {
-        try await withUppercasedManager { f in
+    @Test("a real change of the field in the CRM still travels to the ERP", arguments: CRMService.allCases)
+    func realChangeTravels(crm: CRMService) async throws {
+        try await withUppercasedManager(crm: crm) { f in
             try await f.crm.query("UPDATE client SET manager = 'BOB'")
             try await f.sync()
             #expect(try await f.value(f.erp, "SELECT manager FROM debtor", as: String.self) == "BOB")
         }
     }
 
-    @Test("in a one-way mapping the rule's form is written whatever the target held")
-    func oneWayWritesRuleForm() async throws {
-        try await OwnSchemaFixture.with { f in
+    @Test("in a one-way mapping the rule's form is written whatever the target held", arguments: CRMService.allCases)
+    func oneWayWritesRuleForm(crm: CRMService) async throws {
+        try await OwnSchemaFixture.with(crm: crm) { f in
             try await f.addMapping(direction: "to_integration")
             try await f.coordination.query(
                 "UPDATE couplet.field_mappings SET to_integration_rule = 'uppercase' WHERE mapping = 'DEBTOR' AND local_field = 'manager'")

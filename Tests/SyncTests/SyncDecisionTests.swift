@@ -187,16 +187,16 @@ struct ChangeDecisionTests {
     func noEcho() {
         // The last toIntegration pass wrote account acc-1 at minute 7 and stored that modified-on.
         var coupling = Timeline.coupling()
-        coupling.integration.lastSyncedModifiedOn = minute(7)
-        coupling.local.lastSyncedModifiedOn = minute(6)
-        let decision = decide(Timeline.mapping(), .fromIntegration, source: .present(modifiedOn: minute(7)),
-                              counterpart: .coupled(coupling, target: .present(modifiedOn: minute(6))))
+        coupling.integration.lastSynced = RecordStamp(modifiedOn: minute(7))
+        coupling.local.lastSynced = RecordStamp(modifiedOn: minute(6))
+        let decision = decide(Timeline.mapping(), .fromIntegration, source: .present(RecordStamp(modifiedOn: minute(7))),
+                              counterpart: .coupled(coupling, target: .present(RecordStamp(modifiedOn: minute(6)))))
         #expect(decision == .unchanged)
     }
 
     @Test("a modified-on earlier than the stored one is a change (a now() stamp committed after the integration's write)")
     func earlierIsAChange() {
-        let decision = decide(source: .present(modifiedOn: minute(-3)), counterpart: Timeline.coupled(target: Timeline.unchanged))
+        let decision = decide(source: .present(RecordStamp(modifiedOn: minute(-3))), counterpart: Timeline.coupled(target: Timeline.unchanged))
         #expect(decision != .unchanged)
     }
 

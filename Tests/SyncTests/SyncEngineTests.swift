@@ -7,9 +7,9 @@ import Testing
 
 @Suite("Sync engine against real databases")
 struct SyncEngineTests {
-    @Test("a full sync inserts and couples; a delta then writes only what changed; nothing echoes back")
-    func fullThenDelta() async throws {
-        try await SyncFixture.with { f in
+    @Test("a full sync inserts and couples; a delta then writes only what changed; nothing echoes back", arguments: CRMService.allCases)
+    func fullThenDelta(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping()
             try await f.erp.runScript(
                 """
@@ -44,9 +44,9 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("a full sync in key-range chunks reads each record once and sets the watermark as a whole run would")
-    func chunkedFullSync() async throws {
-        try await SyncFixture.with { f in
+    @Test("a full sync in key-range chunks reads each record once and sets the watermark as a whole run would", arguments: CRMService.allCases)
+    func chunkedFullSync(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping(direction: "to_integration")
             try await f.erp.query("INSERT INTO customer (no, name) SELECT n::text, 'Customer ' || n FROM generate_series(1, 50) n")
             let engine = SyncEngine(coordination: f.coordination, endpoints: f.endpoints, logger: Logger(label: "test"))
@@ -126,9 +126,9 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("both sides changed: the fail policy logs a conflict, get_from_integration lets the CRM win")
-    func conflicts() async throws {
-        try await SyncFixture.with { f in
+    @Test("both sides changed: the fail policy logs a conflict, get_from_integration lets the CRM win", arguments: CRMService.allCases)
+    func conflicts(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping()
             try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'original')", name: "one")
             try await f.sync(.full)
@@ -146,9 +146,9 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("a disabled mapping's runs synchronize nothing until it is enabled again")
-    func disabledMapping() async throws {
-        try await SyncFixture.with { f in
+    @Test("a disabled mapping's runs synchronize nothing until it is enabled again", arguments: CRMService.allCases)
+    func disabledMapping(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping(direction: "to_integration")
             try await f.erp.query("INSERT INTO customer (no, name) VALUES ('1', 'One')")
             try await f.coordination.query("UPDATE couplet.table_mappings SET enabled = false")
@@ -175,9 +175,9 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("a reference through another mapping's couplings: an uncoupled salesperson fails the customer with advice")
-    func uncoupledSalesperson() async throws {
-        try await SyncFixture.with { f in
+    @Test("a reference through another mapping's couplings: an uncoupled salesperson fails the customer with advice", arguments: CRMService.allCases)
+    func uncoupledSalesperson(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addSalespersonLookup()
             try await f.erp.runScript(
                 "INSERT INTO customer (no, name, salesperson_code) VALUES ('1', 'coupled', 'PS'), ('2', 'uncoupled', 'JR')", name: "two")
@@ -225,9 +225,9 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("deleted records meet the deletion policy: fail, remove the coupling, or restore")
-    func deletions() async throws {
-        try await SyncFixture.with { f in
+    @Test("deleted records meet the deletion policy: fail, remove the coupling, or restore", arguments: CRMService.allCases)
+    func deletions(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping(direction: "to_integration")
             try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'a'), ('2', 'b')", name: "two")
             try await f.sync(.full)
@@ -248,9 +248,9 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("match-based coupling: a unique match couples, ambiguous and taken ones fail with a reason, no match is left or created")
-    func matching() async throws {
-        try await SyncFixture.with { f in
+    @Test("match-based coupling: a unique match couples, ambiguous and taken ones fail with a reason, no match is left or created", arguments: CRMService.allCases)
+    func matching(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping(direction: "to_integration")
             try await f.coordination.runScript(
                 "UPDATE couplet.field_mappings SET match_priority = 1 WHERE mapping = 'CUSTOMER' AND local_field = 'name'", name: "match")
@@ -283,9 +283,9 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("a full sync with match fields couples what both sides already hold instead of duplicating it; templates fill new records")
-    func fullSyncMatchesFirst() async throws {
-        try await SyncFixture.with { f in
+    @Test("a full sync with match fields couples what both sides already hold instead of duplicating it; templates fill new records", arguments: CRMService.allCases)
+    func fullSyncMatchesFirst(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping(direction: "to_integration")
             try await f.coordination.runScript(
                 """
@@ -303,9 +303,9 @@ struct SyncEngineTests {
         }
     }
 
-    @Test("a records run synchronizes only the chosen records and their counterparts, the pass from their side first")
-    func chosenRecords() async throws {
-        try await SyncFixture.with { f in
+    @Test("a records run synchronizes only the chosen records and their counterparts, the pass from their side first", arguments: CRMService.allCases)
+    func chosenRecords(crm: CRMService) async throws {
+        try await SyncFixture.with(crm: crm) { f in
             try await f.addCustomerMapping()
             try await f.erp.runScript("INSERT INTO customer (no, name) VALUES ('1', 'a'), ('2', 'b'), ('3', 'c')", name: "three")
             let engine = SyncEngine(coordination: f.coordination, endpoints: f.endpoints, logger: .init(label: "test"))

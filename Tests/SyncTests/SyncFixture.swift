@@ -6,22 +6,27 @@ import PostgresTestSupport
 @testable import Sync
 
 /// A coordination database and two endpoint databases — an ERP with `customer` and a CRM with
-/// `account` — each of its own, with a CUSTOMER mapping between them.
+/// `account` — each of its own, with a CUSTOMER mapping between them. The CRM is a PostgreSQL
+/// endpoint or, for a test that asks, behind the Dataverse emulator (`CRMService`): the test's SQL
+/// on `account` reads and writes the same records either way.
 struct SyncFixture {
     let coordination: PostgresConnection
     let erp: PostgresConnection
     let crm: PostgresConnection
-    let endpoints: EndpointDirectory
+    /// How the engine reaches both endpoints, and the CRM's key and modified-on columns.
+    let crmEndpoint: CRMService.Endpoint
+    var endpoints: EndpointDirectory { crmEndpoint.endpoints }
 
     static func with(
+        crm service: CRMService = .postgres,
         isolation: isolated (any Actor)? = #isolation, _ body: (SyncFixture) async throws -> Void
     ) async throws {
         try await withMigratedDatabase { _, coordination in
-            try await SampleEndpoints.with { sample in
-                try await coordination.runScript("INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm')", name: "endpoints")
-                try await body(SyncFixture(
-                    coordination: coordination, erp: sample.erp, crm: sample.crm,
-                    endpoints: EndpointDirectory(environment: sample.environment)))
+            let crmSchema = service == .dataverse ? SampleTables.dataverseCRM : SampleTables.crm
+            try await SampleEndpoints.with(crmSchema: crmSchema) { sample in
+                try await service.serve(sample, table: "account", coordination: coordination) { crm in
+                    try await body(SyncFixture(coordination: coordination, erp: sample.erp, crm: sample.crm, crmEndpoint: crm))
+                }
             }
         }
     }
@@ -35,7 +40,7 @@ struct SyncFixture {
             INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified, local_filter,
                 integration_endpoint, integration_table, integration_key, integration_modified, direction, update_conflict, batch_size,
                 sync_only_coupled)
-            VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', \(filter), 'crm', 'account', 'id', 'modified_at',
+            VALUES ('CUSTOMER', 'erp', 'customer', 'no', 'modified_at', \(filter), 'crm', 'account', \(crmEndpoint.key), \(crmEndpoint.modified),
                     \(direction), \(updateConflict), 50, false)
             """)
         try await coordination.runScript(SampleTables.customerFields, name: "fields")

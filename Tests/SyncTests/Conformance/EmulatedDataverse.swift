@@ -33,7 +33,7 @@ struct EmulatedDataverse: Sendable {
     /// Serves `database` as endpoint `name` for the length of `body` (the tables must exist first).
     static func with<T>(
         _ database: PostgresConfiguration, name: String = "crm", configure: (inout DataverseEmulator.Configuration) -> Void = { _ in },
-        _ body: (EmulatedDataverse) async throws -> T
+        isolation: isolated (any Actor)? = #isolation, _ body: (EmulatedDataverse) async throws -> T
     ) async throws -> T {
         var configuration = DataverseEmulator.Configuration(database: database, clientSecret: secret)
         configure(&configuration)

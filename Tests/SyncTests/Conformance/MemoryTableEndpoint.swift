@@ -117,21 +117,21 @@ final class MemoryTableEndpoint: TableEndpoint {
                 var values = record.values
                 values[key] = id
                 rows[id] = Row(modifiedOn: stamp, values: values)
-                return .success(.inserted(id: id, modifiedOn: stamp))
+                return .success(.inserted(id: id, stamp: RecordStamp(modifiedOn: stamp)))
             }
         }
     }
 
-    func update(_ changes: [RecordChange]) async throws -> WriteResults<Date?> {
+    func update(_ changes: [RecordChange]) async throws -> WriteResults<RecordStamp?> {
         changes.map { change in
             let stamp = tick()
             return rows.withLock { rows in
-                guard var row = rows[change.id], change.expectedModifiedOn.map({ $0 == row.modifiedOn }) ?? true else { return .success(nil) }
+                guard var row = rows[change.id], change.expected.map({ $0.modifiedOn == row.modifiedOn }) ?? true else { return .success(nil) }
                 row.values.merge(change.values) { _, new in new }
                 if let refusal = refuses(row.values) { return .failure(refusal) }
                 row.modifiedOn = stamp
                 rows[change.id] = row
-                return .success(stamp)
+                return .success(RecordStamp(modifiedOn: stamp))
             }
         }
     }
@@ -139,7 +139,7 @@ final class MemoryTableEndpoint: TableEndpoint {
     func delete(_ records: [RecordDeletion]) async throws -> WriteResults<Bool> {
         records.map { deletion in
             rows.withLock { rows in
-                guard rows[deletion.id]?.modifiedOn == deletion.expectedModifiedOn else { return .success(false) }
+                guard rows[deletion.id]?.modifiedOn == deletion.expected.modifiedOn else { return .success(false) }
                 rows[deletion.id] = nil
                 return .success(true)
             }
@@ -152,7 +152,7 @@ final class MemoryTableEndpoint: TableEndpoint {
             for record in expected {
                 guard let row = rows[record.id] else { continue }
                 let agrees = record.values.allSatisfy { column, value in (row.values[column] ?? nil) == value }
-                checks[record.id] = ExpectationCheck(modifiedOn: row.modifiedOn, agrees: agrees)
+                checks[record.id] = ExpectationCheck(stamp: RecordStamp(modifiedOn: row.modifiedOn), agrees: agrees)
             }
             return checks
         }

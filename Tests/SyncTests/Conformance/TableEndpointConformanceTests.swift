@@ -163,15 +163,30 @@ struct ConformanceSubject: Sendable, CustomTestStringConvertible {
             let stale = try #require(read[ids[0]]).modifiedOn.addingTimeInterval(-60)
             let fresh = try #require(read[ids[1]]).modifiedOn
             let results = try await endpoint.update([
-                RecordChange(id: ids[0], values: ["name": "Overwritten"], expectedModifiedOn: stale),
-                RecordChange(id: ids[1], values: ["name": "Written"], expectedModifiedOn: fresh),
+                RecordChange(id: ids[0], values: ["name": "Overwritten"], expected: RecordStamp(modifiedOn: stale)),
+                RecordChange(id: ids[1], values: ["name": "Written"], expected: RecordStamp(modifiedOn: fresh)),
             ])
             guard case .success(nil) = results[0], case .success(let stamp?) = results[1] else { Issue.record("\(results)"); return }
-            #expect(stamp >= fresh)
+            #expect(stamp.modifiedOn >= fresh)
             let after = Dictionary(try await endpoint.records(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             #expect(after[ids[0]]?.values["name"] == "One")
             #expect(after[ids[1]]?.values["name"] == "Written")
-            #expect(after[ids[1]]?.modifiedOn == stamp)
+            #expect(after[ids[1]]?.stamp == stamp)
+        }
+    }
+
+    @Test(arguments: ConformanceSubject.all)
+    func anUpdateLeavesARecordChangedInTheSameSecondAfterItWasRead(_ subject: ConformanceSubject) async throws {
+        try await subject.open { endpoint in
+            let ids = try await seed(endpoint, [["name": "One"]])
+            let read = try #require(try await endpoint.records(ids: ids).first)
+            // A person's edit right after the read: in the same second on an endpoint that stamps whole seconds.
+            _ = try await endpoint.update([RecordChange(id: ids[0], values: ["name": "A person's"], expected: nil)])
+            let results = try await endpoint.update([RecordChange(id: ids[0], values: ["name": "Overwritten"], expected: read.stamp)])
+            guard case .success(nil) = results[0] else { Issue.record("the record changed since it was read was written: \(results)"); return }
+            #expect(try await endpoint.records(ids: ids).first?.values["name"] == "A person's")
+            let deleted = try await endpoint.delete([RecordDeletion(id: ids[0], expected: read.stamp)])
+            #expect(deleted.map { (try? $0.get()) ?? true } == [false], "nor deleted")
         }
     }
 
@@ -180,8 +195,8 @@ struct ConformanceSubject: Sendable, CustomTestStringConvertible {
         try await subject.open { endpoint in
             let ids = try await seed(endpoint, [["name": "One", "amount": "1.00"], ["name": "Two", "amount": "2.00"]])
             let results = try await endpoint.update([
-                RecordChange(id: ids[0], values: ["name": "Half", "amount": "-1.00"], expectedModifiedOn: nil),
-                RecordChange(id: ids[1], values: ["amount": "5.00"], expectedModifiedOn: nil),
+                RecordChange(id: ids[0], values: ["name": "Half", "amount": "-1.00"], expected: nil),
+                RecordChange(id: ids[1], values: ["amount": "5.00"], expected: nil),
             ])
             guard case .failure(let refusal) = results[0], case .success(_?) = results[1] else { Issue.record("\(results)"); return }
             #expect(refusal.column == "amount")
@@ -197,8 +212,8 @@ struct ConformanceSubject: Sendable, CustomTestStringConvertible {
             let ids = try await seed(endpoint, [["name": "Kept"], ["name": "Gone"]])
             let read = Dictionary(try await endpoint.records(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             let results = try await endpoint.delete([
-                RecordDeletion(id: ids[0], expectedModifiedOn: try #require(read[ids[0]]).modifiedOn.addingTimeInterval(-60)),
-                RecordDeletion(id: ids[1], expectedModifiedOn: try #require(read[ids[1]]).modifiedOn),
+                RecordDeletion(id: ids[0], expected: RecordStamp(modifiedOn: try #require(read[ids[0]]).modifiedOn.addingTimeInterval(-60))),
+                RecordDeletion(id: ids[1], expected: try #require(read[ids[1]]).stamp),
             ])
             #expect(results.map { (try? $0.get()) ?? nil } == [false, true])
             #expect(try await endpoint.existingIDs(ids) == [ids[0]])
@@ -234,9 +249,9 @@ struct ConformanceSubject: Sendable, CustomTestStringConvertible {
             #expect(try await endpoint.changes(since: newest, after: nil, limit: 10).allSatisfy { $0.modifiedOn >= newest })
             let cap = try await endpoint.watermarkCap()
             try await Task.sleep(for: .milliseconds(1_100))  // past the second of the newest stamp
-            let written = try await endpoint.update([RecordChange(id: ids[1], values: ["name": "Later"], expectedModifiedOn: nil)])
+            let written = try await endpoint.update([RecordChange(id: ids[1], values: ["name": "Later"], expected: nil)])
             let stamp = try #require(try written[0].get())
-            #expect(stamp >= cap, "a write after the cap is stamped at or after it")
+            #expect(stamp.modifiedOn >= cap, "a write after the cap is stamped at or after it")
             let later = try await endpoint.changes(since: newest, after: nil, limit: 10)
             #expect(later.map(\.id).contains(ids[1]))
             #expect(later.first { $0.id == ids[1] }?.values["name"] == "Later")
