@@ -13,7 +13,10 @@ import Sync
 /// The service shows no open transactions, so `watermarkCap()` is the service's clock (its `Date`
 /// header) less `commitOverlap` (two minutes): a watermark never passes it, so a record
 /// committed up to that long after it was stamped is still read; records of the overlap are read
-/// again on the next delta, and the couplings' stored modified-on makes them `unchanged`. The cost
+/// again on the next delta, and the couplings' stored state makes them `unchanged`. Dataverse
+/// answers `modifiedon` in whole seconds, so each record also carries its `@odata.etag` as its row
+/// version: a person's edit in the same second as Couplet's write has the same modified-on and
+/// another etag, and counts as changed (`Coupling.hasChanged`). The cost
 /// is reading each change once or twice more within the overlap; a commit slower than the overlap
 /// would be missed by deltas (and found by the next full run, which reads every record). On a table
 /// with change tracking enabled, deltas follow delta tokens instead (`DataverseTableEndpoint+Tracking`),
@@ -21,10 +24,9 @@ import Sync
 ///
 /// **Writing.** One `$batch` per call, each record its own change set with
 /// `Prefer: odata.continue-on-error`, so a refused record fails alone. Creates carry the key
-/// Couplet chose (`assignKeys`) and return the new `modifiedon` (`return=representation`); a key
-/// already taken answers `keyTaken`, never an overwrite. Updates and deletions that name the
-/// modified-on they were computed against first read the record's `@odata.etag` and send it as
-/// `If-Match`: a record changed since (its modified-on or etag differ, `412`) is left alone.
+/// Couplet chose (`assignKeys`) and return the new `modifiedon` and etag (`return=representation`);
+/// a key already taken answers `keyTaken`, never an overwrite. Updates and deletions send the etag
+/// the record was read with as `If-Match`: a record changed since (`412`) is left alone.
 /// Others use `If-Match: *`, so an update never creates a record. Lookups are written as
 /// `<name>@odata.bind` to `/<entity set>(<id>)`; a lookup with several targets (`ownerid`: user or
 /// team) takes the target its type column names among the written values (`owneridtype`).

@@ -36,7 +36,7 @@ public enum SkipReason: String, Sendable, Equatable, CustomStringConvertible {
         case .insertNotAllowed: "the record is not coupled, no match was found, and the mapping does not insert new records"
         case .sourceDeleted: "the record was deleted; the opposite direction applies the deletion-conflict policy"
         case .counterpartDeleted: "its coupled counterpart was deleted and the coupling removed; it is not created again unless you ask (couplet resolve MAPPING ID --restore, or --delete to delete it too)"
-        case .deletionPropagatedByOtherPass: "its coupled counterpart was deleted; the pass from the deleted side deletes this record in the next full run"
+        case .deletionPropagatedByOtherPass: "its coupled counterpart was deleted; the pass from the deleted side deletes this record when it sees the deletion (a full run, or a delta over change tracking)"
         case .counterpartOutsideFilter: "its coupled counterpart is outside the mapping's filter; it is synchronized again once it passes the filter"
         case .changedByIntegration: "it was last changed by the integration's own login (its modified-by column), so a delta does not take it for a person's new record; a full run or couplet sync MAPPING --records ID synchronizes it"
         case .actionLeftToOtherPass: "a person's pending action on the pair (couplet.record_actions) is carried out by the pass the other way"
