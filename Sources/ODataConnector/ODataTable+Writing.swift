@@ -127,28 +127,27 @@ extension ODataTable {
         body?[modified]?.stringValue.flatMap(ODataValues.instant)
     }
 
-    /// The state a record's JSON carries (its modified-on and `@odata.etag`), when it carries both.
+    /// The state a record's JSON carries: its modified-on and, when usable, its `@odata.etag`.
     func stamp(in body: ODataJSON?) -> RecordStamp? {
-        guard let modifiedOn = modifiedOn(in: body), let etag = Self.etag(in: body) else { return nil }
-        return RecordStamp(modifiedOn: modifiedOn, version: etag)
+        modifiedOn(in: body).map { RecordStamp(modifiedOn: $0, version: Self.etag(in: body)) }
     }
 
     /// The `@odata.etag` of a record's JSON; nil when there is none or it is longer than the
-    /// 200 characters a coupling stores (the services' are a few dozen): such a record's writes
-    /// cannot be guarded, so they are left alone.
+    /// 200 characters a coupling stores (the services' are a few dozen): such a record's changes
+    /// are told apart by its modified-on alone, and its guarded writes are left alone.
     static func etag(in body: ODataJSON?) -> String? {
         guard let etag = body?["@odata.etag"]?.stringValue, (1...200).contains(etag.utf8.count) else { return nil }
         return etag
     }
 
-    /// Each existing record's state (modified-on and etag), by id.
+    /// Each existing record's state (modified-on and etag), by id; a record without a usable etag is left out.
     func currentETags(_ ids: [String]) async throws -> [String: RecordStamp] {
         var etags: [String: RecordStamp] = [:]
         for chunk in chunks(Self.guids(ids)) {
             let query = resource(filter: [keyIn(chunk)], orderBy: nil, select: "\(key),\(modified)")
             for try await page in client.pages(of: query, paging: paging(.max)) {
                 for json in page.records {
-                    guard let id = json[key]?.stringValue, let stamp = stamp(in: json) else { continue }
+                    guard let id = json[key]?.stringValue, let stamp = stamp(in: json), stamp.version != nil else { continue }
                     etags[id.lowercased()] = stamp
                 }
             }
