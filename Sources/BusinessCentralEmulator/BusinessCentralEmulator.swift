@@ -194,10 +194,12 @@ public final class BusinessCentralEmulator: Sendable {
         api?.catalog.company(named: name)?.id
     }
 
-    /// The entity type name of an entity set, Business Central's singular of the set name: `…ies` → `…y`
-    /// (`currencies`), `…sses`, `…xes`, `…ches`, `…shes` drop `es`, other names ending in `s` drop it
-    /// (`paymentTerms` → `paymentTerm`).
+    /// The entity type name of an entity set, Business Central's singular of the set name: a plural
+    /// before `Of` loses its `s` (`unitsOfMeasure` → `unitOfMeasure`); `…ies` → `…y` (`currencies`),
+    /// `…sses`, `…xes`, `…ches`, `…shes` drop `es`, other names ending in `s` drop it (`paymentTerms` →
+    /// `paymentTerm`).
     public static func entityTypeName(_ setName: String) -> String {
+        if let of = setName.range(of: "sOf") { return setName.replacingCharacters(in: of, with: "Of") }
         if setName.hasSuffix("ies") { return setName.dropLast(3) + "y" }
         if ["sses", "xes", "ches", "shes"].contains(where: { setName.hasSuffix($0) }) { return String(setName.dropLast(2)) }
         if setName.hasSuffix("s") { return String(setName.dropLast()) }

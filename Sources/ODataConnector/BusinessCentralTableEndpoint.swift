@@ -67,7 +67,7 @@ struct BusinessCentralTableEndpoint: ODataTable {
     /// The record a JSON object holds.
     func record(from json: ODataJSON) async throws -> SyncRecord {
         guard let id = json[key]?.stringValue, UUID(uuidString: id) != nil, let modifiedOn = modifiedOn(in: json) else {
-            throw SyncFailure(code: .configuration, message: "Business Central returned a record of \(entity.entitySet) without its \(key) or \(modified)")
+            throw SyncFailure(code: .serviceFailed, message: "Business Central returned a record of \(entity.entitySet) without its \(key) or \(modified)")
         }
         var values = FieldValues(minimumCapacity: columns.count)
         for column in columns {
@@ -81,7 +81,7 @@ struct BusinessCentralTableEndpoint: ODataTable {
         let query = resource(filter: [filter], orderBy: nil, select: key) + "&$count=true&$top=1"
         let response = try await client.send(.get(query))
         guard let text = response.body?["@odata.count"]?.numberText, let count = Int(text), count >= 0 else {
-            throw SyncFailure(code: .configuration, message: "Business Central did not count the records of \(entity.entitySet)")
+            throw SyncFailure(code: .serviceFailed, message: "Business Central did not count the records of \(entity.entitySet)")
         }
         return count
     }

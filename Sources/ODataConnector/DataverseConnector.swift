@@ -129,7 +129,7 @@ final class DataverseSession: EndpointSession {
     func applicationUser() async throws -> String {
         if let known = user.withLock({ $0 }) { return known }
         guard let id = try await client.send(.get("WhoAmI")).body?["UserId"]?.stringValue else {
-            throw SyncFailure(code: .configuration, message: "Dataverse's WhoAmI did not name the application user")
+            throw SyncFailure(code: .serviceFailed, message: "Dataverse's WhoAmI did not name the application user")
         }
         user.withLock { $0 = id.lowercased() }
         return id.lowercased()

@@ -68,7 +68,7 @@ struct DataverseTableEndpoint: ODataTable {
     /// The record a JSON object holds.
     func record(from json: ODataJSON) async throws -> SyncRecord {
         guard let id = json[key]?.stringValue, let modifiedOn = modifiedOn(in: json) else {
-            throw SyncFailure(code: .configuration, message: "Dataverse returned a \(entity.logicalName) record without its \(key) or \(modified)")
+            throw SyncFailure(code: .serviceFailed, message: "Dataverse returned a \(entity.logicalName) record without its \(key) or \(modified)")
         }
         var values = FieldValues(minimumCapacity: columns.count)
         for column in columns {

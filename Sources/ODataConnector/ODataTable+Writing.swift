@@ -42,12 +42,12 @@ extension ODataTable {
                 return .failure(refusal(response, values: records[index].values))
             }
             guard let created = response.body?[key]?.stringValue?.lowercased() ?? (id.isEmpty ? nil : id), UUID(uuidString: created) != nil else {
-                throw SyncFailure(code: .configuration, message: "\(service) created a record of \(tableName) but did not answer its id; the run stops")
+                throw SyncFailure(code: .serviceFailed, message: "\(service) created a record of \(tableName) but did not answer its id; the run stops")
             }
             if let stamp = stamp(in: response.body) { return .success(.inserted(id: created, stamp: stamp)) }
             guard let stamp = try await currentETags([created])[created] else {
                 throw SyncFailure(
-                    code: .configuration, message: "\(service) created a record of \(tableName) but cannot show it; the next run recognises it")
+                    code: .serviceFailed, message: "\(service) created a record of \(tableName) but cannot show it; the next run recognises it")
             }
             return .success(.inserted(id: created, stamp: stamp))
         }
@@ -179,7 +179,7 @@ extension ODataTable {
             for response in try await sendBatch(chunk.map(\.request)) where chunk.indices.contains(response.requestIndex) {
                 if response.status >= 500 {
                     throw SyncFailure(
-                        code: .configuration,
+                        code: .serviceFailed,
                         message: "\(service) failed a write to \(tableName) (HTTP \(response.status)\(response.serviceError.map { ": \($0.code) \($0.message)" } ?? "")); the run stops and the next one retries")
                 }
                 let index = chunk[response.requestIndex].index
@@ -189,7 +189,7 @@ extension ODataTable {
         return try results.enumerated().map { index, result in
             guard let result else {
                 throw SyncFailure(
-                    code: .configuration,
+                    code: .serviceFailed,
                     message: "\(service)'s $batch answer left out a write to \(tableName) (record \(index + 1)); the run stops and the next one retries")
             }
             return result

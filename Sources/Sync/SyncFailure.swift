@@ -34,6 +34,9 @@ public struct SyncFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case keyCollision
         /// A value cannot travel unchanged (text that is not valid UTF-8, a NUL character).
         case valueNotTransferable
+        /// The endpoint's service failed or answered what cannot be used (a server error inside a
+        /// batch, a record without its key): the run stops, and the next one retries.
+        case serviceFailed
     }
 
     /// The kind of failure.

@@ -192,7 +192,8 @@ struct BusinessCentralQueryTests {
 
     @Test("Entity type names: the singular of the set name")
     func singulars() {
-        #expect(["customers", "contacts", "items", "currencies", "paymentTerms", "salespersonPurchasers", "taxAreas", "boxes"].map(BusinessCentralEmulator.entityTypeName)
-            == ["customer", "contact", "item", "currency", "paymentTerm", "salespersonPurchaser", "taxArea", "box"])
+        #expect(["customers", "contacts", "items", "currencies", "paymentTerms", "salespersonPurchasers", "taxAreas", "boxes", "unitsOfMeasure"]
+            .map(BusinessCentralEmulator.entityTypeName)
+            == ["customer", "contact", "item", "currency", "paymentTerm", "salespersonPurchaser", "taxArea", "box", "unitOfMeasure"])
     }
 }

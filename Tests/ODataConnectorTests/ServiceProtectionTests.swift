@@ -45,8 +45,14 @@ import Testing
 
     @Test func theConcurrencyCapIsNeverExceeded() async throws {
         let log = ServerLog()
-        let handler = routing(api: { _ in
-            try? await Task.sleep(for: .milliseconds(30))
+        let handler = routing(api: { request in
+            // The first requests are held until the cap's worth were in flight together (or 4 s passed),
+            // so the cap is reached however loaded the machine is; a request beyond it would be seen.
+            let deadline = ContinuousClock.now + .seconds(4)
+            while request.path.contains("accounts"), await log.maximumConcurrent < 3, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            try? await Task.sleep(for: .milliseconds(10))
             return .json(#"{"value":[]}"#)
         })
         var setup = TestSetup()
