@@ -159,6 +159,9 @@ public struct JobRegistry: Sendable {
         return try await probe(arguments, context)
     }
 
+    /// Whether a handler of `kind` is registered.
+    public func handles(_ kind: String) -> Bool { entries[kind] != nil }
+
     /// The kinds registered with a probe, sorted.
     public var probingKinds: [String] { entries.filter { $0.value.probe != nil }.keys.sorted() }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Postgres
 import ServiceLifecycle
 import Synchronization
@@ -17,6 +18,10 @@ import Synchronization
 /// On graceful shutdown (SIGTERM, SIGINT) it stops claiming, lets running jobs finish within the
 /// grace period, cancels and releases the rest back to available, writes every outcome and
 /// deregisters. Delivery is at least once.
+///
+/// Each finished attempt counts in `couplet_jobs_finished_total` (by kind, queue and outcome) and
+/// its run time in `couplet_job_run_duration_seconds`, through swift-metrics (a kind no handler is
+/// registered for counts as `unregistered`, so job rows cannot grow the labels).
 public final class JobWorker: Service, Sendable {
     /// This process's id in `couplet.workers`, fresh for every start.
     public let id = UUID()
@@ -26,6 +31,8 @@ public final class JobWorker: Service, Sendable {
     private let logger: Logger
     private let pool: PostgresConnectionPool
     private let state: WorkerState
+    /// When the heartbeat loop last came round (whether or not the database answered it).
+    private let lastBeat = Mutex(ContinuousClock.now)
 
     /// A worker for `registry`'s kinds on the coordination database `database`.
     public init(
@@ -153,15 +160,31 @@ public final class JobWorker: Service, Sendable {
         logger[metadataKey: "kind"] = "\(job.kind)"
         logger[metadataKey: "attempt"] = "\(job.attempt)"
         let attempt = JobAttemptID(job: job.id, attempt: job.attempt)
+        let started = ContinuousClock.now
         let outcome = await JobExecution(job: job, registry: registry, stopRequest: state.stopRequest(for: attempt))
             .run(context: JobContext(job: job, workerID: id, logger: logger, database: pool))
         state.finished(attempt)
+        record(outcome, of: job, ranFor: started.duration(to: .now))
         if let error = outcome.error {
             logger.warning("job attempt failed", metadata: ["outcome": "\(outcome.state.rawValue)", "error": "\(error)"])
         } else {
             logger.debug("job completed")
         }
         state.outcomes.append(outcome)
+    }
+
+    /// Counts a finished attempt and its run time.
+    private func record(_ outcome: JobOutcome, of job: ClaimedJob, ranFor duration: Duration) {
+        let kind = registry.handles(job.kind) ? job.kind : "unregistered"
+        Counter(label: "couplet_jobs_finished_total", dimensions: [("kind", kind), ("queue", job.queue), ("outcome", outcome.state.rawValue)])
+            .increment()
+        Metrics.Timer(label: "couplet_job_run_duration_seconds", dimensions: [("kind", kind), ("queue", job.queue)]).record(duration: duration)
+    }
+
+    /// Whether the worker's loops are alive: the heartbeat loop came round within three of its
+    /// intervals (a stuck process stops it; an unreachable database does not — that is readiness).
+    public var isAlive: Bool {
+        lastBeat.withLock { $0 }.duration(to: .now) < configuration.heartbeatInterval * 3
     }
 
     // MARK: Finishing
@@ -206,6 +229,7 @@ public final class JobWorker: Service, Sendable {
         let connection = try await connect("couplet worker heartbeat")
         while !Task.isCancelled {
             try await Task.sleep(for: configuration.heartbeatInterval)
+            lastBeat.withLock { $0 = .now }
             do {
                 let beat = try await JobQueue.heartbeat(id, on: connection)
                 if !beat.registered { try await JobQueue.register(registration, on: connection) }

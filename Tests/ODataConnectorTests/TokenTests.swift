@@ -33,16 +33,16 @@ import Testing
     @Test func aTokenIsRefreshedBeforeItExpires() async throws {
         let log = ServerLog()
         let issued = Counter()
-        // A token for 10 s, refreshed once 80 % of its life is left to run: fresh for its first 2 s, a
-        // window wide enough for two requests on a loaded machine.
-        let handler = routing(token: { _ in .token("token-\(await issued.next())", expiresIn: 10) }, api: { _ in .json(#"{"value":[]}"#) })
+        // A token for 30 s, refreshed once 80 % of its life is left to run: fresh for its first 6 s, a
+        // window wide enough for two requests on a machine loaded by the whole suite (2 s was not).
+        let handler = routing(token: { _ in .token("token-\(await issued.next())", expiresIn: 30) }, api: { _ in .json(#"{"value":[]}"#) })
         var setup = TestSetup()
         setup.refresh = TokenRefreshPolicy(maximumMargin: .seconds(300), lifetimeFraction: 0.8)
         try await TestServer.run(handler, log: log) { server in
             try await setup.withClient(server) { client, _ in
                 _ = try await client.send(.get("accounts"))
                 _ = try await client.send(.get("accounts"))
-                try await Task.sleep(for: .milliseconds(2_200))
+                try await Task.sleep(for: .milliseconds(6_200))
                 _ = try await client.send(.get("accounts"))
             }
         }

@@ -1,0 +1,127 @@
+import AsyncHTTPClient
+import CoupletSchema
+import Foundation
+import Postgres
+import PostgresTestSupport
+import Testing
+
+@testable import Queue
+
+/// A real `couplet worker --http-address`: what its /metrics, /livez and /readyz answer.
+@Suite("A worker's monitoring endpoints")
+struct MonitoringProcessTests {
+    @Test("after known jobs, /metrics counts them by kind, queue and outcome, with their run times; /livez and /readyz answer 200")
+    func metricsCountJobs() async throws {
+        try await WorkerFixture.with { f in
+            let worker = try f.startWorker(["--http-address", "127.0.0.1:0", "--poll-interval", "100ms"])
+            defer { worker.terminate() }
+            let monitoring = try await Self.address(of: worker)
+            _ = try await f.record(5)
+            var failing = NewJob(kind: "diagnostic.record", argumentsJSON: #"{"table": "no_such_table"}"#)
+            failing.maxAttempts = 1
+            _ = try await JobQueue.enqueue([failing], on: f.db)
+            #expect(try await eventually(within: .seconds(30)) {
+                try await f.count("SELECT count(*) FROM couplet.jobs WHERE state IN ('completed', 'failed')") == 6
+            })
+            let samples = try await eventuallySamples(monitoring) { $0.value("couplet_jobs_finished_total", ["outcome": "completed"]) == 5 }
+            #expect(samples.value("couplet_jobs_finished_total", ["kind": "diagnostic.record", "queue": "default", "outcome": "completed"]) == 5)
+            #expect(samples.value("couplet_job_run_duration_seconds_count", ["kind": "diagnostic.record", "queue": "default"]) == 6)
+            #expect(samples.names.filter { $0.hasPrefix("couplet_jobs_finished_total") }.count >= 1)
+            let failed = samples.matching("couplet_jobs_finished_total").filter { $0.labels["outcome"] != "completed" }
+            #expect(failed.map(\.value) == [1], "the failing job's attempt: \(failed)")
+            #expect(samples.all.allSatisfy { $0.labels["job"] == nil && $0.labels["id"] == nil }, "no job ids as labels")
+            #expect(try await Self.get(monitoring, "livez").status == 200)
+            #expect(try await Self.get(monitoring, "readyz").status == 200)
+        }
+    }
+
+    @Test("/readyz turns unready when the coordination database goes away, and ready again when it returns; /livez stays alive")
+    func readinessFollowsTheDatabase() async throws {
+        try await PrivateCluster.with { cluster in
+            let url = try await cluster.createDatabase("coordination")
+            let db = try await PostgresConnection.connect(url)
+            try await CoupletSchema.migrator.migrate(on: db)
+            try await db.query("CHECKPOINT")  // the test cluster commits asynchronously; its immediate stop must not lose the migrations
+            db.close()
+            let worker = try CoupletProcess.start(
+                ["worker", "--http-address", "127.0.0.1:0", "--lease", "3s"], environment: ["COUPLET_DATABASE_URL": url])
+            defer { worker.terminate() }
+            let monitoring = try await Self.address(of: worker)
+            #expect(try await eventually(within: .seconds(10)) { try await Self.get(monitoring, "readyz").status == 200 })
+            cluster.stop()
+            let unready = try await Self.get(monitoring, "readyz")
+            #expect(unready.status == 503)
+            #expect(unready.body.contains("does not answer") && !unready.body.contains("postgres://"), "\(unready.body)")
+            try cluster.start()
+            let ready = try await eventually(within: .seconds(20)) { try await Self.get(monitoring, "readyz").status == 200 }
+            let answer = try await Self.get(monitoring, "readyz").body
+            #expect(ready, "\(answer) \(cluster.logTail())")
+            #expect(try await Self.get(monitoring, "livez").status == 200)
+        }
+    }
+
+    /// The address the worker logged it listens on.
+    static func address(of worker: CoupletProcess.Running) async throws -> String {
+        var found: String?
+        _ = try await eventually(within: .seconds(30)) {
+            found = worker.standardError.split(separator: "\n").first { $0.contains("monitoring endpoints listening") }
+                .flatMap { line in line.split(separator: " ").first { $0.hasPrefix("address=") }.map { String($0.dropFirst("address=".count)) } }
+            return found != nil
+        }
+        return try #require(found, "the worker never said where it listens: \(worker.standardError.suffix(2000))")
+    }
+
+    /// GET http://`address`/`path`: the status and the body.
+    static func get(_ address: String, _ path: String) async throws -> (status: Int, body: String) {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://\(address)/\(path)"), timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 8 * 1024 * 1024)
+        return (Int(response.status.code), String(buffer: body))
+    }
+
+    /// Scrapes /metrics until `condition` holds (a worker records an attempt just after writing its outcome).
+    func eventuallySamples(_ address: String, _ condition: (PrometheusSamples) -> Bool) async throws -> PrometheusSamples {
+        var samples = PrometheusSamples(text: "")
+        _ = try await eventually(within: .seconds(10)) {
+            samples = PrometheusSamples(text: try await Self.get(address, "metrics").body)
+            return condition(samples)
+        }
+        return samples
+    }
+}
+
+/// Prometheus' text exposition format, parsed: each sample's name, labels and value.
+struct PrometheusSamples {
+    struct Sample {
+        var name: String
+        var labels: [String: String]
+        var value: Double
+    }
+
+    let all: [Sample]
+
+    init(text: String) {
+        all = text.split(separator: "\n").compactMap { line in
+            guard !line.hasPrefix("#"), let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                return nil
+            }
+            let series = line[..<space]
+            guard let open = series.firstIndex(of: "{") else { return Sample(name: String(series), labels: [:], value: value) }
+            var labels: [String: String] = [:]
+            for pair in series[series.index(after: open)..<(series.lastIndex(of: "}") ?? series.endIndex)].split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { labels[String(parts[0])] = String(parts[1].dropFirst().dropLast()) }
+            }
+            return Sample(name: String(series[..<open]), labels: labels, value: value)
+        }
+    }
+
+    var names: Set<String> { Set(all.map(\.name)) }
+
+    func matching(_ name: String) -> [Sample] { all.filter { $0.name == name } }
+
+    /// The sum of the samples of `name` whose labels include `labels`; nil when there are none.
+    func value(_ name: String, _ labels: [String: String]) -> Double? {
+        let found = matching(name).filter { sample in labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+        return found.isEmpty ? nil : found.map(\.value).reduce(0, +)
+    }
+}
