@@ -1,9 +1,10 @@
 import Foundation
-import Synchronization
 import Logging
+import Metrics
 import Postgres
 import Queue
 import ServiceLifecycle
+import Synchronization
 
 /// How a scheduler process leads, plans and wakes.
 public struct SchedulerConfiguration: Sendable {
@@ -41,6 +42,10 @@ public final class Scheduler: Service, Sendable {
     private let logger: Logger
     private let wakeUp = WakeUp()
     private let firstSeen = FirstSeen()
+    /// When the last round ended (whether or not the database answered it).
+    private let lastRound = Mutex(ContinuousClock.now)
+    /// 1 while this process leads, else 0 (`couplet_scheduler_leader`).
+    private let leaderGauge = Gauge(label: "couplet_scheduler_leader")
 
     /// A scheduler on the coordination database, planning by `clock`.
     public init(
@@ -74,6 +79,12 @@ public final class Scheduler: Service, Sendable {
         logger.info("scheduler stopped")
     }
 
+    /// Whether the scheduler's loop is alive: a round ended within three leader leases (rounds
+    /// come every third of one; an unreachable database does not stop them — that is readiness).
+    public var isAlive: Bool {
+        lastRound.withLock { $0 }.duration(to: .now) < configuration.leaderLease * 3
+    }
+
     /// One round per wake-up: renew or take the lease, and while leading fire what is due.
     private func rounds(on connection: PostgresConnection, until stopping: StopFlag) async {
         var leading: Bool?
@@ -86,11 +97,14 @@ public final class Scheduler: Service, Sendable {
                     logger.info(leads ? "leading: this scheduler enqueues the ticks" : "standing by: another scheduler leads")
                     leading = leads
                 }
+                leaderGauge.record(leads ? 1 : 0)
                 if leads { nextFire = try await fireDueTicks(on: connection) }
             } catch {
                 logger.error("scheduler round failed", metadata: ["error": "\(error)"])
+                leaderGauge.record(0)  // a lease it cannot renew is one it will not hold
                 if !connection.isConnected { try? await connection.reconnect() }
             }
+            lastRound.withLock { $0 = .now }
             await sleep(untilFire: nextFire, upTo: configuration.leaderLease / 3)
         }
     }
@@ -120,6 +134,7 @@ public final class Scheduler: Service, Sendable {
         }
         let fired = try await SchedulerStatements.fire(due, by: id, on: connection)
         for tick in fired {
+            Counter(label: "couplet_scheduler_ticks_total", dimensions: [("outcome", tick.outcome)]).increment()
             logger.debug(
                 "tick", metadata: ["schedule": "\(tick.schedule)", "fire_time": "\(tick.fireTime)", "outcome": "\(tick.outcome)"])
         }

@@ -30,6 +30,8 @@ struct SchedulerCommand: AsyncParsableCommand {
     @Flag(help: "Do not LISTEN for schedule changes; see them at the next renewal (PgBouncer in transaction mode).")
     var pollOnly = false
 
+    @OptionGroup var monitoring: MonitoringOptions
+
     @Option(help: ArgumentHelp("Rehearse with simulated time starting at this ISO 8601 instant.", visibility: .hidden))
     var simulateFrom: String?
 
@@ -49,15 +51,17 @@ struct SchedulerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger("couplet.scheduler")
+        let registry = monitoring.bootstrap()
         var configuration = SchedulerConfiguration()
         configuration.leaderLease = leaderLease
         configuration.misfireThreshold = misfireThreshold
         configuration.listensForNotifications = !pollOnly
-        let scheduler = Scheduler(
-            configuration: configuration, database: try global.databaseConfiguration(logger), clock: try clock(), logger: logger)
+        let database = try global.databaseConfiguration(logger)
+        let scheduler = Scheduler(configuration: configuration, database: database, clock: try clock(), logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: [.init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup)]
+                    + monitoring.services(registry: registry, database: database, isAlive: { scheduler.isAlive }, logger: logger),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -2,7 +2,6 @@ import Foundation
 import ArgumentParser
 import Cron
 import Logging
-import Monitoring
 import Queue
 import SalesIntegration
 import ServiceLifecycle
@@ -59,13 +58,7 @@ struct WorkerCommand: AsyncParsableCommand {
         transform: Duration.positive(argument:))
     var wakeProbeInterval: Duration = .seconds(30)
 
-    @Option(
-        help: "Serve /metrics (Prometheus), /livez and /readyz on this host:port, e.g. 127.0.0.1:9464; port 0 takes a free one and logs it. (default: off)",
-        transform: { text in
-            guard let address = MonitoringAddress(text) else { throw ValidationError("--http-address must be host:port, e.g. 127.0.0.1:9464") }
-            return address
-        })
-    var httpAddress: MonitoringAddress?
+    @OptionGroup var monitoring: MonitoringOptions
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
@@ -80,7 +73,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try global.makeLogger("couplet.worker")
-        let registry = httpAddress.map { _ in MonitoringServer.bootstrapMetrics() }
+        let registry = monitoring.bootstrap()
         var configuration = JobWorkerConfiguration()
         configuration.queues = queueNames
         configuration.concurrency = concurrency
@@ -99,20 +92,14 @@ struct WorkerCommand: AsyncParsableCommand {
         let worker = JobWorker(configuration: configuration, registry: jobs, database: database, logger: logger)
         let waker = ScheduleWaker(registry: jobs, database: database, interval: wakeProbeInterval, waker: worker.id, logger: logger)
         let limits = EndpointLimitReporter(endpoints: endpoints, database: database, worker: worker.id, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: waker, successTerminationBehavior: .ignore),
             .init(service: limits, successTerminationBehavior: .ignore),
         ]
-        if let httpAddress, let registry {
-            let monitoring = MonitoringServer.service(
-                address: httpAddress, registry: registry, readiness: ReadinessProbe(database: database),
-                isAlive: { worker.isAlive }, logger: logger)
-            services.append(.init(service: monitoring, successTerminationBehavior: .ignore))
-        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services,
+                services: services + monitoring.services(registry: registry, database: database, isAlive: { worker.isAlive }, logger: logger),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -7,8 +7,9 @@ import Testing
 
 @testable import Queue
 
-/// A real `couplet worker --http-address`: what its /metrics, /livez and /readyz answer.
-@Suite("A worker's monitoring endpoints")
+/// Real `couplet worker` and `couplet scheduler` processes with `--http-address`: what their
+/// /metrics, /livez and /readyz answer.
+@Suite("The processes' monitoring endpoints")
 struct MonitoringProcessTests {
     @Test("after known jobs, /metrics counts them by kind, queue and outcome, with their run times; /livez and /readyz answer 200")
     func metricsCountJobs() async throws {
@@ -60,15 +61,33 @@ struct MonitoringProcessTests {
         }
     }
 
-    /// The address the worker logged it listens on.
-    static func address(of worker: CoupletProcess.Running) async throws -> String {
+    @Test("a scheduler's /metrics shows it leads and counts its ticks by outcome; /livez and /readyz answer 200")
+    func schedulerMetrics() async throws {
+        try await SchedulerFixture.with { f in
+            try await f.addSchedule("every-second", "* * * * * *")
+            let scheduler = try CoupletProcess.start(
+                ["scheduler", "--http-address", "127.0.0.1:0"], environment: ["COUPLET_DATABASE_URL": f.database.configuration.connectionString])
+            defer { scheduler.terminate() }
+            let monitoring = try await Self.address(of: scheduler)
+            let samples = try await eventuallySamples(monitoring) { ($0.value("couplet_scheduler_ticks_total", ["outcome": "enqueued"]) ?? 0) >= 2 }
+            #expect(samples.value("couplet_scheduler_leader", [:]) == 1)
+            let enqueued = try #require(samples.value("couplet_scheduler_ticks_total", ["outcome": "enqueued"]))
+            #expect(enqueued >= 2)
+            #expect(Double(try await f.ticks("every-second").count) >= enqueued, "each counted tick is in couplet.schedule_ticks")
+            #expect(try await Self.get(monitoring, "livez").status == 200)
+            #expect(try await Self.get(monitoring, "readyz").status == 200)
+        }
+    }
+
+    /// The address the process logged it listens on.
+    static func address(of process: CoupletProcess.Running) async throws -> String {
         var found: String?
         _ = try await eventually(within: .seconds(30)) {
-            found = worker.standardError.split(separator: "\n").first { $0.contains("monitoring endpoints listening") }
+            found = process.standardError.split(separator: "\n").first { $0.contains("monitoring endpoints listening") }
                 .flatMap { line in line.split(separator: " ").first { $0.hasPrefix("address=") }.map { String($0.dropFirst("address=".count)) } }
             return found != nil
         }
-        return try #require(found, "the worker never said where it listens: \(worker.standardError.suffix(2000))")
+        return try #require(found, "the process never said where it listens: \(process.standardError.suffix(2000))")
     }
 
     /// GET http://`address`/`path`: the status and the body.
