@@ -18,5 +18,6 @@ public struct MonitoringAddress: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
+    /// `host:port`, an IPv6 host in brackets.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
