@@ -21,9 +21,11 @@ public struct ReadinessProbe: Sendable {
         }
         defer { connection.close() }
         do {
-            let statuses = try await CoupletSchema.migrator.status(on: connection)
-            let unapplied = statuses.filter { if case .applied = $0.state { false } else { true } }
-            return unapplied.isEmpty ? nil : "the database schema does not match this binary: \(unapplied.count) migration(s) not as built"
+            let (unapplied, unknown) = try await CoupletSchema.migrator.versionDifferences(on: connection)
+            guard unapplied.isEmpty, unknown.isEmpty else {
+                return "the database schema does not match this binary: \(unapplied.count) of its migrations not applied, \(unknown.count) unknown to it"
+            }
+            return nil
         } catch {
             return "the coordination database's schema cannot be read"
         }

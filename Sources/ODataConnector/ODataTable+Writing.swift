@@ -64,7 +64,7 @@ extension ODataTable {
     /// (`isChangedOrGone`) or gone is left alone. Others use `If-Match: *`, so an update never
     /// creates a record.
     func update(_ changes: [RecordChange]) async throws -> WriteResults<RecordStamp?> {
-        let etags = try await currentETags(changes.filter { $0.expected.map { $0.version == nil } ?? false }.map(\.id))
+        let etags = try await currentETags(changes.filter { $0.expected != nil && $0.expected?.version == nil }.map(\.id))
         var plans: [ODataWritePlan<RecordStamp?>] = []
         for change in changes {
             guard let ifMatch = Self.ifMatch(change.id, expected: change.expected, etags: etags) else {

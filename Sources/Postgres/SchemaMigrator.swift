@@ -84,6 +84,15 @@ public struct SchemaMigrator: Sendable {
         return statuses(recorded: try await recorded(on: connection), checksums: checksums)
     }
 
+    /// The versions the binary knows that the ledger has not recorded, and those it recorded that the
+    /// binary does not know: whether the schema is the one the binary was built for, from one small
+    /// read of the ledger (`status` also compares checksums, which sends every file to be hashed).
+    public func versionDifferences(on connection: PostgresConnection) async throws -> (unapplied: [Int], unknown: [Int]) {
+        let applied = Set(try await recorded(on: connection).keys)
+        let known = Set(migrations.map(\.version))
+        return (known.subtracting(applied).sorted(), applied.subtracting(known).sorted())
+    }
+
     /// In one transaction: lock, check the ledger, apply the first pending migration. Nil when none is pending.
     private func applyNext(on connection: PostgresConnection, checksums: [Int: String]) async throws -> SchemaMigration? {
         try await connection.withTransaction { connection in

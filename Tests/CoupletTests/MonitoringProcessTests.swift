@@ -61,6 +61,19 @@ struct MonitoringProcessTests {
         }
     }
 
+    @Test("a database whose schema is newer than the binary is not ready, and says why")
+    func readinessWantsTheBinarysSchema() async throws {
+        try await WorkerFixture.with { f in
+            let worker = try f.startWorker(["--http-address", "127.0.0.1:0"])
+            defer { worker.terminate() }
+            let monitoring = try await Self.address(of: worker)
+            #expect(try await Self.get(monitoring, "readyz").status == 200)
+            try await f.db.query("INSERT INTO couplet.schema_migrations (version, name, checksum) VALUES (9999, '9999_later.sql', 'x')")
+            let answer = try await Self.get(monitoring, "readyz")
+            #expect(answer.status == 503 && answer.body.contains("1 unknown to it"), "\(answer.status) \(answer.body)")
+        }
+    }
+
     @Test("a scheduler's /metrics shows it leads and counts its ticks by outcome; /livez and /readyz answer 200")
     func schedulerMetrics() async throws {
         try await SchedulerFixture.with { f in

@@ -37,6 +37,19 @@ struct SchemaMigratorTests {
         }
     }
 
+    @Test("the version differences name what the ledger lacks and what the binary does not know")
+    func versionDifferences() async throws {
+        try await withTestConnection { db throws in
+            try await Self.migrator(Array(Self.migrations.prefix(2))).migrate(on: db)
+            let behind = try await Self.migrator().versionDifferences(on: db)
+            #expect(behind.unapplied == [3] && behind.unknown.isEmpty)
+            try await Self.migrator().migrate(on: db)
+            #expect(try await Self.migrator().versionDifferences(on: db) == ([], []))
+            let older = try await Self.migrator(Array(Self.migrations.prefix(1))).versionDifferences(on: db)
+            #expect(older.unapplied.isEmpty && older.unknown == [2, 3])
+        }
+    }
+
     @Test("ten migrators racing apply each migration exactly once")
     func concurrentMigrators() async throws {
         try await TestDatabase.with { database in
