@@ -51,6 +51,7 @@ let package = Package(
             name: "Monitoring",
             dependencies: [
                 "Postgres",
+                "Queue",
                 "CoupletSchema",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,6 +83,7 @@ let package = Package(
                 "Queue",
                 "YAMLFile",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -175,9 +177,11 @@ let package = Package(
             name: "ODataConnector",
             dependencies: [
                 "Postgres",
+                "Queue",
                 "Sync",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .testTarget(

@@ -18,7 +18,9 @@ public enum MonitoringServer {
     /// before anything records a metric.
     public static func bootstrapMetrics() -> PrometheusCollectorRegistry {
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = durationBuckets
+        MetricsSystem.bootstrap(factory)
         return registry
     }
 
@@ -29,6 +31,7 @@ public enum MonitoringServer {
     ) -> some Service {
         let router = Router()
         router.get("metrics") { _, _ in
+            ProcessMetrics.record()
             var text: [UInt8] = []
             registry.emit(into: &text)
             return Response(
@@ -50,6 +53,13 @@ public enum MonitoringServer {
             },
             logger: logger)
     }
+
+    /// The buckets of every duration histogram: from a millisecond (a queue wait while idle) to an
+    /// hour (a full sync of a large table).
+    private static let durationBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(10), .seconds(30), .seconds(60), .seconds(300), .seconds(900), .seconds(3600),
+    ]
 
     private static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 
 /// The HTTP client of one OData service: signs requests in with bearer tokens, keeps to the service protection
@@ -126,6 +127,17 @@ public final class ODataClient: Sendable {
         /// Failed before the request left (getting a token): safe to retry whatever the request.
         case failedBeforeSending(ODataError)
         case failed(ODataError)
+
+        /// How the attempt ended, as the `outcome` label of `couplet_connector_requests_total`: the
+        /// response's status class (`2xx` … `5xx`, with `401` and `429` apart), or `failed` (no answer).
+        var outcome: String {
+            switch self {
+            case .answered(let response): "\(response.status / 100)xx"
+            case .throttled: "429"
+            case .unauthorized: "401"
+            case .failedBeforeSending, .failed: "failed"
+            }
+        }
     }
 
     /// The bookkeeping of one request's attempts.
@@ -176,6 +188,7 @@ public final class ODataClient: Sendable {
         try await protection.acquire()
         let attempt = await send(request, token: token)
         await protection.release()
+        Counter(label: "couplet_connector_requests_total", dimensions: [("endpoint", service.name), ("outcome", attempt.outcome)]).increment()
         return attempt
     }
 

@@ -1,3 +1,6 @@
+import Metrics
+import Queue
+
 /// The request limits of one endpoint: a number of requests per time window and a number of concurrent requests.
 public struct ServiceProtectionLimits: Sendable, Equatable {
     /// The most requests sent in any window of `window`.
@@ -86,7 +89,10 @@ public actor ServiceProtection {
         waitingCount += 1
         defer {
             waitingCount -= 1
-            totalWaited += clock.now - start
+            let waited = clock.now - start
+            totalWaited += waited
+            FloatingPointCounter(label: "couplet_connector_wait_seconds_total", dimensions: [("endpoint", endpoint)])
+                .increment(by: waited.seconds)
         }
         try await takeSlot()
         do {
@@ -110,6 +116,7 @@ public actor ServiceProtection {
     /// Records a `429` and pauses the endpoint for `delay` (cut to `maximumPause`); a pause already longer stays.
     public func throttled(retryAfter delay: Duration) {
         throttledResponses += 1
+        Counter(label: "couplet_connector_throttled_total", dimensions: [("endpoint", endpoint)]).increment()
         let until = clock.now.advanced(by: min(max(delay, .zero), limits.maximumPause))
         if let pausedUntil, pausedUntil >= until { return }
         pausedUntil = until

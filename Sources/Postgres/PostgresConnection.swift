@@ -93,6 +93,20 @@ public final class PostgresConnection: Sendable {
         self.queue = queue
         self.canceller = Mutex(Self.makeCanceller(connection))
         self.handle = Mutex(connection)
+        Self.open.add(1, ordering: .relaxed)
+    }
+
+    /// How many connections this process holds open right now (each one counts from connecting
+    /// until `close()` or its release), for the processes' `/metrics`.
+    public static var openCount: Int { open.load(ordering: .relaxed) }
+    private static let open = Atomic<Int>(0)
+
+    /// Finishes the libpq connection once, counting it closed.
+    private static func finish(_ connection: inout OpaquePointer?) {
+        guard let open = connection else { return }
+        PQfinish(open)
+        connection = nil
+        Self.open.subtract(1, ordering: .relaxed)
     }
 
     /// A `PGcancel` for the connection. libpq documents it as independent of the connection once
@@ -103,7 +117,7 @@ public final class PostgresConnection: Sendable {
     }
 
     deinit {
-        handle.withLock { PQfinish($0) }
+        handle.withLock { Self.finish(&$0) }
         canceller.withLock { PQfreeCancel($0) }
         Glibc.close(wakePipe.read)
         Glibc.close(wakePipe.write)
@@ -111,10 +125,7 @@ public final class PostgresConnection: Sendable {
 
     /// Closes the connection now; later calls fail with `connectionClosed`.
     public func close() {
-        handle.withLock { connection in
-            PQfinish(connection)
-            connection = nil
-        }
+        handle.withLock { Self.finish(&$0) }
     }
 
     /// Runs one statement with its bound parameters and returns its rows; `name` identifies the

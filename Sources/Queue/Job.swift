@@ -19,6 +19,9 @@ public enum JobState: String, Sendable, Codable, CaseIterable {
     case cancelled
     /// Held by a person; runs only after `resume_job`.
     case onHold = "on_hold"
+
+    /// The states `couplet.queue_summary` counts: every state but the history (completed, cancelled).
+    public static let counted: [JobState] = [.scheduled, .available, .retryable, .running, .onHold, .failed]
 }
 
 /// A job to enqueue: what to run (`kind` and readable JSON `args`), where and when.
@@ -82,11 +85,13 @@ public struct ClaimedJob: Sendable, Identifiable {
     /// How long after a failed attempt the next runs (Business Central's rerun delay), overriding
     /// the kind's retry policy; nil: the policy decides.
     public var retryDelay: Duration? = nil
+    /// How long the job had been due when this attempt claimed it.
+    public var queueWait: Duration = .zero
 }
 
 extension Duration {
     /// The duration in seconds, as a Double.
-    var seconds: Double {
+    public var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

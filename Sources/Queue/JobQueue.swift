@@ -116,15 +116,16 @@ public enum JobQueue {
             WHERE j.id = chosen.id
             RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts,
                       extract(epoch FROM j.timeout)::float8, j.created_at, j.concurrency_key,
-                      extract(epoch FROM j.retry_delay)::float8
+                      extract(epoch FROM j.retry_delay)::float8, greatest(extract(epoch FROM now() - j.run_at), 0)::float8
             """, name: "claim jobs")
         return try rows.map { row in
-            let (id, kind, queue, arguments, attempt, maxAttempts, timeout, createdAt, concurrencyKey, retryDelay) = try row.decode(
-                (Int64, String, String, String, Int, Int, Double?, Date, String?, Double?).self)
+            let (id, kind, queue, arguments, attempt, maxAttempts, timeout, createdAt, concurrencyKey, retryDelay, waited) = try row.decode(
+                (Int64, String, String, String, Int, Int, Double?, Date, String?, Double?, Double).self)
             return ClaimedJob(
                 id: id, kind: kind, queue: queue, arguments: arguments, attempt: attempt, maxAttempts: maxAttempts,
                 timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }, createdAt: createdAt,
-                concurrencyKey: concurrencyKey, retryDelay: retryDelay.map { .milliseconds(Int64($0 * 1000)) })
+                concurrencyKey: concurrencyKey, retryDelay: retryDelay.map { .milliseconds(Int64($0 * 1000)) },
+                queueWait: .seconds(waited))
         }
     }
 

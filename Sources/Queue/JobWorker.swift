@@ -19,9 +19,11 @@ import Synchronization
 /// grace period, cancels and releases the rest back to available, writes every outcome and
 /// deregisters. Delivery is at least once.
 ///
-/// Each finished attempt counts in `couplet_jobs_finished_total` (by kind, queue and outcome) and
-/// its run time in `couplet_job_run_duration_seconds`, through swift-metrics (a kind no handler is
-/// registered for counts as `unregistered`, so job rows cannot grow the labels).
+/// Through swift-metrics, each claimed attempt records how long its job had been due in
+/// `couplet_job_queue_wait_seconds`, each finished attempt counts in `couplet_jobs_finished_total`
+/// (by kind, queue and outcome: an attempt that will be retried is `retryable`) and its run time in
+/// `couplet_job_run_duration_seconds`; a kind no handler is registered for counts as `unregistered`,
+/// so job rows cannot grow the labels. Jobs rescued from dead workers count in `couplet_jobs_rescued_total`.
 public final class JobWorker: Service, Sendable {
     /// This process's id in `couplet.workers`, fresh for every start.
     public let id = UUID()
@@ -107,6 +109,7 @@ public final class JobWorker: Service, Sendable {
                     lastClaim = .now
                     for job in claimed {
                         state.started()
+                        Metrics.Timer(label: "couplet_job_queue_wait_seconds", dimensions: labels(of: job)).record(duration: job.queueWait)
                         jobs.addTask { await self.execute(job) }
                     }
                     backlog = !claimed.isEmpty && claimed.count == free
@@ -175,10 +178,13 @@ public final class JobWorker: Service, Sendable {
 
     /// Counts a finished attempt and its run time.
     private func record(_ outcome: JobOutcome, of job: ClaimedJob, ranFor duration: Duration) {
-        let kind = registry.handles(job.kind) ? job.kind : "unregistered"
-        Counter(label: "couplet_jobs_finished_total", dimensions: [("kind", kind), ("queue", job.queue), ("outcome", outcome.state.rawValue)])
-            .increment()
-        Metrics.Timer(label: "couplet_job_run_duration_seconds", dimensions: [("kind", kind), ("queue", job.queue)]).record(duration: duration)
+        Counter(label: "couplet_jobs_finished_total", dimensions: labels(of: job) + [("outcome", outcome.state.rawValue)]).increment()
+        Metrics.Timer(label: "couplet_job_run_duration_seconds", dimensions: labels(of: job)).record(duration: duration)
+    }
+
+    /// A job's metric labels: its kind (`unregistered` when no handler knows it) and queue.
+    private func labels(of job: ClaimedJob) -> [(String, String)] {
+        [("kind", registry.handles(job.kind) ? job.kind : "unregistered"), ("queue", job.queue)]
     }
 
     /// Whether the worker's loops are alive: the heartbeat loop came round within three of its
@@ -253,6 +259,7 @@ public final class JobWorker: Service, Sendable {
                      pruned: pruneNow ? try await JobQueue.prune(olderThan: configuration.retention, on: leader) : 0)
                 }
                 if pruneNow && report != nil { lastPrune = .now }
+                if let report { Counter(label: "couplet_jobs_rescued_total").increment(by: Int64(report.rescued)) }
                 if let report, report.rescued + report.expired + report.pruned > 0 {
                     logger.info(
                         "maintenance",

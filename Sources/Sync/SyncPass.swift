@@ -46,6 +46,7 @@ struct SyncPass {
 
     /// Runs the pass and logs it in `couplet.sync_runs`; returns its counts (a full run's include its helpers').
     func run(jobID: Int64?) async throws -> SyncCounts {
+        let started = ContinuousClock.now
         let runID = try await coordination.query(
             """
             INSERT INTO couplet.sync_runs (mapping, kind, direction, job_id)
@@ -72,10 +73,12 @@ struct SyncPass {
             }
             counts = try await endRun(runID, state: "succeeded")
         } catch {
-            let cancelled = Task.isCancelled
-            _ = try? await endRun(runID, state: cancelled ? "cancelled" : "failed", message: cancelled ? "cancelled" : "\(error)")
+            let outcome = Task.isCancelled ? "cancelled" : "failed"
+            _ = try? await endRun(runID, state: outcome, message: outcome == "cancelled" ? "cancelled" : "\(error)")
+            SyncMetrics.recordRun(mapping: mappingName, direction: direction, kind: kind, outcome: outcome, duration: started.duration(to: .now))
             throw error
         }
+        SyncMetrics.recordRun(mapping: mappingName, direction: direction, kind: kind, outcome: "succeeded", duration: started.duration(to: .now))
         logger.info(
             "sync pass finished",
             metadata: ["mapping": "\(mappingName)", "direction": "\(direction.storedName)", "counts": "\(counts)"])
@@ -377,6 +380,7 @@ struct SyncPass {
                 coupled = coupled + \(counts.coupled), uncoupled = uncoupled + \(counts.uncoupled)
             WHERE id = \(runID)
             """, name: "add to sync run")
+        SyncMetrics.recordBatch(counts, mapping: mappingName, direction: direction)
     }
 
     /// Ends the run in `state`, even when the task is cancelled; returns its counts.

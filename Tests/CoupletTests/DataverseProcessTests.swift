@@ -103,7 +103,8 @@ struct DataverseProcessFixture {
         try await DataverseProcessFixture.with(debtors: 300, emulator: { $0.requestLimit = 2; $0.limitWindow = 2 }) { f in
             let apply = try await CoupletProcess.run(["mappings", "apply", "mappings.yaml"], environment: f.environment, directory: f.folder)
             #expect(apply.status == 0, "\(apply.standardError)")
-            let worker = try CoupletProcess.start(["worker", "--queues", "sync"], environment: f.environment)
+            let worker = try CoupletProcess.start(["worker", "--queues", "sync", "--http-address", "127.0.0.1:0"], environment: f.environment)
+            let monitoring = try await MonitoringProcessTests.address(of: worker)
             #expect(try await CoupletProcess.run(["sync", "DEBTOR", "--full"], environment: f.environment).status == 0)
             #expect(try await eventually(within: .seconds(120), every: .milliseconds(200)) {
                 try await f.count(f.coordination, "SELECT count(*) FROM couplet.jobs WHERE kind = 'sync.full' AND state = 'completed'") == 1
@@ -113,6 +114,11 @@ struct DataverseProcessFixture {
             #expect(try await eventually(within: .seconds(30), every: .milliseconds(200)) {
                 try await f.count(f.coordination, "SELECT count(*) FROM couplet.endpoint_limits WHERE endpoint = 'crm' AND throttled > 0") == 1
             }, "the worker records the 429 answers it waited out")
+            let samples = PrometheusSamples(text: try await MonitoringProcessTests.get(monitoring, "metrics").body)
+            #expect((samples.value("couplet_connector_requests_total", ["endpoint": "crm", "outcome": "2xx"]) ?? 0) >= 3)
+            #expect((samples.value("couplet_connector_requests_total", ["endpoint": "crm", "outcome": "429"]) ?? 0) > 0)
+            #expect((samples.value("couplet_connector_throttled_total", ["endpoint": "crm"]) ?? 0) > 0)
+            #expect((samples.value("couplet_connector_wait_seconds_total", ["endpoint": "crm"]) ?? 0) > 0.5, "the waits for the limits, in seconds")
             let status = try await CoupletProcess.run(["status"], environment: f.environment)
             let row = lines(status.standardOutput).first { $0.hasPrefix("  crm ") }
             #expect(status.standardOutput.contains("API limits") && row != nil, "\(status.standardOutput)")

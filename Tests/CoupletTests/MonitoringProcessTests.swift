@@ -31,8 +31,78 @@ struct MonitoringProcessTests {
             let failed = samples.matching("couplet_jobs_finished_total").filter { $0.labels["outcome"] != "completed" }
             #expect(failed.map(\.value) == [1], "the failing job's attempt: \(failed)")
             #expect(samples.all.allSatisfy { $0.labels["job"] == nil && $0.labels["id"] == nil }, "no job ids as labels")
+            #expect(samples.value("couplet_job_queue_wait_seconds_count", ["kind": "diagnostic.record", "queue": "default"]) == 6)
+            #expect((samples.value("process_resident_memory_bytes", [:]) ?? 0) > 1_000_000)
+            #expect((samples.value("process_open_fds", [:]) ?? 0) > 3)
+            // Control, finisher, heartbeat, maintenance, listener and gauge connections, and the jobs' pool.
+            #expect((samples.value("couplet_postgres_connections", [:]) ?? 0) >= 6)
             #expect(try await Self.get(monitoring, "livez").status == 200)
             #expect(try await Self.get(monitoring, "readyz").status == 200)
+        }
+    }
+
+    @Test("the queue's gauges — jobs by queue and state, the oldest due job — come from one process at a time, and another takes over when it stops")
+    func queueGaugesFromOneProcess() async throws {
+        try await WorkerFixture.with { f in
+            // Jobs on a queue no worker claims: 3 due (the oldest due 60 s ago), 1 for later, 1 held.
+            let due = try await f.record(3, configure: { job, index in job.queue = "parked"; job.runAt = Date().addingTimeInterval(-60 + Double(index)) })
+            _ = try await f.record(1, configure: { job, _ in job.queue = "parked"; job.runAt = Date().addingTimeInterval(3600) })
+            try await f.db.query("SELECT couplet.hold_job(\(due[2]))")
+            let workers = try (0..<2).map { _ in
+                try f.startWorker(["--queues", "default", "--http-address", "127.0.0.1:0", "--gauge-interval", "200ms", "--lease", "3s"])
+            }
+            defer { workers.forEach { $0.terminate() } }
+            var addresses: [String] = []
+            for worker in workers { addresses.append(try await Self.address(of: worker)) }
+            var exporters: [Int] = []
+            #expect(try await eventually(within: .seconds(10)) {
+                exporters = []
+                for (index, address) in addresses.enumerated()
+                where PrometheusSamples(text: try await Self.get(address, "metrics").body).value("couplet_queue_jobs", [:]) != nil {
+                    exporters.append(index)
+                }
+                return exporters.count == 1
+            }, "exactly one of the two workers exports the queue's gauges: \(exporters)")
+            let reader = try #require(exporters.first)
+            let samples = PrometheusSamples(text: try await Self.get(addresses[reader], "metrics").body)
+            #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "available"]) == 2)
+            #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "scheduled"]) == 1)
+            #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "on_hold"]) == 1)
+            #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "failed"]) == 0)
+            let oldest = try #require(samples.value("couplet_queue_oldest_due_seconds", ["queue": "parked"]))
+            #expect((59...120).contains(oldest), "the oldest due job has waited about a minute: \(oldest)")
+
+            workers[reader].terminate()
+            _ = try await workers[reader].waitForExit()
+            let other = addresses[1 - reader]
+            #expect(try await eventually(within: .seconds(10)) {
+                PrometheusSamples(text: try await Self.get(other, "metrics").body).value("couplet_queue_jobs", ["queue": "parked", "state": "available"]) == 2
+            }, "the other worker takes over reading the gauges")
+        }
+    }
+
+    @Test("after a full and a delta sync, /metrics counts the records by mapping, direction and result, the runs and their time, with the mapping's gauges")
+    func syncMetrics() async throws {
+        try await SyncProcessFixture.with(customers: 40) { f in
+            let worker = try CoupletProcess.start(
+                ["worker", "--queues", "sync", "--http-address", "127.0.0.1:0", "--gauge-interval", "200ms"], environment: f.environment)
+            defer { worker.terminate() }
+            let monitoring = try await Self.address(of: worker)
+            #expect(try await CoupletProcess.run(["sync", "CUSTOMER", "--full", "--wait"], environment: f.environment).status == 0)
+            try await f.erp.query("UPDATE customer SET city = 'Elsewhere', modified_at = clock_timestamp() WHERE no IN ('1', '2', '3')")
+            #expect(try await CoupletProcess.run(["sync", "CUSTOMER", "--wait"], environment: f.environment).status == 0)
+            let customer = ["mapping": "CUSTOMER", "direction": "to_integration"]
+            let samples = try await eventuallySamples(monitoring) { $0.value("couplet_sync_couplings", ["mapping": "CUSTOMER"]) == 40 }
+            #expect(samples.value("couplet_sync_records_total", customer.merging(["result": "inserted"]) { $1 }) == 40)
+            #expect(samples.value("couplet_sync_records_total", customer.merging(["result": "modified"]) { $1 }) == 3)
+            #expect(samples.value("couplet_sync_records_total", customer.merging(["result": "failed"]) { $1 }) == nil, "no record failed")
+            #expect(samples.value("couplet_sync_runs_total", customer.merging(["kind": "full", "outcome": "succeeded"]) { $1 }) == 1)
+            #expect(samples.value("couplet_sync_runs_total", customer.merging(["kind": "delta", "outcome": "succeeded"]) { $1 }) == 1)
+            #expect(samples.value("couplet_sync_run_duration_seconds_count", customer) == 2)
+            #expect(samples.value("couplet_sync_open_errors", ["mapping": "CUSTOMER"]) == 0)
+            #expect(samples.value("couplet_sync_skipped_records", ["mapping": "CUSTOMER"]) == 0)
+            let lag = try #require(samples.value("couplet_sync_watermark_lag_seconds", ["mapping": "CUSTOMER", "side": "local"]))
+            #expect((0..<60).contains(lag), "the local watermark is the last edit's modified-on: \(lag)")
         }
     }
 
