@@ -73,6 +73,12 @@ public struct MappingVerifier: Sendable {
         report.take(uncoupled: try await checkUncoupled(mapping) { check, found in
             try await check.matches(pageSize: pageSize, limit: options.limit, skipping: fullyCoupled, into: &found)
         })
+        do {
+            try await report.save(on: coordination)
+        } catch {
+            // The verify itself stands; only its record for the alerts is missing (a login without couplet_admin).
+            logger.warning("cannot keep the verify's result for /metrics", metadata: ["mapping": "\(name)", "error": "\(error)"])
+        }
         logger.info("verified", metadata: [
             "mapping": "\(name)", "checked": "\(report.checked)", "differing": "\(report.differing)",
             "would_match": "\(report.wouldMatch)", "duplicate_groups": "\(report.duplicateGroups)",

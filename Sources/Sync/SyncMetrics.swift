@@ -35,11 +35,17 @@ extension SyncCounts {
 }
 
 extension MappingStore {
-    /// The mappings' gauges, from `couplet.sync_health`, for every mapping:
+    /// The mappings' gauges. From `couplet.sync_health`, for every mapping:
     /// `couplet_sync_watermark_lag_seconds{mapping, side}` (how far behind now the side's watermark
     /// is: it grows while that side is quiet, and while its passes fail), `couplet_sync_open_errors{mapping}`,
-    /// `couplet_sync_skipped_records{mapping}` and `couplet_sync_couplings{mapping}`.
+    /// `couplet_sync_skipped_records{mapping}` and `couplet_sync_couplings{mapping}`. From
+    /// `couplet.verify_results`, for every mapping verified: `couplet_verify_problems{mapping}` (what
+    /// its latest `couplet verify` left) and `couplet_verify_timestamp_seconds{mapping}` (when it ran).
     public static func gauges(on connection: PostgresConnection) async throws -> [GaugeReading] {
+        try await healthGauges(on: connection) + verifyGauges(on: connection)
+    }
+
+    private static func healthGauges(on connection: PostgresConnection) async throws -> [GaugeReading] {
         try await health(on: connection).sorted { $0.key < $1.key }.flatMap { mapping, health in
             let lags = [("local", health.localWatermarkLag), ("integration", health.integrationWatermarkLag)].compactMap { side, lag in
                 lag.map { GaugeReading("couplet_sync_watermark_lag_seconds", [("mapping", mapping), ("side", side)], max(0, $0)) }
@@ -48,6 +54,22 @@ extension MappingStore {
                 GaugeReading("couplet_sync_open_errors", [("mapping", mapping)], Double(health.openErrors)),
                 GaugeReading("couplet_sync_skipped_records", [("mapping", mapping)], Double(health.skippedRecords)),
                 GaugeReading("couplet_sync_couplings", [("mapping", mapping)], Double(health.couplings)),
+            ]
+        }
+    }
+}
+
+extension MappingStore {
+    private static func verifyGauges(on connection: PostgresConnection) async throws -> [GaugeReading] {
+        try await connection.query(
+            """
+            SELECT mapping, problems_remaining, extract(epoch FROM verified_at)::float8 FROM couplet.verify_results ORDER BY mapping
+            """, name: "verify gauges"
+        ).flatMap { row in
+            let (mapping, problems, verifiedAt) = try row.decode((String, Int, Double).self)
+            return [
+                GaugeReading("couplet_verify_problems", [("mapping", mapping)], Double(problems)),
+                GaugeReading("couplet_verify_timestamp_seconds", [("mapping", mapping)], verifiedAt),
             ]
         }
     }

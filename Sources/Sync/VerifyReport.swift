@@ -1,3 +1,5 @@
+import Postgres
+
 /// One field of a coupled pair whose two values disagree, seen through its field mapping.
 public struct FieldDifference: Sendable, Equatable, CustomStringConvertible {
     /// The column on the local (ERP) side.
@@ -146,9 +148,13 @@ public struct VerifyReport: Sendable, Equatable {
 
     /// Something found is still out of step after `--repair` (or nothing was repaired). `--repair`
     /// couples nothing, so would-match records and duplicates remain.
-    public var problemsRemain: Bool {
-        guard let repair else { return foundProblems }
-        return repair.conflicts + repair.left + wouldMatch + duplicateGroups > 0
+    public var problemsRemain: Bool { remainingProblems > 0 }
+
+    /// How many problems are still for a person (or a run) to act on: every one found, or after
+    /// `--repair` the pairs it could not settle and the would-match records and duplicates.
+    public var remainingProblems: Int {
+        guard let repair else { return differing + orphaned + notComparable + wouldMatch + duplicateGroups }
+        return repair.conflicts + repair.left + wouldMatch + duplicateGroups
     }
 
     /// Takes the uncoupled records' counts and findings from `other` (a look at them made beside this one).
@@ -182,5 +188,22 @@ public struct VerifyReport: Sendable, Equatable {
         case .notComparable: notComparable += 1
         }
         if findings.count < limit { findings.append(finding) }
+    }
+}
+
+extension VerifyReport {
+    /// Keeps the report as its mapping's latest verify in `couplet.verify_results`, for the
+    /// processes' `/metrics` (`couplet_verify_problems`) and their alerts.
+    func save(on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO couplet.verify_results (mapping, checked, differing, orphaned, not_comparable, would_match, duplicate_groups,
+                                                repaired, problems_remaining)
+            VALUES (\(mapping), \(checked), \(differing), \(orphaned), \(notComparable), \(wouldMatch), \(duplicateGroups),
+                    \(repair?.repaired), \(remainingProblems))
+            ON CONFLICT (mapping) DO UPDATE SET verified_at = now(), checked = excluded.checked, differing = excluded.differing,
+                orphaned = excluded.orphaned, not_comparable = excluded.not_comparable, would_match = excluded.would_match,
+                duplicate_groups = excluded.duplicate_groups, repaired = excluded.repaired, problems_remaining = excluded.problems_remaining
+            """, name: "save verify result")
     }
 }

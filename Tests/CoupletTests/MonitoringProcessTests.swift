@@ -103,6 +103,14 @@ struct MonitoringProcessTests {
             #expect(samples.value("couplet_sync_skipped_records", ["mapping": "CUSTOMER"]) == 0)
             let lag = try #require(samples.value("couplet_sync_watermark_lag_seconds", ["mapping": "CUSTOMER", "side": "local"]))
             #expect((0..<60).contains(lag), "the local watermark is the last edit's modified-on: \(lag)")
+
+            // A value drifted apart behind the sync's back: couplet verify finds it, and the gauge shows what it left.
+            try await f.crm.query("ALTER TABLE account DISABLE TRIGGER USER")
+            try await f.crm.query("UPDATE account SET city = 'Drifted' WHERE name = 'Customer 7'")
+            #expect(try await CoupletProcess.run(["verify", "CUSTOMER"], environment: f.environment).status == 2)
+            let verified = try await eventuallySamples(monitoring) { $0.value("couplet_verify_problems", ["mapping": "CUSTOMER"]) != nil }
+            #expect(verified.value("couplet_verify_problems", ["mapping": "CUSTOMER"]) == 1)
+            #expect(abs((verified.value("couplet_verify_timestamp_seconds", ["mapping": "CUSTOMER"]) ?? 0) - Date().timeIntervalSince1970) < 60)
         }
     }
 
