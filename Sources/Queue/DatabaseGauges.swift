@@ -36,10 +36,11 @@ public struct GaugeReading: Sendable, Hashable {
 public typealias GaugeSource = @Sendable (PostgresConnection) async throws -> [GaugeReading]
 
 extension JobQueue {
-    /// The queue's gauges, for every queue with jobs not yet history or attempts in the last five
-    /// minutes: `couplet_queue_jobs{queue, state}` — its jobs in each state that is not history
+    /// The queue's gauges, for every queue with jobs not yet history, attempts in the last five
+    /// minutes or a live worker naming it: `couplet_queue_jobs{queue, state}` — its jobs in each state that is not history
     /// (`JobState.counted`; 0 when none), through `couplet.queue_summary`'s partial indexes — and
-    /// `couplet_queue_oldest_due_seconds{queue}`: how long its longest-waiting due job has been due (0 when none waits).
+    /// `couplet_queue_oldest_due_seconds{queue}`: how long its longest-waiting due job has been due (0
+    /// when none waits); `couplet_queue_live_workers{queue}`: the live workers, not stopping, that claim from it.
     public static func gauges(on connection: PostgresConnection) async throws -> [GaugeReading] {
         var jobs: [String: [String: Int]] = [:]
         for row in try await connection.query("SELECT queue, state, jobs::int8 FROM couplet.queue_summary", name: "queue depth gauges") {
@@ -57,10 +58,16 @@ extension JobQueue {
             let (queue, age) = try row.decode((String, Double).self)
             oldest[queue] = max(0, age)
         }
-        return Set(jobs.keys).union(oldest.keys).sorted().flatMap { queue in
+        let workers = try await connection.query(
+            "SELECT queues FROM couplet.workers_live WHERE NOT stopping", name: "live workers' queues"
+        ).map { try $0.decode([String].self, at: 0) }
+        return Set(jobs.keys).union(oldest.keys).union(workers.joined()).sorted().flatMap { queue in
             JobState.counted.map { state in
                 GaugeReading("couplet_queue_jobs", [("queue", queue), ("state", state.rawValue)], Double(jobs[queue]?[state.rawValue] ?? 0))
-            } + [GaugeReading("couplet_queue_oldest_due_seconds", [("queue", queue)], oldest[queue] ?? 0)]
+            } + [
+                GaugeReading("couplet_queue_oldest_due_seconds", [("queue", queue)], oldest[queue] ?? 0),
+                GaugeReading("couplet_queue_live_workers", [("queue", queue)], Double(workers.count { $0.isEmpty || $0.contains(queue) })),
+            ]
         }
     }
 }

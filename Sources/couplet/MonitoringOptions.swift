@@ -8,7 +8,8 @@ import ServiceLifecycle
 import Sync
 
 /// `--http-address`, shared by `couplet worker` and `couplet scheduler`: where the process serves
-/// /metrics, /livez and /readyz (`MonitoringServer`), off unless given.
+/// /metrics, /livez and /readyz (`MonitoringServer`), off unless given; with it, the process also
+/// takes its turn reading the database's gauges (`DatabaseGaugeReader`) every `--gauge-interval`.
 struct MonitoringOptions: ParsableArguments {
     @Option(help: "Serve /metrics (Prometheus), /livez and /readyz on this host:port, e.g. 127.0.0.1:9464; port 0 takes a free one and logs it. (default: off)")
     var httpAddress: MonitoringAddress?

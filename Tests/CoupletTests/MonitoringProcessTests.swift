@@ -64,13 +64,17 @@ struct MonitoringProcessTests {
                 return exporters.count == 1
             }, "exactly one of the two workers exports the queue's gauges: \(exporters)")
             let reader = try #require(exporters.first)
-            let samples = PrometheusSamples(text: try await Self.get(addresses[reader], "metrics").body)
+            // Both workers registered by the time a reading counts them.
+            let samples = try await eventuallySamples(addresses[reader]) { $0.value("couplet_queue_live_workers", ["queue": "default"]) == 2 }
             #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "available"]) == 2)
             #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "scheduled"]) == 1)
             #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "on_hold"]) == 1)
             #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "failed"]) == 0)
             let oldest = try #require(samples.value("couplet_queue_oldest_due_seconds", ["queue": "parked"]))
             #expect((59...120).contains(oldest), "the oldest due job has waited about a minute: \(oldest)")
+            #expect(samples.value("couplet_queue_live_workers", ["queue": "parked"]) == 0, "both workers claim from default only")
+            #expect(samples.value("couplet_queue_live_workers", ["queue": "default"]) == 2)
+            #expect(samples.value("couplet_queue_jobs", ["queue": "default", "state": "available"]) == 0)
 
             workers[reader].terminate()
             _ = try await workers[reader].waitForExit()
