@@ -35,6 +35,7 @@ public final class JobWorker: Service, Sendable {
     private let state: WorkerState
     /// When the heartbeat loop last came round (whether or not the database answered it).
     private let lastBeat = Mutex(ContinuousClock.now)
+    private let metrics = JobMetrics()
 
     /// A worker for `registry`'s kinds on the coordination database `database`.
     public init(
@@ -109,7 +110,7 @@ public final class JobWorker: Service, Sendable {
                     lastClaim = .now
                     for job in claimed {
                         state.started()
-                        Metrics.Timer(label: "couplet_job_queue_wait_seconds", dimensions: labels(of: job)).record(duration: job.queueWait)
+                        metrics.claimed(labels(of: job), after: job.queueWait)
                         jobs.addTask { await self.execute(job) }
                     }
                     backlog = !claimed.isEmpty && claimed.count == free
@@ -178,13 +179,12 @@ public final class JobWorker: Service, Sendable {
 
     /// Counts a finished attempt and its run time.
     private func record(_ outcome: JobOutcome, of job: ClaimedJob, ranFor duration: Duration) {
-        Counter(label: "couplet_jobs_finished_total", dimensions: labels(of: job) + [("outcome", outcome.state.rawValue)]).increment()
-        Metrics.Timer(label: "couplet_job_run_duration_seconds", dimensions: labels(of: job)).record(duration: duration)
+        metrics.finished(labels(of: job), outcome: outcome.state, ranFor: duration)
     }
 
     /// A job's metric labels: its kind (`unregistered` when no handler knows it) and queue.
-    private func labels(of job: ClaimedJob) -> [(String, String)] {
-        [("kind", registry.handles(job.kind) ? job.kind : "unregistered"), ("queue", job.queue)]
+    private func labels(of job: ClaimedJob) -> JobMetrics.Labels {
+        JobMetrics.Labels(kind: registry.handles(job.kind) ? job.kind : "unregistered", queue: job.queue)
     }
 
     /// Whether the worker's loops are alive: the heartbeat loop came round within three of its

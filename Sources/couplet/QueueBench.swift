@@ -37,6 +37,9 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Single jobs enqueued one by one for the latency figures.")
     var latencySamples = 200
 
+    @Flag(help: "Also measure what serving /metrics, scraped every second, costs: --rounds pairs of rounds with fresh workers without and with --http-address, interleaved; medians compared.")
+    var scrapeCost = false
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -54,10 +57,14 @@ struct QueueBench: AsyncParsableCommand {
             figures.baselineEnqueueJobsPerSecond = try await measureCopy(on: db)
             try await measureWorkers(database: database, db: db, into: &figures)
             figures.baselineProcessJobsPerSecond = try await measureBaselineProcessing(database: database, db: db)
+            if scrapeCost { figures.scrapeCost = try await measureScrapeCost(database: database, db: db) }
             return figures
         }
         print(json ? figures.json : figures.text(workers: workers, concurrency: concurrency, jobs: jobs))
     }
+
+    /// How the benchmark starts each worker process.
+    var workerArguments: [String] { ["worker", "--concurrency", "\(concurrency)", "--poll-interval", "5s"] }
 
     private var noopJobs: [NewJob] { (0..<jobs).map { _ in NewJob(kind: "diagnostic.noop") } }
 
@@ -86,9 +93,7 @@ struct QueueBench: AsyncParsableCommand {
 
     /// Real worker processes: idle memory, drain rate, wake-up latency, peak memory.
     private func measureWorkers(database: PostgresConfiguration, db: PostgresConnection, into figures: inout QueueFigures) async throws {
-        let processes = try (0..<workers).map { _ in
-            try BenchSupport.startChild(["worker", "--concurrency", "\(concurrency)", "--poll-interval", "5s"], database: database)
-        }
+        let processes = try (0..<workers).map { _ in try BenchSupport.startChild(workerArguments, database: database) }
         defer { for process in processes where process.isRunning { process.terminate() } }
         try await waitUntil(db, "SELECT count(*) = \(workers) FROM couplet.workers")
         try await Task.sleep(for: .seconds(1))
@@ -119,7 +124,7 @@ struct QueueBench: AsyncParsableCommand {
 
     /// One round of processing: enqueues the jobs, waits until the workers completed them all, and
     /// watches their finish statements meanwhile.
-    private func measureRound(database: PostgresConfiguration, db: PostgresConnection) async throws -> QueueRound {
+    func measureRound(database: PostgresConfiguration, db: PostgresConnection) async throws -> QueueRound {
         for start in stride(from: 0, to: jobs, by: 5000) {
             try await JobQueue.enqueue(Array(noopJobs[start..<min(start + 5000, jobs)]), on: db)
         }
@@ -188,7 +193,7 @@ struct QueueBench: AsyncParsableCommand {
         return Double(jobs) / BenchSupport.seconds(since: start)
     }
 
-    private func waitUntil(_ db: PostgresConnection, _ condition: PostgresQuery) async throws {
+    func waitUntil(_ db: PostgresConnection, _ condition: PostgresQuery) async throws {
         let deadline = ContinuousClock.now + .seconds(600)
         while try await !db.query(condition).single().decode(Bool.self, at: 0) {
             guard ContinuousClock.now < deadline else { throw ValidationError("the benchmark did not finish within 10 minutes") }
@@ -215,6 +220,8 @@ struct QueueFigures {
     var latencyP99Milliseconds = 0.0
     var workerIdleRSSMegabytes = 0.0
     var workerPeakRSSMegabytes = 0.0
+    /// With `--scrape-cost`: what serving /metrics costs.
+    var scrapeCost: ScrapeCost?
 
     /// The processing rate over all rounds: each round's jobs over its duration, averaged by time.
     var processJobsPerSecond: Double {
@@ -232,7 +239,11 @@ struct QueueFigures {
         let perRound = [
             ("round_jobs_per_s", rounds.map { number($0.jobsPerSecond) }),
             ("round_slowest_finish_ms", rounds.map { number($0.slowestFinishSeconds * 1000) }),
-        ]
+        ] + (scrapeCost.map { cost in
+            [("scraped_round_jobs_per_s", cost.with.map { number($0.jobsPerSecond) }), ("unscraped_round_jobs_per_s", cost.without.map { number($0.jobsPerSecond) }),
+             ("scraped_round_cpu_us_per_job", cost.with.map { number($0.cpuMicrosecondsPerJob) }),
+             ("unscraped_round_cpu_us_per_job", cost.without.map { number($0.cpuMicrosecondsPerJob) })]
+        } ?? [])
         return "{" + (fields.map { "\"\($0.0)\": \(number($0.1))" } + perRound.map { "\"\($0.0)\": [\($0.1.joined(separator: ", "))]" })
             .joined(separator: ", ") + "}"
     }
@@ -247,6 +258,6 @@ struct QueueFigures {
             \(rounds.enumerated().map { "    round \($0 + 1)".padded(to: 31) + "\(rate($1.jobsPerSecond).padded(to: 16)) slowest finish statement \(String(format: "%.1f", $1.slowestFinishSeconds * 1000)) ms" }.joined(separator: "\n"))
               enqueue → start when idle    p50 \(String(format: "%.1f", latencyP50Milliseconds)) ms, p99 \(String(format: "%.1f", latencyP99Milliseconds)) ms
               worker resident memory       idle \(String(format: "%.1f", workerIdleRSSMegabytes)) MB, peak under load \(String(format: "%.1f", workerPeakRSSMegabytes)) MB
-            """
+            """ + (scrapeCost.map { "\n" + $0.text } ?? "")
     }
 }
