@@ -201,6 +201,8 @@ let package = Package(
                 "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "DataverseEmulator", "BusinessCentralEmulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                // DeploymentTests read the Kubernetes manifests.
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
 

@@ -205,6 +205,13 @@ enum DocumentedDatabase {
             ])
         },
         check("""
+         SELECT coalesce(sum(jobs), 0)::bigint AS jobs
+         FROM couplet.queue_summary
+         WHERE state IN ('available', 'retryable', 'running');
+         """) { answer async throws in
+            #expect(answer.value == "3", "KEDA's query (docs/deployment.md): job 43 available, 40 and 41 running; not the failed 42 and 44")
+        },
+        check("""
          SELECT id, kind, args, errors->-1->>'error' AS last_error, finished_at
          FROM couplet.jobs WHERE state = 'failed' AND finished_at > now() - interval '1 day' ORDER BY finished_at DESC;
          """) { answer async throws in
