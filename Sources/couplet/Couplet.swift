@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoupletSchema
 
 /// The `couplet` command: one binary for the migrations, the worker pool, the scheduler and the tools.
 @main
@@ -12,6 +13,7 @@ struct Couplet: AsyncParsableCommand {
             variable or a ~/.pgpass file for passwords: a password on the command line is visible \
             to other users in the process list.
             """,
+        version: version,
         subcommands: [
             MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, SchedulesCommand.self,
             MappingsCommand.self, EnqueueCommand.self, JobsCommand.self, SyncCommand.self, CoupleCommand.self,
@@ -19,4 +21,10 @@ struct Couplet: AsyncParsableCommand {
             VerifyCommand.self, ErrorsCommand.self, AvailabilityCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )
+
+    /// What `couplet --version` prints: the release, and the newest schema migration the binary carries.
+    static let version = "couplet \(release), schema \(CoupletSchema.migrator.migrations.last?.version ?? 0)"
+
+    /// The release this source tree builds.
+    static let release = "0.16.0"
 }
