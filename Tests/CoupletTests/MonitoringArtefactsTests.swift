@@ -47,7 +47,7 @@ struct MonitoringArtefactsTests {
                 ["couplet_verify_problems", "couplet_scheduler_ticks_total", "couplet_jobs_rescued_total"].allSatisfy(found.contains)
             }
         }
-        try await DataverseProcessFixture.with(debtors: 150, emulator: { $0.requestLimit = 3; $0.limitWindow = 1 }) { f in
+        try await DataverseProcessFixture.with(debtors: 300, emulator: { $0.requestLimit = 2; $0.limitWindow = 2 }) { f in
             #expect(try await CoupletProcess.run(["mappings", "apply", "mappings.yaml"], environment: f.environment, directory: f.folder).status == 0)
             let worker = try CoupletProcess.start(["worker", "--queues", "sync", "--http-address", "127.0.0.1:0"], environment: f.environment)
             defer { worker.terminate() }
