@@ -32,32 +32,44 @@ public final class DatabaseGaugeReader: Service, Sendable {
 
     /// Reads while it holds the lock, until graceful shutdown.
     public func run() async throws {
-        let connection = try await PostgresConnection.connect(database, applicationName: "couplet gauges")
-        defer { connection.close() }
-        await cancelWhenGracefulShutdown {
+        let connection = await cancelWhenGracefulShutdown {
+            var connection: PostgresConnection?
             while !Task.isCancelled {
-                await self.readIfHolding(on: connection)
+                connection = await self.readIfHolding(on: connection)
                 try? await Task.sleep(for: self.interval)
             }
+            return connection
         }
+        connection?.close()
         withdraw()
     }
 
-    /// One round: takes or keeps the lock, then reads and exports; without the lock (or the
-    /// database) it exports nothing.
-    private func readIfHolding(on connection: PostgresConnection) async {
+    /// One round: connects when it has no connection (or reconnects a broken one), takes or keeps
+    /// the lock, then reads and exports; without the lock (or the database) it exports nothing.
+    /// Returns the connection for the next round.
+    private func readIfHolding(on connection: PostgresConnection?) async -> PostgresConnection? {
+        var connection = connection
         do {
-            if !connection.isConnected { try await connection.reconnect() }
-            let holds = try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", name: "gauge reader lock")
-                .single().decode(Bool.self, at: 0)
-            guard holds else { return withdraw() }
-            var readings: [GaugeReading] = []
-            for source in sources { readings += try await source(connection) }
-            export(readings)
+            if let open = connection, !open.isConnected { try await open.reconnect() }
+            let open: PostgresConnection
+            if let connection { open = connection } else { open = try await PostgresConnection.connect(database, applicationName: "couplet gauges") }
+            connection = open
+            try await read(on: open)
         } catch {
             withdraw()
             logger.warning("cannot read the database's gauges", metadata: ["error": "\(error)"])
         }
+        return connection
+    }
+
+    /// Reads and exports the gauges while this process holds the lock; withdraws them otherwise.
+    private func read(on connection: PostgresConnection) async throws {
+        let holds = try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey))", name: "gauge reader lock")
+            .single().decode(Bool.self, at: 0)
+        guard holds else { return withdraw() }
+        var readings: [GaugeReading] = []
+        for source in sources { readings += try await source(connection) }
+        export(readings)
     }
 
     /// Sets each reading's gauge and withdraws the series the reading no longer holds (a queue
