@@ -48,17 +48,21 @@ public final class DatabaseGaugeReader: Service, Sendable {
     /// the lock, then reads and exports; without the lock (or the database) it exports nothing.
     /// Returns the connection for the next round.
     private func readIfHolding(on connection: PostgresConnection?) async -> PostgresConnection? {
-        var connection = connection
         do {
-            if let open = connection, !open.isConnected { try await open.reconnect() }
-            let open: PostgresConnection
-            if let connection { open = connection } else { open = try await PostgresConnection.connect(database, applicationName: "couplet gauges") }
-            connection = open
+            let open = try await connected(connection)
             try await read(on: open)
+            return open
         } catch {
             withdraw()
             logger.warning("cannot read the database's gauges", metadata: ["error": "\(error)"])
+            return connection
         }
+    }
+
+    /// `connection` (reconnected when it broke), or a new one.
+    private func connected(_ connection: PostgresConnection?) async throws -> PostgresConnection {
+        guard let connection else { return try await PostgresConnection.connect(database, applicationName: "couplet gauges") }
+        if !connection.isConnected { try await connection.reconnect() }
         return connection
     }
 
