@@ -116,9 +116,35 @@ let package = Package(
             dependencies: ["Postgres"],
             plugins: ["EmbedSchemaPlugin"]
         ),
+        // What every command shares: the database and logging options, and text layout.
+        .target(
+            name: "CommandSupport",
+            dependencies: [
+                "Postgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `couplet bench …`: the benchmarks, kept out of the production commands' code.
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "CommandSupport",
+                "Postgres",
+                "Queue",
+                "Cron",
+                "Sync",
+                "CoupletSchema",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "couplet",
             dependencies: [
+                "CommandSupport",
+                "Benchmarks",
                 "Postgres",
                 "Queue",
                 "Cron",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import CoupletSchema
 
 /// The `couplet` command: one binary for the migrations, the worker pool, the scheduler and the tools.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import CoupletSchema
 import Logging
 import Postgres
@@ -59,14 +60,5 @@ struct MigrateCommand: AsyncParsableCommand {
         case .unknown: "applied, unknown to this binary"
         }
         return "\(String(status.version).leftPadded(to: 4, with: "0"))  \(status.name.padded(to: 40))  \(state)"
-    }
-}
-
-extension String {
-    /// The string padded with spaces on the right to `width` characters.
-    func padded(to width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
-    /// The string padded on the left to `width` characters.
-    func leftPadded(to width: Int, with pad: Character = " ") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Cron
 import Foundation
 import Postgres

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import CoupletSchema
 import Foundation
 import Logging

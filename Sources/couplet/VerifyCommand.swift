@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Sync
 
@@ -57,7 +58,7 @@ struct VerifyCommand: AsyncParsableCommand {
 /// A verify report as people read it: a summary line, a line per pair, the repair's counts.
 struct VerifyText {
     /// The exit status when differences remain (1 stays for a verify that failed).
-    static let problemsStatus: Int32 = 2
+    static let problemsStatus = ExitStatus.problemsFound
 
     let report: VerifyReport
 

@@ -1,6 +1,7 @@
-import Foundation
 import ArgumentParser
+import CommandSupport
 import Cron
+import Foundation
 import Logging
 import Queue
 import SalesIntegration

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Postgres
 import Sync
@@ -156,7 +157,7 @@ struct VerifyBenchRun {
         figures.summary = printed.split(separator: "\n").first.map(String.init) ?? ""
         let expected = "\(rows) coupled pairs checked: \(rows - drifted) in step, \(drifted) differ, 0 pending, 0 orphaned"
         let uncoupled = "Uncoupled records: 0 checked, 0 would couple by match; 0 groups of duplicates."
-        guard process.terminationStatus == VerifyText.problemsStatus, figures.summary.contains(expected), figures.summary.contains(uncoupled) else {
+        guard process.terminationStatus == ExitStatus.problemsFound, figures.summary.contains(expected), figures.summary.contains(uncoupled) else {
             throw ValidationError("couplet verify exited \(process.terminationStatus) and printed: \(printed)")
         }
     }

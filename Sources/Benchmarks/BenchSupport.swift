@@ -1,5 +1,6 @@
-import Glibc
+import CommandSupport
 import Foundation
+import Glibc
 import Postgres
 
 /// What the benchmarks share: a throwaway database on the chosen server, child worker processes,

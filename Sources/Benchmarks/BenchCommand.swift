@@ -1,14 +1,19 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Logging
 import Postgres
 
 /// `couplet bench`: measurements that print their figures beside a baseline from the same run.
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchCommand: AsyncParsableCommand {
+    /// The command and its subcommands.
+    public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Couplet on this machine.",
         subcommands: [RoundTripBench.self, QueueBench.self, SchedulerBench.self, CronBench.self, SyncBench.self, VerifyBench.self, ConnectorBench.self])
+
+    /// `couplet bench` as parsed.
+    public init() {}
 }
 
 /// `couplet bench roundtrip`: the rate of trivial parameterised queries on one connection.

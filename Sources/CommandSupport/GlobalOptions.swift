@@ -4,31 +4,34 @@ import Logging
 import Postgres
 
 /// The options every command that touches the database shares: where it is and how to log.
-struct GlobalOptions: ParsableArguments {
+public struct GlobalOptions: ParsableArguments {
+    /// Options as given on the command line.
+    public init() {}
+
     @Option(
         name: .customLong("database-url"),
         help: ArgumentHelp(
             "The coordination database: a postgres:// URL or libpq keyword string.",
             discussion: "Defaults to $COUPLET_DATABASE_URL.", valueName: "url"))
-    var databaseURL: String?
+    public var databaseURL: String?
 
     @Option(
         help: ArgumentHelp(
             "Log level: trace, debug, info, notice, warning, error or critical.",
             discussion: "Defaults to $COUPLET_LOG_LEVEL, else info.", valueName: "level"))
-    var logLevel: Logger.Level?
+    public var logLevel: Logger.Level?
 
     @Option(
         help: ArgumentHelp(
             "Log format: human (readable lines) or json (one JSON object per line).",
             discussion: "Defaults to $COUPLET_LOG_FORMAT, else human.", valueName: "format"))
-    var logFormat: LogFormat?
+    public var logFormat: LogFormat?
 
     /// The database configuration from the flag, `COUPLET_DATABASE_URL` or the file
     /// `COUPLET_DATABASE_URL_FILE` names; a clear error when none is set. When the flag carries a
     /// password, its value is blanked in the process list and `logger` warns that it was visible
     /// to every local user until then.
-    func databaseConfiguration(_ logger: Logger) throws -> PostgresConfiguration {
+    public func databaseConfiguration(_ logger: Logger) throws -> PostgresConfiguration {
         if let databaseURL {
             let configuration = try PostgresConfiguration(databaseURL, source: "--database-url")
             if configuration.containsPassword {
@@ -46,14 +49,14 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Whether a coordination database is given (flag or environment), for commands that can do without one.
-    var isDatabaseConfigured: Bool {
+    public var isDatabaseConfigured: Bool {
         databaseURL != nil || ["COUPLET_DATABASE_URL", "COUPLET_DATABASE_URL_FILE"].contains { Self.environment[$0]?.isEmpty == false }
     }
 
     private static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// Sets up logging once per process and returns a logger labelled `label`.
-    func makeLogger(_ label: String) throws -> Logger {
+    public func makeLogger(_ label: String) throws -> Logger {
         let environment = ProcessInfo.processInfo.environment
         let level = try logLevel ?? Self.parse(environment["COUPLET_LOG_LEVEL"], as: Logger.Level.self, name: "COUPLET_LOG_LEVEL") ?? .info
         let format = try logFormat ?? Self.parse(environment["COUPLET_LOG_FORMAT"], as: LogFormat.self, name: "COUPLET_LOG_FORMAT") ?? .human
@@ -72,14 +75,16 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Connects to the coordination database, warning when the password came on the command line.
-    func connect(_ logger: Logger, applicationName: String = "couplet") async throws -> PostgresConnection {
+    public func connect(_ logger: Logger, applicationName: String = "couplet") async throws -> PostgresConnection {
         try await PostgresConnection.connect(databaseConfiguration(logger), applicationName: applicationName)
     }
 }
 
 /// How log lines are written to standard error.
-enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+public enum LogFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// Readable lines.
     case human
+    /// One JSON object per line.
     case json
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import CommandSupport
 import CoupletSchema
 import Foundation
 import NIOCore
