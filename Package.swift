@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Couplet: a Postgres-backed job-queue worker pool that keeps an ERP and a CRM in step.
 ///
-/// Modules depend downwards only: CLibPQ → Postgres → Queue → Cron (→ Sync → SalesIntegration) → couplet; Cron and Sync read
+/// Modules depend downwards only: CLibPQ → Postgres → Queue → Cron (→ Sync → SalesIntegration) → Console → couplet; Cron and Sync read
 /// their YAML files through YAMLFile (which knows only Yams).
 let package = Package(
     name: "Couplet",
@@ -56,6 +56,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The web console (couplet web): server-rendered pages over the read models of Queue, Cron and Sync,
+        // each person signed in with their own database login.
+        .target(
+            name: "Console",
+            dependencies: [
+                "Postgres",
+                "Queue",
+                "Cron",
+                "Sync",
+                "SalesIntegration",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -127,6 +142,7 @@ let package = Package(
                 "CoupletSchema",
                 "Demo",
                 "Monitoring",
+                "Console",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -197,6 +213,14 @@ let package = Package(
                 "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "DataverseEmulator", "BusinessCentralEmulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(
+            name: "ConsoleTests",
+            dependencies: [
+                "Console", "Postgres", "Queue", "CoupletSchema", "PostgresTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
 

@@ -92,11 +92,11 @@ struct MonitoringProcessTests {
         }
     }
 
-    /// The address the process logged it listens on.
-    static func address(of process: CoupletProcess.Running) async throws -> String {
+    /// The address the process logged it listens on, in the line with `message`.
+    static func address(of process: CoupletProcess.Running, logged message: String = "monitoring endpoints listening") async throws -> String {
         var found: String?
         _ = try await eventually(within: .seconds(30)) {
-            found = process.standardError.split(separator: "\n").first { $0.contains("monitoring endpoints listening") }
+            found = process.standardError.split(separator: "\n").first { $0.contains(message) }
                 .flatMap { line in line.split(separator: " ").first { $0.hasPrefix("address=") }.map { String($0.dropFirst("address=".count)) } }
             return found != nil
         }
