@@ -62,7 +62,9 @@ enum Assets {
         .flash { margin: 12px 24px 0; padding: 8px 12px; border-radius: 6px; background: #e3ebfb; border: 1px solid #b8c9f0; }
         .error { padding: 10px 14px; border-radius: 6px; background: #f7dcda; border: 1px solid #e3a39d; color: var(--bad); }
         .empty, .muted { color: var(--muted); }
+        code, .badge { white-space: nowrap; }
         form.inline { display: inline; margin: 0; }
+        form.inline + a { margin-left: 10px; }
         form.filters, form.actions { display: flex; flex-wrap: wrap; gap: 8px; align-items: end; margin: 8px 0 16px; }
         label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); gap: 2px; }
         input, select, button { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 5px; background: #fff; }

@@ -45,12 +45,12 @@ enum SchedulesPage {
         TimeZone(identifier: schedule.timeZone) ?? .gmt
     }
 
-    /// `2026-03-29 02:30 +02:00`: the wall clock in the zone with its offset.
+    /// `2026-03-29 02:30:00 +02:00`: the wall clock in the zone with its offset.
     private static func format(_ date: Date, in zone: TimeZone) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = zone
-        formatter.dateFormat = "yyyy-MM-dd HH:mm xxx"
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss xxx"
         return formatter.string(from: date)
     }
 }

@@ -127,14 +127,16 @@ struct ConsoleBrowserTests {
         }
     }
 
-    @Test("an administrator starts a full sync on the mapping's page and watches its counters move to the end")
+    @Test("an administrator starts a full sync and the review, watches their counters move, and disables a schedule whose ticks show")
     func syncCounters() async throws {
         try await ConsoleFixture.with(customers: 2_000) { f in
             try await f.sync.coordination.runScript(
                 """
-                INSERT INTO couplet.schedules (name, expression, timezone, job_kind, args)
-                VALUES ('customer-delta', '*/5 * * * *', 'Europe/Oslo', 'sync.delta', '{"mapping": "CUSTOMER"}');
+                INSERT INTO couplet.schedules (name, expression, timezone, job_kind)
+                VALUES ('heartbeat', '* * * * * *', 'Europe/Oslo', 'diagnostic.noop');
                 """, name: "schedule")
+            let scheduler = try CoupletProcess.start(["scheduler"], environment: f.sync.environment)
+            defer { scheduler.terminate() }
             let (web, address) = try await f.startWeb()
             defer { web.terminate() }
             try await Browser.with { browser in
@@ -153,17 +155,22 @@ struct ConsoleBrowserTests {
                 #expect(try await browser.text("main").contains("CUSTOMER"))
                 try await browser.screenshot("mappings")
                 try await browser.open("http://\(address)/review")
-                #expect(try await browser.text("main tbody").contains("CUSTOMER"))
+                try await browser.element("main form[action='/review/start'] button").click()
+                try await browser.acceptDialog()
+                #expect(try await browser.text(".flash").contains("Review started: CUSTOMER first."))
+                try await browser.waitForText("main tbody", within: .seconds(60)) { $0.contains("finished: 0 inserted, 0 modified, 2000 unchanged") }
                 try await browser.screenshot("review")
                 try await browser.open("http://\(address)/schedules")
-                try await browser.element("main form[action='/schedules/enabled'] button").click()
-                #expect(try await browser.text(".flash") == "Schedule customer-delta is disabled.")
+                try await browser.waitForText("main tbody") { $0.contains("completed") }
                 try await browser.screenshot("schedules")
+                try await browser.element("main form[action='/schedules/enabled'] button").click()
+                #expect(try await browser.text(".flash") == "Schedule heartbeat is disabled.")
                 try await browser.open("http://\(address)/")
+                #expect(try await browser.text("main").contains("Leader"))
                 try await browser.screenshot("overview-after-sync")
             }
             #expect(try await f.count("SELECT count(*) FROM couplet.schedules WHERE NOT enabled") == 1)
-            #expect(try await f.count("SELECT count(*) FROM couplet.console_actions WHERE action = 'full-sync'") == 1)
+            #expect(try await f.count("SELECT count(*) FROM couplet.console_actions WHERE action IN ('full-sync', 'start review', 'disable schedule')") == 3)
         }
     }
 

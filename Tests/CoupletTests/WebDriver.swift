@@ -111,6 +111,12 @@ final class Browser: @unchecked Sendable {
     @discardableResult
     func run(_ script: String) async throws -> Any? { try await command(.POST, "execute/sync", ["script": script, "args": [] as [Any]]) }
 
+    /// Accepts the page's `confirm()` dialog once it shows.
+    func acceptDialog() async throws {
+        let shown = try await eventually(within: .seconds(10)) { (try? await command(.POST, "alert/accept", [:])) != nil }
+        #expect(shown, "no dialog to accept")
+    }
+
     /// The value of the cookie `name` (HttpOnly ones too: the driver sees them).
     func cookie(_ name: String) async throws -> String? {
         (try? await command(.GET, "cookie/\(name)") as? [String: Any])?["value"] as? String
