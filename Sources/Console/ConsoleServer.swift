@@ -27,6 +27,16 @@ public enum ConsoleServer {
     }
 }
 
+extension ConsoleServer {
+    /// The overview's `<main>` content as the console renders it, on `connection`: for measuring the
+    /// overview's statements (`couplet bench console`) on a connection of one's own.
+    public static func overview(on connection: PostgresConnection) async throws -> String {
+        let session = ConsoleSession(login: "", connection: connection)
+        let context = PageContext(query: FormFields([:]), session: session, isReadOnly: true)
+        return Layout.fragment(try await OverviewPage.load(context, connection)).markup
+    }
+}
+
 /// Closes idle sessions every minute, and every session when the console stops.
 struct SessionSweeper: Service {
     let sessions: SessionStore

@@ -49,24 +49,35 @@ public struct ThroughputBucket: Sendable, Equatable {
 
 /// The queue's read models for status screens: per queue counts, the workers, recent throughput.
 public enum QueueStatus {
-    /// Per queue: the counts of `couplet.queue_summary`, with pending jobs split into due and not yet due.
+    /// Per queue: pending jobs split into due and not yet due, running, on hold and failed jobs, and
+    /// those completed in the last five minutes — what `couplet.queue_summary` counts, each state read
+    /// through the partial index that holds just it (jobs_claimable and jobs_held_or_failed as
+    /// index-only scans), never the finished history.
     public static func queues(on connection: PostgresConnection) async throws -> [QueueLine] {
         try await connection.query(
             """
-            WITH summary AS (
-                SELECT queue, sum(jobs) FILTER (WHERE state = 'running') AS running,
-                       sum(jobs) FILTER (WHERE state = 'on_hold') AS on_hold, sum(jobs) FILTER (WHERE state = 'failed') AS failed,
-                       max(completed_last_5_min) AS completed
-                FROM couplet.queue_summary GROUP BY queue
-            ), pending AS (
+            WITH pending AS (
                 SELECT queue, count(*) FILTER (WHERE run_at <= now()) AS waiting, count(*) FILTER (WHERE run_at > now()) AS scheduled,
                        extract(epoch FROM now() - min(run_at) FILTER (WHERE run_at <= now()))::float8 AS oldest_waiting
                 FROM couplet.jobs WHERE state IN ('available', 'scheduled', 'retryable') GROUP BY queue
+            ), running AS (
+                SELECT queue, count(*) AS running FROM couplet.jobs WHERE state = 'running' GROUP BY queue
+            ), held_or_failed AS (
+                SELECT queue, count(*) FILTER (WHERE state = 'on_hold') AS on_hold, count(*) FILTER (WHERE state = 'failed') AS failed
+                FROM couplet.jobs WHERE state IN ('on_hold', 'failed') GROUP BY queue
+            ), recent AS (
+                SELECT queue, count(*) FILTER (WHERE outcome = 'completed') AS completed
+                FROM couplet.job_attempts WHERE finished_at > now() - interval '5 minutes' GROUP BY queue
+            ), queues AS (
+                SELECT queue FROM pending UNION SELECT queue FROM running UNION SELECT queue FROM held_or_failed UNION SELECT queue FROM recent
             )
-            SELECT coalesce(s.queue, p.queue), coalesce(p.waiting, 0)::int8, coalesce(p.scheduled, 0)::int8,
-                   coalesce(s.running, 0)::int8, coalesce(s.on_hold, 0)::int8, coalesce(s.failed, 0)::int8, p.oldest_waiting,
-                   coalesce(s.completed, 0)::int8
-            FROM summary s FULL JOIN pending p ON p.queue = s.queue
+            SELECT q.queue, coalesce(p.waiting, 0)::int8, coalesce(p.scheduled, 0)::int8, coalesce(r.running, 0)::int8,
+                   coalesce(h.on_hold, 0)::int8, coalesce(h.failed, 0)::int8, p.oldest_waiting, coalesce(c.completed, 0)::int8
+            FROM queues q
+            LEFT JOIN pending p ON p.queue = q.queue
+            LEFT JOIN running r ON r.queue = q.queue
+            LEFT JOIN held_or_failed h ON h.queue = q.queue
+            LEFT JOIN recent c ON c.queue = q.queue
             ORDER BY 1
             """, name: "status queues"
         ).map { row in
@@ -107,15 +118,15 @@ public enum QueueStatus {
     public static func throughput(
         buckets: Int = 12, bucketMinutes: Int = 5, on connection: PostgresConnection
     ) async throws -> [ThroughputBucket] {
-        let seconds = Double(bucketMinutes * 60)
+        let interval = "\(bucketMinutes) minutes"
         return try await connection.query(
             """
-            SELECT queue, to_timestamp(floor(extract(epoch FROM finished_at) / \(seconds)) * \(seconds)) AS bucket,
+            SELECT queue, date_bin(\(interval)::interval, finished_at, 'epoch') AS bucket,
                    count(*) FILTER (WHERE state = 'completed')::int8, count(*) FILTER (WHERE state = 'failed')::int8,
                    count(*) FILTER (WHERE state = 'cancelled')::int8
             FROM couplet.jobs
             WHERE state IN ('completed', 'failed', 'cancelled')
-              AND finished_at > to_timestamp((floor(extract(epoch FROM now()) / \(seconds)) - \(buckets - 1)) * \(seconds))
+              AND finished_at >= date_bin(\(interval)::interval, now(), 'epoch') - \(interval)::interval * \(buckets - 1)
             GROUP BY 1, 2
             ORDER BY 1, 2
             """, name: "throughput"

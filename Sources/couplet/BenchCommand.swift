@@ -8,7 +8,10 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Couplet on this machine.",
-        subcommands: [RoundTripBench.self, QueueBench.self, SchedulerBench.self, CronBench.self, SyncBench.self, VerifyBench.self, ConnectorBench.self])
+        subcommands: [
+            RoundTripBench.self, QueueBench.self, SchedulerBench.self, CronBench.self, SyncBench.self, VerifyBench.self, ConnectorBench.self,
+            ConsoleBench.self,
+        ])
 }
 
 /// `couplet bench roundtrip`: the rate of trivial parameterised queries on one connection.
