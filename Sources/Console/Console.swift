@@ -100,6 +100,11 @@ struct Console: Sendable {
     /// A failure as the person reads it: a database refusal of privilege is a 403 with the server's
     /// message; anything else keeps its own status, or is a 500 with the error's text (logged).
     private func describe(_ error: any Error, session: ConsoleSession, doing what: String) -> ConsoleFailure {
+        if session.isBroken {
+            sessions.remove(session)
+            logger.notice("console session ended: its connection broke", metadata: ["login": "\(session.login)", "error": "\(error)"])
+            return ConsoleFailure(status: .serviceUnavailable, message: "The connection to the database was lost. Sign in again.")
+        }
         switch error {
         case let failure as ConsoleFailure:
             return failure

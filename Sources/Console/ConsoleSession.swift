@@ -45,6 +45,10 @@ final class ConsoleSession: Sendable {
         }
     }
 
+    /// Whether the connection broke (a server restart, an administrator's `pg_terminate_backend`): the
+    /// session cannot go on, since the console keeps no password to connect again.
+    var isBroken: Bool { !connection.isConnected }
+
     /// Marks the session as used now (its idle time starts again).
     func touch() { state.withLock { $0.lastUsed = .now } }
 
