@@ -55,7 +55,9 @@ struct ConsoleBench: AsyncParsableCommand {
 
     /// One INSERT … SELECT generate_series: per thousand jobs 850 completed, 50 failed, 30 cancelled,
     /// 20 due, 20 scheduled, 10 on hold, 19 retryable (due), 1 running; four queues; finished jobs
-    /// spread evenly over the past day (about 35,000 in the last hour at a million).
+    /// spread evenly over the past day (about 35,000 in the last hour at a million), in random order
+    /// on the heap: a queue that has run for a while finds room for a job's new row versions wherever
+    /// pruning and vacuum freed it, so the last hour's jobs are scattered, not side by side.
     static func fill(jobs: Int, on db: PostgresConnection) async throws {
         try await db.runScript(
             """
@@ -71,7 +73,8 @@ struct ConsoleBench: AsyncParsableCommand {
                  LATERAL (SELECT CASE
                      WHEN n % 1000 < 850 THEN 'completed' WHEN n % 1000 < 900 THEN 'failed' WHEN n % 1000 < 930 THEN 'cancelled'
                      WHEN n % 1000 < 950 THEN 'available' WHEN n % 1000 < 970 THEN 'scheduled' WHEN n % 1000 < 980 THEN 'on_hold'
-                     WHEN n % 1000 < 999 THEN 'retryable' ELSE 'running' END AS state) AS s;
+                     WHEN n % 1000 < 999 THEN 'retryable' ELSE 'running' END AS state) AS s
+            ORDER BY random();
             INSERT INTO couplet.endpoints (name) VALUES ('erp'), ('crm');
             INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
                 integration_endpoint, integration_table, integration_key, integration_modified, direction)
