@@ -46,7 +46,9 @@ struct Console: Sendable {
         let context = PageContext(query: query, session: session, isReadOnly: configuration.isReadOnly)
         let content: Page
         do {
-            content = try await session.withConnection { connection in try await page(context, connection) }
+            content = try await session.withConnection(isActivity: !Self.wantsFragment(request)) { connection in
+                try await page(context, connection)
+            }
         } catch {
             let failure = describe(error, session: session, doing: "show \(path)")
             content = Page(title: failure.status == .forbidden ? "Not allowed" : "Something went wrong", main: "<p class=\"error\">\(failure.message)</p>")
@@ -142,6 +144,7 @@ struct Console: Sendable {
             connection = try await PostgresConnection.connect(configuration.database, user: user, password: password, applicationName: "couplet web")
         } catch {
             logger.notice("console sign-in failed", metadata: ["login": "\(user)", "error": "\(error)"])
+            try? await Task.sleep(for: Self.failedSignInDelay)
             return signInForm(request, problem: "Sign-in failed: the database did not accept this user name and password.")
         }
         let session = ConsoleSession(login: user, connection: connection)
@@ -183,6 +186,8 @@ struct Console: Sendable {
     private static func wantsFragment(_ request: Request) -> Bool {
         request.headers.contains { $0.name.canonicalName == fragmentHeader }
     }
+    /// How long a failed sign-in waits before it answers, to slow down guessing.
+    static let failedSignInDelay: Duration = .seconds(1)
     /// The cookie that carries the sign-in form's token (the form has no session yet).
     static let signInCookie = "__Host-couplet-sign-in"
 

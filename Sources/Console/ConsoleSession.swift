@@ -31,10 +31,13 @@ final class ConsoleSession: Sendable {
         self.state = Mutex(State(lastUsed: .now, flash: nil))
     }
 
-    /// Runs `body` on the session's connection once no other request of the session uses it.
-    func withConnection<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+    /// Runs `body` on the session's connection once no other request of the session uses it;
+    /// `isActivity` (a person's request, not a page's own refresh) starts the idle time again.
+    func withConnection<Result: Sendable>(
+        isActivity: Bool = true, _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
         await turn.take()
-        touch()
+        if isActivity { touch() }
         do {
             let result = try await body(connection)
             await turn.give()
