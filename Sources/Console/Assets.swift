@@ -84,6 +84,7 @@ enum Assets {
         ol.timeline li.completed::before { background: var(--good); } ol.timeline li.failed::before { background: var(--bad); }
         ol.timeline li.retry::before, ol.timeline li.cancelled::before { background: var(--warn); }
         pre { background: #fff; border: 1px solid var(--line); padding: 8px; border-radius: 5px; overflow: auto; max-width: 100%; }
+        ol.timeline pre { white-space: pre-wrap; overflow-wrap: anywhere; }
         .signin { max-width: 360px; margin: 60px auto; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 20px 24px; }
         .signin form { display: flex; flex-direction: column; gap: 12px; }
         svg.chart text { font-size: 10px; fill: var(--muted); }

@@ -62,8 +62,11 @@ enum Layout {
     }
 
     /// A state or status as a coloured badge.
-    static func badge(_ text: String) -> HTML {
-        "<span class=\"badge \(badgeClass(text))\">\(text)</span>"
+    static func badge(_ text: String) -> HTML { badge(text, coloured: text) }
+
+    /// `text` as a badge coloured as `state` would be.
+    static func badge(_ text: String, coloured state: String) -> HTML {
+        "<span class=\"badge \(badgeClass(state))\">\(text)</span>"
     }
 
     private static func badgeClass(_ text: String) -> String {

@@ -10,7 +10,7 @@ enum ReviewPage {
             [
                 "<a href=\"/mapping\(Layout.query([("name", line.mapping)]))\">\(line.mapping)</a>", "\(line.direction)",
                 "\(line.dependsOn.isEmpty ? "-" : line.dependsOn.joined(separator: ", "))", "\(line.couplings)",
-                "\(line.recommendation.rawValue)", "\(Layout.badge(line.review ?? "none")) \(line.stateText)",
+                "\(line.recommendation.rawValue)", Layout.badge(line.stateText, coloured: line.review ?? "none"),
             ]
         }
         let start = context.actionForm(

@@ -37,9 +37,6 @@ public struct JobFilter: Sendable, Equatable {
         self.limit = min(max(limit, 1), Self.maximumLimit)
     }
 
-    /// Whether any condition is set (a bulk change over every job asks for more care).
-    public var isEmpty: Bool { status == nil && kind == nil && queue == nil && mapping == nil }
-
     private static func bounded(_ text: String) -> String { String(text.prefix(maximumValueLength)) }
 
     /// The WHERE condition on `couplet.job_status` (`true` when no condition is set).
