@@ -39,7 +39,7 @@ enum MappingsPage {
             local \(lag(health.localWatermarkLag)), integration \(lag(health.integrationWatermarkLag))</p>
             <p class="actions">\(HTML.joined(actions, separator: " "))</p>
             <h2>Runs</h2>\(runTable(runs))
-            <h2>Open errors by class</h2>\(errorGroups(errors))
+            <h2>Open errors by class</h2><div id="errors">\(errorGroups(errors))</div>
             """
         return Page(title: "Mapping \(name)", main: main)
     }

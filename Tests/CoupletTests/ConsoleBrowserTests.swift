@@ -127,7 +127,7 @@ struct ConsoleBrowserTests {
         }
     }
 
-    @Test("an administrator starts a full sync and the review, watches their counters move, and disables a schedule whose ticks show")
+    @Test("an administrator starts a full sync and the review, watches their counters move, sees the failing records by class, and disables a schedule whose ticks show")
     func syncCounters() async throws {
         try await ConsoleFixture.with(customers: 2_000) { f in
             try await f.sync.coordination.runScript(
@@ -135,6 +135,7 @@ struct ConsoleBrowserTests {
                 INSERT INTO couplet.schedules (name, expression, timezone, job_kind)
                 VALUES ('heartbeat', '* * * * * *', 'Europe/Oslo', 'diagnostic.noop');
                 """, name: "schedule")
+            try await f.sync.erp.query("UPDATE customer SET credit_limit = 'lots' WHERE no IN ('1', '2', '3')")
             let scheduler = try CoupletProcess.start(["scheduler"], environment: f.sync.environment)
             defer { scheduler.terminate() }
             let (web, address) = try await f.startWeb()
@@ -147,9 +148,11 @@ struct ConsoleBrowserTests {
                 var seen: [String] = []
                 try await browser.waitForText("main table tbody", within: .seconds(60)) { text in
                     if seen.last != text { seen.append(text) }
-                    return text.contains("succeeded") && text.contains("2000")
+                    return text.contains("succeeded") && text.contains("1997")
                 }
                 #expect(seen.count >= 2, "the page refreshed by itself while the sync ran: \(seen)")
+                let errors = try await browser.waitForText("#errors") { $0.contains("records 3") }
+                #expect(errors.contains("write_refused") && errors.contains("customer 2"), "the class and its records: \(errors)")
                 try await browser.screenshot("mapping")
                 try await browser.open("http://\(address)/mappings")
                 #expect(try await browser.text("main").contains("CUSTOMER"))
@@ -158,7 +161,7 @@ struct ConsoleBrowserTests {
                 try await browser.element("main form[action='/review/start'] button").click()
                 try await browser.acceptDialog()
                 #expect(try await browser.text(".flash").contains("Review started: CUSTOMER first."))
-                try await browser.waitForText("main tbody", within: .seconds(60)) { $0.contains("finished: 0 inserted, 0 modified, 2000 unchanged") }
+                try await browser.waitForText("main tbody", within: .seconds(60)) { $0.contains("finished: 0 inserted, 0 modified, 1997 unchanged, 3 failed") }
                 try await browser.screenshot("review")
                 try await browser.open("http://\(address)/schedules")
                 try await browser.waitForText("main tbody") { $0.contains("completed") }
