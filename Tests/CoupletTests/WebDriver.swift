@@ -60,6 +60,8 @@ final class Browser: @unchecked Sendable {
                 throw BrowserFailure(message: "chromedriver made no session: \(String(describing: created))")
             }
             session = id
+            // Finding an element waits up to 10 s for it: a click that submits a form returns before the next page is there.
+            _ = try await Self.call(.POST, "\(base)/session/\(id)/timeouts", ["implicit": 10_000])
         } catch {
             Self.stop(driver)
             throw error
@@ -92,8 +94,10 @@ final class Browser: @unchecked Sendable {
     /// The visible text of the first element matching `css`.
     func text(_ css: String) async throws -> String { try await element(css).text() }
 
-    /// Whether some element matches `css`.
-    func has(_ css: String) async throws -> Bool { try await !elements(css).isEmpty }
+    /// How many elements match `css` now (without waiting for one to appear).
+    func count(_ css: String) async throws -> Int {
+        try await run("return document.querySelectorAll(arguments[0]).length", css) as? Int ?? 0
+    }
 
     /// The first element matching `css`; fails when there is none.
     func element(_ css: String) async throws -> Element {
@@ -101,15 +105,11 @@ final class Browser: @unchecked Sendable {
         return Element(browser: self, id: try Self.elementID(found))
     }
 
-    /// Every element matching `css`.
-    func elements(_ css: String) async throws -> [Element] {
-        let found = try await command(.POST, "elements", ["using": "css selector", "value": css]) as? [Any] ?? []
-        return try found.map { Element(browser: self, id: try Self.elementID($0)) }
-    }
-
-    /// Runs JavaScript in the page and returns its value.
+    /// Runs JavaScript in the page (its `arguments` are `arguments`) and returns its value.
     @discardableResult
-    func run(_ script: String) async throws -> Any? { try await command(.POST, "execute/sync", ["script": script, "args": [] as [Any]]) }
+    func run(_ script: String, _ arguments: String...) async throws -> Any? {
+        try await command(.POST, "execute/sync", ["script": script, "args": arguments])
+    }
 
     /// Accepts the page's `confirm()` dialog once it shows.
     func acceptDialog() async throws {
