@@ -3,7 +3,7 @@ import PackageDescription
 
 /// Couplet: a Postgres-backed job-queue worker pool that keeps an ERP and a CRM in step.
 ///
-/// Modules depend downwards only: CLibPQ → Postgres → Queue → Cron (→ Sync → SalesIntegration) → couplet; Cron and Sync read
+/// Modules depend downwards only: CLibPQ → Postgres → Queue → Cron (→ Sync → SalesIntegration) → Console → couplet; Cron and Sync read
 /// their YAML files through YAMLFile (which knows only Yams).
 let package = Package(
     name: "Couplet",
@@ -57,6 +57,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The web console (couplet web): server-rendered pages over the read models of Queue, Cron and Sync,
+        // each person signed in with their own database login.
+        .target(
+            name: "Console",
+            dependencies: [
+                "Postgres",
+                "Queue",
+                "Cron",
+                "Sync",
+                "SalesIntegration",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -130,6 +145,7 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "CommandSupport",
+                "Console",
                 "Postgres",
                 "Queue",
                 "Cron",
@@ -138,6 +154,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -155,6 +172,7 @@ let package = Package(
                 "CoupletSchema",
                 "Demo",
                 "Monitoring",
+                "Console",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -229,6 +247,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 // DeploymentTests read the Kubernetes manifests.
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        .testTarget(
+            name: "ConsoleTests",
+            dependencies: [
+                "Console", "Postgres", "Queue", "CoupletSchema", "PostgresTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
 

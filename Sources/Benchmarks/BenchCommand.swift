@@ -10,7 +10,10 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Couplet on this machine.",
-        subcommands: [RoundTripBench.self, QueueBench.self, SchedulerBench.self, CronBench.self, SyncBench.self, VerifyBench.self, ConnectorBench.self])
+        subcommands: [
+            RoundTripBench.self, QueueBench.self, SchedulerBench.self, CronBench.self, SyncBench.self, VerifyBench.self, ConnectorBench.self,
+            ConsoleBench.self,
+        ])
 
     /// `couplet bench` as parsed.
     public init() {}

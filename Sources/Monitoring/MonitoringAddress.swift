@@ -18,6 +18,12 @@ public struct MonitoringAddress: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
+    /// The address of a host name or address and a port the caller checked.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
     /// `host:port`, an IPv6 host in brackets.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

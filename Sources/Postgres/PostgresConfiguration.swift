@@ -78,10 +78,18 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
         PostgresConfiguration(settings: settings.filter { $0.keyword != "dbname" } + [ConnectionSetting(keyword: "dbname", value: database)])
     }
 
-    /// A libpq message with every setting's value replaced by `<keyword>`: libpq echoes values (a
-    /// host, a user, a password pasted into the wrong setting), and none may reach an error or a log.
-    func scrub(_ message: String) -> String {
-        Self.replacing(settings, in: message)
+    /// A libpq message with every setting's value (and `secret`'s, a setting not kept here) replaced by
+    /// `<keyword>`: libpq echoes values (a host, a user, a password pasted into the wrong setting), and
+    /// none may reach an error or a log.
+    func scrub(_ message: String, alsoHiding secret: ConnectionSetting? = nil) -> String {
+        Self.replacing(settings + (secret.map { [$0] } ?? []), in: message)
+    }
+
+    /// The same server and database for another login: `user` replaces the user name, and any
+    /// password or password file is dropped (the caller supplies the login's own password).
+    func replacingCredentials(user: String) -> PostgresConfiguration {
+        PostgresConfiguration(
+            settings: settings.filter { !["user", "password", "passfile"].contains($0.keyword) } + [ConnectionSetting(keyword: "user", value: user)])
     }
 
     /// A server's message with the password replaced: the server never saw the other values' secrets.

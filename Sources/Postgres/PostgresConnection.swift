@@ -52,6 +52,26 @@ public final class PostgresConnection: Sendable {
         }
     }
 
+    /// Connects as a person's own login: the server, port and database of `configuration`, the user
+    /// name and password given. The password goes to libpq for this one connection attempt and is
+    /// kept nowhere else: the connection's `configuration` names the user without it, errors are
+    /// scrubbed of it, and `reconnect` cannot sign in again (sign in anew instead).
+    public static func connect(
+        _ configuration: PostgresConfiguration, user: String, password: String, applicationName: String = "couplet"
+    ) async throws -> PostgresConnection {
+        let queue = DispatchQueue(label: "couplet.postgres.connection")
+        let signedIn = configuration.replacingCredentials(user: user)
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result {
+                    try PostgresConnection(
+                        signedIn, secret: ConnectionSetting(keyword: "password", value: password), applicationName: applicationName,
+                        usesPreparedStatements: true, queue: queue)
+                })
+            }
+        }
+    }
+
     /// Connects from a URL or keyword string.
     public static func connect(_ connectionString: String, applicationName: String = "couplet") async throws
         -> PostgresConnection
@@ -61,11 +81,12 @@ public final class PostgresConnection: Sendable {
 
     /// Blocks the calling thread (the connection's queue) until connected.
     private init(
-        _ configuration: PostgresConfiguration, applicationName: String, usesPreparedStatements: Bool, queue: DispatchQueue
+        _ configuration: PostgresConfiguration, secret: ConnectionSetting? = nil, applicationName: String, usesPreparedStatements: Bool,
+        queue: DispatchQueue
     ) throws {
         // The defaults come first so that the connection string may override them; both arrays end in
         // NULL. The settings are already parsed, so libpq must not expand dbname as a string again.
-        let settings = configuration.settings
+        let settings = configuration.settings + (secret.map { [$0] } ?? [])
         let keywords = ["connect_timeout", "fallback_application_name"] + settings.map(\.keyword) + [nil]
         let values = ["10", applicationName] + settings.map(\.value) + [nil]
         let connection = Self.withCStrings(keywords) { keywordPointers in
@@ -76,7 +97,7 @@ public final class PostgresConnection: Sendable {
             PQfinish(connection)
             throw PostgresError(
                 .connectionFailed,
-                message: "cannot connect to \(configuration): \(configuration.scrub(Self.trimmed(reason)))")
+                message: "cannot connect to \(configuration): \(configuration.scrub(Self.trimmed(reason), alsoHiding: secret))")
         }
         var descriptors: [Int32] = [-1, -1]
         guard pipe(&descriptors) == 0 else {

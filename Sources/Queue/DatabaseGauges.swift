@@ -35,38 +35,22 @@ public struct GaugeReading: Sendable, Hashable {
 /// Reads a set of gauges from the coordination database.
 public typealias GaugeSource = @Sendable (PostgresConnection) async throws -> [GaugeReading]
 
-extension JobQueue {
-    /// The queue's gauges, for every queue with jobs not yet history, attempts in the last five
-    /// minutes or a live worker naming it: `couplet_queue_jobs{queue, state}` — its jobs in each state that is not history
-    /// (`JobState.counted`; 0 when none), through `couplet.queue_summary`'s partial indexes — and
-    /// `couplet_queue_oldest_due_seconds{queue}`: how long its longest-waiting due job has been due (0
-    /// when none waits); `couplet_queue_live_workers{queue}`: the live workers, not stopping, that claim from it.
+extension QueueStatus {
+    /// The queue's gauges, from the same read as `couplet status`, for every queue with pending,
+    /// running, held or failed jobs, attempts in the last five minutes, or a live worker naming it:
+    /// `couplet_queue_jobs{queue, state}` — its jobs `waiting` (due, not running), `scheduled` (not
+    /// due yet), `running`, `on_hold` and `failed`; `couplet_queue_oldest_due_seconds{queue}` — how long
+    /// its longest-waiting due job has been due (0 when none waits); `couplet_queue_live_workers{queue}`
+    /// — the live workers, not stopping, that claim from it.
     public static func gauges(on connection: PostgresConnection) async throws -> [GaugeReading] {
-        var jobs: [String: [String: Int]] = [:]
-        for row in try await connection.query("SELECT queue, state, jobs::int8 FROM couplet.queue_summary", name: "queue depth gauges") {
-            let (queue, state, count) = try row.decode((String, String?, Int).self)
-            jobs[queue, default: [:]][state ?? ""] = count
-        }
-        var oldest: [String: Double] = [:]
-        for row in try await connection.query(
-            """
-            SELECT queue, extract(epoch FROM now() - min(run_at))::float8
-            FROM couplet.jobs WHERE state IN ('available', 'scheduled', 'retryable') AND run_at <= now()
-            GROUP BY queue
-            """, name: "oldest due job gauges")
-        {
-            let (queue, age) = try row.decode((String, Double).self)
-            oldest[queue] = max(0, age)
-        }
-        let workers = try await connection.query(
-            "SELECT queues FROM couplet.workers_live WHERE NOT stopping", name: "live workers' queues"
-        ).map { try $0.decode([String].self, at: 0) }
-        return Set(jobs.keys).union(oldest.keys).union(workers.joined()).sorted().flatMap { queue in
-            JobState.counted.map { state in
-                GaugeReading("couplet_queue_jobs", [("queue", queue), ("state", state.rawValue)], Double(jobs[queue]?[state.rawValue] ?? 0))
-            } + [
-                GaugeReading("couplet_queue_oldest_due_seconds", [("queue", queue)], oldest[queue] ?? 0),
-                GaugeReading("couplet_queue_live_workers", [("queue", queue)], Double(workers.count { $0.isEmpty || $0.contains(queue) })),
+        let lines = Dictionary(try await queues(on: connection).map { ($0.queue, $0) }) { first, _ in first }
+        let claiming = try await workers(on: connection).filter { $0.isLive && !$0.isStopping }.map(\.queues)
+        return Set(lines.keys).union(claiming.joined()).sorted().flatMap { queue in
+            let line = lines[queue] ?? QueueLine(queue: queue, waiting: 0, scheduled: 0, running: 0, onHold: 0, failed: 0, oldestWaiting: nil, completedRecently: 0)
+            let states = [("waiting", line.waiting), ("scheduled", line.scheduled), ("running", line.running), ("on_hold", line.onHold), ("failed", line.failed)]
+            return states.map { GaugeReading("couplet_queue_jobs", [("queue", queue), ("state", $0.0)], Double($0.1)) } + [
+                GaugeReading("couplet_queue_oldest_due_seconds", [("queue", queue)], max(0, line.oldestWaiting ?? 0)),
+                GaugeReading("couplet_queue_live_workers", [("queue", queue)], Double(claiming.count { $0.isEmpty || $0.contains(queue) })),
             ]
         }
     }

@@ -19,9 +19,6 @@ public enum JobState: String, Sendable, Codable, CaseIterable {
     case cancelled
     /// Held by a person; runs only after `resume_job`.
     case onHold = "on_hold"
-
-    /// The states `couplet.queue_summary` counts: every state but the history (completed, cancelled).
-    public static let counted: [JobState] = [.scheduled, .available, .retryable, .running, .onHold, .failed]
 }
 
 /// A job to enqueue: what to run (`kind` and readable JSON `args`), where and when.

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import Queue
 
 /// The sync job kinds, registered with the queue: `sync.full`, `sync.delta`, `sync.records`,
@@ -69,6 +70,18 @@ public enum SyncJobs {
     public static func job(for mapping: String, kind: SyncKind, chunkRows: Int? = nil, review: Bool = false) throws -> NewJob {
         let arguments = Arguments(mapping: mapping, chunkRows: chunkRows, review: review ? true : nil)
         return try job("sync.\(kind.rawValue)", arguments, maxAttempts: kind == .delta ? 10 : 2)
+    }
+
+    /// Enqueues a full or delta run of `mapping` now, as `couplet sync` does, and returns the job's id;
+    /// refuses a mapping that does not exist or is disabled (its jobs would do nothing).
+    public static func enqueue(
+        _ mapping: String, kind: SyncKind, chunkRows: Int? = nil, on db: PostgresConnection
+    ) async throws -> Int64 {
+        let enabled = try await db.query("SELECT enabled FROM couplet.table_mappings WHERE name = \(mapping)", name: "mapping enabled")
+            .first.map { try $0.decode(Bool.self, at: 0) }
+        guard let enabled else { throw SyncRequestRefusal.noSuchMapping(mapping) }
+        guard enabled else { throw SyncRequestRefusal.disabled(mapping) }
+        return try await JobQueue.enqueue(job(for: mapping, kind: kind, chunkRows: chunkRows), on: db)
     }
 
     /// A `sync.full-chunks` job: syncs pending chunks of full run `run` beside the job that started it.
@@ -247,4 +260,12 @@ extension SyncDirection: Codable {
         var container = encoder.singleValueContainer()
         try container.encode(storedName)
     }
+}
+
+/// Why a sync of a mapping was not enqueued.
+public enum SyncRequestRefusal: Error, Sendable, Equatable {
+    /// No mapping has this name.
+    case noSuchMapping(String)
+    /// The mapping is disabled (`enabled: false` in its mappings file).
+    case disabled(String)
 }

@@ -19,7 +19,7 @@ struct Couplet: AsyncParsableCommand {
             MigrateCommand.self, StatusCommand.self, WorkerCommand.self, SchedulerCommand.self, SchedulesCommand.self,
             MappingsCommand.self, EnqueueCommand.self, JobsCommand.self, SyncCommand.self, CoupleCommand.self,
             UncoupleCommand.self, ResolveCommand.self, MatchCommand.self, CoupleSalespeopleCommand.self, ReviewCommand.self, RolesCommand.self,
-            VerifyCommand.self, ErrorsCommand.self, AvailabilityCommand.self, DemoCommand.self, BenchCommand.self,
+            VerifyCommand.self, ErrorsCommand.self, AvailabilityCommand.self, WebCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )
 

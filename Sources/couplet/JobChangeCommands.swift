@@ -2,15 +2,16 @@ import ArgumentParser
 import CommandSupport
 import Logging
 import Postgres
+import Queue
 
-/// A `couplet jobs retry|cancel|hold|resume ID` command: one `couplet.*_job` function applied to one job.
+/// A `couplet jobs retry|cancel|hold|resume ID` command: one `JobChange` (a `couplet.*_job` function) applied to one job.
 ///
 /// The SQL function decides and locks, so the command behaves exactly as the same call from psql;
 /// a refused change (no such job, wrong state, unique key taken) exits non-zero with the server's
 /// message and hint.
 protocol JobChangeCommand: AsyncParsableCommand {
-    /// The function in schema `couplet` that makes the change, e.g. `retry_job`.
-    static var function: String { get }
+    /// The change, e.g. `.retry` (`couplet.retry_job`).
+    static var change: JobChange { get }
     /// Where the database is and how to log.
     var global: GlobalOptions { get }
     /// The job to change.
@@ -22,18 +23,14 @@ extension JobChangeCommand {
     func run() async throws {
         let logger = try global.makeLogger("couplet.jobs")
         let connection = try await global.connect(logger, applicationName: "couplet jobs \(Self.configuration.commandName ?? "")")
-        let function = try PostgresIdentifier(Self.function, schema: "couplet")
         let state: String
         do {
-            state = try await connection.query("SELECT \(function)(\(id))", name: Self.function).single().decode(String.self, at: 0)
-        } catch let error as PostgresError where Self.refusals.contains(error.sqlState ?? "") {
-            throw CommandFailure(description: error.message + (error.hint.map { "\nHint: \($0)" } ?? ""))
+            state = try await Self.change.apply(to: id, on: connection)
+        } catch let refusal as JobChangeRefused {
+            throw CommandFailure(description: refusal.description)
         }
         print(Self.describe(state, of: id))
     }
-
-    /// The SQLSTATEs with which the functions refuse a change: no such job, wrong state, unique key taken.
-    private static var refusals: Set<String> { ["P0002", "55000", "23505"] }
 
     /// A sentence for the job's new state.
     static func describe(_ state: String, of id: Int64) -> String {
@@ -53,7 +50,7 @@ struct JobsRetryCommand: JobChangeCommand {
         commandName: "retry",
         abstract: "Run a failed, cancelled, completed or pending job again now.",
         discussion: "Raises max-attempts when the job has used them all. Refuses a running or held job, and a job whose unique key another pending job holds.")
-    static let function = "retry_job"
+    static let change = JobChange.retry
 
     @OptionGroup var global: GlobalOptions
 
@@ -67,7 +64,7 @@ struct JobsCancelCommand: JobChangeCommand {
         commandName: "cancel",
         abstract: "Cancel a pending or held job, or ask a running job's worker to stop it.",
         discussion: "Refuses a job that has already finished.")
-    static let function = "cancel_job"
+    static let change = JobChange.cancel
 
     @OptionGroup var global: GlobalOptions
 
@@ -80,7 +77,7 @@ struct JobsHoldCommand: JobChangeCommand {
     static let configuration = CommandConfiguration(
         commandName: "hold",
         abstract: "Keep a pending job from running until it is resumed.")
-    static let function = "hold_job"
+    static let change = JobChange.hold
 
     @OptionGroup var global: GlobalOptions
 
@@ -93,7 +90,7 @@ struct JobsResumeCommand: JobChangeCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
         abstract: "Release a held job: it runs when due.")
-    static let function = "resume_job"
+    static let change = JobChange.resume
 
     @OptionGroup var global: GlobalOptions
 

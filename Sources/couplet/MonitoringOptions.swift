@@ -32,7 +32,7 @@ struct MonitoringOptions: ParsableArguments {
         let server = MonitoringServer.service(
             address: httpAddress, registry: registry, readiness: ReadinessProbe(database: database), isAlive: isAlive, logger: logger)
         let gauges = DatabaseGaugeReader(
-            database: database, sources: [JobQueue.gauges, MappingStore.gauges], interval: gaugeInterval, logger: logger)
+            database: database, sources: [QueueStatus.gauges, MappingStore.gauges], interval: gaugeInterval, logger: logger)
         return [.init(service: server, successTerminationBehavior: .ignore), .init(service: gauges, successTerminationBehavior: .ignore)]
     }
 }

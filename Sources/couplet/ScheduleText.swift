@@ -8,30 +8,9 @@ enum ScheduleText {
         TimeZone(identifier: schedule.timeZone) ?? TimeZone(identifier: "UTC")!
     }
 
-    /// What is ahead of a schedule.
-    enum Upcoming {
-        /// It does not fire: it is disabled.
-        case disabled
-        /// It cannot fire: its expression or zone is wrong (the problems, joined).
-        case invalid(String)
-        /// Its next fire times, and the zone they are read in.
-        case fireTimes([Date], TimeZone)
-    }
-
-    /// The next `count` fire times after `now`, computed from the expression in the schedule's own zone.
-    static func upcoming(_ schedule: StoredSchedule, after now: Date, count: Int) -> Upcoming {
-        guard schedule.isEnabled else { return .disabled }
-        do {
-            let definition = try schedule.definition()
-            return .fireTimes(definition.expression.fireTimes(after: now, count: count, in: definition.zone), definition.zone)
-        } catch {
-            return .invalid(error.problems.map(\.message).joined(separator: "; "))
-        }
-    }
-
     /// The next `count` fire times in the schedule's zone, or `disabled`, or `invalid: why`.
     static func nextFireTimes(_ schedule: StoredSchedule, after now: Date, count: Int) -> String {
-        switch upcoming(schedule, after: now, count: count) {
+        switch schedule.upcoming(after: now, count: count) {
         case .disabled: "disabled"
         case .invalid(let problems): "invalid: \(problems)"
         case .fireTimes(let times, let zone): times.map { $0.iso8601(in: zone) }.joined(separator: ", ")

@@ -145,7 +145,7 @@ struct StatusText {
 
     /// The next fire time in the schedule's zone and how far ahead it is; `invalid: …` stands out.
     private func nextFire(_ schedule: StoredSchedule) -> ToneCell {
-        switch ScheduleText.upcoming(schedule, after: snapshot.takenAt, count: 1) {
+        switch schedule.upcoming(after: snapshot.takenAt, count: 1) {
         case .fireTimes(let times, let zone):
             guard let next = times.first else { return ToneCell(text: "never", tone: .warning) }
             return ToneCell(text: "\(next.iso8601(in: zone)) (\(RelativeTime.describe(secondsFromNow: next.timeIntervalSince(snapshot.takenAt))))")
@@ -205,7 +205,7 @@ struct StatusText {
     }
 
     /// Whether due jobs wait in a queue that no live worker claims from.
-    private func unserved(_ queue: StatusSnapshot.QueueLine) -> Bool {
+    private func unserved(_ queue: QueueLine) -> Bool {
         queue.waiting > 0 && !snapshot.workers.contains { $0.isLive && !$0.isStopping && ($0.queues.isEmpty || $0.queues.contains(queue.queue)) }
     }
 
@@ -253,7 +253,7 @@ struct StatusText {
     /// Schedules that cannot fire.
     private func scheduleProblems() -> [StatusProblem] {
         snapshot.schedules.compactMap { schedule in
-            guard case .invalid(let problems) = ScheduleText.upcoming(schedule, after: snapshot.takenAt, count: 1) else { return nil }
+            guard case .invalid(let problems) = schedule.upcoming(after: snapshot.takenAt, count: 1) else { return nil }
             return StatusProblem(
                 tone: .bad, text: "schedule \(schedule.name) cannot fire: \(problems)",
                 nextStep: "fix it in the schedules file, then couplet schedules apply FILE")

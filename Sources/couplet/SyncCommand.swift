@@ -103,11 +103,14 @@ extension SyncRunCommand {
             print("Enqueued records sync of \(mapping) (\(direction?.storedName ?? "both directions")) as job \(job).")
             return job
         }
-        let enabled = try await db.query("SELECT enabled FROM couplet.table_mappings WHERE name = \(mapping)")
-            .map { try $0.decode(Bool.self, at: 0) }
-        guard let enabled = enabled.first else { throw ValidationError("there is no mapping \"\(mapping)\" (couplet mappings list shows them)") }
-        guard enabled else { throw ValidationError("\(mapping) is disabled (enabled: false in its mappings file); its jobs do nothing") }
-        let job = try await JobQueue.enqueue(SyncJobs.job(for: mapping, kind: full ? .full : .delta, chunkRows: chunkRows), on: db)
+        let job: Int64
+        do {
+            job = try await SyncJobs.enqueue(mapping, kind: full ? .full : .delta, chunkRows: chunkRows, on: db)
+        } catch SyncRequestRefusal.noSuchMapping {
+            throw ValidationError("there is no mapping \"\(mapping)\" (couplet mappings list shows them)")
+        } catch SyncRequestRefusal.disabled {
+            throw ValidationError("\(mapping) is disabled (enabled: false in its mappings file); its jobs do nothing")
+        }
         print("Enqueued \(full ? "full" : "delta") sync of \(mapping) as job \(job).")
         return job
     }
@@ -143,7 +146,9 @@ struct SyncProgress {
         let terminal = isatty(STDOUT_FILENO) == 1
         var shown = ""
         while true {
-            let state = try await db.query("SELECT state FROM couplet.jobs WHERE id = \(job)").single().decode(String.self, at: 0)
+            guard let (state, lastError) = try await JobList.state(of: job, on: db) else {
+                throw CommandFailure(description: "job \(job) does not exist")
+            }
             let progress = try await progressLine(job, on: db) + "  [\(state)]"
             if progress != shown {
                 let line = terminal ? "\r\u{1B}[K" + progress : progress + "\n"
@@ -152,9 +157,7 @@ struct SyncProgress {
             }
             if ["completed", "failed", "cancelled"].contains(state) {
                 if terminal { print() }
-                let error = try await db.query("SELECT errors->-1->>'error' FROM couplet.jobs WHERE id = \(job)").single()
-                    .decode(String?.self, at: 0)
-                if state != "completed", let error { print("The job \(state): \(error)") }
+                if state != "completed", let lastError { print("The job \(state): \(lastError)") }
                 return state
             }
             try await Task.sleep(for: .milliseconds(250))
@@ -167,12 +170,9 @@ struct SyncProgress {
     private func requireLiveWorker(for job: Int64, on db: PostgresConnection) async throws {
         let deadline = ContinuousClock.now + Self.registrationGrace
         while true {
-            let (queue, served) = try await db.query(
-                """
-                SELECT j.queue, j.state NOT IN ('available', 'scheduled', 'retryable') OR EXISTS (
-                    SELECT FROM couplet.workers_live w WHERE NOT w.stopping AND (cardinality(w.queues) = 0 OR j.queue = ANY(w.queues)))
-                FROM couplet.jobs j WHERE j.id = \(job)
-                """, name: "find a worker for the job").single().decode((String, Bool).self)
+            guard let (queue, served) = try await QueueStatus.isServed(job: job, on: db) else {
+                throw CommandFailure(description: "job \(job) does not exist")
+            }
             if served { return }
             guard ContinuousClock.now < deadline else {
                 throw CommandFailure(description: """
@@ -190,23 +190,24 @@ struct SyncProgress {
     /// The counters of the job's runs so far, one pass after the other (summed up when the job
     /// runs several mappings), or that it waits for a worker.
     private func progressLine(_ job: Int64, on db: PostgresConnection) async throws -> String {
-        let runs = try await db.query(
-            """
-            SELECT mapping, direction, inserted, modified, unchanged, skipped, failed, uncoupled
-            FROM couplet.sync_runs WHERE job_id = \(job) AND coalesce(message, '') NOT LIKE 'interrupted:%' ORDER BY id
-            """).map { try $0.decode((String, String, Int, Int, Int, Int, Int, Int).self) }
+        let runs = try await SyncRunLog.passes(ofJob: job, on: db)
         guard !runs.isEmpty else { return "\(mapping): waiting for a worker" }
-        let mappings = Set(runs.map(\.0))
+        let mappings = Set(runs.map(\.mapping))
         guard mappings.count == 1 else {
             let total = runs.reduce(into: [0, 0, 0, 0, 0, 0]) { total, run in
-                for (index, count) in [run.2, run.3, run.4, run.5, run.6, run.7].enumerated() { total[index] += count }
+                for (index, count) in Self.values(run).enumerated() { total[index] += count }
             }
             return "\(mappings.count) mappings, \(runs.count) passes so far: \(counts(total))"
         }
         return runs.map { run in
-            let arrow = run.1 == "to_integration" ? "→ integration" : "← integration"
-            return "\(run.0) \(arrow): " + counts([run.2, run.3, run.4, run.5, run.6, run.7])
+            let arrow = run.direction == "to_integration" ? "→ integration" : "← integration"
+            return "\(run.mapping) \(arrow): " + counts(Self.values(run))
         }.joined(separator: "; ")
+    }
+
+    /// A pass's inserted, modified, unchanged, skipped, failed and uncoupled counts, in that order.
+    private static func values(_ run: SyncPassProgress) -> [Int] {
+        [run.inserted, run.modified, run.unchanged, run.skipped, run.failed, run.uncoupled]
     }
 
     /// Inserted, modified, unchanged, skipped, failed and uncoupled counts in words.

@@ -50,7 +50,7 @@ struct DocumentedCommand: CustomStringConvertible {
     ///
     /// Every other documented command is only parse-checked: it runs against a database that refuses
     /// connections and must fail for that, not with a usage error (exit 64) — subcommand, arguments
-    /// and options exist and parse. They are: `worker`, `scheduler` and `status --watch` (run until
+    /// and options exist and parse. They are: `worker`, `scheduler`, `web` and `status --watch` (run until
     /// stopped); `sync`, `match`, `couple`, `uncouple`, `couple-salespeople`, `review run` and `verify
     /// --compare` (they wait for workers: SyncProcessTests, FirstRunTests and the checklist run them);
     /// `mappings validate|apply` (they need their file's tables: DeployFileTests, the checklist);

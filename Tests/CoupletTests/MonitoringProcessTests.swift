@@ -66,7 +66,7 @@ struct MonitoringProcessTests {
             let reader = try #require(exporters.first)
             // Both workers registered by the time a reading counts them.
             let samples = try await eventuallySamples(addresses[reader]) { $0.value("couplet_queue_live_workers", ["queue": "default"]) == 2 }
-            #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "available"]) == 2)
+            #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "waiting"]) == 2)
             #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "scheduled"]) == 1)
             #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "on_hold"]) == 1)
             #expect(samples.value("couplet_queue_jobs", ["queue": "parked", "state": "failed"]) == 0)
@@ -74,13 +74,13 @@ struct MonitoringProcessTests {
             #expect((59...120).contains(oldest), "the oldest due job has waited about a minute: \(oldest)")
             #expect(samples.value("couplet_queue_live_workers", ["queue": "parked"]) == 0, "both workers claim from default only")
             #expect(samples.value("couplet_queue_live_workers", ["queue": "default"]) == 2)
-            #expect(samples.value("couplet_queue_jobs", ["queue": "default", "state": "available"]) == 0)
+            #expect(samples.value("couplet_queue_jobs", ["queue": "default", "state": "waiting"]) == 0)
 
             workers[reader].terminate()
             _ = try await workers[reader].waitForExit()
             let other = addresses[1 - reader]
             #expect(try await eventually(within: .seconds(10)) {
-                PrometheusSamples(text: try await Self.get(other, "metrics").body).value("couplet_queue_jobs", ["queue": "parked", "state": "available"]) == 2
+                PrometheusSamples(text: try await Self.get(other, "metrics").body).value("couplet_queue_jobs", ["queue": "parked", "state": "waiting"]) == 2
             }, "the other worker takes over reading the gauges")
         }
     }
@@ -174,11 +174,11 @@ struct MonitoringProcessTests {
         }
     }
 
-    /// The address the process logged it listens on.
-    static func address(of process: CoupletProcess.Running) async throws -> String {
+    /// The address the process logged it listens on, in the line with `message`.
+    static func address(of process: CoupletProcess.Running, logged message: String = "monitoring endpoints listening") async throws -> String {
         var found: String?
         _ = try await eventually(within: .seconds(30)) {
-            found = process.standardError.split(separator: "\n").first { $0.contains("monitoring endpoints listening") }
+            found = process.standardError.split(separator: "\n").first { $0.contains(message) }
                 .flatMap { line in line.split(separator: " ").first { $0.hasPrefix("address=") }.map { String($0.dropFirst("address=".count)) } }
             return found != nil
         }

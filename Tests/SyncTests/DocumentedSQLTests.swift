@@ -130,6 +130,9 @@ enum DocumentedDatabase {
     }
 
     private static let queueAndSchedules = """
+        INSERT INTO couplet.console_actions (at, login, action, target, outcome) VALUES
+            (now() - interval '8 days', 'alice', 'hold job', 'job 40', 'now on_hold'),
+            (now() - interval '1 hour', 'bob', 'retry jobs', 'every job with state failed', '2 changed, 0 refused');
         INSERT INTO couplet.workers (id, hostname, pid, queues, concurrency, lease, heartbeat_at) VALUES
             ('00000000-0000-0000-0000-00000000000a', 'app-1', 101, '{}', 4, '30 seconds', now()),
             ('00000000-0000-0000-0000-00000000000b', 'app-2', 202, '{sync}', 4, '30 seconds', now() - interval '5 minutes');
@@ -198,6 +201,15 @@ enum DocumentedDatabase {
          FROM couplet.jobs WHERE state = 'running' ORDER BY attempted_at;
          """) { answer async throws in
             #expect(answer.values("id", "mapping") == [["41", nil], ["40", "CUSTOMER"]], "the running jobs, longest running first")
+        },
+        check("""
+         SELECT at, login, action, target, outcome
+         FROM couplet.console_actions
+         WHERE at > now() - interval '7 days'
+         ORDER BY at DESC
+         LIMIT 50;
+         """) { answer async throws in
+            #expect(answer.values("login", "action", "outcome") == [["bob", "retry jobs", "2 changed, 0 refused"]], "the last week's actions only")
         },
         check("SELECT * FROM couplet.queue_summary;") { answer async throws in
             #expect(answer.values("queue", "state", "jobs") == [
