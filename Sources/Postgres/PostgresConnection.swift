@@ -40,16 +40,7 @@ public final class PostgresConnection: Sendable {
     public static func connect(
         _ configuration: PostgresConfiguration, applicationName: String = "couplet", usesPreparedStatements: Bool = true
     ) async throws -> PostgresConnection {
-        let queue = DispatchQueue(label: "couplet.postgres.connection")
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result {
-                    try PostgresConnection(
-                        configuration, applicationName: applicationName, usesPreparedStatements: usesPreparedStatements,
-                        queue: queue)
-                })
-            }
-        }
+        try await open(configuration, secret: nil, applicationName: applicationName, usesPreparedStatements: usesPreparedStatements)
     }
 
     /// Connects as a person's own login: the server, port and database of `configuration`, the user
@@ -59,14 +50,22 @@ public final class PostgresConnection: Sendable {
     public static func connect(
         _ configuration: PostgresConfiguration, user: String, password: String, applicationName: String = "couplet"
     ) async throws -> PostgresConnection {
+        try await open(
+            configuration.replacingCredentials(user: user), secret: ConnectionSetting(keyword: "password", value: password),
+            applicationName: applicationName, usesPreparedStatements: true)
+    }
+
+    /// Connects on a queue of the connection's own, where its blocking libpq calls run.
+    private static func open(
+        _ configuration: PostgresConfiguration, secret: ConnectionSetting?, applicationName: String, usesPreparedStatements: Bool
+    ) async throws -> PostgresConnection {
         let queue = DispatchQueue(label: "couplet.postgres.connection")
-        let signedIn = configuration.replacingCredentials(user: user)
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Result {
                     try PostgresConnection(
-                        signedIn, secret: ConnectionSetting(keyword: "password", value: password), applicationName: applicationName,
-                        usesPreparedStatements: true, queue: queue)
+                        configuration, secret: secret, applicationName: applicationName, usesPreparedStatements: usesPreparedStatements,
+                        queue: queue)
                 })
             }
         }

@@ -107,7 +107,9 @@ struct SchedulerProcessTests {
             let skipAfter = try await fixture.ticks("skip").filter { $0 > lastBeforeDowntime }
             let firstOnTime = try #require(skipAfter.first)
             #expect(firstOnTime >= restart.addingTimeInterval(-600), "skip fired nothing older than the threshold")
-            #expect(firstOnTime <= restart.addingTimeInterval(600))
+            // The scheduler's first round comes within its first real seconds: at 600× that is up to half an
+            // hour of simulated time on a machine loaded by the rest of the suite.
+            #expect(firstOnTime <= restart.addingTimeInterval(1800), "skip fires on time again once the scheduler is back")
             let catchUpAfter = try await fixture.ticks("catch-up").filter { $0 > lastBeforeDowntime }
             let missedRun = catchUpAfter.filter { $0 < firstOnTime }
             #expect(missedRun == [firstOnTime.addingTimeInterval(-300)], "run_once ran the latest missed tick, once")

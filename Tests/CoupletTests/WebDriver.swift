@@ -91,8 +91,19 @@ final class Browser: @unchecked Sendable {
     /// The URL shown.
     func currentURL() async throws -> String { try await command(.GET, "url") as? String ?? "" }
 
-    /// The visible text of the first element matching `css`.
-    func text(_ css: String) async throws -> String { try await element(css).text() }
+    /// The visible text of the first element matching `css`. The page swaps its `<main>` when it
+    /// refreshes itself, which can happen between finding the element and reading it: then the
+    /// element is found again.
+    func text(_ css: String) async throws -> String {
+        for _ in 1..<3 {
+            do {
+                return try await element(css).text()
+            } catch let failure as BrowserFailure where failure.message.contains("stale element") {
+                continue
+            }
+        }
+        return try await element(css).text()
+    }
 
     /// How many elements match `css` now (without waiting for one to appear).
     func count(_ css: String) async throws -> Int {
