@@ -242,6 +242,7 @@ let package = Package(
         .testTarget(
             name: "CoupletTests",
             dependencies: [
+                "CommandSupport",
                 "Postgres", "Queue", "Cron", "CoupletSchema", "PostgresTestSupport", "DataverseEmulator", "BusinessCentralEmulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

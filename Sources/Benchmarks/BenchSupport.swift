@@ -1,6 +1,5 @@
 import CommandSupport
 import Foundation
-import Glibc
 import Postgres
 
 /// What the benchmarks share: a throwaway database on the chosen server, child worker processes,
@@ -66,24 +65,6 @@ enum BenchSupport {
         process.standardError = FileHandle.nullDevice
         try process.run()
         return process
-    }
-
-    /// A TCP port on 127.0.0.1 free right now (the kernel's choice for port 0), for a child to listen on.
-    static func freePort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw POSIXError(.EMFILE) }
-        defer { Glibc.close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                Glibc.bind(socket, socketAddress, length) == 0 && getsockname(socket, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Resident and peak resident memory of a process, in MB, from /proc/PID/status.

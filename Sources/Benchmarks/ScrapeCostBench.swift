@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CommandSupport
 import Foundation
 import Postgres
 
@@ -65,7 +66,7 @@ extension QueueBench {
     private func roundWithFreshWorkers(
         database: PostgresConfiguration, db: PostgresConnection, scraped: Bool, cost: inout ScrapeCost
     ) async throws -> ScrapeCost.Round {
-        let ports = try scraped ? (0..<workers).map { _ in try BenchSupport.freePort() } : []
+        let ports = try scraped ? (0..<workers).map { _ in try freeLocalPort() } : []
         let processes = try (0..<workers).map { index in
             try BenchSupport.startChild(
                 workerArguments + (scraped ? ["--http-address", "127.0.0.1:\(ports[index])"] : []), database: database)

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CommandSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -29,7 +30,7 @@ final class Browser: @unchecked Sendable {
     }
 
     private init() async throws {
-        let port = try Self.freePort()
+        let port = try freeLocalPort()
         driver = Process()
         driver.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["CHROMEDRIVER"] ?? "/usr/bin/chromedriver")
         driver.arguments = ["--port=\(port)", "--log-level=SEVERE"]
@@ -195,23 +196,6 @@ final class Browser: @unchecked Sendable {
             throw BrowserFailure(message: "not an element: \(String(describing: value))")
         }
         return id
-    }
-
-    /// A TCP port nobody listens on now (the kernel's choice for port 0).
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BrowserFailure(message: "no socket") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw BrowserFailure(message: "cannot bind a socket") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
