@@ -94,6 +94,14 @@ enum BenchSupport {
         return text.split(separator: " ").first.flatMap { Double($0) } ?? 0
     }
 
+    /// The value at `fraction` (0 the least, 0.5 the median, 1 the greatest) of `values`, by nearest
+    /// rank; 0 when there are none.
+    static func quantile(_ values: [Double], _ fraction: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count - 1) * fraction).rounded())))]
+    }
+
     /// Seconds elapsed since `start`.
     static func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = start.duration(to: .now)

@@ -123,7 +123,7 @@ struct ConsoleBench: AsyncParsableCommand {
 
     /// `overview over HTTP: median 12.3 ms, p95 15.0 ms, min …, max … (50 requests)`.
     static func summary(_ sorted: [Double]) -> String {
-        func at(_ fraction: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * fraction).rounded()))] }
+        func at(_ fraction: Double) -> Double { BenchSupport.quantile(sorted, fraction) }
         let format = { (value: Double) in String(format: "%.1f ms", value) }
         return "Overview over HTTP: median \(format(at(0.5))), p95 \(format(at(0.95))), min \(format(at(0))), max \(format(at(1))) "
             + "(\(sorted.count) requests)"

@@ -243,7 +243,8 @@ struct QueueFigures {
         ] + (scrapeCost.map { cost in
             [("scraped_round_jobs_per_s", cost.with.map { number($0.jobsPerSecond) }), ("unscraped_round_jobs_per_s", cost.without.map { number($0.jobsPerSecond) }),
              ("scraped_round_cpu_us_per_job", cost.with.map { number($0.cpuMicrosecondsPerJob) }),
-             ("unscraped_round_cpu_us_per_job", cost.without.map { number($0.cpuMicrosecondsPerJob) })]
+             ("unscraped_round_cpu_us_per_job", cost.without.map { number($0.cpuMicrosecondsPerJob) }),
+             ("failed_scrapes", [String(cost.failedScrapes)])]
         } ?? [])
         return "{" + (fields.map { "\"\($0.0)\": \(number($0.1))" } + perRound.map { "\"\($0.0)\": [\($0.1.joined(separator: ", "))]" })
             .joined(separator: ", ") + "}"

@@ -30,11 +30,8 @@ struct ScrapeCost {
         (Self.median(with.map(\.cpuMicrosecondsPerJob)) / Self.median(without.map(\.cpuMicrosecondsPerJob)) - 1) * 100
     }
 
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
+    /// The median of `values` (the middle one by nearest rank).
+    static func median(_ values: [Double]) -> Double { BenchSupport.quantile(values, 0.5) }
 
     /// The report's lines.
     var text: String {

@@ -174,6 +174,31 @@ struct MonitoringProcessTests {
         }
     }
 
+    @Test("couplet bench queue --scrape-cost drains rounds with workers scraped and not, and every scrape answers")
+    func scrapeCostBench() async throws {
+        let server = try #require(ProcessInfo.processInfo.environment["COUPLET_TEST_DATABASE_URL"])
+        let outcome = try await CoupletProcess.run(
+            ["bench", "queue", "--jobs", "300", "--workers", "1", "--rounds", "1", "--latency-samples", "3", "--scrape-cost", "--json"],
+            environment: ["COUPLET_DATABASE_URL": server])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        let figures = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any]
+        for key in ["scraped_round_jobs_per_s", "unscraped_round_jobs_per_s", "scraped_round_cpu_us_per_job", "unscraped_round_cpu_us_per_job"] {
+            let values = figures?[key] as? [Double] ?? []
+            #expect(values.count == 1 && values.allSatisfy { $0 > 0 }, "\(key): \(outcome.standardOutput)")
+        }
+        #expect(figures?["failed_scrapes"] as? [Double] == [0], "\(outcome.standardOutput)")
+    }
+
+    @Test("couplet bench console fills the jobs, signs in as a reader and times the overview over HTTP")
+    func consoleBench() async throws {
+        let server = try #require(ProcessInfo.processInfo.environment["COUPLET_TEST_DATABASE_URL"])
+        let outcome = try await CoupletProcess.run(
+            ["bench", "console", "--jobs", "2000", "--requests", "3"], environment: ["COUPLET_DATABASE_URL": server])
+        #expect(outcome.status == 0, "\(outcome.standardError)")
+        #expect(outcome.standardOutput.contains("Overview over HTTP: median ") && outcome.standardOutput.contains("(3 requests)"),
+                "\(outcome.standardOutput)")
+    }
+
     /// The address the process logged it listens on, in the line with `message`.
     static func address(of process: CoupletProcess.Running, logged message: String = "monitoring endpoints listening") async throws -> String {
         var found: String?
