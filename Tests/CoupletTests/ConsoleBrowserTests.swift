@@ -48,9 +48,9 @@ struct ConsoleFixture {
     /// Signs `login` in through the form and waits for the overview.
     func signIn(_ browser: Browser, at address: String, as login: TestLogin) async throws {
         try await browser.open("http://\(address)/sign-in")
-        try await browser.element("#user").type(login.name)
-        try await browser.element("#password").type(login.password)
-        try await browser.element("#sign-in").click()
+        try await browser.type("#user", login.name)
+        try await browser.type("#password", login.password)
+        try await browser.click("#sign-in")
         try await browser.waitForText("h1") { $0 == "Overview" }
     }
 
@@ -91,7 +91,7 @@ struct ConsoleBrowserTests {
                 let timeline = try await browser.text("#timeline")
                 #expect(timeline.contains("Attempt 1") && timeline.contains("console_runs"), "\(timeline)")
                 try await browser.screenshot("job")
-                try await browser.element("main form[action='/jobs/change'] button").click()
+                try await browser.click("main form[action='/jobs/change'] button")
                 #expect(try await browser.text("h1") == "Not allowed")
                 #expect(try await browser.text("main .error").contains("permission denied"))
             }
@@ -111,10 +111,10 @@ struct ConsoleBrowserTests {
             try await Browser.with { browser in
                 try await f.signIn(browser, at: address, as: f.admin)
                 try await browser.open("http://\(address)/jobs?state=failed&kind=diagnostic.record")
-                try await browser.element("#bulk-retry").click()
+                try await browser.click("#bulk-retry")
                 #expect(try await browser.text("#bulk-count") == "3")
                 try await browser.screenshot("jobs-confirm")
-                try await browser.element("main form[action='/jobs/bulk'] button").click()
+                try await browser.click("main form[action='/jobs/bulk'] button")
                 #expect(try await browser.text(".flash").contains("3 changed, 0 refused"))
                 try await browser.open("http://\(address)/jobs?kind=diagnostic.record")
                 try await browser.waitForText("main tbody") { $0.components(separatedBy: "completed").count - 1 == 3 }
@@ -145,7 +145,7 @@ struct ConsoleBrowserTests {
                 try await browser.open("http://\(address)/mapping?name=CUSTOMER")
                 // The CRM's table stays locked until the page has shown the sync under way.
                 try await f.sync.crm.runScript("BEGIN; LOCK TABLE account IN ACCESS EXCLUSIVE MODE", name: "hold the CRM")
-                try await browser.element("main form[action='/mappings/action'] input[value='full-sync'] ~ button").click()
+                try await browser.click("main form[action='/mappings/action'] input[value='full-sync'] ~ button")
                 #expect(try await browser.text(".flash").contains("Enqueued full sync of CUSTOMER"))
                 let running = try await eventually(within: .seconds(30)) {
                     try await f.count("SELECT count(*) FROM couplet.jobs WHERE kind = 'sync.full' AND state = 'running'") == 1
@@ -163,7 +163,7 @@ struct ConsoleBrowserTests {
                 #expect(try await browser.text("main").contains("CUSTOMER"))
                 try await browser.screenshot("mappings")
                 try await browser.open("http://\(address)/review")
-                try await browser.element("main form[action='/review/start'] button").click()
+                try await browser.click("main form[action='/review/start'] button")
                 try await browser.acceptDialog()
                 #expect(try await browser.text(".flash").contains("Review started: CUSTOMER first."))
                 try await browser.waitForText("main tbody", within: .seconds(60)) { $0.contains("finished: 0 inserted, 0 modified, 1997 unchanged, 3 failed") }
@@ -171,7 +171,7 @@ struct ConsoleBrowserTests {
                 try await browser.open("http://\(address)/schedules")
                 try await browser.waitForText("main tbody") { $0.contains("completed") }
                 try await browser.screenshot("schedules")
-                try await browser.element("main form[action='/schedules/enabled'] button").click()
+                try await browser.click("main form[action='/schedules/enabled'] button")
                 #expect(try await browser.text(".flash") == "Schedule heartbeat is disabled.")
                 try await browser.open("http://\(address)/")
                 #expect(try await browser.text("main").contains("Leader"))
@@ -191,7 +191,7 @@ struct ConsoleBrowserTests {
                 try await f.signIn(browser, at: address, as: f.admin)
                 try await browser.open("http://\(address)/jobs?state=failed")
                 try await browser.run("document.querySelectorAll('main input[name=csrf]').forEach(function (input) { input.remove(); })")
-                try await browser.element("main form[action='/jobs/change'] button").click()
+                try await browser.click("main form[action='/jobs/change'] button")
                 #expect(try await browser.text("h1") == "Not allowed")
                 #expect(try await browser.text(".error").contains("CSRF token"))
                 let cookie = try await browser.cookie("__Host-couplet-session")

@@ -92,18 +92,27 @@ final class Browser: @unchecked Sendable {
     /// The URL shown.
     func currentURL() async throws -> String { try await command(.GET, "url") as? String ?? "" }
 
-    /// The visible text of the first element matching `css`. The page swaps its `<main>` when it
-    /// refreshes itself, which can happen between finding the element and reading it: then the
-    /// element is found again.
-    func text(_ css: String) async throws -> String {
-        for _ in 1..<3 {
+    /// The visible text of the first element matching `css`.
+    func text(_ css: String) async throws -> String { try await onFresh(css) { try await $0.text() } }
+
+    /// Clicks the first element matching `css`.
+    func click(_ css: String) async throws { try await onFresh(css) { try await $0.click() } }
+
+    /// Types `text` into the first element matching `css`.
+    func type(_ css: String, _ text: String) async throws { try await onFresh(css) { try await $0.type(text) } }
+
+    /// Finds the first element matching `css` and acts on it. The page swaps its `<main>` when it
+    /// refreshes itself, which can happen between finding the element and acting on it: then the
+    /// element is found again (a refresh comes at most once a second, so a few tries suffice).
+    private func onFresh<T>(_ css: String, _ action: (Element) async throws -> T) async throws -> T {
+        for _ in 1..<5 {
             do {
-                return try await element(css).text()
+                return try await action(element(css))
             } catch let failure as BrowserFailure where failure.message.contains("stale element") {
                 continue
             }
         }
-        return try await element(css).text()
+        return try await action(element(css))
     }
 
     /// How many elements match `css` now (without waiting for one to appear).
