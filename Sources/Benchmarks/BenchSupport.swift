@@ -1,3 +1,4 @@
+import ArgumentParser
 import CommandSupport
 import Foundation
 import Postgres
@@ -65,6 +66,37 @@ enum BenchSupport {
         process.standardError = FileHandle.nullDevice
         try process.run()
         return process
+    }
+
+    /// Runs another program (found on PATH unless `executable` is a path) with `environment` added to
+    /// this process's, and returns what it printed on standard output and its wall-clock seconds; a
+    /// non-zero exit is an error carrying the end of what it printed on standard error.
+    static func runTool(
+        _ executable: String, _ arguments: [String], environment extra: [String: String]
+    ) async throws -> (output: String, seconds: Double) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        let start = ContinuousClock.now
+        let ended = AsyncStream<Void> { continuation in
+            process.terminationHandler = { _ in continuation.finish() }
+        }
+        try process.run()
+        async let printed = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+        async let complained = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
+        for await _ in ended {}
+        let seconds = Self.seconds(since: start)
+        let (standardOutput, standardError) = await (printed, complained)
+        guard process.terminationStatus == 0 else {
+            throw ValidationError(
+                "\(executable) exited with status \(process.terminationStatus): \(String(decoding: standardError.suffix(2000), as: UTF8.self))")
+        }
+        return (String(decoding: standardOutput, as: UTF8.self), seconds)
     }
 
     /// Resident and peak resident memory of a process, in MB, from /proc/PID/status.

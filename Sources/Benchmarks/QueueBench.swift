@@ -5,20 +5,24 @@ import Foundation
 import Postgres
 import Queue
 
-/// `couplet bench queue`: the queue's throughput and latency beside a baseline of the same SQL
-/// driven by plain loops, on the same server in the same run.
+/// `couplet bench queue`: the queue's throughput and latency beside two independent baselines on the
+/// same server in the same run: the canonical minimal queue in plain SQL (pgbench) and PgQueuer.
 struct QueueBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
-        abstract: "Enqueue and processing rates, wake-up latency and worker memory, beside a plain-SQL baseline.",
+        abstract: "Enqueue and processing rates, wake-up latency and worker memory, beside the minimal SQL queue and PgQueuer.",
         discussion: """
-            Runs in a scratch database it creates and drops. Enqueue: batches of 5,000 through \
-            JobQueue.enqueue, against COPY of the same rows. Processing: no-op jobs drained by real \
-            `couplet worker` processes, against plain loops that run the same claim and finish \
-            statements on as many connections with no framework around them, in --rounds rounds with \
-            the same workers, each with its rate and its slowest finish statement (the longest a workers' \
-            finish statement was seen running in pg_stat_activity, sampled every 10 ms). Latency: single \
-            jobs enqueued while the workers idle, from enqueue to start (the NOTIFY path). Use a release build.
+            Runs in a scratch database it creates and drops. Enqueue: JobQueue.enqueue in batches of \
+            --baseline-batch on one connection, against the minimal queue's INSERT of as many rows per \
+            statement (pgbench). Processing: no-op jobs drained by real `couplet worker` processes, \
+            interleaved round by round with two baselines: the minimal queue in plain SQL (a table with a \
+            partial index on available jobs; --workers pgbench clients each claim --baseline-batch jobs \
+            with FOR UPDATE SKIP LOCKED, commit, mark them completed, commit) and PgQueuer's drain \
+            benchmark (deploy/bench/pgqueuer-drain: --workers processes dequeuing batches of \
+            --baseline-batch; installed from PyPI on first use). Medians of --rounds rounds and their \
+            ratios are printed, with each round's figures. Also: the same claim and finish statements in \
+            plain Swift loops (what the worker around them costs), the enqueue-to-start latency while the \
+            workers idle (the NOTIFY path), and worker memory. Use a release build, from the repository.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -26,14 +30,26 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Jobs per measurement.")
     var jobs = 50_000
 
-    @Option(help: "Worker processes (and baseline loops).")
+    @Option(help: "Worker processes (and baseline clients).")
     var workers = 2
 
-    @Option(help: "Slots per worker process (and the baseline's claim batch).")
+    @Option(help: "Slots per worker process (and the plain loops' claim batch).")
     var concurrency = 16
 
-    @Option(help: "Rounds of processing with the same worker processes, each reported on its own.")
-    var rounds = 1
+    @Option(help: "Rounds of processing, each running Couplet and the baselines in turn.")
+    var rounds = 3
+
+    @Option(help: "Jobs per claim and per INSERT for the baselines, and per enqueue call for Couplet.")
+    var baselineBatch = 100
+
+    @Option(help: "The pgbench that drives the minimal queue.")
+    var pgbench = "pgbench"
+
+    @Option(help: "The script that runs PgQueuer's drain benchmark.")
+    var pgqueuerScript = "deploy/bench/pgqueuer-drain"
+
+    @Flag(help: "Leave PgQueuer out (no Python, no PyPI).")
+    var skipPgqueuer = false
 
     @Option(help: "Single jobs enqueued one by one for the latency figures.")
     var latencySamples = 200
@@ -46,6 +62,10 @@ struct QueueBench: AsyncParsableCommand {
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard (1...10_000).contains(baselineBatch) else { throw ValidationError("--baseline-batch must be from 1 to 10000") }
+        guard skipPgqueuer || FileManager.default.isExecutableFile(atPath: pgqueuerScript) else {
+            throw ValidationError("\(pgqueuerScript) is missing: run from the repository, pass --pgqueuer-script or --skip-pgqueuer")
+        }
     }
 
     func run() async throws {
@@ -53,15 +73,19 @@ struct QueueBench: AsyncParsableCommand {
         let figures = try await BenchSupport.withScratchDatabase(on: server) { database in
             let db = try await PostgresConnection.connect(database, applicationName: "couplet bench")
             try await CoupletSchema.migrator.migrate(on: db)
+            let baselines = QueueBaselines(
+                database: database, jobs: jobs, clients: workers, batch: baselineBatch, pgbench: pgbench,
+                pgQueuerScript: skipPgqueuer ? nil : pgqueuerScript)
+            try await baselines.prepare(on: db)
             var figures = QueueFigures()
             figures.enqueueJobsPerSecond = try await measureEnqueue(on: db)
-            figures.baselineEnqueueJobsPerSecond = try await measureCopy(on: db)
-            try await measureWorkers(database: database, db: db, into: &figures)
-            figures.baselineProcessJobsPerSecond = try await measureBaselineProcessing(database: database, db: db)
+            figures.baselineEnqueueJobsPerSecond = try await baselines.minimalQueueEnqueue(on: db)
+            try await measureWorkers(database: database, db: db, baselines: baselines, into: &figures)
+            figures.plainLoopJobsPerSecond = try await measurePlainLoops(database: database, db: db)
             if scrapeCost { figures.scrapeCost = try await measureScrapeCost(database: database, db: db) }
             return figures
         }
-        print(json ? figures.json : figures.text(workers: workers, concurrency: concurrency, jobs: jobs))
+        print(json ? figures.json : figures.text(workers: workers, concurrency: concurrency, jobs: jobs, batch: baselineBatch))
     }
 
     /// How the benchmark starts each worker process.
@@ -73,8 +97,9 @@ struct QueueBench: AsyncParsableCommand {
         try await db.runScript("TRUNCATE couplet.jobs, couplet.job_attempts", name: "reset")
     }
 
+    /// Couplet's enqueue rate in batches of `baselineBatch` on one connection.
     private func measureEnqueue(on db: PostgresConnection) async throws -> Double {
-        let batches = stride(from: 0, to: jobs, by: 5000).map { Array(noopJobs[$0..<min($0 + 5000, jobs)]) }
+        let batches = stride(from: 0, to: jobs, by: baselineBatch).map { Array(noopJobs[$0..<min($0 + baselineBatch, jobs)]) }
         let start = ContinuousClock.now
         for batch in batches { try await JobQueue.enqueue(batch, on: db) }
         let rate = Double(jobs) / BenchSupport.seconds(since: start)
@@ -82,18 +107,11 @@ struct QueueBench: AsyncParsableCommand {
         return rate
     }
 
-    private func measureCopy(on db: PostgresConnection) async throws -> Double {
-        let columns = try ["kind", "args", "queue"].map { try PostgresIdentifier($0) }
-        let rows = (0..<jobs).lazy.map { _ -> [any PostgresEncodable] in ["diagnostic.noop", "{}", "default"] }
-        let start = ContinuousClock.now
-        try await db.copy(into: PostgresIdentifier("jobs", schema: "couplet"), columns: columns, rows: rows)
-        let rate = Double(jobs) / BenchSupport.seconds(since: start)
-        try await reset(db)
-        return rate
-    }
-
-    /// Real worker processes: idle memory, drain rate, wake-up latency, peak memory.
-    private func measureWorkers(database: PostgresConfiguration, db: PostgresConnection, into figures: inout QueueFigures) async throws {
+    /// Real worker processes: idle memory, drain rate in rounds interleaved with the baselines',
+    /// wake-up latency, peak memory.
+    private func measureWorkers(
+        database: PostgresConfiguration, db: PostgresConnection, baselines: QueueBaselines, into figures: inout QueueFigures
+    ) async throws {
         let processes = try (0..<workers).map { _ in try BenchSupport.startChild(workerArguments, database: database) }
         defer { for process in processes where process.isRunning { process.terminate() } }
         try await waitUntil(db, "SELECT count(*) = \(workers) FROM couplet.workers")
@@ -102,6 +120,8 @@ struct QueueBench: AsyncParsableCommand {
 
         for _ in 0..<rounds {
             figures.rounds.append(try await measureRound(database: database, db: db))
+            figures.minimalQueueRounds.append(try await baselines.minimalQueueDrain(on: db))
+            if let rate = try await baselines.pgQueuerDrain() { figures.pgQueuerRounds.append(rate) }
         }
 
         for _ in 0..<latencySamples {
@@ -167,8 +187,9 @@ struct QueueBench: AsyncParsableCommand {
         return slowest
     }
 
-    /// The same claim and finish statements in plain loops, one connection per worker.
-    private func measureBaselineProcessing(database: PostgresConfiguration, db: PostgresConnection) async throws -> Double {
+    /// Couplet's own claim and finish statements in plain loops, one connection per worker: what the
+    /// worker process around them costs (not a baseline of the design, which the statements are).
+    private func measurePlainLoops(database: PostgresConfiguration, db: PostgresConnection) async throws -> Double {
         for start in stride(from: 0, to: jobs, by: 5000) {
             try await JobQueue.enqueue(Array(noopJobs[start..<min(start + 5000, jobs)]), on: db)
         }
@@ -213,10 +234,18 @@ struct QueueRound {
 
 /// The figures `couplet bench queue` reports.
 struct QueueFigures {
+    /// Couplet's enqueue rate, batch after batch on one connection.
     var enqueueJobsPerSecond = 0.0
+    /// The minimal queue's, one multi-row INSERT after another.
     var baselineEnqueueJobsPerSecond = 0.0
+    /// Couplet's rounds, in order.
     var rounds: [QueueRound] = []
-    var baselineProcessJobsPerSecond = 0.0
+    /// The minimal queue's drain rate in each round.
+    var minimalQueueRounds: [Double] = []
+    /// PgQueuer's drain rate in each round (empty when it was left out).
+    var pgQueuerRounds: [Double] = []
+    /// Couplet's claim and finish statements in plain loops.
+    var plainLoopJobsPerSecond = 0.0
     var latencyP50Milliseconds = 0.0
     var latencyP99Milliseconds = 0.0
     var workerIdleRSSMegabytes = 0.0
@@ -224,21 +253,26 @@ struct QueueFigures {
     /// With `--scrape-cost`: what serving /metrics costs.
     var scrapeCost: ScrapeCost?
 
-    /// The processing rate over all rounds: each round's jobs over its duration, averaged by time.
-    var processJobsPerSecond: Double {
-        Double(rounds.count) / rounds.map { 1 / $0.jobsPerSecond }.reduce(0, +)
-    }
+    /// Couplet's median round.
+    var processJobsPerSecond: Double { BenchSupport.quantile(rounds.map(\.jobsPerSecond), 0.5) }
+    /// The minimal queue's median round.
+    var minimalQueueJobsPerSecond: Double { BenchSupport.quantile(minimalQueueRounds, 0.5) }
+    /// PgQueuer's median round, nil when it was left out.
+    var pgQueuerJobsPerSecond: Double? { pgQueuerRounds.isEmpty ? nil : BenchSupport.quantile(pgQueuerRounds, 0.5) }
 
     var json: String {
-        let fields: [(String, Double)] = [
-            ("enqueue_jobs_per_s", enqueueJobsPerSecond), ("baseline_enqueue_jobs_per_s", baselineEnqueueJobsPerSecond),
-            ("process_jobs_per_s", processJobsPerSecond), ("baseline_process_jobs_per_s", baselineProcessJobsPerSecond),
+        let fields: [(String, Double?)] = [
+            ("enqueue_jobs_per_s", enqueueJobsPerSecond), ("minimal_queue_enqueue_jobs_per_s", baselineEnqueueJobsPerSecond),
+            ("process_jobs_per_s", processJobsPerSecond), ("minimal_queue_process_jobs_per_s", minimalQueueJobsPerSecond),
+            ("pgqueuer_process_jobs_per_s", pgQueuerJobsPerSecond), ("plain_loop_process_jobs_per_s", plainLoopJobsPerSecond),
             ("latency_p50_ms", latencyP50Milliseconds), ("latency_p99_ms", latencyP99Milliseconds),
             ("worker_idle_rss_mb", workerIdleRSSMegabytes), ("worker_peak_rss_mb", workerPeakRSSMegabytes),
         ]
         func number(_ value: Double) -> String { "\((value * 10).rounded() / 10)" }
         let perRound = [
             ("round_jobs_per_s", rounds.map { number($0.jobsPerSecond) }),
+            ("round_minimal_queue_jobs_per_s", minimalQueueRounds.map(number)),
+            ("round_pgqueuer_jobs_per_s", pgQueuerRounds.map(number)),
             ("round_slowest_finish_ms", rounds.map { number($0.slowestFinishSeconds * 1000) }),
         ] + (scrapeCost.map { cost in
             [("scraped_round_jobs_per_s", cost.with.map { number($0.jobsPerSecond) }), ("unscraped_round_jobs_per_s", cost.without.map { number($0.jobsPerSecond) }),
@@ -246,18 +280,30 @@ struct QueueFigures {
              ("unscraped_round_cpu_us_per_job", cost.without.map { number($0.cpuMicrosecondsPerJob) }),
              ("failed_scrapes", [String(cost.failedScrapes)])]
         } ?? [])
-        return "{" + (fields.map { "\"\($0.0)\": \(number($0.1))" } + perRound.map { "\"\($0.0)\": [\($0.1.joined(separator: ", "))]" })
+        return "{" + (fields.map { "\"\($0.0)\": \($0.1.map(number) ?? "null")" } + perRound.map { "\"\($0.0)\": [\($0.1.joined(separator: ", "))]" })
             .joined(separator: ", ") + "}"
     }
 
-    func text(workers: Int, concurrency: Int, jobs: Int) -> String {
+    func text(workers: Int, concurrency: Int, jobs: Int, batch: Int) -> String {
         func rate(_ value: Double) -> String { "\(Int(value.rounded())) jobs/s" }
-        func ratio(_ framework: Double, _ baseline: Double) -> String { "\(Int((framework / baseline * 100).rounded())) % of baseline" }
+        func times(_ value: Double, _ baseline: Double) -> String { String(format: "%.2f ×", value / baseline) }
+        let pgQueuer = pgQueuerJobsPerSecond.map {
+            "\n    PgQueuer drain, \(workers) processes × batches of \(batch)".padded(to: 58) + "\(rate($0).padded(to: 16)) Couplet \(times(processJobsPerSecond, $0))"
+        } ?? "\n    PgQueuer                                           left out (--skip-pgqueuer)"
+        let perRound = rounds.indices.map { index in
+            "    round \(index + 1)".padded(to: 16) + "Couplet \(rate(rounds[index].jobsPerSecond).padded(to: 14))"
+                + "minimal queue \(rate(minimalQueueRounds[index]).padded(to: 14))"
+                + (pgQueuerRounds.indices.contains(index) ? "PgQueuer \(rate(pgQueuerRounds[index]).padded(to: 14))" : "")
+                + "slowest finish statement \(String(format: "%.1f", rounds[index].slowestFinishSeconds * 1000)) ms"
+        }
         return """
-            couplet bench queue: \(jobs) jobs, \(workers) worker processes × \(concurrency) slots
-              enqueue (batches of 5,000)   \(rate(enqueueJobsPerSecond).padded(to: 16)) baseline COPY \(rate(baselineEnqueueJobsPerSecond).padded(to: 16)) \(ratio(enqueueJobsPerSecond, baselineEnqueueJobsPerSecond))
-              process no-op jobs           \(rate(processJobsPerSecond).padded(to: 16)) baseline loop \(rate(baselineProcessJobsPerSecond).padded(to: 16)) \(ratio(processJobsPerSecond, baselineProcessJobsPerSecond))
-            \(rounds.enumerated().map { "    round \($0 + 1)".padded(to: 31) + "\(rate($1.jobsPerSecond).padded(to: 16)) slowest finish statement \(String(format: "%.1f", $1.slowestFinishSeconds * 1000)) ms" }.joined(separator: "\n"))
+            couplet bench queue: \(jobs) jobs, \(workers) worker processes × \(concurrency) slots; medians of \(rounds.count) interleaved rounds
+              enqueue, batches of \(batch)                            \(rate(enqueueJobsPerSecond).padded(to: 16))
+                minimal queue, INSERT of \(batch) rows (pgbench)      \(rate(baselineEnqueueJobsPerSecond).padded(to: 16)) Couplet \(times(enqueueJobsPerSecond, baselineEnqueueJobsPerSecond))
+              process no-op jobs                                    \(rate(processJobsPerSecond).padded(to: 16))
+                minimal queue, \(workers) pgbench clients × claim \(batch)     \(rate(minimalQueueJobsPerSecond).padded(to: 16)) Couplet \(times(processJobsPerSecond, minimalQueueJobsPerSecond))\(pgQueuer)
+                Couplet's statements in plain loops                 \(rate(plainLoopJobsPerSecond).padded(to: 16)) Couplet \(times(processJobsPerSecond, plainLoopJobsPerSecond))
+            \(perRound.joined(separator: "\n"))
               enqueue → start when idle    p50 \(String(format: "%.1f", latencyP50Milliseconds)) ms, p99 \(String(format: "%.1f", latencyP99Milliseconds)) ms
               worker resident memory       idle \(String(format: "%.1f", workerIdleRSSMegabytes)) MB, peak under load \(String(format: "%.1f", workerPeakRSSMegabytes)) MB
             """ + (scrapeCost.map { "\n" + $0.text } ?? "")

@@ -73,6 +73,35 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
         "\(user.map { $0 + "@" } ?? "")\(host ?? "localhost"):\(port ?? "5432")/\(database ?? user ?? "")"
     }
 
+    /// The settings as libpq's environment variables (`PGHOST`, `PGPASSFILE`, …), for another libpq or
+    /// libpq-compatible client (pgbench, asyncpg) started as a child process: the password travels in
+    /// its environment, never on its command line. A setting with no such variable is refused.
+    public func libpqEnvironment() throws(PostgresError) -> [String: String] {
+        var environment: [String: String] = [:]
+        for setting in settings {
+            guard let variable = Self.environmentVariables[setting.keyword] else {
+                throw PostgresError(
+                    .invalidConfiguration, message: "the setting \(setting.keyword) has no libpq environment variable to pass it to another client")
+            }
+            environment[variable] = setting.value
+        }
+        return environment
+    }
+
+    /// libpq's documented environment variable for each connection setting that has one.
+    private static let environmentVariables = [
+        "host": "PGHOST", "hostaddr": "PGHOSTADDR", "port": "PGPORT", "dbname": "PGDATABASE", "user": "PGUSER",
+        "password": "PGPASSWORD", "passfile": "PGPASSFILE", "channel_binding": "PGCHANNELBINDING",
+        "service": "PGSERVICE", "options": "PGOPTIONS", "application_name": "PGAPPNAME", "sslmode": "PGSSLMODE",
+        "sslnegotiation": "PGSSLNEGOTIATION", "sslcompression": "PGSSLCOMPRESSION", "sslcert": "PGSSLCERT",
+        "sslkey": "PGSSLKEY", "sslrootcert": "PGSSLROOTCERT", "sslcrl": "PGSSLCRL", "sslcrldir": "PGSSLCRLDIR",
+        "sslsni": "PGSSLSNI", "requirepeer": "PGREQUIREPEER", "require_auth": "PGREQUIREAUTH",
+        "ssl_min_protocol_version": "PGSSLMINPROTOCOLVERSION", "ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION",
+        "gssencmode": "PGGSSENCMODE", "krbsrvname": "PGKRBSRVNAME", "gsslib": "PGGSSLIB",
+        "connect_timeout": "PGCONNECT_TIMEOUT", "client_encoding": "PGCLIENTENCODING",
+        "target_session_attrs": "PGTARGETSESSIONATTRS", "load_balance_hosts": "PGLOADBALANCEHOSTS",
+    ]
+
     /// The same server with another database: for tools and tests that create databases.
     public func replacingDatabase(with database: String) -> PostgresConfiguration {
         PostgresConfiguration(settings: settings.filter { $0.keyword != "dbname" } + [ConnectionSetting(keyword: "dbname", value: database)])

@@ -45,4 +45,25 @@ struct ConnectionStringTests {
         #expect(!message.contains("Sup3rSecret") && !message.contains("Sslm0deSecret"), "\(message)")
         #expect(message.contains("cannot connect to nosuchuser@"), "\(message)")
     }
+
+    @Test("libpqEnvironment hands every setting to another client through libpq's variables, and refuses one without a variable")
+    func libpqEnvironment() throws {
+        let server = try TestDatabase.server()
+        let psql = Process()
+        psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        psql.arguments = ["psql", "-X", "-A", "-t", "-c", "SELECT current_database() || ' ' || current_setting('application_name')"]
+        psql.environment = try server.replacingDatabase(with: "template1").libpqEnvironment()
+            .merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin", "PGAPPNAME": "peer client"]) { $1 }
+        let output = Pipe()
+        psql.standardOutput = output
+        try psql.run()
+        let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        psql.waitUntilExit()
+        #expect(psql.terminationStatus == 0)
+        #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == "template1 peer client")
+
+        let keepalives = try PostgresConfiguration("host=db keepalives=1 password=Sup3rSecret")
+        let error = #expect(throws: PostgresError.self) { try keepalives.libpqEnvironment() }
+        #expect(error?.message == "the setting keepalives has no libpq environment variable to pass it to another client")
+    }
 }
