@@ -1,7 +1,6 @@
 import ArgumentParser
 import CommandSupport
 import Foundation
-import Logging
 import Postgres
 
 /// `couplet bench`: measurements that print their figures beside a baseline from the same run.
@@ -19,40 +18,83 @@ public struct BenchCommand: AsyncParsableCommand {
     public init() {}
 }
 
-/// `couplet bench roundtrip`: the rate of trivial parameterised queries on one connection.
+/// `couplet bench roundtrip`: the rate of trivial parameterised queries on one connection, beside
+/// pgbench running the same query as a prepared statement on one connection, rounds interleaved.
 struct RoundTripBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "roundtrip",
-        abstract: "Round trips per second of SELECT $1::int on one connection, and peak memory.",
-        discussion: "Compare with pgbench -S -c 1 on the same server for the cost of the Swift layer.")
+        abstract: "Round trips per second of SELECT $1::int on one connection beside pgbench -M prepared, and peak memory.",
+        discussion: """
+            Each of --rounds rounds runs Couplet's connection for --seconds, then pgbench -M prepared -c 1 \
+            with the same statement for as long; the medians and their ratio are printed.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "How long to measure, in seconds.")
+    @Option(help: "How long each side runs in a round, in seconds.")
     var seconds: Double = 5
+
+    @Option(help: "Rounds, each running Couplet then pgbench.")
+    var rounds = 3
+
+    @Option(help: "The pgbench to compare with.")
+    var pgbench = "pgbench"
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    func validate() throws {
+        guard rounds >= 1, seconds > 0, seconds <= 3600 else { throw ValidationError("--rounds must be at least 1 and --seconds from 0 to 3600") }
+    }
+
     func run() async throws {
-        let logger = try global.makeLogger("couplet.bench")
-        let connection = try await global.connect(logger, applicationName: "couplet bench")
+        let server = try BenchSupport.server(global)
+        let connection = try await PostgresConnection.connect(server, applicationName: "couplet bench")
+        defer { connection.close() }
         for value in 0..<1000 { try await connection.query("SELECT \(value)::int") }  // warm up
+        var couplet: [Double] = [], baseline: [Double] = []
+        for _ in 0..<rounds {
+            couplet.append(try await measure(on: connection))
+            baseline.append(try await measurePgbench(server))
+        }
+        let perSecond = BenchSupport.quantile(couplet, 0.5), pgbenchPerSecond = BenchSupport.quantile(baseline, 0.5)
+        let peakRSS = Int(BenchSupport.memory(of: getpid()).peak)
+        if json {
+            print(#"{"roundtrips_per_s": \#(Int(perSecond)), "pgbench_roundtrips_per_s": \#(Int(pgbenchPerSecond)), "mean_latency_us": \#(Int(1e6 / perSecond)), "peak_rss_mb": \#(peakRSS)}"#)
+        } else {
+            print("""
+                SELECT $1::int on one connection, medians of \(rounds) interleaved rounds of \(seconds) s:
+                  Couplet              \(Int(perSecond)) round trips/s (mean \(Int(1e6 / perSecond)) µs), peak RSS \(peakRSS) MB
+                  pgbench -M prepared  \(Int(pgbenchPerSecond)) round trips/s    Couplet \(String(format: "%.2f ×", perSecond / pgbenchPerSecond))
+                """)
+        }
+    }
+
+    /// Couplet's round trips per second for `seconds`, each answer checked.
+    private func measure(on connection: PostgresConnection) async throws -> Double {
         let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(seconds)
         let start = clock.now
+        let deadline = start + .seconds(seconds)
         var count = 0
         while clock.now < deadline {
             let value = try await connection.query("SELECT \(count)::int").single().decode(Int.self, at: 0)
             guard value == count else { throw ValidationError("the server answered \(value) to \(count)") }
             count += 1
         }
-        let perSecond = Double(count) / BenchSupport.seconds(since: start)
-        let peakRSS = Int(BenchSupport.memory(of: getpid()).peak)
-        if json {
-            print(#"{"roundtrips_per_s": \#(Int(perSecond)), "mean_latency_us": \#(Int(1e6 / perSecond)), "peak_rss_mb": \#(peakRSS)}"#)
-        } else {
-            print("SELECT $1::int on one connection: \(Int(perSecond)) round trips/s (mean \(Int(1e6 / perSecond)) µs), peak RSS \(peakRSS) MB")
-        }
+        return Double(count) / BenchSupport.seconds(since: start)
+    }
+
+    /// pgbench's transactions per second with the same statement, prepared, on one connection.
+    private func measurePgbench(_ server: PostgresConfiguration) async throws -> Double {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("couplet-bench-\(UUID()).pgbench")
+        try "\\set value random(0, 1000000)\nSELECT :value::int;\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (output, _) = try await BenchSupport.runTool(
+            pgbench, ["-n", "-M", "prepared", "-c", "1", "-T", "\(Int(seconds.rounded(.up)))", "-f", file.path],
+            environment: try server.libpqEnvironment())
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+            let tps = line.dropFirst(6).split(separator: " ").first.flatMap({ Double($0) })
+        else { throw ValidationError("pgbench printed no rate: \(output.suffix(500))") }
+        return tps
     }
 }
