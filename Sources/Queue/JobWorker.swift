@@ -101,12 +101,13 @@ public final class JobWorker: Service, Sendable {
         await withDiscardingTaskGroup { jobs in
             var backlog = false
             var lastClaim = ContinuousClock.now
+            var pendingQueues = PendingQueueList()
             while !state.isStopping {
                 let free = configuration.concurrency - state.running
                 let batchReady = !backlog || free * 2 >= configuration.concurrency || lastClaim.duration(to: .now) >= cooldown
                 let backedUp = state.outcomes.isBackedUp
                 if free > 0, batchReady, !backedUp {
-                    let claimed = await claim(free, on: connection)
+                    let claimed = await claim(free, from: &pendingQueues, on: connection)
                     lastClaim = .now
                     for job in claimed {
                         state.started()
@@ -138,14 +139,15 @@ public final class JobWorker: Service, Sendable {
 
     /// Claims up to `limit` jobs from the queues in the order configured (without queues configured,
     /// from each queue holding pending jobs); a database failure is logged and retried after the poll interval.
-    private func claim(_ limit: Int, on connection: PostgresConnection) async -> [ClaimedJob] {
+    private func claim(_ limit: Int, from pendingQueues: inout PendingQueueList, on connection: PostgresConnection) async -> [ClaimedJob] {
         do {
             var claimed: [ClaimedJob] = []
-            let queues = configuration.queues.isEmpty ? try await JobQueue.pendingQueues(on: connection) : configuration.queues
+            let queues = configuration.queues.isEmpty ? try await pendingQueues.current(on: connection) : configuration.queues
             for queue in queues where claimed.count < limit {
                 claimed += try await JobQueue.claim(
                     limit: limit - claimed.count, queue: queue, workerID: id, on: connection)
             }
+            if claimed.count < limit { pendingQueues.forget() }
             return claimed
         } catch let error as PostgresError where error.sqlState == "23505" {
             // Two workers claimed jobs with the same concurrency key at once; the index refused one. Try again.
@@ -341,4 +343,27 @@ public final class JobWorker: Service, Sendable {
             }
         }
     }
+}
+
+/// The queues a worker without configured queues claims from: those holding pending jobs. The list
+/// is read again when a claim from it came back short (a backlog ran dry, or work may wait in another
+/// queue) and at least every second, not before every claim: while a backlog lasts, every read walks
+/// the claim index past the entries of jobs just claimed, which vacuum has not removed yet.
+struct PendingQueueList {
+    /// How long a list read during a backlog is used before it is read again.
+    static let maximumAge = Duration.seconds(1)
+
+    private var queues: [String] = []
+    private var readAt: ContinuousClock.Instant?
+
+    /// The list, read again when it is missing or older than `maximumAge`.
+    mutating func current(on connection: PostgresConnection) async throws -> [String] {
+        if let readAt, readAt.duration(to: .now) < Self.maximumAge { return queues }
+        queues = try await JobQueue.pendingQueues(on: connection)
+        readAt = .now
+        return queues
+    }
+
+    /// Drops the list, so that the next claim reads it again.
+    mutating func forget() { readAt = nil }
 }
