@@ -26,7 +26,7 @@ struct RoundTripBench: AsyncParsableCommand {
         abstract: "Round trips per second of SELECT $1::int on one connection beside pgbench -M prepared, and peak memory.",
         discussion: """
             Each of --rounds rounds runs Couplet's connection for --seconds, then pgbench -M prepared -c 1 \
-            with the same statement for as long; the medians and their ratio are printed.
+            with the same statement as many times; the medians and their ratio are printed.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -54,8 +54,9 @@ struct RoundTripBench: AsyncParsableCommand {
         for value in 0..<1000 { try await connection.query("SELECT \(value)::int") }  // warm up
         var couplet: [Double] = [], baseline: [Double] = []
         for _ in 0..<rounds {
-            couplet.append(try await measure(on: connection))
-            baseline.append(try await measurePgbench(server))
+            let (count, rate) = try await measure(on: connection)
+            couplet.append(rate)
+            baseline.append(try await measurePgbench(server, transactions: count))
         }
         let perSecond = BenchSupport.quantile(couplet, 0.5), pgbenchPerSecond = BenchSupport.quantile(baseline, 0.5)
         let peakRSS = Int(BenchSupport.memory(of: getpid()).peak)
@@ -70,8 +71,8 @@ struct RoundTripBench: AsyncParsableCommand {
         }
     }
 
-    /// Couplet's round trips per second for `seconds`, each answer checked.
-    private func measure(on connection: PostgresConnection) async throws -> Double {
+    /// How many round trips Couplet made in `seconds`, each answer checked, and their rate.
+    private func measure(on connection: PostgresConnection) async throws -> (count: Int, perSecond: Double) {
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + .seconds(seconds)
@@ -81,16 +82,18 @@ struct RoundTripBench: AsyncParsableCommand {
             guard value == count else { throw ValidationError("the server answered \(value) to \(count)") }
             count += 1
         }
-        return Double(count) / BenchSupport.seconds(since: start)
+        return (count, Double(count) / BenchSupport.seconds(since: start))
     }
 
-    /// pgbench's transactions per second with the same statement, prepared, on one connection.
-    private func measurePgbench(_ server: PostgresConfiguration) async throws -> Double {
+    /// pgbench's transactions per second running the same statement, prepared, `transactions` times
+    /// on one connection (a count, not -T: a child of this process may inherit a mask that blocks
+    /// the SIGALRM pgbench's timer needs).
+    private func measurePgbench(_ server: PostgresConfiguration, transactions: Int) async throws -> Double {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("couplet-bench-\(UUID()).pgbench")
         try "\\set value random(0, 1000000)\nSELECT :value::int;\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let (output, _) = try await BenchSupport.runTool(
-            pgbench, ["-n", "-M", "prepared", "-c", "1", "-T", "\(Int(seconds.rounded(.up)))", "-f", file.path],
+            pgbench, ["-n", "-M", "prepared", "-c", "1", "-t", "\(max(1, transactions))", "-f", file.path],
             environment: try server.libpqEnvironment())
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
             let tps = line.dropFirst(6).split(separator: " ").first.flatMap({ Double($0) })

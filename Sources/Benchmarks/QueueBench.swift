@@ -33,8 +33,8 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Worker processes (and baseline clients).")
     var workers = 2
 
-    @Option(help: "Slots per worker process (and the plain loops' claim batch).")
-    var concurrency = 16
+    @Option(help: "Slots per worker process, the most a claim takes (and the plain loops' claim batch); by default as many as the baselines' batch.")
+    var concurrency = 100
 
     @Option(help: "Rounds of processing, each running Couplet and the baselines in turn.")
     var rounds = 3

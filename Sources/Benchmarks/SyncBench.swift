@@ -135,9 +135,13 @@ struct SyncBenchRun {
             defer { stop(one) }
             figures.workerIdleRSSMegabytes = try await residentAfterSettling(one)
             let cpu = cpuSeconds(one)
+            let statements = await StatementCounter(
+                on: coordination.connection, databases: [erpDatabase, crmDatabase, coordination.database])
             let alone = try await sync(large, kind: .full, coordination)
             figures.fullOneWorker = try checkedFull(alone, of: large)
             figures.workerCPUSecondsOneWorker = cpuSeconds(one) - cpu
+            // The bench's own statements during the run: the enqueue, each poll, the run's summary.
+            figures.statementsOneWorker = try await statements?.count(excluding: alone.polls + 2)
             figures.workerPeakRSSMegabytes = peak(one)
         }
 
@@ -241,7 +245,7 @@ struct SyncBenchRun {
                 INSERT INTO couplet.table_mappings (name, local_endpoint, local_table, local_key, local_modified,
                     integration_endpoint, integration_table, integration_key, integration_modified, direction, batch_size,
                     sync_only_coupled)
-                VALUES \([large, small].map { "('\($0.mapping)', 'erp', '\($0.customer)', 'no', 'modified_at', 'crm', '\($0.account)', 'id', 'modified_at', 'to_integration', 1000, false)" }.joined(separator: ", "));
+                VALUES \([large, small].map { "('\($0.mapping)', 'erp', '\($0.customer)', 'no', 'modified_at', 'crm', '\($0.account)', 'id', 'modified_at', 'to_integration', \(SyncFigures.batchSize), false)" }.joined(separator: ", "));
                 INSERT INTO couplet.field_mappings (mapping, position, local_field, integration_field, comparison)
                 SELECT m.name, f.position, f.local_field, f.integration_field, f.comparison
                 FROM (VALUES ('\(large.mapping)'), ('\(small.mapping)')) AS m (name),
@@ -367,7 +371,7 @@ struct SyncBenchRun {
         ).single().decode((Double, Int, Int, Int, Int, Int).self)
         return SyncRunFigures(
             seconds: run.0, inserted: run.1, modified: run.2, unchanged: run.3, failed: run.4, workers: run.5,
-            loadAverage: max(load, BenchSupport.loadAverage()))
+            loadAverage: max(load, BenchSupport.loadAverage()), polls: polls)
     }
 
     /// The run, once it is certain that it inserted every row and failed none.
@@ -499,6 +503,39 @@ struct SyncRunFigures {
     var workers = 0
     /// The highest 1-minute load average of the machine seen while the job ran.
     var loadAverage = 0.0
+    /// How often the bench asked for the job's state.
+    var polls = 0
+}
+
+/// The statements the databases of a run executed, from pg_stat_statements: with its default
+/// `track = top`, one per client round trip.
+struct StatementCounter {
+    let connection: PostgresConnection
+    let databases: [String]
+
+    /// Resets the statistics; nil when pg_stat_statements is not loaded (shared_preload_libraries)
+    /// or may not be reset by this login.
+    init?(on connection: PostgresConnection, databases: [PostgresConfiguration]) async {
+        self.connection = connection
+        self.databases = databases.compactMap(\.database)
+        do {
+            try await connection.runScript(
+                "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()", name: "reset statements")
+        } catch {
+            return nil
+        }
+    }
+
+    /// Statements executed in the databases since the reset, less `excluding` of the bench's own.
+    func count(excluding: Int) async throws -> Int {
+        let total = try await connection.query(
+            """
+            SELECT coalesce(sum(s.calls), 0)::int8 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+            WHERE d.datname = ANY(\(databases))
+            """, name: "count statements"
+        ).single().decode(Int.self, at: 0)
+        return max(0, total - excluding)
+    }
 }
 
 /// One EXPLAIN ANALYZE of an engine statement.
@@ -550,6 +587,12 @@ struct SyncFigures {
     var workerCPUSecondsOneWorker = 0.0
     /// The same for the 2-worker full sync, both processes together.
     var workerCPUSecondsTwoWorkers = 0.0
+    /// Statements (round trips) the 1-worker full sync sent to the three databases; nil without pg_stat_statements.
+    var statementsOneWorker: Int?
+    /// The engine's batch size in the bench's mappings.
+    static let batchSize = 1000
+    /// Round trips per batch of the 1-worker full sync.
+    var roundTripsPerBatch: Double? { statementsOneWorker.map { Double($0) / (Double(rows) / Double(Self.batchSize)) } }
     var plans: [PlanFigures] = []
 
     var fullRateOneWorker: Double { Double(rows) / fullOneWorker.seconds }
@@ -586,6 +629,7 @@ struct SyncFigures {
             "cpu_cores": ProcessInfo.processInfo.activeProcessorCount,
         ]
         if let fullAgain { object["full_again_seconds"] = rounded(fullAgain.seconds, 1000) }
+        if let roundTripsPerBatch { object["round_trips_per_batch_1_worker"] = rounded(roundTripsPerBatch, 100) }
         object["plans"] = plans.map { ["statement": $0.statement, "mode": $0.mode, "nodes": $0.nodes, "ms": rounded($0.milliseconds, 1000)] }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
@@ -597,7 +641,7 @@ struct SyncFigures {
         func percent(_ value: Double) -> String { String(format: "%.1f %% of baseline", value * 100) }
         func label(_ text: String) -> String { "  " + text.padded(to: 34) }
         var lines = [
-            "couplet bench sync: \(rows) ERP customers (15 columns) → CRM accounts, 14 fields, batches of 1000",
+            "couplet bench sync: \(rows) ERP customers (15 columns) → CRM accounts, 14 fields, batches of \(Self.batchSize)",
             label("full sync, 1 worker") + "\(rate(fullRateOneWorker).padded(to: 16)) \(seconds(fullOneWorker.seconds).padded(to: 12)) \(percent(fullRateOneWorker / baselineRate))",
             label("full sync, 2 workers") + "\(rate(fullRateTwoWorkers).padded(to: 16)) \(seconds(fullTwoWorkers.seconds).padded(to: 12)) \(percent(fullRateTwoWorkers / baselineRate)); ran on \(fullTwoWorkers.workers) of 2 workers (key-range chunks of \(SyncJobs.defaultChunkRows) rows)",
             label("baseline COPY pipe") + "\(rate(baselineRate).padded(to: 16)) \(seconds(baselineSeconds).padded(to: 12)) COPY (SELECT 14 columns) TO STDOUT → COPY account FROM STDIN",
@@ -615,6 +659,9 @@ struct SyncFigures {
             label("worker CPU, full sync, 2 workers") + String(
                 format: "%.2f s (%.1f µs a row) of the %.2f s elapsed, both processes", workerCPUSecondsTwoWorkers,
                 workerCPUSecondsTwoWorkers / Double(rows) * 1e6, fullTwoWorkers.seconds),
+            label("round trips, full sync, 1 worker") + (roundTripsPerBatch.map {
+                String(format: "%.1f a batch of %d (%d statements in the three databases, pg_stat_statements)", $0, Self.batchSize, statementsOneWorker ?? 0)
+            } ?? "not measured: load pg_stat_statements (shared_preload_libraries) to count them"),
             label("worker resident memory") + "idle \(String(format: "%.1f", workerIdleRSSMegabytes)) MB, peak during the full syncs \(String(format: "%.1f", workerPeakRSSMegabytes)) MB",
             label("machine load") + String(
                 format: "1-minute load average up to %.2f on %d cores (the sync itself adds about 1)", loadAverage,

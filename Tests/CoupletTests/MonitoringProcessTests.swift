@@ -178,7 +178,7 @@ struct MonitoringProcessTests {
     func scrapeCostBench() async throws {
         let server = try #require(ProcessInfo.processInfo.environment["COUPLET_TEST_DATABASE_URL"])
         let outcome = try await CoupletProcess.run(
-            ["bench", "queue", "--jobs", "300", "--workers", "1", "--rounds", "1", "--latency-samples", "3", "--scrape-cost", "--json"],
+            ["bench", "queue", "--jobs", "300", "--workers", "1", "--rounds", "1", "--latency-samples", "3", "--scrape-cost", "--skip-pgqueuer", "--json"],
             environment: ["COUPLET_DATABASE_URL": server])
         #expect(outcome.status == 0, "\(outcome.standardError)")
         let figures = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.utf8)) as? [String: Any]
