@@ -51,12 +51,15 @@ struct RoundTripBench: AsyncParsableCommand {
         let server = try BenchSupport.server(global)
         let connection = try await PostgresConnection.connect(server, applicationName: "couplet bench")
         defer { connection.close() }
-        for value in 0..<1000 { try await connection.query("SELECT \(value)::int") }  // warm up
         var couplet: [Double] = [], baseline: [Double] = []
-        for _ in 0..<rounds {
-            let (count, rate) = try await measure(on: connection)
-            couplet.append(rate)
-            baseline.append(try await measurePgbench(server, transactions: count))
+        // The loop talks to one connection, so it runs on that connection's thread (as a worker's finisher does).
+        try await connection.withBoundExecutor {
+            for value in 0..<1000 { try await connection.query("SELECT \(value)::int") }  // warm up
+            for _ in 0..<rounds {
+                let (count, rate) = try await measure(on: connection)
+                couplet.append(rate)
+                baseline.append(try await measurePgbench(server, transactions: count))
+            }
         }
         let perSecond = BenchSupport.quantile(couplet, 0.5), pgbenchPerSecond = BenchSupport.quantile(baseline, 0.5)
         let peakRSS = Int(BenchSupport.memory(of: getpid()).peak)

@@ -197,11 +197,14 @@ public final class JobWorker: Service, Sendable {
 
     // MARK: Finishing
 
-    /// Writes outcomes in bounded batches as they come, until the buffer is closed and empty.
+    /// Writes outcomes in bounded batches as they come, until the buffer is closed and empty, on the
+    /// finisher connection's own thread (it talks to no other connection).
     private func writeOutcomes(on connection: PostgresConnection) async throws {
-        while let batch = await state.outcomes.next() {
-            await write(batch, on: connection)
-            state.outcomes.written(batch)
+        await connection.withBoundExecutor {
+            while let batch = await state.outcomes.next() {
+                await write(batch, on: connection)
+                state.outcomes.written(batch)
+            }
         }
     }
 
