@@ -39,6 +39,13 @@ public enum JobQueue {
     ) async throws -> [Int64] {
         guard !jobs.isEmpty else { return [] }
         for job in jobs { try limits.check(job.arguments) }
+        // Rows without a unique key cannot conflict; without any, the insert skips the speculative
+        // insertion ON CONFLICT costs every row (a fifth of the statement's time).
+        let skipHeldKeys: PostgresQuery = jobs.contains { $0.uniqueKey != nil } ? """
+            ON CONFLICT (unique_key)
+                WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable', 'on_hold')
+                DO NOTHING
+            """ : ""
         return try await connection.query(
             """
             INSERT INTO couplet.jobs (kind, args, queue, priority, run_at, state, max_attempts, unique_key,
@@ -52,9 +59,7 @@ public enum JobQueue {
                         \(jobs.map(\.scheduleName)))
                  AS j(kind, args, queue, priority, run_at, max_attempts, unique_key, concurrency_key, timeout,
                       expires_at, schedule_name)
-            ON CONFLICT (unique_key)
-                WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable', 'on_hold')
-                DO NOTHING
+            \(skipHeldKeys)
             RETURNING id
             """, name: "enqueue jobs"
         ).map { try $0.decode(Int64.self, at: 0) }
