@@ -89,15 +89,11 @@ struct RoundTripBench: AsyncParsableCommand {
     }
 
     /// pgbench's transactions per second running the same statement, prepared, `transactions` times
-    /// on one connection (a count, not -T: a child of this process may inherit a mask that blocks
-    /// the SIGALRM pgbench's timer needs).
+    /// on one connection.
     private func measurePgbench(_ server: PostgresConfiguration, transactions: Int) async throws -> Double {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("couplet-bench-\(UUID()).pgbench")
-        try "\\set value random(0, 1000000)\nSELECT :value::int;\n".write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let (output, _) = try await BenchSupport.runTool(
-            pgbench, ["-n", "-M", "prepared", "-c", "1", "-t", "\(max(1, transactions))", "-f", file.path],
-            environment: try server.libpqEnvironment())
+        let (output, _) = try await BenchSupport.pgbench(
+            pgbench, script: "\\set value random(0, 1000000)\nSELECT :value::int;\n", clients: 1, transactionsPerClient: transactions,
+            database: server)
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
             let tps = line.dropFirst(6).split(separator: " ").first.flatMap({ Double($0) })
         else { throw ValidationError("pgbench printed no rate: \(output.suffix(500))") }

@@ -99,6 +99,22 @@ enum BenchSupport {
         return (String(decoding: standardOutput, as: UTF8.self), seconds)
     }
 
+    /// Runs `script` with pgbench on `clients` connections to `database`: prepared statements, no
+    /// vacuum of pgbench's own tables, and a count of transactions per client rather than `-T` (our
+    /// children may inherit a mask that blocks the SIGALRM its timer needs). Returns what pgbench
+    /// printed and its wall-clock seconds.
+    static func pgbench(
+        _ executable: String, script: String, clients: Int, transactionsPerClient: Int, database: PostgresConfiguration
+    ) async throws -> (output: String, seconds: Double) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("couplet-bench-\(UUID()).pgbench")
+        try script.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        return try await runTool(
+            executable,
+            ["-n", "-M", "prepared", "-c", "\(clients)", "-j", "\(clients)", "-t", "\(max(1, transactionsPerClient))", "-f", file.path],
+            environment: try database.libpqEnvironment())
+    }
+
     /// Resident and peak resident memory of a process, in MB, from /proc/PID/status.
     static func memory(of pid: Int32) -> (resident: Double, peak: Double) {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }

@@ -71,7 +71,8 @@ struct QueueBaselines {
 
     /// Jobs per second the minimal queue enqueues on one connection, 100-row INSERT after INSERT.
     func minimalQueueEnqueue(on db: PostgresConnection) async throws -> Double {
-        let seconds = try await runPgbench(script: enqueueScript, clients: 1, transactions: jobs / batch)
+        let (_, seconds) = try await BenchSupport.pgbench(
+            pgbench, script: enqueueScript, clients: 1, transactionsPerClient: jobs / batch, database: database)
         let inserted = try await db.query("SELECT count(*) FROM minimal_queue.jobs").single().decode(Int.self, at: 0)
         guard inserted == jobs / batch * batch else { throw ValidationError("the minimal queue's enqueue inserted \(inserted) jobs") }
         try await db.runScript("TRUNCATE minimal_queue.jobs", name: "reset minimal queue")
@@ -88,7 +89,8 @@ struct QueueBaselines {
         try await db.runScript("ANALYZE minimal_queue.jobs", name: "analyze minimal queue")
         // Each client runs enough batches for an even share, and one more for the leftovers.
         let perClient = (jobs + batch * clients - 1) / (batch * clients) + 1
-        let seconds = try await runPgbench(script: drainScript, clients: clients, transactions: perClient)
+        let (_, seconds) = try await BenchSupport.pgbench(
+            pgbench, script: drainScript, clients: clients, transactionsPerClient: perClient, database: database)
         let left = try await db.query("SELECT count(*) FROM minimal_queue.jobs WHERE state <> 'completed'").single().decode(Int.self, at: 0)
         guard left == 0 else { throw ValidationError("the minimal queue left \(left) of \(jobs) jobs") }
         try await db.runScript("TRUNCATE minimal_queue.jobs", name: "reset minimal queue")
@@ -107,17 +109,5 @@ struct QueueBaselines {
             let result = try? JSONDecoder().decode(Result.self, from: Data(line.utf8))
         else { throw ValidationError("\(pgQueuerScript) printed no result: \(output.suffix(500))") }
         return result.jobs_per_s
-    }
-
-    /// Runs `script` with pgbench (prepared statements, no vacuum of its own tables) and returns its
-    /// wall-clock seconds.
-    private func runPgbench(script: String, clients: Int, transactions: Int) async throws -> Double {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("couplet-bench-\(UUID()).pgbench")
-        try script.write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let (_, seconds) = try await BenchSupport.runTool(
-            pgbench, ["-n", "-M", "prepared", "-c", "\(clients)", "-j", "\(clients)", "-t", "\(transactions)", "-f", file.path],
-            environment: try database.libpqEnvironment())
-        return seconds
     }
 }

@@ -62,7 +62,9 @@ struct QueueBench: AsyncParsableCommand {
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-        guard (1...10_000).contains(baselineBatch) else { throw ValidationError("--baseline-batch must be from 1 to 10000") }
+        guard (1...10_000).contains(baselineBatch), jobs >= baselineBatch else {
+            throw ValidationError("--baseline-batch must be from 1 to 10000, and --jobs at least as many")
+        }
         guard skipPgqueuer || FileManager.default.isExecutableFile(atPath: pgqueuerScript) else {
             throw ValidationError("\(pgqueuerScript) is missing: run from the repository, pass --pgqueuer-script or --skip-pgqueuer")
         }
@@ -289,26 +291,29 @@ struct QueueFigures {
 
     func text(workers: Int, concurrency: Int, jobs: Int, batch: Int) -> String {
         func rate(_ value: Double) -> String { "\(Int(value.rounded())) jobs/s" }
-        func times(_ value: Double, _ baseline: Double) -> String { String(format: "%.2f ×", value / baseline) }
+        func row(_ label: String, _ value: Double, couplet: Double? = nil) -> String {
+            label.padded(to: 56) + rate(value).padded(to: 16) + (couplet.map { String(format: "Couplet %.2f ×", $0 / value) } ?? "")
+        }
         let pgQueuer = pgQueuerJobsPerSecond.map {
-            "\n    PgQueuer drain, \(workers) processes × batches of \(batch)".padded(to: 58) + "\(rate($0).padded(to: 16)) Couplet \(times(processJobsPerSecond, $0))"
-        } ?? "\n    PgQueuer                                           left out (--skip-pgqueuer)"
+            row("    PgQueuer drain, \(workers) processes × batches of \(batch)", $0, couplet: processJobsPerSecond)
+        } ?? "    PgQueuer".padded(to: 56) + "left out (--skip-pgqueuer)"
         let perRound = rounds.indices.map { index in
             "    round \(index + 1)".padded(to: 16) + "Couplet \(rate(rounds[index].jobsPerSecond).padded(to: 14))"
                 + "minimal queue \(rate(minimalQueueRounds[index]).padded(to: 14))"
                 + (pgQueuerRounds.indices.contains(index) ? "PgQueuer \(rate(pgQueuerRounds[index]).padded(to: 14))" : "")
                 + "slowest finish statement \(String(format: "%.1f", rounds[index].slowestFinishSeconds * 1000)) ms"
         }
-        return """
-            couplet bench queue: \(jobs) jobs, \(workers) worker processes × \(concurrency) slots; medians of \(rounds.count) interleaved rounds
-              enqueue, batches of \(batch)                            \(rate(enqueueJobsPerSecond).padded(to: 16))
-                minimal queue, INSERT of \(batch) rows (pgbench)      \(rate(baselineEnqueueJobsPerSecond).padded(to: 16)) Couplet \(times(enqueueJobsPerSecond, baselineEnqueueJobsPerSecond))
-              process no-op jobs                                    \(rate(processJobsPerSecond).padded(to: 16))
-                minimal queue, \(workers) pgbench clients × claim \(batch)     \(rate(minimalQueueJobsPerSecond).padded(to: 16)) Couplet \(times(processJobsPerSecond, minimalQueueJobsPerSecond))\(pgQueuer)
-                Couplet's statements in plain loops                 \(rate(plainLoopJobsPerSecond).padded(to: 16)) Couplet \(times(processJobsPerSecond, plainLoopJobsPerSecond))
-            \(perRound.joined(separator: "\n"))
-              enqueue → start when idle    p50 \(String(format: "%.1f", latencyP50Milliseconds)) ms, p99 \(String(format: "%.1f", latencyP99Milliseconds)) ms
-              worker resident memory       idle \(String(format: "%.1f", workerIdleRSSMegabytes)) MB, peak under load \(String(format: "%.1f", workerPeakRSSMegabytes)) MB
-            """ + (scrapeCost.map { "\n" + $0.text } ?? "")
+        return ([
+            "couplet bench queue: \(jobs) jobs, \(workers) worker processes × \(concurrency) slots; medians of \(rounds.count) interleaved rounds",
+            row("  enqueue, batches of \(batch)", enqueueJobsPerSecond),
+            row("    minimal queue, INSERT of \(batch) rows (pgbench)", baselineEnqueueJobsPerSecond, couplet: enqueueJobsPerSecond),
+            row("  process no-op jobs", processJobsPerSecond),
+            row("    minimal queue, \(workers) pgbench clients × claim \(batch)", minimalQueueJobsPerSecond, couplet: processJobsPerSecond),
+            pgQueuer,
+            row("    Couplet's statements in plain loops", plainLoopJobsPerSecond, couplet: processJobsPerSecond),
+        ] + perRound + [
+            "  enqueue → start when idle    p50 \(String(format: "%.1f", latencyP50Milliseconds)) ms, p99 \(String(format: "%.1f", latencyP99Milliseconds)) ms",
+            "  worker resident memory       idle \(String(format: "%.1f", workerIdleRSSMegabytes)) MB, peak under load \(String(format: "%.1f", workerPeakRSSMegabytes)) MB",
+        ]).joined(separator: "\n") + (scrapeCost.map { "\n" + $0.text } ?? "")
     }
 }
