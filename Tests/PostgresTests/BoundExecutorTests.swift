@@ -23,11 +23,14 @@ struct BoundExecutorTests {
                 return (threads, sums)
             }
             #expect(threads.count == 1, "the body ran on the connection's one thread throughout")
+            await Task.yield()
+            _ = try await other.query("SELECT 1")
+            #expect(!threads.contains(UInt(pthread_self())), "after the body the task runs on the shared pool again")
             #expect(sums == (0..<200).flatMap { [$0 + 1, $0 + 2] })
         }
     }
 
-    @Test("a bound task shares the connection with unbound ones: their statements take turns and each transaction stays whole")
+    @Test("a bound task and an unbound one share the connection: their statements take turns and every one arrives")
     func sharesTheConnection() async throws {
         try await withTestConnection { db in
             try await db.query("CREATE TABLE entries (who text, n int)")

@@ -39,6 +39,7 @@ async def prepare(jobs: int) -> None:
 
 
 async def remaining() -> int:
+    """The jobs still in PgQueuer's queue."""
     connection = await asyncpg.connect()
     try:
         return sum(row.count for row in await Queries(AsyncpgDriver(connection)).queue_size())
@@ -47,6 +48,7 @@ async def remaining() -> int:
 
 
 async def consume(batch_size: int, start) -> None:
+    """One consumer: a PgQueuer with a no-op entrypoint, draining from when `start` is passed."""
     connection = await asyncpg.connect()
     pgq = PgQueuer(AsyncpgDriver(connection))
 
@@ -60,6 +62,7 @@ async def consume(batch_size: int, start) -> None:
 
 
 def consumer_process(batch_size: int, start) -> None:
+    """A consumer's process: its own event loop."""
     uvloop.run(consume(batch_size, start))
 
 
