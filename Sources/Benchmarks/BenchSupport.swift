@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandSupport
 import Foundation
 import Postgres
+import Synchronization
 
 /// What the benchmarks share: a throwaway database on the chosen server, child worker processes,
 /// and memory readings from /proc.
@@ -83,20 +84,34 @@ enum BenchSupport {
         process.standardError = errors
         process.standardInput = FileHandle.nullDevice
         let start = ContinuousClock.now
-        let ended = AsyncStream<Void> { continuation in
-            process.terminationHandler = { _ in continuation.finish() }
-        }
         try process.run()
-        async let printed = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        async let complained = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
-        for await _ in ended {}
+        let (standardOutput, standardError) = await readToEnd(output, errors, of: process)
         let seconds = Self.seconds(since: start)
-        let (standardOutput, standardError) = await (printed, complained)
         guard process.terminationStatus == 0 else {
             throw ValidationError(
                 "\(executable) exited with status \(process.terminationStatus): \(String(decoding: standardError.suffix(2000), as: UTF8.self))")
         }
         return (String(decoding: standardOutput, as: UTF8.self), seconds)
+    }
+
+    /// What a child process prints on its two pipes, read to their ends once it exited. The reads
+    /// block, so they run on dispatch threads, never on Swift's cooperative pool; both pipes are read
+    /// at once, so that a child filling one never waits on the other.
+    private static func readToEnd(_ output: Pipe, _ errors: Pipe, of process: Process) async -> (Data, Data) {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let complained = Mutex(Data())
+                let reading = DispatchGroup()
+                DispatchQueue.global().async(group: reading) {
+                    let data = errors.fileHandleForReading.readDataToEndOfFile()
+                    complained.withLock { $0 = data }
+                }
+                let printed = output.fileHandleForReading.readDataToEndOfFile()
+                reading.wait()
+                process.waitUntilExit()
+                continuation.resume(returning: (printed, complained.withLock { $0 }))
+            }
+        }
     }
 
     /// Runs `script` with pgbench on `clients` connections to `database`: prepared statements, no
